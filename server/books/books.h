@@ -1,0 +1,94 @@
+/*
+ * books.h - books, editions, chapters, blocks, importers, anchors.
+ * Owns the tables books, editions, parts, chapters, blocks and anchors
+ * (migrations/0003_books.sql). An annotation's passage (its W3C target and
+ * how it sits on the current edition) lives here, in anchors, so that a
+ * re-import can re-anchor without reaching into another module's tables.
+ */
+#ifndef SCH_BOOKS_H
+#define SCH_BOOKS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+struct store;
+
+/* Registers book.list, book.toc, chapter.get. */
+void books_init(void);
+
+/* scholia import PATH [--book SLUG] [--dry-run]: prints the report to out. */
+int books_cli_import(struct store *db, const char *path, const char *slug,
+		     bool dry_run, FILE *out, char *err, size_t errlen);
+/* Imports every book folder under content_dir that is not in the database
+ * yet (serve's first start). */
+int books_ensure_content(struct store *db, const char *content_dir);
+
+/* Facts about a chapter other modules need (current edition). */
+struct books_chapter_info {
+	int64_t id;      /* chapter id */
+	int64_t book;    /* book id */
+	int64_t edition; /* current edition id of the book */
+	int order;       /* 1-based reading position in the book */
+};
+/* 0, or SCH_ENOTFOUND. */
+int books_chapter_info(struct store *db, int64_t chapter,
+		       struct books_chapter_info *out);
+/* The chapter's plain text (SPEC: blocks in reading order, blank line
+ * between); caller frees *text. 0 or SCH_ENOTFOUND. */
+int books_chapter_text(struct store *db, int64_t chapter, char **text,
+		       size_t *len);
+/* 0 if the book exists, else SCH_ENOTFOUND. */
+int books_book_exists(struct store *db, int64_t book);
+
+/* Why books_anchor_create refused a target. */
+enum books_anchor_error {
+	BOOKS_ANCHOR_OK = 0,
+	BOOKS_ANCHOR_BAD_SHAPE,  /* not the SPEC's two selectors: -32602 */
+	BOOKS_ANCHOR_TOO_LARGE,  /* exact over the limit: -32013 */
+	BOOKS_ANCHOR_NOT_FOUND   /* the quote is not in the chapter: -32602 */
+};
+/*
+ * Checks target (SPEC §3 shape) against the chapter's current text: exact at
+ * the given offsets, or re-located from the quote (prefix/suffix decide
+ * between repeats). On success stores the anchor for the annotation and sets
+ * *normalized to the target as it now stands (new reference). max_exact_cp
+ * is the SPEC §5 limit. On failure returns the reason and, for BAD_SHAPE,
+ * the offending field name in field ("target.selector" ...).
+ */
+enum books_anchor_error books_anchor_create(struct store *db,
+					    int64_t annotation, int64_t chapter,
+					    json_t *target, size_t max_exact_cp,
+					    json_t **normalized, char *field,
+					    size_t fieldlen);
+/* The stored target (new reference) and anchor state ("exact", "moved",
+ * "fuzzy", "needs_review", "orphaned"; static string). For an annotation
+ * without an anchor (chapter-level) *target is json_null() and the state
+ * "exact". */
+int books_anchor_get(struct store *db, int64_t annotation, json_t **target,
+		     const char **state);
+/* Copies an anchor to another annotation (circle.clone). */
+int books_anchor_copy(struct store *db, int64_t from, int64_t to);
+/* For anchor.review: {old:{exact,prefix,suffix,start,end}, proposed:{...},
+ * score} of an annotation in needs_review; NULL if it is not. */
+json_t *books_anchor_review(struct store *db, int64_t annotation);
+/* anchor.resolve: accept moves it to the proposed passage (state fuzzy);
+ * reject makes it orphaned. 0, SCH_ENOTFOUND, or SCH_ECONFLICT when not in
+ * review. */
+int books_anchor_resolve(struct store *db, int64_t annotation, bool accept);
+
+/* The re-anchoring matcher, exposed for tests and fuzzing.
+ * Finds where a quote now sits in new_text (all offsets in code points). */
+struct books_match {
+	const char *state; /* "exact","moved","fuzzy","needs_review","orphaned" */
+	int64_t start, end;
+	double score;      /* 0..1 */
+};
+void books_match_quote(const char *new_text, size_t new_len,
+		       const char *exact, const char *prefix,
+		       const char *suffix, int64_t old_start,
+		       struct books_match *out);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * circles.h - circles, members, invitations, reading plan, progress,
+ * presence, cohorts (clone), subscriptions. Owns circles, memberships,
+ * invites, plan_entries, progress (migrations/0004_circles.sql).
+ */
+#ifndef SCH_CIRCLES_H
+#define SCH_CIRCLES_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "visibility/visibility.h"
+
+struct store;
+struct rpc_ctx;
+
+/* Registers circle.*, plan.*, progress.set, presence.set and the
+ * load_viewer / conn_closed / tick hooks. */
+void circles_init(void);
+
+/* Loads the caller's viewer state in a circle. Returns 0 (role may be
+ * VIS_ROLE_NONE), or SCH_ENOTFOUND when the circle does not exist. */
+int circles_viewer(struct store *db, int64_t circle, int64_t account,
+		   bool is_admin, struct vis_viewer *out);
+/* The circle's book; 0 or SCH_ENOTFOUND. */
+int circles_book(struct store *db, int64_t circle, int64_t *book);
+/* Records that account posted in chapter (post-first is met) and pushes the
+ * new viewer state to its subscriptions. */
+int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
+			int64_t chapter);
+/* Removes a member (moderation's mod.remove): membership gone, content
+ * stays, subscription dropped, member.removed published. */
+int circles_remove_member(struct rpc_ctx *ctx, int64_t circle,
+			  int64_t account, const char *reason);
+
+#endif

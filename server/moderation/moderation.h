@@ -1,0 +1,29 @@
+/*
+ * moderation.h - flags, the queue, hide/unhide, lock, pin, mute, remove,
+ * slow mode, post rate limits, bans, and the append-only audit log. Owns
+ * flags, mod_log, mutes, circle_pace (migrations/0006_moderation.sql).
+ */
+#ifndef SCH_MODERATION_H
+#define SCH_MODERATION_H
+
+#include <stdint.h>
+
+struct rpc_ctx;
+struct vis_viewer;
+
+/* Registers flag.create, mod.*, admin.ban, admin.unban. */
+void moderation_init(void);
+
+/*
+ * Called by threads before any post (annotation or reply) in circle: muted
+ * (-32010 with retry_after_ms), slow mode (-32010 with retry_after_ms),
+ * rate limit (-32029 with retry_after_ms). Returns 0 when the post may go
+ * ahead (and counts it), or RPC_ERR with the error recorded in ctx.
+ */
+int moderation_check_post(struct rpc_ctx *ctx, const struct vis_viewer *v,
+			  int64_t circle);
+/* Appends an audit entry (actor = caller). 0 or negative SCH_E*. */
+int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
+		   const char *target, const char *reason);
+
+#endif

@@ -1,0 +1,346 @@
+/*
+ * rpc.h - JSON-RPC 2.0: the method table, the call context, errors,
+ * parameter validation, and what a handler may ask to happen after commit.
+ *
+ * The RPC layer knows nothing of sockets. A connection is a 64-bit id. The
+ * transport (net/) hands whole text messages to rpc_submit_message(); the
+ * store executor (store/exec.c) runs handlers in group-committed batches and
+ * hands back replies, events and effects to the transport after COMMIT.
+ *
+ * A domain module registers its methods once at start-up:
+ *
+ *	static const struct rpc_method methods[] = {
+ *		{ "circle.create", circle_create, RPC_AUTH },
+ *		{ NULL, NULL, 0 }
+ *	};
+ *	rpc_register(methods);
+ *
+ * A handler runs on the store thread inside its own savepoint:
+ *
+ *	static int circle_create(struct rpc_ctx *ctx, json_t *params,
+ *				 json_t **result)
+ *	{
+ *		const char *name;
+ *		if (rpc_param_str(ctx, params, "name", true, 1, 200, &name))
+ *			return RPC_ERR;    // -32602 with data.field = "name"
+ *		...
+ *		*result = json_pack("{s:I}", "id", id);   // ownership passes
+ *		return 0;
+ *	}
+ *
+ * Returning non-zero rolls the savepoint back, drops the events and effects
+ * the handler queued, and replies with the error the handler set through
+ * rpc_fail*() (or -32603 if it set none). Returning 0 with *result set
+ * replies with that result after the batch commits.
+ */
+#ifndef SCH_RPC_H
+#define SCH_RPC_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "visibility/visibility.h"
+
+struct store;
+struct rpc_ctx;
+
+/* JSON-RPC error codes (standard, then SPEC §3). */
+enum rpc_code {
+	RPC_E_PARSE = -32700,
+	RPC_E_INVALID_REQUEST = -32600,
+	RPC_E_METHOD_NOT_FOUND = -32601,
+	RPC_E_INVALID_PARAMS = -32602,
+	RPC_E_INTERNAL = -32603,
+	RPC_E_UNAUTHENTICATED = -32001,
+	RPC_E_FORBIDDEN = -32003,
+	RPC_E_NOT_FOUND = -32004,
+	RPC_E_CONFLICT = -32009,
+	RPC_E_LOCKED = -32010,
+	RPC_E_TOO_LARGE = -32013,
+	RPC_E_RATE_LIMITED = -32029
+};
+
+/* Handler return value after rpc_fail*() recorded the error. */
+#define RPC_ERR (-1)
+/* Handler return value after rpc_defer(): the reply comes later. */
+#define RPC_DEFERRED (-2)
+
+/* Method flags. */
+#define RPC_AUTH 0x1   /* needs an authenticated account (else -32001) */
+#define RPC_PUBLIC 0x0 /* callable without an account */
+
+/* A method handler; see the top of this file. */
+typedef int (*rpc_handler_fn)(struct rpc_ctx *ctx, json_t *params,
+			      json_t **result);
+
+/* One entry of a module's method table; the table ends with a NULL name. */
+struct rpc_method {
+	const char *name;
+	rpc_handler_fn fn;
+	unsigned flags;
+};
+
+/* Adds a NULL-terminated table (borrowed: must outlive the server). */
+void rpc_register(const struct rpc_method *table);
+/* Looks a method up; NULL if unknown. */
+const struct rpc_method *rpc_find(const char *name);
+/* Calls fn for every registered method name (the access matrix test uses
+ * server.methods built on this). */
+void rpc_each_method(void (*fn)(const struct rpc_method *m, void *arg),
+		     void *arg);
+
+/* ---- the caller ---- */
+
+/* Account of the caller, 0 when not authenticated. */
+int64_t rpc_account(const struct rpc_ctx *ctx);
+/* Session id of the caller (auth/ owns sessions), 0 when none. */
+int64_t rpc_session(const struct rpc_ctx *ctx);
+bool rpc_is_admin(const struct rpc_ctx *ctx);
+/* Connection id; 0 for calls that come from HTTP or the command line. */
+uint64_t rpc_conn(const struct rpc_ctx *ctx);
+/* Peer address and User-Agent of the connection ("" if unknown). */
+const char *rpc_peer(const struct rpc_ctx *ctx);
+const char *rpc_user_agent(const struct rpc_ctx *ctx);
+/* The database, inside this call's savepoint. */
+struct store *rpc_store(const struct rpc_ctx *ctx);
+/* The method name being called. */
+const char *rpc_method_name(const struct rpc_ctx *ctx);
+/* Seconds since the epoch, fixed for the whole call. */
+int64_t rpc_now(const struct rpc_ctx *ctx);
+
+/* Sets the connection's authentication after commit (auth.login/resume,
+ * auth.logout with 0s). Also used for cookie auth of the upgrade. */
+void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
+		  bool is_admin);
+
+/* ---- errors ---- */
+
+/* Records the error for the reply; returns RPC_ERR for `return rpc_fail()`. */
+int rpc_fail(struct rpc_ctx *ctx, int code, const char *message);
+/* -32602 with data.field. */
+int rpc_fail_field(struct rpc_ctx *ctx, const char *field,
+		   const char *message);
+/* Code with data.retry_after_ms (-32029, -32010 slow mode and mute). */
+int rpc_fail_retry(struct rpc_ctx *ctx, int code, const char *message,
+		   int64_t retry_after_ms);
+/* Adds a key to the error's data object (takes the reference of value). */
+void rpc_fail_data(struct rpc_ctx *ctx, const char *key, json_t *value);
+/* Maps a negative SCH_E* store error to -32603 (or -32009 for conflicts),
+ * logging it; returns RPC_ERR. */
+int rpc_fail_store(struct rpc_ctx *ctx, int sch_err);
+
+/* ---- parameters ---- */
+/* Each returns 0 and sets *out, or records -32602 naming the field and
+ * returns RPC_ERR. A missing optional parameter leaves *out unchanged and
+ * returns 0; `present` variants tell whether it was given. Strings are
+ * borrowed from params. Lengths are in Unicode code points; a string over
+ * max_cp gives -32013 ("too large") when too_large_code is set, else -32602.
+ */
+int rpc_param_int(struct rpc_ctx *ctx, json_t *params, const char *name,
+		  bool required, int64_t min, int64_t max, int64_t *out);
+int rpc_param_id(struct rpc_ctx *ctx, json_t *params, const char *name,
+		 bool required, int64_t *out); /* integer >= 1 */
+int rpc_param_bool(struct rpc_ctx *ctx, json_t *params, const char *name,
+		   bool required, bool *out);
+int rpc_param_str(struct rpc_ctx *ctx, json_t *params, const char *name,
+		  bool required, size_t min_cp, size_t max_cp,
+		  const char **out);
+/* Like rpc_param_str but over max_cp answers -32013 (SPEC §5 bodies). */
+int rpc_param_text(struct rpc_ctx *ctx, json_t *params, const char *name,
+		   bool required, size_t max_cp, const char **out);
+/* One of a NULL-terminated list of words; *out gets its index. */
+int rpc_param_enum(struct rpc_ctx *ctx, json_t *params, const char *name,
+		   bool required, const char *const *words, int *out);
+/* An object or array parameter (borrowed). */
+int rpc_param_json(struct rpc_ctx *ctx, json_t *params, const char *name,
+		   bool required, json_type type, json_t **out);
+/* Rejects unknown keys: returns RPC_ERR naming the first unknown one.
+ * allowed is NULL-terminated. */
+int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
+		    const char *const *allowed);
+/* Pagination: parses `cursor` (an opaque string the module produced, here
+ * simply a decimal id) into *out (0 when absent). */
+int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
+
+/* ---- events (bus) ---- */
+
+/*
+ * Stores an event for the circle in this call's savepoint: the next per-circle
+ * seq, its type, the data, and the visibility facts. After COMMIT it is sent
+ * to every subscriber that vis_check() lets see it: the full data, or the
+ * redacted data (which the caller supplies when the item can be hidden; NULL
+ * means "same as full"). item_kind/item_id name the thing the event is about
+ * ("annotation", "reply", "member", ... and its id) so that a later hide or
+ * delete can redact its stored events (rpc_events_mark). Takes the references
+ * of data and redacted. Returns the seq (>0) or a negative SCH_E* code.
+ */
+int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
+		    const struct vis_item *item, const char *item_kind,
+		    int64_t item_id, json_t *data, json_t *redacted);
+/*
+ * Updates the stored events about one item so that replay (circle.subscribe
+ * with since_seq) follows its current state: hidden 1/0 sets the hidden fact
+ * (-1 leaves it), redact replaces the full data by the redacted data for
+ * good (deletion). Returns 0 or a negative SCH_E* code.
+ */
+int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind,
+		    int64_t item_id, int hidden, bool redact);
+/*
+ * Replay for circle.subscribe: every stored event of circle after since_seq
+ * that vis_check() lets v see, oldest first, as event params objects
+ * {type, circle, seq, data} in *events (new reference). *seq gets the
+ * circle's current seq. When since_seq is older than what is kept, *resync is
+ * set and *events is NULL. Returns 0 or a negative SCH_E* code.
+ */
+int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
+	       const struct vis_viewer *v, json_t **events, int64_t *seq,
+	       bool *resync);
+/* The circle's current seq (0 when it has no events). */
+int64_t rpc_circle_seq(struct rpc_ctx *ctx, int64_t circle);
+/* An ephemeral event (no seq, not stored): presence.changed. */
+void rpc_publish_ephemeral(struct rpc_ctx *ctx, int64_t circle,
+			   const char *type, const struct vis_item *item,
+			   json_t *data);
+/* An event sent to one account's connections only, after commit
+ * (notification.created). Takes the reference of data. */
+void rpc_publish_account(struct rpc_ctx *ctx, int64_t account,
+			 const char *type, json_t *data);
+
+/* ---- effects on connections, applied by the transport after commit ---- */
+
+/* Subscribes this call's connection to a circle with the viewer state. */
+void rpc_effect_subscribe(struct rpc_ctx *ctx, int64_t circle,
+			  const struct vis_viewer *viewer);
+void rpc_effect_unsubscribe(struct rpc_ctx *ctx, int64_t circle);
+/* Replaces the viewer state of every subscription of account to circle
+ * (role change, progress, post-first met, removal). */
+void rpc_effect_viewer(struct rpc_ctx *ctx, const struct vis_viewer *viewer);
+/* Closes every connection of a session (code 4001) or of an account
+ * (session 0: all its sessions; used by ban and account.delete). */
+void rpc_effect_close(struct rpc_ctx *ctx, int64_t account, int64_t session,
+		      int ws_code, const char *reason);
+
+/* ---- deferring slow work to the worker pool ---- */
+
+/* Runs on a pool thread: no database, no ctx. */
+typedef void (*rpc_work_fn)(void *arg);
+/* Runs on the store thread in a new savepoint to finish the call. */
+typedef int (*rpc_cont_fn)(struct rpc_ctx *ctx, void *arg, json_t **result);
+
+/*
+ * After this call's batch commits, runs work(arg) on the pool, then cont on
+ * the store thread with the same caller and request id; then free_arg(arg).
+ * The handler returns RPC_DEFERRED. A cont may itself defer again.
+ */
+int rpc_defer(struct rpc_ctx *ctx, rpc_work_fn work, rpc_cont_fn cont,
+	      void *arg, void (*free_arg)(void *arg));
+
+/* ---- hooks for modules ---- */
+
+/*
+ * The hooks a module may install (all optional). They run on the store
+ * thread. Set once at start-up.
+ */
+struct rpc_hooks {
+	/* Cookie/bearer token -> account, session, admin; 0 on success. */
+	int (*authenticate)(struct store *db, const char *token,
+			    int64_t *account, int64_t *session, bool *is_admin,
+			    const char *peer, const char *user_agent);
+	/* Re-checks a live session (expiry, revocation, ban); true = alive. */
+	bool (*session_alive)(struct store *db, int64_t session);
+	/* Loads a viewer's state in a circle (circles module). */
+	int (*load_viewer)(struct store *db, int64_t circle, int64_t account,
+			   bool is_admin, struct vis_viewer *out);
+	/* A connection closed: presence clean-up (circles module). Runs in a
+	 * call context with no reply. */
+	void (*conn_closed)(struct rpc_ctx *ctx);
+	/* Called about once a second with a call context (presence idle). */
+	void (*tick)(struct rpc_ctx *ctx);
+};
+/* The installed hooks (zeroed until modules set fields). */
+extern struct rpc_hooks rpc_hooks;
+
+/* ---- HTTP endpoints that need the database ---- */
+
+/* A request, borrowed for the handler's duration. */
+struct http_req {
+	const char *method;     /* "GET", "POST", "DELETE" */
+	const char *path;       /* "/api/circles/7/annotations" */
+	const char *query;      /* "page=2" or "" */
+	const char *body;       /* request body ("" if none) */
+	size_t body_len;
+	const char *host;       /* Host header */
+	bool tls;               /* served over TLS */
+	const char *public_url; /* --public-url, or "" */
+};
+
+/* The answer; the handler fills it. Buffers are owned by the response and
+ * freed by the transport. */
+struct http_resp {
+	int status;
+	char *content_type; /* malloc'd */
+	char *body;         /* malloc'd */
+	size_t body_len;
+	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL */
+};
+
+/* An HTTP handler; runs on the store thread with a call context whose
+ * caller was authenticated from the cookie or bearer token. */
+typedef int (*http_handler_fn)(struct rpc_ctx *ctx, const struct http_req *req,
+			       struct http_resp *resp);
+
+/* Registers a handler for method + path prefix (longest prefix wins). */
+void rpc_http_register(const char *method, const char *prefix,
+		       http_handler_fn fn);
+/* Finds a handler; NULL if none. */
+http_handler_fn rpc_http_find(const char *method, const char *path);
+/* Convenience: sets status, a JSON body and application/json. Takes the
+ * reference of body. */
+void http_resp_json(struct http_resp *resp, int status, json_t *body);
+/* Convenience: sets status, type and a copy of text. */
+void http_resp_text(struct http_resp *resp, int status, const char *type,
+		    const char *text, size_t len);
+
+/* ---- local calls: command line, unit tests, fuzz targets ---- */
+
+/*
+ * A call context with no connection, for code that runs outside the server
+ * loop. Events are stored (with seq) but go to no live subscriber; effects
+ * and deferrals are ignored except that deferred work runs inline. The
+ * caller frees it with rpc_ctx_free_local().
+ */
+struct rpc_ctx *rpc_ctx_new_local(struct store *db, int64_t account,
+				  bool is_admin);
+void rpc_ctx_free_local(struct rpc_ctx *ctx);
+/*
+ * Calls a method by name in ctx, inside a savepoint, running any deferred
+ * work inline. Returns 0 with *result (caller owns), or the error code with
+ * *error set to the JSON-RPC error object (caller owns).
+ */
+int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
+		   json_t **result, json_t **error);
+
+/* ---- configuration that handlers read (set once by main) ---- */
+struct rpc_config {
+	size_t max_message;      /* 65536 */
+	int max_depth;           /* 32 */
+	size_t max_body_cp;      /* 10000 */
+	size_t max_exact_cp;     /* 4000 */
+	int posts_per_minute;    /* 20 */
+	int login_failures;      /* 5 per minute */
+	int autohide_flags;      /* 3 */
+	int registration;        /* 0 open, 1 invite, 2 closed */
+	unsigned long long pwhash_ops; /* crypto_pwhash opslimit */
+	size_t pwhash_mem;       /* crypto_pwhash memlimit */
+	int session_idle_s;      /* sliding expiry */
+	int session_max_s;       /* absolute expiry */
+	const char *public_url;  /* "" means from the Host header */
+	const char *content_dir; /* sample book folder */
+	const char *server_key_path; /* file holding the token-hash key */
+	int presence_idle_s;     /* presence timeout */
+};
+extern struct rpc_config rpc_config;
+
+#endif

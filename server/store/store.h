@@ -1,0 +1,132 @@
+/*
+ * store.h - the database: open, pragmas, migrations, transactions and a thin
+ * statement API for the domain modules.
+ *
+ * store/ is the only code that includes sqlite3.h. A domain module keeps its
+ * SQL as static strings next to the code that uses them; store_query()
+ * prepares each string once per connection (cached by the string's address,
+ * so pass string literals or static arrays) and binds the arguments described
+ * by a small type string:
+ *
+ *	i  int64_t          I  int64_t, bound as NULL when 0
+ *	t  const char *     (NULL binds NULL)
+ *	b  int (0/1)        d  double
+ *	n  nothing: binds NULL
+ *
+ * For example:
+ *	st = store_query(db, SQL_GET_ACCOUNT, "t", handle);
+ *	while ((rc = store_row(st)) > 0)
+ *		id = store_int(st, 0);
+ *	store_done(st);
+ *
+ * A statement is busy from store_query() until store_done() (or until
+ * store_row() returns 0); do not start the same SQL twice at once.
+ *
+ * Threads: one struct store is used by one thread at a time. The server gives
+ * the executor thread its own connection (store/exec.h); commands use one
+ * directly.
+ */
+#ifndef SCH_STORE_H
+#define SCH_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+struct store_stmt;
+
+/* How a commit reaches the disk (SPEC §5 --durability). */
+enum store_durability {
+	STORE_DURABILITY_FULL,  /* synchronous=FULL: survives a power cut */
+	STORE_DURABILITY_NORMAL /* synchronous=NORMAL: survives kill -9 */
+};
+
+/* Options for store_open; start from STORE_OPTS_INIT. */
+struct store_opts {
+	const char *path;                  /* database file; ":memory:" works */
+	const char *migrations_dir;        /* folder of NNNN_name.sql files */
+	enum store_durability durability;
+	int busy_timeout_ms;               /* sqlite busy_timeout */
+	bool migrate;                      /* apply pending migrations on open */
+	bool readonly;                     /* open read-only, never migrate */
+};
+
+#define STORE_OPTS_INIT { "./data/scholia.db", NULL, STORE_DURABILITY_FULL, \
+			  5000, true, false }
+
+/*
+ * Opens (creating the file and its folder if needed) and, when opts->migrate,
+ * migrates. Returns 0 and sets *out (caller frees with store_close), or a
+ * negative SCH_E* code with a message in err: SCH_ETOONEW when the database
+ * was migrated by a newer scholia, SCH_ECORRUPT when it is not a database.
+ */
+int store_open(const struct store_opts *opts, struct store **out, char *err,
+	       size_t errlen);
+/* Finalises statements, checkpoints the WAL (truncate) and closes. */
+void store_close(struct store *s);
+
+/* Prepares (once), resets and binds; returns NULL on error (logged). */
+struct store_stmt *store_query(struct store *s, const char *sql,
+			       const char *types, ...);
+/* Steps: 1 a row is ready, 0 done (statement reset), negative SCH_E* error. */
+int store_row(struct store_stmt *st);
+/* Resets a statement whose rows are no longer wanted. NULL is ignored. */
+void store_done(struct store_stmt *st);
+
+/* Column accessors for the current row; text is borrowed until next step. */
+int64_t store_int(struct store_stmt *st, int col);
+double store_double(struct store_stmt *st, int col);
+const char *store_text(struct store_stmt *st, int col); /* NULL for NULL */
+bool store_is_null(struct store_stmt *st, int col);
+/* Copies of a text column (NULL stays NULL); caller frees. */
+char *store_text_dup(struct store_stmt *st, int col);
+
+/* Runs a statement to completion. Returns 0 or negative SCH_E*. */
+int store_run(struct store *s, const char *sql, const char *types, ...);
+/* Runs one that yields at most one row with an integer in column 0:
+ * returns 1 and sets *out, 0 when there is no row, or negative SCH_E*. */
+int store_int_query(struct store *s, int64_t *out, const char *sql,
+		    const char *types, ...);
+/* Executes one or more statements without parameters (DDL, pragmas). */
+int store_exec(struct store *s, const char *sql);
+
+int64_t store_last_id(struct store *s);
+int store_changes(struct store *s);
+/* The last error message from SQLite on this connection (borrowed). */
+const char *store_errmsg(struct store *s);
+/* True if the last failure was SQLITE_FULL / SQLITE_READONLY etc. */
+const char *store_last_error_kind(struct store *s);
+
+/* Transactions. begin_immediate takes the write lock at once. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+int store_rollback(struct store *s);
+/* Savepoints for one request inside a group-committed batch. */
+int store_savepoint(struct store *s);
+int store_release(struct store *s);
+int store_rollback_to(struct store *s);
+
+/* Migrations (store/migrate.c). */
+struct migration_status {
+	int applied;  /* highest version recorded in the database */
+	int available;/* highest version in the migrations folder */
+};
+int store_migrate(struct store *s, const char *dir, char *err, size_t errlen);
+/* Prints "applied"/"pending" lines for each migration file to stdout. */
+int store_migration_status(struct store *s, const char *dir,
+			   struct migration_status *st);
+
+/* SQLite online backup of the whole database into path. */
+int store_backup(struct store *s, const char *path, char *err, size_t errlen);
+
+/* Quick health probe: 0 when a trivial query runs. */
+int store_ping(struct store *s);
+
+/* How many times SQLITE_BUSY was seen (for /metrics). */
+uint64_t store_busy_count(void);
+
+/* The path this store was opened with (borrowed). */
+const char *store_path(const struct store *s);
+
+#endif

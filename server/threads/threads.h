@@ -1,0 +1,52 @@
+/*
+ * threads.h - annotations, replies, versions, reactions, Markdown bodies,
+ * chapter follows. Owns annotations, replies, post_versions, reactions
+ * (migrations/0005_threads.sql).
+ */
+#ifndef SCH_THREADS_H
+#define SCH_THREADS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct store;
+struct rpc_ctx;
+
+/* Registers annotation.*, reply.*, reaction.toggle, chapter.follow,
+ * anchor.review, anchor.resolve. */
+void threads_init(void);
+
+/* What moderation and notify need to know about a target
+ * ({"annotation":ID} or {"reply":ID}). */
+struct threads_target {
+	int kind;           /* 0 annotation, 1 reply */
+	int64_t id;
+	int64_t circle;
+	int64_t chapter;
+	int64_t annotation; /* the thread it belongs to */
+	int64_t author;
+	bool private_;
+	bool hidden;
+	bool deleted;
+	bool locked;        /* the thread is locked */
+};
+/* Parses {"annotation":ID} / {"reply":ID}: 0, SCH_EINVAL (bad shape),
+ * SCH_ENOTFOUND. */
+int threads_target_parse(struct store *db, json_t *target,
+			 struct threads_target *out);
+
+/* Moderation's levers; each updates the row, marks stored events and
+ * publishes the event (annotation.hidden, thread.locked, ...). */
+int threads_set_hidden(struct rpc_ctx *ctx, const struct threads_target *t,
+		       bool hidden, const char *reason);
+int threads_set_locked(struct rpc_ctx *ctx, int64_t annotation, bool locked);
+int threads_set_pinned(struct rpc_ctx *ctx, int64_t annotation, bool pinned);
+/* The object (annotation or reply) as the viewer may see it; new ref or NULL */
+json_t *threads_target_json(struct rpc_ctx *ctx, const struct threads_target *t);
+
+/* Markdown body -> safe HTML (no raw HTML, only http/https/mailto links).
+ * Returns a malloc'd NUL-terminated string the caller frees. */
+char *threads_render_markdown(const char *src, size_t len);
+
+#endif

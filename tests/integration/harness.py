@@ -1,0 +1,170 @@
+"""Start and drive a real scholia process.
+
+Server(tmpdir, extra_args=[...], env={...}) starts `scholia serve` on a free
+port of 127.0.0.1 and waits for /healthz. It collects stderr into
+`server.log_path` so tests can grep the logs (for example to prove that no
+password appears there).
+"""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+
+from wsclient import Client
+
+SOURCE = os.environ.get("SCHOLIA_SOURCE_DIR",
+                        os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
+BIN = os.environ.get("SCHOLIA_BIN", os.path.join(SOURCE, "build", "scholia"))
+
+FAST_ENV = {
+    # cheap Argon2id for tests; production defaults are libsodium INTERACTIVE
+    "SCHOLIA_PWHASH_OPS": "1",
+    "SCHOLIA_PWHASH_MEM": "8192",
+}
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Server:
+    def __init__(self, tmpdir, extra_args=None, env=None, content=None):
+        self.tmpdir = str(tmpdir)
+        self.db = os.path.join(self.tmpdir, "scholia.db")
+        self.port = free_port()
+        self.extra_args = list(extra_args or [])
+        self.env = dict(env or {})
+        self.content = content if content is not None else os.path.join(SOURCE, "content")
+        self.proc = None
+        self.log_path = os.path.join(self.tmpdir, "server.log")
+        self._log = None
+
+    @property
+    def url(self):
+        return "http://127.0.0.1:%d" % self.port
+
+    @property
+    def ws_url(self):
+        return "ws://127.0.0.1:%d/ws" % self.port
+
+    def cmd(self, *args, input=None, check=True, env=None):
+        """Runs another scholia sub-command on the same database."""
+        e = dict(os.environ)
+        e.update(FAST_ENV)
+        e.update(self.env)
+        e.update(env or {})
+        r = subprocess.run([BIN] + list(args) + ["--db", self.db],
+                           input=input, capture_output=True, text=True,
+                           env=e, timeout=120)
+        if check and r.returncode != 0:
+            raise AssertionError("scholia %s failed (%d): %s%s" %
+                                 (args, r.returncode, r.stdout, r.stderr))
+        return r
+
+    def start(self, wait=True):
+        e = dict(os.environ)
+        e.update(FAST_ENV)
+        e.update(self.env)
+        self._log = open(self.log_path, "ab")
+        args = [BIN, "serve", "--db", self.db, "--host", "127.0.0.1",
+                "--port", str(self.port), "--web", os.path.join(SOURCE, "web"),
+                "--content", self.content] + self.extra_args
+        self.proc = subprocess.Popen(args, stdout=self._log, stderr=self._log,
+                                     env=e)
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError("server exited with %d:\n%s" %
+                                     (self.proc.returncode, self.log()))
+            try:
+                status, _, _ = self.http("GET", "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.05)
+        raise AssertionError("server did not become ready:\n" + self.log())
+
+    def stop(self, sig=signal.SIGTERM, timeout=30):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self._log:
+            self._log.close()
+            self._log = None
+        return self.proc.returncode if self.proc else None
+
+    def kill(self):
+        return self.stop(signal.SIGKILL)
+
+    def restart(self):
+        self.stop()
+        self.start()
+
+    def log(self):
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+    def http(self, method, path, body=None, headers=None, raw=False):
+        """Returns (status, headers dict with lower-case names, body)."""
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10)
+        h = dict(headers or {})
+        data = None
+        if body is not None:
+            data = body if isinstance(body, (bytes, str)) else json.dumps(body)
+            if isinstance(data, str):
+                data = data.encode()
+            h.setdefault("Content-Type", "application/json")
+        conn.request(method, path, body=data, headers=h)
+        r = conn.getresponse()
+        payload = r.read()
+        hdrs = {k.lower(): v for k, v in r.getheaders()}
+        conn.close()
+        if not raw:
+            try:
+                payload = payload.decode()
+            except UnicodeDecodeError:
+                pass
+        return r.status, hdrs, payload
+
+    def client(self, **kw):
+        """A connected WebSocket JSON-RPC client (see wsclient.Client)."""
+        return Client(self.ws_url, **kw)
+
+    # ---- conveniences used by many tests ----
+    _n = 0
+
+    def new_account(self, prefix="user", admin=False, password="correct horse battery"):
+        """Creates an account through the admin command and logs it in.
+        Returns a connected, authenticated Client with .account set."""
+        Server._n += 1
+        handle = "%s%d_%d" % (prefix, Server._n, os.getpid() % 1000)
+        args = ["admin", "create-account", "--handle", handle]
+        if admin:
+            args.append("--admin")
+        self.cmd(*args, input=password + "\n")
+        c = self.client()
+        r = c.call("auth.login", {"handle": handle, "password": password})
+        c.account = r["account"]
+        c.token = r["token"]
+        c.handle = handle
+        c.password = password
+        return c
