@@ -264,8 +264,16 @@ extern struct rpc_hooks rpc_hooks;
 
 /* ---- HTTP endpoints that need the database ---- */
 
+/* The browser's session cookie (auth/ sets it, net/ reads it on the
+ * upgrade and on /api requests). */
+#define RPC_SESSION_COOKIE "scholia_session"
+
+
 /* A request, borrowed for the handler's duration. */
 struct http_req {
+	const char *token;      /* from the cookie or Authorization: Bearer, or
+				   NULL; the caller is already authenticated
+				   from it when valid */
 	const char *method;     /* "GET", "POST", "DELETE" */
 	const char *path;       /* "/api/circles/7/annotations" */
 	const char *query;      /* "page=2" or "" */

@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "visibility/visibility.h"
+
 struct store;
 struct rpc_ctx;
 
@@ -44,6 +46,25 @@ int threads_set_locked(struct rpc_ctx *ctx, int64_t annotation, bool locked);
 int threads_set_pinned(struct rpc_ctx *ctx, int64_t annotation, bool pinned);
 /* The object (annotation or reply) as the viewer may see it; new ref or NULL */
 json_t *threads_target_json(struct rpc_ctx *ctx, const struct threads_target *t);
+
+/* Loads the facts of an annotation (kind 0) or reply (kind 1) by id:
+ * 0 or SCH_ENOTFOUND. */
+int threads_target_get(struct store *db, int kind, int64_t id,
+		       struct threads_target *out);
+/* The visibility facts of a target, for vis_check(). */
+void threads_target_vis(struct store *db, const struct threads_target *t,
+			struct vis_item *out);
+
+/*
+ * Visits, in reading order (chapter order, then position, then id), every
+ * annotation of circle (chapter 0: all chapters) that v may see, as the SPEC
+ * annotation object as v may see it (redacted when hidden for v), with
+ * "replies" when with_replies. fn borrows the object; a nonzero return
+ * stops the walk and is returned. Export, digest and search use this.
+ */
+int threads_each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
+			 const struct vis_viewer *v, bool with_replies,
+			 int (*fn)(json_t *annotation, void *arg), void *arg);
 
 /* Markdown body -> safe HTML (no raw HTML, only http/https/mailto links).
  * Returns a malloc'd NUL-terminated string the caller frees. */
