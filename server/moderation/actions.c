@@ -1,0 +1,150 @@
+/*
+ * actions.c - what moderators do to posts and threads: hide and unhide an
+ * annotation or reply, lock and unlock a thread, pin it to the top of its
+ * chapter. threads owns the rows and publishes the events
+ * (annotation.hidden, thread.locked, ...); this file decides who may, keeps
+ * the record of what moderation hid, tells the author, and writes the audit
+ * log. Nothing here deletes content.
+ */
+#include "moderation/moderation.h"
+
+#include <string.h>
+
+#include "moderation/internal.h"
+#include "rpc/rpc.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define MOD_REASON_MAX 1000
+
+/* The target as the caller now sees it, into *result. */
+static int target_result(struct rpc_ctx *ctx, int kind, int64_t id,
+			 json_t **result)
+{
+	struct threads_target t;
+	json_t *obj = NULL;
+
+	memset(&t, 0, sizeof(t));
+	if (threads_target_get(rpc_store(ctx), kind, id, &t) == 0)
+		obj = threads_target_json(ctx, &t);
+	if (!obj)
+		obj = json_pack("{s:I,s:b}", "id", (json_int_t)id, "hidden",
+				t.hidden);
+	*result = obj;
+	return 0;
+}
+
+int mod_hide(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "target", "reason", NULL };
+	struct threads_target t;
+	struct vis_viewer v;
+	const char *reason;
+	char target[48];
+	int closed, rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_str(ctx, params, "reason", true, 1, MOD_REASON_MAX,
+			  &reason))
+		return RPC_ERR;
+	if (mod_resolve_target(ctx, params, "target", true, &t, &v))
+		return RPC_ERR;
+	mod_target_text(target, sizeof(target), mod_kind_name(t.kind), t.id);
+	rc = mod_do_hide(ctx, &t, false, reason);
+	if (rc == 0)
+		rc = mod_flags_close(ctx, &t, "hidden", &closed);
+	if (rc == 0)
+		rc = mod_notify_author(ctx, &t, "hidden", false, reason);
+	if (rc == 0)
+		rc = moderation_log(ctx, t.circle, "hide", target, reason);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return target_result(ctx, t.kind, t.id, result);
+}
+
+int mod_unhide(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "target", "reason", NULL };
+	struct threads_target t;
+	struct vis_viewer v;
+	const char *reason = NULL;
+	char target[48];
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_str(ctx, params, "reason", false, 0, MOD_REASON_MAX,
+			  &reason))
+		return RPC_ERR;
+	if (mod_resolve_target(ctx, params, "target", true, &t, &v))
+		return RPC_ERR;
+	mod_target_text(target, sizeof(target), mod_kind_name(t.kind), t.id);
+	rc = mod_do_unhide(ctx, &t);
+	if (rc == 0 && t.hidden)
+		rc = mod_notify_author(ctx, &t, "unhidden", false, reason);
+	if (rc == 0)
+		rc = moderation_log(ctx, t.circle, "unhide", target, reason);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return target_result(ctx, t.kind, t.id, result);
+}
+
+/* mod.lock and mod.unlock. */
+static int lock_common(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		       bool lock)
+{
+	static const char *const allowed[] = { "annotation", "reason", NULL };
+	struct threads_target t;
+	struct vis_viewer v;
+	const char *reason = NULL;
+	char target[48];
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_str(ctx, params, "reason", false, 0, MOD_REASON_MAX,
+			  &reason))
+		return RPC_ERR;
+	if (mod_resolve_annotation(ctx, params, "annotation", &t, &v))
+		return RPC_ERR;
+	mod_target_text(target, sizeof(target), "annotation", t.id);
+	rc = threads_set_locked(ctx, t.id, lock);
+	if (rc == 0)
+		rc = moderation_log(ctx, t.circle, lock ? "lock" : "unlock",
+				    target, reason);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return target_result(ctx, 0, t.id, result);
+}
+
+int mod_lock(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	return lock_common(ctx, params, result, true);
+}
+
+int mod_unlock(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	return lock_common(ctx, params, result, false);
+}
+
+int mod_pin(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "annotation", "on", NULL };
+	struct threads_target t;
+	struct vis_viewer v;
+	char target[48];
+	bool on = true;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_bool(ctx, params, "on", true, &on))
+		return RPC_ERR;
+	if (mod_resolve_annotation(ctx, params, "annotation", &t, &v))
+		return RPC_ERR;
+	mod_target_text(target, sizeof(target), "annotation", t.id);
+	rc = threads_set_pinned(ctx, t.id, on);
+	if (rc == 0)
+		rc = moderation_log(ctx, t.circle, on ? "pin" : "unpin",
+				    target, NULL);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return target_result(ctx, 0, t.id, result);
+}

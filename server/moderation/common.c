@@ -1,0 +1,250 @@
+/*
+ * common.c - the pieces every moderation method shares: who may act
+ * (SPEC §4, answered in the order "does it exist for you" -32004, then "may
+ * you" -32003, so that ids of circles the caller is not in reveal nothing),
+ * how targets are named, the hide bookkeeping and RFC 3339 times.
+ */
+#include "moderation/internal.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "circles/circles.h"
+#include "rpc/rpc.h"
+#include "store/store.h"
+#include "util/err.h"
+
+const char *mod_kind_name(int kind)
+{
+	return kind == 1 ? "reply" : "annotation";
+}
+
+json_t *mod_target_ref(int kind, int64_t id)
+{
+	return json_pack("{s:I}", mod_kind_name(kind), (json_int_t)id);
+}
+
+void mod_target_text(char *buf, size_t len, const char *kind, int64_t id)
+{
+	snprintf(buf, len, "%s:%lld", kind, (long long)id);
+}
+
+int mod_require_moderator(struct rpc_ctx *ctx, int64_t circle,
+			  struct vis_viewer *v)
+{
+	int rc;
+
+	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
+			    rpc_is_admin(ctx), v);
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (v->role == VIS_ROLE_NONE && !v->is_admin)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (!vis_is_moderator(v))
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only moderators may do this");
+	return 0;
+}
+
+/* The caller's viewer in the target's circle, and whether it may see it. */
+static int check_target(struct rpc_ctx *ctx, bool moderator,
+			const struct threads_target *t, struct vis_viewer *v)
+{
+	struct store *db = rpc_store(ctx);
+	struct vis_item item;
+	int rc;
+
+	rc = circles_viewer(db, t->circle, rpc_account(ctx),
+			    rpc_is_admin(ctx), v);
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	memset(&item, 0, sizeof(item));
+	threads_target_vis(db, t, &item);
+	if (vis_check(v, &item) == VIS_NONE)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
+	if (moderator && !vis_is_moderator(v))
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only moderators may do this");
+	return 0;
+}
+
+int mod_resolve_target(struct rpc_ctx *ctx, json_t *params,
+		       const char *field, bool moderator,
+		       struct threads_target *t, struct vis_viewer *v)
+{
+	json_t *tj;
+	int rc;
+
+	if (rpc_param_json(ctx, params, field, true, JSON_OBJECT, &tj))
+		return RPC_ERR;
+	memset(t, 0, sizeof(*t));
+	rc = threads_target_parse(rpc_store(ctx), tj, t);
+	if (rc == SCH_EINVAL)
+		return rpc_fail_field(ctx, field,
+				      "expected {\"annotation\":ID} or "
+				      "{\"reply\":ID}");
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return check_target(ctx, moderator, t, v);
+}
+
+int mod_resolve_annotation(struct rpc_ctx *ctx, json_t *params,
+			   const char *field, struct threads_target *t,
+			   struct vis_viewer *v)
+{
+	int64_t id;
+	int rc;
+
+	if (rpc_param_id(ctx, params, field, true, &id))
+		return RPC_ERR;
+	memset(t, 0, sizeof(*t));
+	rc = threads_target_get(rpc_store(ctx), 0, id, t);
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such annotation");
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return check_target(ctx, true, t, v);
+}
+
+static const char SQL_HIDDEN_PUT[] =
+	"INSERT INTO mod_hidden(target_kind, target_id, circle, auto, reason,"
+	" by, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+	" ON CONFLICT(target_kind, target_id) DO UPDATE SET auto = excluded.auto,"
+	" reason = excluded.reason, by = excluded.by, at = excluded.at";
+static const char SQL_HIDDEN_DEL[] =
+	"DELETE FROM mod_hidden WHERE target_kind = ? AND target_id = ?";
+static const char SQL_HIDDEN_AUTO[] =
+	"SELECT auto FROM mod_hidden WHERE target_kind = ? AND target_id = ?";
+
+int mod_do_hide(struct rpc_ctx *ctx, const struct threads_target *t,
+		bool auto_, const char *reason)
+{
+	int rc;
+
+	rc = store_run(rpc_store(ctx), SQL_HIDDEN_PUT, "tiibtIi",
+		       mod_kind_name(t->kind), t->id, t->circle, auto_ ? 1 : 0,
+		       reason, auto_ ? (int64_t)0 : rpc_account(ctx),
+		       rpc_now(ctx));
+	if (rc)
+		return rc;
+	if (t->hidden)
+		return 0; /* already hidden: only the record changes */
+	return threads_set_hidden(ctx, t, true, reason);
+}
+
+int mod_do_unhide(struct rpc_ctx *ctx, const struct threads_target *t)
+{
+	int rc;
+
+	rc = store_run(rpc_store(ctx), SQL_HIDDEN_DEL, "ti",
+		       mod_kind_name(t->kind), t->id);
+	if (rc)
+		return rc;
+	if (!t->hidden)
+		return 0;
+	return threads_set_hidden(ctx, t, false, NULL);
+}
+
+bool mod_is_autohidden(struct rpc_ctx *ctx, const struct threads_target *t)
+{
+	int64_t a = 0;
+
+	if (store_int_query(rpc_store(ctx), &a, SQL_HIDDEN_AUTO, "ti",
+			    mod_kind_name(t->kind), t->id) != 1)
+		return false;
+	return a != 0;
+}
+
+void mod_time_format(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) ||
+	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(buf, len, "1970-01-01T00:00:00Z");
+}
+
+json_t *mod_time_json(int64_t t)
+{
+	char buf[32];
+
+	if (t == 0)
+		return json_null();
+	mod_time_format(t, buf, sizeof(buf));
+	return json_string(buf);
+}
+
+/* Reads exactly n digits at *p into *out; advances *p. 0 or -1. */
+static int digits(const char **p, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		char c = (*p)[i];
+
+		if (c < '0' || c > '9')
+			return -1;
+		v = v * 10 + (c - '0');
+	}
+	*p += n;
+	*out = v;
+	return 0;
+}
+
+int mod_time_parse(const char *s, int64_t *out)
+{
+	const char *p = s;
+	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
+	struct tm tm;
+	time_t t;
+
+	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
+	    *p++ != '-' || digits(&p, 2, &d))
+		return -1;
+	if (*p != 'T' && *p != 't' && *p != ' ')
+		return -1;
+	p++;
+	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
+	    *p++ != ':' || digits(&p, 2, &sec))
+		return -1;
+	if (*p == '.') {
+		p++;
+		if (*p < '0' || *p > '9')
+			return -1;
+		while (*p >= '0' && *p <= '9')
+			p++;
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		sign = *p == '-' ? -1 : 1;
+		p++;
+		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
+			return -1;
+	} else {
+		return -1;
+	}
+	if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
+		return -1;
+	memset(&tm, 0, sizeof(tm));
+	tm.tm_year = y - 1900;
+	tm.tm_mon = mo - 1;
+	tm.tm_mday = d;
+	tm.tm_hour = h;
+	tm.tm_min = mi;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	if (t == (time_t)-1)
+		return -1;
+	*out = (int64_t)t - (int64_t)sign * (oh * 3600 + om * 60);
+	return 0;
+}
