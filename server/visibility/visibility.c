@@ -1,5 +1,14 @@
 /*
  * visibility.c - the visibility rule (see visibility.h for the rule itself).
+ *
+ * Two choices made here, documented in docs/circles.md:
+ *   - the first chapter of the book is always open under the spoiler guard:
+ *     a progress_order below 1 counts as 1;
+ *   - post first withholds everything that sits in a chapter (threads and
+ *     the replies, reactions and moderation events under them), not only
+ *     the thread objects: a reply would otherwise reveal a withheld thread.
+ *     Items with no chapter (member, plan, circle events) are never
+ *     withheld by either option.
  */
 #include "visibility/visibility.h"
 
@@ -45,11 +54,12 @@ enum vis_result vis_check(const struct vis_viewer *v,
 		return own ? VIS_FULL : VIS_NONE;
 	mod = vis_is_moderator(v);
 	if (!own && !mod && item->chapter != 0) {
+		int reached = v->progress_order < 1 ? 1 : v->progress_order;
+
 		if (v->spoiler_guard && !v->show_all &&
-		    item->chapter_order > v->progress_order)
+		    item->chapter_order > reached)
 			return VIS_NONE;
-		if (v->post_first && item->thread &&
-		    !posted_in(v, item->chapter))
+		if (v->post_first && !posted_in(v, item->chapter))
 			return VIS_NONE;
 	}
 	if (item->hidden && !own && !mod)

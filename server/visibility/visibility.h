@@ -14,8 +14,8 @@
  *   - private: the author alone - not moderators, owners or admins;
  *   - spoiler guard: items on chapters past the viewer's progress are
  *     withheld unless the viewer wrote them or asked to see all;
- *   - post first: other members' threads in a chapter are withheld until the
- *     viewer has posted there or marked the chapter read;
+ *   - post first: other members' threads in a chapter (and their replies)
+ *     are withheld until the viewer has posted there or marked it read;
  *   - hidden or deleted: moderators, owners, admins and the author see the
  *     full item (marked hidden); everyone else sees the redacted form.
  * Moderators and owners are exempt from spoiler guard and post first.
@@ -44,8 +44,9 @@ struct vis_item {
 	int64_t only_account; /* nonzero: nobody else may see it */
 	bool private_;        /* visibility "private" */
 	bool hidden;          /* hidden by a moderator or auto-hide */
-	bool thread;          /* a thread (annotation) rather than a reply or
-				 a member/plan event: post-first applies */
+	bool thread;          /* a thread (annotation) rather than a reply;
+				 post first withholds both (anything with a
+				 chapter), see visibility.c */
 };
 
 /* What the rule needs to know about the viewer in that circle. */

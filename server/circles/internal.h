@@ -1,0 +1,91 @@
+/*
+ * internal.h - what the files of the circles module share with each other
+ * and with nobody else: the access check every method starts with, the JSON
+ * shapes of a circle and a member, and the presence table's entry points.
+ * Other modules use circles.h.
+ */
+#ifndef SCH_CIRCLES_INTERNAL_H
+#define SCH_CIRCLES_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "rpc/rpc.h"
+#include "visibility/visibility.h"
+
+struct rpc_ctx;
+struct store;
+
+/* What a method needs from the caller in the circle (SPEC §4). */
+enum circle_need {
+	CIRCLE_SEE,       /* member of any role, or a site admin */
+	CIRCLE_MEMBER,    /* member of any role (admins only if members) */
+	CIRCLE_MODERATOR, /* moderator or owner */
+	CIRCLE_OWNER      /* owner */
+};
+
+/*
+ * Reads the "circle" parameter, loads the caller's viewer into *v and checks
+ * need: -32004 for an unknown circle or one the caller may not see, -32003
+ * when the caller sees it but lacks the role. Returns 0 or RPC_ERR (error
+ * recorded in ctx).
+ */
+int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
+		  int64_t *circle, struct vis_viewer *v);
+/* Same, for a circle id already in hand. */
+int circle_access_id(struct rpc_ctx *ctx, int64_t circle,
+		     enum circle_need need, struct vis_viewer *v);
+
+/*
+ * The circle object of SPEC §3 as this module shapes it (new reference, NULL
+ * when the circle is gone). With v, adds the viewer's own "role" and "me"
+ * (progress, show_all); without, it is the form events carry.
+ */
+json_t *circle_json(struct rpc_ctx *ctx, int64_t circle,
+		    const struct vis_viewer *v);
+/* {id, handle, display_name} of an account; never NULL (new reference). */
+json_t *circle_author_json(struct store *db, int64_t account);
+/* A member object {account, role, joined_at, progress}; NULL if the
+ * account is not a member (new reference). */
+json_t *circle_member_json(struct store *db, int64_t circle, int64_t account);
+/* A progress object {chapter, block, updated_at} or json null. */
+json_t *circle_progress_json(struct store *db, int64_t circle,
+			     int64_t account);
+/* RFC 3339 UTC string for unix seconds (new reference). */
+json_t *circle_time_json(int64_t t);
+
+/* Role names and the roles of VIS_ROLE_*. */
+const char *circle_role_name(enum vis_role role);
+/* The words "owner", "moderator", "member" (for rpc_param_enum) and the
+ * role each index stands for. */
+extern const char *const circle_role_words[];
+enum vis_role circle_role_of_word(int index);
+
+/* Loads account's viewer in circle (admin flag read from auth) and hands it
+ * to the transport for every subscription of that account. 0 or SCH_E*. */
+int circle_push_viewer(struct rpc_ctx *ctx, int64_t circle, int64_t account);
+/* Pushes the viewer of every member (after an option change). */
+int circle_push_all_viewers(struct rpc_ctx *ctx, int64_t circle);
+
+/* Publishes a member.* event about account in circle with data (reference
+ * taken). Returns the seq or a negative SCH_E* code. */
+int64_t circle_publish_member(struct rpc_ctx *ctx, int64_t circle,
+			      int64_t account, const char *type, json_t *data);
+
+/* The method tables of the files (NULL-terminated). */
+extern const struct rpc_method circle_invite_methods[];
+extern const struct rpc_method circle_plan_methods[];
+extern const struct rpc_method circle_presence_methods[];
+
+/* Presence (presence.c; store thread only). */
+/* The circle's present members [{account, chapter, block, at}] (new ref). */
+json_t *presence_list(struct store *db, int64_t circle);
+/* Drops account's presence in circle (left or removed) and publishes. */
+void presence_drop_account(struct rpc_ctx *ctx, int64_t circle,
+			   int64_t account);
+/* rpc_hooks.conn_closed and rpc_hooks.tick. */
+void presence_conn_closed(struct rpc_ctx *ctx);
+void presence_tick(struct rpc_ctx *ctx);
+
+#endif

@@ -1,0 +1,187 @@
+/*
+ * invites.c - invitations into a circle: circle.invite makes a random code
+ * (with a role, a use count and an expiry) and circle.join spends it.
+ *
+ * Who may invite (SPEC §4): owners always, moderators always but never into
+ * the owner role, plain members only when the circle's members_can_invite is
+ * on and only as members. An unknown, expired or used-up code is -32004 (a
+ * code is the only secret; guessing one must not tell a live code from a
+ * dead one apart from the wording); a member who joins again gets -32009.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "circles/circles.h"
+#include "circles/internal.h"
+#include "rpc/rpc.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#define INVITE_CODE_LEN 26          /* 130 random bits in base32 */
+#define INVITE_DEFAULT_S (7 * 86400) /* SPEC: 7 days */
+#define INVITE_MAX_S (366 * 86400)
+#define INVITE_MAX_USES 1000000
+
+/* Fills code with INVITE_CODE_LEN base32 characters and a NUL. */
+static void invite_code(char *code)
+{
+	static const char alphabet[] = "abcdefghijklmnopqrstuvwxyz234567";
+	unsigned char raw[INVITE_CODE_LEN];
+	size_t got = 0;
+
+	while (got < sizeof(raw)) {
+		ssize_t n = getrandom(raw + got, sizeof(raw) - got, 0);
+
+		if (n < 0)
+			die("circles: getrandom failed");
+		got += (size_t)n;
+	}
+	for (int i = 0; i < INVITE_CODE_LEN; i++)
+		code[i] = alphabet[raw[i] & 31];
+	code[INVITE_CODE_LEN] = '\0';
+}
+
+static const char SQL_INSERT_INVITE[] =
+	"INSERT INTO invites(code, circle, role, max_uses, expires_at,"
+	" created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_CAN_INVITE[] =
+	"SELECT members_can_invite FROM circles WHERE id = ?";
+
+static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "circle", "role", "max_uses",
+					       "expires_in_s", NULL };
+	struct store *db = rpc_store(ctx);
+	struct vis_viewer v;
+	int64_t circle, max_uses = 0, expires_in = INVITE_DEFAULT_S, mci = 0;
+	int64_t expires_at;
+	int idx = 2, rc;
+	enum vis_role role;
+	const char *base;
+	char code[INVITE_CODE_LEN + 1];
+	size_t blen;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_MEMBER, &circle, &v) ||
+	    rpc_param_enum(ctx, params, "role", false, circle_role_words,
+			   &idx) ||
+	    rpc_param_int(ctx, params, "max_uses", false, 1, INVITE_MAX_USES,
+			  &max_uses) ||
+	    rpc_param_int(ctx, params, "expires_in_s", false, 1, INVITE_MAX_S,
+			  &expires_in))
+		return RPC_ERR;
+	role = circle_role_of_word(idx);
+	if (v.role == VIS_ROLE_MEMBER) {
+		store_int_query(db, &mci, SQL_CAN_INVITE, "i", circle);
+		if (!mci)
+			return rpc_fail(ctx, RPC_E_FORBIDDEN,
+					"members may not invite here");
+		if (role != VIS_ROLE_MEMBER)
+			return rpc_fail(ctx, RPC_E_FORBIDDEN,
+					"members may invite members only");
+	} else if (v.role == VIS_ROLE_MODERATOR && role == VIS_ROLE_OWNER) {
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only owners may invite owners");
+	}
+	invite_code(code);
+	expires_at = rpc_now(ctx) + expires_in;
+	rc = store_run(db, SQL_INSERT_INVITE, "tit" "Iii", code, circle,
+		       circle_role_name(role), max_uses, expires_at,
+		       rpc_account(ctx), rpc_now(ctx));
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	base = rpc_config.public_url ? rpc_config.public_url : "";
+	blen = strlen(base);
+	while (blen > 0 && base[blen - 1] == '/')
+		blen--;
+	*result = json_pack("{s:s,s:o,s:I,s:s,s:o,s:i,s:o}", "code", code,
+			    "url",
+			    json_sprintf("%.*s/#/join/%s", (int)blen, base,
+					 code),
+			    "circle", (json_int_t)circle, "role",
+			    circle_role_name(role), "max_uses",
+			    max_uses ? json_integer(max_uses) : json_null(),
+			    "uses", 0, "expires_at",
+			    circle_time_json(expires_at));
+	return 0;
+}
+
+static const char SQL_FIND_INVITE[] =
+	"SELECT id, circle, role, max_uses, uses, expires_at FROM invites"
+	" WHERE code = ?";
+static const char SQL_USE_INVITE[] =
+	"UPDATE invites SET uses = uses + 1 WHERE id = ?";
+static const char SQL_JOIN[] =
+	"INSERT INTO memberships(circle, account, role, joined_at)"
+	" VALUES (?, ?, ?, ?)";
+
+static int m_join(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "code", NULL };
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	struct vis_viewer v;
+	const char *code;
+	char role[16] = "";
+	int64_t id = 0, circle = 0, max_uses = 0, uses = 0, expires_at = 0;
+	bool found = false;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_str(ctx, params, "code", true, 1, 64, &code))
+		return RPC_ERR;
+	st = store_query(db, SQL_FIND_INVITE, "t", code);
+	if (!st)
+		return rpc_fail_store(ctx, SCH_EDB);
+	if (store_row(st) > 0) {
+		found = true;
+		id = store_int(st, 0);
+		circle = store_int(st, 1);
+		snprintf(role, sizeof(role), "%s",
+			 store_text(st, 2) ? store_text(st, 2) : "member");
+		max_uses = store_is_null(st, 3) ? 0 : store_int(st, 3);
+		uses = store_int(st, 4);
+		expires_at = store_int(st, 5);
+	}
+	store_done(st);
+	if (!found)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such invitation");
+	if (rpc_now(ctx) >= expires_at)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "invitation expired");
+	if (max_uses > 0 && uses >= max_uses)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "invitation used up");
+	rc = circles_viewer(db, circle, rpc_account(ctx), rpc_is_admin(ctx),
+			    &v);
+	if (rc)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such invitation");
+	if (v.role != VIS_ROLE_NONE)
+		return rpc_fail(ctx, RPC_E_CONFLICT,
+				"already a member of this circle");
+	rc = store_run(db, SQL_JOIN, "iiti", circle, rpc_account(ctx), role,
+		       rpc_now(ctx));
+	if (rc == 0)
+		rc = store_run(db, SQL_USE_INVITE, "i", id);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (circle_publish_member(ctx, circle, rpc_account(ctx),
+				  "member.joined",
+				  circle_member_json(db, circle,
+						     rpc_account(ctx))) < 0)
+		return rpc_fail_store(ctx, SCH_EDB);
+	rc = circle_push_viewer(ctx, circle, rpc_account(ctx));
+	if (rc == 0)
+		rc = circles_viewer(db, circle, rpc_account(ctx),
+				    rpc_is_admin(ctx), &v);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	*result = circle_json(ctx, circle, &v);
+	return 0;
+}
+
+const struct rpc_method circle_invite_methods[] = {
+	{ "circle.invite", m_invite, RPC_AUTH },
+	{ "circle.join", m_join, RPC_AUTH },
+	{ NULL, NULL, 0 }
+};

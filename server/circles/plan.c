@@ -1,0 +1,401 @@
+/*
+ * plan.c - the reading plan (which chapter is due when, with an optional
+ * discussion prompt) and each member's progress through the book.
+ *
+ * Progress is what the spoiler guard reads: a member sees threads up to the
+ * reading position of their progress chapter (the first chapter of the book
+ * is always open). progress.set also carries the two things a member can
+ * ask for themselves (documented extensions of SPEC's progress.set):
+ * `read: true` marks the chapter read, which meets post first there, and
+ * `show_all` asks to see every chapter despite the spoiler guard. Each
+ * change is pushed to the member's subscriptions at once.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth/auth.h"
+#include "books/books.h"
+#include "circles/circles.h"
+#include "circles/internal.h"
+#include "rpc/rpc.h"
+#include "store/store.h"
+#include "util/err.h"
+#include "util/utf8.h"
+
+#define PLAN_MAX_ENTRIES 2000
+#define PROGRESS_MAX_BLOCK 10000000
+
+/* One plan entry while sorting. */
+struct plan_row {
+	int64_t chapter;
+	int order; /* reading position; large when the chapter is gone */
+	char *due;
+	char *prompt;
+};
+
+static int plan_row_cmp(const void *a, const void *b)
+{
+	const struct plan_row *x = a, *y = b;
+	int c = strcmp(x->due, y->due);
+
+	if (c)
+		return c;
+	return (x->order > y->order) - (x->order < y->order);
+}
+
+static const char SQL_PLAN_ROWS[] =
+	"SELECT chapter, due, prompt FROM plan_entries WHERE circle = ?";
+
+/* The entries [{chapter, due, prompt}] by due date, then reading order. */
+static json_t *plan_entries_json(struct store *db, int64_t circle)
+{
+	struct store_stmt *st = store_query(db, SQL_PLAN_ROWS, "i", circle);
+	struct plan_row *rows = NULL;
+	size_t n = 0, cap = 0;
+	json_t *out = json_array();
+
+	while (st && store_row(st) > 0) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			rows = realloc(rows, cap * sizeof(*rows));
+			if (!rows)
+				abort();
+		}
+		rows[n].chapter = store_int(st, 0);
+		rows[n].due = store_text_dup(st, 1);
+		rows[n].prompt = store_text_dup(st, 2);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct books_chapter_info ci;
+
+		rows[i].order = books_chapter_info(db, rows[i].chapter, &ci) ?
+					1 << 30 :
+					ci.order;
+	}
+	if (n)
+		qsort(rows, n, sizeof(*rows), plan_row_cmp);
+	for (size_t i = 0; i < n; i++) {
+		json_array_append_new(
+			out, json_pack("{s:I,s:s,s:s?}", "chapter",
+				       (json_int_t)rows[i].chapter, "due",
+				       rows[i].due ? rows[i].due : "",
+				       "prompt", rows[i].prompt));
+		free(rows[i].due);
+		free(rows[i].prompt);
+	}
+	free(rows);
+	return out;
+}
+
+static const char SQL_ALL_PROGRESS[] =
+	"SELECT m.account, p.chapter, p.block, p.updated_at"
+	" FROM memberships m JOIN progress p"
+	" ON p.circle = m.circle AND p.account = m.account"
+	" WHERE m.circle = ? ORDER BY m.account";
+
+/* Every member's progress [{account, chapter, block, updated_at}]. */
+static json_t *all_progress_json(struct store *db, int64_t circle)
+{
+	struct store_stmt *st = store_query(db, SQL_ALL_PROGRESS, "i", circle);
+	json_t *out = json_array();
+
+	while (st && store_row(st) > 0) {
+		json_array_append_new(
+			out,
+			json_pack("{s:I,s:I,s:o,s:o}", "account",
+				  (json_int_t)store_int(st, 0), "chapter",
+				  (json_int_t)store_int(st, 1), "block",
+				  store_is_null(st, 2) ?
+					  json_null() :
+					  json_integer(store_int(st, 2)),
+				  "updated_at",
+				  circle_time_json(store_int(st, 3))));
+	}
+	/* authors after the walk: auth/ runs its own statements */
+	for (size_t i = 0; i < json_array_size(out); i++) {
+		json_t *p = json_array_get(out, i);
+		int64_t a = json_integer_value(json_object_get(p, "account"));
+
+		json_object_set_new(p, "account", circle_author_json(db, a));
+	}
+	return out;
+}
+
+static json_t *plan_json(struct store *db, int64_t circle)
+{
+	return json_pack("{s:I,s:o,s:o}", "circle", (json_int_t)circle,
+			 "entries", plan_entries_json(db, circle), "progress",
+			 all_progress_json(db, circle));
+}
+
+static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "circle", NULL };
+	struct vis_viewer v;
+	int64_t circle;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+		return RPC_ERR;
+	*result = plan_json(rpc_store(ctx), circle);
+	return 0;
+}
+
+/* True for a real calendar date written YYYY-MM-DD. */
+static bool valid_date(const char *s)
+{
+	static const int days[] = { 31, 29, 31, 30, 31, 30,
+				    31, 31, 30, 31, 30, 31 };
+	int y, m, d;
+
+	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+		return false;
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+			return false;
+	y = atoi(s);
+	m = atoi(s + 5);
+	d = atoi(s + 8);
+	if (y < 1 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
+		return false;
+	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+		return false;
+	return true;
+}
+
+/* -32602 naming entries[i].field. */
+static int entry_fail(struct rpc_ctx *ctx, size_t i, const char *field,
+		      const char *message)
+{
+	char name[64];
+
+	snprintf(name, sizeof(name), "entries[%zu]%s%s", i, *field ? "." : "",
+		 field);
+	return rpc_fail_field(ctx, name, message);
+}
+
+static const char SQL_PLAN_CLEAR[] =
+	"DELETE FROM plan_entries WHERE circle = ?";
+static const char SQL_PLAN_INSERT[] =
+	"INSERT INTO plan_entries(circle, chapter, due, prompt)"
+	" VALUES (?, ?, ?, ?)";
+
+/* Checks one entry; *chapter, *due, *prompt borrowed from e. */
+static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
+		       int64_t *chapter, const char **due, const char **prompt)
+{
+	size_t max_cp = rpc_config.max_body_cp ? rpc_config.max_body_cp : 10000;
+	struct books_chapter_info ci;
+	json_t *c, *d, *p;
+	const char *key;
+	json_t *val;
+
+	if (!json_is_object(e))
+		return entry_fail(ctx, i, "", "must be an object");
+	json_object_foreach(e, key, val)
+	{
+		if (strcmp(key, "chapter") && strcmp(key, "due") &&
+		    strcmp(key, "prompt"))
+			return entry_fail(ctx, i, key, "unknown field");
+	}
+	c = json_object_get(e, "chapter");
+	d = json_object_get(e, "due");
+	p = json_object_get(e, "prompt");
+	if (!json_is_integer(c) || json_integer_value(c) < 1)
+		return entry_fail(ctx, i, "chapter", "must be a chapter id");
+	*chapter = json_integer_value(c);
+	if (books_chapter_info(rpc_store(ctx), *chapter, &ci) ||
+	    ci.book != book)
+		return entry_fail(ctx, i, "chapter",
+				  "not a chapter of the circle's book");
+	if (!json_is_string(d) || !valid_date(json_string_value(d)))
+		return entry_fail(ctx, i, "due", "must be a date YYYY-MM-DD");
+	*due = json_string_value(d);
+	*prompt = NULL;
+	if (p && !json_is_null(p)) {
+		if (!json_is_string(p) ||
+		    !utf8_valid(json_string_value(p), json_string_length(p)))
+			return entry_fail(ctx, i, "prompt", "must be text");
+		if (utf8_count(json_string_value(p), json_string_length(p)) >
+		    max_cp) {
+			char name[64];
+
+			snprintf(name, sizeof(name), "entries[%zu].prompt", i);
+			rpc_fail(ctx, RPC_E_TOO_LARGE, "prompt too large");
+			rpc_fail_data(ctx, "field", json_string(name));
+			return RPC_ERR;
+		}
+		if (json_string_length(p) > 0)
+			*prompt = json_string_value(p);
+	}
+	return 0;
+}
+
+static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "circle", "entries", NULL };
+	struct store *db = rpc_store(ctx);
+	struct vis_viewer v;
+	struct vis_item item;
+	int64_t circle, book, *seen = NULL;
+	json_t *entries, *e;
+	size_t i, n;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_OWNER, &circle, &v) ||
+	    rpc_param_json(ctx, params, "entries", true, JSON_ARRAY, &entries))
+		return RPC_ERR;
+	n = json_array_size(entries);
+	if (n > PLAN_MAX_ENTRIES)
+		return rpc_fail(ctx, RPC_E_TOO_LARGE, "too many plan entries");
+	rc = circles_book(db, circle, &book);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	rc = store_run(db, SQL_PLAN_CLEAR, "i", circle);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	seen = calloc(n ? n : 1, sizeof(*seen));
+	if (!seen)
+		abort();
+	json_array_foreach(entries, i, e)
+	{
+		int64_t chapter;
+		const char *due, *prompt;
+
+		if (check_entry(ctx, e, i, book, &chapter, &due, &prompt))
+			goto fail;
+		for (size_t j = 0; j < i; j++) {
+			if (seen[j] == chapter) {
+				entry_fail(ctx, i, "chapter",
+					   "chapter listed twice");
+				goto fail;
+			}
+		}
+		seen[i] = chapter;
+		rc = store_run(db, SQL_PLAN_INSERT, "iitt", circle, chapter,
+			       due, prompt);
+		if (rc) {
+			rpc_fail_store(ctx, rc);
+			goto fail;
+		}
+	}
+	free(seen);
+	memset(&item, 0, sizeof(item));
+	item.circle = circle;
+	item.author = rpc_account(ctx);
+	if (rpc_publish(ctx, circle, "plan.changed", &item, "circle", circle,
+			json_pack("{s:I,s:o}", "circle", (json_int_t)circle,
+				  "entries", plan_entries_json(db, circle)),
+			NULL) < 0)
+		return rpc_fail_store(ctx, SCH_EDB);
+	*result = plan_json(db, circle);
+	return 0;
+fail:
+	free(seen);
+	return RPC_ERR;
+}
+
+static const char SQL_PROGRESS_UPSERT[] =
+	"INSERT INTO progress(circle, account, chapter, block, updated_at)"
+	" VALUES (?1, ?2, ?3, CASE WHEN ?4 < 0 THEN NULL ELSE ?4 END, ?5)"
+	" ON CONFLICT(circle, account) DO UPDATE SET"
+	" chapter = excluded.chapter, block = excluded.block,"
+	" updated_at = excluded.updated_at";
+static const char SQL_MARK_READ[] =
+	"INSERT OR IGNORE INTO chapter_marks(circle, account, chapter, how, at)"
+	" VALUES (?, ?, ?, 'read', ?)";
+static const char SQL_UNMARK_READ[] =
+	"DELETE FROM chapter_marks WHERE circle = ? AND account = ?"
+	" AND chapter = ? AND how = 'read'";
+static const char SQL_SHOW_ALL[] =
+	"UPDATE memberships SET show_all = ? WHERE circle = ? AND account = ?";
+
+static int m_progress_set(struct rpc_ctx *ctx, json_t *params,
+			  json_t **result)
+{
+	static const char *const allowed[] = { "circle", "chapter", "block",
+					       "read", "show_all", NULL };
+	struct store *db = rpc_store(ctx);
+	struct books_chapter_info ci;
+	struct vis_viewer v;
+	struct vis_item item;
+	int64_t circle, chapter = 0, block = -1, book, me = rpc_account(ctx);
+	bool read = false, show_all = false, has_read, has_show;
+	json_t *posted;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_MEMBER, &circle, &v))
+		return RPC_ERR;
+	has_read = json_object_get(params, "read") != NULL;
+	has_show = json_object_get(params, "show_all") != NULL;
+	if (rpc_param_id(ctx, params, "chapter", !has_show, &chapter) ||
+	    rpc_param_int(ctx, params, "block", false, 0, PROGRESS_MAX_BLOCK,
+			  &block) ||
+	    rpc_param_bool(ctx, params, "read", false, &read) ||
+	    rpc_param_bool(ctx, params, "show_all", false, &show_all))
+		return RPC_ERR;
+	if (has_read && chapter == 0)
+		return rpc_fail_field(ctx, "chapter",
+				      "read needs the chapter it marks");
+	if (chapter) {
+		rc = circles_book(db, circle, &book);
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+		if (books_chapter_info(db, chapter, &ci) || ci.book != book)
+			return rpc_fail_field(
+				ctx, "chapter",
+				"not a chapter of the circle's book");
+		rc = store_run(db, SQL_PROGRESS_UPSERT, "iiiii", circle, me,
+			       chapter, block, rpc_now(ctx));
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
+	if (has_read) {
+		rc = store_run(db, read ? SQL_MARK_READ : SQL_UNMARK_READ,
+			       read ? "iiii" : "iii", circle, me, chapter,
+			       rpc_now(ctx));
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
+	if (has_show) {
+		rc = store_run(db, SQL_SHOW_ALL, "bii", (int)show_all, circle,
+			       me);
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
+	rc = circles_viewer(db, circle, me, rpc_is_admin(ctx), &v);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	rpc_effect_viewer(ctx, &v);
+	if (chapter) {
+		memset(&item, 0, sizeof(item));
+		item.circle = circle;
+		item.author = me;
+		rpc_publish_ephemeral(
+			ctx, circle, "progress.changed", &item,
+			json_pack("{s:I,s:o,s:o}", "circle",
+				  (json_int_t)circle, "account",
+				  circle_author_json(db, me), "progress",
+				  circle_progress_json(db, circle, me)));
+	}
+	posted = json_array();
+	for (int i = 0; i < v.nposted; i++)
+		json_array_append_new(posted, json_integer(v.posted[i]));
+	*result = json_pack("{s:I,s:o,s:b,s:i,s:o}", "circle",
+			    (json_int_t)circle, "progress",
+			    circle_progress_json(db, circle, me), "show_all",
+			    v.show_all, "progress_order", v.progress_order,
+			    "post_first_met", posted);
+	return 0;
+}
+
+const struct rpc_method circle_plan_methods[] = {
+	{ "plan.get", m_plan_get, RPC_AUTH },
+	{ "plan.set", m_plan_set, RPC_AUTH },
+	{ "progress.set", m_progress_set, RPC_AUTH },
+	{ NULL, NULL, 0 }
+};

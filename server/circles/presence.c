@@ -1,0 +1,265 @@
+/*
+ * presence.c - who in a circle is connected and where they are reading.
+ *
+ * Presence is ephemeral: an in-memory table on the store thread (handlers,
+ * rpc_hooks.conn_closed and rpc_hooks.tick all run there, so it needs no
+ * lock), never stored, published as presence.changed without a seq. One
+ * entry per (connection, circle); a member with two tabs open is present
+ * while either is. An entry that is not refreshed by presence.set within
+ * rpc_config.presence_idle_s (default 60 s) is dropped by the tick, and a
+ * closed connection drops its entries at once.
+ *
+ * presence.changed data: {circle, account:{id, handle, display_name},
+ * online, chapter, block, at}; online false when the member's last entry in
+ * the circle went away (chapter and block null then).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "books/books.h"
+#include "circles/circles.h"
+#include "circles/internal.h"
+#include "rpc/rpc.h"
+#include "store/store.h"
+#include "util/err.h"
+
+#define PRESENCE_IDLE_DEFAULT_S 60
+
+/* One connection's presence in one circle. */
+struct presence {
+	uint64_t conn;
+	int64_t circle;
+	int64_t account;
+	int64_t chapter;
+	int64_t block;     /* -1: none given */
+	int64_t last_seen; /* unix seconds of the last presence.set */
+};
+
+static struct presence *table;
+static size_t count, cap;
+
+static int idle_limit(void)
+{
+	return rpc_config.presence_idle_s > 0 ? rpc_config.presence_idle_s :
+						PRESENCE_IDLE_DEFAULT_S;
+}
+
+static json_t *entry_json(struct store *db, const struct presence *p)
+{
+	return json_pack("{s:I,s:o,s:b,s:I,s:o,s:o}", "circle",
+			 (json_int_t)p->circle, "account",
+			 circle_author_json(db, p->account), "online", 1,
+			 "chapter", (json_int_t)p->chapter, "block",
+			 p->block >= 0 ? json_integer(p->block) : json_null(),
+			 "at", circle_time_json(p->last_seen));
+}
+
+static void publish(struct rpc_ctx *ctx, int64_t circle, int64_t account,
+		    json_t *data)
+{
+	struct vis_item item;
+
+	memset(&item, 0, sizeof(item));
+	item.circle = circle;
+	item.author = account;
+	rpc_publish_ephemeral(ctx, circle, "presence.changed", &item, data);
+}
+
+/* The freshest remaining entry of account in circle, or NULL. */
+static struct presence *latest_of(int64_t circle, int64_t account)
+{
+	struct presence *best = NULL;
+
+	for (size_t i = 0; i < count; i++) {
+		struct presence *p = &table[i];
+
+		if (p->circle == circle && p->account == account &&
+		    (!best || p->last_seen >= best->last_seen))
+			best = p;
+	}
+	return best;
+}
+
+/* After an entry of (circle, account) went away: tells the circle where the
+ * member now is, or that they are gone. */
+static void announce_after_drop(struct rpc_ctx *ctx, int64_t circle,
+				int64_t account)
+{
+	struct store *db = rpc_store(ctx);
+	struct presence *rest = latest_of(circle, account);
+
+	if (rest) {
+		publish(ctx, circle, account, entry_json(db, rest));
+		return;
+	}
+	publish(ctx, circle, account,
+		json_pack("{s:I,s:o,s:b,s:n,s:n,s:o}", "circle",
+			  (json_int_t)circle, "account",
+			  circle_author_json(db, account), "online", 0,
+			  "chapter", "block", "at",
+			  circle_time_json(rpc_now(ctx))));
+}
+
+/* Removes entries matching the predicate and announces each member whose
+ * presence changed. */
+static void drop_where(struct rpc_ctx *ctx,
+		       bool (*match)(const struct presence *p, void *arg),
+		       void *arg)
+{
+	struct presence *gone = NULL;
+	size_t ngone = 0, j = 0;
+
+	for (size_t i = 0; i < count; i++) {
+		if (match(&table[i], arg)) {
+			gone = realloc(gone, (ngone + 1) * sizeof(*gone));
+			if (!gone)
+				abort();
+			gone[ngone++] = table[i];
+		} else {
+			table[j++] = table[i];
+		}
+	}
+	count = j;
+	for (size_t i = 0; i < ngone; i++) {
+		bool seen = false;
+
+		/* announce each (circle, account) once */
+		for (size_t k = 0; k < i; k++)
+			if (gone[k].circle == gone[i].circle &&
+			    gone[k].account == gone[i].account)
+				seen = true;
+		if (!seen)
+			announce_after_drop(ctx, gone[i].circle,
+					    gone[i].account);
+	}
+	free(gone);
+}
+
+static int m_presence_set(struct rpc_ctx *ctx, json_t *params,
+			  json_t **result)
+{
+	static const char *const allowed[] = { "circle", "chapter", "block",
+					       NULL };
+	struct vis_viewer v;
+	int64_t circle, chapter, block = -1, book;
+	struct books_chapter_info ci;
+	struct presence *p = NULL;
+	uint64_t conn = rpc_conn(ctx);
+	bool changed;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_MEMBER, &circle, &v) ||
+	    rpc_param_id(ctx, params, "chapter", true, &chapter) ||
+	    rpc_param_int(ctx, params, "block", false, 0, 10000000, &block))
+		return RPC_ERR;
+	rc = circles_book(rpc_store(ctx), circle, &book);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (books_chapter_info(rpc_store(ctx), chapter, &ci) ||
+	    ci.book != book)
+		return rpc_fail_field(ctx, "chapter",
+				      "not a chapter of the circle's book");
+	for (size_t i = 0; i < count; i++)
+		if (table[i].conn == conn && table[i].circle == circle)
+			p = &table[i];
+	if (!p) {
+		if (count == cap) {
+			cap = cap ? cap * 2 : 64;
+			table = realloc(table, cap * sizeof(*table));
+			if (!table)
+				abort();
+		}
+		p = &table[count++];
+		memset(p, 0, sizeof(*p));
+		p->conn = conn;
+		p->circle = circle;
+		p->chapter = -1;
+	}
+	changed = p->account != rpc_account(ctx) || p->chapter != chapter ||
+		  p->block != block;
+	p->account = rpc_account(ctx);
+	p->chapter = chapter;
+	p->block = block;
+	p->last_seen = rpc_now(ctx);
+	/* a refresh that moves nothing keeps the entry alive quietly */
+	if (changed)
+		publish(ctx, circle, p->account, entry_json(rpc_store(ctx), p));
+	*result = entry_json(rpc_store(ctx), p);
+	json_object_set_new(*result, "idle_timeout_s",
+			    json_integer(idle_limit()));
+	return 0;
+}
+
+json_t *presence_list(struct store *db, int64_t circle)
+{
+	json_t *out = json_array();
+
+	for (size_t i = 0; i < count; i++) {
+		struct presence *p = &table[i];
+
+		/* one line per member: their freshest entry */
+		if (p->circle != circle || latest_of(circle, p->account) != p)
+			continue;
+		json_array_append_new(out, entry_json(db, p));
+	}
+	return out;
+}
+
+/* Predicates for drop_where. */
+struct drop_key {
+	int64_t circle;
+	int64_t account;
+	uint64_t conn;
+	int64_t before;
+};
+
+static bool match_account(const struct presence *p, void *arg)
+{
+	const struct drop_key *k = arg;
+
+	return p->circle == k->circle && p->account == k->account;
+}
+
+static bool match_conn(const struct presence *p, void *arg)
+{
+	const struct drop_key *k = arg;
+
+	return p->conn == k->conn;
+}
+
+static bool match_idle(const struct presence *p, void *arg)
+{
+	const struct drop_key *k = arg;
+
+	return p->last_seen < k->before;
+}
+
+void presence_drop_account(struct rpc_ctx *ctx, int64_t circle,
+			   int64_t account)
+{
+	struct drop_key k = { circle, account, 0, 0 };
+
+	drop_where(ctx, match_account, &k);
+}
+
+void presence_conn_closed(struct rpc_ctx *ctx)
+{
+	struct drop_key k = { 0, 0, rpc_conn(ctx), 0 };
+
+	if (k.conn != 0)
+		drop_where(ctx, match_conn, &k);
+}
+
+void presence_tick(struct rpc_ctx *ctx)
+{
+	struct drop_key k = { 0, 0, 0, rpc_now(ctx) - idle_limit() };
+
+	if (count)
+		drop_where(ctx, match_idle, &k);
+}
+
+const struct rpc_method circle_presence_methods[] = {
+	{ "presence.set", m_presence_set, RPC_AUTH },
+	{ NULL, NULL, 0 }
+};
