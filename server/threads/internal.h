@@ -1,0 +1,97 @@
+/*
+ * internal.h - what the files of the threads module share with each other
+ * (posts.c: rows, objects and the levers other modules call; methods.c: the
+ * RPC methods; fanout.c: notifications about new posts). Not for other
+ * modules: they use threads.h.
+ */
+#ifndef SCH_THREADS_INTERNAL_H
+#define SCH_THREADS_INTERNAL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "visibility/visibility.h"
+
+struct store;
+struct rpc_ctx;
+
+#define TH_ANNOTATION 0
+#define TH_REPLY 1
+
+/* One annotation or reply row, with the facts of its thread. */
+struct th_post {
+	int kind;           /* TH_ANNOTATION or TH_REPLY */
+	int64_t id;
+	int64_t circle;
+	int64_t chapter;
+	int64_t annotation; /* the thread (own id for an annotation) */
+	int64_t parent;     /* reply answered, 0 for none */
+	int64_t author;
+	int64_t position;   /* annotations: start offset, -1 chapter-level */
+	int64_t created_at;
+	int64_t updated_at;
+	bool private_;      /* the thread is private */
+	bool edited;
+	bool pinned;        /* annotations only */
+	bool locked;        /* the thread is locked */
+	bool hidden;
+	bool deleted;       /* tombstone */
+	char *body;         /* malloc'd Markdown, NULL when deleted */
+	char *body_html;    /* malloc'd HTML, NULL when deleted */
+};
+
+/* Loads a live (not gone) post: 0, SCH_ENOTFOUND or another SCH_E*.
+ * Free with th_post_free. */
+int th_post_load(struct store *db, int kind, int64_t id, struct th_post *p);
+void th_post_free(struct th_post *p);
+
+/* The reading position of a chapter (0 when unknown). */
+int th_chapter_order(struct store *db, int64_t chapter);
+/* The visibility facts of a post. */
+void th_post_vis(struct store *db, const struct th_post *p,
+		 struct vis_item *out);
+/*
+ * The SPEC object of a post as seen by account me (my_reactions; 0 for
+ * event data) at visibility r (VIS_REDACTED: body and body_html null,
+ * hidden true). New reference.
+ */
+json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
+		     enum vis_result r);
+/* The kind name used in events and targets: "annotation" or "reply". */
+const char *th_kind_name(int kind);
+/* {"annotation":ID} or {"reply":ID}; new reference. */
+json_t *th_target_ref(int kind, int64_t id);
+/* {KIND:COUNT} for all four kinds; new reference. */
+json_t *th_reactions_json(struct store *db, int kind, int64_t id);
+/* [KIND] reacted by account; new reference. */
+json_t *th_my_reactions_json(struct store *db, int kind, int64_t id,
+			     int64_t account);
+/* RFC 3339 UTC string; new reference. */
+json_t *th_time_json(int64_t t);
+
+/* Adds "replies" to an annotation object: every reply of the thread v may
+ * see, in order, each at its visibility. 0 or SCH_E*. */
+int th_get_replies(struct store *db, json_t *obj, int64_t annotation,
+		   const struct vis_viewer *v);
+/* [{body, replaced_at}] previous bodies of an edited post, oldest first;
+ * new reference. */
+json_t *th_versions_json(struct store *db, int kind, int64_t id);
+
+/*
+ * Publishes an event about a post to its circle: the full object and, for
+ * those who may only see the placeholder, the redacted one. 0 or SCH_E*.
+ */
+int th_publish_post(struct rpc_ctx *ctx, const char *type,
+		    const struct th_post *p);
+
+/*
+ * Notifications for a new or edited post: mentions of @handles (skipping
+ * those already in old_body, and accounts in skip[]), replies to the
+ * thread's and parent's authors, new threads to the chapter's followers.
+ * Only accounts that may see the post in full hear about it. 0 or SCH_E*.
+ */
+int th_notify_post(struct rpc_ctx *ctx, const struct th_post *p,
+		   const char *old_body, bool is_new);
+
+#endif

@@ -1,0 +1,921 @@
+/*
+ * methods.c - the RPC methods of threads: annotation.*, reply.*,
+ * reaction.toggle, chapter.follow, anchor.review and anchor.resolve.
+ *
+ * Each handler follows the same order: parameters (rpc_param_*), then the
+ * caller's viewer state in the circle (circles_viewer) and the permission
+ * table of SPEC §4 - anything the caller may not see answers -32004, the
+ * same as an id that does not exist, so another circle's ids reveal
+ * nothing - then the moderation gate for posts, then the SQL, then the
+ * event (rpc_publish, stored with its seq in this call's savepoint), the
+ * search index and notifications.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "books/books.h"
+#include "circles/circles.h"
+#include "moderation/moderation.h"
+#include "notify/notify.h"
+#include "rpc/rpc.h"
+#include "search/search.h"
+#include "store/store.h"
+#include "threads/internal.h"
+#include "threads/threads.h"
+#include "util/buf.h"
+#include "util/err.h"
+
+#define TH_PAGE 200 /* annotations per page of annotation.list */
+
+static const char *const th_reactions[] = { "agree", "insightful", "question",
+					    "disagree", NULL };
+static const char *const th_visibilities[] = { "circle", "private", NULL };
+
+static const char SQL_INSERT_ANN[] =
+	"INSERT INTO annotations(circle, chapter, author, body, body_html,"
+	" visibility, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_ANN_POSITION[] =
+	"UPDATE annotations SET position = ? WHERE id = ?";
+static const char SQL_LIST[] =
+	"SELECT id FROM annotations WHERE circle = ? AND chapter = ?"
+	" AND gone = 0 ORDER BY pinned DESC, position, id LIMIT ? OFFSET ?";
+static const char SQL_UPDATE_ANN[] =
+	"UPDATE annotations SET body = ?, body_html = ?, updated_at = ?,"
+	" edited = 1 WHERE id = ?";
+static const char SQL_UPDATE_REPLY[] =
+	"UPDATE replies SET body = ?, body_html = ?, updated_at = ?,"
+	" edited = 1 WHERE id = ?";
+static const char SQL_ADD_VERSION[] =
+	"INSERT INTO post_versions(kind, id, body, replaced_at)"
+	" VALUES (?, ?, ?, ?)";
+static const char SQL_DROP_VERSIONS[] =
+	"DELETE FROM post_versions WHERE kind = ? AND id = ?";
+static const char SQL_DROP_REACTIONS[] =
+	"DELETE FROM reactions WHERE kind = ? AND target = ?";
+static const char SQL_DELETE_ANN[] =
+	"UPDATE annotations SET deleted = 1, body = NULL, body_html = NULL,"
+	" updated_at = ?, gone = ? WHERE id = ?";
+static const char SQL_DELETE_REPLY[] =
+	"UPDATE replies SET deleted = 1, body = NULL, body_html = NULL,"
+	" updated_at = ?, gone = ? WHERE id = ?";
+static const char SQL_LIVE_REPLIES[] =
+	"SELECT count(*) FROM replies WHERE annotation = ? AND gone = 0";
+static const char SQL_LIVE_CHILDREN[] =
+	"SELECT count(*) FROM replies WHERE parent = ? AND gone = 0";
+static const char SQL_REPLY_DELETED[] =
+	"SELECT deleted FROM replies WHERE id = ? AND gone = 0";
+static const char SQL_ANN_DELETED[] =
+	"SELECT deleted FROM annotations WHERE id = ? AND gone = 0";
+static const char SQL_REPLY_PARENT[] =
+	"SELECT coalesce(parent, 0) FROM replies WHERE id = ?";
+static const char SQL_GONE_REPLY[] =
+	"UPDATE replies SET gone = 1 WHERE id = ?";
+static const char SQL_GONE_ANN[] =
+	"UPDATE annotations SET gone = 1 WHERE id = ?";
+static const char SQL_INSERT_REPLY[] =
+	"INSERT INTO replies(annotation, parent, author, body, body_html,"
+	" created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
+static const char SQL_REACT_DEL[] =
+	"DELETE FROM reactions WHERE kind = ? AND target = ? AND account = ?"
+	" AND reaction = ?";
+static const char SQL_REACT_ADD[] =
+	"INSERT INTO reactions(kind, target, account, reaction, created_at)"
+	" VALUES (?, ?, ?, ?, ?)";
+static const char SQL_CIRCLE_ANNS[] =
+	"SELECT id FROM annotations WHERE circle = ? AND gone = 0"
+	" ORDER BY chapter, position, id";
+
+/* ---- shared checks ---- */
+
+static size_t th_max_body(void)
+{
+	return rpc_config.max_body_cp ? rpc_config.max_body_cp : 10000;
+}
+
+static size_t th_max_exact(void)
+{
+	return rpc_config.max_exact_cp ? rpc_config.max_exact_cp : 4000;
+}
+
+static int th_not_found(struct rpc_ctx *ctx)
+{
+	return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
+}
+
+/* The caller's viewer in circle; -32004 unless the caller may see it. */
+static int th_viewer(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
+{
+	if (circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
+			   rpc_is_admin(ctx), v) != 0)
+		return th_not_found(ctx);
+	if (v->role == VIS_ROLE_NONE && !v->is_admin)
+		return th_not_found(ctx);
+	return 0;
+}
+
+/* Posting, replying, reacting and following need membership: a site admin
+ * who is not a member sees the circle but may not write in it. */
+static int th_need_member(struct rpc_ctx *ctx, const struct vis_viewer *v)
+{
+	if (v->role == VIS_ROLE_NONE)
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only members of the circle may post");
+	return 0;
+}
+
+/* The chapter must be in the circle's book: -32602 naming "chapter". */
+static int th_check_chapter(struct rpc_ctx *ctx, int64_t circle,
+			    int64_t chapter)
+{
+	struct books_chapter_info ci;
+	int64_t book = 0;
+
+	if (circles_book(rpc_store(ctx), circle, &book) != 0)
+		return th_not_found(ctx);
+	if (books_chapter_info(rpc_store(ctx), chapter, &ci) != 0 ||
+	    ci.book != book)
+		return rpc_fail_field(ctx, "chapter",
+				      "no such chapter in the circle's book");
+	return 0;
+}
+
+/* A body: 1..max code points (over: -32013), not only white space. */
+static int th_param_body(struct rpc_ctx *ctx, json_t *params,
+			 const char **body)
+{
+	const char *s;
+
+	if (rpc_param_text(ctx, params, "body", true, th_max_body(), body))
+		return RPC_ERR;
+	for (s = *body; *s; s++)
+		if (*s != ' ' && *s != '\t' && *s != '\n' && *s != '\r')
+			return 0;
+	return rpc_fail_field(ctx, "body", "body is empty");
+}
+
+/*
+ * Loads a post the caller may see: -32004 when it does not exist, is gone,
+ * or is invisible to the caller. Sets *v and *r. Free p with th_post_free.
+ */
+static int th_load_visible(struct rpc_ctx *ctx, int kind, int64_t id,
+			   struct th_post *p, struct vis_viewer *v,
+			   enum vis_result *r)
+{
+	struct store *db = rpc_store(ctx);
+	struct vis_item item;
+	int rc;
+
+	rc = th_post_load(db, kind, id, p);
+	if (rc == SCH_ENOTFOUND)
+		return th_not_found(ctx);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (th_viewer(ctx, p->circle, v))
+		goto fail;
+	th_post_vis(db, p, &item);
+	*r = vis_check(v, &item);
+	if (*r == VIS_NONE) {
+		th_not_found(ctx);
+		goto fail;
+	}
+	return 0;
+fail:
+	th_post_free(p);
+	return RPC_ERR;
+}
+
+/* The thread is locked for this viewer (moderators may still write). */
+static bool th_locked_for(const struct th_post *p, const struct vis_viewer *v)
+{
+	return p->locked && !vis_is_moderator(v);
+}
+
+static int th_index(struct store *db, const struct th_post *p)
+{
+	if (p->private_ || p->deleted || !p->body)
+		return 0;
+	search_unindex_post(db, p->kind, p->id);
+	return search_index_post(db, p->kind, p->id, p->circle, p->body);
+}
+
+/* The start offset of a normalised target (-1 when it has none). */
+static int64_t th_target_start(json_t *target)
+{
+	json_t *sels = json_object_get(target, "selector"), *s;
+	size_t i;
+
+	json_array_foreach(sels, i, s) {
+		const char *type = json_string_value(json_object_get(s, "type"));
+
+		if (type && strcmp(type, "TextPositionSelector") == 0)
+			return json_integer_value(json_object_get(s, "start"));
+	}
+	return -1;
+}
+
+/* ---- annotations ---- */
+
+static int annotation_create(struct rpc_ctx *ctx, json_t *params,
+			     json_t **result)
+{
+	static const char *const allowed[] = { "circle", "chapter", "target",
+					       "body", "visibility", NULL };
+	struct store *db = rpc_store(ctx);
+	int64_t circle, chapter, id, me = rpc_account(ctx), now = rpc_now(ctx);
+	const char *body;
+	json_t *target;
+	int visibility = 0;
+	struct vis_viewer v;
+	struct th_post p;
+	char *html;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "circle", true, &circle) ||
+	    rpc_param_id(ctx, params, "chapter", true, &chapter))
+		return RPC_ERR;
+	target = json_object_get(params, "target");
+	if (target && json_is_null(target))
+		target = NULL;
+	if (target && !json_is_object(target))
+		return rpc_fail_field(ctx, "target",
+				      "target is an object or null");
+	if (th_param_body(ctx, params, &body) ||
+	    rpc_param_enum(ctx, params, "visibility", false, th_visibilities,
+			   &visibility))
+		return RPC_ERR;
+	if (th_viewer(ctx, circle, &v) || th_need_member(ctx, &v) ||
+	    th_check_chapter(ctx, circle, chapter))
+		return RPC_ERR;
+	if (moderation_check_post(ctx, &v, circle))
+		return RPC_ERR;
+
+	html = threads_render_markdown(body, strlen(body));
+	rc = store_run(db, SQL_INSERT_ANN, "iiitttii", circle, chapter, me,
+		       body, html, th_visibilities[visibility], now, now);
+	free(html);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	id = store_last_id(db);
+	if (target) {
+		json_t *norm = NULL;
+		char field[64] = "target";
+		enum books_anchor_error e;
+
+		e = books_anchor_create(db, id, chapter, target, th_max_exact(),
+					&norm, field, sizeof(field));
+		switch (e) {
+		case BOOKS_ANCHOR_OK:
+			break;
+		case BOOKS_ANCHOR_BAD_SHAPE:
+			json_decref(norm);
+			return rpc_fail_field(ctx, field[0] ? field : "target",
+					      "target is not a W3C target");
+		case BOOKS_ANCHOR_TOO_LARGE:
+			json_decref(norm);
+			return rpc_fail(ctx, RPC_E_TOO_LARGE,
+					"quoted text is too long");
+		default:
+			json_decref(norm);
+			return rpc_fail_field(ctx, "target",
+					      "the passage is not in the chapter");
+		}
+		if (norm) {
+			rc = store_run(db, SQL_ANN_POSITION, "ii",
+				       th_target_start(norm), id);
+			json_decref(norm);
+			if (rc)
+				return rpc_fail_store(ctx, rc);
+		}
+	}
+	rc = th_post_load(db, TH_ANNOTATION, id, &p);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (!p.private_) {
+		rc = circles_mark_posted(ctx, circle, me, chapter);
+		if (!rc)
+			rc = th_index(db, &p);
+	}
+	if (!rc)
+		rc = th_publish_post(ctx, "annotation.created", &p);
+	if (!rc)
+		rc = th_notify_post(ctx, &p, NULL, true);
+	if (rc) {
+		th_post_free(&p);
+		return rpc_fail_store(ctx, rc);
+	}
+	*result = th_post_json(db, &p, me, VIS_FULL);
+	th_post_free(&p);
+	return 0;
+}
+
+static int annotation_list(struct rpc_ctx *ctx, json_t *params,
+			   json_t **result)
+{
+	static const char *const allowed[] = { "circle", "chapter", "cursor",
+					       NULL };
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	int64_t circle, chapter, offset = 0, ids[TH_PAGE + 1];
+	struct vis_viewer v;
+	json_t *items;
+	int n = 0, i, rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "circle", true, &circle) ||
+	    rpc_param_id(ctx, params, "chapter", true, &chapter) ||
+	    rpc_param_cursor(ctx, params, &offset))
+		return RPC_ERR;
+	if (th_viewer(ctx, circle, &v) ||
+	    th_check_chapter(ctx, circle, chapter))
+		return RPC_ERR;
+	st = store_query(db, SQL_LIST, "iiii", circle, chapter,
+			 (int64_t)TH_PAGE + 1, offset);
+	if (!st)
+		return rpc_fail_store(ctx, SCH_EDB);
+	while ((rc = store_row(st)) > 0 && n <= TH_PAGE)
+		ids[n++] = store_int(st, 0);
+	store_done(st);
+	if (rc < 0)
+		return rpc_fail_store(ctx, rc);
+	items = json_array();
+	for (i = 0; i < n && i < TH_PAGE; i++) {
+		struct th_post p;
+		struct vis_item item;
+		enum vis_result r;
+
+		if (th_post_load(db, TH_ANNOTATION, ids[i], &p))
+			continue;
+		th_post_vis(db, &p, &item);
+		r = vis_check(&v, &item);
+		if (r != VIS_NONE)
+			json_array_append_new(
+				items, th_post_json(db, &p, v.account, r));
+		th_post_free(&p);
+	}
+	*result = json_pack("{s:o, s:o}", "items", items, "next",
+			    n > TH_PAGE ? json_sprintf("%lld", (long long)(
+							offset + TH_PAGE))
+					: json_null());
+	return 0;
+}
+
+static int annotation_get(struct rpc_ctx *ctx, json_t *params,
+			  json_t **result)
+{
+	static const char *const allowed[] = { "annotation", NULL };
+	struct store *db = rpc_store(ctx);
+	struct vis_viewer v;
+	struct th_post p;
+	enum vis_result r;
+	int64_t id;
+	json_t *o;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "annotation", true, &id))
+		return RPC_ERR;
+	if (th_load_visible(ctx, TH_ANNOTATION, id, &p, &v, &r))
+		return RPC_ERR;
+	o = th_post_json(db, &p, v.account, r);
+	th_get_replies(db, o, p.id, &v);
+	if (r == VIS_FULL && !p.deleted)
+		json_object_set_new(o, "versions",
+				    th_versions_json(db, TH_ANNOTATION, p.id));
+	th_post_free(&p);
+	*result = o;
+	return 0;
+}
+
+/* annotation.update and reply.update. */
+static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		     int kind)
+{
+	static const char *const allowed_a[] = { "annotation", "body", NULL };
+	static const char *const allowed_r[] = { "reply", "body", NULL };
+	struct store *db = rpc_store(ctx);
+	const char *name = th_kind_name(kind), *body;
+	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
+	struct vis_viewer v;
+	struct th_post p;
+	enum vis_result r;
+	char *html, *old = NULL;
+	int rc;
+
+	if (rpc_params_only(ctx, params,
+			    kind == TH_REPLY ? allowed_r : allowed_a) ||
+	    rpc_param_id(ctx, params, name, true, &id) ||
+	    th_param_body(ctx, params, &body))
+		return RPC_ERR;
+	if (th_load_visible(ctx, kind, id, &p, &v, &r))
+		return RPC_ERR;
+	if (p.author != me) {
+		rc = rpc_fail(ctx, RPC_E_FORBIDDEN, "only the author may edit");
+		goto out;
+	}
+	if (p.deleted) {
+		rc = th_not_found(ctx);
+		goto out;
+	}
+	if (th_locked_for(&p, &v)) {
+		rc = rpc_fail(ctx, RPC_E_LOCKED, "the thread is locked");
+		goto out;
+	}
+	if (p.body && strcmp(p.body, body) == 0) {
+		*result = th_post_json(db, &p, me, VIS_FULL);
+		rc = 0;
+		goto out;
+	}
+	old = p.body;
+	p.body = NULL;
+	rc = store_run(db, SQL_ADD_VERSION, "iiti", (int64_t)kind, id,
+		       old ? old : "", now);
+	if (!rc) {
+		html = threads_render_markdown(body, strlen(body));
+		rc = store_run(db,
+			       kind == TH_REPLY ? SQL_UPDATE_REPLY
+						: SQL_UPDATE_ANN,
+			       "ttii", body, html, now, id);
+		free(html);
+	}
+	th_post_free(&p);
+	if (!rc)
+		rc = th_post_load(db, kind, id, &p);
+	if (rc) {
+		memset(&p, 0, sizeof(p));
+		rc = rpc_fail_store(ctx, rc);
+		goto out;
+	}
+	rc = th_index(db, &p);
+	if (!rc)
+		rc = th_publish_post(ctx,
+				     kind == TH_REPLY ? "reply.updated"
+						      : "annotation.updated",
+				     &p);
+	if (!rc)
+		rc = th_notify_post(ctx, &p, old, false);
+	if (rc) {
+		rc = rpc_fail_store(ctx, rc);
+		goto out;
+	}
+	*result = th_post_json(db, &p, me, VIS_FULL);
+out:
+	free(old);
+	th_post_free(&p);
+	return rc ? RPC_ERR : 0;
+}
+
+static int annotation_update(struct rpc_ctx *ctx, json_t *params,
+			     json_t **result)
+{
+	return th_update(ctx, params, result, TH_ANNOTATION);
+}
+
+static int reply_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	return th_update(ctx, params, result, TH_REPLY);
+}
+
+/*
+ * Marks a post deleted: a tombstone (deleted, no body) when it still has
+ * live replies under it, else gone for good. Drops its versions and search
+ * entry, redacts its stored events, publishes <kind>.deleted.
+ */
+static int th_delete_row(struct rpc_ctx *ctx, struct th_post *p, bool gone)
+{
+	struct store *db = rpc_store(ctx);
+	int rc;
+
+	rc = store_run(db, p->kind == TH_REPLY ? SQL_DELETE_REPLY
+					       : SQL_DELETE_ANN,
+		       "ibi", rpc_now(ctx), gone, p->id);
+	if (!rc)
+		rc = store_run(db, SQL_DROP_VERSIONS, "ii", (int64_t)p->kind,
+			       p->id);
+	if (!rc && gone)
+		rc = store_run(db, SQL_DROP_REACTIONS, "ii", (int64_t)p->kind,
+			       p->id);
+	if (rc)
+		return rc;
+	search_unindex_post(db, p->kind, p->id);
+	rc = rpc_events_mark(ctx, th_kind_name(p->kind), p->id, -1, true);
+	if (rc)
+		return rc;
+	p->deleted = true;
+	free(p->body);
+	free(p->body_html);
+	p->body = p->body_html = NULL;
+	return th_publish_post(ctx,
+			       p->kind == TH_REPLY ? "reply.deleted"
+						   : "annotation.deleted",
+			       p);
+}
+
+/* After a reply went away: tombstones left with nothing under them go too
+ * (the parent chain, then the thread itself). */
+static int th_sweep(struct store *db, int64_t parent, int64_t annotation)
+{
+	int64_t n, deleted, next;
+	int rc;
+
+	while (parent) {
+		n = 0;
+		deleted = 0;
+		store_int_query(db, &deleted, SQL_REPLY_DELETED, "i", parent);
+		store_int_query(db, &n, SQL_LIVE_CHILDREN, "i", parent);
+		if (!deleted || n > 0)
+			break;
+		rc = store_run(db, SQL_GONE_REPLY, "i", parent);
+		if (rc)
+			return rc;
+		next = 0;
+		store_int_query(db, &next, SQL_REPLY_PARENT, "i", parent);
+		parent = next;
+	}
+	n = 0;
+	deleted = 0;
+	store_int_query(db, &deleted, SQL_ANN_DELETED, "i", annotation);
+	store_int_query(db, &n, SQL_LIVE_REPLIES, "i", annotation);
+	if (deleted && n == 0)
+		return store_run(db, SQL_GONE_ANN, "i", annotation);
+	return 0;
+}
+
+/* annotation.delete and reply.delete. */
+static int th_delete(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		     int kind)
+{
+	static const char *const allowed_a[] = { "annotation", NULL };
+	static const char *const allowed_r[] = { "reply", NULL };
+	struct store *db = rpc_store(ctx);
+	int64_t id, n = 0, me = rpc_account(ctx);
+	struct vis_viewer v;
+	struct th_post p;
+	enum vis_result r;
+	int rc;
+
+	if (rpc_params_only(ctx, params,
+			    kind == TH_REPLY ? allowed_r : allowed_a) ||
+	    rpc_param_id(ctx, params, th_kind_name(kind), true, &id))
+		return RPC_ERR;
+	if (th_load_visible(ctx, kind, id, &p, &v, &r))
+		return RPC_ERR;
+	if (p.author != me) {
+		th_post_free(&p);
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only the author may delete");
+	}
+	if (p.deleted) {
+		th_post_free(&p);
+		return th_not_found(ctx);
+	}
+	rc = store_int_query(db, &n,
+			     kind == TH_REPLY ? SQL_LIVE_CHILDREN
+					      : SQL_LIVE_REPLIES,
+			     "i", id);
+	if (rc >= 0)
+		rc = th_delete_row(ctx, &p, n == 0);
+	if (!rc && kind == TH_REPLY && n == 0)
+		rc = th_sweep(db, p.parent, p.annotation);
+	if (rc) {
+		th_post_free(&p);
+		return rpc_fail_store(ctx, rc);
+	}
+	*result = th_post_json(db, &p, me, VIS_FULL);
+	th_post_free(&p);
+	return 0;
+}
+
+static int annotation_delete(struct rpc_ctx *ctx, json_t *params,
+			     json_t **result)
+{
+	return th_delete(ctx, params, result, TH_ANNOTATION);
+}
+
+static int reply_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	return th_delete(ctx, params, result, TH_REPLY);
+}
+
+/* ---- replies ---- */
+
+static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "annotation", "body", "parent",
+					       NULL };
+	struct store *db = rpc_store(ctx);
+	int64_t ann, parent = 0, id, me = rpc_account(ctx), now = rpc_now(ctx);
+	const char *body;
+	struct vis_viewer v;
+	struct th_post a, p;
+	enum vis_result r;
+	char *html;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "annotation", true, &ann) ||
+	    th_param_body(ctx, params, &body) ||
+	    rpc_param_id(ctx, params, "parent", false, &parent))
+		return RPC_ERR;
+	if (th_load_visible(ctx, TH_ANNOTATION, ann, &a, &v, &r))
+		return RPC_ERR;
+	if (th_need_member(ctx, &v))
+		goto fail;
+	if (th_locked_for(&a, &v)) {
+		rpc_fail(ctx, RPC_E_LOCKED, "the thread is locked");
+		goto fail;
+	}
+	if (parent) {
+		struct th_post pr;
+
+		if (th_post_load(db, TH_REPLY, parent, &pr) != 0) {
+			rpc_fail_field(ctx, "parent", "no such reply");
+			goto fail;
+		}
+		rc = pr.annotation == ann ? 0 : -1;
+		th_post_free(&pr);
+		if (rc) {
+			rpc_fail_field(ctx, "parent",
+				       "the reply is in another thread");
+			goto fail;
+		}
+	}
+	if (moderation_check_post(ctx, &v, a.circle))
+		goto fail;
+	html = threads_render_markdown(body, strlen(body));
+	rc = store_run(db, SQL_INSERT_REPLY, "iIittii", ann, parent, me, body,
+		       html, now, now);
+	free(html);
+	if (rc)
+		goto fail_store;
+	id = store_last_id(db);
+	rc = th_post_load(db, TH_REPLY, id, &p);
+	if (rc)
+		goto fail_store;
+	if (!p.private_) {
+		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
+		if (!rc)
+			rc = th_index(db, &p);
+	}
+	if (!rc)
+		rc = th_publish_post(ctx, "reply.created", &p);
+	if (!rc)
+		rc = th_notify_post(ctx, &p, NULL, true);
+	if (rc) {
+		th_post_free(&p);
+		goto fail_store;
+	}
+	*result = th_post_json(db, &p, me, VIS_FULL);
+	th_post_free(&p);
+	th_post_free(&a);
+	return 0;
+fail_store:
+	rpc_fail_store(ctx, rc);
+fail:
+	th_post_free(&a);
+	return RPC_ERR;
+}
+
+/* ---- reactions ---- */
+
+static int reaction_toggle(struct rpc_ctx *ctx, json_t *params,
+			   json_t **result)
+{
+	static const char *const allowed[] = { "target", "kind", NULL };
+	struct store *db = rpc_store(ctx);
+	struct threads_target t;
+	struct vis_viewer v;
+	struct vis_item item;
+	enum vis_result r;
+	json_t *target, *data;
+	int64_t me = rpc_account(ctx), seq;
+	int kind, rc;
+	bool on;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_json(ctx, params, "target", true, JSON_OBJECT, &target) ||
+	    rpc_param_enum(ctx, params, "kind", true, th_reactions, &kind))
+		return RPC_ERR;
+	rc = threads_target_parse(db, target, &t);
+	if (rc == SCH_EINVAL)
+		return rpc_fail_field(ctx, "target",
+				      "target is {\"annotation\":ID} or "
+				      "{\"reply\":ID}");
+	if (rc == SCH_ENOTFOUND)
+		return th_not_found(ctx);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (th_viewer(ctx, t.circle, &v))
+		return RPC_ERR;
+	threads_target_vis(db, &t, &item);
+	r = vis_check(&v, &item);
+	if (r == VIS_NONE || t.deleted)
+		return th_not_found(ctx);
+	if (th_need_member(ctx, &v))
+		return RPC_ERR;
+	if (r == VIS_REDACTED)
+		return rpc_fail(ctx, RPC_E_FORBIDDEN, "the post is hidden");
+	if (t.locked && !vis_is_moderator(&v))
+		return rpc_fail(ctx, RPC_E_LOCKED, "the thread is locked");
+	rc = store_run(db, SQL_REACT_DEL, "iiit", (int64_t)t.kind, t.id, me,
+		       th_reactions[kind]);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	on = store_changes(db) == 0;
+	if (on) {
+		rc = store_run(db, SQL_REACT_ADD, "iiiti", (int64_t)t.kind, t.id,
+			       me, th_reactions[kind], rpc_now(ctx));
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
+	data = json_pack("{s:o, s:o, s:I, s:s, s:b}", "target",
+			 th_target_ref(t.kind, t.id), "reactions",
+			 th_reactions_json(db, t.kind, t.id), "account",
+			 (json_int_t)me, "kind", th_reactions[kind], "on", on);
+	seq = rpc_publish(ctx, t.circle, "reaction.changed", &item,
+			  th_kind_name(t.kind), t.id, data, NULL);
+	if (seq < 0)
+		return rpc_fail_store(ctx, (int)seq);
+	*result = json_pack("{s:o, s:o}", "reactions",
+			    th_reactions_json(db, t.kind, t.id), "my_reactions",
+			    th_my_reactions_json(db, t.kind, t.id, me));
+	return 0;
+}
+
+/* ---- chapter follows ---- */
+
+static int chapter_follow(struct rpc_ctx *ctx, json_t *params,
+			  json_t **result)
+{
+	static const char *const allowed[] = { "circle", "chapter", "on",
+					       NULL };
+	int64_t circle, chapter;
+	struct vis_viewer v;
+	bool on = true;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "circle", true, &circle) ||
+	    rpc_param_id(ctx, params, "chapter", true, &chapter) ||
+	    rpc_param_bool(ctx, params, "on", true, &on))
+		return RPC_ERR;
+	if (th_viewer(ctx, circle, &v) || th_need_member(ctx, &v) ||
+	    th_check_chapter(ctx, circle, chapter))
+		return RPC_ERR;
+	rc = notify_follow_set(rpc_store(ctx), rpc_account(ctx), circle,
+			       chapter, on, rpc_now(ctx));
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	*result = json_pack("{s:I, s:I, s:b}", "circle", (json_int_t)circle,
+			    "chapter", (json_int_t)chapter, "on", on);
+	return 0;
+}
+
+/* ---- anchors after a new edition ---- */
+
+static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = { "circle", NULL };
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	struct vis_viewer v;
+	int64_t circle, *ids = NULL;
+	size_t n = 0, cap = 0, i;
+	json_t *items;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "circle", true, &circle))
+		return RPC_ERR;
+	if (th_viewer(ctx, circle, &v))
+		return RPC_ERR;
+	if (!vis_is_moderator(&v))
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only moderators review anchors");
+	st = store_query(db, SQL_CIRCLE_ANNS, "i", circle);
+	if (!st)
+		return rpc_fail_store(ctx, SCH_EDB);
+	while ((rc = store_row(st)) > 0) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 64;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = store_int(st, 0);
+	}
+	if (rc < 0) {
+		free(ids);
+		return rpc_fail_store(ctx, rc);
+	}
+	items = json_array();
+	for (i = 0; i < n; i++) {
+		struct th_post p;
+		struct vis_item item;
+		enum vis_result r;
+		json_t *target = NULL, *rev, *o;
+		const char *state = NULL;
+
+		if (books_anchor_get(db, ids[i], &target, &state) != 0)
+			continue;
+		json_decref(target);
+		if (!state || strcmp(state, "needs_review") != 0)
+			continue;
+		if (th_post_load(db, TH_ANNOTATION, ids[i], &p))
+			continue;
+		th_post_vis(db, &p, &item);
+		r = vis_check(&v, &item);
+		rev = r != VIS_NONE ? books_anchor_review(db, p.id) : NULL;
+		if (rev) {
+			o = th_post_json(db, &p, v.account, r);
+			json_object_set(o, "old", json_object_get(rev, "old"));
+			json_object_set(o, "proposed",
+					json_object_get(rev, "proposed"));
+			json_object_set(o, "score",
+					json_object_get(rev, "score"));
+			json_decref(rev);
+			json_array_append_new(items, o);
+		}
+		th_post_free(&p);
+	}
+	free(ids);
+	*result = json_pack("{s:o, s:n}", "items", items, "next");
+	return 0;
+}
+
+static int anchor_resolve(struct rpc_ctx *ctx, json_t *params,
+			  json_t **result)
+{
+	static const char *const allowed[] = { "annotation", "accept", NULL };
+	struct store *db = rpc_store(ctx);
+	int64_t id, me = rpc_account(ctx);
+	struct vis_viewer v;
+	struct th_post p;
+	enum vis_result r;
+	json_t *target = NULL;
+	const char *state = NULL;
+	char ref[64];
+	bool accept;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "annotation", true, &id) ||
+	    rpc_param_bool(ctx, params, "accept", true, &accept))
+		return RPC_ERR;
+	if (th_load_visible(ctx, TH_ANNOTATION, id, &p, &v, &r))
+		return RPC_ERR;
+	/* a private annotation has no moderator: its author decides */
+	if (p.private_ ? p.author != me : !vis_is_moderator(&v)) {
+		th_post_free(&p);
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only moderators resolve anchors");
+	}
+	rc = books_anchor_resolve(db, id, accept);
+	if (rc == SCH_ENOTFOUND || rc == SCH_ECONFLICT) {
+		th_post_free(&p);
+		return rc == SCH_ENOTFOUND
+			       ? th_not_found(ctx)
+			       : rpc_fail(ctx, RPC_E_CONFLICT,
+					  "the anchor is not awaiting review");
+	}
+	if (!rc && books_anchor_get(db, id, &target, &state) == 0 && target &&
+	    !json_is_null(target))
+		rc = store_run(db, SQL_ANN_POSITION, "ii",
+			       th_target_start(target), id);
+	json_decref(target);
+	if (!rc && !p.private_) {
+		snprintf(ref, sizeof(ref), "{\"annotation\":%lld}",
+			 (long long)id);
+		rc = moderation_log(ctx, p.circle,
+				    accept ? "anchor.accept" : "anchor.reject",
+				    ref, NULL);
+	}
+	if (!rc)
+		rc = th_publish_post(ctx, "anchor.changed", &p);
+	if (rc) {
+		th_post_free(&p);
+		return rpc_fail_store(ctx, rc);
+	}
+	*result = th_post_json(db, &p, me, r);
+	th_post_free(&p);
+	return 0;
+}
+
+void threads_init(void)
+{
+	static const struct rpc_method methods[] = {
+		{ "annotation.create", annotation_create, RPC_AUTH },
+		{ "annotation.list", annotation_list, RPC_AUTH },
+		{ "annotation.get", annotation_get, RPC_AUTH },
+		{ "annotation.update", annotation_update, RPC_AUTH },
+		{ "annotation.delete", annotation_delete, RPC_AUTH },
+		{ "reply.create", reply_create, RPC_AUTH },
+		{ "reply.update", reply_update, RPC_AUTH },
+		{ "reply.delete", reply_delete, RPC_AUTH },
+		{ "reaction.toggle", reaction_toggle, RPC_AUTH },
+		{ "chapter.follow", chapter_follow, RPC_AUTH },
+		{ "anchor.review", anchor_review, RPC_AUTH },
+		{ "anchor.resolve", anchor_resolve, RPC_AUTH },
+		{ NULL, NULL, 0 }
+	};
+
+	rpc_register(methods);
+}
