@@ -90,6 +90,7 @@ static int publish_member(struct rpc_ctx *ctx, int64_t circle,
 
 	memset(&item, 0, sizeof(item));
 	item.circle = circle;
+	item.author = account;
 	data = json_pack("{s:I,s:o,s:o}", "circle", (json_int_t)circle,
 			 "account", who ? who : json_pack("{s:I}", "id",
 							  (json_int_t)account),
