@@ -45,4 +45,50 @@ int64_t auth_account_by_handle(struct store *db, const char *handle);
 int auth_set_banned(struct rpc_ctx *ctx, int64_t account, bool banned);
 bool auth_is_banned(struct store *db, int64_t account);
 
+/* ---- registration with an invitation ---- */
+
+/*
+ * A circle invitation, as the circles module knows it. check returns 1 when
+ * code is a live circle invite (without using it), 0 when it is not, or a
+ * negative SCH_E* code. redeem runs in the auth.register call, after the
+ * account row exists, and joins account to the invite's circle (counting
+ * the use); it returns 0, or RPC_ERR with the error recorded in ctx (the
+ * registration then rolls back).
+ */
+typedef int (*auth_invite_check_fn)(struct store *db, const char *code);
+typedef int (*auth_invite_redeem_fn)(struct rpc_ctx *ctx, int64_t account,
+				     const char *code);
+/* Installs the circle-invite hooks (circles_init calls it once). Until then
+ * only site invites (below) open an invite-only server. */
+void auth_set_invite_hooks(auth_invite_check_fn check,
+			   auth_invite_redeem_fn redeem);
+
+/*
+ * Creates a site invitation (for --registration invite) and writes its code
+ * (base64url, about 43 characters) into code (at least 64 bytes). created_by
+ * may be 0; max_uses 0 means unlimited; ttl_s is its lifetime in seconds.
+ * Only a keyed hash of the code is stored. 0 or negative SCH_E*.
+ */
+int auth_site_invite_create(struct store *db, int64_t created_by,
+			    int max_uses, int64_t ttl_s, char *code,
+			    size_t codelen);
+
+/* ---- what other modules add to account.export and account.delete ---- */
+
+/*
+ * An export hook returns, in *out (new reference, the caller owns it), the
+ * JSON of what account wrote in the hook's module; it is stored under key
+ * in the account.export object. 0, or RPC_ERR with the error in ctx.
+ */
+typedef int (*auth_export_fn)(struct rpc_ctx *ctx, int64_t account,
+			      json_t **out);
+/* A delete hook removes the account's private data in its module and
+ * anonymises the rest (the account row itself is anonymised by auth).
+ * 0, or RPC_ERR with the error in ctx (account.delete then rolls back). */
+typedef int (*auth_delete_fn)(struct rpc_ctx *ctx, int64_t account);
+/* Registers hooks at start-up (key is borrowed: a string literal). Up to 16
+ * of each. Calling twice with the same key replaces the earlier one. */
+void auth_add_export_hook(const char *key, auth_export_fn fn);
+void auth_add_delete_hook(const char *name, auth_delete_fn fn);
+
 #endif
