@@ -19,6 +19,7 @@
 #include "books/books.h"
 #include "circles/circles.h"
 #include "rpc/rpc.h"
+#include "search/search.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
@@ -63,6 +64,15 @@ static const char SQL_WALK_ALL[] =
 static const char SQL_WALK_CHAPTER[] =
 	"SELECT id, chapter, position FROM annotations"
 	" WHERE circle = ? AND chapter = ? AND gone = 0";
+static const char SQL_CLONE_SRC[] =
+	"SELECT id FROM annotations WHERE circle = ? AND author = ?"
+	" AND visibility = 'circle' AND gone = 0 AND deleted = 0 AND hidden = 0"
+	" ORDER BY id";
+static const char SQL_CLONE_COPY[] =
+	"INSERT INTO annotations(circle, chapter, author, body, body_html,"
+	" visibility, position, created_at, updated_at)"
+	" SELECT ?, chapter, author, body, body_html, 'circle', position, ?, ?"
+	" FROM annotations WHERE id = ?";
 static const char SQL_VERSIONS[] =
 	"SELECT body, replaced_at FROM post_versions WHERE kind = ? AND id = ?"
 	" ORDER BY rowid";
@@ -582,4 +592,51 @@ json_t *th_versions_json(struct store *db, int kind, int64_t id)
 				     "replaced_at",
 				     th_time_json(store_int(st, 1))));
 	return a;
+}
+
+int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
+		  int64_t account, int *copied)
+{
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	int64_t *ids = NULL, now = rpc_now(ctx);
+	size_t n = 0, cap = 0, i;
+	int rc;
+
+	*copied = 0;
+	st = store_query(db, SQL_CLONE_SRC, "ii", from, account);
+	if (!st)
+		return SCH_EDB;
+	while ((rc = store_row(st)) > 0) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 16;
+			ids = xrealloc(ids, cap * sizeof(*ids));
+		}
+		ids[n++] = store_int(st, 0);
+	}
+	for (i = 0; rc == 0 && i < n; i++) {
+		struct th_post p;
+		int64_t id;
+
+		rc = store_run(db, SQL_CLONE_COPY, "iiii", to, now, now, ids[i]);
+		if (rc)
+			break;
+		id = store_last_id(db);
+		rc = books_anchor_copy(db, ids[i], id);
+		if (rc == SCH_ENOTFOUND)
+			rc = 0; /* a chapter-level thread has no anchor */
+		if (rc)
+			break;
+		rc = th_post_load(db, TH_ANNOTATION, id, &p);
+		if (rc)
+			break;
+		if (p.body)
+			search_index_post(db, TH_ANNOTATION, id, to, p.body);
+		rc = th_publish_post(ctx, "annotation.created", &p);
+		th_post_free(&p);
+		if (!rc)
+			(*copied)++;
+	}
+	free(ids);
+	return rc;
 }

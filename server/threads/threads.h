@@ -66,6 +66,15 @@ int threads_each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 			 const struct vis_viewer *v, bool with_replies,
 			 int (*fn)(json_t *annotation, void *arg), void *arg);
 
+/*
+ * circle.clone with_annotations: copies account's own live, circle-visible,
+ * not hidden annotations (not their replies) from circle `from` into circle
+ * `to`, with their anchors, publishing annotation.created in `to`. *copied
+ * gets the count. 0 or a negative SCH_E* code.
+ */
+int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
+		  int64_t account, int *copied);
+
 /* Markdown body -> safe HTML (no raw HTML, only http/https/mailto links).
  * Returns a malloc'd NUL-terminated string the caller frees. */
 char *threads_render_markdown(const char *src, size_t len);
