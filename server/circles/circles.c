@@ -874,7 +874,7 @@ static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	char *desc = NULL;
 	bool with_ann = false, sg = false, pf = false, mci = false;
 	int64_t circle, book = 0, id = 0;
-	int rc;
+	int rc, copied = 0;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    circle_access(ctx, params, CIRCLE_OWNER, &circle, &v) ||
@@ -900,14 +900,17 @@ static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(db, SQL_CLONE_PLAN, "ii", id, circle);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
+	if (with_ann) {
+		rc = threads_clone(ctx, circle, id, rpc_account(ctx), &copied);
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
 	rc = circles_viewer(db, id, rpc_account(ctx), rpc_is_admin(ctx), &v);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	*result = circle_json(ctx, id, &v);
-	/* the owner's own circle-visible annotations need threads/ to copy
-	 * them (see docs/circles.md); until it offers that, say so */
 	json_object_set_new(*result, "annotations_copied",
-			    with_ann ? json_integer(0) : json_null());
+			    json_integer(copied));
 	return 0;
 }
 

@@ -379,6 +379,33 @@ def test_clone(server, book):
     # changing the clone's plan leaves the original alone
     owner.call("plan.set", {"circle": nc["id"], "entries": []})
     assert len(owner.call("plan.get", {"circle": cid})["entries"]) == 2
+    assert nc["annotations_copied"] == 0
+
+
+def test_clone_with_annotations(server, book):
+    owner, c = make_circle(server, book)
+    cid = c["id"]
+    ch = book[1][0]
+    m = invite_join(server, owner, cid)
+
+    def post(who, body, visibility="circle"):
+        return who.call("annotation.create", {
+            "circle": cid, "chapter": ch, "target": None, "body": body,
+            "visibility": visibility})
+    post(owner, "the owner's thread")
+    post(owner, "the owner's private note", "private")
+    post(m, "a member's thread")
+    nc = owner.call("circle.clone", {"circle": cid, "name": "Cohort 2",
+                                     "with_annotations": True})
+    assert nc["annotations_copied"] == 1
+    items = owner.call("annotation.list", {"circle": nc["id"],
+                                           "chapter": ch})["items"]
+    assert [x["body"] for x in items] == ["the owner's thread"]
+    assert items[0]["author"]["id"] == owner.account["id"]
+    assert items[0]["circle"] == nc["id"]
+    # the original is untouched
+    assert len(owner.call("annotation.list", {"circle": cid,
+                                              "chapter": ch})["items"]) == 3
 
 
 def test_list_pages(server, book):
