@@ -176,7 +176,7 @@ int mod_flag_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return rpc_fail_store(ctx, rc);
 	if (rc == 1)
 		return mod_fail_muted(ctx, until);
-	if (t.locked)
+	if (t.locked && !vis_is_moderator(&v))
 		return rpc_fail(ctx, RPC_E_LOCKED, "the thread is locked");
 	rc = store_int_query(db, &existing, SQL_OPEN_BY, "iti", me,
 			     mod_kind_name(t.kind), t.id);

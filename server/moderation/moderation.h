@@ -22,6 +22,14 @@ void moderation_init(void);
  */
 int moderation_check_post(struct rpc_ctx *ctx, const struct vis_viewer *v,
 			  int64_t circle);
+/*
+ * For actions that are not posts but that a muted member may not take either
+ * (reaction.toggle; SPEC §4 "post, reply, react, flag ... unless muted"):
+ * -32010 with retry_after_ms when the caller is muted in circle, else 0.
+ * Counts nothing. Returns 0 or RPC_ERR with the error recorded in ctx.
+ */
+int moderation_check_muted(struct rpc_ctx *ctx, const struct vis_viewer *v,
+			   int64_t circle);
 /* Appends an audit entry (actor = caller). 0 or negative SCH_E*. */
 int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
 		   const char *target, const char *reason);

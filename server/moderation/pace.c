@@ -63,6 +63,21 @@ int mod_fail_muted(struct rpc_ctx *ctx, int64_t until)
 	return RPC_ERR;
 }
 
+int moderation_check_muted(struct rpc_ctx *ctx, const struct vis_viewer *v,
+			   int64_t circle)
+{
+	int64_t account = v->account ? v->account : rpc_account(ctx);
+	int64_t until = 0;
+	int rc;
+
+	rc = mod_muted(ctx, circle, account, &until);
+	if (rc < 0)
+		return rpc_fail_store(ctx, rc);
+	if (rc == 1)
+		return mod_fail_muted(ctx, until);
+	return 0;
+}
+
 /* Slow mode: the wait left for v in circle (0: may post). */
 static int slow_wait(struct rpc_ctx *ctx, const struct vis_viewer *v,
 		     int64_t circle, int64_t *wait_s)
