@@ -299,6 +299,11 @@ struct http_resp {
 typedef int (*http_handler_fn)(struct rpc_ctx *ctx, const struct http_req *req,
 			       struct http_resp *resp);
 
+/* In an HTTP call (handler or a deferred continuation): the request and the
+ * response to fill. NULL in a WebSocket call. */
+const struct http_req *rpc_http_req(const struct rpc_ctx *ctx);
+struct http_resp *rpc_http_resp(struct rpc_ctx *ctx);
+
 /* Registers a handler for method + path prefix (longest prefix wins). */
 void rpc_http_register(const char *method, const char *prefix,
 		       http_handler_fn fn);

@@ -32,6 +32,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct store;
 struct store_stmt;
@@ -113,9 +114,11 @@ struct migration_status {
 	int available;/* highest version in the migrations folder */
 };
 int store_migrate(struct store *s, const char *dir, char *err, size_t errlen);
-/* Prints "applied"/"pending" lines for each migration file to stdout. */
+/* Reads the applied and available versions. */
 int store_migration_status(struct store *s, const char *dir,
 			   struct migration_status *st);
+/* Prints "applied"/"pending" and the file name for each migration. */
+int store_migration_print(struct store *s, const char *dir, FILE *out);
 
 /* SQLite online backup of the whole database into path. */
 int store_backup(struct store *s, const char *path, char *err, size_t errlen);

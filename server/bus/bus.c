@@ -1,0 +1,192 @@
+/*
+ * bus.c - the event log and catch-up.
+ *
+ * rpc_publish() stores an event in the caller's savepoint with the circle's
+ * next seq and queues its serialised bytes (full and redacted, each built
+ * once) as an output that the executor hands to the loop after COMMIT. A
+ * rolled-back call drops its queued events, so no event ever leaves for a
+ * change that did not happen. rpc_replay() reads the log back through the
+ * same visibility rule the loop applies to live events.
+ */
+#include "rpc/internal.h"
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* How many events one catch-up may replay before answering resync. */
+#define BUS_REPLAY_MAX 5000
+
+static const char SQL_NEXT_SEQ[] =
+	"INSERT INTO circle_seq(circle, seq) VALUES (?1, 1)"
+	" ON CONFLICT(circle) DO UPDATE SET seq = seq + 1 RETURNING seq";
+static const char SQL_INSERT[] =
+	"INSERT INTO events(circle, seq, type, data, redacted, author,"
+	" chapter, chapter_order, only_account, private, hidden, thread,"
+	" item_kind, item_id, created_at)"
+	" VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15)";
+static const char SQL_SEQ[] = "SELECT seq FROM circle_seq WHERE circle = ?1";
+static const char SQL_MIN_SEQ[] =
+	"SELECT coalesce(min(seq), 0) FROM events WHERE circle = ?1";
+static const char SQL_REPLAY[] =
+	"SELECT seq, type, data, redacted, author, chapter, chapter_order,"
+	" only_account, private, hidden, thread FROM events"
+	" WHERE circle = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+static const char SQL_MARK_HIDDEN[] =
+	"UPDATE events SET hidden = ?3 WHERE item_kind = ?1 AND item_id = ?2";
+static const char SQL_REDACT[] =
+	"UPDATE events SET data = coalesce(redacted, data)"
+	" WHERE item_kind = ?1 AND item_id = ?2";
+
+static json_t *event_params(const char *type, int64_t circle, int64_t seq,
+			    json_t *data)
+{
+	return json_pack("{s:s,s:I,s:I,s:O}", "type", type, "circle",
+			 (json_int_t)circle, "seq", (json_int_t)seq, "data",
+			 data);
+}
+
+static struct refbuf *event_bytes(const char *type, int64_t circle,
+				  int64_t seq, json_t *data)
+{
+	json_t *ev = json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method",
+			       "event", "params",
+			       event_params(type, circle, seq, data));
+	struct refbuf *rb = rpc_dump(ev);
+
+	json_decref(ev);
+	return rb;
+}
+
+int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
+		    const struct vis_item *item, const char *item_kind,
+		    int64_t item_id, json_t *data, json_t *redacted)
+{
+	char *sdata = NULL, *sred = NULL;
+	int64_t seq = 0;
+	int rc;
+	struct rpc_out *o;
+
+	rc = store_int_query(ctx->db, &seq, SQL_NEXT_SEQ, "i", circle);
+	if (rc != 1) {
+		seq = rc < 0 ? rc : SCH_EDB;
+		goto out;
+	}
+	sdata = json_dumps(data, JSON_COMPACT);
+	if (redacted)
+		sred = json_dumps(redacted, JSON_COMPACT);
+	rc = store_run(ctx->db, SQL_INSERT, "iitttIIIIbbbtIi", circle, seq,
+		       type, sdata, sred, item->author, item->chapter,
+		       (int64_t)item->chapter_order, item->only_account,
+		       (int)item->private_, (int)item->hidden,
+		       (int)item->thread, item_kind, item_id, ctx->now);
+	if (rc) {
+		seq = rc;
+		goto out;
+	}
+	o = xcalloc(1, sizeof(*o));
+	o->kind = RPC_OUT_EVENT;
+	o->circle = circle;
+	o->item = *item;
+	o->item.circle = circle;
+	o->bytes = event_bytes(type, circle, seq, data);
+	if (redacted)
+		o->redacted = event_bytes(type, circle, seq, redacted);
+	rpc_ctx_push(ctx, o);
+	rpc_metrics_event();
+out:
+	free(sdata);
+	free(sred);
+	json_decref(data);
+	json_decref(redacted);
+	return seq;
+}
+
+int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind,
+		    int64_t item_id, int hidden, bool redact)
+{
+	int rc = 0;
+
+	if (hidden >= 0)
+		rc = store_run(ctx->db, SQL_MARK_HIDDEN, "tii", item_kind,
+			       item_id, (int64_t)hidden);
+	if (!rc && redact)
+		rc = store_run(ctx->db, SQL_REDACT, "ti", item_kind, item_id);
+	return rc;
+}
+
+int64_t rpc_circle_seq(struct rpc_ctx *ctx, int64_t circle)
+{
+	int64_t seq = 0;
+
+	if (store_int_query(ctx->db, &seq, SQL_SEQ, "i", circle) != 1)
+		return 0;
+	return seq;
+}
+
+int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
+	       const struct vis_viewer *v, json_t **events, int64_t *seq,
+	       bool *resync)
+{
+	struct store_stmt *st;
+	int64_t min_seq = 0;
+	json_t *list;
+	int rc, n = 0;
+
+	*events = NULL;
+	*resync = false;
+	*seq = rpc_circle_seq(ctx, circle);
+	if (since_seq >= *seq) {
+		*events = json_array();
+		return 0;
+	}
+	rc = store_int_query(ctx->db, &min_seq, SQL_MIN_SEQ, "i", circle);
+	if (rc < 0)
+		return rc;
+	if (since_seq < 0 || (min_seq > 0 && since_seq < min_seq - 1) ||
+	    *seq - since_seq > BUS_REPLAY_MAX) {
+		*resync = true;
+		return 0;
+	}
+	list = json_array();
+	st = store_query(ctx->db, SQL_REPLAY, "iii", circle, since_seq,
+			 (int64_t)BUS_REPLAY_MAX);
+	while ((rc = store_row(st)) > 0) {
+		struct vis_item item = {0};
+		enum vis_result r;
+		const char *text;
+		json_t *data;
+
+		item.circle = circle;
+		item.author = store_int(st, 4);
+		item.chapter = store_int(st, 5);
+		item.chapter_order = (int)store_int(st, 6);
+		item.only_account = store_int(st, 7);
+		item.private_ = store_int(st, 8) != 0;
+		item.hidden = store_int(st, 9) != 0;
+		item.thread = store_int(st, 10) != 0;
+		r = vis_check(v, &item);
+		if (r == VIS_NONE)
+			continue;
+		text = (r == VIS_REDACTED && !store_is_null(st, 3))
+			       ? store_text(st, 3)
+			       : store_text(st, 2);
+		data = json_loads(text ? text : "null",
+				  JSON_DECODE_ANY, NULL);
+		json_array_append_new(list,
+				      event_params(store_text(st, 1), circle,
+						   store_int(st, 0),
+						   data ? data : json_null()));
+		json_decref(data);
+		n++;
+	}
+	if (rc < 0) {
+		json_decref(list);
+		return rc;
+	}
+	*events = list;
+	return 0;
+}

@@ -1,0 +1,418 @@
+/*
+ * http.c - plain HTTP: the static web app, /metrics, and the routes that
+ * modules registered (/healthz, /api/...), which are answered by the store
+ * executor and written back here when their output arrives.
+ *
+ * Static files are served only from inside --web: the path is checked for
+ * "..", NUL and backslashes and then resolved with realpath(), which must
+ * stay under the web folder's own realpath. Every response carries the
+ * security headers (CSP without inline script or foreign origins,
+ * nosniff, no referrer, no framing).
+ */
+#include "net/internal.h"
+#include "store/store.h"
+#include "util/log.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define HTTP_MAX_BODY 65536
+
+static const char CSP[] =
+	"default-src 'self'; script-src 'self'; style-src 'self'; "
+	"img-src 'self' data:; connect-src 'self'; font-src 'self'; "
+	"object-src 'none'; base-uri 'none'; form-action 'self'; "
+	"frame-ancestors 'none'";
+
+int net_security_headers(struct lws *wsi, unsigned char **p,
+			 unsigned char *end)
+{
+	static const struct {
+		const char *name, *value;
+	} hdrs[] = {
+		{"content-security-policy:", CSP},
+		{"x-content-type-options:", "nosniff"},
+		{"referrer-policy:", "no-referrer"},
+		{"x-frame-options:", "DENY"},
+	};
+
+	for (size_t i = 0; i < sizeof(hdrs) / sizeof(hdrs[0]); i++)
+		if (lws_add_http_header_by_name(
+			    wsi, (const unsigned char *)hdrs[i].name,
+			    (const unsigned char *)hdrs[i].value,
+			    (int)strlen(hdrs[i].value), p, end))
+			return 1;
+	if (lws_is_ssl(wsi)) {
+		static const char hsts[] = "max-age=31536000";
+
+		if (lws_add_http_header_by_name(
+			    wsi,
+			    (const unsigned char *)"strict-transport-security:",
+			    (const unsigned char *)hsts, (int)strlen(hsts), p,
+			    end))
+			return 1;
+	}
+	return 0;
+}
+
+size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
+{
+	char hdr[2048];
+	const char *p;
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) >
+		    0 &&
+	    strncasecmp(hdr, "Bearer ", 7) == 0) {
+		p = hdr + 7;
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " \t\r\n");
+		if (n >= outlen)
+			n = 0;
+		memcpy(out, p, n);
+		out[n] = '\0';
+		memset(hdr, 0, sizeof(hdr));
+		return n;
+	}
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
+		return 0;
+	for (p = hdr; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (strncmp(p, RPC_SESSION_COOKIE "=",
+			    sizeof(RPC_SESSION_COOKIE)) == 0) {
+			p += sizeof(RPC_SESSION_COOKIE);
+			n = strcspn(p, "; ");
+			if (n >= outlen)
+				n = 0;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			break;
+		}
+		p = strchr(p, ';');
+	}
+	memset(hdr, 0, sizeof(hdr));
+	return n;
+}
+
+static const char *mime_type(const char *path)
+{
+	static const struct {
+		const char *ext, *type;
+	} types[] = {
+		{".html", "text/html; charset=utf-8"},
+		{".js", "text/javascript; charset=utf-8"},
+		{".mjs", "text/javascript; charset=utf-8"},
+		{".css", "text/css; charset=utf-8"},
+		{".json", "application/json"},
+		{".svg", "image/svg+xml"},
+		{".png", "image/png"},
+		{".jpg", "image/jpeg"},
+		{".ico", "image/x-icon"},
+		{".woff2", "font/woff2"},
+		{".txt", "text/plain; charset=utf-8"},
+		{".webmanifest", "application/manifest+json"},
+	};
+	const char *dot = strrchr(path, '.');
+
+	if (dot)
+		for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+			if (strcmp(dot, types[i].ext) == 0)
+				return types[i].type;
+	return "application/octet-stream";
+}
+
+/* Queues a complete response to be written when the socket is writeable. */
+static int respond(struct lws *wsi, struct http_conn *h, int status,
+		   const char *type, const char *body, size_t len)
+{
+	free(h->resp.body);
+	free(h->resp.content_type);
+	memset(&h->resp, 0, sizeof(h->resp));
+	h->resp.status = status;
+	h->resp.content_type = xstrdup(type);
+	h->resp.body = xstrndup(body, len);
+	h->resp.body_len = len;
+	h->have_resp = true;
+	h->sent = 0;
+	lws_callback_on_writable(wsi);
+	return 0;
+}
+
+static int respond_json_error(struct lws *wsi, struct http_conn *h,
+			      int status, const char *msg)
+{
+	char body[160];
+	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
+
+	return respond(wsi, h, status, "application/json", body, (size_t)n);
+}
+
+static int serve_metrics(struct lws *wsi, struct http_conn *h)
+{
+	struct buf b = BUF_INIT;
+	int rc;
+
+	buf_addf(&b,
+		 "# HELP scholia_connections Open WebSocket connections.\n"
+		 "# TYPE scholia_connections gauge\n"
+		 "scholia_connections %d\n",
+		 net.nconns);
+	rpc_metrics_write(&b);
+	buf_addf(&b,
+		 "# HELP scholia_db_busy_total Times the database was busy.\n"
+		 "# TYPE scholia_db_busy_total counter\n"
+		 "scholia_db_busy_total %llu\n",
+		 (unsigned long long)store_busy_count());
+	rc = respond(wsi, h, 200, "text/plain; version=0.0.4; charset=utf-8",
+		     buf_str(&b), b.len);
+	buf_free(&b);
+	return rc;
+}
+
+static bool path_is_safe(const char *path)
+{
+	if (path[0] != '/' || strstr(path, "..") || strchr(path, '\\'))
+		return false;
+	for (const char *p = path; *p; p++)
+		if ((unsigned char)*p < 0x20)
+			return false;
+	return true;
+}
+
+static int serve_static(struct lws *wsi, struct http_conn *h,
+			const char *path)
+{
+	char want[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
+	unsigned char hdrs[1024], *p = hdrs, *end = hdrs + sizeof(hdrs);
+	const char *cache;
+	struct stat st;
+	int n;
+
+	if (!path_is_safe(path))
+		return respond_json_error(wsi, h, 404, "not found");
+	if (strcmp(path, "/") == 0)
+		path = "/index.html";
+	if (!realpath(net.opts.web_dir, root))
+		return respond_json_error(wsi, h, 404, "not found");
+	n = snprintf(want, sizeof(want), "%s%s", root, path);
+	if (n < 0 || (size_t)n >= sizeof(want) || !realpath(want, real) ||
+	    strncmp(real, root, strlen(root)) != 0 ||
+	    (real[strlen(root)] != '/' && real[strlen(root)] != '\0') ||
+	    stat(real, &st) || !S_ISREG(st.st_mode))
+		return respond_json_error(wsi, h, 404, "not found");
+	cache = strcmp(path, "/index.html") == 0 ? "no-cache"
+						 : "public, max-age=300";
+	if (lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"cache-control:",
+					(const unsigned char *)cache,
+					(int)strlen(cache), &p, end) ||
+	    net_security_headers(wsi, &p, end))
+		return -1;
+	n = lws_serve_http_file(wsi, real, mime_type(real), (const char *)hdrs,
+				(int)(p - hdrs));
+	if (n < 0 || (n > 0 && lws_http_transaction_completed(wsi)))
+		return -1;
+	return 0;
+}
+
+static int route(struct lws *wsi, struct http_conn *h)
+{
+	struct http_req req = {0};
+	char host[256], token[256];
+	size_t tlen;
+
+	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
+		host[0] = '\0';
+	tlen = net_request_token(wsi, token, sizeof(token));
+	req.token = tlen ? token : NULL;
+	req.method = h->method;
+	req.path = h->path;
+	req.query = h->query;
+	req.body = buf_str(&h->body);
+	req.body_len = h->body.len;
+	req.host = host;
+	req.tls = lws_is_ssl(wsi);
+	req.public_url = net.opts.public_url;
+	h->id = ++net.next_id;
+	u64map_put(&net.http, h->id, wsi);
+	{
+		char peer[64], ua[256];
+
+		lws_get_peer_simple(wsi, peer, sizeof(peer));
+		if (lws_hdr_copy(wsi, ua, sizeof(ua),
+				 WSI_TOKEN_HTTP_USER_AGENT) < 0)
+			ua[0] = '\0';
+		rpc_submit_http(h->id, &req, peer, ua);
+	}
+	memset(token, 0, sizeof(token));
+	buf_free(&h->body);
+	return 0;
+}
+
+void net_http_answer(uint64_t http_id, struct http_resp *resp)
+{
+	struct lws *wsi = u64map_del(&net.http, http_id);
+	struct http_conn *h;
+
+	if (!wsi)
+		return; /* the client went away */
+	h = lws_wsi_user(wsi);
+	free(h->resp.body);
+	free(h->resp.content_type);
+	free(h->resp.set_cookie);
+	h->resp = *resp;
+	memset(resp, 0, sizeof(*resp));
+	if (!h->resp.content_type)
+		h->resp.content_type = xstrdup("application/json");
+	if (!h->resp.body)
+		h->resp.body = xstrdup("");
+	h->have_resp = true;
+	h->sent = 0;
+	lws_callback_on_writable(wsi);
+}
+
+static int write_response(struct lws *wsi, struct http_conn *h)
+{
+	unsigned char buf[LWS_PRE + 16384];
+	unsigned char *start = buf + LWS_PRE, *p = start,
+		      *end = buf + sizeof(buf) - 1;
+	size_t left, chunk;
+
+	if (!h->have_resp)
+		return 0;
+	if (h->sent == 0 && h->resp.status) {
+		if (lws_add_http_common_headers(
+			    wsi, (unsigned int)h->resp.status,
+			    h->resp.content_type, h->resp.body_len, &p, end) ||
+		    net_security_headers(wsi, &p, end) ||
+		    lws_add_http_header_by_name(
+			    wsi, (const unsigned char *)"cache-control:",
+			    (const unsigned char *)"no-store", 8, &p, end))
+			return -1;
+		if (h->resp.set_cookie &&
+		    lws_add_http_header_by_name(
+			    wsi, (const unsigned char *)"set-cookie:",
+			    (const unsigned char *)h->resp.set_cookie,
+			    (int)strlen(h->resp.set_cookie), &p, end))
+			return -1;
+		if (lws_finalize_write_http_header(wsi, start, &p, end))
+			return -1;
+		h->resp.status = 0; /* headers are out */
+		if (h->resp.body_len) {
+			lws_callback_on_writable(wsi);
+			return 0;
+		}
+	}
+	left = h->resp.body_len - h->sent;
+	chunk = left < 16384 ? left : 16384;
+	memcpy(start, h->resp.body + h->sent, chunk);
+	if (lws_write(wsi, start, chunk,
+		      chunk == left ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+	    (int)chunk)
+		return -1;
+	h->sent += chunk;
+	if (h->sent < h->resp.body_len) {
+		lws_callback_on_writable(wsi);
+		return 0;
+	}
+	h->have_resp = false;
+	if (lws_http_transaction_completed(wsi))
+		return -1;
+	return 0;
+}
+
+static void http_reset(struct http_conn *h)
+{
+	buf_free(&h->body);
+	free(h->resp.body);
+	free(h->resp.content_type);
+	free(h->resp.set_cookie);
+	memset(h, 0, sizeof(*h));
+}
+
+static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
+{
+	char *uri;
+	int ulen, meth = lws_http_get_uri_and_method(wsi, &uri, &ulen);
+
+	(void)uri;
+	(void)ulen;
+	http_reset(h);
+	snprintf(h->path, sizeof(h->path), "%s", in ? in : "/");
+	if (lws_hdr_copy(wsi, h->query, sizeof(h->query),
+			 WSI_TOKEN_HTTP_URI_ARGS) < 0)
+		h->query[0] = '\0';
+	switch (meth) {
+	case LWSHUMETH_GET:
+		strcpy(h->method, "GET");
+		break;
+	case LWSHUMETH_HEAD:
+		strcpy(h->method, "HEAD");
+		break;
+	case LWSHUMETH_POST:
+		strcpy(h->method, "POST");
+		break;
+	case LWSHUMETH_DELETE:
+		strcpy(h->method, "DELETE");
+		break;
+	default:
+		return respond_json_error(wsi, h, 405, "method not allowed");
+	}
+	if (strcmp(h->path, "/metrics") == 0 && meth == LWSHUMETH_GET)
+		return serve_metrics(wsi, h);
+	if (rpc_http_find(h->method, h->path)) {
+		if (meth == LWSHUMETH_POST)
+			return 0; /* wait for the body */
+		return route(wsi, h);
+	}
+	if (strncmp(h->path, "/api/", 5) == 0 ||
+	    strcmp(h->path, "/healthz") == 0)
+		return respond_json_error(wsi, h, 404, "not found");
+	if (meth == LWSHUMETH_GET || meth == LWSHUMETH_HEAD)
+		return serve_static(wsi, h, h->path);
+	return respond_json_error(wsi, h, 405, "method not allowed");
+}
+
+int net_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		      void *user, void *in, size_t len)
+{
+	struct http_conn *h = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP:
+		if (net.shutting_down)
+			return respond_json_error(wsi, h, 503, "shutting down");
+		return on_http(wsi, h, in);
+	case LWS_CALLBACK_HTTP_BODY:
+		if (h->body.len + len > HTTP_MAX_BODY)
+			h->body_too_large = true;
+		else
+			buf_add(&h->body, in, len);
+		return 0;
+	case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+		if (h->body_too_large)
+			return respond_json_error(wsi, h, 413, "too large");
+		return route(wsi, h);
+	case LWS_CALLBACK_HTTP_WRITEABLE:
+		return write_response(wsi, h);
+	case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+		if (lws_http_transaction_completed(wsi))
+			return -1;
+		return 0;
+	case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+	case LWS_CALLBACK_CLOSED_HTTP:
+		if (h) {
+			if (h->id)
+				u64map_del(&net.http, h->id);
+			http_reset(h);
+		}
+		return 0;
+	default:
+		return 0;
+	}
+}

@@ -1,0 +1,111 @@
+/*
+ * internal.h - shared by the files of net/: the per-connection structs and
+ * the functions that pass between HTTP, WebSocket and the outputs code.
+ */
+#ifndef SCH_NET_INTERNAL_H
+#define SCH_NET_INTERNAL_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "net/net.h"
+#include "rpc/transport.h"
+#include "util/buf.h"
+#include "util/refbuf.h"
+#include "util/u64map.h"
+#include "visibility/visibility.h"
+
+_Static_assert(LWS_PRE <= REFBUF_HEADROOM, "refbuf headroom too small");
+
+struct net_sub;
+
+/* One WebSocket connection. */
+struct ws_conn {
+	struct lws *wsi;
+	uint64_t id;               /* never reused within a process */
+	int64_t account, session;  /* as told by RPC_OUT_AUTH */
+	/* send queue: a ring of shared buffers */
+	struct refbuf **ring;
+	unsigned ring_cap, ring_head, ring_len;
+	size_t queued_bytes;       /* unsent bytes, limit max_queue */
+	/* receive: one message being assembled */
+	struct buf rx;
+	bool rx_oversize;          /* discarding the rest of a big message */
+	/* subscriptions */
+	struct net_sub **subs;
+	int nsubs, subs_cap;
+	/* closing */
+	int close_code;            /* nonzero: close at next writeable */
+	char close_reason[64];
+};
+
+/* A connection's subscription to one circle. */
+struct net_sub {
+	struct ws_conn *conn;
+	int64_t circle;
+	struct vis_viewer viewer;
+	size_t index;              /* position in the circle's array */
+};
+
+/* One HTTP transaction being answered. */
+struct http_conn {
+	uint64_t id;               /* for RPC_OUT_HTTP, 0 if not routed */
+	struct buf body;           /* request body being collected */
+	bool body_too_large;
+	char path[256];
+	char query[256];
+	char method[8];
+	/* the answer, once known */
+	bool have_resp;
+	struct http_resp resp;
+	size_t sent;
+};
+
+/* Per-session data; lws allocates one per connection. */
+union net_pss {
+	struct ws_conn ws;
+	struct http_conn http;
+};
+
+/* Server-wide state, loop thread only. */
+struct net_state {
+	struct net_opts opts;
+	struct lws_context *context;
+	struct lws_vhost *vhost;
+	struct u64map conns;       /* id -> ws_conn */
+	struct u64map http;        /* id -> wsi of a routed HTTP request */
+	struct u64map circles;     /* circle -> struct circle_subs */
+	struct u64map accounts;    /* account -> struct conn_list */
+	uint64_t next_id;
+	int nconns;                /* WebSocket connections */
+	bool shutting_down;
+	char *allowed;             /* copy of allowed_origins */
+};
+
+extern struct net_state net;
+
+/* http.c */
+int net_http_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		      void *user, void *in, size_t len);
+void net_http_answer(uint64_t http_id, struct http_resp *resp);
+/* Adds the security headers every response carries. */
+int net_security_headers(struct lws *wsi, unsigned char **p,
+			 unsigned char *end);
+/* The session token from the Cookie header or Authorization: Bearer; the
+ * result is written into out (NUL-terminated), returns its length or 0. */
+size_t net_request_token(struct lws *wsi, char *out, size_t outlen);
+
+/* ws.c */
+int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len);
+/* Queues shared bytes to a connection; closes it (1008) past the limit. */
+void net_ws_send(struct ws_conn *c, struct refbuf *rb);
+void net_ws_close(struct ws_conn *c, int code, const char *reason);
+
+/* fanout.c */
+void net_apply_outputs(void);
+void net_sub_remove_all(struct ws_conn *c);
+void net_account_unlink(struct ws_conn *c);
+
+#endif

@@ -1,0 +1,251 @@
+/*
+ * ws.c - the /ws endpoint: upgrade checks (Origin, connection limit),
+ * message assembly under the size limit, and the bounded send queue.
+ *
+ * Each connection's queue is a ring of pointers to shared, reference-counted
+ * buffers: an event for a thousand subscribers is one buffer with a thousand
+ * references, not a thousand copies. One lws_write per writeable callback.
+ */
+#include "net/internal.h"
+#include "util/log.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+static bool origin_allowed(struct lws *wsi, const char *origin)
+{
+	char host[256], own[300];
+	const char *list;
+
+	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
+		host[0] = '\0';
+	snprintf(own, sizeof(own), "%s://%s",
+		 lws_is_ssl(wsi) ? "https" : "http", host);
+	if (host[0] && strcmp(origin, own) == 0)
+		return true;
+	if (net.opts.public_url[0] &&
+	    strncmp(origin, net.opts.public_url, strlen(origin)) == 0 &&
+	    (net.opts.public_url[strlen(origin)] == '\0' ||
+	     net.opts.public_url[strlen(origin)] == '/'))
+		return true;
+	list = net.allowed;
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		size_t n = comma ? (size_t)(comma - list) : strlen(list);
+
+		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
+			return true;
+		list = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+/* Answers a refused upgrade with a status and closes (returns > 0). */
+static int refuse(struct lws *wsi, unsigned int status, const char *why)
+{
+	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
+					  *end = buf + sizeof(buf) - 1;
+	size_t len = strlen(why);
+
+	if (lws_add_http_common_headers(wsi, status, "text/plain", len, &p,
+					end) ||
+	    net_security_headers(wsi, &p, end) ||
+	    lws_finalize_write_http_header(wsi, start, &p, end))
+		return -1;
+	lws_write(wsi, (unsigned char *)why, len, LWS_WRITE_HTTP_FINAL);
+	return 1;
+}
+
+void net_ws_close(struct ws_conn *c, int code, const char *reason)
+{
+	if (c->close_code)
+		return;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s",
+		 reason ? reason : "");
+	lws_callback_on_writable(c->wsi);
+}
+
+void net_ws_send(struct ws_conn *c, struct refbuf *rb)
+{
+	if (c->close_code)
+		return;
+	if (c->queued_bytes + rb->len > net.opts.max_queue) {
+		/* SPEC §5: a client that does not read is cut off; nobody
+		 * else waits for it */
+		log_info("net", "conn %llu: send queue over %zu bytes, closing",
+			 (unsigned long long)c->id, net.opts.max_queue);
+		net_ws_close(c, 1008, "send queue full");
+		return;
+	}
+	if (c->ring_len == c->ring_cap) {
+		unsigned ncap = c->ring_cap ? c->ring_cap * 2 : 8;
+		struct refbuf **nring = xcalloc(ncap, sizeof(*nring));
+
+		for (unsigned i = 0; i < c->ring_len; i++)
+			nring[i] = c->ring[(c->ring_head + i) % c->ring_cap];
+		free(c->ring);
+		c->ring = nring;
+		c->ring_cap = ncap;
+		c->ring_head = 0;
+	}
+	c->ring[(c->ring_head + c->ring_len) % c->ring_cap] = refbuf_ref(rb);
+	c->ring_len++;
+	c->queued_bytes += rb->len;
+	lws_callback_on_writable(c->wsi);
+}
+
+static void drain_queue(struct ws_conn *c)
+{
+	while (c->ring_len) {
+		refbuf_unref(c->ring[c->ring_head]);
+		c->ring_head = (c->ring_head + 1) % c->ring_cap;
+		c->ring_len--;
+	}
+	free(c->ring);
+	c->ring = NULL;
+	c->ring_cap = c->ring_len = c->ring_head = 0;
+	c->queued_bytes = 0;
+}
+
+static void on_established(struct lws *wsi, struct ws_conn *c)
+{
+	char peer[64], ua[256], token[256];
+	size_t tlen;
+
+	memset(c, 0, sizeof(*c));
+	c->wsi = wsi;
+	c->id = ++net.next_id;
+	net.nconns++;
+	u64map_put(&net.conns, c->id, c);
+	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	if (lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
+		ua[0] = '\0';
+	tlen = net_request_token(wsi, token, sizeof(token));
+	rpc_conn_open(c->id, peer, ua, tlen ? token : NULL);
+	memset(token, 0, sizeof(token));
+}
+
+static void on_closed(struct ws_conn *c)
+{
+	if (!c->id)
+		return;
+	net_sub_remove_all(c);
+	net_account_unlink(c);
+	u64map_del(&net.conns, c->id);
+	net.nconns--;
+	drain_queue(c);
+	buf_free(&c->rx);
+	rpc_conn_close(c->id);
+	c->id = 0;
+}
+
+static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
+		       size_t len)
+{
+	bool final = lws_is_final_fragment(wsi) &&
+		     !lws_remaining_packet_payload(wsi);
+
+	if (!c->rx_oversize) {
+		if (c->rx.len + len > net.opts.max_message) {
+			/* never buffered past the limit: drop what we have
+			 * and discard the rest of this message */
+			c->rx_oversize = true;
+			buf_free(&c->rx);
+		} else {
+			buf_add(&c->rx, in, len);
+		}
+	}
+	if (!final)
+		return;
+	if (c->rx_oversize) {
+		struct refbuf *rb = rpc_error_bytes(RPC_E_TOO_LARGE,
+						    "message too large");
+
+		net_ws_send(c, rb);
+		refbuf_unref(rb);
+		c->rx_oversize = false;
+		rpc_metrics_count("(invalid)", RPC_E_TOO_LARGE, 0);
+		return;
+	}
+	if (lws_frame_is_binary(wsi)) {
+		struct refbuf *rb = rpc_error_bytes(
+			RPC_E_INVALID_REQUEST, "binary frames are not JSON-RPC");
+
+		net_ws_send(c, rb);
+		refbuf_unref(rb);
+		buf_reset(&c->rx);
+		return;
+	}
+	rpc_submit_message(c->id, buf_str(&c->rx), c->rx.len);
+	if (c->rx.cap > 16384)
+		buf_free(&c->rx); /* keep idle connections small */
+	else
+		buf_reset(&c->rx);
+}
+
+static int on_writeable(struct lws *wsi, struct ws_conn *c)
+{
+	struct refbuf *rb;
+	int n;
+
+	if (c->close_code) {
+		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
+				 (unsigned char *)c->close_reason,
+				 strlen(c->close_reason));
+		return -1;
+	}
+	if (!c->ring_len)
+		return 0;
+	rb = c->ring[c->ring_head];
+	n = lws_write(wsi, refbuf_bytes(rb), rb->len, LWS_WRITE_TEXT);
+	c->ring_head = (c->ring_head + 1) % c->ring_cap;
+	c->ring_len--;
+	c->queued_bytes -= rb->len;
+	refbuf_unref(rb);
+	if (n < 0)
+		return -1;
+	if (c->ring_len)
+		lws_callback_on_writable(wsi);
+	return 0;
+}
+
+int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
+		    void *user, void *in, size_t len)
+{
+	struct ws_conn *c = user;
+
+	switch (reason) {
+	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE: {
+		char origin[256];
+
+		if (net.shutting_down)
+			return refuse(wsi, 503, "shutting down");
+		if (net.nconns >= net.opts.max_connections)
+			return refuse(wsi, 503, "too many connections");
+		if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+			if (lws_hdr_copy(wsi, origin, sizeof(origin),
+					 WSI_TOKEN_ORIGIN) < 0 ||
+			    !origin_allowed(wsi, origin)) {
+				log_info("net", "refused upgrade from origin "
+						"%.100s", origin);
+				return refuse(wsi, 403, "origin not allowed");
+			}
+		}
+		return 0;
+	}
+	case LWS_CALLBACK_ESTABLISHED:
+		on_established(wsi, c);
+		return 0;
+	case LWS_CALLBACK_RECEIVE:
+		on_receive(wsi, c, in, len);
+		return 0;
+	case LWS_CALLBACK_SERVER_WRITEABLE:
+		return on_writeable(wsi, c);
+	case LWS_CALLBACK_CLOSED:
+		on_closed(c);
+		return 0;
+	default:
+		return 0;
+	}
+}
