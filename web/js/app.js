@@ -1,0 +1,884 @@
+// app.js - entry point: the router, the header (connection indicator,
+// unread count), and the screens other than the reading view: sign in,
+// register, invite links, account, circles, circle page, moderation,
+// notifications and search.
+
+import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf } from './dom.js';
+import {
+	rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf,
+	resetSubscriptions,
+} from './state.js';
+import { showReader, leaveReader } from './reader.js';
+
+const main = document.getElementById('main');
+const connEl = document.getElementById('conn');
+const unreadEl = document.getElementById('unread');
+let screenCleanup = [];
+
+/* ---------- connection indicator ---------- */
+const connText = {
+	connecting: 'Connecting…', online: 'Live', reconnecting: 'Reconnecting…',
+};
+rpc.on('state', (s) => {
+	connEl.textContent = connText[s] || s;
+	connEl.dataset.state = s;
+	document.body.dataset.conn = s;
+});
+
+/* ---------- session ---------- */
+async function loadMe() {
+	try {
+		app.me = await rpc.call('account.get');
+	} catch (e) {
+		app.me = null;
+	}
+	document.body.classList.toggle('signed-in', !!app.me);
+	const who = document.getElementById('who');
+	if (who)
+		who.textContent = app.me ? name(app.me) : '';
+	if (app.me)
+		refreshUnread();
+	return app.me;
+}
+
+async function refreshUnread() {
+	try {
+		const r = await rpc.call('notification.list', { unread: true });
+		const n = typeof r.unread === 'number' ? r.unread
+			: typeof r.unread_count === 'number' ? r.unread_count
+			: (r.items || []).length;
+		setUnread(n);
+	} catch (e) { /* not fatal */ }
+}
+
+function setUnread(n) {
+	app.unread = n;
+	unreadEl.textContent = n > 0 ? String(n) : '';
+	unreadEl.hidden = !(n > 0);
+	document.getElementById('inbox-link')
+		.setAttribute('aria-label', n > 0 ? `Inbox, ${n} unread` : 'Inbox');
+}
+
+rpc.on('event', (ev) => {
+	if (ev.type === 'notification.created') {
+		setUnread(app.unread + 1);
+		toast('New notification');
+		if (location.hash.startsWith('#/inbox'))
+			route();
+	}
+});
+
+// POST /api/session sets the HttpOnly cookie; the next upgrade carries it.
+async function signIn(handle, password) {
+	const r = await fetch('/api/session', {
+		method: 'POST',
+		headers: { 'Content-Type': 'application/json' },
+		body: JSON.stringify({ handle, password }),
+		credentials: 'same-origin',
+	});
+	if (!r.ok) {
+		let msg = r.status === 429 ? 'Too many attempts; wait a moment.'
+			: 'Wrong handle or password.';
+		try {
+			const j = await r.json();
+			if (j && j.error && j.error.message)
+				msg = j.error.message;
+		} catch (e) { /* keep default */ }
+		throw new Error(msg);
+	}
+	resetSubscriptions();
+	rpc.reconnect();
+	await rpc.ready();
+	return loadMe();
+}
+
+async function signOut() {
+	try {
+		await rpc.call('auth.logout');
+	} catch (e) { /* the cookie is ended below anyway */ }
+	await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin' });
+	app.me = null;
+	resetSubscriptions();
+	rpc.reconnect();
+	await rpc.ready();
+	document.body.classList.remove('signed-in');
+	location.hash = '#/signin';
+}
+
+/* ---------- router ---------- */
+function parseHash() {
+	const raw = location.hash.replace(/^#/, '') || '/';
+	const [path, query] = raw.split('?');
+	const parts = path.split('/').filter(Boolean);
+	const q = new URLSearchParams(query || '');
+	return { parts, q };
+}
+
+export async function route() {
+	for (const f of screenCleanup)
+		f();
+	screenCleanup = [];
+	const { parts, q } = parseHash();
+	const [a, b, c] = parts;
+	if (a !== 'read')
+		leaveReader();
+	document.body.classList.toggle('reading', a === 'read');
+	if (a === 'join')
+		return joinScreen(b);
+	if (!app.me) {
+		if (a === 'register')
+			return authScreen('register');
+		return authScreen('signin');
+	}
+	setNavCurrent(a || 'home');
+	switch (a) {
+	case 'read':
+		return showReader(main, Number(b), Number(c), q);
+	case 'circle':
+		if (c === 'mod')
+			return modScreen(Number(b));
+		return circleScreen(Number(b));
+	case 'new':
+		return newCircleScreen();
+	case 'account':
+		return accountScreen();
+	case 'inbox':
+		return inboxScreen();
+	case 'search':
+		return searchScreen(q);
+	default:
+		return homeScreen();
+	}
+}
+
+function setNavCurrent(which) {
+	for (const l of document.querySelectorAll('nav.main a')) {
+		if (l.dataset.nav === which)
+			l.setAttribute('aria-current', 'page');
+		else
+			l.removeAttribute('aria-current');
+	}
+}
+
+function screen(title, ...children) {
+	clear(main);
+	document.title = `${title} · Scholia`;
+	main.appendChild(h('div', { class: 'screen' },
+		h('h1', { id: 'screen-title' }, title), ...children));
+	main.focus({ preventScroll: true });
+	return main.firstChild;
+}
+
+function field(label, input, hint) {
+	const id = input.id || `f-${Math.random().toString(36).slice(2)}`;
+	input.id = id;
+	return h('div', { class: 'field' },
+		h('label', { for: id }, label), input,
+		hint ? h('p', { class: 'hint' }, hint) : null);
+}
+
+function errBox() {
+	return h('p', { class: 'error', role: 'alert' });
+}
+
+/* ---------- sign in / register ---------- */
+function authScreen(mode, invite) {
+	const reg = mode === 'register';
+	const handle = h('input', {
+		name: 'handle', autocomplete: 'username', required: true,
+		pattern: '[a-z0-9_]{3,32}', autocapitalize: 'none', spellcheck: 'false',
+	});
+	const display = h('input', { name: 'display_name', autocomplete: 'name' });
+	const pw = h('input', {
+		type: 'password', name: 'password', required: true,
+		autocomplete: reg ? 'new-password' : 'current-password',
+		minlength: reg ? 10 : null,
+	});
+	const err = errBox();
+	const form = h('form', { class: 'card auth', novalidate: false },
+		field('Handle', handle, reg ? '3 to 32 of a–z, 0–9 and _' : null),
+		reg ? field('Display name', display) : null,
+		field('Password', pw, reg ? 'At least 10 characters' : null),
+		err,
+		h('button', { type: 'submit', class: 'primary' },
+			reg ? 'Create account' : 'Sign in'),
+		h('p', {}, reg
+			? h('a', { href: invite ? `#/join/${invite}?signin=1` : '#/signin' },
+				'I have an account: sign in')
+			: h('a', { href: invite ? `#/join/${invite}` : '#/register' },
+				'New here? Create an account')));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		err.textContent = '';
+		const btn = form.querySelector('button[type=submit]');
+		btn.disabled = true;
+		try {
+			if (reg) {
+				const p = {
+					handle: handle.value.trim(), password: pw.value,
+					display_name: display.value.trim() || handle.value.trim(),
+				};
+				if (invite)
+					p.invite = invite;
+				await rpc.call('auth.register', p);
+			}
+			await signIn(handle.value.trim(), pw.value);
+			if (invite)
+				return await acceptInvite(invite);
+			location.hash = '#/';
+			route();
+		} catch (e) {
+			err.textContent = e.code !== undefined ? errText(e) : e.message;
+		} finally {
+			btn.disabled = false;
+		}
+	});
+	const intro = invite
+		? h('p', { class: 'lead' }, 'You have been invited to a reading circle. ',
+			reg ? 'Create an account to join it.' : 'Sign in to join it.')
+		: h('p', { class: 'lead' },
+			'Read a book together, one passage and one conversation at a time.');
+	screen(reg ? 'Create an account' : 'Sign in', intro, form);
+	handle.focus();
+}
+
+async function acceptInvite(code) {
+	let circle = null;
+	try {
+		const r = await rpc.call('circle.join', { code });
+		circle = idOf(r && (r.circle ?? r.id));
+	} catch (e) {
+		if (e.code !== -32009)
+			throw e;
+	}
+	if (!circle) {
+		const list = await rpc.all('circle.list');
+		circle = list.length ? list[list.length - 1].id : null;
+	}
+	location.hash = circle ? `#/circle/${circle}` : '#/';
+	route();
+}
+
+async function joinScreen(code) {
+	const { q } = parseHash();
+	if (!app.me)
+		return authScreen(q.get('signin') ? 'signin' : 'register', code);
+	const err = errBox();
+	screen('Join a circle', h('p', {}, 'Joining…'), err);
+	try {
+		await acceptInvite(code);
+	} catch (e) {
+		err.textContent = errText(e);
+	}
+}
+
+/* ---------- account ---------- */
+async function accountScreen() {
+	const me = app.me;
+	const sessions = h('ul', { class: 'list', 'aria-label': 'Sessions' });
+	const s = screen('Your account',
+		h('section', { class: 'card' },
+			h('h2', {}, 'Profile'),
+			h('p', {}, `Signed in as @${me.handle}`,
+				me.is_admin ? ' (site admin)' : ''),
+			h('button', { type: 'button', onclick: signOut, id: 'sign-out' },
+				'Sign out')),
+		h('section', { class: 'card' }, h('h2', {}, 'Sessions'), sessions));
+	const loadSessions = async () => {
+		clear(sessions);
+		try {
+			for (const x of await rpc.all('auth.sessions')) {
+				sessions.appendChild(h('li', {},
+					h('span', {}, x.user_agent || 'Unknown device',
+						x.current ? ' (this one)' : ''),
+					h('span', { class: 'meta' },
+						` created ${fmtTime(x.created_at)}, last seen ${fmtTime(x.last_seen_at || x.last_seen)}`),
+					x.current ? null : h('button', {
+						type: 'button', class: 'small',
+						onclick: async () => {
+							try {
+								await rpc.call('auth.revoke', { session: x.id });
+								loadSessions();
+							} catch (e) { toast(errText(e)); }
+						},
+					}, 'Revoke')));
+			}
+		} catch (e) {
+			sessions.appendChild(h('li', {}, errText(e)));
+		}
+	};
+	loadSessions();
+
+	const cur = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+	const nw = h('input', { type: 'password', autocomplete: 'new-password', required: true, minlength: 10 });
+	const pErr = errBox();
+	const pForm = h('form', { class: 'card' }, h('h2', {}, 'Change password'),
+		field('Current password', cur), field('New password', nw), pErr,
+		h('button', { type: 'submit' }, 'Change password'));
+	pForm.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		pErr.textContent = '';
+		try {
+			await rpc.call('account.change_password',
+				{ password: cur.value, new_password: nw.value });
+			cur.value = nw.value = '';
+			toast('Password changed. Other sessions were signed out.');
+		} catch (e) { pErr.textContent = errText(e); }
+	});
+
+	const exp = h('button', {
+		type: 'button', onclick: async () => {
+			try {
+				const data = await rpc.call('account.export');
+				const blob = new Blob([JSON.stringify(data, null, 2)],
+					{ type: 'application/json' });
+				const a = h('a', {
+					href: URL.createObjectURL(blob),
+					download: `scholia-${me.handle}.json`,
+				});
+				document.body.appendChild(a);
+				a.click();
+				a.remove();
+			} catch (e) { toast(errText(e)); }
+		},
+	}, 'Download my data (JSON)');
+
+	const dpw = h('input', { type: 'password', autocomplete: 'current-password', required: true });
+	const dErr = errBox();
+	const dForm = h('form', { class: 'card danger' }, h('h2', {}, 'Delete account'),
+		h('p', {}, 'Your private notes are removed; what you wrote in circles stays, without your name.'),
+		field('Password', dpw), dErr,
+		h('button', { type: 'submit', class: 'danger' }, 'Delete my account'));
+	dForm.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		if (!confirm('Delete your account for good?'))
+			return;
+		try {
+			await rpc.call('account.delete', { password: dpw.value });
+			await signOut();
+		} catch (e) { dErr.textContent = errText(e); }
+	});
+	add(s, pForm, h('section', { class: 'card' }, h('h2', {}, 'Your data'),
+		h('p', {}, 'Everything you wrote, as one JSON file.'), exp), dForm);
+}
+
+/* ---------- circles ---------- */
+function normPlan(p) {
+	const entries = (p && (p.entries || p.items)) || [];
+	return entries.map((e) => ({
+		chapter: idOf(e.chapter), due: e.due, prompt: e.prompt || '',
+	}));
+}
+
+// [{account, chapter, block}] from plan.get / members, whatever the shape.
+function normProgress(p, members) {
+	const out = new Map();
+	const add = (acc, ch) => {
+		const id = idOf(acc);
+		if (id === undefined || id === null || ch === undefined || ch === null)
+			return;
+		out.set(Number(id), { account: acc, chapter: Number(idOf(ch)) });
+	};
+	const list = (p && (p.progress || p.members)) || [];
+	for (const x of list)
+		add(x.account || x.member || x, x.chapter ?? x.progress?.chapter);
+	for (const m of members || []) {
+		const pr = m.progress;
+		if (pr && !out.has(Number(idOf(m.account || m))))
+			add(m.account || m, idOf(pr.chapter ?? pr));
+	}
+	return [...out.values()];
+}
+
+function memberAccount(m) {
+	return m.account && typeof m.account === 'object' ? m.account : m;
+}
+
+function dueChapter(plan) {
+	const today = new Date().toISOString().slice(0, 10);
+	const upcoming = plan.filter((e) => (e.due || '') >= today)
+		.sort((a, b) => (a.due || '').localeCompare(b.due || ''));
+	return upcoming[0] || plan[plan.length - 1] || null;
+}
+
+async function homeScreen() {
+	const list = h('ul', { class: 'circles', 'aria-label': 'Your circles' });
+	screen('Your circles', list,
+		h('p', {}, h('a', { href: '#/new', class: 'button primary' }, 'Start a circle')));
+	let circles;
+	try {
+		circles = await rpc.all('circle.list');
+	} catch (e) {
+		list.appendChild(h('li', {}, errText(e)));
+		return;
+	}
+	if (!circles.length)
+		list.appendChild(h('li', { class: 'empty' },
+			'You are in no circle yet. Start one, or open an invite link.'));
+	for (const c of circles) {
+		const bookId = idOf(c.book);
+		const li = h('li', { class: 'card circle' },
+			h('h2', {}, h('a', { href: `#/circle/${c.id}` }, c.name)),
+			h('p', { class: 'meta' }, c.role ? `You are ${c.role}` : ''));
+		list.appendChild(li);
+		(async () => {
+			const b = typeof c.book === 'object' ? c.book : await book(bookId);
+			const t = await toc(bookId);
+			const chs = chaptersOf(t);
+			const plan = normPlan(await rpc.call('plan.get', { circle: c.id }).catch(() => null));
+			const prog = normProgress(await rpc.call('plan.get', { circle: c.id }).catch(() => null));
+			const mine = prog.find((p) => Number(idOf(p.account)) === app.me.id);
+			const due = dueChapter(plan);
+			const dueCh = due && chs.find((x) => x.id === due.chapter);
+			const myCh = mine && chs.find((x) => x.id === mine.chapter);
+			add(li,
+				h('p', {}, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
+				dueCh ? h('p', {}, 'Due: ',
+					h('a', { href: `#/read/${c.id}/${dueCh.id}` }, dueCh.title),
+					due.due ? ` by ${fmtDate(due.due)}` : '') : null,
+				progressBar(myCh ? myCh.order : 0, chs.length, 'Your progress'),
+				h('p', {}, h('a', {
+					href: `#/read/${c.id}/${(myCh || dueCh || chs[0] || {}).id}`,
+					class: 'button',
+				}, myCh ? 'Continue reading' : 'Start reading')));
+		})().catch(() => {});
+	}
+}
+
+function progressBar(value, max, label) {
+	const pct = max ? Math.round((100 * value) / max) : 0;
+	const bar = h('span', { class: 'bar' }, h('span', { class: 'fill' }));
+	bar.firstChild.style.width = `${pct}%`;
+	return h('p', { class: 'progress' },
+		h('span', { class: 'label' }, `${label}: ${value} of ${max} chapters`),
+		h('span', { role: 'img', 'aria-label': `${label}: ${pct} percent` }, bar));
+}
+
+async function newCircleScreen() {
+	const nm = h('input', { required: true, maxlength: 200 });
+	const desc = h('textarea', { rows: 3 });
+	const sel = h('select', { required: true });
+	const err = errBox();
+	const form = h('form', { class: 'card' }, field('Name', nm),
+		field('Book', sel), field('Description', desc), err,
+		h('button', { type: 'submit', class: 'primary' }, 'Create circle'));
+	screen('Start a circle', form);
+	try {
+		for (const b of await rpc.all('book.list')) {
+			app.books.set(Number(b.id), b);
+			sel.appendChild(h('option', { value: b.id }, `${b.title}${b.author ? ' — ' + b.author : ''}`));
+		}
+	} catch (e) { err.textContent = errText(e); }
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		try {
+			const c = await rpc.call('circle.create', {
+				name: nm.value.trim(), book: Number(sel.value),
+				description: desc.value.trim() || undefined,
+			});
+			location.hash = `#/circle/${c.id}`;
+		} catch (e) { err.textContent = errText(e); }
+	});
+}
+
+async function circleScreen(id) {
+	let c;
+	try {
+		c = await rpc.call('circle.get', { circle: id });
+	} catch (e) {
+		screen('Circle', h('p', { class: 'error' }, errText(e)));
+		return;
+	}
+	const bookId = idOf(c.book);
+	const [t, members, planR] = await Promise.all([
+		toc(bookId).catch(() => null),
+		rpc.all('circle.members', { circle: id }).catch(() => []),
+		rpc.call('plan.get', { circle: id }).catch(() => null),
+	]);
+	const myRole = c.role || c.my_role ||
+		(members.find((m) => memberAccount(m).id === app.me.id) || {}).role;
+	const isMod = ['owner', 'moderator'].includes(myRole) || app.me.is_admin;
+	const isOwner = myRole === 'owner';
+	const chs = chaptersOf(t);
+	const plan = normPlan(planR);
+	const prog = normProgress(planR, members);
+	const b = typeof c.book === 'object' ? c.book : await book(bookId);
+
+	const s = screen(c.name,
+		h('p', { class: 'lead' }, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
+		c.description ? h('p', {}, c.description) : null,
+		h('p', { class: 'actions' },
+			h('a', { class: 'button primary', href: `#/read/${id}/${(chs[0] || {}).id}` }, 'Open the book'),
+			h('a', { class: 'button', href: `#/search?c=${id}` }, 'Search'),
+			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null));
+
+	// Reading plan and everyone's progress, one bar per chapter.
+	const planSec = h('section', { class: 'card', 'aria-labelledby': 'plan-h' },
+		h('h2', { id: 'plan-h' }, 'Reading plan'));
+	const total = Math.max(1, members.length || prog.length);
+	const ol = h('ol', { class: 'plan' });
+	const orderOf = new Map(chs.map((x) => [x.id, x.order]));
+	for (const ch of chs) {
+		const e = plan.find((x) => x.chapter === ch.id);
+		const readers = prog.filter((p) => (orderOf.get(p.chapter) || 0) >= ch.order);
+		const pct = Math.round((100 * readers.length) / total);
+		const bar = h('span', { class: 'bar' }, h('span', { class: 'fill' }));
+		bar.firstChild.style.width = `${pct}%`;
+		ol.appendChild(h('li', {},
+			h('div', { class: 'plan-head' },
+				h('a', { href: `#/read/${id}/${ch.id}` }, ch.number ? `${ch.number}. ${ch.title}` : ch.title),
+				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null),
+			e && e.prompt ? h('p', { class: 'prompt' }, e.prompt) : null,
+			h('div', { class: 'plan-bar' },
+				h('span', { role: 'img', 'aria-label': `${readers.length} of ${total} members have read this far` }, bar),
+				h('span', { class: 'meta', 'aria-hidden': 'true' }, `${readers.length}/${total}`))));
+	}
+	planSec.appendChild(ol);
+	if (isOwner)
+		planSec.appendChild(planEditor(id, chs, plan));
+	s.appendChild(planSec);
+
+	// Members and roles.
+	const ml = h('ul', { class: 'list members' });
+	for (const m of members) {
+		const acc = memberAccount(m);
+		const li = h('li', {}, h('span', {}, name(acc), ' ',
+			h('span', { class: 'meta' }, `@${acc.handle || ''}`)),
+		h('span', { class: `role role-${m.role}` }, m.role || ''));
+		if (isOwner && acc.id !== app.me.id) {
+			const rs = h('select', { 'aria-label': `Role of ${name(acc)}` },
+				['member', 'moderator', 'owner'].map((r) =>
+					h('option', { value: r, selected: r === m.role }, r)));
+			rs.addEventListener('change', async () => {
+				try {
+					await rpc.call('circle.set_role', { circle: id, account: acc.id, role: rs.value });
+					toast('Role changed');
+				} catch (e) { toast(errText(e)); }
+			});
+			li.appendChild(rs);
+		}
+		ml.appendChild(li);
+	}
+	s.appendChild(h('section', { class: 'card', 'aria-labelledby': 'mem-h' },
+		h('h2', { id: 'mem-h' }, `Members (${members.length})`), ml));
+
+	// Invite.
+	if (isMod || c.members_can_invite) {
+		const out = h('div', { class: 'invite' });
+		const role = h('select', { 'aria-label': 'Role for the invited' },
+			h('option', { value: 'member' }, 'member'),
+			isOwner ? h('option', { value: 'moderator' }, 'moderator') : null);
+		s.appendChild(h('section', { class: 'card', 'aria-labelledby': 'inv-h' },
+			h('h2', { id: 'inv-h' }, 'Invite'), role, ' ',
+			h('button', {
+				type: 'button', id: 'make-invite', onclick: async () => {
+					try {
+						const r = await rpc.call('circle.invite', { circle: id, role: role.value });
+						const url = `${location.origin}/#/join/${encodeURIComponent(r.code)}`;
+						const inp = h('input', { readonly: true, value: url, id: 'invite-url', 'aria-label': 'Invite link' });
+						add(clear(out), inp, h('button', {
+							type: 'button', onclick: async () => {
+								inp.select();
+								try {
+									await navigator.clipboard.writeText(url);
+									toast('Link copied');
+								} catch (e) {
+									document.execCommand('copy');
+								}
+							},
+						}, 'Copy link'), h('p', { class: 'hint' }, 'Valid for 7 days.'));
+					} catch (e) { toast(errText(e)); }
+				},
+			}, 'Create invite link'), out));
+	}
+
+	if (isOwner)
+		s.appendChild(optionsForm(c));
+	s.appendChild(h('section', { class: 'card' }, h('button', {
+		type: 'button', onclick: async () => {
+			if (!confirm('Leave this circle?'))
+				return;
+			try {
+				await rpc.call('circle.leave', { circle: id });
+				location.hash = '#/';
+			} catch (e) { toast(errText(e)); }
+		},
+	}, 'Leave circle')));
+
+	const refresh = debounce(() => {
+		if (location.hash === `#/circle/${id}`)
+			circleScreen(id);
+	}, 300);
+	screenCleanup.push(subscribe(id, (ev) => {
+		if (/^(member\.|plan\.|circle\.updated|resync)/.test(ev.type))
+			refresh();
+	}));
+}
+
+function optionsForm(c) {
+	const box = (k, label) => h('label', { class: 'check' },
+		h('input', { type: 'checkbox', name: k, checked: !!c[k] }), ' ', label);
+	const f = h('form', { class: 'card' }, h('h2', {}, 'Circle options'),
+		box('spoiler_guard', 'Spoiler guard: hide threads beyond each reader’s progress'),
+		box('post_first', 'Post first: show others’ threads once a member has posted in the chapter'),
+		box('members_can_invite', 'Members can invite'),
+		h('button', { type: 'submit' }, 'Save options'));
+	f.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const p = { circle: c.id };
+		for (const k of ['spoiler_guard', 'post_first', 'members_can_invite'])
+			p[k] = f.elements[k].checked;
+		try {
+			await rpc.call('circle.update', p);
+			toast('Saved');
+		} catch (e) { toast(errText(e)); }
+	});
+	return f;
+}
+
+function planEditor(circle, chs, plan) {
+	const rows = chs.map((ch) => {
+		const e = plan.find((x) => x.chapter === ch.id) || {};
+		return {
+			ch,
+			due: h('input', { type: 'date', value: (e.due || '').slice(0, 10), 'aria-label': `Due date for ${ch.title}` }),
+			prompt: h('input', { value: e.prompt || '', 'aria-label': `Prompt for ${ch.title}`, placeholder: 'Discussion prompt' }),
+		};
+	});
+	const f = h('form', { class: 'plan-edit' },
+		h('h3', {}, 'Edit the plan'),
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt)),
+		h('button', { type: 'submit' }, 'Save plan'));
+	const d = h('details', {}, h('summary', {}, 'Edit the plan'), f);
+	f.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		const entries = rows.filter((r) => r.due.value).map((r) => ({
+			chapter: r.ch.id, due: r.due.value,
+			...(r.prompt.value.trim() ? { prompt: r.prompt.value.trim() } : {}),
+		}));
+		try {
+			await rpc.call('plan.set', { circle, entries });
+			toast('Plan saved');
+		} catch (e) { toast(errText(e)); }
+	});
+	return d;
+}
+
+/* ---------- moderation ---------- */
+function targetLabel(t) {
+	if (!t)
+		return '';
+	if (t.annotation)
+		return `thread #${idOf(t.annotation)}`;
+	if (t.reply)
+		return `reply #${idOf(t.reply)}`;
+	if (t.account)
+		return `member ${name(t.account)}`;
+	return JSON.stringify(t);
+}
+
+async function modScreen(id) {
+	const queue = h('ul', { class: 'list', 'aria-label': 'Flag queue' });
+	const log = h('ul', { class: 'list', 'aria-label': 'Audit log' });
+	const secs = h('input', { type: 'number', min: 0, value: 0, 'aria-label': 'Slow mode seconds' });
+	const members = h('ul', { class: 'list' });
+	screen('Moderation',
+		h('p', {}, h('a', { href: `#/circle/${id}` }, '← Back to the circle')),
+		h('section', { class: 'card' }, h('h2', {}, 'Flag queue'), queue),
+		h('section', { class: 'card' }, h('h2', {}, 'Slow mode'),
+			h('p', {}, 'Seconds between posts for members (0 turns it off). '),
+			secs, ' ', h('button', {
+				type: 'button', onclick: async () => {
+					try {
+						await rpc.call('mod.slow', { circle: id, seconds: Number(secs.value) });
+						toast('Slow mode set');
+						loadLog();
+					} catch (e) { toast(errText(e)); }
+				},
+			}, 'Set')),
+		h('section', { class: 'card' }, h('h2', {}, 'Members'), members),
+		h('section', { class: 'card' }, h('h2', {}, 'Audit log'), log));
+	const loadQueue = async () => {
+		clear(queue);
+		try {
+			const items = await rpc.all('mod.queue', { circle: id });
+			if (!items.length)
+				queue.appendChild(h('li', { class: 'empty' }, 'Nothing waiting.'));
+			for (const f of items) {
+				const content = f.content || f.annotation || f.reply || {};
+				const flags = f.flags || [f];
+				queue.appendChild(h('li', { class: 'flag' },
+					h('p', {}, h('strong', {}, targetLabel(f.target)), ' by ', name(content.author)),
+					h('blockquote', { class: 'plain' }, content.body || '(no text)'),
+					h('ul', {}, flags.map((x) => h('li', {}, `${x.reason}${x.note ? ': ' + x.note : ''} — ${name(x.flagger || x.by || x.account)}`))),
+					h('button', { type: 'button', onclick: () => resolve(f, 'hide') }, 'Hide'), ' ',
+					h('button', { type: 'button', onclick: () => resolve(f, 'dismiss') }, 'Dismiss')));
+			}
+		} catch (e) { queue.appendChild(h('li', {}, errText(e))); }
+	};
+	const resolve = async (f, action) => {
+		try {
+			await rpc.call('mod.resolve', { flag: f.id ?? (f.flags && f.flags[0].id), action });
+			loadQueue();
+			loadLog();
+		} catch (e) { toast(errText(e)); }
+	};
+	const loadLog = async () => {
+		clear(log);
+		try {
+			for (const x of await rpc.all('mod.log', { circle: id }, 3))
+				log.appendChild(h('li', {}, h('span', { class: 'meta' }, fmtTime(x.at), ' '),
+					`${name(x.actor)} — ${x.action} ${targetLabel(x.target)}`,
+					x.reason ? h('span', { class: 'meta' }, ` (${x.reason})`) : null));
+		} catch (e) { log.appendChild(h('li', {}, errText(e))); }
+	};
+	const loadMembers = async () => {
+		clear(members);
+		for (const m of await rpc.all('circle.members', { circle: id }).catch(() => [])) {
+			const acc = memberAccount(m);
+			if (acc.id === app.me.id)
+				continue;
+			const act = (label, method, extra) => h('button', {
+				type: 'button', class: 'small', onclick: async () => {
+					const reason = prompt(`Reason to ${label.toLowerCase()} ${name(acc)}?`);
+					if (reason === null)
+						return;
+					try {
+						await rpc.call(method, { circle: id, account: acc.id, reason, ...(extra || {}) });
+						toast('Done');
+						loadMembers();
+						loadLog();
+					} catch (e) { toast(errText(e)); }
+				},
+			}, label);
+			members.appendChild(h('li', {}, h('span', {}, name(acc), ' ', h('span', { class: 'meta' }, m.role, m.muted || m.muted_until ? ', muted' : '')),
+				h('span', { class: 'actions' },
+					m.muted || m.muted_until
+						? h('button', {
+							type: 'button', class: 'small', onclick: async () => {
+								try {
+									await rpc.call('mod.unmute', { circle: id, account: acc.id });
+									loadMembers();
+									loadLog();
+								} catch (e) { toast(errText(e)); }
+							},
+						}, 'Unmute')
+						: act('Mute', 'mod.mute'),
+					' ', act('Remove', 'mod.remove'))));
+		}
+	};
+	loadQueue();
+	loadLog();
+	loadMembers();
+	screenCleanup.push(subscribe(id, debounce(() => { loadQueue(); loadLog(); }, 300)));
+}
+
+/* ---------- notifications ---------- */
+async function inboxScreen() {
+	const list = h('ul', { class: 'list inbox', 'aria-label': 'Notifications' });
+	screen('Inbox', h('p', {}, h('button', {
+		type: 'button', onclick: async () => {
+			try {
+				await rpc.call('notification.read', { all: true });
+				setUnread(0);
+				inboxScreen();
+			} catch (e) { toast(errText(e)); }
+		},
+	}, 'Mark all read')), list);
+	try {
+		const items = await rpc.all('notification.list', {}, 3);
+		if (!items.length)
+			list.appendChild(h('li', { class: 'empty' }, 'No notifications yet.'));
+		for (const n of items) {
+			const d = n.data || {};
+			const circle = idOf(n.circle ?? d.circle);
+			const ann = idOf(d.annotation ?? d.annotation_id);
+			const ch = idOf(d.chapter);
+			const href = circle && ch ? `#/read/${circle}/${ch}${ann ? '?a=' + ann : ''}` : circle ? `#/circle/${circle}` : null;
+			const text = notifText(n);
+			list.appendChild(h('li', { class: n.read || n.read_at ? 'read' : 'unread' },
+				href ? h('a', {
+					href, onclick: () => rpc.call('notification.read', { ids: [n.id] }).catch(() => {}),
+				}, text) : text,
+				h('span', { class: 'meta' }, ' ', fmtTime(n.created_at))));
+		}
+	} catch (e) { list.appendChild(h('li', {}, errText(e))); }
+}
+
+function notifText(n) {
+	const d = n.data || {};
+	const who = name(d.actor || d.author || d.by);
+	switch (n.kind) {
+	case 'reply': return `${who} replied to you`;
+	case 'mention': return `${who} mentioned you`;
+	case 'moderation': return `A moderator acted on your post${d.action ? ': ' + d.action : ''}`;
+	case 'new_thread': return `New thread by ${who} in a chapter you follow`;
+	case 'flag_resolved': return `Your flag was resolved${d.action ? ': ' + d.action : ''}`;
+	default: return n.kind || 'Notification';
+	}
+}
+
+/* ---------- search ---------- */
+async function searchScreen(q) {
+	const circleSel = h('select', { name: 'c', 'aria-label': 'Circle' });
+	const input = h('input', { type: 'search', name: 'q', value: q.get('q') || '', 'aria-label': 'Search words', required: true });
+	const results = h('ol', { class: 'list results', 'aria-label': 'Results' });
+	const form = h('form', { class: 'card search', role: 'search' }, circleSel, input,
+		h('button', { type: 'submit' }, 'Search'));
+	screen('Search', form, h('div', { 'aria-live': 'polite' }, results));
+	const circles = await rpc.all('circle.list').catch(() => []);
+	for (const c of circles)
+		circleSel.appendChild(h('option', { value: c.id, selected: String(c.id) === q.get('c') }, c.name));
+	form.addEventListener('submit', (ev) => {
+		ev.preventDefault();
+		location.hash = `#/search?c=${circleSel.value}&q=${encodeURIComponent(input.value)}`;
+	});
+	if (!q.get('q') || !circleSel.value)
+		return;
+	const circle = Number(circleSel.value);
+	try {
+		const r = await rpc.call('search', { circle, q: q.get('q') });
+		const items = (r && r.items) || [];
+		if (!items.length)
+			results.appendChild(h('li', { class: 'empty' }, 'Nothing found.'));
+		for (const x of items) {
+			const ch = idOf(x.chapter);
+			const ann = idOf(x.annotation ?? (x.kind === 'annotation' ? x.id : null));
+			const at = x.start ?? x.offset;
+			let href = `#/read/${circle}/${ch}`;
+			const qs = [];
+			if (ann)
+				qs.push(`a=${ann}`);
+			else if (at !== undefined && at !== null)
+				qs.push(`at=${at}`);
+			if (x.block !== undefined && x.block !== null && !ann)
+				qs.push(`block=${encodeURIComponent(idOf(x.block))}`);
+			if (qs.length)
+				href += '?' + qs.join('&');
+			const snippet = x.snippet || x.text || x.body || '';
+			results.appendChild(h('li', {},
+				h('a', { href }, x.kind === 'text' || x.type === 'text' ? 'In the book' : `In a ${x.kind || x.type || 'thread'}`,
+					x.chapter_title ? ` — ${x.chapter_title}` : ''),
+				h('p', { class: 'snippet' }, String(snippet).replace(/<\/?[^>]+>/g, ''))));
+		}
+	} catch (e) { results.appendChild(h('li', {}, errText(e))); }
+}
+
+export function debounce(fn, ms) {
+	let t = null;
+	return (...a) => {
+		clearTimeout(t);
+		t = setTimeout(() => fn(...a), ms);
+	};
+}
+
+/* ---------- start ---------- */
+window.addEventListener('hashchange', route);
+rpc.connect();
+rpc.on('open', async () => {
+	const had = !!app.me;
+	await loadMe();
+	if (!had)
+		route();
+});
+onAnyEvent(() => {});
