@@ -56,7 +56,7 @@ CREATE TABLE progress (
 	circle INTEGER NOT NULL REFERENCES circles(id) ON DELETE CASCADE,
 	account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
 	chapter INTEGER NOT NULL,
-	block INTEGER,                    -- block index in the chapter, or NULL
+	block TEXT,                       -- JSON: block id string or index; NULL
 	updated_at INTEGER NOT NULL,
 	PRIMARY KEY (circle, account)
 ) WITHOUT ROWID;

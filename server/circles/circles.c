@@ -86,6 +86,55 @@ json_t *circle_time_json(int64_t t)
 	return json_string(b);
 }
 
+int circle_param_block(struct rpc_ctx *ctx, json_t *params, char *enc)
+{
+	json_t *b = json_object_get(params, "block");
+
+	enc[0] = '\0';
+	if (!b || json_is_null(b))
+		return 0;
+	if (json_is_integer(b)) {
+		if (json_integer_value(b) < 0 ||
+		    json_integer_value(b) > 10000000)
+			return rpc_fail_field(ctx, "block",
+					      "must be a block id or index");
+		snprintf(enc, CIRCLE_BLOCK_ENC, "%lld",
+			 (long long)json_integer_value(b));
+		return 0;
+	}
+	if (json_is_string(b)) {
+		const char *s = json_string_value(b);
+		size_t n = json_string_length(b);
+
+		if (n < 1 || n > 64)
+			return rpc_fail_field(ctx, "block",
+					      "must be a block id or index");
+		for (size_t i = 0; i < n; i++) {
+			char c = s[i];
+
+			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
+			      c == '.' || c == ':'))
+				return rpc_fail_field(
+					ctx, "block",
+					"must be a block id or index");
+		}
+		snprintf(enc, CIRCLE_BLOCK_ENC, "\"%s\"", s);
+		return 0;
+	}
+	return rpc_fail_field(ctx, "block", "must be a block id or index");
+}
+
+json_t *circle_block_json(const char *enc)
+{
+	json_t *b;
+
+	if (!enc || !*enc)
+		return json_null();
+	b = json_loads(enc, JSON_DECODE_ANY, NULL);
+	return b ? b : json_null();
+}
+
 json_t *circle_author_json(struct store *db, int64_t account)
 {
 	json_t *a = auth_author_json(db, account);

@@ -52,6 +52,17 @@ json_t *circle_member_json(struct store *db, int64_t circle, int64_t account);
 /* A progress object {chapter, block, updated_at} or json null. */
 json_t *circle_progress_json(struct store *db, int64_t circle,
 			     int64_t account);
+/*
+ * The optional "block" parameter of progress.set and presence.set: a block
+ * id of chapter.get's blocks (1-64 of A-Z a-z 0-9 _ - . :) or a block index
+ * (0 to 10,000,000). Writes its JSON encoding into enc ("" when absent;
+ * CIRCLE_BLOCK_ENC bytes). Returns 0 or RPC_ERR (-32602 naming "block").
+ */
+#define CIRCLE_BLOCK_ENC 80
+int circle_param_block(struct rpc_ctx *ctx, json_t *params, char *enc);
+/* The block back from its encoding: the string or integer, or json null
+ * for NULL or "" (new reference). */
+json_t *circle_block_json(const char *enc);
 /* RFC 3339 UTC string for unix seconds (new reference). */
 json_t *circle_time_json(int64_t t);
 

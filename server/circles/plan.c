@@ -24,7 +24,6 @@
 #include "util/utf8.h"
 
 #define PLAN_MAX_ENTRIES 2000
-#define PROGRESS_MAX_BLOCK 10000000
 
 /* One plan entry while sorting. */
 struct plan_row {
@@ -300,7 +299,7 @@ fail:
 
 static const char SQL_PROGRESS_UPSERT[] =
 	"INSERT INTO progress(circle, account, chapter, block, updated_at)"
-	" VALUES (?1, ?2, ?3, CASE WHEN ?4 < 0 THEN NULL ELSE ?4 END, ?5)"
+	" VALUES (?, ?, ?, ?, ?)"
 	" ON CONFLICT(circle, account) DO UPDATE SET"
 	" chapter = excluded.chapter, block = excluded.block,"
 	" updated_at = excluded.updated_at";
@@ -322,7 +321,8 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params,
 	struct books_chapter_info ci;
 	struct vis_viewer v;
 	struct vis_item item;
-	int64_t circle, chapter = 0, block = -1, book, me = rpc_account(ctx);
+	int64_t circle, chapter = 0, book, me = rpc_account(ctx);
+	char block[CIRCLE_BLOCK_ENC];
 	bool read = false, show_all = false, has_read, has_show;
 	json_t *posted;
 	int rc;
@@ -333,8 +333,7 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params,
 	has_read = json_object_get(params, "read") != NULL;
 	has_show = json_object_get(params, "show_all") != NULL;
 	if (rpc_param_id(ctx, params, "chapter", !has_show, &chapter) ||
-	    rpc_param_int(ctx, params, "block", false, 0, PROGRESS_MAX_BLOCK,
-			  &block) ||
+	    circle_param_block(ctx, params, block) ||
 	    rpc_param_bool(ctx, params, "read", false, &read) ||
 	    rpc_param_bool(ctx, params, "show_all", false, &show_all))
 		return RPC_ERR;
@@ -349,8 +348,8 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params,
 			return rpc_fail_field(
 				ctx, "chapter",
 				"not a chapter of the circle's book");
-		rc = store_run(db, SQL_PROGRESS_UPSERT, "iiiii", circle, me,
-			       chapter, block, rpc_now(ctx));
+		rc = store_run(db, SQL_PROGRESS_UPSERT, "iiiti", circle, me,
+			       chapter, *block ? block : NULL, rpc_now(ctx));
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}

@@ -13,6 +13,7 @@
  * online, chapter, block, at}; online false when the member's last entry in
  * the circle went away (chapter and block null then).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,7 +32,7 @@ struct presence {
 	int64_t circle;
 	int64_t account;
 	int64_t chapter;
-	int64_t block;     /* -1: none given */
+	char block[CIRCLE_BLOCK_ENC]; /* JSON encoding; "": none */
 	int64_t last_seen; /* unix seconds of the last presence.set */
 };
 
@@ -50,7 +51,7 @@ static json_t *entry_json(struct store *db, const struct presence *p)
 			 (json_int_t)p->circle, "account",
 			 circle_author_json(db, p->account), "online", 1,
 			 "chapter", (json_int_t)p->chapter, "block",
-			 p->block >= 0 ? json_integer(p->block) : json_null(),
+			 circle_block_json(p->block),
 			 "at", circle_time_json(p->last_seen));
 }
 
@@ -141,7 +142,8 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params,
 	static const char *const allowed[] = { "circle", "chapter", "block",
 					       NULL };
 	struct vis_viewer v;
-	int64_t circle, chapter, block = -1, book;
+	int64_t circle, chapter, book;
+	char block[CIRCLE_BLOCK_ENC];
 	struct books_chapter_info ci;
 	struct presence *p = NULL;
 	uint64_t conn = rpc_conn(ctx);
@@ -151,7 +153,7 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params,
 	if (rpc_params_only(ctx, params, allowed) ||
 	    circle_access(ctx, params, CIRCLE_MEMBER, &circle, &v) ||
 	    rpc_param_id(ctx, params, "chapter", true, &chapter) ||
-	    rpc_param_int(ctx, params, "block", false, 0, 10000000, &block))
+	    circle_param_block(ctx, params, block))
 		return RPC_ERR;
 	rc = circles_book(rpc_store(ctx), circle, &book);
 	if (rc)
@@ -177,10 +179,10 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params,
 		p->chapter = -1;
 	}
 	changed = p->account != rpc_account(ctx) || p->chapter != chapter ||
-		  p->block != block;
+		  strcmp(p->block, block) != 0;
 	p->account = rpc_account(ctx);
 	p->chapter = chapter;
-	p->block = block;
+	snprintf(p->block, sizeof(p->block), "%s", block);
 	p->last_seen = rpc_now(ctx);
 	/* a refresh that moves nothing keeps the entry alive quietly */
 	if (changed)
