@@ -711,7 +711,8 @@ static int reaction_toggle(struct rpc_ctx *ctx, json_t *params,
 	r = vis_check(&v, &item);
 	if (r == VIS_NONE || t.deleted)
 		return th_not_found(ctx);
-	if (th_need_member(ctx, &v))
+	if (th_need_member(ctx, &v) ||
+	    moderation_check_muted(ctx, &v, t.circle))
 		return RPC_ERR;
 	if (r == VIS_REDACTED)
 		return rpc_fail(ctx, RPC_E_FORBIDDEN, "the post is hidden");
