@@ -6,7 +6,19 @@ non-members).
 """
 import pytest
 
-from wsclient import RpcError
+from harness import Server
+
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """One server for the file, with the post rate limit (SPEC §5, tested by
+    the moderation tests) raised so that many posts in a minute pass."""
+    srv = Server(tmp_path_factory.mktemp("scholia"),
+                 env={"SCHOLIA_POSTS_PER_MINUTE": "100000"})
+    srv.start()
+    yield srv
+    srv.stop()
 
 
 @pytest.fixture(scope="module")
