@@ -87,7 +87,7 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	}
 	invite_code(code);
 	expires_at = rpc_now(ctx) + expires_in;
-	rc = store_run(db, SQL_INSERT_INVITE, "tit" "Iii", code, circle,
+	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
 	if (rc)
