@@ -66,7 +66,10 @@ class Client:
             kw["origin"] = origin
         if subprotocol:
             kw["subprotocols"] = [subprotocol]
-        fut = asyncio.run_coroutine_threadsafe(websockets.connect(url, **kw), self.loop)
+        async def _connect():
+            return await websockets.connect(url, **kw)
+
+        fut = asyncio.run_coroutine_threadsafe(_connect(), self.loop)
         self.ws = fut.result(10)
         self.subprotocol = self.ws.subprotocol
         asyncio.run_coroutine_threadsafe(self._reader(), self.loop)
