@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "net/net.h"
+#include "net/sendq.h"
 #include "rpc/transport.h"
 #include "util/buf.h"
 #include "util/refbuf.h"
@@ -25,10 +26,7 @@ struct ws_conn {
 	struct lws *wsi;
 	uint64_t id;               /* never reused within a process */
 	int64_t account, session;  /* as told by RPC_OUT_AUTH */
-	/* send queue: a ring of shared buffers */
-	struct refbuf **ring;
-	unsigned ring_cap, ring_head, ring_len;
-	size_t queued_bytes;       /* unsent bytes, limit max_queue */
+	struct sendq q;            /* bounded queue of shared buffers */
 	/* receive: one message being assembled */
 	struct buf rx;
 	bool rx_oversize;          /* discarding the rest of a big message */

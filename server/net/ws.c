@@ -70,42 +70,15 @@ void net_ws_send(struct ws_conn *c, struct refbuf *rb)
 {
 	if (c->close_code)
 		return;
-	if (c->queued_bytes + rb->len > net.opts.max_queue) {
+	if (sendq_push(&c->q, rb)) {
 		/* SPEC §5: a client that does not read is cut off; nobody
 		 * else waits for it */
 		log_info("net", "conn %llu: send queue over %zu bytes, closing",
-			 (unsigned long long)c->id, net.opts.max_queue);
+			 (unsigned long long)c->id, c->q.limit);
 		net_ws_close(c, 1008, "send queue full");
 		return;
 	}
-	if (c->ring_len == c->ring_cap) {
-		unsigned ncap = c->ring_cap ? c->ring_cap * 2 : 8;
-		struct refbuf **nring = xcalloc(ncap, sizeof(*nring));
-
-		for (unsigned i = 0; i < c->ring_len; i++)
-			nring[i] = c->ring[(c->ring_head + i) % c->ring_cap];
-		free(c->ring);
-		c->ring = nring;
-		c->ring_cap = ncap;
-		c->ring_head = 0;
-	}
-	c->ring[(c->ring_head + c->ring_len) % c->ring_cap] = refbuf_ref(rb);
-	c->ring_len++;
-	c->queued_bytes += rb->len;
 	lws_callback_on_writable(c->wsi);
-}
-
-static void drain_queue(struct ws_conn *c)
-{
-	while (c->ring_len) {
-		refbuf_unref(c->ring[c->ring_head]);
-		c->ring_head = (c->ring_head + 1) % c->ring_cap;
-		c->ring_len--;
-	}
-	free(c->ring);
-	c->ring = NULL;
-	c->ring_cap = c->ring_len = c->ring_head = 0;
-	c->queued_bytes = 0;
 }
 
 static void on_established(struct lws *wsi, struct ws_conn *c)
@@ -116,6 +89,7 @@ static void on_established(struct lws *wsi, struct ws_conn *c)
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
 	c->id = ++net.next_id;
+	c->q.limit = net.opts.max_queue;
 	net.nconns++;
 	u64map_put(&net.conns, c->id, c);
 	lws_get_peer_simple(wsi, peer, sizeof(peer));
@@ -134,7 +108,7 @@ static void on_closed(struct ws_conn *c)
 	net_account_unlink(c);
 	u64map_del(&net.conns, c->id);
 	net.nconns--;
-	drain_queue(c);
+	sendq_clear(&c->q);
 	buf_free(&c->rx);
 	rpc_conn_close(c->id);
 	c->id = 0;
@@ -195,17 +169,14 @@ static int on_writeable(struct lws *wsi, struct ws_conn *c)
 				 strlen(c->close_reason));
 		return -1;
 	}
-	if (!c->ring_len)
+	rb = sendq_peek(&c->q);
+	if (!rb)
 		return 0;
-	rb = c->ring[c->ring_head];
 	n = lws_write(wsi, refbuf_bytes(rb), rb->len, LWS_WRITE_TEXT);
-	c->ring_head = (c->ring_head + 1) % c->ring_cap;
-	c->ring_len--;
-	c->queued_bytes -= rb->len;
-	refbuf_unref(rb);
+	sendq_pop(&c->q);
 	if (n < 0)
 		return -1;
-	if (c->ring_len)
+	if (c->q.len)
 		lws_callback_on_writable(wsi);
 	return 0;
 }
