@@ -293,3 +293,24 @@ def test_presence(server, book):
     sub = b.call("circle.subscribe", {"circle": cid})
     assert [p for p in sub["presence"]
             if p["account"]["id"] == a.account["id"]] == []
+
+
+def test_two_tabs_one_presence(server, book):
+    chs = book[1]
+    owner, cid, (a,) = setup_circle(server, book, 1)
+    owner.call("circle.subscribe", {"circle": cid})
+    tab2 = server.client()
+    tab2.call("auth.resume", {"token": a.token})
+    a.call("presence.set", {"circle": cid, "chapter": chs[0]})
+    assert owner.next_event("presence.changed")["data"]["chapter"] == chs[0]
+    tab2.call("presence.set", {"circle": cid, "chapter": chs[1]})
+    assert owner.next_event("presence.changed")["data"]["chapter"] == chs[1]
+    here = owner.call("circle.subscribe", {"circle": cid})["presence"]
+    assert len(here) == 1 and here[0]["chapter"] == chs[1]
+    # closing the newer tab shows the member where the other tab is
+    tab2.close()
+    ev = owner.next_event("presence.changed")
+    assert ev["data"]["online"] is True and ev["data"]["chapter"] == chs[0]
+    a.close()
+    ev = owner.next_event("presence.changed")
+    assert ev["data"]["online"] is False
