@@ -155,7 +155,7 @@ static int notification_list(struct rpc_ctx *ctx, json_t *params,
 	*result = json_pack("{s:o, s:o, s:I}", "items", items, "next",
 			    rc > 0 ? json_sprintf("%lld", (long long)last)
 				   : json_null(),
-			    (json_int_t)notify_unread(db, me));
+			    "unread", (json_int_t)notify_unread(db, me));
 	return 0;
 }
 
