@@ -140,6 +140,11 @@ int auth_confirm_start(struct rpc_ctx *ctx, const char *pw, size_t pwlen,
  * weak new password. */
 int auth_confirm_check(struct rpc_ctx *ctx, void *arg, bool want_hash,
 		       char **newhash);
+/* Drops the caller's authentication now and, from a continuation in a
+ * later batch, closes the connections of session (or of account when
+ * session is 0) with code; answers {}. Returns RPC_DEFERRED. */
+int auth_close_later(struct rpc_ctx *ctx, int64_t account, int64_t session,
+		     int code, const char *reason);
 /* Ends sessions other than keep (0: all) of account, closing their
  * connections with 4001. 0 or negative SCH_E*. */
 int auth_end_sessions(struct rpc_ctx *ctx, int64_t account, int64_t keep);

@@ -174,6 +174,47 @@ int auth_end_sessions(struct rpc_ctx *ctx, int64_t account, int64_t keep)
 	return store_run(db, SQL_SESSIONS_END, "ii", account, keep);
 }
 
+/*
+ * Closing the caller's own session (logout, revoking the current session,
+ * account.delete) happens in two steps: this call drops the connection's
+ * authentication (rpc_set_auth to 0), and only a continuation that runs in
+ * a later batch closes the other connections. By then the transport has
+ * applied the caller's new state, so the caller is not closed with the
+ * others and gets its reply.
+ */
+struct close_later {
+	int64_t account, session;
+	int code;
+	char reason[32];
+};
+
+static void close_later_work(void *arg)
+{
+	(void)arg; /* nothing slow: only the hop through the pool matters */
+}
+
+static int close_later_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
+{
+	struct close_later *c = arg;
+
+	rpc_effect_close(ctx, c->account, c->session, c->code, c->reason);
+	*result = json_object();
+	return 0;
+}
+
+int auth_close_later(struct rpc_ctx *ctx, int64_t account, int64_t session,
+		     int code, const char *reason)
+{
+	struct close_later *c = xcalloc(1, sizeof(*c));
+
+	c->account = account;
+	c->session = session;
+	c->code = code;
+	snprintf(c->reason, sizeof(c->reason), "%s", reason);
+	rpc_set_auth(ctx, 0, 0, false);
+	return rpc_defer(ctx, close_later_work, close_later_cont, c, free);
+}
+
 /* ---- the password job ---- */
 
 enum job_kind {
@@ -742,16 +783,15 @@ static int auth_logout(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed))
 		return RPC_ERR;
-	if (session) {
-		rc = auth_session_revoke(rpc_store(ctx), session);
-		if (rc)
-			return rpc_fail_store(ctx, rc);
+	if (!session) {
+		rpc_set_auth(ctx, 0, 0, false);
+		*result = json_object();
+		return 0;
 	}
-	rpc_set_auth(ctx, 0, 0, false);
-	if (session)
-		rpc_effect_close(ctx, 0, session, 4001, "session ended");
-	*result = json_object();
-	return 0;
+	rc = auth_session_revoke(rpc_store(ctx), session);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return auth_close_later(ctx, 0, session, 4001, "session ended");
 }
 
 static int auth_sessions(struct rpc_ctx *ctx, json_t *params,
@@ -812,7 +852,8 @@ static int auth_revoke(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	if (session == rpc_session(ctx))
-		rpc_set_auth(ctx, 0, 0, false);
+		return auth_close_later(ctx, 0, session, 4001,
+					"session ended");
 	rpc_effect_close(ctx, 0, session, 4001, "session ended");
 	*result = json_object();
 	return 0;
