@@ -4,9 +4,9 @@
  *
  * Who may invite (SPEC §4): owners always, moderators always but never into
  * the owner role, plain members only when the circle's members_can_invite is
- * on and only as members. An unknown, expired or used-up code is -32004 (a
- * code is the only secret; guessing one must not tell a live code from a
- * dead one apart from the wording); a member who joins again gets -32009.
+ * on and only as members. An unknown, expired or used-up code is -32004
+ * (the message says which); a member who joins again gets -32009 and the
+ * code is not spent.
  */
 #include <stdio.h>
 #include <string.h>
