@@ -79,6 +79,23 @@ json_t *books_anchor_review(struct store *db, int64_t annotation);
  * review. */
 int books_anchor_resolve(struct store *db, int64_t annotation, bool accept);
 
+/*
+ * Re-anchoring scores (docs/books.md). A candidate passage scores
+ *	q * (0.5 + 0.5 * c) * (0.9 + 0.1 * p)
+ * where q is the quote's similarity (1 - edits / length), c the context's
+ * (the worse of prefix and suffix similarity) and p the nearness to the old
+ * position. At or above the floor a passage is taken (exact, moved or
+ * fuzzy); between the minimum and the floor it is only proposed
+ * (needs_review); below the minimum the annotation is orphaned. Approximate
+ * matches allow at most BOOKS_ANCHOR_MAX_ERRORS edits per code point.
+ */
+#define BOOKS_ANCHOR_SCORE_FLOOR 0.85
+#define BOOKS_ANCHOR_SCORE_MIN 0.50
+#define BOOKS_ANCHOR_MAX_ERRORS 0.25
+
+/* Drops every cached rendered chapter (tests that reopen databases). */
+void books_cache_clear(void);
+
 /* The re-anchoring matcher, exposed for tests and fuzzing.
  * Finds where a quote now sits in new_text (all offsets in code points). */
 struct books_match {

@@ -1,0 +1,843 @@
+/*
+ * text.c - plain text as pdftotext extracts it from a PDF, into the model.
+ *
+ * Pages are separated by form feeds. Per page, a page-number line at the
+ * top or bottom is dropped, and so is a running head: a first or last line
+ * that recurs (digits ignored) on at least three pages. Footnotes are the
+ * numbered lines at the foot of a page whose number also appears as a
+ * marker glued to a word in the page's text ("Toad Lane.3"); markers and
+ * notes are paired per page. The pages are then joined: a word hyphenated
+ * across a line break is rejoined when the next line starts in lower case,
+ * and paragraphs are rebuilt from blank lines, indentation and short lines
+ * that end a sentence. Headings: "PART ONE", "Chapter 2: Title", letter-
+ * spaced small capitals such as "C HAPTE R T WO" (matched with the spaces
+ * squeezed out), spelled-out, roman or arabic numbers, a title on the line
+ * below, and the usual front and back matter words. Without form feeds the
+ * same rules run over the whole text as one page.
+ */
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "books/internal.h"
+#include "util/err.h"
+
+#define MAX_LINES 2000000
+
+struct line {
+	char *s;      /* trimmed of trailing blanks; NULL = dropped */
+	int page;
+	int indent;   /* leading blanks */
+};
+
+struct doc {
+	struct line *v;
+	size_t n, cap;
+	int npages;
+	struct bk_notes notes;
+	int width; /* typical line length */
+};
+
+static void add_line(struct doc *d, const char *s, size_t n, int page)
+{
+	struct line *l;
+	int ind = 0;
+
+	if (d->n >= MAX_LINES)
+		return;
+	while (n && (s[n - 1] == ' ' || s[n - 1] == '\r' || s[n - 1] == '\t'))
+		n--;
+	while ((size_t)ind < n && (s[ind] == ' ' || s[ind] == '\t'))
+		ind++;
+	if (d->n == d->cap) {
+		d->cap = d->cap ? d->cap * 2 : 1024;
+		d->v = xrealloc(d->v, d->cap * sizeof(*d->v));
+	}
+	l = &d->v[d->n++];
+	l->s = xstrndup(s + ind, n - (size_t)ind);
+	l->page = page;
+	l->indent = ind;
+}
+
+static bool blank(const struct line *l)
+{
+	return !l->s || !l->s[0];
+}
+
+static void drop(struct line *l)
+{
+	free(l->s);
+	l->s = NULL;
+}
+
+/* "12", "- 12 -", "xiv", "Page 12" */
+static bool page_number_line(const char *s)
+{
+	size_t i = 0, digits = 0, roman = 0, n = strlen(s);
+
+	if (!strncasecmp(s, "page ", 5))
+		i = 5;
+	for (; i < n; i++) {
+		char c = s[i];
+
+		if (isdigit((unsigned char)c))
+			digits++;
+		else if (strchr("ivxlcIVXLC", c))
+			roman++;
+		else if (c != '-' && c != ' ' && c != '[' && c != ']')
+			return false;
+	}
+	return (digits && !roman && digits <= 4) ||
+	       (roman && !digits && roman <= 7 && n <= 9);
+}
+
+/* Lower case, digits and punctuation removed, single spaces. */
+static char *norm(const char *s)
+{
+	struct buf b = BUF_INIT;
+	bool sp = false;
+
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (isalpha(c) || c >= 0x80) {
+			if (sp && b.len)
+				buf_addch(&b, ' ');
+			sp = false;
+			buf_addch(&b, (char)tolower(c));
+		} else {
+			sp = true;
+		}
+	}
+	return buf_detach(&b, NULL);
+}
+
+/* First and last non-blank line of each page. */
+static void page_edges(struct doc *d, int page, size_t *first, size_t *last,
+		       size_t from, size_t to)
+{
+	*first = *last = (size_t)-1;
+	for (size_t i = from; i < to; i++)
+		if (d->v[i].page == page && !blank(&d->v[i])) {
+			if (*first == (size_t)-1)
+				*first = i;
+			*last = i;
+		}
+}
+
+struct count {
+	char *key;
+	int n;
+};
+
+static int count_of(struct count *c, size_t nc, const char *k)
+{
+	for (size_t i = 0; i < nc; i++)
+		if (!strcmp(c[i].key, k))
+			return c[i].n;
+	return 0;
+}
+
+static void strip_heads(struct doc *d, size_t *pstart)
+{
+	struct count *c = NULL;
+	size_t nc = 0;
+
+	/* page numbers at the edges (twice: number under a running head) */
+	for (int pass = 0; pass < 2; pass++)
+		for (int p = 0; p < d->npages; p++) {
+			size_t f, l;
+
+			page_edges(d, p, &f, &l, pstart[p], pstart[p + 1]);
+			if (f != (size_t)-1 && page_number_line(d->v[f].s))
+				drop(&d->v[f]);
+			if (l != (size_t)-1 && l != f &&
+			    page_number_line(d->v[l].s))
+				drop(&d->v[l]);
+		}
+	if (d->npages < 3)
+		return;
+	/* running heads: edge lines that recur on three or more pages */
+	for (int p = 0; p < d->npages; p++) {
+		size_t e[2];
+
+		page_edges(d, p, &e[0], &e[1], pstart[p], pstart[p + 1]);
+		for (int k = 0; k < 2; k++) {
+			char *key;
+			bool found = false;
+
+			if (e[k] == (size_t)-1 || (k && e[1] == e[0]))
+				continue;
+			key = norm(d->v[e[k]].s);
+			for (size_t i = 0; i < nc; i++)
+				if (!strcmp(c[i].key, key)) {
+					c[i].n++;
+					found = true;
+				}
+			if (!found && key[0]) {
+				c = xrealloc(c, (nc + 1) * sizeof(*c));
+				c[nc].key = key;
+				c[nc++].n = 1;
+			} else {
+				free(key);
+			}
+		}
+	}
+	for (int p = 0; p < d->npages; p++) {
+		size_t e[2];
+
+		page_edges(d, p, &e[0], &e[1], pstart[p], pstart[p + 1]);
+		for (int k = 0; k < 2; k++) {
+			char *key;
+
+			if (e[k] == (size_t)-1 || !d->v[e[k]].s)
+				continue;
+			key = norm(d->v[e[k]].s);
+			if (count_of(c, nc, key) >= 3 &&
+			    strlen(d->v[e[k]].s) < 90)
+				drop(&d->v[e[k]]);
+			free(key);
+		}
+	}
+	for (size_t i = 0; i < nc; i++)
+		free(c[i].key);
+	free(c);
+}
+
+/* ---- footnotes ---- */
+
+/* A note line: "12 Text" or "12. Text"; returns the number, else 0. */
+static int note_line(const char *s, size_t *text_off)
+{
+	int n = 0;
+	size_t i = 0;
+
+	while (isdigit((unsigned char)s[i]) && i < 3)
+		n = n * 10 + (s[i++] - '0');
+	if (!i || !n)
+		return 0;
+	if (s[i] == '.')
+		i++;
+	if (s[i] != ' ')
+		return 0;
+	while (s[i] == ' ')
+		i++;
+	if (!s[i])
+		return 0;
+	*text_off = i;
+	return n;
+}
+
+/* Position of marker n glued to a word in s ("word.3 "), or -1. */
+static long find_marker(const char *s, int n, size_t *mlen)
+{
+	char num[8];
+	size_t l = (size_t)snprintf(num, sizeof(num), "%d", n);
+	const char *p = s;
+
+	while ((p = strstr(p, num))) {
+		size_t at = (size_t)(p - s);
+		char before = at ? s[at - 1] : ' ';
+		char after = p[l];
+
+		if (at && (isalpha((unsigned char)before) ||
+			   strchr(".,;:!?'\")]", before) ||
+			   (unsigned char)before >= 0x80) &&
+		    !isdigit((unsigned char)after) &&
+		    (after == '\0' || after == ' ' ||
+		     strchr(".,;:!?)", after)) &&
+		    !(at >= 1 && isdigit((unsigned char)s[at - 1]))) {
+			*mlen = l;
+			return (long)at;
+		}
+		p += l;
+	}
+	return -1;
+}
+
+/* Replaces marker n on the page's lines by a sentinel for key; true if
+ * one was found. */
+static bool mark(struct doc *d, size_t from, size_t to, int n,
+		 const char *key, struct bk_chapter *refs_owner, int *refidx)
+{
+	(void)refs_owner;
+	for (size_t i = from; i < to; i++) {
+		size_t ml;
+		long at;
+		struct buf b = BUF_INIT;
+
+		if (blank(&d->v[i]))
+			continue;
+		at = find_marker(d->v[i].s, n, &ml);
+		if (at < 0)
+			continue;
+		buf_add(&b, d->v[i].s, (size_t)at);
+		/* the label travels in the sentinel text until chapters
+		 * exist; see build() */
+		buf_addf(&b, "\xee\x80\x82%s\xee\x80\x83", key);
+		buf_adds(&b, d->v[i].s + at + (long)ml);
+		free(d->v[i].s);
+		d->v[i].s = buf_detach(&b, NULL);
+		(*refidx)++;
+		return true;
+	}
+	return false;
+}
+
+static void footnotes(struct doc *d, size_t *pstart)
+{
+	int refidx = 0;
+
+	for (int p = 0; p < d->npages; p++) {
+		size_t from = pstart[p], to = pstart[p + 1];
+		size_t end = to;
+
+		/* blocks of numbered lines at the foot, bottom up */
+		while (end > from) {
+			size_t s = end, k, off;
+			int num;
+
+			while (s > from && blank(&d->v[s - 1]))
+				s--;
+			end = s;
+			while (s > from && !blank(&d->v[s - 1]))
+				s--;
+			if (s == end)
+				break;
+			/* the block must start with a note line whose marker
+			 * is in the body above */
+			num = note_line(d->v[s].s, &off);
+			if (!num)
+				break;
+			{
+				char key[32];
+				size_t ml;
+				bool found = false;
+
+				snprintf(key, sizeof(key), "p%d-%d", p, num);
+				for (size_t i = from; i < s && !found; i++)
+					found = !blank(&d->v[i]) &&
+						find_marker(d->v[i].s, num,
+							    &ml) >= 0;
+				if (!found)
+					break;
+			}
+			/* split the block into notes */
+			for (k = s; k < end;) {
+				struct buf t = BUF_INIT, h = BUF_INIT;
+				char key[32];
+				size_t j = k + 1;
+
+				num = note_line(d->v[k].s, &off);
+				if (!num) {
+					k++;
+					continue;
+				}
+				buf_adds(&t, d->v[k].s + off);
+				while (j < end && !note_line(d->v[j].s, &off)) {
+					size_t tl = t.len;
+
+					if (tl && t.data[tl - 1] == '-' &&
+					    islower((unsigned char)
+							    d->v[j].s[0])) {
+						t.data[--t.len] = '\0';
+					} else {
+						buf_addch(&t, ' ');
+					}
+					buf_adds(&t, d->v[j].s);
+					j++;
+				}
+				snprintf(key, sizeof(key), "p%d-%d", p, num);
+				if (mark(d, from, s, num, key, NULL, &refidx)) {
+					bk_escape(&h, t.data, t.len);
+					bk_notes_add(&d->notes, key,
+						     buf_str(&t), buf_str(&h));
+				}
+				buf_free(&t);
+				buf_free(&h);
+				for (size_t x = k; x < j; x++)
+					drop(&d->v[x]);
+				k = j;
+			}
+			end = s;
+		}
+	}
+}
+
+/* ---- headings ---- */
+
+/* Spaces removed, upper case; for letter-spaced headings. */
+static char *squash(const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	for (; *s; s++)
+		if (!isspace((unsigned char)*s))
+			buf_addch(&b, (char)toupper((unsigned char)*s));
+	return buf_detach(&b, NULL);
+}
+
+static bool all_caps(const char *s)
+{
+	bool letter = false;
+
+	for (; *s; s++) {
+		if (islower((unsigned char)*s))
+			return false;
+		if (isupper((unsigned char)*s))
+			letter = true;
+	}
+	return letter;
+}
+
+/* Undoes letter-spacing of small capitals: "T HE E QUITABLE" -> "THE
+ * EQUITABLE": a one-letter token joins the token after it. */
+static char *unspace(const char *s)
+{
+	struct buf b = BUF_INIT;
+	char *copy = xstrdup(s), *save = NULL, *tok;
+	bool glue = false;
+	int singles = 0, tokens = 0;
+
+	for (tok = strtok_r(copy, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		tokens++;
+		if (strlen(tok) == 1 && isalpha((unsigned char)tok[0]))
+			singles++;
+	}
+	free(copy);
+	copy = xstrdup(s);
+	if (tokens < 2 || singles * 3 < tokens) {
+		free(copy);
+		return xstrdup(s);
+	}
+	save = NULL;
+	for (tok = strtok_r(copy, " ", &save); tok;
+	     tok = strtok_r(NULL, " ", &save)) {
+		if (b.len && !glue)
+			buf_addch(&b, ' ');
+		buf_adds(&b, tok);
+		glue = strlen(tok) == 1 && isalpha((unsigned char)tok[0]);
+	}
+	free(copy);
+	return buf_detach(&b, NULL);
+}
+
+enum hkind { H_NONE, H_PART, H_CHAPTER, H_MATTER };
+
+static const char *const MATTER[] = { "PREFACE", "FOREWORD", "INTRODUCTION",
+	"EPILOGUE", "AFTERWORD", "ACKNOWLEDGEMENTS", "ACKNOWLEDGMENTS",
+	"PROLOGUE", "CONCLUSION", "APPENDIX", "BIBLIOGRAPHY", "GLOSSARY",
+	"CHRONOLOGY", "TIMELINE", "NOTES", "NOTEONSOURCES", NULL };
+
+/* Classifies a line; sets *number and *title (malloc'd, may be NULL when
+ * the title is on the next line). */
+static enum hkind heading(const char *line, int *number, char **title)
+{
+	char *sq;
+	size_t used, kw = 0;
+	enum hkind k = H_NONE;
+
+	*number = 0;
+	*title = NULL;
+	if (strlen(line) > 100)
+		return H_NONE;
+	sq = squash(line);
+	if (!strncmp(sq, "PART", 4))
+		k = H_PART, kw = 4;
+	else if (!strncmp(sq, "CHAPTER", 7))
+		k = H_CHAPTER, kw = 7;
+	else if (!strncmp(sq, "BOOK", 4) && all_caps(line))
+		k = H_PART, kw = 4;
+	if (k != H_NONE) {
+		size_t rest = strlen(sq + kw);
+		/* the number, read from the squeezed form */
+		int n = bk_parse_number(sq + kw, rest, &used);
+
+		if (!n) {
+			k = H_NONE;
+		} else if (used == rest) {
+			*number = n; /* title on the next line */
+		} else {
+			/* "Chapter 2: The Store" (not letter-spaced) */
+			const char *p = line;
+			size_t u2;
+			int n2;
+
+			while (*p && !isspace((unsigned char)*p))
+				p++;
+			while (isspace((unsigned char)*p))
+				p++;
+			n2 = bk_parse_number(p, strlen(p), &u2);
+			if (n2 && (p[u2] == ':' || p[u2] == '.' ||
+				   p[u2] == ' ' || p[u2] == '\0')) {
+				*number = n2;
+				p += u2;
+				while (*p == ':' || *p == '.' || *p == ' ' ||
+				       *p == '-')
+					p++;
+				if (*p)
+					*title = xstrdup(p);
+			} else {
+				k = H_NONE;
+			}
+		}
+		free(sq);
+		return k;
+	}
+	if (all_caps(line) || strlen(line) < 40) {
+		for (size_t i = 0; MATTER[i]; i++)
+			if (!strcmp(sq, MATTER[i])) {
+				k = H_MATTER;
+				break;
+			}
+		if (k == H_NONE && all_caps(line) &&
+		    (!strncmp(sq, "NOTESON", 7) || !strncmp(sq, "ANOTEON", 7)))
+			k = H_MATTER;
+	}
+	if (k == H_MATTER) {
+		char *u = unspace(line);
+		*title = bk_title_case(u);
+		free(u);
+	}
+	free(sq);
+	return k;
+}
+
+static const char *const ORD[] = { NULL, "One", "Two", "Three", "Four",
+	"Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve" };
+
+/* ---- paragraphs ---- */
+
+static int median_width(struct doc *d)
+{
+	int hist[201] = { 0 };
+	size_t total = 0, half;
+	int acc = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (!blank(&d->v[i])) {
+			size_t l = strlen(d->v[i].s);
+			hist[l > 200 ? 200 : l]++;
+			total++;
+		}
+	half = total / 2;
+	for (int w = 0; w <= 200; w++) {
+		acc += hist[w];
+		if ((size_t)acc > half)
+			return w;
+	}
+	return 70;
+}
+
+/* Replaces the label sentinels (U+E002 key U+E003) of a paragraph by
+ * reference sentinels on ch. */
+static char *refs_to_chapter(struct bk_chapter *ch, const char *s)
+{
+	struct buf b = BUF_INIT;
+
+	while (*s) {
+		const char *o = strstr(s, "\xee\x80\x82");
+		const char *c;
+		char key[64];
+		int idx;
+
+		if (!o) {
+			buf_adds(&b, s);
+			break;
+		}
+		buf_add(&b, s, (size_t)(o - s));
+		c = strstr(o + 3, "\xee\x80\x83");
+		if (!c) {
+			s = o + 3;
+			continue;
+		}
+		snprintf(key, sizeof(key), "%.*s", (int)(c - o - 3), o + 3);
+		idx = bk_chapter_add_ref(ch, key, "");
+		if (idx >= 0)
+			buf_addf(&b, "\xee\x80\x80%d\xee\x80\x81", idx);
+		s = c + 3;
+	}
+	return buf_detach(&b, NULL);
+}
+
+struct builder {
+	struct bk_book *b;
+	struct bk_chapter *ch;
+	struct buf para;
+	bool in_part;      /* inside a titled part */
+	bool numbered_seen;
+};
+
+static void flush_para(struct builder *B)
+{
+	struct bk_builder bb;
+	char *t;
+
+	if (!B->para.len)
+		return;
+	if (!B->ch) {
+		bk_warn(B->b, "text before the first heading was kept as "
+			      "\"Opening pages\"");
+		B->ch = bk_book_add_chapter(B->b, "Opening pages", 0);
+	}
+	t = refs_to_chapter(B->ch, buf_str(&B->para));
+	bb_init(&bb, B->ch);
+	if (B->ch->nitems == 0) {
+		/* the chapter's heading block */
+		bb_open(&bb, BK_HEADING, "h1", NULL);
+		bb_text(&bb, B->ch->title, strlen(B->ch->title));
+		bb_close(&bb);
+	}
+	bb_open(&bb, BK_PARAGRAPH, "p", NULL);
+	bb_text(&bb, t, strlen(t));
+	bb_close(&bb);
+	free(t);
+	buf_reset(&B->para);
+}
+
+static void new_chapter(struct builder *B, const char *title, int number)
+{
+	struct bk_builder bb;
+
+	flush_para(B);
+	if (bk_book_nchapters(B->b) >= BK_MAX_CHAPTERS)
+		return;
+	if (!number && B->in_part && B->numbered_seen) {
+		/* unnumbered after numbered chapters: back matter */
+		bk_book_add_part(B->b, NULL);
+		B->in_part = false;
+	}
+	if (number)
+		B->numbered_seen = true;
+	B->ch = bk_book_add_chapter(B->b, title, number);
+	bb_init(&bb, B->ch);
+	bb_open(&bb, BK_HEADING, "h1", NULL);
+	bb_text(&bb, title, strlen(title));
+	bb_close(&bb);
+}
+
+/* A plausible title line (for the line after "CHAPTER TWO"). */
+static bool title_like(const char *s)
+{
+	size_t n = strlen(s);
+	int dummy;
+	char *t;
+	enum hkind k;
+
+	if (!n || n > 90 || s[n - 1] == '.' || s[n - 1] == ',')
+		return false;
+	k = heading(s, &dummy, &t);
+	free(t);
+	return k == H_NONE;
+}
+
+static void build(struct doc *d, struct bk_book *b)
+{
+	struct builder B = { .b = b };
+
+	d->width = median_width(d);
+	for (size_t i = 0; i < d->n; i++) {
+		struct line *l = &d->v[i];
+		size_t nx;
+		int number;
+		char *title;
+		enum hkind k;
+
+		if (!l->s)
+			continue; /* dropped (page furniture, notes) */
+		if (!l->s[0]) {
+			flush_para(&B);
+			continue;
+		}
+		k = heading(l->s, &number, &title);
+		if (k != H_NONE) {
+			struct buf full = BUF_INIT;
+
+			/* the title may be on the next non-blank line */
+			if (!title && k != H_MATTER) {
+				nx = i + 1;
+				while (nx < d->n && (!d->v[nx].s ||
+						     !d->v[nx].s[0]))
+					nx++;
+				if (nx < d->n && title_like(d->v[nx].s)) {
+					char *u = unspace(d->v[nx].s);
+					title = all_caps(u) ? bk_title_case(u)
+							    : xstrdup(u);
+					free(u);
+					drop(&d->v[nx]);
+				}
+			} else if (title && all_caps(title)) {
+				char *u = unspace(title);
+				free(title);
+				title = bk_title_case(u);
+				free(u);
+			}
+			if (k == H_PART) {
+				flush_para(&B);
+				if (number > 0 && number <= 12)
+					buf_addf(&full, "Part %s", ORD[number]);
+				else
+					buf_addf(&full, "Part %d", number);
+				if (title)
+					buf_addf(&full, ": %s", title);
+				if (b->nparts < BK_MAX_PARTS)
+					bk_book_add_part(b, full.data);
+				B.in_part = true;
+				B.ch = NULL;
+			} else {
+				new_chapter(&B, title ? title : (number ?
+					    "Untitled" : "Untitled"), number);
+				if (!title && number) {
+					free(B.ch->title);
+					buf_addf(&full, "Chapter %d", number);
+					B.ch->title = xstrdup(full.data);
+				}
+			}
+			buf_free(&full);
+			free(title);
+			continue;
+		}
+		/* paragraph breaks: indentation after an unindented line,
+		 * or a short previous line that ends a sentence */
+		if (B.para.len) {
+			const char *prev = B.para.data;
+			size_t pl = B.para.len;
+			size_t last_line = 0;
+
+			for (size_t x = pl; x > 0; x--)
+				if (prev[x - 1] == '\n') {
+					last_line = x;
+					break;
+				}
+			{
+				size_t ll = pl - last_line;
+				char end = prev[pl - 1];
+				bool sentence = strchr(".!?:\"')", end) ||
+						(pl >= 3 &&
+						 (unsigned char)prev[pl - 3] ==
+							 0xe2);
+
+				if ((l->indent >= 2 && d->width > 20) ||
+				    (sentence && (int)ll * 4 < d->width * 3))
+					flush_para(&B);
+			}
+		}
+		if (B.para.len) {
+			/* rejoin "co-" + "operation" across the break */
+			if (B.para.data[B.para.len - 1] == '-' &&
+			    B.para.len >= 2 &&
+			    isalpha((unsigned char)B.para.data[B.para.len - 2]) &&
+			    islower((unsigned char)l->s[0])) {
+				B.para.data[--B.para.len] = '\0';
+			} else {
+				buf_addch(&B.para, '\n');
+			}
+		}
+		buf_adds(&B.para, l->s);
+	}
+	flush_para(&B);
+	/* paragraphs keep '\n' between lines only to find the last line;
+	 * bb_text folded them into spaces already */
+}
+
+int bk_import_text_mem(const char *data, size_t len, const char *slug,
+		       struct bk_book **out, char *err, size_t errlen)
+{
+	struct doc d;
+	struct bk_book *b;
+	char *clean;
+	size_t cl, i = 0, *pstart;
+	int page = 0;
+
+	*out = NULL;
+	memset(&d, 0, sizeof(d));
+	clean = bk_clean_utf8(data, len, &cl);
+	/* U+E002/U+E003 are ours too */
+	for (size_t k = 0; k + 2 < cl; k++)
+		if ((unsigned char)clean[k] == 0xee &&
+		    (unsigned char)clean[k + 1] == 0x80 &&
+		    ((unsigned char)clean[k + 2] == 0x82 ||
+		     (unsigned char)clean[k + 2] == 0x83))
+			memcpy(clean + k, "\xef\xbf\xbd", 3);
+	while (i < cl) {
+		const char *s = clean + i;
+		size_t n = 0;
+
+		while (i + n < cl && s[n] != '\n' && s[n] != '\f')
+			n++;
+		add_line(&d, s, n, page);
+		i += n;
+		if (i < cl && clean[i] == '\f')
+			page++;
+		if (i < cl)
+			i++;
+	}
+	free(clean);
+	d.npages = page + 1;
+	pstart = xcalloc((size_t)d.npages + 1, sizeof(size_t));
+	for (size_t k = 0, p = 0; p <= (size_t)d.npages; p++) {
+		while (k < d.n && d.v[k].page < (int)p)
+			k++;
+		pstart[p] = k;
+	}
+	strip_heads(&d, pstart);
+	footnotes(&d, pstart);
+	b = bk_book_new();
+	b->format = "text";
+	b->slug = xstrdup(slug ? slug : "book");
+	b->title = xstrdup("Untitled");
+	b->author = xstrdup("");
+	b->language = xstrdup("en");
+	b->licence = xstrdup("");
+	b->edition = xstrdup("1");
+	build(&d, b);
+	free(pstart);
+	for (size_t k = 0; k < d.n; k++)
+		free(d.v[k].s);
+	free(d.v);
+	if (!bk_book_nchapters(b)) {
+		snprintf(err, errlen, "no text found");
+		bk_notes_free(&d.notes);
+		bk_book_free(b);
+		return SCH_EINVAL;
+	}
+	bk_book_finish(b, &d.notes);
+	bk_notes_free(&d.notes);
+	*out = b;
+	return 0;
+}
+
+int bk_import_text(const char *path, const char *slug, struct bk_book **out,
+		   char *err, size_t errlen)
+{
+	char *data;
+	size_t len;
+	int rc = bk_read_file(path, BK_MAX_FILE, &data, &len);
+	const char *base = strrchr(path, '/');
+	char *stem, *dot, *sl;
+
+	*out = NULL;
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot read", path);
+		return rc;
+	}
+	stem = xstrdup(base ? base + 1 : path);
+	dot = strrchr(stem, '.');
+	if (dot && dot != stem)
+		*dot = '\0';
+	sl = slug ? xstrdup(slug) : bk_slugify(stem);
+	rc = bk_import_text_mem(data, len, sl, out, err, errlen);
+	if (!rc) {
+		for (char *p = stem; *p; p++)
+			if (*p == '-' || *p == '_')
+				*p = ' ';
+		free((*out)->title);
+		(*out)->title = bk_title_case(stem);
+	}
+	free(sl);
+	free(stem);
+	free(data);
+	return rc;
+}
