@@ -104,6 +104,9 @@ void auth_limit_end(const char *handle, const char *peer, bool by_peer,
 		    bool ok);
 /* Forgets every counter (unit tests). */
 void auth_limit_reset(void);
+/* Replaces the limiter's clock (ms since the epoch; NULL: the real one).
+ * For unit tests of the back-off. */
+void auth_limit_set_clock(int64_t (*now)(void));
 
 /* ---- methods.c / account.c ---- */
 

@@ -729,6 +729,68 @@ static void test_key_file(void **state)
 	rpc_ctx_free_local(a);
 }
 
+static int64_t fake_ms;
+
+static int64_t fake_clock(void)
+{
+	return fake_ms;
+}
+
+static void test_backoff_grows(void **state)
+{
+	int64_t retry = 0;
+
+	(void)state;
+	auth_limit_reset();
+	auth_limit_set_clock(fake_clock);
+	fake_ms = 1000000000;
+	/* five failures within a minute: refused for a minute */
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(auth_limit_begin("mallory", "10.0.0.1", true,
+						  &retry),
+				 0);
+		auth_limit_end("mallory", "10.0.0.1", true, false);
+		fake_ms += 1000;
+	}
+	assert_int_equal(auth_limit_begin("mallory", "10.0.0.2", true, &retry),
+			 1);
+	assert_true(retry > 50000 && retry <= 60000);
+	/* the address is limited on its own, for any handle */
+	assert_int_equal(auth_limit_begin("someone", "10.0.0.1", true, &retry),
+			 1);
+	assert_int_equal(auth_limit_begin("someone", "10.0.0.3", true, &retry),
+			 0);
+	auth_limit_end("someone", "10.0.0.3", true, true);
+	/* after the back-off, five more failures: two minutes */
+	fake_ms += 61000;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(auth_limit_begin("mallory", "10.0.0.4", true,
+						  &retry),
+				 0);
+		auth_limit_end("mallory", "10.0.0.4", true, false);
+	}
+	assert_int_equal(auth_limit_begin("mallory", "10.0.0.5", true, &retry),
+			 1);
+	assert_true(retry > 110000 && retry <= 120000);
+	/* four failures spread over more than a minute never trip it */
+	for (int i = 0; i < 12; i++) {
+		assert_int_equal(auth_limit_begin("slowpoke", NULL, false,
+						  &retry),
+				 0);
+		auth_limit_end("slowpoke", NULL, false, false);
+		fake_ms += 16000;
+	}
+	/* guesses in flight count: the sixth parallel one waits */
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(auth_limit_begin("burst", "10.0.0.9", true,
+						  &retry),
+				 0);
+	assert_int_equal(auth_limit_begin("burst", "10.0.0.9", true, &retry),
+			 1);
+	auth_limit_set_clock(NULL);
+	auth_limit_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -753,6 +815,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_key_file, setup,
 						teardown),
+		cmocka_unit_test(test_backoff_grows),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
