@@ -385,10 +385,7 @@ json_t *circle_progress_json(struct store *db, int64_t circle,
 	if (st && store_row(st) > 0) {
 		p = json_pack("{s:I,s:o,s:o}", "chapter",
 			      (json_int_t)store_int(st, 0), "block",
-			      store_is_null(st, 1) ?
-				      json_null() :
-				      json_integer(store_int(st, 1)),
-			      "updated_at",
+			      circle_block_json(store_text(st, 1)), "updated_at",
 			      circle_time_json(store_int(st, 2)));
 	}
 	store_done(st);

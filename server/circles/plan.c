@@ -106,9 +106,7 @@ static json_t *all_progress_json(struct store *db, int64_t circle)
 			json_pack("{s:I,s:I,s:o,s:o}", "account",
 				  (json_int_t)store_int(st, 0), "chapter",
 				  (json_int_t)store_int(st, 1), "block",
-				  store_is_null(st, 2) ?
-					  json_null() :
-					  json_integer(store_int(st, 2)),
+				  circle_block_json(store_text(st, 2)),
 				  "updated_at",
 				  circle_time_json(store_int(st, 3))));
 	}

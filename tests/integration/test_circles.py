@@ -422,3 +422,40 @@ def test_list_pages(server, book):
         if cursor is None:
             break
     assert seen == ids
+
+
+def test_site_admin_sees_but_does_not_run_circles(server, book):
+    owner, c = make_circle(server, book)
+    cid = c["id"]
+    admin = server.new_account("adm", admin=True)
+    got = admin.call("circle.get", {"circle": cid})
+    assert got["id"] == cid and got["role"] is None
+    assert len(admin.call("circle.members", {"circle": cid})["items"]) == 1
+    assert admin.call("plan.get", {"circle": cid})["entries"] == []
+    assert admin.call("circle.subscribe", {"circle": cid})["events"] == []
+    # SPEC §4: plan, roles, options and invitations are not the admin's
+    for method, params in [
+            ("circle.update", {"circle": cid, "name": "x"}),
+            ("plan.set", {"circle": cid, "entries": []}),
+            ("circle.set_role", {"circle": cid, "account": owner.account["id"],
+                                 "role": "member"}),
+            ("circle.invite", {"circle": cid}),
+            ("progress.set", {"circle": cid, "chapter": book[1][0]})]:
+        assert err(admin, method, params) == FORBIDDEN, method
+    # and it is not "mine"
+    assert admin.call("circle.list", {})["items"] == []
+
+
+def test_progress_block_ids(server, book):
+    owner, c = make_circle(server, book)
+    cid = c["id"]
+    ch = book[1][0]
+    p = owner.call("progress.set", {"circle": cid, "chapter": ch,
+                                    "block": "b3f2a-1"})
+    assert p["progress"]["block"] == "b3f2a-1"
+    p = owner.call("progress.set", {"circle": cid, "chapter": ch})
+    assert p["progress"]["block"] is None
+    for bad in ["", "x" * 65, "<script>", 1.5, True, {"id": 1}]:
+        e = owner.error("progress.set", {"circle": cid, "chapter": ch,
+                                         "block": bad})
+        assert e["code"] == INVALID and e["data"]["field"] == "block", bad
