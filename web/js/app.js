@@ -218,9 +218,16 @@ function authScreen(mode, invite) {
 					handle: handle.value.trim(), password: pw.value,
 					display_name: display.value.trim() || handle.value.trim(),
 				};
-				if (invite)
-					p.invite = invite;
-				await rpc.call('auth.register', p);
+				try {
+					await rpc.call('auth.register', invite ? { ...p, invite } : p);
+				} catch (e) {
+					// A circle's invitation is redeemed by circle.join
+					// below; where the server does not take it as a
+					// registration invite, open registration still works.
+					if (!(invite && e.code === -32602 && e.data && e.data.field === 'invite'))
+						throw e;
+					await rpc.call('auth.register', p);
+				}
 			}
 			await signIn(handle.value.trim(), pw.value);
 			if (invite)
@@ -425,10 +432,14 @@ async function homeScreen() {
 			const b = typeof c.book === 'object' ? c.book : await book(bookId);
 			const t = await toc(bookId);
 			const chs = chaptersOf(t);
-			const plan = normPlan(await rpc.call('plan.get', { circle: c.id }).catch(() => null));
-			const prog = normProgress(await rpc.call('plan.get', { circle: c.id }).catch(() => null));
-			const mine = prog.find((p) => Number(idOf(p.account)) === app.me.id);
-			const due = dueChapter(plan);
+			const full = await rpc.call('circle.get', { circle: c.id }).catch(() => c);
+			let due = full.current || null;
+			if (due)
+				due = { ...due, chapter: Number(idOf(due.chapter)) };
+			else
+				due = dueChapter(normPlan(await rpc.call('plan.get', { circle: c.id }).catch(() => null)));
+			const mp = full.me && full.me.progress;
+			const mine = mp ? { chapter: Number(idOf(mp.chapter)) } : null;
 			const dueCh = due && chs.find((x) => x.id === due.chapter);
 			const myCh = mine && chs.find((x) => x.id === mine.chapter);
 			add(li,
@@ -836,6 +847,12 @@ async function searchScreen(q) {
 	if (!q.get('q') || !circleSel.value)
 		return;
 	const circle = Number(circleSel.value);
+	const chapterTitle = new Map();
+	try {
+		const cc = circles.find((x) => String(x.id) === circleSel.value);
+		for (const x of chaptersOf(await toc(idOf(cc.book))))
+			chapterTitle.set(x.id, x.title);
+	} catch (e) { /* titles are a nicety */ }
 	try {
 		const r = await rpc.call('search', { circle, q: q.get('q') });
 		const items = (r && r.items) || [];
@@ -855,13 +872,28 @@ async function searchScreen(q) {
 				qs.push(`block=${encodeURIComponent(idOf(x.block))}`);
 			if (qs.length)
 				href += '?' + qs.join('&');
-			const snippet = x.snippet || x.text || x.body || '';
 			results.appendChild(h('li', {},
-				h('a', { href }, x.kind === 'text' || x.type === 'text' ? 'In the book' : `In a ${x.kind || x.type || 'thread'}`,
-					x.chapter_title ? ` — ${x.chapter_title}` : ''),
-				h('p', { class: 'snippet' }, String(snippet).replace(/<\/?[^>]+>/g, ''))));
+				h('a', { href }, x.kind === 'text' ? 'In the book' : x.kind === 'reply' ? 'In a reply' : 'In a thread',
+					chapterTitle.get(ch) ? ` — ${chapterTitle.get(ch)}` : ''),
+				snippetEl(x)));
 		}
 	} catch (e) { results.appendChild(h('li', {}, errText(e))); }
+}
+
+// A search snippet with its matches (code-point ranges) as <mark>, built
+// from text nodes only.
+function snippetEl(x) {
+	const cps = Array.from(String(x.snippet || ''));
+	const p = h('p', { class: 'snippet' });
+	let at = 0;
+	for (const [s, e] of x.highlights || []) {
+		if (s < at || e > cps.length)
+			continue;
+		add(p, cps.slice(at, s).join(''), h('mark', {}, cps.slice(s, e).join('')));
+		at = e;
+	}
+	add(p, cps.slice(at).join(''));
+	return p;
 }
 
 export function debounce(fn, ms) {

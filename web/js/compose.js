@@ -14,7 +14,7 @@ export function composer(opts) {
 	const ta = h('textarea', {
 		id: `${id}-text`, rows: 4, maxlength: 10000, required: true,
 		'aria-describedby': `${id}-help`, 'aria-autocomplete': 'list',
-		'aria-controls': `${id}-mentions`, 'aria-expanded': 'false',
+		'aria-controls': `${id}-mentions`,
 	});
 	ta.value = opts.value || '';
 	const list = h('ul', { id: `${id}-mentions`, role: 'listbox', class: 'mentions', hidden: true, 'aria-label': 'Mention someone' });
@@ -44,7 +44,6 @@ export function composer(opts) {
 	let matches = [];
 	const closeList = () => {
 		list.hidden = true;
-		ta.setAttribute('aria-expanded', 'false');
 		ta.removeAttribute('aria-activedescendant');
 		active = -1;
 	};
@@ -91,7 +90,6 @@ export function composer(opts) {
 		}
 		active = 0;
 		list.hidden = false;
-		ta.setAttribute('aria-expanded', 'true');
 		renderList();
 	});
 	ta.addEventListener('keydown', (ev) => {

@@ -207,7 +207,7 @@ async function drawHighlights(force) {
 				if (i === 0) {
 					m.tabIndex = 0;
 					m.setAttribute('role', 'button');
-					m.setAttribute('aria-label', `Thread by ${name(a.author)}, ${a.reply_count || 0} replies`);
+					m.title = `Thread by ${name(a.author)}, ${a.reply_count || 0} replies`;
 				}
 			});
 		} catch (e) {
@@ -297,6 +297,11 @@ function onEvent(ev) {
 	const d = ev.data || {};
 	if (ev.type === 'presence.changed')
 		return onPresence(d);
+	if (ev.type === 'presence.snapshot') {
+		st.presence.clear();
+		onPresence({ items: ev.data || [] });
+		return;
+	}
 	if (ev.type === 'resync')
 		return scheduleRefresh();
 	if (/^(annotation|reply|reaction|thread|anchor)\./.test(ev.type)) {

@@ -43,9 +43,13 @@ async function doSubscribe(circle, s) {
 		const r = await rpc.call('circle.subscribe', params);
 		if (r && r.resync) {
 			s.seq = r.seq ?? s.seq;
+			if (Array.isArray(r.presence))
+				dispatch(circle, { type: 'presence.snapshot', circle, data: r.presence });
 			dispatch(circle, { type: 'resync', circle });
 			return;
 		}
+		if (r && Array.isArray(r.presence))
+			dispatch(circle, { type: 'presence.snapshot', circle, data: r.presence });
 		for (const ev of (r && r.events) || [])
 			handle(ev);
 		if (r && typeof r.seq === 'number' && (s.seq === null || r.seq > s.seq))
