@@ -36,7 +36,7 @@ static int target_result(struct rpc_ctx *ctx, int kind, int64_t id,
 
 int mod_hide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "target", "reason", NULL };
+	static const char *const allowed[] = {"target", "reason", NULL};
 	struct threads_target t;
 	struct vis_viewer v;
 	const char *reason;
@@ -64,7 +64,7 @@ int mod_hide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 int mod_unhide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "target", "reason", NULL };
+	static const char *const allowed[] = {"target", "reason", NULL};
 	struct threads_target t;
 	struct vis_viewer v;
 	const char *reason = NULL;
@@ -92,7 +92,7 @@ int mod_unhide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 static int lock_common(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		       bool lock)
 {
-	static const char *const allowed[] = { "annotation", "reason", NULL };
+	static const char *const allowed[] = {"annotation", "reason", NULL};
 	struct threads_target t;
 	struct vis_viewer v;
 	const char *reason = NULL;
@@ -127,7 +127,7 @@ int mod_unlock(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 int mod_pin(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "annotation", "on", NULL };
+	static const char *const allowed[] = {"annotation", "on", NULL};
 	struct threads_target t;
 	struct vis_viewer v;
 	char target[48];
@@ -142,8 +142,8 @@ int mod_pin(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	mod_target_text(target, sizeof(target), "annotation", t.id);
 	rc = threads_set_pinned(ctx, t.id, on);
 	if (rc == 0)
-		rc = moderation_log(ctx, t.circle, on ? "pin" : "unpin",
-				    target, NULL);
+		rc = moderation_log(ctx, t.circle, on ? "pin" : "unpin", target,
+				    NULL);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	return target_result(ctx, 0, t.id, result);

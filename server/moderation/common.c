@@ -57,8 +57,8 @@ static int check_target(struct rpc_ctx *ctx, bool moderator,
 	struct vis_item item;
 	int rc;
 
-	rc = circles_viewer(db, t->circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), v);
+	rc = circles_viewer(db, t->circle, rpc_account(ctx), rpc_is_admin(ctx),
+			    v);
 	if (rc == SCH_ENOTFOUND)
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
 	if (rc)
@@ -73,9 +73,9 @@ static int check_target(struct rpc_ctx *ctx, bool moderator,
 	return 0;
 }
 
-int mod_resolve_target(struct rpc_ctx *ctx, json_t *params,
-		       const char *field, bool moderator,
-		       struct threads_target *t, struct vis_viewer *v)
+int mod_resolve_target(struct rpc_ctx *ctx, json_t *params, const char *field,
+		       bool moderator, struct threads_target *t,
+		       struct vis_viewer *v)
 {
 	json_t *tj;
 	int rc;
@@ -116,15 +116,16 @@ int mod_resolve_annotation(struct rpc_ctx *ctx, json_t *params,
 static const char SQL_HIDDEN_PUT[] =
 	"INSERT INTO mod_hidden(target_kind, target_id, circle, auto, reason,"
 	" by, at) VALUES (?, ?, ?, ?, ?, ?, ?)"
-	" ON CONFLICT(target_kind, target_id) DO UPDATE SET auto = excluded.auto,"
+	" ON CONFLICT(target_kind, target_id) DO UPDATE SET auto = "
+	"excluded.auto,"
 	" reason = excluded.reason, by = excluded.by, at = excluded.at";
 static const char SQL_HIDDEN_DEL[] =
 	"DELETE FROM mod_hidden WHERE target_kind = ? AND target_id = ?";
 static const char SQL_HIDDEN_AUTO[] =
 	"SELECT auto FROM mod_hidden WHERE target_kind = ? AND target_id = ?";
 
-int mod_do_hide(struct rpc_ctx *ctx, const struct threads_target *t,
-		bool auto_, const char *reason)
+int mod_do_hide(struct rpc_ctx *ctx, const struct threads_target *t, bool auto_,
+		const char *reason)
 {
 	int rc;
 

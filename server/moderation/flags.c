@@ -26,8 +26,8 @@
 #define MOD_QUEUE_PAGE 50
 #define MOD_NOTE_MAX 1000
 
-static const char *const flag_reasons[] = { "off_topic", "uncivil", "spam",
-					    "other", NULL };
+static const char *const flag_reasons[] = {"off_topic", "uncivil", "spam",
+					   "other", NULL};
 
 static const char SQL_OPEN_BY[] =
 	"SELECT id FROM flags WHERE flagger = ? AND target_kind = ?"
@@ -83,7 +83,7 @@ static char *open_reasons(struct store *db, const struct threads_target *t)
 
 /* Tells the author of t what moderation did to their post. */
 int mod_notify_author(struct rpc_ctx *ctx, const struct threads_target *t,
-			 const char *action, bool auto_, const char *reason)
+		      const char *action, bool auto_, const char *reason)
 {
 	json_t *data;
 	int rc;
@@ -125,8 +125,10 @@ static int maybe_autohide(struct rpc_ctx *ctx, const struct threads_target *t,
 	if (n < rpc_config.autohide_flags)
 		return 0;
 	reasons = open_reasons(db, t);
-	buf_addf(&b, "hidden after flags from %lld members (%s) until a "
-		 "moderator decides", (long long)n, reasons);
+	buf_addf(&b,
+		 "hidden after flags from %lld members (%s) until a "
+		 "moderator decides",
+		 (long long)n, reasons);
 	why = buf_detach(&b, NULL);
 	rc = mod_do_hide(ctx, t, true, why);
 	if (rc == 0) {
@@ -146,8 +148,7 @@ static int maybe_autohide(struct rpc_ctx *ctx, const struct threads_target *t,
 
 int mod_flag_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "target", "reason", "note",
-					       NULL };
+	static const char *const allowed[] = {"target", "reason", "note", NULL};
 	struct store *db = rpc_store(ctx);
 	struct threads_target t;
 	struct vis_viewer v;
@@ -194,13 +195,12 @@ int mod_flag_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = maybe_autohide(ctx, &t, &hidden);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	*result = json_pack("{s:I,s:I,s:o,s:s,s:s?,s:s,s:o,s:b}", "id",
-			    (json_int_t)id, "circle", (json_int_t)t.circle,
-			    "target", mod_target_ref(t.kind, t.id), "reason",
-			    flag_reasons[reason], "note",
-			    note && note[0] ? note : NULL, "status", "open",
-			    "created_at", mod_time_json(rpc_now(ctx)),
-			    "hidden", hidden);
+	*result = json_pack(
+		"{s:I,s:I,s:o,s:s,s:s?,s:s,s:o,s:b}", "id", (json_int_t)id,
+		"circle", (json_int_t)t.circle, "target",
+		mod_target_ref(t.kind, t.id), "reason", flag_reasons[reason],
+		"note", note && note[0] ? note : NULL, "status", "open",
+		"created_at", mod_time_json(rpc_now(ctx)), "hidden", hidden);
 	return 0;
 }
 
@@ -243,7 +243,7 @@ struct queue_group {
 
 int mod_queue(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "cursor", NULL };
+	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct queue_group groups[MOD_QUEUE_PAGE + 1];
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
@@ -354,8 +354,8 @@ int mod_flags_close(struct rpc_ctx *ctx, const struct threads_target *t,
 
 int mod_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "flag", "action", NULL };
-	static const char *const actions[] = { "dismiss", "hide", NULL };
+	static const char *const allowed[] = {"flag", "action", NULL};
+	static const char *const actions[] = {"dismiss", "hide", NULL};
 	struct store *db = rpc_store(ctx);
 	struct threads_target t;
 	struct vis_viewer v;
@@ -404,8 +404,9 @@ int mod_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc == 0 && action == 0 && t.hidden && mod_is_autohidden(ctx, &t)) {
 		rc = mod_do_unhide(ctx, &t);
 		if (rc == 0)
-			rc = mod_notify_author(ctx, &t, "unhidden", false,
-					   "a moderator reviewed the flags");
+			rc = mod_notify_author(
+				ctx, &t, "unhidden", false,
+				"a moderator reviewed the flags");
 		hidden = false;
 	} else if (rc == 0 && action == 1) {
 		bool was_auto = t.hidden && mod_is_autohidden(ctx, &t);

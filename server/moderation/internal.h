@@ -40,9 +40,9 @@ int mod_require_moderator(struct rpc_ctx *ctx, int64_t circle,
  * (another circle, someone else's private annotation). When moderator is
  * set, also -32003 unless the caller moderates that circle.
  */
-int mod_resolve_target(struct rpc_ctx *ctx, json_t *params,
-		       const char *field, bool moderator,
-		       struct threads_target *t, struct vis_viewer *v);
+int mod_resolve_target(struct rpc_ctx *ctx, json_t *params, const char *field,
+		       bool moderator, struct threads_target *t,
+		       struct vis_viewer *v);
 /* As mod_resolve_target for an annotation id parameter (lock, pin). */
 int mod_resolve_annotation(struct rpc_ctx *ctx, json_t *params,
 			   const char *field, struct threads_target *t,
@@ -51,13 +51,12 @@ int mod_resolve_annotation(struct rpc_ctx *ctx, json_t *params,
 /* Appends to mod_log with an explicit actor (0: the system, stored NULL)
  * and circle (0: site-wide, stored NULL). 0 or negative SCH_E*. */
 int mod_log_append(struct rpc_ctx *ctx, int64_t circle, int64_t actor,
-		   const char *action, const char *target,
-		   const char *reason);
+		   const char *action, const char *target, const char *reason);
 
 /* Records a hide in mod_hidden and hides through threads (event, marks).
  * auto_ marks an automatic hide after flags. 0 or negative SCH_E*. */
-int mod_do_hide(struct rpc_ctx *ctx, const struct threads_target *t,
-		bool auto_, const char *reason);
+int mod_do_hide(struct rpc_ctx *ctx, const struct threads_target *t, bool auto_,
+		const char *reason);
 /* Undoes a hide (threads unhides, mod_hidden row gone). */
 int mod_do_unhide(struct rpc_ctx *ctx, const struct threads_target *t);
 /* True when moderation hid the target automatically and no moderator has

@@ -31,8 +31,8 @@ int mod_log_append(struct rpc_ctx *ctx, int64_t circle, int64_t actor,
 		   const char *action, const char *target, const char *reason)
 {
 	return store_run(rpc_store(ctx), SQL_APPEND, "IIttti", circle, actor,
-			 action, target,
-			 reason && reason[0] ? reason : NULL, rpc_now(ctx));
+			 action, target, reason && reason[0] ? reason : NULL,
+			 rpc_now(ctx));
 }
 
 int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
@@ -100,7 +100,7 @@ static int page_result(struct rpc_ctx *ctx, struct store_stmt *st,
 
 int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "cursor", NULL };
+	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct vis_viewer v;
 	int64_t circle, cursor = 0;
 
@@ -120,7 +120,7 @@ int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 int mod_admin_log(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "cursor", NULL };
+	static const char *const allowed[] = {"cursor", NULL};
 	int64_t cursor = 0;
 
 	if (rpc_params_only(ctx, params, allowed) ||

@@ -67,9 +67,8 @@ static int check_member_target(struct rpc_ctx *ctx, int64_t circle,
 }
 
 /* Common parameters of mute, unmute and remove. */
-static int member_params(struct rpc_ctx *ctx, json_t *params,
-			 int64_t *circle, int64_t *account,
-			 struct vis_viewer *v)
+static int member_params(struct rpc_ctx *ctx, json_t *params, int64_t *circle,
+			 int64_t *account, struct vis_viewer *v)
 {
 	if (rpc_param_id(ctx, params, "circle", true, circle) ||
 	    rpc_param_id(ctx, params, "account", true, account))
@@ -80,8 +79,8 @@ static int member_params(struct rpc_ctx *ctx, json_t *params,
 }
 
 /* Publishes member.muted / member.unmuted to the circle. */
-static int publish_member(struct rpc_ctx *ctx, int64_t circle,
-			  const char *type, int64_t account, int64_t until)
+static int publish_member(struct rpc_ctx *ctx, int64_t circle, const char *type,
+			  int64_t account, int64_t until)
 {
 	struct vis_item item;
 	json_t *who = auth_author_json(rpc_store(ctx), account);
@@ -91,10 +90,10 @@ static int publish_member(struct rpc_ctx *ctx, int64_t circle,
 	memset(&item, 0, sizeof(item));
 	item.circle = circle;
 	item.author = account;
-	data = json_pack("{s:I,s:o,s:o}", "circle", (json_int_t)circle,
-			 "account", who ? who : json_pack("{s:I}", "id",
-							  (json_int_t)account),
-			 "until", mod_time_json(until));
+	data = json_pack(
+		"{s:I,s:o,s:o}", "circle", (json_int_t)circle, "account",
+		who ? who : json_pack("{s:I}", "id", (json_int_t)account),
+		"until", mod_time_json(until));
 	if (strcmp(type, "member.unmuted") == 0)
 		json_object_del(data, "until");
 	seq = rpc_publish(ctx, circle, type, &item, "member", account, data,
@@ -120,8 +119,8 @@ static int notify_member(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 
 int mod_mute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "account", "until",
-					       "reason", NULL };
+	static const char *const allowed[] = {"circle", "account", "until",
+					      "reason", NULL};
 	struct vis_viewer v;
 	int64_t circle, account, until = 0;
 	const char *reason, *until_s = NULL;
@@ -159,17 +158,17 @@ int mod_mute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = moderation_log(ctx, circle, "mute", target, reason);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	*result = json_pack("{s:I,s:I,s:b,s:o,s:s}", "circle",
-			    (json_int_t)circle, "account", (json_int_t)account,
-			    "muted", 1, "until", mod_time_json(until),
-			    "reason", reason);
+	*result =
+		json_pack("{s:I,s:I,s:b,s:o,s:s}", "circle", (json_int_t)circle,
+			  "account", (json_int_t)account, "muted", 1, "until",
+			  mod_time_json(until), "reason", reason);
 	return 0;
 }
 
 int mod_unmute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "account", "reason",
-					       NULL };
+	static const char *const allowed[] = {"circle", "account", "reason",
+					      NULL};
 	struct vis_viewer v;
 	int64_t circle, account, until = 0;
 	const char *reason = NULL;
@@ -202,8 +201,8 @@ int mod_unmute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 int mod_remove(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "account", "reason",
-					       NULL };
+	static const char *const allowed[] = {"circle", "account", "reason",
+					      NULL};
 	struct vis_viewer v;
 	int64_t circle, account;
 	const char *reason;
@@ -234,7 +233,7 @@ int mod_remove(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 int mod_slow(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "seconds", NULL };
+	static const char *const allowed[] = {"circle", "seconds", NULL};
 	struct vis_viewer v;
 	int64_t circle, seconds;
 	char target[48], reason[48];
@@ -270,7 +269,7 @@ int mod_slow(struct rpc_ctx *ctx, json_t *params, json_t **result)
 static int ban_common(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		      bool ban)
 {
-	static const char *const allowed[] = { "account", "reason", NULL };
+	static const char *const allowed[] = {"account", "reason", NULL};
 	const char *reason = NULL;
 	json_t *acct;
 	int64_t account;

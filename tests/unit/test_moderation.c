@@ -52,9 +52,7 @@ static int test_post(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 static const struct rpc_method test_methods[] = {
-	{ "test.post", test_post, RPC_AUTH },
-	{ NULL, NULL, 0 }
-};
+	{"test.post", test_post, RPC_AUTH}, {NULL, NULL, 0}};
 
 static int setup(void **state)
 {
@@ -133,9 +131,8 @@ static void test_log_is_append_only(void **state)
 	int64_t n = 0;
 
 	assert_int_equal(store_begin(f->db), 0);
-	assert_int_equal(moderation_log(ctx, 3, "hide", "annotation:1",
-					"uncivil"),
-			 0);
+	assert_int_equal(
+		moderation_log(ctx, 3, "hide", "annotation:1", "uncivil"), 0);
 	assert_int_equal(moderation_log(ctx, 3, "lock", "annotation:2", NULL),
 			 0);
 	assert_int_equal(store_commit(f->db), 0);
@@ -144,16 +141,17 @@ static void test_log_is_append_only(void **state)
 	/* the schema refuses every change, whatever the caller */
 	assert_true(store_run(f->db, "UPDATE mod_log SET reason = 'nothing'",
 			      "") < 0);
-	assert_true(store_run(f->db, "UPDATE mod_log SET actor = 1 WHERE id = 1",
+	assert_true(store_run(f->db,
+			      "UPDATE mod_log SET actor = 1 WHERE id = 1",
 			      "") < 0);
 	assert_true(store_run(f->db, "DELETE FROM mod_log WHERE id = 1", "") <
 		    0);
 	assert_true(store_run(f->db, "DELETE FROM mod_log", "") < 0);
 	assert_non_null(strstr(store_errmsg(f->db), "append-only"));
 
-	assert_int_equal(store_int_query(f->db, &n,
-					 "SELECT count(*) FROM mod_log", ""),
-			 1);
+	assert_int_equal(
+		store_int_query(f->db, &n, "SELECT count(*) FROM mod_log", ""),
+		1);
 	assert_int_equal(n, 2);
 	st = store_query(f->db,
 			 "SELECT actor, action, target, reason, circle"
