@@ -166,6 +166,10 @@ async function shots(page, name) {
 async function check(page, name) {
 	await axe(page, name);
 	await shots(page, name);
+	await page.emulateMedia({ colorScheme: 'dark' });
+	await axe(page, `${name}-dark`);
+	await page.screenshot({ path: path.join(artifacts, `${name}-dark.png`) });
+	await page.emulateMedia({ colorScheme: 'light' });
 }
 
 async function online(page) {
@@ -296,10 +300,6 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	const exact = JSON.stringify(items).includes(JSON.stringify(box.want.trim()));
 	assert.ok(exact, 'the exported annotation quotes the selected words');
 	await check(bob, 'thread-open');
-	if (process.env.UPDATE_SCREENSHOTS) {
-		fs.mkdirSync(path.join(repo, 'docs/screenshots'), { recursive: true });
-		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view.png') });
-	}
 });
 
 step('Carol sees the thread arrive live, replies, reacts and flags', async () => {
@@ -315,6 +315,15 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 	await carol.click(`[data-post="annotation-${annId}"] [data-kind="insightful"]`);
 	await carol.waitForSelector(`[data-post="annotation-${annId}"] [data-kind="insightful"][aria-pressed="true"]`);
 	await bob.waitForSelector(`[data-post="annotation-${annId}"] [data-kind="insightful"] .n:text-is("1")`);
+	if (process.env.UPDATE_SCREENSHOTS) {
+		// The README's picture: Bob's reading view with the thread open.
+		fs.mkdirSync(path.join(repo, 'docs/screenshots'), { recursive: true });
+		await bob.mouse.move(5, 5);
+		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view.png') });
+		await bob.setViewportSize({ width: 360, height: 780 });
+		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view-phone.png') });
+		await bob.setViewportSize({ width: 1360, height: 900 });
+	}
 	await carol.click(`[data-post="annotation-${annId}"] button:has-text("Flag")`);
 	await carol.selectOption(`[data-post="annotation-${annId}"] .flag-form select`, 'off_topic');
 	await carol.click(`[data-post="annotation-${annId}"] button:has-text("Send flag")`);

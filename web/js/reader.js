@@ -115,7 +115,9 @@ export async function showReader(main, circle, chapter, q) {
 			h('div', { class: 'text-wrap' }, st.article, st.strip),
 			navLinks),
 		st.panel));
-	main.appendChild(st.selBtn);
+	// Right after the text in the tab order, so a keyboard selection
+	// (caret browsing, F7) is one Tab away from starting a thread.
+	main.querySelector('.text-wrap').after(st.selBtn);
 
 	// Selection: mouse, touch and keyboard (shift+arrows with caret browsing).
 	const onSel = () => requestAnimationFrame(updateSelButton);
@@ -129,8 +131,13 @@ export async function showReader(main, circle, chapter, q) {
 			openThread(Number(m.dataset.ann));
 		}
 	});
-	window.addEventListener('resize', onSel);
-	st.cleanup.push(() => window.removeEventListener('resize', onSel));
+	const onResize = () => {
+		onSel();
+		if (R === st && st.map)
+			drawDensity();
+	};
+	window.addEventListener('resize', onResize);
+	st.cleanup.push(() => window.removeEventListener('resize', onResize));
 
 	renderText();
 	await loadAnnotations();
@@ -164,6 +171,17 @@ function renderText() {
 	}
 	st.map = new ChapterMap(st.article, st.ch);
 	st.sig = '';
+	// The chapter usually opens with its own heading block (which can be
+	// annotated like any other): then it names the article and the
+	// view's own title is only a fallback.
+	const first = st.article.querySelector('[data-block]');
+	const own = document.getElementById('chapter-title');
+	if (first && /^H[1-3]$/.test(first.tagName) && own &&
+	    first.textContent.trim() === (st.ch.title || '').trim()) {
+		first.id = 'chapter-heading';
+		own.hidden = true;
+		own.closest('article').setAttribute('aria-labelledby', 'chapter-heading');
+	}
 }
 
 function annClass(a) {
@@ -225,6 +243,7 @@ async function drawHighlights(force) {
 function drawDensity() {
 	const st = R;
 	clear(st.strip);
+	const top0 = st.article.getBoundingClientRect().top;
 	const total = st.article.offsetHeight || 1;
 	const per = new Map();
 	for (const a of st.anns.values()) {
@@ -241,8 +260,9 @@ function drawDensity() {
 		if (!el)
 			continue;
 		const seg = h('span', { class: 'seg' });
-		seg.style.top = `${(100 * el.offsetTop) / total}%`;
-		seg.style.height = `${Math.max(0.6, (100 * el.offsetHeight) / total)}%`;
+		const r = el.getBoundingClientRect();
+		seg.style.top = `${(100 * (r.top - top0)) / total}%`;
+		seg.style.height = `${Math.max(0.6, (100 * r.height) / total)}%`;
 		seg.style.opacity = String(0.25 + (0.75 * n) / max);
 		seg.title = `${n} posts here`;
 		seg.addEventListener('click', () => el.scrollIntoView({ behavior: 'smooth', block: 'center' }));
