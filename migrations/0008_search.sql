@@ -42,11 +42,14 @@ CREATE TABLE search_text_books (
 	indexed_at INTEGER NOT NULL
 );
 
--- Posts written before this migration (upgrades of an existing database).
+-- Posts written before this migration (upgrades of an existing database),
+-- with the rule the threads module indexes by: circle-visible, not deleted.
 INSERT INTO search_posts(rowid, kind, id, circle, body)
 	SELECT id * 2, 0, id, circle, body FROM annotations
-	WHERE body IS NOT NULL AND gone = 0;
+	WHERE body IS NOT NULL AND deleted = 0 AND gone = 0
+	AND visibility = 'circle';
 INSERT INTO search_posts(rowid, kind, id, circle, body)
 	SELECT r.id * 2 + 1, 1, r.id, a.circle, r.body
 	FROM replies r JOIN annotations a ON a.id = r.annotation
-	WHERE r.body IS NOT NULL AND r.gone = 0;
+	WHERE r.body IS NOT NULL AND r.deleted = 0 AND r.gone = 0
+	AND a.visibility = 'circle';

@@ -48,7 +48,7 @@ static void md_inline(struct buf *out, const char *s, size_t max_cp)
 			buf_adds(out, "&lt;");
 			continue;
 		}
-		if (strchr("\\`*_[]{}()#+-.!|~>&", *p))
+		if (strchr("\\`*_[]#!|~>&", *p))
 			buf_addch(out, '\\');
 		buf_addch(out, (char)*p);
 	}
@@ -88,6 +88,17 @@ static const char *str_of(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
+/* "@handle": handles are a-z 0-9 _ (SPEC §5), written as they are (an
+ * underscore inside a word is not emphasis); anything else is dropped. */
+static void md_handle(struct buf *out, const char *handle)
+{
+	buf_addch(out, '@');
+	for (const char *p = handle; *p; p++)
+		if ((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+		    *p == '_')
+			buf_addch(out, *p);
+}
+
 /* "Display Name (@handle)" of an author object. */
 static void md_author(struct buf *out, const json_t *author)
 {
@@ -99,8 +110,8 @@ static void md_author(struct buf *out, const json_t *author)
 		  0);
 	buf_adds(out, "**");
 	if (handle) {
-		buf_adds(out, " (@");
-		md_inline(out, handle, 0);
+		buf_adds(out, " (");
+		md_handle(out, handle);
 		buf_addch(out, ')');
 	}
 }
@@ -204,8 +215,8 @@ static void md_replies(struct buf *out, const json_t *ann)
 		buf_adds(out, "- ");
 		md_author(out, json_object_get(r, "author"));
 		if (to) {
-			buf_adds(out, " answering @");
-			md_inline(out, to, 0);
+			buf_adds(out, " answering ");
+			md_handle(out, to);
 		}
 		if (at)
 			buf_addf(out, " · %s", at);

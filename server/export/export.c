@@ -418,8 +418,9 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 	v.circle = circle;
 	v.role = VIS_ROLE_MEMBER;
 	ctx = rpc_ctx_new_local(db, 0, false);
-	/* names and the plan are read as a site admin would */
-	meta = rpc_ctx_new_local(db, 0, true);
+	/* names and the plan are read as a site admin who is no member (an
+	 * account id no row has: rpc_is_admin needs a nonzero one) */
+	meta = rpc_ctx_new_local(db, -1, true);
 	rc = threads_each_visible(ctx, circle, 0, &v, !w3c, copy_cb, anns);
 	if (rc) {
 		snprintf(err, errlen, "could not read the annotations");

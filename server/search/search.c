@@ -58,7 +58,7 @@ int search_fts_query(const char *q, char **out)
 
 	*out = NULL;
 	while (*p && nterms < SEARCH_MAX_TERMS) {
-		bool prefix = false;
+		bool prefix = false, word = false;
 
 		while (*p && is_space(*p))
 			p++;
@@ -71,13 +71,16 @@ int search_fts_query(const char *q, char **out)
 			if (*p == '"')
 				buf_addch(&term, '"'); /* doubled inside quotes */
 			buf_addch(&term, (char)*p);
+			if (*p >= 0x80 || (*p >= '0' && *p <= '9') ||
+			    ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
+				word = true;
 		}
 		while (term.len && term.data[term.len - 1] == '*') {
 			term.data[--term.len] = '\0';
 			prefix = true;
 		}
-		if (!term.len)
-			continue;
+		if (!word)
+			continue; /* punctuation alone matches nothing */
 		if (b.len)
 			buf_addch(&b, ' ');
 		buf_addch(&b, '"');

@@ -44,8 +44,9 @@ int search_unindex_post(struct store *db, int kind, int64_t id);
  * Turns a user's query into a safe FTS5 MATCH expression: every
  * whitespace-separated term becomes a quoted string (quotes doubled, control
  * characters dropped), so no input can be an FTS5 syntax error; a term ending
- * in '*' becomes a prefix query; terms are ANDed. Returns 0 and sets *out
- * (caller frees), or SCH_EINVAL when q holds no term.
+ * in '*' becomes a prefix query; terms are ANDed; a term without a letter
+ * or digit (punctuation alone) is dropped. Returns 0 and sets *out (caller
+ * frees), or SCH_EINVAL when q holds no term.
  */
 int search_fts_query(const char *q, char **out);
 

@@ -1,0 +1,259 @@
+"""`search` over real WebSockets: FTS5 over the annotations and replies the
+caller may see and over the book's text, with snippets and locations.
+
+Visibility is the point: another member's private annotation never appears,
+a hidden post never reaches a member (not even as a snippet-less hit) but
+does reach moderators and its author, a non-member gets -32004 for a real
+circle exactly as for a missing one, the spoiler guard withholds threads on
+chapters past a member's progress; and the index follows edits and
+deletions. Hostile queries are not FTS5 syntax errors.
+"""
+import pytest
+
+from wsclient import RpcError
+
+NOT_FOUND = -32004
+INVALID = -32602
+
+
+def quote_target(text, word):
+    start = text.index(word)
+    end = start + len(word)
+    return {"selector": [
+        {"type": "TextQuoteSelector", "exact": word,
+         "prefix": text[max(0, start - 12):start],
+         "suffix": text[end:end + 12]},
+        {"type": "TextPositionSelector", "start": start, "end": end}]}
+
+
+def search(client, circle, q, **kw):
+    p = {"circle": circle, "q": q}
+    p.update(kw)
+    return client.call("search", p)
+
+
+def posts(res):
+    return [(it["kind"], it["id"]) for it in res["items"]
+            if it["kind"] != "text"]
+
+
+class World:
+    pass
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    w = World()
+    w.owner = server.new_account("sro")
+    bk = w.owner.call("book.list", {})["items"][0]["id"]
+    toc = w.owner.call("book.toc", {"book": bk})
+    w.book = bk
+    w.chapters = [c["id"] for p in toc["parts"] for c in p["chapters"]]
+    w.ch = w.chapters[0]
+    w.text = w.owner.call("chapter.get", {"chapter": w.ch})["text"]
+    w.circle = w.owner.call("circle.create", {"name": "Searchers",
+                                              "book": bk})["id"]
+
+    def join(prefix, role="member"):
+        code = w.owner.call("circle.invite",
+                            {"circle": w.circle, "role": role})["code"]
+        c = server.new_account(prefix)
+        c.call("circle.join", {"code": code})
+        return c
+
+    w.alice = join("sra")
+    w.bob = join("srb")
+    w.mod = join("srd", "moderator")
+    w.outsider = server.new_account("srx")
+    w.word = next(x for x in w.text.split() if len(x) > 5 and x.isalpha())
+
+    def post(who, body, visibility="circle", chapter=None):
+        return who.call("annotation.create", {
+            "circle": w.circle, "chapter": chapter or w.ch,
+            "target": quote_target(w.text, w.word), "body": body,
+            "visibility": visibility})
+
+    w.post = post
+    w.open = post(w.alice, "The flannelweavers of Toad Lane")
+    w.private = post(w.bob, "flannelweavers zebraprivate musing", "private")
+    w.hidden = post(w.bob, "flannelweavers quokkahidden rant")
+    w.mod.call("mod.hide", {"target": {"annotation": w.hidden["id"]},
+                            "reason": "uncivil"})
+    w.reply = w.bob.call("reply.create", {"annotation": w.open["id"],
+                                          "body": "Yes, the wombatreply"})
+    w.reply_on_hidden = w.alice.call(
+        "reply.create", {"annotation": w.hidden["id"],
+                         "body": "numbatreply under a hidden post"})
+    return w
+
+
+def test_finds_visible_annotation_with_snippet(world):
+    res = search(world.bob, world.circle, "flannelweavers")
+    hits = [it for it in res["items"] if it["kind"] == "annotation"
+            and it["id"] == world.open["id"]]
+    assert len(hits) == 1
+    h = hits[0]
+    assert h["annotation"] == world.open["id"]
+    assert h["chapter"] == world.ch
+    assert "flannelweavers" in h["snippet"].lower()
+    # highlights are code point ranges into the snippet
+    s, e = h["highlights"][0]
+    assert h["snippet"][s:e].lower() == "flannelweavers"
+    assert res["next"] is None
+
+
+def test_stemming_and_prefix(world):
+    assert ("annotation", world.open["id"]) in \
+        posts(search(world.bob, world.circle, "flannelweav*"))
+    assert ("annotation", world.open["id"]) in \
+        posts(search(world.bob, world.circle, "toad LANE"))
+
+
+def test_replies_are_found(world):
+    res = search(world.alice, world.circle, "wombatreply")
+    assert posts(res) == [("reply", world.reply["id"])]
+    assert res["items"][0]["annotation"] == world.open["id"]
+    # a reply under a hidden annotation stays visible (SPEC §3)
+    assert posts(search(world.bob, world.circle, "numbatreply")) == \
+        [("reply", world.reply_on_hidden["id"])]
+
+
+def test_private_never_reaches_others(world):
+    for c in (world.alice, world.mod, world.owner):
+        res = search(c, world.circle, "zebraprivate")
+        assert res["items"] == [], c.handle
+        res = search(c, world.circle, "flannelweavers")
+        assert ("annotation", world.private["id"]) not in posts(res)
+        assert "zebraprivate" not in str(res)
+
+
+def test_hidden_only_for_moderators_and_author(world):
+    res = search(world.alice, world.circle, "quokkahidden")
+    assert res["items"] == []
+    res = search(world.alice, world.circle, "flannelweavers")
+    assert ("annotation", world.hidden["id"]) not in posts(res)
+    assert "quokkahidden" not in str(res)
+    assert ("annotation", world.hidden["id"]) in \
+        posts(search(world.mod, world.circle, "quokkahidden"))
+    assert ("annotation", world.hidden["id"]) in \
+        posts(search(world.bob, world.circle, "quokkahidden"))
+
+
+def test_non_member_gets_not_found(world):
+    e = world.outsider.error("search", {"circle": world.circle,
+                                        "q": "flannelweavers"})
+    assert e["code"] == NOT_FOUND
+    e2 = world.outsider.error("search", {"circle": 987654,
+                                         "q": "flannelweavers"})
+    assert e2["code"] == NOT_FOUND
+    assert e["message"] == e2["message"]
+    # a circle of one's own never shows another circle's posts
+    mine = world.outsider.call("circle.create", {"name": "Mine",
+                                                 "book": world.book})["id"]
+    assert posts(search(world.outsider, mine, "flannelweavers")) == []
+
+
+def test_query_validation(world):
+    for q in ("", "   ", "* * *", '""', "... (-)"):
+        e = world.alice.error("search", {"circle": world.circle, "q": q})
+        assert e["code"] == INVALID, q
+        assert e["data"]["field"] == "q"
+    e = world.alice.error("search", {"circle": world.circle})
+    assert e["code"] == INVALID and e["data"]["field"] == "q"
+    e = world.alice.error("search", {"circle": world.circle, "q": "x" * 501})
+    assert e["code"] == INVALID
+    e = world.alice.error("search", {"circle": "1", "q": "x"})
+    assert e["code"] == INVALID and e["data"]["field"] == "circle"
+
+
+def test_hostile_queries_are_not_errors(world):
+    for q in ('"', 'NEAR(a b', 'a OR', 'body:x', '{body}:x', '-x', '^x',
+              "' OR 1=1 --", 'x" OR "y', "AND", "(((", "*prefix", "a*b",
+              "x\u0001y", "🙂"):
+        r = world.alice.request("search", {"circle": world.circle, "q": q})
+        if "error" in r:
+            # punctuation alone holds no word: a parameter error, never
+            # an internal one
+            assert r["error"]["code"] == INVALID, (q, r)
+            assert r["error"]["data"]["field"] == "q"
+        else:
+            assert isinstance(r["result"]["items"], list), q
+
+
+def test_book_text(world):
+    res = search(world.alice, world.circle, world.word)
+    texts = [it for it in res["items"] if it["kind"] == "text"]
+    assert texts, res
+    h = texts[0]
+    assert h["chapter"] in world.chapters
+    assert "block" in h and h["block"] is not None
+    assert isinstance(h["start"], int) and h["start"] >= 0
+    text = world.alice.call("chapter.get", {"chapter": h["chapter"]})["text"]
+    # the block starts at `start` and holds the word
+    block = text[h["start"]:].split("\n\n")[0]
+    assert world.word.lower()[:4] in block.lower()
+    s, e = h["highlights"][0]
+    assert h["snippet"][s:e]
+
+
+def test_edit_and_delete_follow(world):
+    a = world.post(world.alice, "ephemeral platypusword")
+    assert ("annotation", a["id"]) in \
+        posts(search(world.bob, world.circle, "platypusword"))
+    world.alice.call("annotation.update", {"annotation": a["id"],
+                                           "body": "now echidnaword"})
+    assert posts(search(world.bob, world.circle, "platypusword")) == []
+    assert ("annotation", a["id"]) in \
+        posts(search(world.bob, world.circle, "echidnaword"))
+    world.alice.call("annotation.delete", {"annotation": a["id"]})
+    assert posts(search(world.bob, world.circle, "echidnaword")) == []
+
+
+def test_pages(world, server):
+    # 25 matching posts from two writers (20 posts a minute each)
+    writers = [world.owner, world.mod]
+    made = set()
+    for i in range(25):
+        made.add(world.post(writers[i % 2], "kiwipage %d" % i)["id"])
+    first = search(world.alice, world.circle, "kiwipage")
+    assert len(first["items"]) == 20
+    assert first["next"] is not None
+    second = search(world.alice, world.circle, "kiwipage",
+                    cursor=first["next"])
+    got = {it["id"] for it in first["items"] + second["items"]
+           if it["kind"] == "annotation"}
+    assert got == made
+    assert second["next"] is None
+
+
+def test_spoiler_guard(world, server):
+    owner = server.new_account("srs")
+    c = owner.call("circle.create", {"name": "Guarded",
+                                     "book": world.book})["id"]
+    owner.call("circle.update", {"circle": c, "spoiler_guard": True})
+    code = owner.call("circle.invite", {"circle": c})["code"]
+    ahead = server.new_account("srh")
+    ahead.call("circle.join", {"code": code})
+    behind = server.new_account("srl")
+    behind.call("circle.join", {"code": code})
+    last = world.chapters[-1]
+    ahead.call("progress.set", {"circle": c, "chapter": last})
+    text = ahead.call("chapter.get", {"chapter": last})["text"]
+    word = next(x for x in text.split() if len(x) > 5 and x.isalpha())
+    a = ahead.call("annotation.create", {
+        "circle": c, "chapter": last, "target": quote_target(text, word),
+        "body": "spoilerword ending", "visibility": "circle"})
+    assert posts(search(behind, c, "spoilerword")) == []
+    assert ("annotation", a["id"]) in posts(search(ahead, c, "spoilerword"))
+    behind.call("progress.set", {"circle": c, "chapter": last})
+    assert ("annotation", a["id"]) in posts(search(behind, c, "spoilerword"))
+
+
+def test_needs_authentication(server):
+    c = server.client()
+    try:
+        with pytest.raises(RpcError) as ei:
+            c.call("search", {"circle": 1, "q": "x"})
+        assert ei.value.code == -32001
+    finally:
+        c.close()
