@@ -15,7 +15,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <sodium.h>
 
@@ -275,12 +278,31 @@ static void job_free(void *arg)
 	free(j);
 }
 
+/*
+ * Hashing saturates a core for a tenth of a second per password. A worker
+ * thread that runs one lowers its own scheduling priority (Linux: nice is
+ * per thread) once, so that the store thread and the network loop win the
+ * CPU whenever they have work: a login storm then slows logins, not the
+ * other members' traffic.
+ */
+static void worker_lower_priority(void)
+{
+	static _Thread_local bool done;
+
+	if (done)
+		return;
+	done = true;
+	(void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+}
+
 /* Runs on a worker thread: no database, no ctx. */
 static void job_work(void *arg)
 {
 	struct auth_job *j = arg;
 	const char *tohash = NULL;
 	size_t tolen = 0;
+
+	worker_lower_priority();
 
 	switch (j->kind) {
 	case JOB_REGISTER:
