@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "auth/auth.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -42,6 +43,13 @@ static const char SQL_FOLLOW_OFF[] =
 	"DELETE FROM follows WHERE account = ? AND circle = ? AND chapter = ?";
 static const char SQL_FOLLOWS[] =
 	"SELECT 1 FROM follows WHERE account = ? AND circle = ? AND chapter = ?";
+static const char SQL_MY_FOLLOWS[] =
+	"SELECT circle, chapter, created_at FROM follows WHERE account = ?"
+	" ORDER BY circle, chapter";
+static const char SQL_FORGET_NOTES[] =
+	"DELETE FROM notifications WHERE account = ?";
+static const char SQL_FORGET_FOLLOWS[] =
+	"DELETE FROM follows WHERE account = ?";
 static const char SQL_FOLLOWERS[] =
 	"SELECT account FROM follows WHERE circle = ? AND chapter = ?"
 	" ORDER BY account";
@@ -250,6 +258,44 @@ int notify_followers(struct store *db, int64_t circle, int64_t chapter,
 	return 0;
 }
 
+/* account.export: the chapters the account follows. */
+static int notify_export(struct rpc_ctx *ctx, int64_t account, json_t **out)
+{
+	struct store_stmt *st;
+	json_t *arr = json_array();
+	int rc;
+
+	st = store_query(rpc_store(ctx), SQL_MY_FOLLOWS, "i", account);
+	if (!st) {
+		json_decref(arr);
+		return rpc_fail_store(ctx, SCH_EDB);
+	}
+	while ((rc = store_row(st)) > 0)
+		json_array_append_new(
+			arr, json_pack("{s:I, s:I, s:o}", "circle",
+				       (json_int_t)store_int(st, 0), "chapter",
+				       (json_int_t)store_int(st, 1),
+				       "created_at",
+				       notify_time(store_int(st, 2))));
+	if (rc < 0) {
+		json_decref(arr);
+		return rpc_fail_store(ctx, rc);
+	}
+	*out = arr;
+	return 0;
+}
+
+/* account.delete: the inbox and the follows go. */
+static int notify_forget(struct rpc_ctx *ctx, int64_t account)
+{
+	int rc = store_run(rpc_store(ctx), SQL_FORGET_NOTES, "i", account);
+
+	if (!rc)
+		rc = store_run(rpc_store(ctx), SQL_FORGET_FOLLOWS, "i",
+			       account);
+	return rc ? rpc_fail_store(ctx, rc) : 0;
+}
+
 void notify_init(void)
 {
 	static const struct rpc_method methods[] = {
@@ -259,4 +305,6 @@ void notify_init(void)
 	};
 
 	rpc_register(methods);
+	auth_add_export_hook("follows", notify_export);
+	auth_add_delete_hook("notify", notify_forget);
 }

@@ -94,4 +94,7 @@ int th_publish_post(struct rpc_ctx *ctx, const char *type,
 int th_notify_post(struct rpc_ctx *ctx, const struct th_post *p,
 		   const char *old_body, bool is_new);
 
+/* Registers the account.export and account.delete hooks (account.c). */
+void threads_account_init(void);
+
 #endif

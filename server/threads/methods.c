@@ -919,4 +919,5 @@ void threads_init(void)
 	};
 
 	rpc_register(methods);
+	threads_account_init();
 }

@@ -10,6 +10,7 @@ locked threads (through mod.lock).
 import pytest
 
 from harness import Server
+from wsclient import Closed
 
 
 BODY_MAX = 10000
@@ -518,3 +519,40 @@ def test_unauthenticated(server):
     e = c.error("annotation.list", {"circle": 1, "chapter": 1})
     assert e["code"] == -32001
     c.close()
+
+
+def test_account_export_and_delete(world, server):
+    w = world
+    dora = server.new_account("dora")
+    code = w.owner.call("circle.invite", {"circle": w.circle})["code"]
+    dora.call("circle.join", {"code": code})
+    pub = create(w, dora, "dora's public note", 1400, 1410)
+    priv = create(w, dora, "dora's private note", 1420, 1430, visibility="private")
+    dora.call("annotation.update", {"annotation": pub["id"], "body": "dora's edited note"})
+    rep = dora.call("reply.create", {"annotation": pub["id"], "body": "dora replies"})
+    other = w.bob.call("reply.create", {"annotation": pub["id"], "body": "bob answers"})
+    dora.call("reaction.toggle", {"target": {"reply": other["id"]}, "kind": "agree"})
+    dora.call("chapter.follow", {"circle": w.circle, "chapter": w.chapter, "on": True})
+    ex = dora.call("account.export", {})
+    anns = {a["id"]: a for a in ex["annotations"]}
+    assert set(anns) == {pub["id"], priv["id"]}
+    assert anns[priv["id"]]["body"] == "dora's private note"
+    assert [v["body"] for v in anns[pub["id"]]["versions"]] == ["dora's public note"]
+    assert [r["id"] for r in ex["replies"]] == [rep["id"]]
+    assert ex["reactions"] == [{"target": {"reply": other["id"]}, "kind": "agree",
+                                "created_at": ex["reactions"][0]["created_at"]}]
+    assert ex["follows"][0]["chapter"] == w.chapter
+    # bob's export holds none of dora's posts
+    bob_ex = w.bob.call("account.export", {})
+    assert priv["id"] not in [a["id"] for a in bob_ex["annotations"]]
+    try:
+        # the reply may lose the race with closing the account's sockets
+        assert dora.call("account.delete", {"password": dora.password}) == {}
+    except Closed:
+        pass
+    assert dora.wait_closed() == 4001
+    # the public thread stays for the others, under an anonymous author
+    got = w.bob.call("annotation.get", {"annotation": pub["id"]})
+    assert got["body"] == "dora's edited note"
+    assert got["author"]["handle"] != dora.handle
+    assert [r["id"] for r in got["replies"]] == [rep["id"], other["id"]]

@@ -478,6 +478,78 @@ static void test_clone(void **state)
 	rpc_ctx_free_local(ctx);
 }
 
+static void test_account_delete_wipes_private(void **state)
+{
+	struct fixture *f = *state;
+	char err[256] = "";
+	FILE *out = fopen("/dev/null", "w");
+	int64_t dora, priv, pub, gone = 0, has_body = 1, events = 0;
+	json_t *r;
+
+	rpc_config.pwhash_ops = 1;
+	rpc_config.pwhash_mem = 8192;
+	assert_int_equal(auth_cli_create_account(f->db, "dora", NULL, false,
+						 "correct horse battery", "",
+						 out, err, sizeof(err)),
+			 0);
+	fclose(out);
+	dora = auth_account_by_handle(f->db, "dora");
+	assert_int_equal(call(f, f->alice, "circle.invite",
+			      json_pack("{s:I}", "circle",
+					(json_int_t)f->circle),
+			      &r),
+			 0);
+	assert_int_equal(call(f, dora, "circle.join",
+			      json_pack("{s:s}", "code",
+					json_string_value(
+						json_object_get(r, "code"))),
+			      NULL),
+			 0);
+	json_decref(r);
+	priv = post(f, dora, f->ch[0], "dora's secret", "private");
+	pub = post(f, dora, f->ch[0], "dora's public note", "circle");
+	assert_int_equal(reply(f, dora, priv, NULL), 0);
+	assert_int_equal(call(f, dora, "account.delete",
+			      json_pack("{s:s}", "password",
+					"correct horse battery"),
+			      NULL),
+			 0);
+	assert_int_equal(store_int_query(f->db, &gone,
+					 "SELECT gone FROM annotations"
+					 " WHERE id = ?",
+					 "i", priv),
+			 1);
+	assert_int_equal(gone, 1);
+	assert_int_equal(store_int_query(f->db, &has_body,
+					 "SELECT count(*) FROM annotations"
+					 " WHERE id = ? AND body IS NOT NULL",
+					 "i", priv),
+			 1);
+	assert_int_equal(has_body, 0);
+	assert_int_equal(store_int_query(f->db, &has_body,
+					 "SELECT count(*) FROM replies"
+					 " WHERE annotation = ? AND (gone = 0"
+					 " OR body IS NOT NULL)",
+					 "i", priv),
+			 1);
+	assert_int_equal(has_body, 0);
+	/* the stored event of the private note no longer holds its text */
+	assert_int_equal(store_int_query(f->db, &events,
+					 "SELECT count(*) FROM events"
+					 " WHERE data LIKE '%dora''s secret%'",
+					 ""),
+			 1);
+	assert_int_equal(events, 0);
+	/* the public note stays for the circle */
+	assert_int_equal(call(f, f->bob, "annotation.get",
+			      json_pack("{s:I}", "annotation", (json_int_t)pub),
+			      &r),
+			 0);
+	assert_string_equal(json_string_value(json_object_get(r, "body")),
+			    "dora's public note");
+	json_decref(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -494,6 +566,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_delete_rules, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_clone, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_account_delete_wipes_private, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
