@@ -20,7 +20,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 
-#define NOTIFY_PAGE 50     /* notifications per page of notification.list */
+#define NOTIFY_PAGE 50	    /* notifications per page of notification.list */
 #define NOTIFY_MAX_IDS 1000 /* ids accepted by one notification.read */
 
 static const char SQL_ADD[] =
@@ -41,8 +41,8 @@ static const char SQL_FOLLOW_ON[] =
 	" VALUES (?, ?, ?, ?)";
 static const char SQL_FOLLOW_OFF[] =
 	"DELETE FROM follows WHERE account = ? AND circle = ? AND chapter = ?";
-static const char SQL_FOLLOWS[] =
-	"SELECT 1 FROM follows WHERE account = ? AND circle = ? AND chapter = ?";
+static const char SQL_FOLLOWS[] = "SELECT 1 FROM follows WHERE account = ? AND "
+				  "circle = ? AND chapter = ?";
 static const char SQL_MY_FOLLOWS[] =
 	"SELECT circle, chapter, created_at FROM follows WHERE account = ?"
 	" ORDER BY circle, chapter";
@@ -118,7 +118,7 @@ static int64_t notify_unread(struct store *db, int64_t account)
 static int notification_list(struct rpc_ctx *ctx, json_t *params,
 			     json_t **result)
 {
-	static const char *const allowed[] = { "unread", "cursor", NULL };
+	static const char *const allowed[] = {"unread", "cursor", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	int64_t me = rpc_account(ctx), cursor = 0, last = 0;
@@ -149,10 +149,11 @@ static int notification_list(struct rpc_ctx *ctx, json_t *params,
 		if (!data)
 			data = json_object();
 		last = store_int(st, 0);
-		json_array_append_new(
-			items,
-			notify_json(last, store_int(st, 1), store_text(st, 2),
-				    data, store_int(st, 4), store_int(st, 5) != 0));
+		json_array_append_new(items,
+				      notify_json(last, store_int(st, 1),
+						  store_text(st, 2), data,
+						  store_int(st, 4),
+						  store_int(st, 5) != 0));
 		json_decref(data);
 		n++;
 	}
@@ -171,7 +172,7 @@ static int notification_list(struct rpc_ctx *ctx, json_t *params,
 static int notification_read(struct rpc_ctx *ctx, json_t *params,
 			     json_t **result)
 {
-	static const char *const allowed[] = { "ids", "all", NULL };
+	static const char *const allowed[] = {"ids", "all", NULL};
 	struct store *db = rpc_store(ctx);
 	int64_t me = rpc_account(ctx);
 	json_t *ids = NULL, *v;
@@ -188,10 +189,12 @@ static int notification_read(struct rpc_ctx *ctx, json_t *params,
 	if (ids) {
 		if (json_array_size(ids) > NOTIFY_MAX_IDS)
 			return rpc_fail_field(ctx, "ids", "too many ids");
-		json_array_foreach(ids, i, v) {
+		json_array_foreach(ids, i, v)
+		{
 			if (!json_is_integer(v) || json_integer_value(v) < 1)
-				return rpc_fail_field(ctx, "ids",
-						      "ids are positive integers");
+				return rpc_fail_field(
+					ctx, "ids",
+					"ids are positive integers");
 		}
 	}
 	if (all) {
@@ -199,15 +202,16 @@ static int notification_read(struct rpc_ctx *ctx, json_t *params,
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	} else {
-		json_array_foreach(ids, i, v) {
+		json_array_foreach(ids, i, v)
+		{
 			rc = store_run(db, SQL_READ_ONE, "ii", me,
 				       (int64_t)json_integer_value(v));
 			if (rc)
 				return rpc_fail_store(ctx, rc);
 		}
 	}
-	*result = json_pack("{s:I}", "unread",
-			    (json_int_t)notify_unread(db, me));
+	*result =
+		json_pack("{s:I}", "unread", (json_int_t)notify_unread(db, me));
 	return 0;
 }
 
@@ -272,11 +276,11 @@ static int notify_export(struct rpc_ctx *ctx, int64_t account, json_t **out)
 	}
 	while ((rc = store_row(st)) > 0)
 		json_array_append_new(
-			arr, json_pack("{s:I, s:I, s:o}", "circle",
-				       (json_int_t)store_int(st, 0), "chapter",
-				       (json_int_t)store_int(st, 1),
-				       "created_at",
-				       notify_time(store_int(st, 2))));
+			arr,
+			json_pack("{s:I, s:I, s:o}", "circle",
+				  (json_int_t)store_int(st, 0), "chapter",
+				  (json_int_t)store_int(st, 1), "created_at",
+				  notify_time(store_int(st, 2))));
 	if (rc < 0) {
 		json_decref(arr);
 		return rpc_fail_store(ctx, rc);
@@ -299,10 +303,9 @@ static int notify_forget(struct rpc_ctx *ctx, int64_t account)
 void notify_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{ "notification.list", notification_list, RPC_AUTH },
-		{ "notification.read", notification_read, RPC_AUTH },
-		{ NULL, NULL, 0 }
-	};
+		{"notification.list", notification_list, RPC_AUTH},
+		{"notification.read", notification_read, RPC_AUTH},
+		{NULL, NULL, 0}};
 
 	rpc_register(methods);
 	auth_add_export_hook("follows", notify_export);

@@ -47,8 +47,8 @@ static const char SQL_WIPE_REACTIONS[] =
 	"DELETE FROM reactions WHERE kind = ? AND target = ?";
 
 /* The ids a one-integer-parameter query yields; caller frees *ids. */
-static int th_ids(struct store *db, const char *sql, int64_t arg,
-		  int64_t **ids, size_t *n)
+static int th_ids(struct store *db, const char *sql, int64_t arg, int64_t **ids,
+		  size_t *n)
 {
 	struct store_stmt *st = store_query(db, sql, "i", arg);
 	size_t cap = 0;
@@ -108,8 +108,7 @@ static int th_export_annotations(struct rpc_ctx *ctx, int64_t account,
 	return th_export_posts(ctx, account, TH_ANNOTATION, out);
 }
 
-static int th_export_replies(struct rpc_ctx *ctx, int64_t account,
-			     json_t **out)
+static int th_export_replies(struct rpc_ctx *ctx, int64_t account, json_t **out)
 {
 	return th_export_posts(ctx, account, TH_REPLY, out);
 }

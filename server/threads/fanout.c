@@ -74,13 +74,13 @@ static int th_tell(struct rpc_ctx *ctx, const struct th_post *p,
 	if (vis_check(&v, item) != VIS_FULL)
 		return 0;
 	actor = auth_author_json(db, p->author);
-	data = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o}", "circle",
-			 (json_int_t)p->circle, "chapter",
-			 (json_int_t)p->chapter, "annotation",
-			 (json_int_t)p->annotation, "reply",
-			 p->kind == TH_REPLY ? json_integer(p->id) : json_null(),
-			 "target", th_target_ref(p->kind, p->id), "actor",
-			 actor ? actor : json_null());
+	data = json_pack(
+		"{s:I, s:I, s:I, s:o, s:o, s:o}", "circle",
+		(json_int_t)p->circle, "chapter", (json_int_t)p->chapter,
+		"annotation", (json_int_t)p->annotation, "reply",
+		p->kind == TH_REPLY ? json_integer(p->id) : json_null(),
+		"target", th_target_ref(p->kind, p->id), "actor",
+		actor ? actor : json_null());
 	rc = notify_add(ctx, account, p->circle, kind, data);
 	json_decref(data);
 	return rc;
@@ -133,7 +133,7 @@ struct th_mention_ctx {
 	const struct vis_item *item;
 	struct th_seen *seen;
 	const char *old_body;
-	bool found;      /* th_mention_in_old: the handle was there */
+	bool found; /* th_mention_in_old: the handle was there */
 	const char *want;
 };
 

@@ -21,24 +21,24 @@ struct rpc_ctx;
 
 /* One annotation or reply row, with the facts of its thread. */
 struct th_post {
-	int kind;           /* TH_ANNOTATION or TH_REPLY */
+	int kind; /* TH_ANNOTATION or TH_REPLY */
 	int64_t id;
 	int64_t circle;
 	int64_t chapter;
 	int64_t annotation; /* the thread (own id for an annotation) */
-	int64_t parent;     /* reply answered, 0 for none */
+	int64_t parent;	    /* reply answered, 0 for none */
 	int64_t author;
-	int64_t position;   /* annotations: start offset, -1 chapter-level */
+	int64_t position; /* annotations: start offset, -1 chapter-level */
 	int64_t created_at;
 	int64_t updated_at;
-	bool private_;      /* the thread is private */
+	bool private_; /* the thread is private */
 	bool edited;
-	bool pinned;        /* annotations only */
-	bool locked;        /* the thread is locked */
+	bool pinned; /* annotations only */
+	bool locked; /* the thread is locked */
 	bool hidden;
-	bool deleted;       /* tombstone */
-	char *body;         /* malloc'd Markdown, NULL when deleted */
-	char *body_html;    /* malloc'd HTML, NULL when deleted */
+	bool deleted;	 /* tombstone */
+	char *body;	 /* malloc'd Markdown, NULL when deleted */
+	char *body_html; /* malloc'd HTML, NULL when deleted */
 };
 
 /* Loads a live (not gone) post: 0, SCH_ENOTFOUND or another SCH_E*.

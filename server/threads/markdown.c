@@ -25,9 +25,9 @@
 /* Renderer state passed to the md4c callbacks. */
 struct md_out {
 	struct buf b;
-	int depth;                     /* open link/image spans */
-	bool opened[MD_LINK_STACK];    /* did that span emit an <a>? */
-	int open_links;                /* <a> elements currently open */
+	int depth;		    /* open link/image spans */
+	bool opened[MD_LINK_STACK]; /* did that span emit an <a>? */
+	int open_links;		    /* <a> elements currently open */
 };
 
 static void md_escape(struct buf *b, const char *s, size_t n)
@@ -103,19 +103,17 @@ static void md_put_utf8(struct buf *b, uint32_t cp, bool escape)
 static const struct {
 	const char *name;
 	uint32_t cp;
-} md_entities[] = {
-	{ "amp", '&' },       { "lt", '<' },         { "gt", '>' },
-	{ "quot", '"' },      { "apos", '\'' },      { "nbsp", 0xA0 },
-	{ "copy", 0xA9 },     { "reg", 0xAE },       { "trade", 0x2122 },
-	{ "hellip", 0x2026 }, { "mdash", 0x2014 },   { "ndash", 0x2013 },
-	{ "lsquo", 0x2018 },  { "rsquo", 0x2019 },   { "ldquo", 0x201C },
-	{ "rdquo", 0x201D },  { "laquo", 0xAB },     { "raquo", 0xBB },
-	{ "times", 0xD7 },    { "divide", 0xF7 },    { "deg", 0xB0 },
-	{ "middot", 0xB7 },   { "bull", 0x2022 },    { "euro", 0x20AC },
-	{ "pound", 0xA3 },    { "yen", 0xA5 },       { "sect", 0xA7 },
-	{ "para", 0xB6 },     { "shy", 0xAD },       { "frac12", 0xBD },
-	{ NULL, 0 }
-};
+} md_entities[] = {{"amp", '&'},       {"lt", '<'},	  {"gt", '>'},
+		   {"quot", '"'},      {"apos", '\''},	  {"nbsp", 0xA0},
+		   {"copy", 0xA9},     {"reg", 0xAE},	  {"trade", 0x2122},
+		   {"hellip", 0x2026}, {"mdash", 0x2014}, {"ndash", 0x2013},
+		   {"lsquo", 0x2018},  {"rsquo", 0x2019}, {"ldquo", 0x201C},
+		   {"rdquo", 0x201D},  {"laquo", 0xAB},	  {"raquo", 0xBB},
+		   {"times", 0xD7},    {"divide", 0xF7},  {"deg", 0xB0},
+		   {"middot", 0xB7},   {"bull", 0x2022},  {"euro", 0x20AC},
+		   {"pound", 0xA3},    {"yen", 0xA5},	  {"sect", 0xA7},
+		   {"para", 0xB6},     {"shy", 0xAD},	  {"frac12", 0xBD},
+		   {NULL, 0}};
 
 /* The code point an entity ("&amp;", "&#39;", "&#x27;") stands for, or 0
  * when we do not know it (then it is shown literally). */

@@ -28,9 +28,9 @@
 
 #define TH_PAGE 200 /* annotations per page of annotation.list */
 
-static const char *const th_reactions[] = { "agree", "insightful", "question",
-					    "disagree", NULL };
-static const char *const th_visibilities[] = { "circle", "private", NULL };
+static const char *const th_reactions[] = {"agree", "insightful", "question",
+					   "disagree", NULL};
+static const char *const th_visibilities[] = {"circle", "private", NULL};
 
 static const char SQL_INSERT_ANN[] =
 	"INSERT INTO annotations(circle, chapter, author, body, body_html,"
@@ -69,8 +69,7 @@ static const char SQL_ANN_DELETED[] =
 	"SELECT deleted FROM annotations WHERE id = ? AND gone = 0";
 static const char SQL_REPLY_PARENT[] =
 	"SELECT coalesce(parent, 0) FROM replies WHERE id = ?";
-static const char SQL_GONE_REPLY[] =
-	"UPDATE replies SET gone = 1 WHERE id = ?";
+static const char SQL_GONE_REPLY[] = "UPDATE replies SET gone = 1 WHERE id = ?";
 static const char SQL_GONE_ANN[] =
 	"UPDATE annotations SET gone = 1 WHERE id = ?";
 static const char SQL_INSERT_REPLY[] =
@@ -141,8 +140,7 @@ static int th_check_chapter(struct rpc_ctx *ctx, int64_t circle,
 }
 
 /* A body: 1..max code points (over: -32013), not only white space. */
-static int th_param_body(struct rpc_ctx *ctx, json_t *params,
-			 const char **body)
+static int th_param_body(struct rpc_ctx *ctx, json_t *params, const char **body)
 {
 	const char *s;
 
@@ -205,8 +203,10 @@ static int64_t th_target_start(json_t *target)
 	json_t *sels = json_object_get(target, "selector"), *s;
 	size_t i;
 
-	json_array_foreach(sels, i, s) {
-		const char *type = json_string_value(json_object_get(s, "type"));
+	json_array_foreach(sels, i, s)
+	{
+		const char *type =
+			json_string_value(json_object_get(s, "type"));
 
 		if (type && strcmp(type, "TextPositionSelector") == 0)
 			return json_integer_value(json_object_get(s, "start"));
@@ -219,8 +219,8 @@ static int64_t th_target_start(json_t *target)
 static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 			     json_t **result)
 {
-	static const char *const allowed[] = { "circle", "chapter", "target",
-					       "body", "visibility", NULL };
+	static const char *const allowed[] = {"circle", "chapter",    "target",
+					      "body",	"visibility", NULL};
 	struct store *db = rpc_store(ctx);
 	int64_t circle, chapter, id, me = rpc_account(ctx), now = rpc_now(ctx);
 	const char *body;
@@ -278,8 +278,9 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 					"quoted text is too long");
 		default:
 			json_decref(norm);
-			return rpc_fail_field(ctx, "target",
-					      "the passage is not in the chapter");
+			return rpc_fail_field(
+				ctx, "target",
+				"the passage is not in the chapter");
 		}
 		if (norm) {
 			rc = store_run(db, SQL_ANN_POSITION, "ii",
@@ -310,11 +311,10 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	return 0;
 }
 
-static int annotation_list(struct rpc_ctx *ctx, json_t *params,
-			   json_t **result)
+static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "chapter", "cursor",
-					       NULL };
+	static const char *const allowed[] = {"circle", "chapter", "cursor",
+					      NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	int64_t circle, chapter, offset = 0, ids[TH_PAGE + 1];
@@ -354,17 +354,17 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params,
 				items, th_post_json(db, &p, v.account, r));
 		th_post_free(&p);
 	}
-	*result = json_pack("{s:o, s:o}", "items", items, "next",
-			    n > TH_PAGE ? json_sprintf("%lld", (long long)(
-							offset + TH_PAGE))
-					: json_null());
+	*result = json_pack(
+		"{s:o, s:o}", "items", items, "next",
+		n > TH_PAGE
+			? json_sprintf("%lld", (long long)(offset + TH_PAGE))
+			: json_null());
 	return 0;
 }
 
-static int annotation_get(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int annotation_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "annotation", NULL };
+	static const char *const allowed[] = {"annotation", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	struct th_post p;
@@ -391,8 +391,8 @@ static int annotation_get(struct rpc_ctx *ctx, json_t *params,
 static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		     int kind)
 {
-	static const char *const allowed_a[] = { "annotation", "body", NULL };
-	static const char *const allowed_r[] = { "reply", "body", NULL };
+	static const char *const allowed_a[] = {"annotation", "body", NULL};
+	static const char *const allowed_r[] = {"reply", "body", NULL};
 	struct store *db = rpc_store(ctx);
 	const char *name = th_kind_name(kind), *body;
 	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
@@ -486,8 +486,8 @@ static int th_delete_row(struct rpc_ctx *ctx, struct th_post *p, bool gone)
 	struct store *db = rpc_store(ctx);
 	int rc;
 
-	rc = store_run(db, p->kind == TH_REPLY ? SQL_DELETE_REPLY
-					       : SQL_DELETE_ANN,
+	rc = store_run(db,
+		       p->kind == TH_REPLY ? SQL_DELETE_REPLY : SQL_DELETE_ANN,
 		       "ibi", rpc_now(ctx), gone, p->id);
 	if (!rc)
 		rc = store_run(db, SQL_DROP_VERSIONS, "ii", (int64_t)p->kind,
@@ -545,8 +545,8 @@ static int th_sweep(struct store *db, int64_t parent, int64_t annotation)
 static int th_delete(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		     int kind)
 {
-	static const char *const allowed_a[] = { "annotation", NULL };
-	static const char *const allowed_r[] = { "reply", NULL };
+	static const char *const allowed_a[] = {"annotation", NULL};
+	static const char *const allowed_r[] = {"reply", NULL};
 	struct store *db = rpc_store(ctx);
 	int64_t id, n = 0, me = rpc_account(ctx);
 	struct vis_viewer v;
@@ -569,10 +569,9 @@ static int th_delete(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		th_post_free(&p);
 		return th_not_found(ctx);
 	}
-	rc = store_int_query(db, &n,
-			     kind == TH_REPLY ? SQL_LIVE_CHILDREN
-					      : SQL_LIVE_REPLIES,
-			     "i", id);
+	rc = store_int_query(
+		db, &n, kind == TH_REPLY ? SQL_LIVE_CHILDREN : SQL_LIVE_REPLIES,
+		"i", id);
 	if (rc >= 0)
 		rc = th_delete_row(ctx, &p, n == 0);
 	if (!rc && kind == TH_REPLY && n == 0)
@@ -601,8 +600,8 @@ static int reply_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "annotation", "body", "parent",
-					       NULL };
+	static const char *const allowed[] = {"annotation", "body", "parent",
+					      NULL};
 	struct store *db = rpc_store(ctx);
 	int64_t ann, parent = 0, id, me = rpc_account(ctx), now = rpc_now(ctx);
 	const char *body;
@@ -678,10 +677,9 @@ fail:
 
 /* ---- reactions ---- */
 
-static int reaction_toggle(struct rpc_ctx *ctx, json_t *params,
-			   json_t **result)
+static int reaction_toggle(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "target", "kind", NULL };
+	static const char *const allowed[] = {"target", "kind", NULL};
 	struct store *db = rpc_store(ctx);
 	struct threads_target t;
 	struct vis_viewer v;
@@ -724,8 +722,8 @@ static int reaction_toggle(struct rpc_ctx *ctx, json_t *params,
 		return rpc_fail_store(ctx, rc);
 	on = store_changes(db) == 0;
 	if (on) {
-		rc = store_run(db, SQL_REACT_ADD, "iiiti", (int64_t)t.kind, t.id,
-			       me, th_reactions[kind], rpc_now(ctx));
+		rc = store_run(db, SQL_REACT_ADD, "iiiti", (int64_t)t.kind,
+			       t.id, me, th_reactions[kind], rpc_now(ctx));
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}
@@ -745,11 +743,9 @@ static int reaction_toggle(struct rpc_ctx *ctx, json_t *params,
 
 /* ---- chapter follows ---- */
 
-static int chapter_follow(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int chapter_follow(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "chapter", "on",
-					       NULL };
+	static const char *const allowed[] = {"circle", "chapter", "on", NULL};
 	int64_t circle, chapter;
 	struct vis_viewer v;
 	bool on = true;
@@ -776,7 +772,7 @@ static int chapter_follow(struct rpc_ctx *ctx, json_t *params,
 
 static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", NULL };
+	static const char *const allowed[] = {"circle", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	struct vis_viewer v;
@@ -842,10 +838,9 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-static int anchor_resolve(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "annotation", "accept", NULL };
+	static const char *const allowed[] = {"annotation", "accept", NULL};
 	struct store *db = rpc_store(ctx);
 	int64_t id, me = rpc_account(ctx);
 	struct vis_viewer v;
@@ -903,20 +898,19 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params,
 void threads_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{ "annotation.create", annotation_create, RPC_AUTH },
-		{ "annotation.list", annotation_list, RPC_AUTH },
-		{ "annotation.get", annotation_get, RPC_AUTH },
-		{ "annotation.update", annotation_update, RPC_AUTH },
-		{ "annotation.delete", annotation_delete, RPC_AUTH },
-		{ "reply.create", reply_create, RPC_AUTH },
-		{ "reply.update", reply_update, RPC_AUTH },
-		{ "reply.delete", reply_delete, RPC_AUTH },
-		{ "reaction.toggle", reaction_toggle, RPC_AUTH },
-		{ "chapter.follow", chapter_follow, RPC_AUTH },
-		{ "anchor.review", anchor_review, RPC_AUTH },
-		{ "anchor.resolve", anchor_resolve, RPC_AUTH },
-		{ NULL, NULL, 0 }
-	};
+		{"annotation.create", annotation_create, RPC_AUTH},
+		{"annotation.list", annotation_list, RPC_AUTH},
+		{"annotation.get", annotation_get, RPC_AUTH},
+		{"annotation.update", annotation_update, RPC_AUTH},
+		{"annotation.delete", annotation_delete, RPC_AUTH},
+		{"reply.create", reply_create, RPC_AUTH},
+		{"reply.update", reply_update, RPC_AUTH},
+		{"reply.delete", reply_delete, RPC_AUTH},
+		{"reaction.toggle", reaction_toggle, RPC_AUTH},
+		{"chapter.follow", chapter_follow, RPC_AUTH},
+		{"anchor.review", anchor_review, RPC_AUTH},
+		{"anchor.resolve", anchor_resolve, RPC_AUTH},
+		{NULL, NULL, 0}};
 
 	rpc_register(methods);
 	threads_account_init();

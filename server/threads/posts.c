@@ -27,9 +27,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
-static const char *const th_reaction_kinds[] = { "agree", "insightful",
-						 "question", "disagree",
-						 NULL };
+static const char *const th_reaction_kinds[] = {"agree", "insightful",
+						"question", "disagree", NULL};
 
 static const char SQL_ANN[] =
 	"SELECT id, circle, chapter, author, body, body_html,"
@@ -192,7 +191,7 @@ json_t *th_my_reactions_json(struct store *db, int kind, int64_t id,
 {
 	struct store_stmt *st;
 	json_t *a = json_array();
-	bool mine[4] = { false, false, false, false };
+	bool mine[4] = {false, false, false, false};
 	int i;
 
 	if (!account)
@@ -209,8 +208,8 @@ json_t *th_my_reactions_json(struct store *db, int kind, int64_t id,
 	/* a stable order: the order of SPEC's list */
 	for (i = 0; th_reaction_kinds[i]; i++)
 		if (mine[i])
-			json_array_append_new(a,
-					      json_string(th_reaction_kinds[i]));
+			json_array_append_new(
+				a, json_string(th_reaction_kinds[i]));
 	return a;
 }
 
@@ -218,8 +217,9 @@ static json_t *th_author(struct store *db, int64_t account)
 {
 	json_t *a = auth_author_json(db, account);
 
-	return a ? a : json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
-				 "handle", "display_name");
+	return a ? a
+		 : json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
+			     "handle", "display_name");
 }
 
 static json_t *th_str_or_null(const char *s)
@@ -233,20 +233,19 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 	bool redact = r == VIS_REDACTED || p->deleted;
 	json_t *o;
 
-	o = json_pack("{s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o,"
-		      " s:b, s:b}",
-		      "id", (json_int_t)p->id, "circle", (json_int_t)p->circle,
-		      "chapter", (json_int_t)p->chapter, "author",
-		      th_author(db, p->author), "body",
-		      redact ? json_null() : th_str_or_null(p->body),
-		      "body_html",
-		      redact ? json_null() : th_str_or_null(p->body_html),
-		      "created_at", th_time_json(p->created_at), "updated_at",
-		      th_time_json(p->updated_at), "edited", p->edited,
-		      "reactions", th_reactions_json(db, p->kind, p->id),
-		      "my_reactions",
-		      th_my_reactions_json(db, p->kind, p->id, me), "hidden",
-		      p->hidden || r == VIS_REDACTED, "deleted", p->deleted);
+	o = json_pack(
+		"{s:I, s:I, s:I, s:o, s:o, s:o, s:o, s:o, s:b, s:o, s:o,"
+		" s:b, s:b}",
+		"id", (json_int_t)p->id, "circle", (json_int_t)p->circle,
+		"chapter", (json_int_t)p->chapter, "author",
+		th_author(db, p->author), "body",
+		redact ? json_null() : th_str_or_null(p->body), "body_html",
+		redact ? json_null() : th_str_or_null(p->body_html),
+		"created_at", th_time_json(p->created_at), "updated_at",
+		th_time_json(p->updated_at), "edited", p->edited, "reactions",
+		th_reactions_json(db, p->kind, p->id), "my_reactions",
+		th_my_reactions_json(db, p->kind, p->id, me), "hidden",
+		p->hidden || r == VIS_REDACTED, "deleted", p->deleted);
 	if (!o)
 		die("threads: json_pack failed");
 	if (p->kind == TH_REPLY) {
@@ -267,9 +266,9 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		}
 		store_int_query(db, &n, SQL_REPLY_COUNT, "i", p->id);
 		json_object_set_new(o, "target", target);
-		json_object_set_new(o, "visibility",
-				    json_string(p->private_ ? "private"
-							    : "circle"));
+		json_object_set_new(
+			o, "visibility",
+			json_string(p->private_ ? "private" : "circle"));
 		json_object_set_new(o, "reply_count", json_integer(n));
 		json_object_set_new(o, "pinned", json_boolean(p->pinned));
 		json_object_set_new(o, "locked", json_boolean(p->locked));
@@ -340,8 +339,7 @@ int threads_target_parse(struct store *db, json_t *target,
 			return SCH_EINVAL;
 		if (!json_is_integer(v) || json_integer_value(v) < 1)
 			return SCH_EINVAL;
-		return threads_target_get(db, kind, json_integer_value(v),
-					  out);
+		return threads_target_get(db, kind, json_integer_value(v), out);
 	}
 	return SCH_EINVAL;
 }
@@ -378,21 +376,21 @@ int threads_set_hidden(struct rpc_ctx *ctx, const struct threads_target *t,
 			     false);
 	if (rc)
 		goto out;
-	rc = th_publish_post(ctx,
-			     t->kind == TH_REPLY
-				     ? (hidden ? "reply.hidden"
-					       : "reply.unhidden")
-				     : (hidden ? "annotation.hidden"
-					       : "annotation.unhidden"),
-			     &p);
+	rc = th_publish_post(
+		ctx,
+		t->kind == TH_REPLY
+			? (hidden ? "reply.hidden" : "reply.unhidden")
+			: (hidden ? "annotation.hidden"
+				  : "annotation.unhidden"),
+		&p);
 out:
 	th_post_free(&p);
 	return rc;
 }
 
 /* Shared by lock and pin: updates the flag and publishes the thread event. */
-static int th_set_flag(struct rpc_ctx *ctx, int64_t annotation,
-		       const char *sql, bool on, const char *type)
+static int th_set_flag(struct rpc_ctx *ctx, int64_t annotation, const char *sql,
+		       bool on, const char *type)
 {
 	struct store *db = rpc_store(ctx);
 	struct th_post p;
@@ -421,8 +419,7 @@ int threads_set_pinned(struct rpc_ctx *ctx, int64_t annotation, bool pinned)
 			   pinned ? "thread.pinned" : "thread.unpinned");
 }
 
-json_t *threads_target_json(struct rpc_ctx *ctx,
-			    const struct threads_target *t)
+json_t *threads_target_json(struct rpc_ctx *ctx, const struct threads_target *t)
 {
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
@@ -499,9 +496,8 @@ static int th_add_replies(struct store *db, json_t *obj, int64_t annotation,
 		th_post_vis(db, &r, &item);
 		vr = vis_check(v, &item);
 		if (vr != VIS_NONE)
-			json_array_append_new(arr,
-					      th_post_json(db, &r, v->account,
-							   vr));
+			json_array_append_new(
+				arr, th_post_json(db, &r, v->account, vr));
 		th_post_free(&r);
 	}
 	rc = 0;
@@ -618,7 +614,8 @@ int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
 		struct th_post p;
 		int64_t id;
 
-		rc = store_run(db, SQL_CLONE_COPY, "iiii", to, now, now, ids[i]);
+		rc = store_run(db, SQL_CLONE_COPY, "iiii", to, now, now,
+			       ids[i]);
 		if (rc)
 			break;
 		id = store_last_id(db);

@@ -28,10 +28,10 @@ static char *render(const char *s)
 }
 
 static const char *const allowed_tags[] = {
-	"p", "em", "strong", "a", "code", "pre", "del", "u", "blockquote",
-	"ul", "ol", "li", "hr", "h1", "h2", "h3", "h4", "h5", "h6", "br",
-	"table", "thead", "tbody", "tr", "th", "td", NULL
-};
+	"p",	 "em",	       "strong", "a",  "code", "pre", "del",
+	"u",	 "blockquote", "ul",	 "ol", "li",   "hr",  "h1",
+	"h2",	 "h3",	       "h4",	 "h5", "h6",   "br",  "table",
+	"thead", "tbody",      "tr",	 "th", "td",   NULL};
 
 /* Checks one attribute value of tag name: returns 1 if allowed. */
 static int attr_ok(const char *tag, const char *name, size_t nlen,
@@ -141,10 +141,11 @@ static void test_plain_markdown(void **state)
 {
 	(void)state;
 	check("Hello *world*", "<p>Hello <em>world</em></p>", NULL);
-	check("**bold _and em_** ~~gone~~", "<strong>bold <em>and em</em>"
-					    "</strong> <del>gone</del>", NULL);
-	check("> quoted\n\n- a\n- b\n\n3. x\n4. y",
-	      "<blockquote>", NULL);
+	check("**bold _and em_** ~~gone~~",
+	      "<strong>bold <em>and em</em>"
+	      "</strong> <del>gone</del>",
+	      NULL);
+	check("> quoted\n\n- a\n- b\n\n3. x\n4. y", "<blockquote>", NULL);
 	check("3. x\n4. y", "<ol start=\"3\">", NULL);
 	check("# Title\n\n`a<b`", "<h1>Title</h1>", NULL);
 	check("`a<b`", "<code>a&lt;b</code>", NULL);
@@ -172,7 +173,8 @@ static void test_links(void **state)
 	(void)state;
 	check("[ok](https://example.org/a?b=1&c=2)",
 	      "<a href=\"https://example.org/a?b=1&amp;c=2\" rel=\"nofollow "
-	      "noopener noreferrer\">ok</a>", NULL);
+	      "noopener noreferrer\">ok</a>",
+	      NULL);
 	check("[m](mailto:someone@example.org)", "href=\"mailto:", NULL);
 	check("[x](javascript:alert(1))", "<p>x</p>", "href");
 	check("[x](JaVaScRiPt:alert(1))", NULL, "href");
@@ -205,7 +207,8 @@ static void test_images_never_img(void **state)
 	(void)state;
 	check("![alt text](http://example.org/a.png)",
 	      "<a href=\"http://example.org/a.png\" rel=\"nofollow noopener "
-	      "noreferrer\">alt text</a>", "<img");
+	      "noreferrer\">alt text</a>",
+	      "<img");
 	check("![alt](javascript:alert(1))", "alt", "<img");
 	check("[![alt](javascript:x)](http://ok.example)",
 	      "href=\"http://ok.example\"", "javascript");
@@ -255,14 +258,50 @@ static void test_nesting(void **state)
 /* A small deterministic generator of hostile bodies. */
 static void test_random_bodies(void **state)
 {
-	static const char *const pieces[] = {
-		"<", ">", "\"", "'", "&", "&#", "x;", "javascript:", "http://",
-		"https://e.org", "mailto:", "[", "]", "(", ")", "!", "*", "_",
-		"~", "`", "\n", "\n\n", " ", "www.", "@", "a", "<script>",
-		"onerror=", "|", "---", "#", "> ", "1. ", "- ", "\\", "&lt;",
-		"<img src=x>", "\t", "ja\nvascript:", "%", "=", "\xC3\xA9",
-		"\xE2\x80\xAE", NULL
-	};
+	static const char *const pieces[] = {"<",
+					     ">",
+					     "\"",
+					     "'",
+					     "&",
+					     "&#",
+					     "x;",
+					     "javascript:",
+					     "http://",
+					     "https://e.org",
+					     "mailto:",
+					     "[",
+					     "]",
+					     "(",
+					     ")",
+					     "!",
+					     "*",
+					     "_",
+					     "~",
+					     "`",
+					     "\n",
+					     "\n\n",
+					     " ",
+					     "www.",
+					     "@",
+					     "a",
+					     "<script>",
+					     "onerror=",
+					     "|",
+					     "---",
+					     "#",
+					     "> ",
+					     "1. ",
+					     "- ",
+					     "\\",
+					     "&lt;",
+					     "<img src=x>",
+					     "\t",
+					     "ja\nvascript:",
+					     "%",
+					     "=",
+					     "\xC3\xA9",
+					     "\xE2\x80\xAE",
+					     NULL};
 	size_t npieces = 0;
 	uint32_t seed = 12345;
 	char body[512];

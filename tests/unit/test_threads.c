@@ -34,7 +34,7 @@ struct fixture {
 	struct store *db;
 	int64_t alice, bob, carol; /* owner, member, outsider */
 	int64_t book;
-	int64_t ch[2];             /* the first chapters in reading order */
+	int64_t ch[2]; /* the first chapters in reading order */
 	int64_t circle;
 };
 
@@ -77,9 +77,9 @@ static void load_book(struct fixture *f)
 	size_t i, j;
 	int n = 0;
 
-	if (books_cli_import(f->db,
-			     SCHOLIA_SOURCE_DIR "/content/the-rochdale-pioneers",
-			     NULL, false, out, err, sizeof(err)) != 0)
+	if (books_cli_import(
+		    f->db, SCHOLIA_SOURCE_DIR "/content/the-rochdale-pioneers",
+		    NULL, false, out, err, sizeof(err)) != 0)
 		fail_msg("import: %s", err);
 	fclose(out);
 	assert_int_equal(call(f, f->alice, "book.list", json_object(), &r), 0);
@@ -135,17 +135,16 @@ static int setup(void **state)
 			 0);
 	f->circle = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
-	assert_int_equal(call(f, f->alice, "circle.invite",
-			      json_pack("{s:I}", "circle",
-					(json_int_t)f->circle),
-			      &r),
-			 0);
-	assert_int_equal(call(f, f->bob, "circle.join",
-			      json_pack("{s:s}", "code",
-					json_string_value(
-						json_object_get(r, "code"))),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "circle.invite",
+		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
+		0);
+	assert_int_equal(
+		call(f, f->bob, "circle.join",
+		     json_pack("{s:s}", "code",
+			       json_string_value(json_object_get(r, "code"))),
+		     NULL),
+		0);
 	json_decref(r);
 	*state = f;
 	return 0;
@@ -207,9 +206,14 @@ static void test_target_parse(void **state)
 	struct threads_target t;
 	int64_t a = post(f, f->bob, f->ch[0], "target me", "circle"), r = 0;
 	json_t *j;
-	const char *bad[] = { "[]", "{}", "{\"annotation\":\"1\"}",
-			      "{\"annotation\":0}", "{\"post\":1}",
-			      "{\"annotation\":1,\"reply\":2}", "7", NULL };
+	const char *bad[] = {"[]",
+			     "{}",
+			     "{\"annotation\":\"1\"}",
+			     "{\"annotation\":0}",
+			     "{\"post\":1}",
+			     "{\"annotation\":1,\"reply\":2}",
+			     "7",
+			     NULL};
 
 	for (int i = 0; bad[i]; i++) {
 		j = json_loads(bad[i], JSON_DECODE_ANY, NULL);
@@ -378,9 +382,9 @@ static void test_each_visible(void **state)
 	assert_int_equal(circles_viewer(f->db, f->circle, f->carol, false, &vc),
 			 0);
 	memset(&w, 0, sizeof(w));
-	assert_int_equal(threads_each_visible(ctx, f->circle, 0, &va, true,
-					      collect, &w),
-			 0);
+	assert_int_equal(
+		threads_each_visible(ctx, f->circle, 0, &va, true, collect, &w),
+		0);
 	assert_true(walked(&w, late, &i_late));
 	assert_true(walked(&w, early, &i_early));
 	assert_true(i_early < i_late); /* reading order, not creation order */
@@ -392,9 +396,9 @@ static void test_each_visible(void **state)
 	assert_true(walked(&w, secret, &i)); /* the author sees it */
 	assert_false(walked(&w, late, &i));  /* other chapter */
 	memset(&w, 0, sizeof(w));
-	assert_int_equal(threads_each_visible(ctx, f->circle, 0, &vc, true,
-					      collect, &w),
-			 0);
+	assert_int_equal(
+		threads_each_visible(ctx, f->circle, 0, &vc, true, collect, &w),
+		0);
 	assert_int_equal(w.n, 0); /* not a member */
 	rpc_ctx_free_local(ctx);
 }
@@ -455,16 +459,15 @@ static void test_clone(void **state)
 			 0);
 	other = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
-	assert_int_equal(threads_clone(ctx, f->circle, other, f->alice,
-				       &copied),
-			 0);
+	assert_int_equal(
+		threads_clone(ctx, f->circle, other, f->alice, &copied), 0);
 	assert_int_equal(copied, 1);
-	assert_int_equal(call(f, f->alice, "annotation.list",
-			      json_pack("{s:I,s:I}", "circle",
-					(json_int_t)other, "chapter",
-					(json_int_t)f->ch[0]),
-			      &r),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "annotation.list",
+		     json_pack("{s:I,s:I}", "circle", (json_int_t)other,
+			       "chapter", (json_int_t)f->ch[0]),
+		     &r),
+		0);
 	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
 	assert_string_equal(
 		json_string_value(json_object_get(
@@ -494,26 +497,25 @@ static void test_account_delete_wipes_private(void **state)
 			 0);
 	fclose(out);
 	dora = auth_account_by_handle(f->db, "dora");
-	assert_int_equal(call(f, f->alice, "circle.invite",
-			      json_pack("{s:I}", "circle",
-					(json_int_t)f->circle),
-			      &r),
-			 0);
-	assert_int_equal(call(f, dora, "circle.join",
-			      json_pack("{s:s}", "code",
-					json_string_value(
-						json_object_get(r, "code"))),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "circle.invite",
+		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
+		0);
+	assert_int_equal(
+		call(f, dora, "circle.join",
+		     json_pack("{s:s}", "code",
+			       json_string_value(json_object_get(r, "code"))),
+		     NULL),
+		0);
 	json_decref(r);
 	priv = post(f, dora, f->ch[0], "dora's secret", "private");
 	pub = post(f, dora, f->ch[0], "dora's public note", "circle");
 	assert_int_equal(reply(f, dora, priv, NULL), 0);
-	assert_int_equal(call(f, dora, "account.delete",
-			      json_pack("{s:s}", "password",
-					"correct horse battery"),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, dora, "account.delete",
+		     json_pack("{s:s}", "password", "correct horse battery"),
+		     NULL),
+		0);
 	assert_int_equal(store_int_query(f->db, &gone,
 					 "SELECT gone FROM annotations"
 					 " WHERE id = ?",
