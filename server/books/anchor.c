@@ -139,27 +139,61 @@ struct quote {
 	int64_t old_start;
 };
 
-/* Context similarity of a candidate [s, e): the worse side. */
+/* Length of the part of a context that lies in the same paragraph as the
+ * quote: a prefix is cut after its last blank line, a suffix before its
+ * first. from_end: the context precedes the quote. */
+static size_t same_para(const uint32_t *c, size_t n, bool from_end,
+			size_t *skip)
+{
+	*skip = 0;
+	if (from_end) {
+		for (size_t i = n; i >= 2; i--)
+			if (c[i - 1] == '\n' && c[i - 2] == '\n') {
+				*skip = i;
+				return n - i;
+			}
+		return n;
+	}
+	for (size_t i = 0; i + 1 < n; i++)
+		if (c[i] == '\n' && c[i + 1] == '\n')
+			return i;
+	return n;
+}
+
+/* Context similarity of a candidate [s, e): prefix and suffix compared
+ * within the quote's paragraph, weighted by their lengths. */
 static double context(const struct bk_text *t, const struct quote *Q,
 		      size_t s, size_t e)
 {
-	double c = 1.0;
+	double sum = 0, weight = 0;
+	size_t so, sn, lo, ln;
 
 	if (Q->npre) {
 		size_t k = s < Q->npre ? s : Q->npre;
-		double v = sim(Q->pre, Q->npre, t->cp + s - k, k);
 
-		if (v < c)
-			c = v;
+		lo = same_para(Q->pre, Q->npre, true, &so);
+		ln = same_para(t->cp + s - k, k, true, &sn);
+		if (lo || ln) {
+			size_t w = lo > ln ? lo : ln;
+
+			sum += (double)w * sim(Q->pre + so, lo,
+					       t->cp + s - k + sn, ln);
+			weight += (double)w;
+		}
 	}
 	if (Q->nsuf) {
 		size_t k = t->n - e < Q->nsuf ? t->n - e : Q->nsuf;
-		double v = sim(Q->suf, Q->nsuf, t->cp + e, k);
 
-		if (v < c)
-			c = v;
+		lo = same_para(Q->suf, Q->nsuf, false, &so);
+		ln = same_para(t->cp + e, k, false, &sn);
+		if (lo || ln) {
+			size_t w = lo > ln ? lo : ln;
+
+			sum += (double)w * sim(Q->suf, lo, t->cp + e, ln);
+			weight += (double)w;
+		}
 	}
-	return c;
+	return weight > 0 ? sum / weight : 1.0;
 }
 
 static double score_of(const struct bk_text *t, const struct quote *Q,
@@ -578,8 +612,11 @@ static const char SQL_ANCHOR_REJECT[] =
 	"proposed_start = NULL, proposed_end = NULL, proposed_edition = NULL, "
 	"updated_at = ? WHERE annotation = ?";
 static const char SQL_ANCHOR_CHAPTER[] =
-	"SELECT annotation, exact, prefix, suffix, start, end FROM anchors "
-	"WHERE chapter = ? ORDER BY annotation";
+	"SELECT annotation, exact, prefix, suffix, start, end, edition, block "
+	"FROM anchors WHERE chapter = ? ORDER BY annotation";
+static const char SQL_BLOCK_FIND[] =
+	"SELECT start FROM blocks WHERE chapter = ? AND edition = ? "
+	"AND block = ? LIMIT 1";
 static const char SQL_ANCHOR_TAKE[] =
 	"UPDATE anchors SET old_exact = CASE WHEN ?1 = 'fuzzy' THEN "
 	"COALESCE(old_exact, exact) ELSE old_exact END, "
@@ -873,9 +910,80 @@ int books_anchor_resolve(struct store *db, int64_t annotation, bool accept)
 /* ---- re-anchoring ---- */
 
 struct old_anchor {
-	int64_t id, start, end;
-	char *exact, *prefix, *suffix;
+	int64_t id, start, end, edition;
+	char *exact, *prefix, *suffix, *block;
 };
+
+/* Start of block id in (chapter, edition); false if it is not there. */
+static bool block_start(struct store *db, int64_t chapter, int64_t edition,
+			const char *block, int64_t *start)
+{
+	struct store_stmt *st;
+	bool found = false;
+
+	if (!block)
+		return false;
+	st = store_query(db, SQL_BLOCK_FIND, "iit", chapter, edition, block);
+	if (st && store_row(st) > 0) {
+		*start = store_int(st, 0);
+		found = true;
+	}
+	store_done(st);
+	return found;
+}
+
+/*
+ * The block rule: a paragraph whose text did not change keeps its block id,
+ * so when the anchor's block is still there the passage is where it was
+ * inside it (exact or moved, no guessing). When it is gone, a candidate
+ * found inside another block that already existed, unchanged, when the
+ * annotation was made cannot be an edited version of the passage: it is a
+ * look-alike, and only ever proposed for review.
+ */
+static bool block_keep(struct store *db, int64_t chapter, int64_t edition,
+		       const struct old_anchor *a, const struct bk_text *t,
+		       struct books_match *mt)
+{
+	int64_t ob, nb;
+
+	if (a->edition != edition &&
+	    block_start(db, chapter, a->edition, a->block, &ob) &&
+	    block_start(db, chapter, edition, a->block, &nb)) {
+		int64_t s = nb + (a->start - ob);
+		size_t elen = strlen(a->exact);
+		int64_t m = (int64_t)utf8_count(a->exact, elen);
+
+		if (s >= 0 && (size_t)(s + m) <= t->n &&
+		    t->off[s + m] - t->off[s] == elen &&
+		    !memcmp(t->s + t->off[s], a->exact, elen)) {
+			set(mt, s == a->start ? "exact" : "moved", (size_t)s,
+			    (size_t)(s + m), 1.0);
+			return true;
+		}
+	}
+	return false;
+}
+
+static void block_lookalike(struct store *db, int64_t chapter,
+			    int64_t edition, const struct old_anchor *a,
+			    struct books_match *mt)
+{
+	int64_t ob;
+	char *nbid;
+
+	if (strcmp(mt->state, "moved") && strcmp(mt->state, "fuzzy") &&
+	    strcmp(mt->state, "exact"))
+		return;
+	nbid = block_at(db, chapter, edition, (size_t)mt->start);
+	if (nbid && (!a->block || strcmp(nbid, a->block)) &&
+	    a->edition != edition &&
+	    block_start(db, chapter, a->edition, nbid, &ob)) {
+		mt->state = "needs_review";
+		if (mt->score >= BOOKS_ANCHOR_SCORE_FLOOR)
+			mt->score = BOOKS_ANCHOR_SCORE_FLOOR - 0.01;
+	}
+	free(nbid);
+}
 
 static void note_orphan(struct bk_reanchor_stats *stats, int64_t id,
 			const char *title, const char *exact)
@@ -914,6 +1022,8 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 		v[n].suffix = store_text_dup(st, 3);
 		v[n].start = store_int(st, 4);
 		v[n].end = store_int(st, 5);
+		v[n].edition = store_int(st, 6);
+		v[n].block = store_text_dup(st, 7);
 		n++;
 	}
 	if (rc < 0)
@@ -924,9 +1034,15 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 		char *ex, *pre, *suf, *block;
 		size_t s, e;
 
-		bk_match(&t, v[i].exact ? v[i].exact : "",
-			 v[i].prefix ? v[i].prefix : "",
-			 v[i].suffix ? v[i].suffix : "", v[i].start, &mt);
+		if (!v[i].exact)
+			v[i].exact = xstrdup("");
+		if (!block_keep(db, chapter, edition, &v[i], &t, &mt)) {
+			bk_match(&t, v[i].exact,
+				 v[i].prefix ? v[i].prefix : "",
+				 v[i].suffix ? v[i].suffix : "", v[i].start,
+				 &mt);
+			block_lookalike(db, chapter, edition, &v[i], &mt);
+		}
 		s = (size_t)mt.start;
 		e = (size_t)mt.end;
 		if (!strcmp(mt.state, "orphaned")) {
@@ -973,6 +1089,7 @@ out:
 		free(v[i].exact);
 		free(v[i].prefix);
 		free(v[i].suffix);
+		free(v[i].block);
 	}
 	free(v);
 	return rc < 0 ? rc : 0;

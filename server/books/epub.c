@@ -41,6 +41,7 @@ struct epub {
 	} *man;
 	size_t nman;
 	char **spine;           /* full paths in reading order */
+	bool *aux;              /* spine item is linear="no" */
 	size_t nspine;
 	struct tocent {
 		char *file;     /* full path, no fragment */
@@ -376,9 +377,17 @@ static int load_opf(struct epub *E, char *err, size_t errlen,
 				idref = attr(n, "idref");
 				for (size_t i = 0; idref && i < E->nman; i++)
 					if (!strcmp(E->man[i].id, idref)) {
+						char *lin = attr(n, "linear");
+
 						E->spine = xrealloc(E->spine,
 							(E->nspine + 1) *
 							sizeof(char *));
+						E->aux = xrealloc(E->aux,
+							(E->nspine + 1) *
+							sizeof(bool));
+						E->aux[E->nspine] = lin &&
+							!strcmp(lin, "no");
+						xmlFree(lin);
 						E->spine[E->nspine++] =
 							xstrdup(E->man[i].href);
 						break;
@@ -894,6 +903,7 @@ static void epub_free(struct epub *E)
 	for (size_t i = 0; i < E->nspine; i++)
 		free(E->spine[i]);
 	free(E->spine);
+	free(E->aux);
 	for (size_t i = 0; i < E->ntoc; i++) {
 		free(E->toc[i].file);
 		free(E->toc[i].title);
@@ -902,18 +912,33 @@ static void epub_free(struct epub *E)
 	bk_notes_free(&E->notes);
 }
 
-static int title_number(const char *t)
+/* "Chapter 3: Title" / "3. Title": the number, and the title without it
+ * (malloc'd; the whole title when nothing follows the number). */
+static int title_number(const char *t, char **rest)
 {
-	size_t used;
-	int n;
+	size_t used, off = 0;
+	int n = 0;
 
-	if (!strncasecmp(t, "chapter ", 8))
-		return bk_parse_number(t + 8, strlen(t + 8), &used);
-	n = bk_parse_number(t, strlen(t), &used);
-	if (n && isdigit((unsigned char)t[0]) &&
-	    (t[used] == '.' || t[used] == ' ' || t[used] == ':'))
-		return n;
-	return 0;
+	*rest = xstrdup(t);
+	if (!strncasecmp(t, "chapter ", 8)) {
+		off = 8;
+		n = bk_parse_number(t + 8, strlen(t + 8), &used);
+	} else if (isdigit((unsigned char)t[0])) {
+		n = bk_parse_number(t, strlen(t), &used);
+	}
+	if (!n)
+		return 0;
+	off += used;
+	if (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' ')
+		return 0;
+	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' ||
+	       t[off] == '-')
+		off++;
+	if (t[off]) {
+		free(*rest);
+		*rest = xstrdup(t + off);
+	}
+	return n;
 }
 
 int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
@@ -965,8 +990,8 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		struct bk_builder bb;
 		char *text;
 
-		if (!docs[i])
-			continue;
+		if (!docs[i] || E.aux[i])
+			continue; /* auxiliary (notes): collected above */
 		for (size_t k = 0; k < E.ntoc; k++)
 			if (!strcmp(E.toc[k].file, E.spine[i])) {
 				t = (int)k;
@@ -1007,10 +1032,14 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 				free(text);
 				break;
 			}
-			cur = bk_book_add_chapter(b, t >= 0 ? E.toc[t].title :
-						  NULL, t >= 0 ?
-						  title_number(E.toc[t].title) :
-						  0);
+			{
+				char *title = NULL;
+				int num = t >= 0 ? title_number(E.toc[t].title,
+								&title) : 0;
+
+				cur = bk_book_add_chapter(b, title, num);
+				free(title);
+			}
 			if (cur->title && !cur->title[0]) {
 				free(cur->title);
 				cur->title = NULL;

@@ -727,14 +727,28 @@ int bk_parse_number(const char *s, size_t n, size_t *used)
 	return 0;
 }
 
-/* "Chapter 3: Title", "Chapter Three. Title" -> 3; 0 otherwise. */
-static int title_number(const char *t)
+/* "Chapter 3: Title", "Chapter Three. Title" -> 3 and the title after the
+ * number (malloc'd; the whole heading when nothing follows); 0 otherwise. */
+static int title_number(const char *t, char **rest)
 {
-	size_t used;
+	size_t used, off;
+	int n;
 
+	*rest = xstrdup(t);
 	if (strncasecmp(t, "chapter ", 8))
 		return 0;
-	return bk_parse_number(t + 8, strlen(t + 8), &used);
+	n = bk_parse_number(t + 8, strlen(t + 8), &used);
+	off = 8 + used;
+	if (!n || (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' '))
+		return 0;
+	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' ||
+	       t[off] == '-')
+		off++;
+	if (t[off]) {
+		free(*rest);
+		*rest = xstrdup(t + off);
+	}
+	return n;
 }
 
 /* ---- the book folder ---- */
@@ -1070,7 +1084,8 @@ int bk_import_md_file(const char *path, const char *slug,
 		{
 			struct bk_chapter *ch;
 			struct buf md = BUF_INIT;
-			int number = title_number(x->title);
+			char *title;
+			int number = title_number(x->title, &title);
 			bool in_part = b->nparts &&
 				       b->parts[b->nparts - 1].title;
 
@@ -1080,11 +1095,12 @@ int bk_import_md_file(const char *path, const char *slug,
 				seq = number;
 			if (!b->nparts)
 				bk_book_add_part(b, NULL);
-			ch = bk_book_add_chapter(b, x->title, number);
-			buf_addf(&md, "# %s\n", x->title);
+			ch = bk_book_add_chapter(b, title, number);
+			buf_addf(&md, "# %s\n", title);
 			buf_add(&md, text + x->body, x->end - x->body);
 			bk_md_chapter(ch, md.data, md.len, img_base);
 			buf_free(&md);
+			free(title);
 		}
 	}
 	bk_book_finish(b, &notes);

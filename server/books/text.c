@@ -633,6 +633,24 @@ static bool title_like(const char *s)
 	return k == H_NONE;
 }
 
+/* A blank line next to a page break (around a dropped running head or
+ * page number) does not end a paragraph. */
+static bool page_edge_blank(const struct doc *d, size_t i)
+{
+	int page = d->v[i].page;
+	size_t j;
+
+	for (j = i; j-- > 0;)
+		if (d->v[j].s && d->v[j].s[0])
+			break;
+	if (j == (size_t)-1 || d->v[j].page != page)
+		return true;
+	for (j = i + 1; j < d->n; j++)
+		if (d->v[j].s && d->v[j].s[0])
+			break;
+	return j == d->n || d->v[j].page != page;
+}
+
 static void build(struct doc *d, struct bk_book *b)
 {
 	struct builder B = { .b = b };
@@ -648,10 +666,37 @@ static void build(struct doc *d, struct bk_book *b)
 		if (!l->s)
 			continue; /* dropped (page furniture, notes) */
 		if (!l->s[0]) {
-			flush_para(&B);
+			if (!page_edge_blank(d, i))
+				flush_para(&B);
 			continue;
 		}
-		k = heading(l->s, &number, &title);
+		/* paragraph breaks: indentation after an unindented line,
+		 * or a short previous line that ends a sentence */
+		if (B.para.len) {
+			const char *prev = B.para.data;
+			size_t pl = B.para.len;
+			size_t last_line = 0;
+
+			for (size_t x = pl; x > 0; x--)
+				if (prev[x - 1] == '\n') {
+					last_line = x;
+					break;
+				}
+			{
+				size_t ll = pl - last_line;
+				char end = prev[pl - 1];
+				bool sentence = strchr(".!?:\"')", end) ||
+						(pl >= 3 &&
+						 (unsigned char)prev[pl - 3] ==
+							 0xe2);
+
+				if ((l->indent >= 2 && d->width > 20) ||
+				    (sentence && (int)ll * 4 < d->width * 3))
+					flush_para(&B);
+			}
+		}
+		/* a heading starts a paragraph of its own */
+		k = B.para.len ? H_NONE : heading(l->s, &number, &title);
 		if (k != H_NONE) {
 			struct buf full = BUF_INIT;
 
@@ -698,31 +743,6 @@ static void build(struct doc *d, struct bk_book *b)
 			buf_free(&full);
 			free(title);
 			continue;
-		}
-		/* paragraph breaks: indentation after an unindented line,
-		 * or a short previous line that ends a sentence */
-		if (B.para.len) {
-			const char *prev = B.para.data;
-			size_t pl = B.para.len;
-			size_t last_line = 0;
-
-			for (size_t x = pl; x > 0; x--)
-				if (prev[x - 1] == '\n') {
-					last_line = x;
-					break;
-				}
-			{
-				size_t ll = pl - last_line;
-				char end = prev[pl - 1];
-				bool sentence = strchr(".!?:\"')", end) ||
-						(pl >= 3 &&
-						 (unsigned char)prev[pl - 3] ==
-							 0xe2);
-
-				if ((l->indent >= 2 && d->width > 20) ||
-				    (sentence && (int)ll * 4 < d->width * 3))
-					flush_para(&B);
-			}
 		}
 		if (B.para.len) {
 			/* rejoin "co-" + "operation" across the break */
