@@ -311,6 +311,26 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	return 0;
 }
 
+/* One item of annotation.list, sorted within the page. */
+struct th_list_row {
+	json_t *obj;
+	bool pinned;
+	int64_t start; /* current start offset, -1 chapter-level */
+	int64_t id;
+};
+
+/* Pinned first, then by the passage's current position, then by id. */
+static int th_list_cmp(const void *a, const void *b)
+{
+	const struct th_list_row *x = a, *y = b;
+
+	if (x->pinned != y->pinned)
+		return x->pinned ? -1 : 1;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return x->id < y->id ? -1 : (x->id > y->id);
+}
+
 static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "chapter", "cursor",
@@ -318,9 +338,10 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	int64_t circle, chapter, offset = 0, ids[TH_PAGE + 1];
+	struct th_list_row rows[TH_PAGE];
 	struct vis_viewer v;
 	json_t *items;
-	int n = 0, i, rc;
+	int n = 0, m, i, rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -339,21 +360,37 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	store_done(st);
 	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
-	items = json_array();
+	m = 0;
 	for (i = 0; i < n && i < TH_PAGE; i++) {
 		struct th_post p;
 		struct vis_item item;
 		enum vis_result r;
+		int64_t start;
 
 		if (th_post_load(db, TH_ANNOTATION, ids[i], &p))
 			continue;
 		th_post_vis(db, &p, &item);
 		r = vis_check(&v, &item);
-		if (r != VIS_NONE)
-			json_array_append_new(
-				items, th_post_json(db, &p, v.account, r));
+		if (r != VIS_NONE) {
+			rows[m].obj = th_post_json(db, &p, v.account, r);
+			rows[m].pinned = p.pinned;
+			rows[m].id = p.id;
+			start = th_target_start(
+				json_object_get(rows[m].obj, "target"));
+			rows[m].start = start;
+			/* a new edition may have moved the passage: keep the
+			 * ordering column in step for the next page */
+			if (start != p.position)
+				store_run(db, SQL_ANN_POSITION, "ii", start,
+					  p.id);
+			m++;
+		}
 		th_post_free(&p);
 	}
+	qsort(rows, (size_t)m, sizeof(rows[0]), th_list_cmp);
+	items = json_array();
+	for (i = 0; i < m; i++)
+		json_array_append_new(items, rows[i].obj);
 	*result = json_pack(
 		"{s:o, s:o}", "items", items, "next",
 		n > TH_PAGE
