@@ -900,6 +900,64 @@ int circles_remove_member(struct rpc_ctx *ctx, int64_t circle,
 	return drop_member(ctx, circle, account, "member.removed", reason);
 }
 
+static const char SQL_MY_MEMBERSHIPS[] =
+	"SELECT circle FROM memberships WHERE account = ? ORDER BY circle";
+static const char SQL_SUCCESSOR[] =
+	"SELECT account FROM memberships WHERE circle = ? AND account != ?"
+	" ORDER BY CASE role WHEN 'moderator' THEN 0 ELSE 1 END, joined_at,"
+	" account LIMIT 1";
+
+int circles_account_deleted(struct rpc_ctx *ctx, int64_t account)
+{
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	int64_t *ids = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	st = store_query(db, SQL_MY_MEMBERSHIPS, "i", account);
+	if (!st)
+		return SCH_EDB;
+	while ((rc = store_row(st)) > 0) {
+		if (n == cap) {
+			cap = cap ? cap * 2 : 8;
+			ids = realloc(ids, cap * sizeof(*ids));
+			if (!ids)
+				abort();
+		}
+		ids[n++] = store_int(st, 0);
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		int64_t heir = 0;
+
+		if (sole_owner(db, ids[i], account) &&
+		    store_int_query(db, &heir, SQL_SUCCESSOR, "ii", ids[i],
+				    account) > 0) {
+			enum vis_role was = member_role(db, ids[i], heir);
+			json_t *m;
+
+			rc = store_run(db, SQL_SET_ROLE, "tii", "owner", ids[i],
+				       heir);
+			if (rc)
+				break;
+			m = circle_member_json(db, ids[i], heir);
+			json_object_set_new(m, "previous_role",
+					    json_string(circle_role_name(was)));
+			if (circle_publish_member(ctx, ids[i], heir,
+						  "member.role_changed", m) < 0) {
+				rc = SCH_EDB;
+				break;
+			}
+			rc = circle_push_viewer(ctx, ids[i], heir);
+			if (rc)
+				break;
+		}
+		rc = drop_member(ctx, ids[i], account, "member.left", NULL);
+	}
+	free(ids);
+	return rc;
+}
+
 /* ---- circle.clone ---- */
 
 static const char SQL_CLONE_SOURCE[] =

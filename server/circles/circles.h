@@ -33,4 +33,10 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 int circles_remove_member(struct rpc_ctx *ctx, int64_t circle,
 			  int64_t account, const char *reason);
 
+/* For account.delete (auth): the account leaves every circle it is in
+ * (member.left in each). Where it was the only owner, the longest-standing
+ * moderator - or else member - becomes owner first (member.role_changed),
+ * so no circle is left without one. 0 or a negative SCH_E* code. */
+int circles_account_deleted(struct rpc_ctx *ctx, int64_t account);
+
 #endif

@@ -387,6 +387,44 @@ static void test_remove_member(void **state)
 	rpc_ctx_free_local(ctx);
 }
 
+static void test_account_deleted(void **state)
+{
+	struct fixture *f = *state;
+	struct rpc_ctx *ctx = rpc_ctx_new_local(f->db, f->alice, false);
+	struct vis_viewer v;
+	json_t *r;
+
+	/* carol joins as moderator, after bob the member */
+	assert_int_equal(call(f, f->alice, "circle.invite",
+			      json_pack("{s:I,s:s}", "circle",
+					(json_int_t)f->circle, "role",
+					"moderator"),
+			      &r),
+			 0);
+	assert_int_equal(call(f, f->carol, "circle.join",
+			      json_pack("{s:s}", "code",
+					json_string_value(
+						json_object_get(r, "code"))),
+			      NULL),
+			 0);
+	json_decref(r);
+	/* the sole owner goes: the moderator takes over */
+	assert_int_equal(circles_account_deleted(ctx, f->alice), 0);
+	circles_viewer(f->db, f->circle, f->alice, false, &v);
+	assert_int_equal(v.role, VIS_ROLE_NONE);
+	circles_viewer(f->db, f->circle, f->carol, false, &v);
+	assert_int_equal(v.role, VIS_ROLE_OWNER);
+	circles_viewer(f->db, f->circle, f->bob, false, &v);
+	assert_int_equal(v.role, VIS_ROLE_MEMBER);
+	/* then the next owner goes: the member is left in charge */
+	assert_int_equal(circles_account_deleted(ctx, f->carol), 0);
+	circles_viewer(f->db, f->circle, f->bob, false, &v);
+	assert_int_equal(v.role, VIS_ROLE_OWNER);
+	/* an account in no circle: nothing to do */
+	assert_int_equal(circles_account_deleted(ctx, f->alice), 0);
+	rpc_ctx_free_local(ctx);
+}
+
 static void test_events_stored(void **state)
 {
 	struct fixture *f = *state;
@@ -432,6 +470,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_first_marks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_remove_member, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_account_deleted, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_events_stored, setup,
 						teardown),
