@@ -244,6 +244,17 @@ step('two members register through the invite and land in the circle', async () 
 	await people.olive.page.waitForSelector('h2:has-text("Members (3)")');
 });
 
+step('the owner sets the reading plan; a member sees its prompt live', async () => {
+	const olive = people.olive.page;
+	const carol = people.carol.page;
+	await olive.click('summary:has-text("Edit the plan")');
+	await olive.fill('.plan-edit input[type=date] >> nth=0', '2030-01-15');
+	await olive.fill('.plan-edit input[placeholder="Discussion prompt"] >> nth=0', 'Who were these books for?');
+	await olive.click('.plan-edit button[type=submit]');
+	await carol.waitForSelector('.plan .prompt:has-text("Who were these books for?")');
+	await carol.waitForSelector('.plan .meta:has-text("due")');
+});
+
 step('both open the chapter; each sees the other reading', async () => {
 	const { bob, carol } = { bob: people.bob.page, carol: people.carol.page };
 	await bob.click('text=Open the book');
@@ -319,8 +330,10 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 		// The README's picture: Bob's reading view with the thread open.
 		fs.mkdirSync(path.join(repo, 'docs/screenshots'), { recursive: true });
 		await bob.mouse.move(5, 5);
+		await bob.evaluate(() => document.getElementById('toast').classList.remove('show'));
 		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view.png') });
 		await bob.setViewportSize({ width: 360, height: 780 });
+		await bob.evaluate(() => { document.querySelector('.toc details').open = false; });
 		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view-phone.png') });
 		await bob.setViewportSize({ width: 1360, height: 900 });
 	}
@@ -328,6 +341,25 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 	await carol.selectOption(`[data-post="annotation-${annId}"] .flag-form select`, 'off_topic');
 	await carol.click(`[data-post="annotation-${annId}"] button:has-text("Send flag")`);
 	await carol.waitForSelector(`[data-post="annotation-${annId}"] .ok`);
+});
+
+step('Bob edits; Olive pins and locks; Carol sees each change live', async () => {
+	const { bob, carol, olive } = { bob: people.bob.page, carol: people.carol.page, olive: people.olive.page };
+	const post = `[data-post="annotation-${annId}"]`;
+	await bob.click(`${post} button:has-text("Edit")`);
+	await bob.fill(`${post} textarea`, 'Why **twenty-eight** of them? @carol');
+	await bob.click(`${post} button:has-text("Save")`);
+	await carol.waitForSelector(`${post} .body:has-text("of them?")`);
+	await carol.waitForSelector(`${post} .badge-edited`);
+	await olive.goto(`${chapterUrl}?a=${annId}`);
+	await olive.waitForSelector(`${post} button:has-text("Pin")`);
+	await olive.click(`${post} button:has-text("Pin")`);
+	await carol.waitForSelector(`${post} .badge-pinned`);
+	await olive.click(`${post} button:has-text("Lock")`);
+	await carol.waitForSelector('.notice:has-text("Locked")');
+	await carol.waitForSelector('.composer textarea[disabled]');
+	await olive.click(`${post} button:has-text("Unlock")`);
+	await carol.waitForSelector('.composer textarea:not([disabled])');
 });
 
 step('Olive hides it from the queue and both views update', async () => {
@@ -359,8 +391,9 @@ step('after a server restart the pages reconnect and stay live', async () => {
 
 step('account, inbox and search screens pass axe', async () => {
 	const carol = people.carol.page;
+	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
-	await carol.waitForSelector('.inbox li');
+	await carol.waitForSelector('.inbox li:has-text("mentioned you")');
 	await check(carol, 'inbox');
 	await carol.goto(`${base()}/#/account`);
 	await carol.waitForSelector('.list[aria-label="Sessions"] li');
@@ -374,4 +407,27 @@ step('account, inbox and search screens pass axe', async () => {
 	await bob.click('.results li a');
 	await bob.waitForSelector(`.thread .post`);
 	await bob.waitForSelector(`mark.active[data-ann="${annId}"]`);
+});
+
+step('footnotes go and come back; tables scroll on a phone', async () => {
+	const bob = people.bob.page;
+	await bob.goto(chapterUrl);
+	await bob.click('.toc-list a:has-text("Introduction")');
+	const ref = await bob.waitForSelector('#chapter-text .noteref a');
+	const url = bob.url();
+	await ref.click();
+	await bob.waitForFunction(() => document.activeElement && document.activeElement.classList.contains('note'));
+	assert.equal(bob.url(), url, 'the router hash is untouched');
+	await bob.click(':focus .note-label');
+	await bob.waitForFunction(() => document.activeElement && document.activeElement.classList.contains('noteref'));
+	await bob.click('.toc-list a:has-text("A Note on Dates")');
+	await bob.waitForSelector('#chapter-text .table-wrap table');
+	await bob.setViewportSize({ width: 360, height: 780 });
+	const scrolls = await bob.evaluate(() => {
+		const w = document.querySelector('.table-wrap');
+		return w.scrollWidth > w.clientWidth && document.documentElement.scrollWidth <= 360;
+	});
+	assert.ok(scrolls, 'the table scrolls inside its box, the page does not');
+	await bob.screenshot({ path: path.join(artifacts, 'table-phone.png') });
+	await axe(bob, 'table-phone');
 });
