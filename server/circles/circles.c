@@ -31,8 +31,7 @@
 #define CIRCLE_PAGE 50
 #define MEMBER_PAGE 100
 
-const char *const circle_role_words[] = { "owner", "moderator", "member",
-					  NULL };
+const char *const circle_role_words[] = {"owner", "moderator", "member", NULL};
 
 enum vis_role circle_role_of_word(int index)
 {
@@ -112,7 +111,8 @@ int circle_param_block(struct rpc_ctx *ctx, json_t *params, char *enc)
 		for (size_t i = 0; i < n; i++) {
 			char c = s[i];
 
-			if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			if (!((c >= 'a' && c <= 'z') ||
+			      (c >= 'A' && c <= 'Z') ||
 			      (c >= '0' && c <= '9') || c == '_' || c == '-' ||
 			      c == '.' || c == ':'))
 				return rpc_fail_field(
@@ -150,7 +150,8 @@ json_t *circle_author_json(struct store *db, int64_t account)
 static const char SQL_VIEWER_CIRCLE[] =
 	"SELECT spoiler_guard, post_first FROM circles WHERE id = ?";
 static const char SQL_VIEWER_MEMBER[] =
-	"SELECT role, show_all FROM memberships WHERE circle = ? AND account = ?";
+	"SELECT role, show_all FROM memberships WHERE circle = ? AND account = "
+	"?";
 static const char SQL_VIEWER_PROGRESS[] =
 	"SELECT chapter FROM progress WHERE circle = ? AND account = ?";
 /* The most recent marks win when a member has more than VIS_MAX_POSTED. */
@@ -315,8 +316,8 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 
 /* ---- access ---- */
 
-int circle_access_id(struct rpc_ctx *ctx, int64_t circle,
-		     enum circle_need need, struct vis_viewer *v)
+int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
+		     struct vis_viewer *v)
 {
 	int rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
 				rpc_is_admin(ctx), v);
@@ -375,8 +376,7 @@ static const char SQL_PROGRESS_ROW[] =
 	"SELECT chapter, block, updated_at FROM progress"
 	" WHERE circle = ? AND account = ?";
 
-json_t *circle_progress_json(struct store *db, int64_t circle,
-			     int64_t account)
+json_t *circle_progress_json(struct store *db, int64_t circle, int64_t account)
 {
 	struct store_stmt *st;
 	json_t *p = NULL;
@@ -385,8 +385,8 @@ json_t *circle_progress_json(struct store *db, int64_t circle,
 	if (st && store_row(st) > 0) {
 		p = json_pack("{s:I,s:o,s:o}", "chapter",
 			      (json_int_t)store_int(st, 0), "block",
-			      circle_block_json(store_text(st, 1)), "updated_at",
-			      circle_time_json(store_int(st, 2)));
+			      circle_block_json(store_text(st, 1)),
+			      "updated_at", circle_time_json(store_int(st, 2)));
 	}
 	store_done(st);
 	return p ? p : json_null();
@@ -434,17 +434,17 @@ json_t *circle_json(struct rpc_ctx *ctx, int64_t circle,
 	if (!st)
 		return NULL;
 	if (store_row(st) > 0) {
-		c = json_pack(
-			"{s:I,s:s,s:s,s:I,s:b,s:b,s:b,s:o,s:o}", "id",
-			(json_int_t)circle, "name", store_text(st, 0),
-			"description", store_text(st, 1), "book",
-			(json_int_t)store_int(st, 2), "spoiler_guard",
-			store_int(st, 3) != 0, "post_first",
-			store_int(st, 4) != 0, "members_can_invite",
-			store_int(st, 5) != 0, "created_at",
-			circle_time_json(store_int(st, 6)), "cloned_from",
-			store_is_null(st, 7) ? json_null() :
-					       json_integer(store_int(st, 7)));
+		c = json_pack("{s:I,s:s,s:s,s:I,s:b,s:b,s:b,s:o,s:o}", "id",
+			      (json_int_t)circle, "name", store_text(st, 0),
+			      "description", store_text(st, 1), "book",
+			      (json_int_t)store_int(st, 2), "spoiler_guard",
+			      store_int(st, 3) != 0, "post_first",
+			      store_int(st, 4) != 0, "members_can_invite",
+			      store_int(st, 5) != 0, "created_at",
+			      circle_time_json(store_int(st, 6)), "cloned_from",
+			      store_is_null(st, 7)
+				      ? json_null()
+				      : json_integer(store_int(st, 7)));
 	}
 	store_done(st);
 	if (!c)
@@ -551,8 +551,8 @@ static int insert_circle(struct rpc_ctx *ctx, const char *name,
 
 static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "name", "book", "description",
-					       NULL };
+	static const char *const allowed[] = {"name", "book", "description",
+					      NULL};
 	const char *name, *desc = "";
 	int64_t book, id;
 	struct vis_viewer v;
@@ -562,8 +562,8 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_str(ctx, params, "name", true, 1, CIRCLE_NAME_MAX,
 			  &name) ||
 	    rpc_param_id(ctx, params, "book", true, &book) ||
-	    rpc_param_str(ctx, params, "description", false, 0,
-			  CIRCLE_DESC_MAX, &desc))
+	    rpc_param_str(ctx, params, "description", false, 0, CIRCLE_DESC_MAX,
+			  &desc))
 		return RPC_ERR;
 	rc = books_book_exists(rpc_store(ctx), book);
 	if (rc == SCH_ENOTFOUND)
@@ -589,7 +589,7 @@ static const char SQL_MY_CIRCLES[] =
 
 static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "cursor", NULL };
+	static const char *const allowed[] = {"cursor", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	int64_t cursor = 0, ids[CIRCLE_PAGE + 1];
@@ -622,11 +622,11 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (c)
 			json_array_append_new(items, c);
 	}
-	*result = json_pack("{s:o,s:o}", "items", items, "next",
-			    n > CIRCLE_PAGE ?
-				    json_sprintf("%lld",
-						 (long long)ids[CIRCLE_PAGE - 1]) :
-				    json_null());
+	*result = json_pack(
+		"{s:o,s:o}", "items", items, "next",
+		n > CIRCLE_PAGE
+			? json_sprintf("%lld", (long long)ids[CIRCLE_PAGE - 1])
+			: json_null());
 	return 0;
 }
 
@@ -634,7 +634,7 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", NULL };
+	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
@@ -674,9 +674,10 @@ static int opt_bool(struct rpc_ctx *ctx, json_t *params, const char *name,
 static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {
-		"circle", "name", "description", "spoiler_guard",
-		"post_first", "members_can_invite", NULL
-	};
+		"circle",      "name",
+		"description", "spoiler_guard",
+		"post_first",  "members_can_invite",
+		NULL};
 	const char *name = NULL, *desc = NULL;
 	int64_t circle, sg, pf, mci;
 	struct vis_viewer v;
@@ -687,8 +688,8 @@ static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    circle_access(ctx, params, CIRCLE_OWNER, &circle, &v) ||
 	    rpc_param_str(ctx, params, "name", false, 1, CIRCLE_NAME_MAX,
 			  &name) ||
-	    rpc_param_str(ctx, params, "description", false, 0,
-			  CIRCLE_DESC_MAX, &desc) ||
+	    rpc_param_str(ctx, params, "description", false, 0, CIRCLE_DESC_MAX,
+			  &desc) ||
 	    opt_bool(ctx, params, "spoiler_guard", &sg) ||
 	    opt_bool(ctx, params, "post_first", &pf) ||
 	    opt_bool(ctx, params, "members_can_invite", &mci))
@@ -727,7 +728,7 @@ static const char SQL_MEMBERS_PAGE[] =
 
 static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "cursor", NULL };
+	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	struct vis_viewer v;
@@ -754,11 +755,11 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (m)
 			json_array_append_new(items, m);
 	}
-	*result = json_pack("{s:o,s:o}", "items", items, "next",
-			    n > MEMBER_PAGE ?
-				    json_sprintf("%lld",
-						 (long long)ids[MEMBER_PAGE - 1]) :
-				    json_null());
+	*result = json_pack(
+		"{s:o,s:o}", "items", items, "next",
+		n > MEMBER_PAGE
+			? json_sprintf("%lld", (long long)ids[MEMBER_PAGE - 1])
+			: json_null());
 	return 0;
 }
 
@@ -798,8 +799,8 @@ static bool sole_owner(struct store *db, int64_t circle, int64_t account)
 
 static int m_set_role(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "account", "role",
-					       NULL };
+	static const char *const allowed[] = {"circle", "account", "role",
+					      NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	int64_t circle, account;
@@ -868,7 +869,7 @@ static int drop_member(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 
 static int m_leave(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", NULL };
+	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 	int rc;
@@ -883,13 +884,13 @@ static int m_leave(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	rpc_effect_unsubscribe(ctx, circle);
-	*result = json_pack("{s:I,s:b}", "circle", (json_int_t)circle,
-			    "member", 0);
+	*result = json_pack("{s:I,s:b}", "circle", (json_int_t)circle, "member",
+			    0);
 	return 0;
 }
 
-int circles_remove_member(struct rpc_ctx *ctx, int64_t circle,
-			  int64_t account, const char *reason)
+int circles_remove_member(struct rpc_ctx *ctx, int64_t circle, int64_t account,
+			  const char *reason)
 {
 	struct store *db = rpc_store(ctx);
 
@@ -944,7 +945,8 @@ int circles_account_deleted(struct rpc_ctx *ctx, int64_t account)
 			json_object_set_new(m, "previous_role",
 					    json_string(circle_role_name(was)));
 			if (circle_publish_member(ctx, ids[i], heir,
-						  "member.role_changed", m) < 0) {
+						  "member.role_changed",
+						  m) < 0) {
 				rc = SCH_EDB;
 				break;
 			}
@@ -969,8 +971,8 @@ static const char SQL_CLONE_PLAN[] =
 
 static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "name",
-					       "with_annotations", NULL };
+	static const char *const allowed[] = {"circle", "name",
+					      "with_annotations", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	struct vis_viewer v;
@@ -1022,7 +1024,7 @@ static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "since_seq", NULL };
+	static const char *const allowed[] = {"circle", "since_seq", NULL};
 	struct vis_viewer v;
 	int64_t circle, since = -1, seq = 0;
 	json_t *events = NULL;
@@ -1035,8 +1037,7 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			  &since))
 		return RPC_ERR;
 	if (since >= 0) {
-		rc = rpc_replay(ctx, circle, since, &v, &events, &seq,
-				&resync);
+		rc = rpc_replay(ctx, circle, since, &v, &events, &seq, &resync);
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	} else {
@@ -1058,10 +1059,9 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params,
-			 json_t **result)
+static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", NULL };
+	static const char *const allowed[] = {"circle", NULL};
 	int64_t circle;
 
 	if (rpc_params_only(ctx, params, allowed) ||
@@ -1076,18 +1076,17 @@ static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params,
 /* ---- registration ---- */
 
 static const struct rpc_method methods[] = {
-	{ "circle.create", m_create, RPC_AUTH },
-	{ "circle.list", m_list, RPC_AUTH },
-	{ "circle.get", m_get, RPC_AUTH },
-	{ "circle.update", m_update, RPC_AUTH },
-	{ "circle.members", m_members, RPC_AUTH },
-	{ "circle.set_role", m_set_role, RPC_AUTH },
-	{ "circle.leave", m_leave, RPC_AUTH },
-	{ "circle.clone", m_clone, RPC_AUTH },
-	{ "circle.subscribe", m_subscribe, RPC_AUTH },
-	{ "circle.unsubscribe", m_unsubscribe, RPC_AUTH },
-	{ NULL, NULL, 0 }
-};
+	{"circle.create", m_create, RPC_AUTH},
+	{"circle.list", m_list, RPC_AUTH},
+	{"circle.get", m_get, RPC_AUTH},
+	{"circle.update", m_update, RPC_AUTH},
+	{"circle.members", m_members, RPC_AUTH},
+	{"circle.set_role", m_set_role, RPC_AUTH},
+	{"circle.leave", m_leave, RPC_AUTH},
+	{"circle.clone", m_clone, RPC_AUTH},
+	{"circle.subscribe", m_subscribe, RPC_AUTH},
+	{"circle.unsubscribe", m_unsubscribe, RPC_AUTH},
+	{NULL, NULL, 0}};
 
 static int load_viewer_hook(struct store *db, int64_t circle, int64_t account,
 			    bool is_admin, struct vis_viewer *out)

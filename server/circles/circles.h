@@ -30,8 +30,8 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 			int64_t chapter);
 /* Removes a member (moderation's mod.remove): membership gone, content
  * stays, subscription dropped, member.removed published. */
-int circles_remove_member(struct rpc_ctx *ctx, int64_t circle,
-			  int64_t account, const char *reason);
+int circles_remove_member(struct rpc_ctx *ctx, int64_t circle, int64_t account,
+			  const char *reason);
 
 /* For account.delete (auth): the account leaves every circle it is in
  * (member.left in each). Where it was the only owner, the longest-standing

@@ -19,10 +19,10 @@ struct store;
 
 /* What a method needs from the caller in the circle (SPEC §4). */
 enum circle_need {
-	CIRCLE_SEE,       /* member of any role, or a site admin */
-	CIRCLE_MEMBER,    /* member of any role (admins only if members) */
+	CIRCLE_SEE,	  /* member of any role, or a site admin */
+	CIRCLE_MEMBER,	  /* member of any role (admins only if members) */
 	CIRCLE_MODERATOR, /* moderator or owner */
-	CIRCLE_OWNER      /* owner */
+	CIRCLE_OWNER	  /* owner */
 };
 
 /*
@@ -34,8 +34,8 @@ enum circle_need {
 int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
 		  int64_t *circle, struct vis_viewer *v);
 /* Same, for a circle id already in hand. */
-int circle_access_id(struct rpc_ctx *ctx, int64_t circle,
-		     enum circle_need need, struct vis_viewer *v);
+int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
+		     struct vis_viewer *v);
 
 /*
  * The circle object of SPEC §3 as this module shapes it (new reference, NULL
@@ -50,8 +50,7 @@ json_t *circle_author_json(struct store *db, int64_t account);
  * account is not a member (new reference). */
 json_t *circle_member_json(struct store *db, int64_t circle, int64_t account);
 /* A progress object {chapter, block, updated_at} or json null. */
-json_t *circle_progress_json(struct store *db, int64_t circle,
-			     int64_t account);
+json_t *circle_progress_json(struct store *db, int64_t circle, int64_t account);
 /*
  * The optional "block" parameter of progress.set and presence.set: a block
  * id of chapter.get's blocks (1-64 of A-Z a-z 0-9 _ - . :) or a block index

@@ -19,7 +19,7 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define INVITE_CODE_LEN 26          /* 130 random bits in base32 */
+#define INVITE_CODE_LEN 26	     /* 130 random bits in base32 */
 #define INVITE_DEFAULT_S (7 * 86400) /* SPEC: 7 days */
 #define INVITE_MAX_S (366 * 86400)
 #define INVITE_MAX_USES 1000000
@@ -51,8 +51,8 @@ static const char SQL_CAN_INVITE[] =
 
 static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "role", "max_uses",
-					       "expires_in_s", NULL };
+	static const char *const allowed[] = {"circle", "role", "max_uses",
+					      "expires_in_s", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	int64_t circle, max_uses = 0, expires_in = INVITE_DEFAULT_S, mci = 0;
@@ -96,15 +96,12 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	blen = strlen(base);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;
-	*result = json_pack("{s:s,s:o,s:I,s:s,s:o,s:i,s:o}", "code", code,
-			    "url",
-			    json_sprintf("%.*s/#/join/%s", (int)blen, base,
-					 code),
-			    "circle", (json_int_t)circle, "role",
-			    circle_role_name(role), "max_uses",
-			    max_uses ? json_integer(max_uses) : json_null(),
-			    "uses", 0, "expires_at",
-			    circle_time_json(expires_at));
+	*result = json_pack(
+		"{s:s,s:o,s:I,s:s,s:o,s:i,s:o}", "code", code, "url",
+		json_sprintf("%.*s/#/join/%s", (int)blen, base, code), "circle",
+		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
+		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
+		"expires_at", circle_time_json(expires_at));
 	return 0;
 }
 
@@ -119,7 +116,7 @@ static const char SQL_JOIN[] =
 
 static int m_join(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "code", NULL };
+	static const char *const allowed[] = {"code", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
 	struct vis_viewer v;
@@ -165,10 +162,9 @@ static int m_join(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(db, SQL_USE_INVITE, "i", id);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (circle_publish_member(ctx, circle, rpc_account(ctx),
-				  "member.joined",
-				  circle_member_json(db, circle,
-						     rpc_account(ctx))) < 0)
+	if (circle_publish_member(
+		    ctx, circle, rpc_account(ctx), "member.joined",
+		    circle_member_json(db, circle, rpc_account(ctx))) < 0)
 		return rpc_fail_store(ctx, SCH_EDB);
 	rc = circle_push_viewer(ctx, circle, rpc_account(ctx));
 	if (rc == 0)
@@ -181,7 +177,6 @@ static int m_join(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 const struct rpc_method circle_invite_methods[] = {
-	{ "circle.invite", m_invite, RPC_AUTH },
-	{ "circle.join", m_join, RPC_AUTH },
-	{ NULL, NULL, 0 }
-};
+	{"circle.invite", m_invite, RPC_AUTH},
+	{"circle.join", m_join, RPC_AUTH},
+	{NULL, NULL, 0}};

@@ -69,9 +69,9 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 	for (size_t i = 0; i < n; i++) {
 		struct books_chapter_info ci;
 
-		rows[i].order = books_chapter_info(db, rows[i].chapter, &ci) ?
-					1 << 30 :
-					ci.order;
+		rows[i].order = books_chapter_info(db, rows[i].chapter, &ci)
+					? 1 << 30
+					: ci.order;
 	}
 	if (n)
 		qsort(rows, n, sizeof(*rows), plan_row_cmp);
@@ -79,8 +79,8 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 		json_array_append_new(
 			out, json_pack("{s:I,s:s,s:s?}", "chapter",
 				       (json_int_t)rows[i].chapter, "due",
-				       rows[i].due ? rows[i].due : "",
-				       "prompt", rows[i].prompt));
+				       rows[i].due ? rows[i].due : "", "prompt",
+				       rows[i].prompt));
 		free(rows[i].due);
 		free(rows[i].prompt);
 	}
@@ -102,13 +102,12 @@ static json_t *all_progress_json(struct store *db, int64_t circle)
 
 	while (st && store_row(st) > 0) {
 		json_array_append_new(
-			out,
-			json_pack("{s:I,s:I,s:o,s:o}", "account",
-				  (json_int_t)store_int(st, 0), "chapter",
-				  (json_int_t)store_int(st, 1), "block",
-				  circle_block_json(store_text(st, 2)),
-				  "updated_at",
-				  circle_time_json(store_int(st, 3))));
+			out, json_pack("{s:I,s:I,s:o,s:o}", "account",
+				       (json_int_t)store_int(st, 0), "chapter",
+				       (json_int_t)store_int(st, 1), "block",
+				       circle_block_json(store_text(st, 2)),
+				       "updated_at",
+				       circle_time_json(store_int(st, 3))));
 	}
 	/* authors after the walk: auth/ runs its own statements */
 	for (size_t i = 0; i < json_array_size(out); i++) {
@@ -129,7 +128,7 @@ static json_t *plan_json(struct store *db, int64_t circle)
 
 static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", NULL };
+	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
@@ -143,8 +142,8 @@ static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 /* True for a real calendar date written YYYY-MM-DD. */
 static bool valid_date(const char *s)
 {
-	static const int days[] = { 31, 29, 31, 30, 31, 30,
-				    31, 31, 30, 31, 30, 31 };
+	static const int days[] = {31, 29, 31, 30, 31, 30,
+				   31, 31, 30, 31, 30, 31};
 	int y, m, d;
 
 	if (strlen(s) != 10 || s[4] != '-' || s[7] != '-')
@@ -157,7 +156,8 @@ static bool valid_date(const char *s)
 	d = atoi(s + 8);
 	if (y < 1 || m < 1 || m > 12 || d < 1 || d > days[m - 1])
 		return false;
-	if (m == 2 && d == 29 && !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
+	if (m == 2 && d == 29 &&
+	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return false;
 	return true;
 }
@@ -232,7 +232,7 @@ static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
 
 static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "entries", NULL };
+	static const char *const allowed[] = {"circle", "entries", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	struct vis_item item;
@@ -310,11 +310,10 @@ static const char SQL_UNMARK_READ[] =
 static const char SQL_SHOW_ALL[] =
 	"UPDATE memberships SET show_all = ? WHERE circle = ? AND account = ?";
 
-static int m_progress_set(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "chapter", "block",
-					       "read", "show_all", NULL };
+	static const char *const allowed[] = {"circle", "chapter",  "block",
+					      "read",	"show_all", NULL};
 	struct store *db = rpc_store(ctx);
 	struct books_chapter_info ci;
 	struct vis_viewer v;
@@ -374,25 +373,24 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params,
 		item.author = me;
 		rpc_publish_ephemeral(
 			ctx, circle, "progress.changed", &item,
-			json_pack("{s:I,s:o,s:o}", "circle",
-				  (json_int_t)circle, "account",
-				  circle_author_json(db, me), "progress",
+			json_pack("{s:I,s:o,s:o}", "circle", (json_int_t)circle,
+				  "account", circle_author_json(db, me),
+				  "progress",
 				  circle_progress_json(db, circle, me)));
 	}
 	posted = json_array();
 	for (int i = 0; i < v.nposted; i++)
 		json_array_append_new(posted, json_integer(v.posted[i]));
-	*result = json_pack("{s:I,s:o,s:b,s:i,s:o}", "circle",
-			    (json_int_t)circle, "progress",
-			    circle_progress_json(db, circle, me), "show_all",
-			    v.show_all, "progress_order", v.progress_order,
-			    "post_first_met", posted);
+	*result =
+		json_pack("{s:I,s:o,s:b,s:i,s:o}", "circle", (json_int_t)circle,
+			  "progress", circle_progress_json(db, circle, me),
+			  "show_all", v.show_all, "progress_order",
+			  v.progress_order, "post_first_met", posted);
 	return 0;
 }
 
 const struct rpc_method circle_plan_methods[] = {
-	{ "plan.get", m_plan_get, RPC_AUTH },
-	{ "plan.set", m_plan_set, RPC_AUTH },
-	{ "progress.set", m_progress_set, RPC_AUTH },
-	{ NULL, NULL, 0 }
-};
+	{"plan.get", m_plan_get, RPC_AUTH},
+	{"plan.set", m_plan_set, RPC_AUTH},
+	{"progress.set", m_progress_set, RPC_AUTH},
+	{NULL, NULL, 0}};

@@ -41,8 +41,8 @@ static size_t count, cap;
 
 static int idle_limit(void)
 {
-	return rpc_config.presence_idle_s > 0 ? rpc_config.presence_idle_s :
-						PRESENCE_IDLE_DEFAULT_S;
+	return rpc_config.presence_idle_s > 0 ? rpc_config.presence_idle_s
+					      : PRESENCE_IDLE_DEFAULT_S;
 }
 
 static json_t *entry_json(struct store *db, const struct presence *p)
@@ -51,8 +51,8 @@ static json_t *entry_json(struct store *db, const struct presence *p)
 			 (json_int_t)p->circle, "account",
 			 circle_author_json(db, p->account), "online", 1,
 			 "chapter", (json_int_t)p->chapter, "block",
-			 circle_block_json(p->block),
-			 "at", circle_time_json(p->last_seen));
+			 circle_block_json(p->block), "at",
+			 circle_time_json(p->last_seen));
 }
 
 static void publish(struct rpc_ctx *ctx, int64_t circle, int64_t account,
@@ -136,11 +136,10 @@ static void drop_where(struct rpc_ctx *ctx,
 	free(gone);
 }
 
-static int m_presence_set(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int m_presence_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "chapter", "block",
-					       NULL };
+	static const char *const allowed[] = {"circle", "chapter", "block",
+					      NULL};
 	struct vis_viewer v;
 	int64_t circle, chapter, book;
 	char block[CIRCLE_BLOCK_ENC];
@@ -158,8 +157,7 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params,
 	rc = circles_book(rpc_store(ctx), circle, &book);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (books_chapter_info(rpc_store(ctx), chapter, &ci) ||
-	    ci.book != book)
+	if (books_chapter_info(rpc_store(ctx), chapter, &ci) || ci.book != book)
 		return rpc_fail_field(ctx, "chapter",
 				      "not a chapter of the circle's book");
 	for (size_t i = 0; i < count; i++)
@@ -237,17 +235,16 @@ static bool match_idle(const struct presence *p, void *arg)
 	return p->last_seen < k->before;
 }
 
-void presence_drop_account(struct rpc_ctx *ctx, int64_t circle,
-			   int64_t account)
+void presence_drop_account(struct rpc_ctx *ctx, int64_t circle, int64_t account)
 {
-	struct drop_key k = { circle, account, 0, 0 };
+	struct drop_key k = {circle, account, 0, 0};
 
 	drop_where(ctx, match_account, &k);
 }
 
 void presence_conn_closed(struct rpc_ctx *ctx)
 {
-	struct drop_key k = { 0, 0, rpc_conn(ctx), 0 };
+	struct drop_key k = {0, 0, rpc_conn(ctx), 0};
 
 	if (k.conn != 0)
 		drop_where(ctx, match_conn, &k);
@@ -255,13 +252,11 @@ void presence_conn_closed(struct rpc_ctx *ctx)
 
 void presence_tick(struct rpc_ctx *ctx)
 {
-	struct drop_key k = { 0, 0, 0, rpc_now(ctx) - idle_limit() };
+	struct drop_key k = {0, 0, 0, rpc_now(ctx) - idle_limit()};
 
 	if (count)
 		drop_where(ctx, match_idle, &k);
 }
 
 const struct rpc_method circle_presence_methods[] = {
-	{ "presence.set", m_presence_set, RPC_AUTH },
-	{ NULL, NULL, 0 }
-};
+	{"presence.set", m_presence_set, RPC_AUTH}, {NULL, NULL, 0}};

@@ -31,7 +31,7 @@ struct fixture {
 	struct store *db;
 	int64_t alice, bob, carol; /* owner, member, outsider */
 	int64_t book;
-	int64_t ch[4];             /* the first chapters in reading order */
+	int64_t ch[4]; /* the first chapters in reading order */
 	int64_t circle;
 };
 
@@ -80,9 +80,9 @@ static void load_book(struct fixture *f)
 	size_t i, j;
 	int n = 0;
 
-	if (books_cli_import(f->db,
-			     SCHOLIA_SOURCE_DIR "/content/the-rochdale-pioneers",
-			     NULL, false, out, err, sizeof(err)) != 0)
+	if (books_cli_import(
+		    f->db, SCHOLIA_SOURCE_DIR "/content/the-rochdale-pioneers",
+		    NULL, false, out, err, sizeof(err)) != 0)
 		fail_msg("import: %s", err);
 	fclose(out);
 	assert_int_equal(call(f, f->alice, "book.list", json_object(), &r), 0);
@@ -139,17 +139,16 @@ static int setup(void **state)
 			 0);
 	f->circle = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
-	assert_int_equal(call(f, f->alice, "circle.invite",
-			      json_pack("{s:I}", "circle",
-					(json_int_t)f->circle),
-			      &r),
-			 0);
-	assert_int_equal(call(f, f->bob, "circle.join",
-			      json_pack("{s:s}", "code",
-					json_string_value(
-						json_object_get(r, "code"))),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "circle.invite",
+		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
+		0);
+	assert_int_equal(
+		call(f, f->bob, "circle.join",
+		     json_pack("{s:s}", "code",
+			       json_string_value(json_object_get(r, "code"))),
+		     NULL),
+		0);
 	json_decref(r);
 	*state = f;
 	return 0;
@@ -195,17 +194,17 @@ static void test_roles(void **state)
 			 0);
 	assert_int_equal(v.role, VIS_ROLE_NONE);
 	assert_true(v.is_admin);
-	assert_int_equal(circles_viewer(f->db, f->circle + 99, f->bob, false,
-					&v),
-			 SCH_ENOTFOUND);
+	assert_int_equal(
+		circles_viewer(f->db, f->circle + 99, f->bob, false, &v),
+		SCH_ENOTFOUND);
 
-	assert_int_equal(call(f, f->alice, "circle.set_role",
-			      json_pack("{s:I,s:I,s:s}", "circle",
-					(json_int_t)f->circle, "account",
-					(json_int_t)f->bob, "role",
-					"moderator"),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "circle.set_role",
+		     json_pack("{s:I,s:I,s:s}", "circle", (json_int_t)f->circle,
+			       "account", (json_int_t)f->bob, "role",
+			       "moderator"),
+		     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.role, VIS_ROLE_MODERATOR);
 	/* the last owner cannot step down */
@@ -218,16 +217,14 @@ static void test_roles(void **state)
 	/* a moderator is not an owner */
 	assert_int_equal(call(f, f->bob, "circle.update",
 			      json_pack("{s:I,s:b}", "circle",
-					(json_int_t)f->circle, "post_first",
-					1),
+					(json_int_t)f->circle, "post_first", 1),
 			      NULL),
 			 RPC_E_FORBIDDEN);
 	/* an outsider learns nothing */
-	assert_int_equal(call(f, f->carol, "circle.get",
-			      json_pack("{s:I}", "circle",
-					(json_int_t)f->circle),
-			      NULL),
-			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		call(f, f->carol, "circle.get",
+		     json_pack("{s:I}", "circle", (json_int_t)f->circle), NULL),
+		RPC_E_NOT_FOUND);
 }
 
 static void test_options_and_progress(void **state)
@@ -247,18 +244,18 @@ static void test_options_and_progress(void **state)
 	/* no progress: the first chapter is open */
 	assert_int_equal(v.progress_order, 1);
 
-	assert_int_equal(call(f, f->alice, "circle.update",
-			      json_pack("{s:I,s:b,s:b}", "circle",
-					(json_int_t)f->circle,
-					"spoiler_guard", 1, "post_first", 1),
-			      NULL),
-			 0);
-	assert_int_equal(call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:I,s:i}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)f->ch[2], "block", 5),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "circle.update",
+		     json_pack("{s:I,s:b,s:b}", "circle", (json_int_t)f->circle,
+			       "spoiler_guard", 1, "post_first", 1),
+		     NULL),
+		0);
+	assert_int_equal(
+		call(f, f->bob, "progress.set",
+		     json_pack("{s:I,s:I,s:i}", "circle", (json_int_t)f->circle,
+			       "chapter", (json_int_t)f->ch[2], "block", 5),
+		     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_true(v.spoiler_guard);
 	assert_true(v.post_first);
@@ -267,12 +264,12 @@ static void test_options_and_progress(void **state)
 	assert_int_equal(v.nposted, 0);
 
 	/* going back is allowed: progress is what the member says */
-	assert_int_equal(call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:I}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)f->ch[1]),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->bob, "progress.set",
+		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
+			       "chapter", (json_int_t)f->ch[1]),
+		     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.progress_order, order_of(f, f->ch[1]));
 
@@ -294,12 +291,12 @@ static void test_options_and_progress(void **state)
 	assert_false(v.show_all);
 
 	/* outsiders may not set progress */
-	assert_int_equal(call(f, f->carol, "progress.set",
-			      json_pack("{s:I,s:I}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)f->ch[1]),
-			      NULL),
-			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		call(f, f->carol, "progress.set",
+		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
+			       "chapter", (json_int_t)f->ch[1]),
+		     NULL),
+		RPC_E_NOT_FOUND);
 }
 
 static void test_post_first_marks(void **state)
@@ -333,32 +330,32 @@ static void test_post_first_marks(void **state)
 	assert_int_equal(vis_check(&v, &it), VIS_FULL);
 
 	/* marking read meets it too, and can be taken back */
-	assert_int_equal(call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:I,s:b}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)f->ch[1], "read", 1),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->bob, "progress.set",
+		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
+			       "chapter", (json_int_t)f->ch[1], "read", 1),
+		     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.nposted, 2);
 	it.chapter = f->ch[1];
 	assert_int_equal(vis_check(&v, &it), VIS_FULL);
-	assert_int_equal(call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:I,s:b}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)f->ch[1], "read", 0),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->bob, "progress.set",
+		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
+			       "chapter", (json_int_t)f->ch[1], "read", 0),
+		     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.nposted, 1);
 	assert_int_equal(vis_check(&v, &it), VIS_NONE);
 	/* a post is not taken back by read: false */
-	assert_int_equal(call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:I,s:b}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)f->ch[0], "read", 0),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->bob, "progress.set",
+		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
+			       "chapter", (json_int_t)f->ch[0], "read", 0),
+		     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.nposted, 1);
 	rpc_ctx_free_local(ctx);
@@ -379,11 +376,10 @@ static void test_remove_member(void **state)
 			 0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.role, VIS_ROLE_NONE);
-	assert_int_equal(call(f, f->bob, "circle.get",
-			      json_pack("{s:I}", "circle",
-					(json_int_t)f->circle),
-			      NULL),
-			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		call(f, f->bob, "circle.get",
+		     json_pack("{s:I}", "circle", (json_int_t)f->circle), NULL),
+		RPC_E_NOT_FOUND);
 	rpc_ctx_free_local(ctx);
 }
 
@@ -395,18 +391,18 @@ static void test_account_deleted(void **state)
 	json_t *r;
 
 	/* carol joins as moderator, after bob the member */
-	assert_int_equal(call(f, f->alice, "circle.invite",
-			      json_pack("{s:I,s:s}", "circle",
-					(json_int_t)f->circle, "role",
-					"moderator"),
-			      &r),
-			 0);
-	assert_int_equal(call(f, f->carol, "circle.join",
-			      json_pack("{s:s}", "code",
-					json_string_value(
-						json_object_get(r, "code"))),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(f, f->alice, "circle.invite",
+		     json_pack("{s:I,s:s}", "circle", (json_int_t)f->circle,
+			       "role", "moderator"),
+		     &r),
+		0);
+	assert_int_equal(
+		call(f, f->carol, "circle.join",
+		     json_pack("{s:s}", "code",
+			       json_string_value(json_object_get(r, "code"))),
+		     NULL),
+		0);
 	json_decref(r);
 	/* the sole owner goes: the moderator takes over */
 	assert_int_equal(circles_account_deleted(ctx, f->alice), 0);
@@ -431,11 +427,10 @@ static void test_events_stored(void **state)
 	json_t *r;
 	int64_t seq0, seq1;
 
-	assert_int_equal(call(f, f->bob, "circle.subscribe",
-			      json_pack("{s:I}", "circle",
-					(json_int_t)f->circle),
-			      &r),
-			 0);
+	assert_int_equal(
+		call(f, f->bob, "circle.subscribe",
+		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
+		0);
 	seq0 = json_integer_value(json_object_get(r, "seq"));
 	json_decref(r);
 	assert_true(seq0 >= 1); /* bob's member.joined */
@@ -444,12 +439,12 @@ static void test_events_stored(void **state)
 		       "entries", "chapter", (json_int_t)f->ch[0], "due",
 		       "2026-12-01"),
 	     NULL);
-	assert_int_equal(call(f, f->bob, "circle.subscribe",
-			      json_pack("{s:I,s:I}", "circle",
-					(json_int_t)f->circle, "since_seq",
-					(json_int_t)seq0),
-			      &r),
-			 0);
+	assert_int_equal(
+		call(f, f->bob, "circle.subscribe",
+		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
+			       "since_seq", (json_int_t)seq0),
+		     &r),
+		0);
 	seq1 = json_integer_value(json_object_get(r, "seq"));
 	assert_int_equal(seq1, seq0 + 1);
 	assert_int_equal(json_array_size(json_object_get(r, "events")), 1);

@@ -13,8 +13,15 @@
 
 #include "visibility/visibility.h"
 
-enum { CIRCLE = 7, ALICE = 1, BOB = 2, CAROL = 3, CH1 = 101, CH2 = 102,
-       CH3 = 103 };
+enum {
+	CIRCLE = 7,
+	ALICE = 1,
+	BOB = 2,
+	CAROL = 3,
+	CH1 = 101,
+	CH2 = 102,
+	CH3 = 103
+};
 
 static struct vis_viewer viewer(int64_t account, enum vis_role role)
 {
