@@ -101,8 +101,10 @@ int auth_pw_verify(const char *hash, const char *pw, size_t len,
 	if (sodium_init() < 0)
 		die("libsodium cannot start");
 	*rehash = false;
+	/* made before the first check of any kind, so that the first login
+	 * with an unknown handle does not take twice as long */
+	pthread_once(&dummy_once, dummy_make);
 	if (!hash) {
-		pthread_once(&dummy_once, dummy_make);
 		if (crypto_pwhash_str_verify(dummy_hash, pw, len) == 0)
 			log_error("auth", "the dummy hash matched");
 		return SCH_EINVAL;
