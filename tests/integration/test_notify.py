@@ -177,3 +177,27 @@ def test_needs_auth(server):
     c = server.client()
     assert c.error("notification.list", {})["code"] == -32001
     c.close()
+
+
+def test_spoiler_guard_withholds_notifications(world):
+    w = world
+    book = w.owner.call("book.list", {})["items"][0]["id"]
+    circle = w.owner.call("circle.create", {"name": "Guarded", "book": book})["id"]
+    w.owner.call("circle.update", {"circle": circle, "spoiler_guard": True})
+    code = w.owner.call("circle.invite", {"circle": circle})["code"]
+    w.ann.call("circle.join", {"code": code})
+    w.ben.call("circle.join", {"code": code})
+    late = w.chapters[5]
+    w.ben.call("chapter.follow", {"circle": circle, "chapter": late, "on": True})
+
+    def mention():
+        return w.ann.call("annotation.create", {
+            "circle": circle, "chapter": late, "target": None,
+            "visibility": "circle", "body": "ahead: @%s" % w.ben.handle})["id"]
+
+    ahead = mention()
+    assert about(inbox(w.ben)["items"], ahead) == []
+    w.ben.call("progress.set", {"circle": circle, "chapter": late})
+    now = mention()
+    kinds = sorted(n["kind"] for n in about(inbox(w.ben)["items"], now))
+    assert kinds == ["mention"]   # once, though both a mention and a follow
