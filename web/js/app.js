@@ -280,6 +280,18 @@ async function joinScreen(code) {
 }
 
 /* ---------- account ---------- */
+// "Chrome 156 on Linux" from a user-agent string.
+function uaShort(ua) {
+	if (!ua)
+		return 'Unknown device';
+	const b = /(Edg|OPR|Firefox|Chrome|Chromium|Version)\/(\d+)/.exec(ua);
+	const os = /Android|iPhone|iPad|Windows|Mac OS X|Linux/.exec(ua);
+	if (!b)
+		return ua.slice(0, 60);
+	const names = { Edg: 'Edge', OPR: 'Opera', Version: 'Safari' };
+	return `${names[b[1]] || b[1]} ${b[2]}${os ? ' on ' + os[0].replace('Mac OS X', 'macOS') : ''}`;
+}
+
 async function accountScreen() {
 	const me = app.me;
 	const sessions = h('ul', { class: 'list', 'aria-label': 'Sessions' });
@@ -296,7 +308,7 @@ async function accountScreen() {
 		try {
 			for (const x of await rpc.all('auth.sessions')) {
 				sessions.appendChild(h('li', {},
-					h('span', {}, x.user_agent || 'Unknown device',
+					h('span', { title: x.user_agent || '' }, uaShort(x.user_agent),
 						x.current ? ' (this one)' : ''),
 					h('span', { class: 'meta' },
 						` created ${fmtTime(x.created_at)}, last seen ${fmtTime(x.last_seen_at || x.last_seen)}`),
@@ -676,9 +688,17 @@ function planEditor(circle, chs, plan) {
 }
 
 /* ---------- moderation ---------- */
+const REASONS = { off_topic: 'Off topic', uncivil: 'Uncivil', spam: 'Spam', other: 'Other' };
+
 function targetLabel(t) {
 	if (!t)
 		return '';
+	if (typeof t === 'string') {
+		const m = /^(annotation|reply|account|circle)[:#](\d+)$/.exec(t);
+		if (m)
+			return { annotation: 'thread', reply: 'reply', account: 'member', circle: 'circle' }[m[1]] + ` #${m[2]}`;
+		return t;
+	}
 	if (t.annotation)
 		return `thread #${idOf(t.annotation)}`;
 	if (t.reply)
@@ -691,7 +711,7 @@ function targetLabel(t) {
 async function modScreen(id) {
 	const queue = h('ul', { class: 'list', 'aria-label': 'Flag queue' });
 	const log = h('ul', { class: 'list', 'aria-label': 'Audit log' });
-	const secs = h('input', { type: 'number', min: 0, value: 0, 'aria-label': 'Slow mode seconds' });
+	const secs = h('input', { type: 'number', min: 0, value: 0, class: 'narrow', 'aria-label': 'Slow mode seconds' });
 	const members = h('ul', { class: 'list' });
 	screen('Moderation',
 		h('p', {}, h('a', { href: `#/circle/${id}` }, '← Back to the circle')),
@@ -721,9 +741,10 @@ async function modScreen(id) {
 				queue.appendChild(h('li', { class: 'flag' },
 					h('p', {}, h('strong', {}, targetLabel(f.target)), ' by ', name(content.author)),
 					h('blockquote', { class: 'plain' }, content.body || '(no text)'),
-					h('ul', {}, flags.map((x) => h('li', {}, `${x.reason}${x.note ? ': ' + x.note : ''} — ${name(x.flagger || x.by || x.account)}`))),
-					h('button', { type: 'button', onclick: () => resolve(f, 'hide') }, 'Hide'), ' ',
-					h('button', { type: 'button', onclick: () => resolve(f, 'dismiss') }, 'Dismiss')));
+					h('ul', { class: 'flags' }, flags.map((x) => h('li', {}, `${REASONS[x.reason] || x.reason}${x.note ? ': ' + x.note : ''} — flagged by ${name(x.flagger || x.by || x.account)}`))),
+					h('div', { class: 'actions' },
+						h('button', { type: 'button', onclick: () => resolve(f, 'hide') }, 'Hide'),
+						h('button', { type: 'button', onclick: () => resolve(f, 'dismiss') }, 'Dismiss'))));
 			}
 		} catch (e) { queue.appendChild(h('li', {}, errText(e))); }
 	};
@@ -739,7 +760,7 @@ async function modScreen(id) {
 		try {
 			for (const x of await rpc.all('mod.log', { circle: id }, 3))
 				log.appendChild(h('li', {}, h('span', { class: 'meta' }, fmtTime(x.at), ' '),
-					`${name(x.actor)} — ${x.action} ${targetLabel(x.target)}`,
+					`${x.actor ? name(x.actor) : 'Automatic'} — ${x.action} ${targetLabel(x.target)}`,
 					x.reason ? h('span', { class: 'meta' }, ` (${x.reason})`) : null));
 		} catch (e) { log.appendChild(h('li', {}, errText(e))); }
 	};
@@ -754,8 +775,16 @@ async function modScreen(id) {
 					const reason = prompt(`Reason to ${label.toLowerCase()} ${name(acc)}?`);
 					if (reason === null)
 						return;
+					const p = { circle: id, account: acc.id, reason: reason || label.toLowerCase(), ...(extra || {}) };
+					if (method === 'mod.mute') {
+						const hours = prompt('Mute for how many hours? (leave empty: until lifted)', '24');
+						if (hours === null)
+							return;
+						if (Number(hours) > 0)
+							p.until = new Date(Date.now() + Number(hours) * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
+					}
 					try {
-						await rpc.call(method, { circle: id, account: acc.id, reason, ...(extra || {}) });
+						await rpc.call(method, p);
 						toast('Done');
 						loadMembers();
 						loadLog();
@@ -764,18 +793,17 @@ async function modScreen(id) {
 			}, label);
 			members.appendChild(h('li', {}, h('span', {}, name(acc), ' ', h('span', { class: 'meta' }, m.role, m.muted || m.muted_until ? ', muted' : '')),
 				h('span', { class: 'actions' },
-					m.muted || m.muted_until
-						? h('button', {
-							type: 'button', class: 'small', onclick: async () => {
-								try {
-									await rpc.call('mod.unmute', { circle: id, account: acc.id });
-									loadMembers();
-									loadLog();
-								} catch (e) { toast(errText(e)); }
-							},
-						}, 'Unmute')
-						: act('Mute', 'mod.mute'),
-					' ', act('Remove', 'mod.remove'))));
+					act('Mute', 'mod.mute'),
+					h('button', {
+						type: 'button', class: 'small', onclick: async () => {
+							try {
+								await rpc.call('mod.unmute', { circle: id, account: acc.id });
+								toast(`${name(acc)} may post again`);
+								loadLog();
+							} catch (e) { toast(errText(e)); }
+						},
+					}, 'Unmute'),
+					act('Remove', 'mod.remove'))));
 		}
 	};
 	loadQueue();
