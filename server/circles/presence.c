@@ -9,6 +9,11 @@
  * rpc_config.presence_idle_s (default 60 s) is dropped by the tick, and a
  * closed connection drops its entries at once.
  *
+ * A connection that moves more than once a second is not echoed to the
+ * whole circle each time: its moves are published at most once a second
+ * (the latest one; the tick sends what was held back), so one client cannot
+ * make the server fan out an unbounded stream to every subscriber.
+ *
  * presence.changed data: {circle, account:{id, handle, display_name},
  * online, chapter, block, at}; online false when the member's last entry in
  * the circle went away (chapter and block null then).
@@ -34,6 +39,8 @@ struct presence {
 	int64_t chapter;
 	char block[CIRCLE_BLOCK_ENC]; /* JSON encoding; "": none */
 	int64_t last_seen; /* unix seconds of the last presence.set */
+	int64_t last_pub;  /* when presence.changed last went out for it */
+	bool dirty;	   /* a move not yet published (throttled) */
 };
 
 static struct presence *table;
@@ -183,8 +190,13 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	snprintf(p->block, sizeof(p->block), "%s", block);
 	p->last_seen = rpc_now(ctx);
 	/* a refresh that moves nothing keeps the entry alive quietly */
-	if (changed)
+	if (changed && p->last_seen - p->last_pub >= 1) {
+		p->last_pub = p->last_seen;
+		p->dirty = false;
 		publish(ctx, circle, p->account, entry_json(rpc_store(ctx), p));
+	} else if (changed) {
+		p->dirty = true;
+	}
 	*result = entry_json(rpc_store(ctx), p);
 	json_object_set_new(*result, "idle_timeout_s",
 			    json_integer(idle_limit()));
@@ -254,8 +266,20 @@ void presence_tick(struct rpc_ctx *ctx)
 {
 	struct drop_key k = {0, 0, 0, rpc_now(ctx) - idle_limit()};
 
-	if (count)
-		drop_where(ctx, match_idle, &k);
+	if (!count)
+		return;
+	drop_where(ctx, match_idle, &k);
+	/* moves held back by the once-a-second throttle */
+	for (size_t i = 0; i < count; i++) {
+		struct presence *p = &table[i];
+
+		if (p->dirty && rpc_now(ctx) - p->last_pub >= 1) {
+			p->dirty = false;
+			p->last_pub = rpc_now(ctx);
+			publish(ctx, p->circle, p->account,
+				entry_json(rpc_store(ctx), p));
+		}
+	}
 }
 
 const struct rpc_method circle_presence_methods[] = {

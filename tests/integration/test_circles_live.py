@@ -314,3 +314,18 @@ def test_two_tabs_one_presence(server, book):
     a.close()
     ev = owner.next_event("presence.changed")
     assert ev["data"]["online"] is False
+
+
+def test_presence_moves_are_throttled_but_the_last_arrives(server, book):
+    chs = book[1]
+    owner, cid, (a,) = setup_circle(server, book, 1)
+    owner.call("circle.subscribe", {"circle": cid})
+    moves = 30
+    for i in range(moves - 1):
+        a.call("presence.set", {"circle": cid, "chapter": chs[i % 3],
+                                "block": i})
+    a.call("presence.set", {"circle": cid, "chapter": chs[3]})
+    seen = until(owner, lambda e: e["type"] == "presence.changed" and
+                 e["data"]["chapter"] == chs[3] and e["data"]["block"] is None,
+                 timeout=10)
+    assert 1 <= len([e for e in seen if e["type"] == "presence.changed"]) < moves
