@@ -495,9 +495,15 @@ static int th_add_replies(struct store *db, json_t *obj, int64_t annotation,
 			continue;
 		th_post_vis(db, &r, &item);
 		vr = vis_check(v, &item);
-		if (vr != VIS_NONE)
-			json_array_append_new(
-				arr, th_post_json(db, &r, v->account, vr));
+		if (vr != VIS_NONE) {
+			json_t *o = th_post_json(db, &r, v->account, vr);
+
+			if (vr == VIS_FULL && r.edited && !r.deleted)
+				json_object_set_new(
+					o, "versions",
+					th_versions_json(db, TH_REPLY, r.id));
+			json_array_append_new(arr, o);
+		}
 		th_post_free(&r);
 	}
 	rc = 0;

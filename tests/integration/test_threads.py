@@ -355,6 +355,7 @@ def test_update_keeps_history(world, server):
     assert r2["edited"] is True and r2["body"] == "reply v2"
     got = w.alice.call("annotation.get", {"annotation": a["id"]})
     assert got["replies"][0]["body"] == "reply v2"
+    assert [v["body"] for v in got["replies"][0]["versions"]] == ["reply v1"]
 
 
 def test_delete_tombstone_and_gone(world):
