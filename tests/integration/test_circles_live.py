@@ -9,6 +9,8 @@ test follows it with an event that client may see (a "sentinel") and checks
 that the sentinel arrives with nothing withheld before it: the server sends
 one connection's events in seq order.
 """
+import json
+
 import pytest
 
 
@@ -329,3 +331,29 @@ def test_presence_moves_are_throttled_but_the_last_arrives(server, book):
                  e["data"]["chapter"] == chs[3] and e["data"]["block"] is None,
                  timeout=10)
     assert 1 <= len([e for e in seen if e["type"] == "presence.changed"]) < moves
+
+
+def test_too_old_since_seq_asks_for_resync(server, book):
+    owner, cid, (a,) = setup_circle(server, book, 1)
+    s0 = a.call("circle.subscribe", {"circle": cid})["seq"]
+    # more stored events than one catch-up replays (5,000), in batches
+    n = 0
+    for batch in range(51):
+        msgs = [{"jsonrpc": "2.0", "id": 100000 + batch * 100 + i,
+                 "method": "circle.update",
+                 "params": {"circle": cid, "description": "d%d" % (batch * 100 + i)}}
+                for i in range(100)]
+        owner.send_text(json.dumps(msgs))
+        replies = owner.recv_json(timeout=30)
+        assert isinstance(replies, list) and len(replies) == 100
+        assert all("result" in r for r in replies)
+        n += 100
+    fresh = server.client()
+    fresh.call("auth.resume", {"token": a.token})
+    r = fresh.call("circle.subscribe", {"circle": cid, "since_seq": s0})
+    assert r["resync"] is True and r["seq"] >= s0 + n
+    assert "events" not in r
+    # the subscription is live all the same
+    owner.call("circle.update", {"circle": cid, "description": "after"})
+    ev = fresh.next_event("circle.updated")
+    assert ev["data"]["description"] == "after" and ev["seq"] == r["seq"] + 1
