@@ -938,7 +938,9 @@ rpc.connect();
 rpc.on('open', async () => {
 	const had = !!app.me;
 	await loadMe();
-	if (!had)
+	// First connection, or the session ended meanwhile (revoked, signed
+	// out elsewhere, password changed): show what fits now.
+	if (!had || !app.me)
 		route();
 });
 onAnyEvent(() => {});

@@ -94,6 +94,35 @@ export async function showReader(main, circle, chapter, q) {
 			toast(on ? 'You will be notified of new threads here' : 'Unfollowed');
 		} catch (e) { toast(errText(e)); }
 	});
+	// Spoiler guard and post first (enforced by the server): say why
+	// threads may be missing and offer the member's own levers.
+	const levers = [];
+	if (!st.isMod && c.post_first)
+		levers.push(h('button', {
+			type: 'button', class: 'small', id: 'mark-read', onclick: async (ev) => {
+				try {
+					await rpc.call('progress.set', { circle, chapter, read: true });
+					ev.target.disabled = true;
+					ev.target.textContent = 'Marked read';
+					await loadAnnotations();
+					renderList();
+				} catch (e) { toast(errText(e)); }
+			},
+		}, 'Mark chapter read (shows others’ threads)'));
+	if (!st.isMod && c.spoiler_guard) {
+		const box = h('input', { type: 'checkbox', checked: !!(c.me && c.me.show_all) });
+		box.addEventListener('change', async () => {
+			try {
+				await rpc.call('progress.set', { circle, show_all: box.checked });
+				await loadAnnotations();
+				renderList();
+			} catch (e) { toast(errText(e)); }
+		});
+		levers.push(h('label', { class: 'check inline' }, box, ' Show threads in chapters ahead of me'));
+	}
+	const guardNote = levers.length ? h('p', { class: 'hint' },
+		c.post_first ? 'This circle asks you to post before you see the others’ threads in a chapter. ' : '',
+		c.spoiler_guard ? 'Threads in chapters beyond your progress are held back. ' : '') : null;
 	const tocList = h('ol', { class: 'toc-list' }, chs.map((x) => h('li', {},
 		h('a', { href: `#/read/${circle}/${x.id}`, 'aria-current': x.id === chapter ? 'page' : null },
 			x.number ? `${x.number}. ${x.title}` : x.title))));
@@ -110,7 +139,8 @@ export async function showReader(main, circle, chapter, q) {
 				h('p', { class: 'kicker' }, h('a', { href: `#/circle/${circle}` }, c.name)),
 				h('h1', { id: 'chapter-title' }, ch.title), st.presenceEl,
 				entry && entry.prompt ? h('p', { class: 'prompt' }, h('strong', {}, 'Prompt: '), entry.prompt) : null,
-				h('div', { class: 'tools' }, followBtn,
+				guardNote,
+				h('div', { class: 'tools' }, followBtn, levers,
 					h('button', { type: 'button', class: 'small', id: 'show-threads', onclick: () => openList(true) }, 'Discussion'))),
 			h('div', { class: 'text-wrap' }, st.article, st.strip),
 			navLinks),
