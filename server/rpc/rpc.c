@@ -595,6 +595,11 @@ void rpc_effect_close(struct rpc_ctx *ctx, int64_t account, int64_t session,
 {
 	struct rpc_out *o = new_out(ctx, RPC_OUT_CLOSE);
 
+	/* Closing by account or session must not also close the caller's
+	 * own connection (an admin banning someone); with neither given,
+	 * the caller's connection is the target. */
+	if (account || session)
+		o->conn = 0;
 	o->account = account;
 	o->session = session;
 	o->ws_code = ws_code;
