@@ -153,14 +153,18 @@ def test_spoiler_guard_live_and_catch_up(server, book):
     s0 = reader.call("circle.subscribe", {"circle": cid})["seq"]
     owner.call("circle.subscribe", {"circle": cid})
 
-    post(writer, cid, chs[2], "spoiler in chapter three")
+    post(writer, cid, chs[2], "spoiler in chapter three zanzibarquux")
     post(writer, cid, chs[0], "fine in chapter one")
     seen = until(reader, lambda e: e["type"] == "annotation.created")
     assert bodies(seen) == ["fine in chapter one"]
     # the owner is exempt
     assert bodies(until(owner, lambda e: e.get("data", {}).get("body") ==
                         "fine in chapter one")) == [
-        "spoiler in chapter three", "fine in chapter one"]
+        "spoiler in chapter three zanzibarquux", "fine in chapter one"]
+    # search withholds it too
+    q = {"circle": cid, "q": "zanzibarquux"}
+    assert "zanzibarquux" in json.dumps(owner.call("search", q))
+    assert "zanzibarquux" not in json.dumps(reader.call("search", q))
 
     # not in the list or in catch-up either
     listed = reader.call("annotation.list", {"circle": cid, "chapter": chs[2]})
@@ -171,10 +175,12 @@ def test_spoiler_guard_live_and_catch_up(server, book):
     # reading on releases the chapter: list, catch-up and live
     reader.call("progress.set", {"circle": cid, "chapter": chs[2]})
     listed = reader.call("annotation.list", {"circle": cid, "chapter": chs[2]})
-    assert [x["body"] for x in listed["items"]] == ["spoiler in chapter three"]
+    assert [x["body"] for x in listed["items"]] == [
+        "spoiler in chapter three zanzibarquux"]
     r = reader.call("circle.subscribe", {"circle": cid, "since_seq": s0})
-    assert bodies(r["events"]) == ["spoiler in chapter three",
+    assert bodies(r["events"]) == ["spoiler in chapter three zanzibarquux",
                                    "fine in chapter one"]
+    assert "zanzibarquux" in json.dumps(reader.call("search", q))
     post(writer, cid, chs[2], "live in chapter three")
     post(writer, cid, chs[3], "still ahead")
     post(writer, cid, chs[1], "sentinel")
