@@ -557,3 +557,25 @@ def test_account_export_and_delete(world, server):
     assert got["body"] == "dora's edited note"
     assert got["author"]["handle"] != dora.handle
     assert [r["id"] for r in got["replies"]] == [rep["id"], other["id"]]
+
+
+def test_muted_member_may_not_post_or_react(world):
+    w = world
+    a = create(w, w.alice, "mute test", 1500, 1510)
+    w.owner.call("mod.mute", {"circle": w.circle, "account": w.bob.account["id"],
+                              "reason": "cooling off"})
+    try:
+        for method, params in (
+                ("reply.create", {"annotation": a["id"], "body": "x"}),
+                ("annotation.create", {"circle": w.circle, "chapter": w.chapter,
+                                       "target": None, "visibility": "circle",
+                                       "body": "x"}),
+                ("reaction.toggle", {"target": {"annotation": a["id"]},
+                                     "kind": "agree"})):
+            e = w.bob.error(method, params)
+            assert e["code"] == -32010, (method, e)
+        # reading is still allowed
+        w.bob.call("annotation.get", {"annotation": a["id"]})
+    finally:
+        w.owner.call("mod.unmute", {"circle": w.circle, "account": w.bob.account["id"]})
+    w.bob.call("reaction.toggle", {"target": {"annotation": a["id"]}, "kind": "agree"})
