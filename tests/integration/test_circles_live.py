@@ -363,3 +363,20 @@ def test_too_old_since_seq_asks_for_resync(server, book):
     owner.call("circle.update", {"circle": cid, "description": "after"})
     ev = fresh.next_event("circle.updated")
     assert ev["data"]["description"] == "after" and ev["seq"] == r["seq"] + 1
+
+
+def test_spoiler_guard_withholds_notifications(server, book):
+    chs = book[1]
+    owner, cid, (reader, writer) = setup_circle(server, book, 2,
+                                                spoiler_guard=True)
+    writer.call("progress.set", {"circle": cid, "chapter": chs[3]})
+    reader.call("chapter.follow", {"circle": cid, "chapter": chs[3], "on": True})
+    reader.call("chapter.follow", {"circle": cid, "chapter": chs[0], "on": True})
+    # a mention in a chapter past the reader's progress: no notification
+    post(writer, cid, chs[3], "@%s look at this twist" % reader.handle)
+    # the sentinel, in chapter one, which the reader follows
+    post(writer, cid, chs[0], "a thread in chapter one")
+    ev = reader.next_event("notification.created")
+    assert ev["data"]["data"]["chapter"] == chs[0]
+    listed = reader.call("notification.list", {})["items"]
+    assert [n["data"]["chapter"] for n in listed] == [chs[0]]
