@@ -393,9 +393,13 @@ static int delete_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 		rc = store_run(db, SQL_INVITES_FORGET, "i", account);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
+	/* every connection of the account closes, the caller's too: the
+	 * reply is queued before the close */
+	rpc_set_auth(ctx, 0, 0, false);
+	rpc_effect_close(ctx, account, 0, 4001, "account deleted");
 	log_info("auth", "account %lld deleted", (long long)account);
-	(void)result;
-	return auth_close_later(ctx, account, 0, 4001, "account deleted");
+	*result = json_object();
+	return 0;
 }
 
 static int account_delete(struct rpc_ctx *ctx, json_t *params,

@@ -178,8 +178,8 @@ int auth_end_sessions(struct rpc_ctx *ctx, int64_t account, int64_t keep)
 }
 
 /*
- * Closing the caller's own session (logout, revoking the current session,
- * account.delete) happens in two steps: this call drops the connection's
+ * Closing the caller's own session (logout, revoking the current session)
+ * happens in two steps: this call drops the connection's
  * authentication (rpc_set_auth to 0), and only a continuation that runs in
  * a later batch closes the other connections. By then the transport has
  * applied the caller's new state, so the caller is not closed with the
