@@ -777,6 +777,33 @@ enum books_anchor_error books_anchor_create(struct store *db,
 		snprintf(field, fieldlen, "chapter");
 		return BOOKS_ANCHOR_NOT_FOUND;
 	}
+	{
+		/* fast path: the quote is where the client says */
+		size_t tl = strlen(text), el = strlen(exact), k = 0, bs;
+
+		/* byte offset of code point `start` */
+		for (bs = 0; bs < tl && k < (size_t)start; bs++)
+			if (((unsigned char)text[bs + 1] & 0xc0) != 0x80)
+				k++;
+		if (k == (size_t)start && bs + el <= tl &&
+		    !memcmp(text + bs, exact, el)) {
+			size_t a = bs, z = bs + el;
+
+			for (int k = 0; k < BK_CONTEXT_CP && a > 0; k++) {
+				a--;
+				while (a > 0 && ((unsigned char)text[a] &
+						 0xc0) == 0x80)
+					a--;
+			}
+			z = bs + el + utf8_offset(text + bs + el,
+						  tl - bs - el, BK_CONTEXT_CP);
+			pre = xstrndup(text + a, bs - a);
+			suf = xstrndup(text + bs + el, z - bs - el);
+			s = (size_t)start;
+			e = s + ecp;
+			goto found;
+		}
+	}
 	bk_text_init(&t, text, strlen(text));
 	match(&t, exact, prefix, suffix, start, true, &mt);
 	if (strcmp(mt.state, "exact") && strcmp(mt.state, "moved")) {
@@ -788,6 +815,7 @@ enum books_anchor_error books_anchor_create(struct store *db,
 	e = (size_t)mt.end;
 	pre = slice(&t, s > BK_CONTEXT_CP ? s - BK_CONTEXT_CP : 0, s);
 	suf = slice(&t, e, e + BK_CONTEXT_CP);
+found:
 	block = block_at(db, chapter, edition, s);
 	if (store_run(db, SQL_ANCHOR_PUT, "iiitttiittdi", annotation, chapter,
 		      edition, exact, pre, suf, (int64_t)s, (int64_t)e, block,
