@@ -163,7 +163,10 @@ static int on_writeable(struct lws *wsi, struct ws_conn *c)
 	struct refbuf *rb;
 	int n;
 
-	if (c->close_code) {
+	/* What was queued before a close (the reply to the call that closed
+	 * the session, say) still goes out first; only an overflowing queue
+	 * is cut off at once. */
+	if (c->close_code && (c->close_code == 1008 || !c->q.len)) {
 		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
 				 (unsigned char *)c->close_reason,
 				 strlen(c->close_reason));
@@ -176,7 +179,7 @@ static int on_writeable(struct lws *wsi, struct ws_conn *c)
 	sendq_pop(&c->q);
 	if (n < 0)
 		return -1;
-	if (c->q.len)
+	if (c->q.len || c->close_code)
 		lws_callback_on_writable(wsi);
 	return 0;
 }
