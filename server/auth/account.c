@@ -65,25 +65,23 @@ static const char SQL_BAN[] =
 	"UPDATE accounts SET banned = ? WHERE id = ? AND deleted = 0";
 static const char SQL_REVOKE_ALL[] =
 	"UPDATE sessions SET revoked = 1 WHERE account = ? AND revoked = 0";
-static const char SQL_IS_BANNED[] =
-	"SELECT banned FROM accounts WHERE id = ?";
+static const char SQL_IS_BANNED[] = "SELECT banned FROM accounts WHERE id = ?";
 
 /* ---- lookups for other modules ---- */
 
 json_t *auth_account_json(struct store *db, int64_t account)
 {
-	struct store_stmt *st = store_query(db, SQL_ACCOUNT_PUBLIC, "i",
-					    account);
+	struct store_stmt *st =
+		store_query(db, SQL_ACCOUNT_PUBLIC, "i", account);
 	json_t *j = NULL;
 
 	if (!st)
 		return NULL;
 	if (store_row(st) > 0)
-		j = json_pack("{s:I,s:s,s:s,s:b}", "id",
-			      (json_int_t)store_int(st, 0), "handle",
-			      store_text(st, 1), "display_name",
-			      store_text(st, 2), "is_admin",
-			      store_int(st, 3) != 0);
+		j = json_pack(
+			"{s:I,s:s,s:s,s:b}", "id", (json_int_t)store_int(st, 0),
+			"handle", store_text(st, 1), "display_name",
+			store_text(st, 2), "is_admin", store_int(st, 3) != 0);
 	store_done(st);
 	return j;
 }
@@ -202,8 +200,7 @@ int auth_run_delete_hooks(struct rpc_ctx *ctx, int64_t account)
  * created_at}; NULL when gone. */
 static json_t *account_full(struct store *db, int64_t account)
 {
-	struct store_stmt *st = store_query(db, SQL_ACCOUNT_FULL, "i",
-					    account);
+	struct store_stmt *st = store_query(db, SQL_ACCOUNT_FULL, "i", account);
 	json_t *j = NULL;
 
 	if (!st)
@@ -231,8 +228,7 @@ static int account_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-static int account_update(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int account_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"display_name", "bio", NULL};
 	const char *name = NULL, *bio = NULL;
@@ -285,8 +281,7 @@ static int change_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	rc = store_run(rpc_store(ctx), SQL_SET_PWHASH2, "ti", newhash,
 		       rpc_account(ctx));
 	if (!rc)
-		rc = auth_end_sessions(ctx, rpc_account(ctx),
-				       rpc_session(ctx));
+		rc = auth_end_sessions(ctx, rpc_account(ctx), rpc_session(ctx));
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	log_info("auth", "account %lld changed its password",
@@ -298,8 +293,7 @@ static int change_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 static int account_change_password(struct rpc_ctx *ctx, json_t *params,
 				   json_t **result)
 {
-	static const char *const allowed[] = {"password", "new_password",
-					      NULL};
+	static const char *const allowed[] = {"password", "new_password", NULL};
 	const char *pw = NULL, *newpw = NULL;
 	size_t pwlen = 0, newlen = 0;
 	json_t *v;
@@ -322,8 +316,7 @@ static int account_change_password(struct rpc_ctx *ctx, json_t *params,
 
 /* ---- account.export ---- */
 
-static int account_export(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int account_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {NULL};
 	struct store *db = rpc_store(ctx);
@@ -350,14 +343,15 @@ static int account_export(struct rpc_ctx *ctx, json_t *params,
 			sessions,
 			json_pack("{s:I,s:o,s:o,s:s,s:b}", "id",
 				  (json_int_t)store_int(st, 0), "created_at",
-				  auth_time_json(store_int(st, 1)),
-				  "last_seen", auth_time_json(store_int(st, 2)),
+				  auth_time_json(store_int(st, 1)), "last_seen",
+				  auth_time_json(store_int(st, 2)),
 				  "user_agent", ua ? ua : "", "ended",
 				  store_int(st, 4) != 0));
 	}
-	obj = json_pack("{s:s,s:o,s:o,s:o}", "format", "scholia-account-export-1",
-			"exported_at", auth_time_json(rpc_now(ctx)),
-			"account", acc, "sessions", sessions);
+	obj = json_pack("{s:s,s:o,s:o,s:o}", "format",
+			"scholia-account-export-1", "exported_at",
+			auth_time_json(rpc_now(ctx)), "account", acc,
+			"sessions", sessions);
 	if (rc < 0) {
 		json_decref(obj);
 		return rpc_fail_store(ctx, rc);
@@ -402,8 +396,7 @@ static int delete_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	return 0;
 }
 
-static int account_delete(struct rpc_ctx *ctx, json_t *params,
-			  json_t **result)
+static int account_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"password", NULL};
 	json_t *v;

@@ -69,9 +69,8 @@ void auth_set_invite_hooks(auth_invite_check_fn check,
  * may be 0; max_uses 0 means unlimited; ttl_s is its lifetime in seconds.
  * Only a keyed hash of the code is stored. 0 or negative SCH_E*.
  */
-int auth_site_invite_create(struct store *db, int64_t created_by,
-			    int max_uses, int64_t ttl_s, char *code,
-			    size_t codelen);
+int auth_site_invite_create(struct store *db, int64_t created_by, int max_uses,
+			    int64_t ttl_s, char *code, size_t codelen);
 
 /* ---- what other modules add to account.export and account.delete ---- */
 

@@ -95,8 +95,9 @@ int auth_cli_create_account(struct store *db, const char *handle,
 			return SCH_EINVAL;
 		}
 		if (auth_pw_hash(password, pwlen, pwhash)) {
-			snprintf(err, errlen, "cannot hash the password "
-					      "(memory limit?)");
+			snprintf(err, errlen,
+				 "cannot hash the password "
+				 "(memory limit?)");
 			return SCH_ENOMEM;
 		}
 	}
@@ -171,15 +172,15 @@ int auth_cli_reset_link(struct store *db, const char *handle,
 	}
 	if (rc < 0)
 		goto dberr;
-	rc = make_link(db, id, AUTH_RESET_TTL, public_url, link,
-		       sizeof(link));
+	rc = make_link(db, id, AUTH_RESET_TTL, public_url, link, sizeof(link));
 	if (rc)
 		goto dberr;
 	rc = store_commit(db);
 	if (rc)
 		goto dberr;
-	fprintf(out, "one-time password reset link for %s (valid 24 hours):\n"
-		     "%s\n",
+	fprintf(out,
+		"one-time password reset link for %s (valid 24 hours):\n"
+		"%s\n",
 		handle, link);
 	sodium_memzero(link, sizeof(link));
 	return 0;

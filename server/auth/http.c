@@ -97,9 +97,9 @@ static int session_delete(struct rpc_ctx *ctx, const struct http_req *req,
 		rc = store_int_query(db, &session, SQL_SESSION_BY_HASH, "t",
 				     hash);
 		if (rc < 0) {
-			http_resp_json(resp, 503,
-				       json_pack("{s:s}", "error",
-						 "database error"));
+			http_resp_json(
+				resp, 503,
+				json_pack("{s:s}", "error", "database error"));
 			return RPC_ERR;
 		}
 		if (rc > 0) {

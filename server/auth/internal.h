@@ -18,16 +18,16 @@
 struct store;
 struct rpc_ctx;
 
-#define AUTH_TOKEN_BYTES 32     /* random bytes in a session/reset token */
-#define AUTH_TOKEN_B64 64       /* room for its base64url text + NUL */
-#define AUTH_HASH_HEX 65        /* hex of a 32-byte keyed hash + NUL */
-#define AUTH_PWHASH_MAX 128     /* >= crypto_pwhash_STRBYTES */
-#define AUTH_PW_MIN 10          /* SPEC §5: password bytes */
+#define AUTH_TOKEN_BYTES 32 /* random bytes in a session/reset token */
+#define AUTH_TOKEN_B64 64   /* room for its base64url text + NUL */
+#define AUTH_HASH_HEX 65    /* hex of a 32-byte keyed hash + NUL */
+#define AUTH_PWHASH_MAX 128 /* >= crypto_pwhash_STRBYTES */
+#define AUTH_PW_MIN 10	    /* SPEC §5: password bytes */
 #define AUTH_PW_MAX 1024
-#define AUTH_DISPLAY_MAX 100    /* display_name code points */
-#define AUTH_BIO_MAX 2000       /* bio code points */
-#define AUTH_RESET_TTL (24 * 3600)      /* reset-link lifetime */
-#define AUTH_SETPW_TTL (7 * 24 * 3600)  /* set-password link lifetime */
+#define AUTH_DISPLAY_MAX 100	       /* display_name code points */
+#define AUTH_BIO_MAX 2000	       /* bio code points */
+#define AUTH_RESET_TTL (24 * 3600)     /* reset-link lifetime */
+#define AUTH_SETPW_TTL (7 * 24 * 3600) /* set-password link lifetime */
 
 /* ---- password.c: runs on worker threads unless noted ---- */
 
@@ -37,8 +37,7 @@ int auth_pw_hash(const char *pw, size_t len, char *out);
 /* 0 when pw matches hash. hash NULL verifies against a dummy hash so that
  * an unknown handle costs what a wrong password costs, and fails. Sets
  * *rehash when the hash was made with other limits than configured. */
-int auth_pw_verify(const char *hash, const char *pw, size_t len,
-		   bool *rehash);
+int auth_pw_verify(const char *hash, const char *pw, size_t len, bool *rehash);
 /* 0 when pw is acceptable; 1 when it is a common or simple password, with
  * the reason in why. Uses cracklib's default dictionary, or a built-in list
  * when the dictionary is missing (warned once). Thread-safe. */
@@ -118,8 +117,8 @@ json_t *auth_time_json(int64_t t);
 bool auth_handle_ok(const char *handle);
 /* Reads a password parameter: a string of 10-1024 bytes without NUL.
  * 0, or RPC_ERR with -32602 naming the field. */
-int auth_param_password(struct rpc_ctx *ctx, json_t *params,
-			const char *name, const char **pw, size_t *len);
+int auth_param_password(struct rpc_ctx *ctx, json_t *params, const char *name,
+			const char **pw, size_t *len);
 /* {token, account, expires_at}: new reference. */
 json_t *auth_login_json(struct store *db, int64_t account, const char *token,
 			int64_t expires_at);

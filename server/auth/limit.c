@@ -26,23 +26,23 @@
 #include "util/buf.h"
 
 #define LIMIT_BUCKETS 4096
-#define LIMIT_SWEEP_AT 20000     /* entries before a sweep */
-#define LIMIT_WINDOW_MS 60000    /* the "a minute" of SPEC §5 */
-#define LIMIT_BACKOFF_MS 60000   /* first back-off */
+#define LIMIT_SWEEP_AT 20000   /* entries before a sweep */
+#define LIMIT_WINDOW_MS 60000  /* the "a minute" of SPEC §5 */
+#define LIMIT_BACKOFF_MS 60000 /* first back-off */
 #define LIMIT_BACKOFF_MAX_MS 3600000
-#define LIMIT_FORGET_MS 7200000  /* strikes forgotten after 2 quiet hours */
-#define LIMIT_PEER_PENDING 64    /* checks in flight from one address */
+#define LIMIT_FORGET_MS 7200000 /* strikes forgotten after 2 quiet hours */
+#define LIMIT_PEER_PENDING 64	/* checks in flight from one address */
 
 /* Counters of one handle ("h:...") or address ("a:..."). */
 struct limit_entry {
 	struct limit_entry *next;
 	char *key;
 	int64_t window_start;  /* ms: start of the current minute */
-	int failures;          /* failures in the current window */
-	int strikes;           /* back-offs so far */
-	int pending;           /* checks in flight */
+	int failures;	       /* failures in the current window */
+	int strikes;	       /* back-offs so far */
+	int pending;	       /* checks in flight */
 	int64_t blocked_until; /* ms */
-	int64_t last;          /* ms of the last activity */
+	int64_t last;	       /* ms of the last activity */
 };
 
 static struct limit_entry *buckets[LIMIT_BUCKETS];
@@ -82,8 +82,7 @@ static size_t key_hash(const char *s)
 static bool entry_idle(const struct limit_entry *e, int64_t now)
 {
 	return e->pending == 0 && e->blocked_until <= now &&
-	       now - e->last > (e->strikes ? LIMIT_FORGET_MS
-					   : LIMIT_WINDOW_MS);
+	       now - e->last > (e->strikes ? LIMIT_FORGET_MS : LIMIT_WINDOW_MS);
 }
 
 static void sweep(int64_t now)
@@ -107,8 +106,7 @@ static void sweep(int64_t now)
 }
 
 /* Finds or creates the entry for prefix + name (name is truncated). */
-static struct limit_entry *entry_get(char prefix, const char *name,
-				     int64_t now)
+static struct limit_entry *entry_get(char prefix, const char *name, int64_t now)
 {
 	char key[160];
 	struct limit_entry *e;
@@ -191,8 +189,7 @@ static void entry_fail(struct limit_entry *e, int64_t now)
 	if (e->failures >= limit_max()) {
 		int64_t b = LIMIT_BACKOFF_MS;
 
-		for (int i = 0; i < e->strikes && b < LIMIT_BACKOFF_MAX_MS;
-		     i++)
+		for (int i = 0; i < e->strikes && b < LIMIT_BACKOFF_MAX_MS; i++)
 			b *= 2;
 		if (b > LIMIT_BACKOFF_MAX_MS)
 			b = LIMIT_BACKOFF_MAX_MS;
@@ -203,8 +200,7 @@ static void entry_fail(struct limit_entry *e, int64_t now)
 	}
 }
 
-void auth_limit_end(const char *handle, const char *peer, bool by_peer,
-		    bool ok)
+void auth_limit_end(const char *handle, const char *peer, bool by_peer, bool ok)
 {
 	int64_t now = now_ms();
 	struct limit_entry *eh, *ea = NULL;

@@ -107,12 +107,11 @@ bool auth_handle_ok(const char *handle)
 }
 
 /* Password-like parameter with a byte range (SPEC §5 counts bytes). */
-static int param_secret(struct rpc_ctx *ctx, json_t *params,
-			const char *name, size_t min, size_t max,
-			const char **pw, size_t *len)
+static int param_secret(struct rpc_ctx *ctx, json_t *params, const char *name,
+			size_t min, size_t max, const char **pw, size_t *len)
 {
-	json_t *v = json_is_object(params) ? json_object_get(params, name)
-					   : NULL;
+	json_t *v =
+		json_is_object(params) ? json_object_get(params, name) : NULL;
 	size_t n;
 
 	if (!v)
@@ -123,8 +122,8 @@ static int param_secret(struct rpc_ctx *ctx, json_t *params,
 	if (n < min || n > max) {
 		char msg[80];
 
-		snprintf(msg, sizeof(msg), "must be %zu to %zu bytes long",
-			 min, max);
+		snprintf(msg, sizeof(msg), "must be %zu to %zu bytes long", min,
+			 max);
 		return rpc_fail_field(ctx, name, msg);
 	}
 	if (memchr(json_string_value(v), '\0', n))
@@ -134,8 +133,8 @@ static int param_secret(struct rpc_ctx *ctx, json_t *params,
 	return 0;
 }
 
-int auth_param_password(struct rpc_ctx *ctx, json_t *params,
-			const char *name, const char **pw, size_t *len)
+int auth_param_password(struct rpc_ctx *ctx, json_t *params, const char *name,
+			const char **pw, size_t *len)
 {
 	return param_secret(ctx, params, name, AUTH_PW_MIN, AUTH_PW_MAX, pw,
 			    len);
@@ -231,18 +230,18 @@ enum job_kind {
 /* What a deferred password call carries to the pool and back. */
 struct auth_job {
 	enum job_kind kind;
-	char *pw;              /* wiped on free */
+	char *pw; /* wiped on free */
 	size_t pwlen;
-	char *newpw;           /* JOB_CHANGE: wiped on free */
+	char *newpw; /* JOB_CHANGE: wiped on free */
 	size_t newlen;
-	char *hash;            /* stored hash verified against (NULL: dummy) */
-	char *handle;          /* for limits and the weak check */
-	char *display_name;    /* JOB_REGISTER */
-	char *invite;          /* JOB_REGISTER, or NULL */
-	bool site_invite;      /* the invite is a site invite */
+	char *hash;	    /* stored hash verified against (NULL: dummy) */
+	char *handle;	    /* for limits and the weak check */
+	char *display_name; /* JOB_REGISTER */
+	char *invite;	    /* JOB_REGISTER, or NULL */
+	bool site_invite;   /* the invite is a site invite */
 	char secret_hash[AUTH_HASH_HEX]; /* JOB_RESET: the reset token's */
 	int64_t account;
-	bool by_peer;          /* counted against the address too */
+	bool by_peer; /* counted against the address too */
 	char *peer;
 	/* results, written by the worker */
 	bool verified;
@@ -393,8 +392,7 @@ static bool job_hash_current(struct store *db, const struct auth_job *j,
 	if (store_row(st) > 0) {
 		const char *h = store_text(st, 0);
 
-		same = h && j->hash && !strcmp(h, j->hash) &&
-		       !store_int(st, 2);
+		same = h && j->hash && !strcmp(h, j->hash) && !store_int(st, 2);
 		*banned = store_int(st, 1) != 0;
 	}
 	store_done(st);
@@ -418,9 +416,8 @@ static int site_invite_ok(struct store *db, const char *code, int64_t now,
 	return rc;
 }
 
-int auth_site_invite_create(struct store *db, int64_t created_by,
-			    int max_uses, int64_t ttl_s, char *code,
-			    size_t codelen)
+int auth_site_invite_create(struct store *db, int64_t created_by, int max_uses,
+			    int64_t ttl_s, char *code, size_t codelen)
 {
 	char b64[AUTH_TOKEN_B64], hash[AUTH_HASH_HEX];
 	int64_t now = (int64_t)time(NULL);
@@ -431,8 +428,8 @@ int auth_site_invite_create(struct store *db, int64_t created_by,
 	rc = auth_token_new(db, b64, hash);
 	if (rc)
 		return rc;
-	rc = store_run(db, SQL_SITE_INVITE_NEW, "tIiiI", hash, created_by,
-		       now, now + ttl_s, (int64_t)max_uses);
+	rc = store_run(db, SQL_SITE_INVITE_NEW, "tIiiI", hash, created_by, now,
+		       now + ttl_s, (int64_t)max_uses);
 	if (rc)
 		return rc;
 	snprintf(code, codelen, "%s", b64);
@@ -461,7 +458,8 @@ static int register_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 		return fail_weak(ctx, "password", j);
 	if (j->hash_rc) {
 		log_error("auth", "password hashing failed (memory limit?)");
-		return rpc_fail(ctx, RPC_E_INTERNAL, "cannot hash the password");
+		return rpc_fail(ctx, RPC_E_INTERNAL,
+				"cannot hash the password");
 	}
 	rc = store_int_query(db, &taken, SQL_HANDLE_TAKEN, "t", j->handle);
 	if (rc < 0)
@@ -480,8 +478,8 @@ static int register_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 			return rpc_fail_field(ctx, "invite",
 					      "unknown or expired invitation");
 	}
-	rc = store_run(db, SQL_ACCOUNT_NEW, "ttti", j->handle,
-		       j->display_name, j->newhash, rpc_now(ctx));
+	rc = store_run(db, SQL_ACCOUNT_NEW, "ttti", j->handle, j->display_name,
+		       j->newhash, rpc_now(ctx));
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	id = store_last_id(db);
@@ -551,8 +549,7 @@ static int check_display_name(struct rpc_ctx *ctx, const char *field,
 	return 0;
 }
 
-static int auth_register(struct rpc_ctx *ctx, json_t *params,
-			 json_t **result)
+static int auth_register(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"handle", "password",
 					      "display_name", "invite", NULL};
@@ -612,17 +609,17 @@ static int login_fail(struct rpc_ctx *ctx, int code, const char *msg,
 	struct http_resp *resp = rpc_http_resp(ctx);
 
 	if (resp) {
-		int status = code == RPC_E_RATE_LIMITED ? 429
+		int status = code == RPC_E_RATE_LIMITED	     ? 429
 			     : code == RPC_E_UNAUTHENTICATED ? 401
-			     : code == RPC_E_INVALID_PARAMS ? 400
-			     : code == RPC_E_LOCKED ? 403 : 500;
-		json_t *err = json_pack("{s:i,s:s}", "code", code, "message",
-					msg);
+			     : code == RPC_E_INVALID_PARAMS  ? 400
+			     : code == RPC_E_LOCKED	     ? 403
+							     : 500;
+		json_t *err =
+			json_pack("{s:i,s:s}", "code", code, "message", msg);
 
 		if (retry_ms > 0)
 			json_object_set_new(err, "data",
-					    json_pack("{s:I}",
-						      "retry_after_ms",
+					    json_pack("{s:I}", "retry_after_ms",
 						      (json_int_t)retry_ms));
 		free(resp->body);
 		resp->body = NULL;
@@ -666,8 +663,7 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	json_t *body;
 	int rc;
 
-	ok = j->verified && j->account &&
-	     job_hash_current(db, j, &banned);
+	ok = j->verified && j->account && job_hash_current(db, j, &banned);
 	auth_limit_end(j->handle, j->peer, true, ok);
 	if (!ok) {
 		log_info("auth", "failed login from %s", j->peer);
@@ -780,8 +776,8 @@ static int auth_resume(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return RPC_ERR;
 	if (rpc_param_str(ctx, params, "token", true, 1, 200, &token))
 		return RPC_ERR;
-	rc = auth_session_lookup(rpc_store(ctx), token, rpc_now(ctx),
-				 &account, &session, &admin, &exp);
+	rc = auth_session_lookup(rpc_store(ctx), token, rpc_now(ctx), &account,
+				 &session, &admin, &exp);
 	if (rc == SCH_ENOTFOUND)
 		return rpc_fail(ctx, RPC_E_UNAUTHENTICATED,
 				"session expired or ended");
@@ -816,8 +812,7 @@ static int auth_logout(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return auth_close_later(ctx, 0, session, 4001, "session ended");
 }
 
-static int auth_sessions(struct rpc_ctx *ctx, json_t *params,
-			 json_t **result)
+static int auth_sessions(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"cursor", NULL};
 	struct store_stmt *st;
@@ -840,8 +835,8 @@ static int auth_sessions(struct rpc_ctx *ctx, json_t *params,
 			items,
 			json_pack("{s:I,s:o,s:o,s:s,s:b,s:o}", "id",
 				  (json_int_t)id, "created_at",
-				  auth_time_json(store_int(st, 1)),
-				  "last_seen", auth_time_json(store_int(st, 2)),
+				  auth_time_json(store_int(st, 1)), "last_seen",
+				  auth_time_json(store_int(st, 2)),
 				  "user_agent", ua ? ua : "", "current",
 				  id == rpc_session(ctx), "expires_at",
 				  auth_time_json(store_int(st, 4))));
@@ -874,8 +869,7 @@ static int auth_revoke(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	if (session == rpc_session(ctx))
-		return auth_close_later(ctx, 0, session, 4001,
-					"session ended");
+		return auth_close_later(ctx, 0, session, 4001, "session ended");
 	rpc_effect_close(ctx, 0, session, 4001, "session ended");
 	*result = json_object();
 	return 0;
@@ -894,7 +888,8 @@ static int reset_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	if (j->weak)
 		return fail_weak(ctx, "password", j);
 	if (j->hash_rc)
-		return rpc_fail(ctx, RPC_E_INTERNAL, "cannot hash the password");
+		return rpc_fail(ctx, RPC_E_INTERNAL,
+				"cannot hash the password");
 	rc = store_run(db, SQL_RESET_USE, "ti", j->secret_hash, rpc_now(ctx));
 	if (rc)
 		return rpc_fail_store(ctx, rc);

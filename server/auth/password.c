@@ -34,22 +34,61 @@
 #include "util/log.h"
 
 /* Passwords of 10+ bytes that every leaked-password list starts with. */
-static const char *const common_passwords[] = {
-	"1234567890", "12345678910", "123456789a", "1234567890a",
-	"0123456789", "0987654321", "1111111111", "1q2w3e4r5t",
-	"1qaz2wsx3edc", "qwertyuiop", "qwerty1234", "qwerty12345",
-	"qwertyuiop1", "asdfghjkl1", "asdfghjkl;", "zxcvbnm123",
-	"password12", "password123", "password1234", "password12345",
-	"passw0rd12", "p@ssw0rd12", "p@ssword123", "iloveyou12",
-	"iloveyou123", "letmein123", "welcome123", "welcome1234",
-	"abc1234567", "abcd123456", "abcdef1234", "abcdefghij",
-	"1a2b3c4d5e", "aa12345678", "a123456789", "q1w2e3r4t5",
-	"trustno1trustno1", "princess12", "sunshine12", "football12",
-	"baseball12", "superman12", "michael123", "charlie123",
-	"dragon1234", "monkey1234", "master1234", "shadow1234",
-	"administrator", "changeme123", "qazwsxedc123", "987654321a",
-	"correcthorsebatterystaple", "correct horse battery staple",
-	NULL};
+static const char *const common_passwords[] = {"1234567890",
+					       "12345678910",
+					       "123456789a",
+					       "1234567890a",
+					       "0123456789",
+					       "0987654321",
+					       "1111111111",
+					       "1q2w3e4r5t",
+					       "1qaz2wsx3edc",
+					       "qwertyuiop",
+					       "qwerty1234",
+					       "qwerty12345",
+					       "qwertyuiop1",
+					       "asdfghjkl1",
+					       "asdfghjkl;",
+					       "zxcvbnm123",
+					       "password12",
+					       "password123",
+					       "password1234",
+					       "password12345",
+					       "passw0rd12",
+					       "p@ssw0rd12",
+					       "p@ssword123",
+					       "iloveyou12",
+					       "iloveyou123",
+					       "letmein123",
+					       "welcome123",
+					       "welcome1234",
+					       "abc1234567",
+					       "abcd123456",
+					       "abcdef1234",
+					       "abcdefghij",
+					       "1a2b3c4d5e",
+					       "aa12345678",
+					       "a123456789",
+					       "q1w2e3r4t5",
+					       "trustno1trustno1",
+					       "princess12",
+					       "sunshine12",
+					       "football12",
+					       "baseball12",
+					       "superman12",
+					       "michael123",
+					       "charlie123",
+					       "dragon1234",
+					       "monkey1234",
+					       "master1234",
+					       "shadow1234",
+					       "administrator",
+					       "changeme123",
+					       "qazwsxedc123",
+					       "987654321a",
+					       "correcthorsebatterystaple",
+					       "correct horse battery staple",
+					       NULL};
 
 static pthread_mutex_t crack_lock = PTHREAD_MUTEX_INITIALIZER;
 static int crack_state; /* 0 unknown, 1 dictionary present, -1 missing */
@@ -93,8 +132,7 @@ static void dummy_make(void)
 	sodium_memzero(pw, sizeof(pw));
 }
 
-int auth_pw_verify(const char *hash, const char *pw, size_t len,
-		   bool *rehash)
+int auth_pw_verify(const char *hash, const char *pw, size_t len, bool *rehash)
 {
 	int rc;
 
@@ -169,7 +207,8 @@ int auth_pw_weak(const char *pw, size_t len, const char *handle, char *why,
 	if (!crack_state) {
 		crack_state = dict && crack_dict_present(dict) ? 1 : -1;
 		if (crack_state < 0)
-			log_warn("auth", "cracklib dictionary %s missing "
+			log_warn("auth",
+				 "cracklib dictionary %s missing "
 				 "(install cracklib-runtime): checking "
 				 "passwords against a built-in list only",
 				 dict ? dict : "(none)");

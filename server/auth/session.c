@@ -115,13 +115,12 @@ static int key_from_file(const char *path, unsigned char *key)
 				  strerror(errno));
 			return SCH_EIO;
 		}
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-			  0600);
+		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 		if (fd < 0) {
 			if (errno == EEXIST)
 				continue; /* another process made it first */
-			log_error("auth", "cannot create key file %s: %s",
-				  path, strerror(errno));
+			log_error("auth", "cannot create key file %s: %s", path,
+				  strerror(errno));
 			return SCH_EIO;
 		}
 		randombytes_buf(key, KEY_BYTES);
@@ -142,8 +141,10 @@ static int key_from_file(const char *path, unsigned char *key)
 	if (fd < 0)
 		return SCH_EIO;
 	if (!fstat(fd, &stt) && (stt.st_mode & 077))
-		log_warn("auth", "key file %s is readable by others: "
-			 "chmod 600 it", path);
+		log_warn("auth",
+			 "key file %s is readable by others: "
+			 "chmod 600 it",
+			 path);
 	n = read(fd, text, sizeof(text));
 	close(fd);
 	if (n < 0 || key_parse(text, (size_t)n, key)) {
@@ -345,16 +346,15 @@ static bool session_live(const struct session_row *r, int64_t now)
 }
 
 /* Slides the idle expiry of a session in use (at most once a minute). */
-static int session_slide(struct store *db, struct session_row *r,
-			 int64_t now)
+static int session_slide(struct store *db, struct session_row *r, int64_t now)
 {
 	int64_t exp = now + auth_session_idle();
 	int rc;
 
 	if (exp > r->max_expires_at)
 		exp = r->max_expires_at;
-	if (now - r->last_seen < SLIDE_EVERY_S && exp - r->expires_at <
-	    SLIDE_EVERY_S)
+	if (now - r->last_seen < SLIDE_EVERY_S &&
+	    exp - r->expires_at < SLIDE_EVERY_S)
 		return 0;
 	rc = store_run(db, SQL_SESSION_SLIDE, "iii", now, exp, r->id);
 	if (rc)

@@ -116,11 +116,11 @@ static struct rpc_ctx *registered(struct fixture *f, const char *handle,
 	struct rpc_ctx *ctx = rpc_ctx_new_local(f->db, 0, false);
 	json_t *r = NULL;
 
-	assert_int_equal(call(ctx, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", handle,
-					"password", PW),
-			      &r),
-			 0);
+	assert_int_equal(
+		call(ctx, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", handle, "password", PW),
+		     &r),
+		0);
 	if (token)
 		snprintf(token, toklen, "%s",
 			 json_string_value(json_object_get(r, "token")));
@@ -144,25 +144,25 @@ static void test_register_rules(void **state)
 	json_t *e = NULL, *r = NULL;
 
 	/* bad handles */
-	assert_int_equal(call(ctx, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "Alice",
-					"password", PW),
-			      &e),
-			 RPC_E_INVALID_PARAMS);
+	assert_int_equal(
+		call(ctx, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "Alice", "password", PW),
+		     &e),
+		RPC_E_INVALID_PARAMS);
 	assert_string_equal(field_of(e), "handle");
 	json_decref(e);
-	assert_int_equal(call(ctx, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "ab", "password",
-					PW),
-			      &e),
-			 RPC_E_INVALID_PARAMS);
+	assert_int_equal(
+		call(ctx, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "ab", "password", PW),
+		     &e),
+		RPC_E_INVALID_PARAMS);
 	assert_string_equal(field_of(e), "handle");
 	json_decref(e);
-	assert_int_equal(call(ctx, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "a-b-c",
-					"password", PW),
-			      NULL),
-			 RPC_E_INVALID_PARAMS);
+	assert_int_equal(
+		call(ctx, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "a-b-c", "password", PW),
+		     NULL),
+		RPC_E_INVALID_PARAMS);
 	/* short, common and simple passwords */
 	assert_int_equal(call(ctx, "auth.register",
 			      json_pack("{s:s,s:s}", "handle", "alice",
@@ -192,27 +192,27 @@ static void test_register_rules(void **state)
 			      NULL),
 			 RPC_E_INVALID_PARAMS);
 	/* success: display name defaults to the handle */
-	assert_int_equal(call(ctx, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "alice",
-					"password", PW),
-			      &r),
-			 0);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(r, "account"),
-				    "display_name")),
-			    "alice");
-	assert_false(json_is_true(json_object_get(
-		json_object_get(r, "account"), "is_admin")));
+	assert_int_equal(
+		call(ctx, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "alice", "password", PW),
+		     &r),
+		0);
+	assert_string_equal(
+		json_string_value(json_object_get(json_object_get(r, "account"),
+						  "display_name")),
+		"alice");
+	assert_false(json_is_true(
+		json_object_get(json_object_get(r, "account"), "is_admin")));
 	assert_non_null(json_string_value(json_object_get(r, "expires_at")));
 	assert_int_equal(strlen(json_string_value(json_object_get(r, "token"))),
 			 43);
 	json_decref(r);
 	/* taken */
-	assert_int_equal(call(ctx, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "alice",
-					"password", PW),
-			      NULL),
-			 RPC_E_CONFLICT);
+	assert_int_equal(
+		call(ctx, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "alice", "password", PW),
+		     NULL),
+		RPC_E_CONFLICT);
 	rpc_ctx_free_local(ctx);
 }
 
@@ -264,11 +264,11 @@ static void test_login_and_limits(void **state)
 	struct rpc_ctx *c = rpc_ctx_new_local(f->db, 0, false);
 	json_t *e = NULL, *e2 = NULL, *r = NULL;
 
-	assert_int_equal(call(c, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "carol",
-					"password", PW),
-			      &r),
-			 0);
+	assert_int_equal(
+		call(c, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "carol", "password", PW),
+		     &r),
+		0);
 	json_decref(r);
 	/* wrong password and unknown handle answer alike */
 	assert_int_equal(call(c, "auth.login",
@@ -289,20 +289,19 @@ static void test_login_and_limits(void **state)
 	auth_limit_reset();
 	for (int i = 0; i < 5; i++)
 		assert_int_equal(call(c, "auth.login",
-				      json_pack("{s:s,s:s}", "handle",
-						"carol", "password",
-						"wrong password!"),
+				      json_pack("{s:s,s:s}", "handle", "carol",
+						"password", "wrong password!"),
 				      NULL),
 				 RPC_E_UNAUTHENTICATED);
 	/* even the right password is refused now */
-	assert_int_equal(call(c, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "carol",
-					"password", PW),
-			      &e),
-			 RPC_E_RATE_LIMITED);
-	assert_true(json_integer_value(json_object_get(
-			    json_object_get(e, "data"), "retry_after_ms")) >
-		    1000);
+	assert_int_equal(
+		call(c, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "carol", "password", PW),
+		     &e),
+		RPC_E_RATE_LIMITED);
+	assert_true(
+		json_integer_value(json_object_get(json_object_get(e, "data"),
+						   "retry_after_ms")) > 1000);
 	json_decref(e);
 	auth_limit_reset();
 	rpc_ctx_free_local(ctx);
@@ -319,11 +318,11 @@ static void test_sessions_and_revoke(void **state)
 	json_t *r = NULL, *items;
 	int64_t other = 0;
 
-	assert_int_equal(call(b, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "dave",
-					"password", PW),
-			      &r),
-			 0);
+	assert_int_equal(
+		call(b, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "dave", "password", PW),
+		     &r),
+		0);
 	snprintf(t2, sizeof(t2), "%s",
 		 json_string_value(json_object_get(r, "token")));
 	json_decref(r);
@@ -350,15 +349,15 @@ static void test_sessions_and_revoke(void **state)
 			      json_pack("{s:I}", "session", (json_int_t)other),
 			      NULL),
 			 0);
-	assert_int_equal(call(b, "auth.resume",
-			      json_pack("{s:s}", "token", t2), NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(b, "auth.resume", json_pack("{s:s}", "token", t2), NULL),
+		RPC_E_UNAUTHENTICATED);
 	/* logout ends the caller's own session */
 	assert_int_equal(call(a, "auth.logout", json_object(), NULL), 0);
 	assert_int_equal(rpc_account(a), 0);
-	assert_int_equal(call(b, "auth.resume",
-			      json_pack("{s:s}", "token", t1), NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(b, "auth.resume", json_pack("{s:s}", "token", t1), NULL),
+		RPC_E_UNAUTHENTICATED);
 	assert_int_equal(call(a, "account.get", json_object(), NULL),
 			 RPC_E_UNAUTHENTICATED);
 	rpc_ctx_free_local(a);
@@ -373,9 +372,9 @@ static void test_expiry(void **state)
 	struct rpc_ctx *a = registered(f, "frank", t, sizeof(t));
 	struct rpc_ctx *b = rpc_ctx_new_local(f->db, 0, false);
 
-	assert_int_equal(call(b, "auth.resume", json_pack("{s:s}", "token", t),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(b, "auth.resume", json_pack("{s:s}", "token", t), NULL),
+		0);
 	/* age the session past its idle expiry */
 	assert_int_equal(store_run(f->db,
 				   "UPDATE sessions SET expires_at = ? "
@@ -383,9 +382,9 @@ static void test_expiry(void **state)
 				   "ii", (int64_t)time(NULL) - 1,
 				   rpc_account(a)),
 			 0);
-	assert_int_equal(call(b, "auth.resume", json_pack("{s:s}", "token", t),
-			      NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(b, "auth.resume", json_pack("{s:s}", "token", t), NULL),
+		RPC_E_UNAUTHENTICATED);
 	assert_false(auth_hook_session_alive(f->db, rpc_session(a)));
 	rpc_ctx_free_local(a);
 	rpc_ctx_free_local(b);
@@ -422,8 +421,8 @@ static void test_reset(void **state)
 
 	reset_token(f, "gina", tok, sizeof(tok));
 	assert_int_equal(strlen(tok), 43);
-	assert_int_equal(auth_cli_reset_link(f->db, "nobody", NULL, stderr,
-					     err, sizeof(err)),
+	assert_int_equal(auth_cli_reset_link(f->db, "nobody", NULL, stderr, err,
+					     sizeof(err)),
 			 SCH_ENOTFOUND);
 	/* weak password: the token survives */
 	assert_int_equal(call(b, "auth.reset",
@@ -447,9 +446,9 @@ static void test_reset(void **state)
 			      NULL),
 			 RPC_E_UNAUTHENTICATED);
 	/* old sessions ended; the new password works */
-	assert_int_equal(call(b, "auth.resume",
-			      json_pack("{s:s}", "token", old), NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(b, "auth.resume", json_pack("{s:s}", "token", old), NULL),
+		RPC_E_UNAUTHENTICATED);
 	assert_int_equal(call(b, "auth.login",
 			      json_pack("{s:s,s:s}", "handle", "gina",
 					"password", "a brand new secret"),
@@ -467,16 +466,17 @@ static void test_change_password(void **state)
 	struct rpc_ctx *b = rpc_ctx_new_local(f->db, 0, false);
 	json_t *e = NULL;
 
-	assert_int_equal(call(b, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "hank",
-					"password", PW),
-			      NULL),
-			 0);
-	assert_int_equal(call(b, "account.change_password",
-			      json_pack("{s:s,s:s}", "password", "not it at all",
-					"new_password", "fresh password 22"),
-			      NULL),
-			 RPC_E_FORBIDDEN);
+	assert_int_equal(
+		call(b, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "hank", "password", PW),
+		     NULL),
+		0);
+	assert_int_equal(
+		call(b, "account.change_password",
+		     json_pack("{s:s,s:s}", "password", "not it at all",
+			       "new_password", "fresh password 22"),
+		     NULL),
+		RPC_E_FORBIDDEN);
 	assert_int_equal(call(b, "account.change_password",
 			      json_pack("{s:s,s:s}", "password", PW,
 					"new_password", "short"),
@@ -490,9 +490,9 @@ static void test_change_password(void **state)
 			      NULL),
 			 0);
 	/* the other session (a's) ended, b's lives on */
-	assert_int_equal(call(b, "auth.resume",
-			      json_pack("{s:s}", "token", t1), NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(b, "auth.resume", json_pack("{s:s}", "token", t1), NULL),
+		RPC_E_UNAUTHENTICATED);
 	assert_true(auth_hook_session_alive(f->db, rpc_session(b)));
 	assert_false(auth_hook_session_alive(f->db, rpc_session(a)));
 	rpc_ctx_free_local(a);
@@ -530,9 +530,9 @@ static void test_update_export_delete(void **state)
 			 0);
 	j = auth_author_json(f->db, id);
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(j,
-							      "display_name")),
-			    "Deleted member");
+	assert_string_equal(
+		json_string_value(json_object_get(j, "display_name")),
+		"Deleted member");
 	assert_true(strncmp(json_string_value(json_object_get(j, "handle")),
 			    "deleted-", 8) == 0);
 	json_decref(j);
@@ -559,20 +559,20 @@ static void test_ban(void **state)
 	assert_int_equal(auth_set_banned(adm, id, true), 0);
 	assert_true(auth_is_banned(f->db, id));
 	assert_false(auth_hook_session_alive(f->db, rpc_session(a)));
-	assert_int_equal(call(c, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "jack",
-					"password", PW),
-			      NULL),
-			 RPC_E_LOCKED);
-	assert_int_equal(call(c, "auth.resume",
-			      json_pack("{s:s}", "token", t), NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(c, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "jack", "password", PW),
+		     NULL),
+		RPC_E_LOCKED);
+	assert_int_equal(
+		call(c, "auth.resume", json_pack("{s:s}", "token", t), NULL),
+		RPC_E_UNAUTHENTICATED);
 	assert_int_equal(auth_set_banned(adm, id, false), 0);
-	assert_int_equal(call(c, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "jack",
-					"password", PW),
-			      NULL),
-			 0);
+	assert_int_equal(
+		call(c, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "jack", "password", PW),
+		     NULL),
+		0);
 	assert_int_equal(auth_set_banned(adm, 99999, true), SCH_ENOTFOUND);
 	rpc_ctx_free_local(a);
 	rpc_ctx_free_local(adm);
@@ -587,17 +587,17 @@ static void test_registration_modes(void **state)
 	json_t *e = NULL;
 
 	rpc_config.registration = 2;
-	assert_int_equal(call(c, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "kate",
-					"password", PW),
-			      NULL),
-			 RPC_E_FORBIDDEN);
+	assert_int_equal(
+		call(c, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "kate", "password", PW),
+		     NULL),
+		RPC_E_FORBIDDEN);
 	rpc_config.registration = 1;
-	assert_int_equal(call(c, "auth.register",
-			      json_pack("{s:s,s:s}", "handle", "kate",
-					"password", PW),
-			      NULL),
-			 RPC_E_FORBIDDEN);
+	assert_int_equal(
+		call(c, "auth.register",
+		     json_pack("{s:s,s:s}", "handle", "kate", "password", PW),
+		     NULL),
+		RPC_E_FORBIDDEN);
 	assert_int_equal(call(c, "auth.register",
 			      json_pack("{s:s,s:s,s:s}", "handle", "kate",
 					"password", PW, "invite", "bogus"),
@@ -605,13 +605,13 @@ static void test_registration_modes(void **state)
 			 RPC_E_INVALID_PARAMS);
 	assert_string_equal(field_of(e), "invite");
 	json_decref(e);
-	assert_int_equal(auth_site_invite_create(f->db, 0, 1, 3600, code,
-						 sizeof(code)),
-			 0);
-	assert_int_equal(count(f->db,
-			       "SELECT count(*) FROM invites_site WHERE hash = ?",
-			       code),
-			 0);
+	assert_int_equal(
+		auth_site_invite_create(f->db, 0, 1, 3600, code, sizeof(code)),
+		0);
+	assert_int_equal(
+		count(f->db, "SELECT count(*) FROM invites_site WHERE hash = ?",
+		      code),
+		0);
 	assert_int_equal(call(c, "auth.register",
 			      json_pack("{s:s,s:s,s:s}", "handle", "kate",
 					"password", PW, "invite", code),
@@ -651,31 +651,31 @@ static void test_cli_and_rehash(void **state)
 						 false, PW, NULL, stderr, err,
 						 sizeof(err)),
 			 SCH_ECONFLICT);
-	assert_int_equal(auth_cli_create_account(f->db, "weakling", NULL,
-						 false, "qwertyuiop", NULL,
-						 stderr, err, sizeof(err)),
+	assert_int_equal(auth_cli_create_account(f->db, "weakling", NULL, false,
+						 "qwertyuiop", NULL, stderr,
+						 err, sizeof(err)),
 			 SCH_EINVAL);
 	/* no password: a set-password link */
 	fp = open_memstream(&out, &outlen);
 	assert_int_equal(auth_cli_create_account(f->db, "linked", "Linked One",
-						 false, NULL, "http://h:1",
-						 fp, err, sizeof(err)),
+						 false, NULL, "http://h:1", fp,
+						 err, sizeof(err)),
 			 0);
 	fclose(fp);
 	assert_non_null(strstr(out, "http://h:1/#/reset/"));
 	free(out);
-	assert_int_equal(call(c, "auth.login",
-			      json_pack("{s:s,s:s}", "handle", "linked",
-					"password", PW),
-			      NULL),
-			 RPC_E_UNAUTHENTICATED);
+	assert_int_equal(
+		call(c, "auth.login",
+		     json_pack("{s:s,s:s}", "handle", "linked", "password", PW),
+		     NULL),
+		RPC_E_UNAUTHENTICATED);
 	assert_int_equal(call(c, "auth.login",
 			      json_pack("{s:s,s:s}", "handle", "root_admin",
 					"password", PW),
 			      &r),
 			 0);
-	assert_true(json_is_true(json_object_get(
-		json_object_get(r, "account"), "is_admin")));
+	assert_true(json_is_true(
+		json_object_get(json_object_get(r, "account"), "is_admin")));
 	json_decref(r);
 	/* stronger limits: the next login rehashes */
 	st = store_query(f->db, "SELECT pwhash FROM accounts WHERE handle = ?",
@@ -746,9 +746,9 @@ static void test_backoff_grows(void **state)
 	fake_ms = 1000000000;
 	/* five failures within a minute: refused for a minute */
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(auth_limit_begin("mallory", "10.0.0.1", true,
-						  &retry),
-				 0);
+		assert_int_equal(
+			auth_limit_begin("mallory", "10.0.0.1", true, &retry),
+			0);
 		auth_limit_end("mallory", "10.0.0.1", true, false);
 		fake_ms += 1000;
 	}
@@ -764,9 +764,9 @@ static void test_backoff_grows(void **state)
 	/* after the back-off, five more failures: two minutes */
 	fake_ms += 61000;
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(auth_limit_begin("mallory", "10.0.0.4", true,
-						  &retry),
-				 0);
+		assert_int_equal(
+			auth_limit_begin("mallory", "10.0.0.4", true, &retry),
+			0);
 		auth_limit_end("mallory", "10.0.0.4", true, false);
 	}
 	assert_int_equal(auth_limit_begin("mallory", "10.0.0.5", true, &retry),
@@ -774,17 +774,15 @@ static void test_backoff_grows(void **state)
 	assert_true(retry > 110000 && retry <= 120000);
 	/* four failures spread over more than a minute never trip it */
 	for (int i = 0; i < 12; i++) {
-		assert_int_equal(auth_limit_begin("slowpoke", NULL, false,
-						  &retry),
-				 0);
+		assert_int_equal(
+			auth_limit_begin("slowpoke", NULL, false, &retry), 0);
 		auth_limit_end("slowpoke", NULL, false, false);
 		fake_ms += 16000;
 	}
 	/* guesses in flight count: the sixth parallel one waits */
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(auth_limit_begin("burst", "10.0.0.9", true,
-						  &retry),
-				 0);
+		assert_int_equal(
+			auth_limit_begin("burst", "10.0.0.9", true, &retry), 0);
 	assert_int_equal(auth_limit_begin("burst", "10.0.0.9", true, &retry),
 			 1);
 	auth_limit_set_clock(NULL);
@@ -800,8 +798,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_login_and_limits, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_sessions_and_revoke,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sessions_and_revoke, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_expiry, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_change_password, setup,
@@ -813,8 +811,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_cli_and_rehash, setup,
 						teardown),
-		cmocka_unit_test_setup_teardown(test_key_file, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 		cmocka_unit_test(test_backoff_grows),
 	};
 
