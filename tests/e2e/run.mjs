@@ -127,10 +127,24 @@ function step(name, fn) {
 const base = () => `http://127.0.0.1:${port}`;
 const people = {};
 
+// Carol's WebSockets pass through a gate the test can shut, to drop her
+// connection while the server keeps running (catch-up with since_seq).
+const gate = { shut: false, open: [] };
+
 async function newPerson(key) {
 	const ctx = await browser.newContext({
 		viewport: { width: 1360, height: 900 }, colorScheme: 'light',
 	});
+	if (key === 'carol') {
+		await ctx.routeWebSocket(/\/ws$/, (ws) => {
+			if (gate.shut) {
+				ws.close({ code: 1011, reason: 'gate shut' });
+				return;
+			}
+			ws.connectToServer();
+			gate.open.push(ws);
+		});
+	}
 	const page = await ctx.newPage();
 	page.setDefaultTimeout(TIMEOUT);
 	page.on('pageerror', (e) => { serverLog += `[${key} pageerror] ${e.message}\n`; });
@@ -389,7 +403,27 @@ step('after a server restart the pages reconnect and stay live', async () => {
 	await bob.waitForSelector('.replies .body:has-text("after the restart")');
 });
 
+step('a dropped connection catches up with since_seq', async () => {
+	const { bob, carol } = { bob: people.bob.page, carol: people.carol.page };
+	gate.shut = true;
+	for (const ws of gate.open.splice(0))
+		await ws.close({ code: 1001, reason: 'test drops the connection' });
+	await carol.waitForSelector('#conn[data-state="reconnecting"]');
+	await bob.fill('.composer textarea', 'Posted while Carol was away.');
+	await bob.click('.composer button[type=submit]');
+	await bob.waitForSelector('.replies .body:has-text("while Carol was away")');
+	assert.equal(await carol.locator('.replies .body:has-text("while Carol was away")').count(), 0);
+	gate.shut = false;
+	await online(carol);
+	await carol.waitForSelector('.replies .body:has-text("while Carol was away")');
+});
+
 step('account, inbox and search screens pass axe', async () => {
+	// Reading saved progress: the plan's chart shows both readers in the
+	// first chapter, and the circle list shows Bob's own progress.
+	const olive = people.olive.page;
+	await olive.goto(circleUrl);
+	await olive.waitForSelector('.plan li:first-child .plan-bar .meta:text-matches("^[23]/3$")');
 	const carol = people.carol.page;
 	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
@@ -399,6 +433,9 @@ step('account, inbox and search screens pass axe', async () => {
 	await carol.waitForSelector('.list[aria-label="Sessions"] li');
 	await check(carol, 'account');
 	const bob = people.bob.page;
+	await bob.goto(`${base()}/#/`);
+	await bob.waitForSelector('.circle .progress .label:text-matches("Your progress: [1-9]")');
+	await check(bob, 'circles-member');
 	await bob.goto(`${base()}/#/inbox`);
 	await bob.waitForSelector('.inbox li:has-text("replied")');
 	await bob.goto(`${base()}/#/search?c=${circleUrl.split('/').pop()}&q=restart`);

@@ -419,7 +419,11 @@ function watchProgress() {
 	let timer = null;
 	const io = new IntersectionObserver((entries) => {
 		for (const e of entries) {
-			if (!e.isIntersecting)
+			// Read: most of the block is on screen, or it fills most
+			// of the screen (a block taller than the window).
+			const seen = e.isIntersecting && (e.intersectionRatio >= 0.6 ||
+				(e.rootBounds && e.intersectionRect.height >= 0.5 * e.rootBounds.height));
+			if (!seen)
 				continue;
 			const i = order.get(e.target.dataset.block);
 			if (i !== undefined && i > st.furthest) {
@@ -434,7 +438,7 @@ function watchProgress() {
 				}, 1500);
 			}
 		}
-	}, { threshold: 0.6 });
+	}, { threshold: [0, 0.3, 0.6, 0.9, 1] });
 	const observeAll = () => {
 		io.disconnect();
 		for (const el of st.article.querySelectorAll('[data-block]'))
