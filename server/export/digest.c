@@ -106,8 +106,7 @@ static void md_author(struct buf *out, const json_t *author)
 	const char *handle = str_of(author, "handle");
 
 	buf_adds(out, "**");
-	md_inline(out, name && *name ? name : (handle ? handle : "someone"),
-		  0);
+	md_inline(out, name && *name ? name : (handle ? handle : "someone"), 0);
 	buf_adds(out, "**");
 	if (handle) {
 		buf_adds(out, " (");
@@ -141,8 +140,8 @@ static json_int_t reaction_total(const json_t *post)
 	json_t *v;
 	json_int_t n = 0;
 
-	json_object_foreach((json_t *)json_object_get(post, "reactions"), k,
-			    v) {
+	json_object_foreach((json_t *)json_object_get(post, "reactions"), k, v)
+	{
 		(void)k;
 		n += json_integer_value(v);
 	}
@@ -152,8 +151,8 @@ static json_int_t reaction_total(const json_t *post)
 /* " · agree 2, insightful 1" */
 static void md_reactions(struct buf *out, const json_t *post)
 {
-	static const char *const kinds[] = { "agree", "insightful",
-					     "question", "disagree", NULL };
+	static const char *const kinds[] = {"agree", "insightful", "question",
+					    "disagree", NULL};
 	json_t *r = json_object_get(post, "reactions");
 	bool first = true;
 
@@ -171,12 +170,13 @@ static void md_reactions(struct buf *out, const json_t *post)
 /* The exact quote of a target, or NULL for a chapter-level thread. */
 static const char *quote_of(const json_t *ann)
 {
-	json_t *sel = json_object_get(json_object_get(ann, "target"),
-				      "selector");
+	json_t *sel =
+		json_object_get(json_object_get(ann, "target"), "selector");
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(sel, i, s) {
+	json_array_foreach(sel, i, s)
+	{
 		const char *t = str_of(s, "type");
 
 		if (t && !strcmp(t, "TextQuoteSelector"))
@@ -191,9 +191,11 @@ static const char *reply_handle(const json_t *replies, json_int_t id)
 	size_t i;
 	json_t *r;
 
-	json_array_foreach(replies, i, r)
-		if (json_integer_value(json_object_get(r, "id")) == id)
-			return str_of(json_object_get(r, "author"), "handle");
+	json_array_foreach(
+		replies, i,
+		r) if (json_integer_value(json_object_get(r, "id")) ==
+		       id) return str_of(json_object_get(r, "author"),
+					 "handle");
 	return NULL;
 }
 
@@ -206,9 +208,10 @@ static void md_replies(struct buf *out, const json_t *ann)
 	if (!json_array_size(replies))
 		return;
 	buf_adds(out, "\nReplies:\n\n");
-	json_array_foreach(replies, i, r) {
-		json_int_t parent = json_integer_value(
-			json_object_get(r, "parent"));
+	json_array_foreach(replies, i, r)
+	{
+		json_int_t parent =
+			json_integer_value(json_object_get(r, "parent"));
 		const char *to = parent ? reply_handle(replies, parent) : NULL;
 		const char *at = str_of(r, "created_at");
 
@@ -252,15 +255,16 @@ void export_digest_chapter(struct buf *out, const char *title,
 	json_t *a;
 
 	t = xcalloc(json_array_size(annotations) + 1, sizeof(*t));
-	json_array_foreach(annotations, i, a) {
+	json_array_foreach(annotations, i, a)
+	{
 		const char *vis = str_of(a, "visibility");
 
 		if (vis && strcmp(vis, "circle"))
 			continue; /* private: never in a digest */
 		t[n].ann = a;
-		t[n].activity = json_integer_value(
-					json_object_get(a, "reply_count")) +
-				reaction_total(a);
+		t[n].activity =
+			json_integer_value(json_object_get(a, "reply_count")) +
+			reaction_total(a);
 		t[n].order = i;
 		n++;
 	}
@@ -288,8 +292,8 @@ void export_digest_chapter(struct buf *out, const char *title,
 		const json_t *ann = t[i].ann;
 		const char *quote = quote_of(ann);
 		const char *at = str_of(ann, "created_at");
-		json_int_t replies = json_integer_value(
-			json_object_get(ann, "reply_count"));
+		json_int_t replies =
+			json_integer_value(json_object_get(ann, "reply_count"));
 
 		buf_addf(out, "### %zu. ", i + 1);
 		if (quote) {
@@ -300,7 +304,8 @@ void export_digest_chapter(struct buf *out, const char *title,
 			buf_adds(out, "On the whole chapter");
 		}
 		buf_adds(out, "\n\n");
-		if (quote && utf8_count(quote, strlen(quote)) > DIGEST_HEADING_CP) {
+		if (quote &&
+		    utf8_count(quote, strlen(quote)) > DIGEST_HEADING_CP) {
 			md_quote(out, quote, "");
 			buf_addch(out, '\n');
 		}

@@ -25,7 +25,7 @@ struct buf;
 /* Annotations per AnnotationPage (SPEC §2). */
 #define EXPORT_PAGE_SIZE 100
 /* The JSON-LD media type of an export. */
-#define EXPORT_LD_TYPE \
+#define EXPORT_LD_TYPE                                                         \
 	"application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\""
 #define EXPORT_ANNO_CONTEXT "http://www.w3.org/ns/anno.jsonld"
 

@@ -65,7 +65,8 @@ static void copy_str(json_t *dst, const json_t *src, const char *key)
 	json_t *v = json_object_get(src, key);
 
 	if (json_is_string(v))
-		json_object_set_new(dst, key, json_string(json_string_value(v)));
+		json_object_set_new(dst, key,
+				    json_string(json_string_value(v)));
 }
 
 /* The two SPEC selectors, keeping only fields of the right type. */
@@ -75,8 +76,10 @@ static json_t *selectors(const json_t *target)
 	size_t i;
 	json_t *s;
 
-	json_array_foreach(sel, i, s) {
-		const char *type = json_string_value(json_object_get(s, "type"));
+	json_array_foreach(sel, i, s)
+	{
+		const char *type =
+			json_string_value(json_object_get(s, "type"));
 		json_t *o;
 
 		if (type && !strcmp(type, "TextQuoteSelector") &&
@@ -138,18 +141,20 @@ json_t *export_w3c_annotation(const json_t *ann, const char *base,
 		if (json_is_string(json_object_get(author, "handle")))
 			json_object_set_new(
 				c, "nickname",
-				json_string(json_string_value(json_object_get(
-					author, "handle"))));
+				json_string(json_string_value(
+					json_object_get(author, "handle"))));
 		json_object_set_new(o, "creator", c);
 	}
 	if (json_is_string(json_object_get(ann, "created_at")))
-		json_object_set_new(o, "created",
-				    json_string(json_string_value(json_object_get(
-					    ann, "created_at"))));
+		json_object_set_new(
+			o, "created",
+			json_string(json_string_value(
+				json_object_get(ann, "created_at"))));
 	if (json_is_string(json_object_get(ann, "updated_at")))
-		json_object_set_new(o, "modified",
-				    json_string(json_string_value(json_object_get(
-					    ann, "updated_at"))));
+		json_object_set_new(
+			o, "modified",
+			json_string(json_string_value(
+				json_object_get(ann, "updated_at"))));
 
 	value = json_string_value(json_object_get(ann, "body"));
 	if (value)
@@ -165,11 +170,11 @@ json_t *export_w3c_annotation(const json_t *ann, const char *base,
 	target = json_object_get(ann, "target");
 	sel = json_is_object(target) ? selectors(target) : NULL;
 	if (sel && json_array_size(sel))
-		json_object_set_new(o, "target",
-				    json_pack("{s:o,s:o}", "source",
-					      chapter_iri(base, circle,
-							  chapter),
-					      "selector", sel));
+		json_object_set_new(
+			o, "target",
+			json_pack("{s:o,s:o}", "source",
+				  chapter_iri(base, circle, chapter),
+				  "selector", sel));
 	else {
 		json_decref(sel);
 		json_object_set_new(o, "target",
@@ -221,8 +226,8 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
 			      const char *label, int64_t page)
 {
 	size_t total = json_array_size(items);
-	int64_t npages = (int64_t)((total + EXPORT_PAGE_SIZE - 1) /
-				   EXPORT_PAGE_SIZE);
+	int64_t npages =
+		(int64_t)((total + EXPORT_PAGE_SIZE - 1) / EXPORT_PAGE_SIZE);
 	json_t *c;
 	char *coll;
 	struct buf b = BUF_INIT;
@@ -231,9 +236,9 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
 		 (long long)circle);
 	coll = buf_detach(&b, NULL);
 	if (page > 0) {
-		c = page <= npages ?
-			    make_page(items, coll, label, page, npages, true) :
-			    NULL;
+		c = page <= npages
+			    ? make_page(items, coll, label, page, npages, true)
+			    : NULL;
 		free(coll);
 		return c;
 	}
@@ -247,9 +252,9 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
 		json_object_set_new(c, "label", json_string(label));
 	json_object_set_new(c, "total", json_integer((json_int_t)total));
 	if (total && page == 0) {
-		json_object_set_new(c, "first",
-				    make_page(items, coll, NULL, 1, npages,
-					      false));
+		json_object_set_new(
+			c, "first",
+			make_page(items, coll, NULL, 1, npages, false));
 		json_object_set_new(c, "last", page_iri(coll, npages));
 	} else if (total) {
 		/* every item in one page, for a file that stands alone */

@@ -69,7 +69,8 @@ int search_fts_query(const char *q, char **out)
 			if (*p < 0x20 || *p == 0x7f)
 				continue; /* control characters */
 			if (*p == '"')
-				buf_addch(&term, '"'); /* doubled inside quotes */
+				buf_addch(&term,
+					  '"'); /* doubled inside quotes */
 			buf_addch(&term, (char)*p);
 			if (*p >= 0x80 || (*p >= '0' && *p <= '9') ||
 			    ((*p | 0x20) >= 'a' && (*p | 0x20) <= 'z'))
@@ -120,9 +121,9 @@ json_t *search_snippet_json(const char *marked)
 		if (*p == MARK_CLOSE) {
 			if (open && cp > open_at)
 				json_array_append_new(
-					hl, json_pack("[I,I]",
-						      (json_int_t)open_at,
-						      (json_int_t)cp));
+					hl,
+					json_pack("[I,I]", (json_int_t)open_at,
+						  (json_int_t)cp));
 			open = false;
 			continue;
 		}
@@ -225,8 +226,8 @@ static int call_method(struct rpc_ctx *ctx, const char *name, json_t *params,
 /* Inserts one block's row (text[from, to) bytes, starting at code point
  * start). Blocks of only white space are skipped. */
 static int text_row(struct store *db, int64_t book, int64_t chapter,
-		    json_t *block, int64_t start, const char *text,
-		    size_t from, size_t to)
+		    json_t *block, int64_t start, const char *text, size_t from,
+		    size_t to)
 {
 	char *clean, *blk;
 	size_t i;
@@ -254,7 +255,8 @@ static int text_rows_from_blocks(struct store *db, int64_t book,
 	json_t *b;
 	size_t ncp = utf8_count(text, len);
 
-	json_array_foreach(blocks, i, b) {
+	json_array_foreach(blocks, i, b)
+	{
 		json_t *id = json_object_get(b, "id");
 		json_int_t s = json_integer_value(json_object_get(b, "start"));
 		json_int_t e = json_integer_value(json_object_get(b, "end"));
@@ -280,9 +282,8 @@ static int text_rows_from_blank_lines(struct store *db, int64_t book,
 	int64_t n = 0;
 
 	for (size_t i = 0; i <= len; i++) {
-		bool end = i == len ||
-			   (text[i] == '\n' && i + 1 < len &&
-			    text[i + 1] == '\n');
+		bool end = i == len || (text[i] == '\n' && i + 1 < len &&
+					text[i + 1] == '\n');
 
 		if (end) {
 			json_t *blk = json_integer(n);
@@ -354,11 +355,13 @@ static int toc_chapters(struct rpc_ctx *ctx, int64_t book, int64_t **ids,
 	if (rc)
 		return rc;
 	parts = json_object_get(toc, "parts");
-	json_array_foreach(parts, i, part) {
+	json_array_foreach(parts, i, part)
+	{
 		chs = json_object_get(part, "chapters");
-		json_array_foreach(chs, j, c) {
-			json_int_t id = json_integer_value(
-				json_object_get(c, "id"));
+		json_array_foreach(chs, j, c)
+		{
+			json_int_t id =
+				json_integer_value(json_object_get(c, "id"));
 
 			if (id <= 0)
 				continue;
@@ -409,9 +412,10 @@ static int text_ensure(struct rpc_ctx *ctx, int64_t book)
 	if (n && books_chapter_info(db, ids[0], &ci) == 0) {
 		rc = store_run(db, SQL_TEXT_BOOK_SET, "iiii", book, ci.edition,
 			       ids[0], rpc_now(ctx));
-		log_info("search", "indexed the text of book %lld (edition "
-			 "%lld, %zu chapters)", (long long)book,
-			 (long long)ci.edition, n);
+		log_info("search",
+			 "indexed the text of book %lld (edition "
+			 "%lld, %zu chapters)",
+			 (long long)book, (long long)ci.edition, n);
 	}
 out:
 	free(ids);
@@ -432,10 +436,10 @@ static const char SQL_SEARCH_TEXT[] =
 
 /* A page being filled: results before skip are counted, not kept. */
 struct page {
-	int64_t skip;   /* results the cursor has passed */
-	int64_t seen;   /* results met so far */
-	json_t *items;  /* this page's items */
-	bool more;      /* a result exists past this page */
+	int64_t skip;  /* results the cursor has passed */
+	int64_t seen;  /* results met so far */
+	json_t *items; /* this page's items */
+	bool more;     /* a result exists past this page */
 };
 
 /* Counts a result; true when it belongs on this page. */
@@ -459,9 +463,8 @@ struct post_hit {
 	char *snippet;
 };
 
-static int search_posts(struct rpc_ctx *ctx, const char *match,
-			int64_t circle, const struct vis_viewer *v,
-			struct page *pg)
+static int search_posts(struct rpc_ctx *ctx, const char *match, int64_t circle,
+			const struct vis_viewer *v, struct page *pg)
 {
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
@@ -495,16 +498,15 @@ static int search_posts(struct rpc_ctx *ctx, const char *match,
 			continue; /* unseen, or hidden from this viewer */
 		if (!page_take(pg))
 			continue;
-		o = search_snippet_json(hits[i].snippet ? hits[i].snippet :
-							   "");
+		o = search_snippet_json(hits[i].snippet ? hits[i].snippet : "");
 		json_object_set_new(o, "kind",
-				    json_string(t.kind == SEARCH_KIND_REPLY ?
-							"reply" :
-							"annotation"));
+				    json_string(t.kind == SEARCH_KIND_REPLY
+							? "reply"
+							: "annotation"));
 		json_object_set_new(o, "id", json_integer(t.id));
-		json_object_set_new(o, "annotation",
-				    json_integer(t.annotation ? t.annotation :
-								t.id));
+		json_object_set_new(
+			o, "annotation",
+			json_integer(t.annotation ? t.annotation : t.id));
 		json_object_set_new(o, "chapter", json_integer(t.chapter));
 		json_array_append_new(pg->items, o);
 	}
@@ -539,8 +541,7 @@ static int search_text(struct rpc_ctx *ctx, const char *match, int64_t book,
 		json_object_set_new(o, "chapter",
 				    json_integer(store_int(st, 0)));
 		json_object_set_new(o, "block", blk ? blk : json_null());
-		json_object_set_new(o, "start",
-				    json_integer(store_int(st, 2)));
+		json_object_set_new(o, "start", json_integer(store_int(st, 2)));
 		json_array_append_new(pg->items, o);
 	}
 	store_done(st);
@@ -549,10 +550,10 @@ static int search_text(struct rpc_ctx *ctx, const char *match, int64_t book,
 
 static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "circle", "q", "cursor", NULL };
+	static const char *const allowed[] = {"circle", "q", "cursor", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
-	struct page pg = { 0, 0, NULL, false };
+	struct page pg = {0, 0, NULL, false};
 	int64_t circle, book, cursor = 0;
 	const char *q;
 	char *match = NULL;
@@ -560,8 +561,7 @@ static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    rpc_param_str(ctx, params, "q", true, 1, SEARCH_MAX_QUERY_CP,
-			  &q) ||
+	    rpc_param_str(ctx, params, "q", true, 1, SEARCH_MAX_QUERY_CP, &q) ||
 	    rpc_param_cursor(ctx, params, &cursor))
 		return RPC_ERR;
 	rc = circles_viewer(db, circle, rpc_account(ctx), rpc_is_admin(ctx),
@@ -588,11 +588,11 @@ static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = search_text(ctx, match, book, &pg);
 	if (rc)
 		goto fail;
-	*result = json_pack("{s:o,s:o}", "items", pg.items, "next",
-			    pg.more ? json_sprintf("%lld",
-						   (long long)(pg.skip +
-							       SEARCH_PAGE_SIZE)) :
-				      json_null());
+	*result = json_pack(
+		"{s:o,s:o}", "items", pg.items, "next",
+		pg.more ? json_sprintf("%lld",
+				       (long long)(pg.skip + SEARCH_PAGE_SIZE))
+			: json_null());
 	free(match);
 	return 0;
 fail:
@@ -604,9 +604,7 @@ fail:
 void search_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{ "search", m_search, RPC_AUTH },
-		{ NULL, NULL, 0 }
-	};
+		{"search", m_search, RPC_AUTH}, {NULL, NULL, 0}};
 
 	rpc_register(methods);
 }

@@ -34,11 +34,11 @@ static json_t *ann(int64_t id, const char *body, bool hidden, bool quoted)
 	json_t *a = json_pack(
 		"{s:I,s:i,s:i,s:{s:i,s:s,s:s},s:s?,s:s,s:s,s:s,s:b,s:b,"
 		"s:{},s:i}",
-		"id", (json_int_t)id, "circle", 4, "chapter", 9, "author",
-		"id", 2, "handle", "ada", "display_name", "Ada L.", "body",
-		body, "visibility", "circle", "created_at",
-		"2026-11-26T20:51:56Z", "updated_at", "2026-11-26T21:00:00Z",
-		"hidden", hidden, "deleted", 0, "reactions", "reply_count", 0);
+		"id", (json_int_t)id, "circle", 4, "chapter", 9, "author", "id",
+		2, "handle", "ada", "display_name", "Ada L.", "body", body,
+		"visibility", "circle", "created_at", "2026-11-26T20:51:56Z",
+		"updated_at", "2026-11-26T21:00:00Z", "hidden", hidden,
+		"deleted", 0, "reactions", "reply_count", 0);
 
 	if (quoted)
 		json_object_set_new(
@@ -106,9 +106,11 @@ static void test_annotation_shape(void **state)
 	assert_string_equal(str(json_array_get(sel, 1), "type"),
 			    "TextPositionSelector");
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(sel, 1), "start")), 10);
+				 json_array_get(sel, 1), "start")),
+			 10);
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(sel, 1), "end")), 19);
+				 json_array_get(sel, 1), "end")),
+			 19);
 	creator = json_object_get(w, "creator");
 	assert_string_equal(str(creator, "type"), "Person");
 	assert_string_equal(str(creator, "nickname"), "ada");
@@ -148,14 +150,17 @@ static void test_annotation_chapter_level_and_hidden(void **state)
 
 	/* a malformed selector is dropped, not copied */
 	a = ann(20, "x", false, true);
-	json_object_set_new(json_array_get(json_object_get(json_object_get(
-						   a, "target"), "selector"), 1),
-			    "start", json_string("<script>"));
+	json_object_set_new(
+		json_array_get(json_object_get(json_object_get(a, "target"),
+					       "selector"),
+			       1),
+		"start", json_string("<script>"));
 	w = export_w3c_annotation(a, BASE, 4, false);
 	s = json_dumps(w, 0);
 	assert_null(strstr(s, "<script>"));
 	assert_int_equal(json_array_size(json_object_get(
-				 json_object_get(w, "target"), "selector")), 1);
+				 json_object_get(w, "target"), "selector")),
+			 1);
 	free(s);
 	json_decref(w);
 	json_decref(a);
@@ -187,16 +192,16 @@ static void test_collection_pages(void **state)
 	assert_string_equal(str(c, "id"), coll);
 	assert_string_equal(str(c, "label"), "Tuesday circle");
 	assert_int_equal(json_integer_value(json_object_get(c, "total")), 250);
-	assert_string_equal(str(c, "last"), BASE
-			    "/api/circles/4/annotations?page=3");
+	assert_string_equal(str(c, "last"),
+			    BASE "/api/circles/4/annotations?page=3");
 	first = json_object_get(c, "first");
 	assert_string_equal(str(first, "type"), "AnnotationPage");
-	assert_string_equal(str(first, "id"), BASE
-			    "/api/circles/4/annotations?page=1");
+	assert_string_equal(str(first, "id"),
+			    BASE "/api/circles/4/annotations?page=1");
 	assert_int_equal(json_array_size(json_object_get(first, "items")),
 			 EXPORT_PAGE_SIZE);
-	assert_string_equal(str(first, "next"), BASE
-			    "/api/circles/4/annotations?page=2");
+	assert_string_equal(str(first, "next"),
+			    BASE "/api/circles/4/annotations?page=2");
 	assert_null(json_object_get(first, "prev"));
 	json_decref(c);
 
@@ -207,16 +212,16 @@ static void test_collection_pages(void **state)
 			 200);
 	assert_int_equal(json_array_size(json_object_get(p, "items")), 50);
 	assert_null(json_object_get(p, "next"));
-	assert_string_equal(str(p, "prev"), BASE
-			    "/api/circles/4/annotations?page=2");
+	assert_string_equal(str(p, "prev"),
+			    BASE "/api/circles/4/annotations?page=2");
 	assert_string_equal(str(json_object_get(p, "partOf"), "id"), coll);
 	assert_int_equal(json_integer_value(json_object_get(
 				 json_object_get(p, "partOf"), "total")),
 			 250);
 	/* the first item of page 3 is annotation 201 */
-	assert_string_equal(str(json_array_get(json_object_get(p, "items"), 0),
-				"id"),
-			    BASE "/api/circles/4/annotations/201");
+	assert_string_equal(
+		str(json_array_get(json_object_get(p, "items"), 0), "id"),
+		BASE "/api/circles/4/annotations/201");
 	json_decref(p);
 
 	assert_null(export_w3c_collection(list, BASE, 4, NULL, 4));
@@ -254,12 +259,12 @@ static void test_digest(void **state)
 	json_object_set_new(busy, "reply_count", json_integer(1));
 	json_object_set_new(busy, "reactions",
 			    json_pack("{s:i,s:i}", "agree", 2, "question", 1));
-	json_object_set_new(
-		busy, "replies",
-		json_pack("[{s:i,s:{s:s,s:s},s:s,s:n,s:s}]", "id", 5, "author",
-			  "handle", "bob", "display_name", "Bob_*", "body",
-			  "I *agree*", "parent", "created_at",
-			  "2026-11-26T22:00:00Z"));
+	json_object_set_new(busy, "replies",
+			    json_pack("[{s:i,s:{s:s,s:s},s:s,s:n,s:s}]", "id",
+				      5, "author", "handle", "bob",
+				      "display_name", "Bob_*", "body",
+				      "I *agree*", "parent", "created_at",
+				      "2026-11-26T22:00:00Z"));
 	priv = ann(3, "my private secret", false, true);
 	json_object_set_new(priv, "visibility", json_string("private"));
 	/* a moderator's view: hidden, body present - still not written */

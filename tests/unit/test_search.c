@@ -92,7 +92,9 @@ static void test_query_quotes_terms(void **state)
 	expect_query("NEAR(a b) OR body:x NOT ^y",
 		     "\"NEAR(a\" \"b)\" \"OR\" \"body:x\" \"NOT\" \"^y\"");
 	/* control characters are dropped, not passed to FTS5 */
-	expect_query("a\x01\x02" "b", "\"ab\"");
+	expect_query("a\x01\x02"
+		     "b",
+		     "\"ab\"");
 	expect_query("é café", "\"é\" \"café\"");
 }
 
@@ -129,14 +131,16 @@ static void test_query_hostile_inputs_run(void **state)
 {
 	struct fixture *f = *state;
 	static const char *const hostile[] = {
-		"\"", "\"\"\"", "'", "(", ")", "*", "a AND", "OR OR OR",
-		"NEAR(", "NEAR(a b, 1", "body:", "{body}: x", "-x", "^", "a:b:c",
-		"\\", "' OR 1=1 --", "x\" OR \"y", "🙂 emoji", "\"unterminated",
-		"a*b*c", "*prefix", "..", "+", "%", "_", NULL
-	};
+		"\"",	       "\"\"\"",      "'",	    "(",
+		")",	       "*",	      "a AND",	    "OR OR OR",
+		"NEAR(",       "NEAR(a b, 1", "body:",	    "{body}: x",
+		"-x",	       "^",	      "a:b:c",	    "\\",
+		"' OR 1=1 --", "x\" OR \"y",  "🙂 emoji", "\"unterminated",
+		"a*b*c",       "*prefix",     "..",	    "+",
+		"%",	       "_",	      NULL};
 
-	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 1,
-					   1, "The Rochdale pioneers"),
+	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 1, 1,
+					   "The Rochdale pioneers"),
 			 0);
 	for (int i = 0; hostile[i]; i++) {
 		char *m = NULL;
@@ -170,21 +174,24 @@ static void test_snippet_highlights_in_code_points(void **state)
 			    "Café pioneers and été…");
 	hl = json_object_get(o, "highlights");
 	assert_int_equal(json_array_size(hl), 2);
-	assert_int_equal(json_integer_value(json_array_get(
-				 json_array_get(hl, 0), 0)), 5);
-	assert_int_equal(json_integer_value(json_array_get(
-				 json_array_get(hl, 0), 1)), 13);
-	assert_int_equal(json_integer_value(json_array_get(
-				 json_array_get(hl, 1), 0)), 18);
-	assert_int_equal(json_integer_value(json_array_get(
-				 json_array_get(hl, 1), 1)), 21);
+	assert_int_equal(
+		json_integer_value(json_array_get(json_array_get(hl, 0), 0)),
+		5);
+	assert_int_equal(
+		json_integer_value(json_array_get(json_array_get(hl, 0), 1)),
+		13);
+	assert_int_equal(
+		json_integer_value(json_array_get(json_array_get(hl, 1), 0)),
+		18);
+	assert_int_equal(
+		json_integer_value(json_array_get(json_array_get(hl, 1), 1)),
+		21);
 	json_decref(o);
 
 	o = search_snippet_json("");
 	assert_string_equal(json_string_value(json_object_get(o, "snippet")),
 			    "");
-	assert_int_equal(json_array_size(json_object_get(o, "highlights")),
-			 0);
+	assert_int_equal(json_array_size(json_object_get(o, "highlights")), 0);
 	json_decref(o);
 }
 
@@ -209,8 +216,8 @@ static void test_index_follows_posts(void **state)
 {
 	struct fixture *f = *state;
 
-	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 7,
-					   1, "weaving in Rochdale"),
+	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 7, 1,
+					   "weaving in Rochdale"),
 			 0);
 	assert_int_equal(search_index_post(f->db, SEARCH_KIND_REPLY, 7, 1,
 					   "they weave flannel"),
@@ -218,8 +225,8 @@ static void test_index_follows_posts(void **state)
 	/* annotation 7 and reply 7 are different rows; stemming: weav- */
 	assert_int_equal(count_matches(f->db, "weaving"), 2);
 	/* an edit replaces the body */
-	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 7,
-					   1, "the Toad Lane store"),
+	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 7, 1,
+					   "the Toad Lane store"),
 			 0);
 	assert_int_equal(count_matches(f->db, "weaving"), 1);
 	assert_int_equal(count_matches(f->db, "toad"), 1);
@@ -229,9 +236,9 @@ static void test_index_follows_posts(void **state)
 	assert_int_equal(search_unindex_post(f->db, SEARCH_KIND_REPLY, 7), 0);
 	assert_int_equal(count_matches(f->db, "weaving"), 0);
 	/* NULL body unindexes too */
-	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 7,
-					   1, NULL),
-			 0);
+	assert_int_equal(
+		search_index_post(f->db, SEARCH_KIND_ANNOTATION, 7, 1, NULL),
+		0);
 	assert_int_equal(count_matches(f->db, "toad"), 0);
 	assert_int_equal(search_unindex_post(f->db, 9, 1), SCH_EINVAL);
 }
@@ -264,19 +271,18 @@ static void seed(struct store *db)
 		int64_t id, circle;
 		const char *body;
 	} posts[] = {
-		{ 0, 1, 1, "pioneers open" },
-		{ 0, 2, 1, "pioneers secret" },
-		{ 0, 3, 1, "pioneers hushed" },
-		{ 0, 4, 2, "pioneers elsewhere" },
-		{ 1, 1, 1, "pioneers under a private note" },
-		{ 1, 2, 1, "pioneers reply" },
+		{0, 1, 1, "pioneers open"},
+		{0, 2, 1, "pioneers secret"},
+		{0, 3, 1, "pioneers hushed"},
+		{0, 4, 2, "pioneers elsewhere"},
+		{1, 1, 1, "pioneers under a private note"},
+		{1, 2, 1, "pioneers reply"},
 	};
 
 	assert_int_equal(store_exec(db, sql), 0);
 	for (size_t i = 0; i < sizeof(posts) / sizeof(posts[0]); i++)
 		assert_int_equal(search_index_post(db, posts[i].kind,
-						   posts[i].id,
-						   posts[i].circle,
+						   posts[i].id, posts[i].circle,
 						   posts[i].body),
 				 0);
 }
@@ -307,13 +313,14 @@ static void hits(json_t *res, char *out, size_t n)
 	json_t *it;
 
 	out[0] = '\0';
-	json_array_foreach(json_object_get(res, "items"), i, it) {
+	json_array_foreach(json_object_get(res, "items"), i, it)
+	{
 		const char *k = json_string_value(json_object_get(it, "kind"));
 		char one[32];
 
 		snprintf(one, sizeof(one), "%s%c%lld", i ? " " : "", k[0],
-			 (long long)json_integer_value(json_object_get(it,
-								       "id")));
+			 (long long)json_integer_value(
+				 json_object_get(it, "id")));
 		strncat(out, one, n - strlen(out) - 1);
 	}
 }
@@ -327,11 +334,11 @@ static void test_search_respects_visibility(void **state)
 
 	seed(f->db);
 	/* a member: neither the private note nor its reply, nor the hidden */
-	assert_int_equal(search(f->db, 5,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "pioneers"),
-				&res),
-			 0);
+	assert_int_equal(
+		search(f->db, 5,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "pioneers"),
+		       &res),
+		0);
 	hits(res, got, sizeof(got));
 	assert_non_null(strstr(got, "a1"));
 	assert_non_null(strstr(got, "r2"));
@@ -347,11 +354,11 @@ static void test_search_respects_visibility(void **state)
 	json_decref(res);
 
 	/* the author sees her own private and hidden posts */
-	assert_int_equal(search(f->db, 6,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "pioneers"),
-				&res),
-			 0);
+	assert_int_equal(
+		search(f->db, 6,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "pioneers"),
+		       &res),
+		0);
 	hits(res, got, sizeof(got));
 	assert_non_null(strstr(got, "a2"));
 	assert_non_null(strstr(got, "a3"));
@@ -359,11 +366,11 @@ static void test_search_respects_visibility(void **state)
 	json_decref(res);
 
 	/* a moderator sees the hidden one, never the private one */
-	assert_int_equal(search(f->db, 7,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "pioneers"),
-				&res),
-			 0);
+	assert_int_equal(
+		search(f->db, 7,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "pioneers"),
+		       &res),
+		0);
 	hits(res, got, sizeof(got));
 	assert_non_null(strstr(got, "a3"));
 	assert_null(strstr(got, "a2"));
@@ -377,11 +384,10 @@ static void test_search_item_shape(void **state)
 	json_t *res, *it;
 
 	seed(f->db);
-	assert_int_equal(search(f->db, 5,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "reply"),
-				&res),
-			 0);
+	assert_int_equal(
+		search(f->db, 5,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "reply"), &res),
+		0);
 	assert_int_equal(json_array_size(json_object_get(res, "items")), 1);
 	it = json_array_get(json_object_get(res, "items"), 0);
 	assert_string_equal(json_string_value(json_object_get(it, "kind")),
@@ -389,12 +395,10 @@ static void test_search_item_shape(void **state)
 	assert_int_equal(json_integer_value(json_object_get(it, "id")), 2);
 	assert_int_equal(json_integer_value(json_object_get(it, "annotation")),
 			 1);
-	assert_int_equal(json_integer_value(json_object_get(it, "chapter")),
-			 3);
+	assert_int_equal(json_integer_value(json_object_get(it, "chapter")), 3);
 	assert_string_equal(json_string_value(json_object_get(it, "snippet")),
 			    "pioneers reply");
-	assert_int_equal(json_array_size(json_object_get(it, "highlights")),
-			 1);
+	assert_int_equal(json_array_size(json_object_get(it, "highlights")), 1);
 	json_decref(res);
 }
 
@@ -405,24 +409,24 @@ static void test_search_errors(void **state)
 
 	seed(f->db);
 	/* not a member of circle 1: as if it did not exist */
-	assert_int_equal(search(f->db, 8,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "pioneers"),
-				&res),
-			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		search(f->db, 8,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "pioneers"),
+		       &res),
+		RPC_E_NOT_FOUND);
 	json_decref(res);
-	assert_int_equal(search(f->db, 5,
-				json_pack("{s:i,s:s}", "circle", 99, "q",
-					  "pioneers"),
-				&res),
-			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		search(f->db, 5,
+		       json_pack("{s:i,s:s}", "circle", 99, "q", "pioneers"),
+		       &res),
+		RPC_E_NOT_FOUND);
 	json_decref(res);
 	/* a query with no word */
-	assert_int_equal(search(f->db, 5,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  " * \" "),
-				&res),
-			 RPC_E_INVALID_PARAMS);
+	assert_int_equal(
+		search(f->db, 5,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", " * \" "),
+		       &res),
+		RPC_E_INVALID_PARAMS);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(res, "data"), "field")),
 			    "q");
@@ -440,11 +444,11 @@ static void test_search_errors(void **state)
 			 RPC_E_INVALID_PARAMS);
 	json_decref(res);
 	/* hostile syntax is not an error, just no hit */
-	assert_int_equal(search(f->db, 5,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "NEAR(\"x OR"),
-				&res),
-			 0);
+	assert_int_equal(
+		search(f->db, 5,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "NEAR(\"x OR"),
+		       &res),
+		0);
 	assert_int_equal(json_array_size(json_object_get(res, "items")), 0);
 	json_decref(res);
 }
@@ -468,11 +472,11 @@ static void test_search_pages(void **state)
 		assert_int_equal(search_index_post(f->db, 0, i, 1, "flannel"),
 				 0);
 	}
-	assert_int_equal(search(f->db, 6,
-				json_pack("{s:i,s:s}", "circle", 1, "q",
-					  "flannel"),
-				&res),
-			 0);
+	assert_int_equal(
+		search(f->db, 6,
+		       json_pack("{s:i,s:s}", "circle", 1, "q", "flannel"),
+		       &res),
+		0);
 	total += (int64_t)json_array_size(json_object_get(res, "items"));
 	assert_int_equal(total, SEARCH_PAGE_SIZE);
 	next = json_string_value(json_object_get(res, "next"));
@@ -498,8 +502,8 @@ int main(void)
 		cmocka_unit_test(test_snippet_highlights_in_code_points),
 		cmocka_unit_test_setup_teardown(test_query_hostile_inputs_run,
 						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_index_follows_posts,
-						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_index_follows_posts, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_search_respects_visibility,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_search_item_shape, setup,
