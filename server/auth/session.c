@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,11 @@ static const char SQL_SESSION_NEW[] =
 static const char SQL_SESSION_PRUNE[] =
 	"DELETE FROM sessions WHERE account = ? AND "
 	"(revoked = 1 OR expires_at <= ? OR max_expires_at <= ?)";
+static const char SQL_SESSIONS_SWEEP[] =
+	"DELETE FROM sessions WHERE revoked = 1 OR expires_at <= ? OR "
+	"max_expires_at <= ?";
+static const char SQL_RESETS_SWEEP[] =
+	"DELETE FROM reset_tokens WHERE used = 1 OR expires_at <= ?";
 static const char SQL_SESSION_FIND[] =
 	"SELECT s.id, s.account, s.expires_at, s.max_expires_at, s.revoked, "
 	"s.last_seen, a.is_admin, a.banned, a.deleted FROM sessions s "
@@ -98,15 +104,63 @@ static int key_parse(const char *text, size_t len, unsigned char *key)
 	return 0;
 }
 
+/*
+ * Writes a new key to a private temporary file and links it into place, so
+ * that a process reading the key never sees a half-written file and two
+ * processes creating it at once agree on one key. 0, SCH_ECONFLICT when
+ * the file appeared meanwhile (read it), or SCH_EIO.
+ */
+static int key_create(const char *path)
+{
+	unsigned char key[KEY_BYTES];
+	char text[KEY_BYTES * 2 + 2], tmp[PATH_MAX];
+	int fd, rc = 0;
+	size_t len;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%ld.tmp", path, (long)getpid()) >=
+	    (int)sizeof(tmp))
+		return SCH_EIO;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		log_error("auth", "cannot create key file %s: %s", tmp,
+			  strerror(errno));
+		return SCH_EIO;
+	}
+	randombytes_buf(key, sizeof(key));
+	sodium_bin2hex(text, sizeof(text) - 1, key, sizeof(key));
+	strcat(text, "\n");
+	len = strlen(text);
+	if (write(fd, text, len) != (ssize_t)len || fsync(fd)) {
+		log_error("auth", "cannot write key file %s", tmp);
+		rc = SCH_EIO;
+	}
+	close(fd);
+	if (!rc && link(tmp, path)) {
+		if (errno == EEXIST) {
+			rc = SCH_ECONFLICT;
+		} else {
+			log_error("auth", "cannot create key file %s: %s", path,
+				  strerror(errno));
+			rc = SCH_EIO;
+		}
+	}
+	unlink(tmp);
+	if (!rc)
+		log_info("auth", "created the session key file %s", path);
+	sodium_memzero(key, sizeof(key));
+	sodium_memzero(text, sizeof(text));
+	return rc;
+}
+
 /* Reads the key file, creating it (0600) when it does not exist. */
 static int key_from_file(const char *path, unsigned char *key)
 {
 	char text[KEY_BYTES * 2 + 2];
 	struct stat stt;
 	ssize_t n;
-	int fd = -1, rc = 0, tries;
+	int fd = -1, rc = 0;
 
-	for (tries = 0; tries < 2; tries++) {
+	for (int tries = 0; tries < 3 && fd < 0; tries++) {
 		fd = open(path, O_RDONLY | O_CLOEXEC);
 		if (fd >= 0)
 			break;
@@ -115,35 +169,16 @@ static int key_from_file(const char *path, unsigned char *key)
 				  strerror(errno));
 			return SCH_EIO;
 		}
-		fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-		if (fd < 0) {
-			if (errno == EEXIST)
-				continue; /* another process made it first */
-			log_error("auth", "cannot create key file %s: %s", path,
-				  strerror(errno));
-			return SCH_EIO;
-		}
-		randombytes_buf(key, KEY_BYTES);
-		sodium_bin2hex(text, sizeof(text) - 1, key, KEY_BYTES);
-		strcat(text, "\n");
-		n = write(fd, text, strlen(text));
-		if (n != (ssize_t)strlen(text) || fsync(fd)) {
-			log_error("auth", "cannot write key file %s", path);
-			close(fd);
-			unlink(path);
-			rc = SCH_EIO;
-			goto out;
-		}
-		close(fd);
-		log_info("auth", "created the session key file %s", path);
-		goto out;
+		rc = key_create(path);
+		if (rc && rc != SCH_ECONFLICT)
+			return rc;
+		rc = 0;
 	}
 	if (fd < 0)
 		return SCH_EIO;
 	if (!fstat(fd, &stt) && (stt.st_mode & 077))
 		log_warn("auth",
-			 "key file %s is readable by others: "
-			 "chmod 600 it",
+			 "key file %s is readable by others: chmod 600 it",
 			 path);
 	n = read(fd, text, sizeof(text));
 	close(fd);
@@ -151,7 +186,6 @@ static int key_from_file(const char *path, unsigned char *key)
 		log_error("auth", "key file %s is not 64 hex digits", path);
 		rc = SCH_EINVAL;
 	}
-out:
 	sodium_memzero(text, sizeof(text));
 	return rc;
 }
@@ -283,6 +317,22 @@ int auth_token_hash(struct store *db, const char *b64, char *hash)
 	return rc;
 }
 
+/* About once an hour, every dead session and reset link goes (a scan of
+ * two small tables, in the transaction of a login). */
+static int sweep_dead(struct store *db, int64_t now)
+{
+	static int64_t last;
+	int rc;
+
+	if (now - last < 3600)
+		return 0;
+	last = now;
+	rc = store_run(db, SQL_SESSIONS_SWEEP, "ii", now, now);
+	if (!rc)
+		rc = store_run(db, SQL_RESETS_SWEEP, "i", now);
+	return rc;
+}
+
 int auth_session_create(struct store *db, int64_t account, int64_t now,
 			const char *user_agent, char *token, int64_t *session,
 			int64_t *expires_at)
@@ -297,6 +347,9 @@ int auth_session_create(struct store *db, int64_t account, int64_t now,
 		exp = max;
 	/* keep the account's list short: dead sessions go at each login */
 	rc = store_run(db, SQL_SESSION_PRUNE, "iii", account, now, now);
+	if (rc)
+		return rc;
+	rc = sweep_dead(db, now);
 	if (rc)
 		return rc;
 	rc = auth_token_new(db, token, hash);
