@@ -68,6 +68,7 @@ CREATE TABLE chapter_marks (
 	account INTEGER NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
 	chapter INTEGER NOT NULL,
 	how TEXT NOT NULL CHECK (how IN ('posted', 'read')),
-	at INTEGER NOT NULL,
+	at INTEGER NOT NULL,              -- orders marks: unix time, kept
+	                                  -- strictly increasing per member
 	PRIMARY KEY (circle, account, chapter)
 ) WITHOUT ROWID;

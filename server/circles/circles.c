@@ -293,14 +293,26 @@ int circle_push_all_viewers(struct rpc_ctx *ctx, int64_t circle)
 	return rc;
 }
 
+/* A mark's `at` only orders marks: the time, bumped to stay strictly
+ * increasing per member so that the most recent VIS_MAX_POSTED are exact. */
 static const char SQL_MARK_POSTED[] =
 	"INSERT OR IGNORE INTO chapter_marks(circle, account, chapter, how, at)"
-	" VALUES (?, ?, ?, 'posted', ?)";
+	" VALUES (?1, ?2, ?3, 'posted', max(?4, coalesce((SELECT max(at)"
+	" FROM chapter_marks WHERE circle = ?1 AND account = ?2), 0) + 1))";
+static const char SQL_MARK_NEWER[] =
+	"SELECT count(*) FROM chapter_marks WHERE circle = ?1 AND account = ?2"
+	" AND at > (SELECT at FROM chapter_marks WHERE circle = ?1"
+	" AND account = ?2 AND chapter = ?3)";
+static const char SQL_MARK_TOUCH[] =
+	"UPDATE chapter_marks SET how = 'posted', at = max(?4, (SELECT max(at)"
+	" FROM chapter_marks WHERE circle = ?1 AND account = ?2) + 1)"
+	" WHERE circle = ?1 AND account = ?2 AND chapter = ?3";
 
 int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 			int64_t chapter)
 {
 	struct store *db = rpc_store(ctx);
+	int64_t newer = 0;
 	int rc;
 
 	if (chapter == 0 || account == 0)
@@ -309,8 +321,20 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 		       rpc_now(ctx));
 	if (rc)
 		return rc;
-	if (store_changes(db) == 0)
-		return 0;
+	if (store_changes(db) == 0) {
+		/* already met: only a mark about to fall out of the
+		 * viewer's most recent ones needs refreshing */
+		rc = store_int_query(db, &newer, SQL_MARK_NEWER, "iii", circle,
+				     account, chapter);
+		if (rc < 0)
+			return rc;
+		if (newer < VIS_MAX_POSTED / 2)
+			return 0;
+		rc = store_run(db, SQL_MARK_TOUCH, "iiii", circle, account,
+			       chapter, rpc_now(ctx));
+		if (rc)
+			return rc;
+	}
 	return circle_push_viewer(ctx, circle, account);
 }
 

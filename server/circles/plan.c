@@ -302,8 +302,10 @@ static const char SQL_PROGRESS_UPSERT[] =
 	" chapter = excluded.chapter, block = excluded.block,"
 	" updated_at = excluded.updated_at";
 static const char SQL_MARK_READ[] =
-	"INSERT OR IGNORE INTO chapter_marks(circle, account, chapter, how, at)"
-	" VALUES (?, ?, ?, 'read', ?)";
+	"INSERT INTO chapter_marks(circle, account, chapter, how, at)"
+	" VALUES (?1, ?2, ?3, 'read', max(?4, coalesce((SELECT max(at)"
+	" FROM chapter_marks WHERE circle = ?1 AND account = ?2), 0) + 1))"
+	" ON CONFLICT(circle, account, chapter) DO UPDATE SET at = excluded.at";
 static const char SQL_UNMARK_READ[] =
 	"DELETE FROM chapter_marks WHERE circle = ? AND account = ?"
 	" AND chapter = ? AND how = 'read'";

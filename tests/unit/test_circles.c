@@ -361,6 +361,33 @@ static void test_post_first_marks(void **state)
 	rpc_ctx_free_local(ctx);
 }
 
+/* A long book: only the most recent VIS_MAX_POSTED marks are in the viewer,
+ * and meeting post first again in an old chapter brings it back. */
+static void test_many_marks(void **state)
+{
+	struct fixture *f = *state;
+	struct rpc_ctx *ctx = rpc_ctx_new_local(f->db, f->bob, false);
+	struct vis_viewer v;
+	bool has;
+
+	for (int64_t ch = 1000; ch < 1000 + VIS_MAX_POSTED + 6; ch++)
+		assert_int_equal(
+			circles_mark_posted(ctx, f->circle, f->bob, ch), 0);
+	circles_viewer(f->db, f->circle, f->bob, false, &v);
+	assert_int_equal(v.nposted, VIS_MAX_POSTED);
+	has = false;
+	for (int i = 0; i < v.nposted; i++)
+		has = has || v.posted[i] == 1000;
+	assert_false(has);
+	assert_int_equal(circles_mark_posted(ctx, f->circle, f->bob, 1000), 0);
+	circles_viewer(f->db, f->circle, f->bob, false, &v);
+	has = false;
+	for (int i = 0; i < v.nposted; i++)
+		has = has || v.posted[i] == 1000;
+	assert_true(has);
+	rpc_ctx_free_local(ctx);
+}
+
 static void test_remove_member(void **state)
 {
 	struct fixture *f = *state;
@@ -463,6 +490,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_options_and_progress,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_post_first_marks, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_many_marks, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_remove_member, setup,
 						teardown),
