@@ -237,6 +237,26 @@ static const char SQL_SOURCE[] =
 	"SELECT e.source FROM books b JOIN editions e ON e.id = "
 	"b.current_edition WHERE b.slug = ? AND e.format = 'markdown'";
 
+/* An event handler attribute (" onload =") anywhere in lower-case s. */
+static bool has_event_attr(const char *s)
+{
+	for (const char *p = s; (p = strstr(p, "on")); p += 2) {
+		const char *q = p + 2;
+
+		if (p == s || !isspace((unsigned char)p[-1]))
+			continue;
+		if (!isalpha((unsigned char)*q))
+			continue;
+		while (isalpha((unsigned char)*q))
+			q++;
+		while (isspace((unsigned char)*q))
+			q++;
+		if (*q == '=')
+			return true;
+	}
+	return false;
+}
+
 static int figure_get(struct rpc_ctx *ctx, const struct http_req *req,
 		      struct http_resp *resp)
 {
@@ -285,8 +305,7 @@ static int figure_get(struct rpc_ctx *ctx, const struct http_req *req,
 		for (char *c = low; *c; c++)
 			*c = (char)tolower((unsigned char)*c);
 		if (strstr(low, "script") || strstr(low, "foreignobject") ||
-		    strstr(low, " on") || strstr(low, "\ton") ||
-		    strstr(low, "\non") || strstr(low, "javascript:")) {
+		    has_event_attr(low) || strstr(low, "javascript:")) {
 			free(low);
 			goto notfound;
 		}
@@ -569,7 +588,7 @@ int books_cli_import(struct store *db, const char *path, const char *slug,
 /* The slug a content folder will get (book.json's, else the folder's). */
 static char *folder_slug(const char *dir, const char *name)
 {
-	char path[4096], *data = NULL, *slug = NULL;
+	char path[4200], *data = NULL, *slug = NULL;
 	size_t len;
 	json_t *j;
 

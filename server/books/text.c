@@ -758,6 +758,7 @@ static void build(struct doc *d, struct bk_book *b)
 		buf_adds(&B.para, l->s);
 	}
 	flush_para(&B);
+	buf_free(&B.para);
 	/* paragraphs keep '\n' between lines only to find the last line;
 	 * bb_text folded them into spaces already */
 }

@@ -251,3 +251,21 @@ def test_reimport_edited_copy_reanchors(server, tmp_path):
     assert gone_a["anchor"] == "orphaned"
     assert selectors(gone_a)[0] == selectors(a_gone)[0]   # old quote kept
     owner.close()
+
+
+def test_figures_are_served_safely(server):
+    slug = sample_slug()
+    figures = sorted(os.listdir(os.path.join(SAMPLE, "figures")))
+    assert figures
+    status, headers, body = server.http(
+        "GET", "/books/%s/figures/%s" % (slug, figures[0]), raw=True)
+    assert status == 200
+    assert headers["content-type"].startswith("image/")
+    with open(os.path.join(SAMPLE, "figures", figures[0]), "rb") as f:
+        assert body == f.read()
+    for bad in ("/books/%s/../book.json" % slug,
+                "/books/%s/book.json" % slug,
+                "/books/%s/figures/missing.svg" % slug,
+                "/books/no-such-book/figures/%s" % figures[0]):
+        status, _, _ = server.http("GET", bad)
+        assert status == 404, bad
