@@ -438,7 +438,7 @@ async function homeScreen() {
 		const bookId = idOf(c.book);
 		const li = h('li', { class: 'card circle' },
 			h('h2', {}, h('a', { href: `#/circle/${c.id}` }, c.name)),
-			h('p', { class: 'meta' }, c.role ? `You are ${c.role}` : ''));
+			h('p', { class: 'meta' }, c.role ? `Your role: ${c.role}` : ''));
 		list.appendChild(li);
 		(async () => {
 			const b = typeof c.book === 'object' ? c.book : await book(bookId);
@@ -713,6 +713,7 @@ async function modScreen(id) {
 	const log = h('ul', { class: 'list', 'aria-label': 'Audit log' });
 	const secs = h('input', { type: 'number', min: 0, value: 0, class: 'narrow', 'aria-label': 'Slow mode seconds' });
 	const members = h('ul', { class: 'list' });
+	const review = h('ul', { class: 'list', 'aria-label': 'Passages to confirm' });
 	screen('Moderation',
 		h('p', {}, h('a', { href: `#/circle/${id}` }, '← Back to the circle')),
 		h('section', { class: 'card' }, h('h2', {}, 'Flag queue'), queue),
@@ -727,6 +728,9 @@ async function modScreen(id) {
 					} catch (e) { toast(errText(e)); }
 				},
 			}, 'Set')),
+		h('section', { class: 'card' }, h('h2', {}, 'Passages to confirm'),
+			h('p', { class: 'hint' }, 'After a new edition of the book, threads whose passage changed too much wait here: keep them on the proposed passage, or leave them orphaned with their old quote.'),
+			review),
 		h('section', { class: 'card' }, h('h2', {}, 'Members'), members),
 		h('section', { class: 'card' }, h('h2', {}, 'Audit log'), log));
 	const loadQueue = async () => {
@@ -806,9 +810,35 @@ async function modScreen(id) {
 					act('Remove', 'mod.remove'))));
 		}
 	};
+	const loadReview = async () => {
+		clear(review);
+		try {
+			const items = await rpc.all('anchor.review', { circle: id }, 5);
+			if (!items.length)
+				review.appendChild(h('li', { class: 'empty' }, 'Nothing to confirm.'));
+			for (const a of items) {
+				const decide = (accept) => h('button', {
+					type: 'button', class: 'small', onclick: async () => {
+						try {
+							await rpc.call('anchor.resolve', { annotation: a.id, accept });
+							loadReview();
+							loadLog();
+						} catch (e) { toast(errText(e)); }
+					},
+				}, accept ? 'Keep on the new passage' : 'Leave orphaned');
+				review.appendChild(h('li', { class: 'flag' },
+					h('p', {}, h('a', { href: `#/read/${id}/${idOf(a.chapter)}?a=${a.id}` }, `Thread #${a.id}`), ' by ', name(a.author),
+						typeof a.score === 'number' ? h('span', { class: 'meta' }, ` (match ${Math.round(a.score * 100)}%)`) : null),
+					h('p', { class: 'meta' }, 'Was:'), h('blockquote', { class: 'plain' }, (a.old && a.old.exact) || ''),
+					h('p', { class: 'meta' }, 'Proposed:'), h('blockquote', { class: 'plain' }, (a.proposed && a.proposed.exact) || ''),
+					h('div', { class: 'actions' }, decide(true), decide(false))));
+			}
+		} catch (e) { review.appendChild(h('li', {}, errText(e))); }
+	};
 	loadQueue();
 	loadLog();
 	loadMembers();
+	loadReview();
 	screenCleanup.push(subscribe(id, debounce(() => { loadQueue(); loadLog(); }, 300)));
 }
 

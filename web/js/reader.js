@@ -169,6 +169,17 @@ export async function showReader(main, circle, chapter, q) {
 	window.addEventListener('resize', onResize);
 	st.cleanup.push(() => window.removeEventListener('resize', onResize));
 
+	// Escape leaves the discussion (closing the bottom sheet on a phone)
+	// and goes back to the passage it was about.
+	st.panel.addEventListener('keydown', (ev) => {
+		if (ev.key !== 'Escape' || ev.defaultPrevented)
+			return;
+		if (ev.target.tagName === 'TEXTAREA' && ev.target.value)
+			return;
+		const back = st.open && st.article.querySelector(`mark[data-ann="${st.open}"]`);
+		document.body.classList.remove('panel-open');
+		(back || st.article.querySelector('[data-block]') || st.article).focus?.();
+	});
 	renderText();
 	await loadAnnotations();
 	if (st.closed)
