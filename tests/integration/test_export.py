@@ -357,6 +357,34 @@ def test_public_url_is_not_taken_from_a_hostile_host(server, world):
         assert "evil" not in body
 
 
+def test_spoiler_guard_applies_to_export(server, world):
+    owner = server.new_account("exg")
+    c = owner.call("circle.create", {"name": "Guarded",
+                                     "book": world.book})["id"]
+    owner.call("circle.update", {"circle": c, "spoiler_guard": True})
+    code = owner.call("circle.invite", {"circle": c})["code"]
+    ahead = server.new_account("exh")
+    ahead.call("circle.join", {"code": code})
+    behind = server.new_account("exl")
+    behind.call("circle.join", {"code": code})
+    last = world.chapters[-1]
+    ahead.call("progress.set", {"circle": c, "chapter": last})
+    ahead.call("annotation.create", {
+        "circle": c, "chapter": last, "target": None,
+        "body": "SPOILER-ending-grue", "visibility": "circle"})
+    path = "/api/circles/%d/annotations" % c
+    status, _, body = get(server, path, behind)
+    assert status == 200
+    assert "SPOILER-ending-grue" not in body
+    assert json.loads(body)["total"] == 0
+    status, _, md = get(server, "/api/circles/%d/digest.md?chapter=%d" %
+                        (c, last), behind)
+    assert status == 200 and "SPOILER-ending-grue" not in md
+    doc = get_json(server, path, ahead)
+    assert doc["total"] == 1
+    validate("collection", doc)
+
+
 # ---- the digest ----
 
 def test_digest(server, world):

@@ -139,6 +139,27 @@ def test_hidden_only_for_moderators_and_author(world):
         posts(search(world.bob, world.circle, "quokkahidden"))
 
 
+def test_unhide_needs_no_reindexing(world, server):
+    a = world.post(world.bob, "dingoword soon hidden")
+    world.mod.call("mod.hide", {"target": {"annotation": a["id"]},
+                                "reason": "spam"})
+    assert posts(search(world.alice, world.circle, "dingoword")) == []
+    world.mod.call("mod.unhide", {"target": {"annotation": a["id"]}})
+    assert posts(search(world.alice, world.circle, "dingoword")) == \
+        [("annotation", a["id"])]
+
+
+def test_removed_member_finds_nothing(world, server):
+    code = world.owner.call("circle.invite", {"circle": world.circle})["code"]
+    leaver = server.new_account("srq")
+    leaver.call("circle.join", {"code": code})
+    assert posts(search(leaver, world.circle, "flannelweavers"))
+    leaver.call("circle.leave", {"circle": world.circle})
+    e = leaver.error("search", {"circle": world.circle,
+                                "q": "flannelweavers"})
+    assert e["code"] == NOT_FOUND
+
+
 def test_non_member_gets_not_found(world):
     e = world.outsider.error("search", {"circle": world.circle,
                                         "q": "flannelweavers"})
