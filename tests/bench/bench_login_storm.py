@@ -12,7 +12,9 @@ logins must not delay other connections' traffic. This benchmark shows it:
    A times the `reaction.changed` event (send -> receive),
 4. fires 50 logins at once on 50 connections and measures the same latency
    while they are being hashed,
-5. prints both distributions and the storm's duration.
+5. prints both distributions and the storm's duration,
+6. then times --resumes auth.resume calls (fresh connections reconnecting
+   with their token, 20 at a time), the cost of a mass reconnect.
 
 Usage: tests/bench/bench_login_storm.py [--samples N] [--ops N] [--mem BYTES]
 Needs SCHOLIA_BIN (default build/scholia). Not part of ctest.
@@ -81,10 +83,44 @@ def one_sample(a, b, ann):
     return (time.perf_counter() - t0) * 1000.0
 
 
+def time_resumes(srv, tokens, n):
+    """n reconnects: each opens a WebSocket and calls auth.resume."""
+    import asyncio
+    import websockets
+
+    lat = []
+
+    async def one(token):
+        t0 = time.perf_counter()
+        async with websockets.connect(srv.ws_url, subprotocols=["scholia.v1"],
+                                      ping_interval=None) as ws:
+            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1,
+                                      "method": "auth.resume",
+                                      "params": {"token": token}}))
+            r = json.loads(await ws.recv())
+            if "result" not in r:
+                raise SystemExit("auth.resume failed: %r" % r)
+        lat.append((time.perf_counter() - t0) * 1000.0)
+
+    async def worker(k, count):
+        for i in range(count):
+            await one(tokens[(k + i) % len(tokens)])
+
+    async def run():
+        per = max(1, n // 20)
+        await asyncio.gather(*(worker(k, per) for k in range(20)))
+
+    t0 = time.perf_counter()
+    asyncio.run(run())
+    return time.perf_counter() - t0, lat
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--samples", type=int, default=100,
                     help="baseline samples (default 100)")
+    ap.add_argument("--resumes", type=int, default=2000,
+                    help="auth.resume calls to time (default 2000)")
     ap.add_argument("--ops", default="2", help="Argon2id opslimit (default 2)")
     ap.add_argument("--mem", default=str(64 * 1024 * 1024),
                     help="Argon2id memlimit in bytes (default 64 MiB)")
@@ -135,11 +171,17 @@ def main():
         print(summary("storm", storm))
         print("storm: %d logins in %.2f s; login latency p50=%.0f ms max=%.0f ms"
               % (len(done), storm_s, pct(done, 50) * 1000, max(done) * 1000))
+        resume_s, resume_ms = time_resumes(srv, [c.token for c in (a, b)],
+                                           args.resumes)
+        print("auth.resume: %d reconnects in %.2f s (%.0f/s); p50=%.2f ms p95=%.2f ms"
+              % (args.resumes, resume_s, args.resumes / resume_s,
+                 pct(resume_ms, 50), pct(resume_ms, 95)))
         out = os.path.join(HERE, "results")
         os.makedirs(out, exist_ok=True)
         with open(os.path.join(out, "login_storm.json"), "w") as f:
             json.dump({"baseline_ms": base, "storm_ms": storm,
                        "storm_seconds": storm_s, "login_seconds": done,
+                       "resume_seconds": resume_s, "resume_ms": resume_ms,
                        "pwhash_ops": args.ops, "pwhash_mem": args.mem}, f)
         for c in clients + [a, b]:
             c.close()
