@@ -101,6 +101,11 @@ int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
  * handle's count. */
 void auth_limit_end(const char *handle, const char *peer, bool by_peer,
 		    bool ok);
+/* Before an auth.register from peer: 0 (counted, in flight), or 1 with
+ * *retry_ms when the address registered too much lately. */
+int auth_limit_register_begin(const char *peer, int64_t *retry_ms);
+/* After the registration's hash (success or not). */
+void auth_limit_register_end(const char *peer);
 /* Forgets every counter (unit tests). */
 void auth_limit_reset(void);
 /* Replaces the limiter's clock (ms since the epoch; NULL: the real one).

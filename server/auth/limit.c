@@ -10,6 +10,10 @@
  * other handles). Checks still in flight on the pool count against a handle
  * too, so that a burst of parallel guesses cannot slip past the limit.
  *
+ * Registrations are limited too, per address: 30 in ten minutes, and 4
+ * hashing at once, so that nobody can fill the worker pool with Argon2id
+ * jobs (or the database with accounts) through auth.register.
+ *
  * The counters live in memory, touched by the store thread alone (handlers
  * and continuations); a restart forgets them, which only gives an attacker
  * what restarting the server costs. Idle entries are swept so the table
@@ -32,6 +36,9 @@
 #define LIMIT_BACKOFF_MAX_MS 3600000
 #define LIMIT_FORGET_MS 7200000 /* strikes forgotten after 2 quiet hours */
 #define LIMIT_PEER_PENDING 64	/* checks in flight from one address */
+#define LIMIT_REGISTER_MAX 30	/* registrations per address per window */
+#define LIMIT_REGISTER_WINDOW_MS 600000
+#define LIMIT_REGISTER_PENDING 4 /* registrations hashing at once */
 
 /* Counters of one handle ("h:...") or address ("a:..."). */
 struct limit_entry {
@@ -81,8 +88,12 @@ static size_t key_hash(const char *s)
 
 static bool entry_idle(const struct limit_entry *e, int64_t now)
 {
+	int64_t keep = e->strikes	  ? LIMIT_FORGET_MS
+		       : e->key[0] == 'r' ? LIMIT_REGISTER_WINDOW_MS
+					  : LIMIT_WINDOW_MS;
+
 	return e->pending == 0 && e->blocked_until <= now &&
-	       now - e->last > (e->strikes ? LIMIT_FORGET_MS : LIMIT_WINDOW_MS);
+	       now - e->last > keep;
 }
 
 static void sweep(int64_t now)
@@ -221,6 +232,37 @@ void auth_limit_end(const char *handle, const char *peer, bool by_peer, bool ok)
 	entry_fail(eh, now);
 	if (ea)
 		entry_fail(ea, now);
+}
+
+int auth_limit_register_begin(const char *peer, int64_t *retry_ms)
+{
+	int64_t now = now_ms();
+	struct limit_entry *e = entry_get('r', peer, now);
+
+	if (now - e->window_start >= LIMIT_REGISTER_WINDOW_MS) {
+		e->window_start = now;
+		e->failures = 0;
+	}
+	if (e->failures >= LIMIT_REGISTER_MAX) {
+		*retry_ms = e->window_start + LIMIT_REGISTER_WINDOW_MS - now;
+		return 1;
+	}
+	if (e->pending >= LIMIT_REGISTER_PENDING) {
+		*retry_ms = 1000;
+		return 1;
+	}
+	e->failures++; /* here: registrations started in the window */
+	e->pending++;
+	e->last = now;
+	return 0;
+}
+
+void auth_limit_register_end(const char *peer)
+{
+	struct limit_entry *e = entry_get('r', peer, now_ms());
+
+	if (e->pending > 0)
+		e->pending--;
 }
 
 void auth_limit_reset(void)

@@ -454,6 +454,7 @@ static int register_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	int64_t id, session, exp, taken;
 	int rc;
 
+	auth_limit_register_end(j->peer);
 	if (j->weak)
 		return fail_weak(ctx, "password", j);
 	if (j->hash_rc) {
@@ -557,7 +558,7 @@ static int auth_register(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	size_t pwlen = 0;
 	bool site = false;
 	struct auth_job *j;
-	int64_t taken;
+	int64_t taken, retry;
 	int rc;
 
 	(void)result;
@@ -590,7 +591,13 @@ static int auth_register(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return rpc_fail_store(ctx, rc);
 	if (rc > 0)
 		return rpc_fail(ctx, RPC_E_CONFLICT, "handle taken");
+	if (auth_limit_register_begin(rpc_peer(ctx), &retry))
+		return rpc_fail_retry(ctx, RPC_E_RATE_LIMITED,
+				      "too many registrations from this "
+				      "address: try again later",
+				      retry);
 	j = job_new(JOB_REGISTER);
+	j->peer = xstrdup(rpc_peer(ctx));
 	j->pw = auth_secret_dup(pw, pwlen);
 	j->pwlen = pwlen;
 	j->handle = xstrdup(handle);

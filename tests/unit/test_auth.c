@@ -789,6 +789,39 @@ static void test_backoff_grows(void **state)
 	auth_limit_reset();
 }
 
+static void test_register_limit(void **state)
+{
+	int64_t retry = 0;
+	int i;
+
+	(void)state;
+	auth_limit_reset();
+	auth_limit_set_clock(fake_clock);
+	fake_ms = 2000000000;
+	/* four hashing at once, not five */
+	for (i = 0; i < 4; i++)
+		assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry),
+				 0);
+	assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry), 1);
+	assert_int_equal(retry, 1000);
+	for (i = 0; i < 4; i++)
+		auth_limit_register_end("10.1.1.1");
+	/* thirty in ten minutes, then wait for the window */
+	for (i = 4; i < 30; i++) {
+		assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry),
+				 0);
+		auth_limit_register_end("10.1.1.1");
+		fake_ms += 1000;
+	}
+	assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry), 1);
+	assert_true(retry > 500000 && retry <= 600000);
+	assert_int_equal(auth_limit_register_begin("10.1.1.2", &retry), 0);
+	fake_ms += retry;
+	assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry), 0);
+	auth_limit_set_clock(NULL);
+	auth_limit_reset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -813,6 +846,7 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_key_file, setup, teardown),
 		cmocka_unit_test(test_backoff_grows),
+		cmocka_unit_test(test_register_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
