@@ -456,6 +456,30 @@ static bool page_take(struct page *pg)
 	return true;
 }
 
+/* The start offset of a thread's passage (-1 for a chapter-level thread or
+ * an unknown anchor), so a post hit can jump to it too. */
+static int64_t thread_start(struct store *db, int64_t annotation)
+{
+	json_t *target = NULL, *sel, *s;
+	const char *state;
+	int64_t start = -1;
+	size_t i;
+
+	if (books_anchor_get(db, annotation, &target, &state))
+		return -1;
+	sel = json_object_get(target, "selector");
+	json_array_foreach(sel, i, s)
+	{
+		const char *t = json_string_value(json_object_get(s, "type"));
+
+		if (t && !strcmp(t, "TextPositionSelector") &&
+		    json_is_integer(json_object_get(s, "start")))
+			start = json_integer_value(json_object_get(s, "start"));
+	}
+	json_decref(target);
+	return start;
+}
+
 /* One post hit row, copied out before other statements run. */
 struct post_hit {
 	int kind;
@@ -487,6 +511,7 @@ static int search_posts(struct rpc_ctx *ctx, const char *match, int64_t circle,
 	for (size_t i = 0; rc == 0 && i < n && !pg->more; i++) {
 		struct threads_target t;
 		struct vis_item item;
+		int64_t start;
 		json_t *o;
 
 		if (threads_target_get(db, hits[i].kind, hits[i].id, &t))
@@ -508,6 +533,9 @@ static int search_posts(struct rpc_ctx *ctx, const char *match, int64_t circle,
 			o, "annotation",
 			json_integer(t.annotation ? t.annotation : t.id));
 		json_object_set_new(o, "chapter", json_integer(t.chapter));
+		start = thread_start(db, t.annotation ? t.annotation : t.id);
+		if (start >= 0)
+			json_object_set_new(o, "start", json_integer(start));
 		json_array_append_new(pg->items, o);
 	}
 	for (size_t i = 0; i < n; i++)

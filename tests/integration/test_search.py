@@ -96,6 +96,8 @@ def test_finds_visible_annotation_with_snippet(world):
     assert h["annotation"] == world.open["id"]
     assert h["chapter"] == world.ch
     assert "flannelweavers" in h["snippet"].lower()
+    # the thread's passage, to jump to
+    assert world.text[h["start"]:].startswith(world.word)
     # highlights are code point ranges into the snippet
     s, e = h["highlights"][0]
     assert h["snippet"][s:e].lower() == "flannelweavers"
@@ -113,6 +115,7 @@ def test_replies_are_found(world):
     res = search(world.alice, world.circle, "wombatreply")
     assert posts(res) == [("reply", world.reply["id"])]
     assert res["items"][0]["annotation"] == world.open["id"]
+    assert world.text[res["items"][0]["start"]:].startswith(world.word)
     # a reply under a hidden annotation stays visible (SPEC §3)
     assert posts(search(world.bob, world.circle, "numbatreply")) == \
         [("reply", world.reply_on_hidden["id"])]
