@@ -241,6 +241,8 @@ async function registerThroughInvite(key, handle, display) {
 	const page = await newPerson(key);
 	await page.goto(inviteUrl);
 	await page.waitForSelector('input[name=display_name]');
+	if (key === 'bob')
+		await check(page, 'register');
 	await page.fill('input[name=handle]', handle);
 	await page.fill('input[name=display_name]', display);
 	await page.fill('input[name=password]', `quiet ${display.length} harbour willow`);

@@ -867,7 +867,13 @@ async function inboxScreen() {
 			const text = notifText(n);
 			list.appendChild(h('li', { class: n.read || n.read_at ? 'read' : 'unread' },
 				href ? h('a', {
-					href, onclick: () => rpc.call('notification.read', { ids: [n.id] }).catch(() => {}),
+					href, onclick: () => {
+						if (n.read)
+							return;
+						rpc.call('notification.read', { ids: [n.id] })
+							.then((r) => setUnread(r && typeof r.unread === 'number' ? r.unread : Math.max(0, app.unread - 1)))
+							.catch(() => {});
+					},
 				}, text) : text,
 				h('span', { class: 'meta' }, ' ', fmtTime(n.created_at))));
 		}
