@@ -866,6 +866,7 @@ async function inboxScreen() {
 			const href = circle && ch ? `#/read/${circle}/${ch}${ann ? '?a=' + ann : ''}` : circle ? `#/circle/${circle}` : null;
 			const text = notifText(n);
 			list.appendChild(h('li', { class: n.read || n.read_at ? 'read' : 'unread' },
+				n.read ? null : h('span', { class: 'dot' }, h('span', { class: 'sr-only' }, 'Unread: ')),
 				href ? h('a', {
 					href, onclick: () => {
 						if (n.read)
@@ -888,7 +889,7 @@ function notifText(n) {
 	case 'mention': return `${who} mentioned you`;
 	case 'moderation': return `A moderator acted on your post${d.action ? ': ' + d.action : ''}`;
 	case 'new_thread': return `New thread by ${who} in a chapter you follow`;
-	case 'flag_resolved': return `Your flag was resolved${d.action ? ': ' + d.action : ''}`;
+	case 'flag_resolved': return `Your flag was resolved${d.outcome || d.action ? ': ' + ({ hide: 'the post was hidden', hidden: 'the post was hidden', dismiss: 'no action was needed', dismissed: 'no action was needed' }[d.outcome || d.action] || d.outcome || d.action) : ''}`;
 	default: return n.kind || 'Notification';
 	}
 }
