@@ -253,6 +253,13 @@ async function drawHighlights(force) {
 	}).join('|');
 	if (!force && sig === st.sig)
 		return;
+	if (currentRange()) {
+		// Someone is selecting words: redrawing would drop the
+		// selection. Draw once it is over (updateSelButton).
+		st.deferDraw = true;
+		return;
+	}
+	st.deferDraw = false;
 	const scroll = window.scrollY;
 	renderText();
 	st.sig = sig;
@@ -504,6 +511,8 @@ function updateSelButton() {
 	const r = currentRange();
 	if (!r || !r.toString().trim()) {
 		st.selBtn.hidden = true;
+		if (st.deferDraw && !r)
+			drawHighlights(false);
 		return;
 	}
 	st.range = r.cloneRange();
@@ -526,6 +535,7 @@ async function startFromSelection() {
 		return;
 	}
 	st.selBtn.hidden = true;
+	document.getSelection().removeAllRanges();
 	openNew(target);
 }
 
