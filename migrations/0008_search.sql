@@ -31,6 +31,17 @@ CREATE VIRTUAL TABLE search_text USING fts5(
 	tokenize = 'porter unicode61 remove_diacritics 2'
 );
 
+-- The same blocks' start offsets, indexed, so a post hit on a passage can
+-- name the block it starts in. Filled and cleared with search_text.
+CREATE TABLE search_blocks (
+	book INTEGER NOT NULL,
+	chapter INTEGER NOT NULL,
+	start INTEGER NOT NULL,
+	block TEXT NOT NULL,            -- JSON: the block id (or index)
+	PRIMARY KEY (chapter, start)
+) WITHOUT ROWID;
+CREATE INDEX search_blocks_book ON search_blocks(book);
+
 -- Which edition of each book search_text currently holds, and one of its
 -- chapters (chapters keep their ids across editions, so asking the books
 -- module for that chapter's current edition tells whether a re-import

@@ -192,6 +192,14 @@ static const char SQL_TEXT_CLEAR[] = "DELETE FROM search_text WHERE book = ?";
 static const char SQL_TEXT_INSERT[] =
 	"INSERT INTO search_text(book, chapter, block, start, text)"
 	" VALUES (?, ?, ?, ?, ?)";
+static const char SQL_BLOCKS_CLEAR[] =
+	"DELETE FROM search_blocks WHERE book = ?";
+static const char SQL_BLOCK_INSERT[] =
+	"INSERT OR REPLACE INTO search_blocks(book, chapter, start, block)"
+	" VALUES (?, ?, ?, ?)";
+static const char SQL_BLOCK_AT[] =
+	"SELECT block FROM search_blocks WHERE chapter = ? AND start <= ?"
+	" ORDER BY start DESC LIMIT 1";
 static const char SQL_TEXT_BOOK_SET[] =
 	"INSERT OR REPLACE INTO search_text_books(book, edition,"
 	" probe_chapter, indexed_at) VALUES (?, ?, ?, ?)";
@@ -241,6 +249,9 @@ static int text_row(struct store *db, int64_t book, int64_t chapter,
 	blk = json_dumps(block, JSON_ENCODE_ANY | JSON_COMPACT);
 	rc = store_run(db, SQL_TEXT_INSERT, "iitit", book, chapter, blk, start,
 		       clean);
+	if (!rc)
+		rc = store_run(db, SQL_BLOCK_INSERT, "iiit", book, chapter,
+			       start, blk);
 	free(blk);
 	free(clean);
 	return rc;
@@ -405,6 +416,8 @@ static int text_ensure(struct rpc_ctx *ctx, int64_t book)
 	if (rc)
 		goto out;
 	rc = store_run(db, SQL_TEXT_CLEAR, "i", book);
+	if (!rc)
+		rc = store_run(db, SQL_BLOCKS_CLEAR, "i", book);
 	for (size_t i = 0; !rc && i < n; i++)
 		rc = text_index_chapter(ctx, book, ids[i]);
 	if (rc)
@@ -480,6 +493,20 @@ static int64_t thread_start(struct store *db, int64_t annotation)
 	return start;
 }
 
+/* The block (new reference) of chapter holding code point start, from the
+ * text index; NULL when unknown. */
+static json_t *block_at(struct store *db, int64_t chapter, int64_t start)
+{
+	struct store_stmt *st =
+		store_query(db, SQL_BLOCK_AT, "ii", chapter, start);
+	json_t *blk = NULL;
+
+	if (st && store_row(st) > 0 && store_text(st, 0))
+		blk = json_loads(store_text(st, 0), JSON_DECODE_ANY, NULL);
+	store_done(st);
+	return blk;
+}
+
 /* One post hit row, copied out before other statements run. */
 struct post_hit {
 	int kind;
@@ -534,8 +561,13 @@ static int search_posts(struct rpc_ctx *ctx, const char *match, int64_t circle,
 			json_integer(t.annotation ? t.annotation : t.id));
 		json_object_set_new(o, "chapter", json_integer(t.chapter));
 		start = thread_start(db, t.annotation ? t.annotation : t.id);
-		if (start >= 0)
+		if (start >= 0) {
+			json_t *blk = block_at(db, t.chapter, start);
+
+			if (blk)
+				json_object_set_new(o, "block", blk);
 			json_object_set_new(o, "start", json_integer(start));
+		}
 		json_array_append_new(pg->items, o);
 	}
 	for (size_t i = 0; i < n; i++)

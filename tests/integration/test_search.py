@@ -96,8 +96,11 @@ def test_finds_visible_annotation_with_snippet(world):
     assert h["annotation"] == world.open["id"]
     assert h["chapter"] == world.ch
     assert "flannelweavers" in h["snippet"].lower()
-    # the thread's passage, to jump to
+    # the thread's passage, to jump to, and the block it starts in
     assert world.text[h["start"]:].startswith(world.word)
+    blocks = world.bob.call("chapter.get", {"chapter": world.ch})["blocks"]
+    holder = [b for b in blocks if b["start"] <= h["start"] < b["end"]]
+    assert holder and h["block"] == holder[0]["id"]
     # highlights are code point ranges into the snippet
     s, e = h["highlights"][0]
     assert h["snippet"][s:e].lower() == "flannelweavers"
