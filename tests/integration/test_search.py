@@ -284,3 +284,32 @@ def test_needs_authentication(server):
         assert ei.value.code == -32001
     finally:
         c.close()
+
+
+def test_new_edition_is_reindexed(world, server, tmp_path_factory):
+    """Runs last: re-imports the book with one more paragraph while the
+    server runs; the next search finds the new words in the book's text."""
+    import os
+    import shutil
+
+    from harness import SOURCE
+
+    toc = world.alice.call("book.toc", {"book": world.book})
+    slug = toc["book"]["slug"]
+    src = os.path.join(SOURCE, "content", slug)
+    assert search(world.alice, world.circle, "zanzibarquux")["items"] == []
+    copy = str(tmp_path_factory.mktemp("edition") / slug)
+    shutil.copytree(src, copy)
+    name = sorted(n for n in os.listdir(copy) if n.startswith("01-"))[0]
+    with open(os.path.join(copy, name), "a", encoding="utf-8") as f:
+        f.write("\n\nA new paragraph about the zanzibarquux looms.\n")
+    server.cmd("import", copy, "--book", slug)
+    res = search(world.alice, world.circle, "zanzibarquux")
+    texts = [it for it in res["items"] if it["kind"] == "text"]
+    assert len(texts) == 1, res
+    h = texts[0]
+    text = world.alice.call("chapter.get", {"chapter": h["chapter"]})["text"]
+    assert text[h["start"]:].startswith("A new paragraph about the")
+    # the posts are still found after the re-import
+    assert ("annotation", world.open["id"]) in \
+        posts(search(world.bob, world.circle, "flannelweavers"))
