@@ -35,8 +35,6 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
-/* Hits examined per query and kind: bounds the work of one call. */
-#define SEARCH_SCAN_MAX 2000
 /* Snippet markers; stripped from indexed text so they are unambiguous. */
 #define MARK_OPEN '\x01'
 #define MARK_CLOSE '\x02'
@@ -437,6 +435,8 @@ out:
 
 /* ---- the method ---- */
 
+/* At most 2,000 hits of each kind are examined (best first): that bounds
+ * the work of one call, and nobody pages past 100 pages of results. */
 static const char SQL_SEARCH_POSTS[] =
 	"SELECT kind, id, snippet(search_posts, 3, char(1), char(2), '…', 16)"
 	" FROM search_posts WHERE search_posts MATCH ? AND circle = ?"
