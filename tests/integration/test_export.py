@@ -476,3 +476,35 @@ def test_validator_rejects_a_broken_document(world):
                        timeout=120)
     assert r.returncode == 1, r.stdout + r.stderr
     assert "3.1-annotationIdValidated" in r.stdout
+
+
+def test_public_url(server, world, tmp_path_factory):
+    """--public-url sets the base of every IRI, for HTTP and the CLI."""
+    from harness import Server
+
+    pub = "https://books.example.org/club/"
+    srv = Server(tmp_path_factory.mktemp("pub"),
+                 extra_args=["--public-url", pub])
+    srv.start()
+    try:
+        o = srv.new_account("pub")
+        bk = o.call("book.list", {})["items"][0]["id"]
+        c = o.call("circle.create", {"name": "Pub", "book": bk})["id"]
+        o.call("annotation.create", {"circle": c, "chapter": world.ch,
+                                     "target": None, "body": "hello",
+                                     "visibility": "circle"})
+        status, _, body = srv.http(
+            "GET", "/api/circles/%d/annotations" % c,
+            headers={"Authorization": "Bearer " + o.token})
+        assert status == 200
+        doc = json.loads(body)
+        validate("collection", doc)
+        assert doc["id"] == \
+            "https://books.example.org/club/api/circles/%d/annotations" % c
+        assert doc["first"]["items"][0]["target"].startswith(
+            "https://books.example.org/club/#/read/")
+        r = srv.cmd("export", "--circle", str(c), "--format", "w3c",
+                    env={"SCHOLIA_PUBLIC_URL": pub})
+        assert json.loads(r.stdout)["id"] == doc["id"]
+    finally:
+        srv.stop()
