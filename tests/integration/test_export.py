@@ -508,3 +508,54 @@ def test_public_url(server, world, tmp_path_factory):
         assert json.loads(r.stdout)["id"] == doc["id"]
     finally:
         srv.stop()
+
+
+def test_validator_honours_expected_result_and_assertion_type(
+        tmp_path_factory):
+    """An assertion with expectedResult "invalid" holds when the document
+    does NOT match its schema; a failed "should" is a warning only."""
+    import shutil
+
+    model = os.path.join(SOURCE, "..", "shared", "w3c-annotation-model")
+    if os.environ.get("SCHOLIA_W3C_DIR"):
+        model = os.environ["SCHOLIA_W3C_DIR"]
+    copy = str(tmp_path_factory.mktemp("model") / "w3c-annotation-model")
+    shutil.copytree(model, copy)
+    extra = {
+        "annotations/x-mustNotHaveSecret.json": {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "id": "x-mustNotHaveSecret.json", "assertionType": "must",
+            "expectedResult": "invalid", "errorMessage": "has secret",
+            "required": ["secret"]},
+        "annotations/x-shouldHaveLabel.json": {
+            "$schema": "http://json-schema.org/draft-04/schema#",
+            "id": "x-shouldHaveLabel.json", "assertionType": "should",
+            "expectedResult": "valid", "errorMessage": "no label",
+            "required": ["label"]},
+    }
+    for rel, schema in extra.items():
+        with open(os.path.join(copy, rel), "w") as f:
+            json.dump(schema, f)
+    manifest = os.path.join(copy, "annotations", "annotationMusts.test")
+    with open(manifest) as f:
+        m = json.load(f)
+    m["assertions"] += list(extra)
+    with open(manifest, "w") as f:
+        json.dump(m, f)
+    good = {"@context": "http://www.w3.org/ns/anno.jsonld",
+            "id": "http://example.org/anno1", "type": "Annotation",
+            "target": "http://example.org/x"}
+    env = dict(os.environ, SCHOLIA_W3C_DIR=copy)
+
+    def run(doc):
+        return subprocess.run(
+            ["node", os.path.join(W3C_DIR, "validate.mjs"), "annotation"],
+            input=json.dumps(doc), capture_output=True, text=True,
+            cwd=W3C_DIR, env=env, timeout=120)
+
+    r = run(good)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "warn" in r.stdout and "x-shouldHaveLabel" in r.stdout
+    r = run(dict(good, secret=1))
+    assert r.returncode == 1, r.stdout + r.stderr
+    assert "FAIL" in r.stdout and "x-mustNotHaveSecret" in r.stdout
