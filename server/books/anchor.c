@@ -937,6 +937,19 @@ int books_anchor_resolve(struct store *db, int64_t annotation, bool accept)
 
 /* ---- re-anchoring ---- */
 
+void bk_stats_changed(struct bk_reanchor_stats *stats, int64_t annotation)
+{
+	if (!stats)
+		return;
+	if (stats->nchanged == stats->capchanged) {
+		stats->capchanged = stats->capchanged ? stats->capchanged * 2
+						      : 64;
+		stats->changed = xrealloc(stats->changed, stats->capchanged *
+					  sizeof(int64_t));
+	}
+	stats->changed[stats->nchanged++] = annotation;
+}
+
 struct old_anchor {
 	int64_t id, start, end, edition;
 	char *exact, *prefix, *suffix, *block;
@@ -1073,6 +1086,8 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 		}
 		s = (size_t)mt.start;
 		e = (size_t)mt.end;
+		if (strcmp(mt.state, "exact"))
+			bk_stats_changed(stats, v[i].id);
 		if (!strcmp(mt.state, "orphaned")) {
 			if (stats)
 				stats->orphaned++;
@@ -1133,6 +1148,7 @@ int bk_orphan_chapter(struct store *db, int64_t chapter, const char *title,
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
+		bk_stats_changed(stats, store_int(st, 0));
 		if (stats)
 			stats->orphaned++;
 		note_orphan(stats, store_int(st, 0),

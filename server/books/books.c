@@ -25,6 +25,8 @@
 #include "util/err.h"
 #include "util/log.h"
 
+int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
+
 /* ---- the chapter cache ---- */
 
 #define CACHE_SLOTS 256
@@ -545,6 +547,16 @@ static int import_book(struct store *db, struct bk_book *b, const char *path,
 	rc = bk_save(db, b, abspath, &book, &edition, &rs);
 	if (rc)
 		goto fail;
+	if (books_anchor_changed && rs.nchanged) {
+		struct rpc_ctx *ctx = rpc_ctx_new_local(db, 0, false);
+
+		for (size_t i = 0; i < rs.nchanged && !rc; i++)
+			rc = books_anchor_changed(ctx, rs.changed[i]);
+		rpc_ctx_free_local(ctx);
+		if (rc < 0)
+			goto fail;
+		rc = 0;
+	}
 	if (dry_run)
 		rc = store_rollback(db);
 	else
@@ -561,6 +573,7 @@ fail:
 	store_rollback(db);
 out:
 	buf_free(&rs.orphans);
+	free(rs.changed);
 	return rc;
 }
 

@@ -232,7 +232,11 @@ int bk_import_text_mem(const char *data, size_t len, const char *slug,
 struct bk_reanchor_stats {
 	int exact, moved, fuzzy, needs_review, orphaned;
 	struct buf orphans; /* one line per orphan */
+	int64_t *changed;   /* annotations whose anchor changed */
+	size_t nchanged, capchanged;
 };
+/* Records an annotation whose anchor changed (stats may be NULL). */
+void bk_stats_changed(struct bk_reanchor_stats *stats, int64_t annotation);
 /* Writes the book as a new edition (or a new book) and re-anchors every
  * anchor on it. The caller holds a transaction. *book_id, *edition_id get
  * the ids. */

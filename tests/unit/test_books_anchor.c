@@ -319,8 +319,21 @@ static int64_t check(struct fixture *f, int64_t id, const char *want)
 	return s;
 }
 
+/* The ids books_anchor_changed was called with. */
+static int64_t changed[64];
+static int nchanged;
+
+static int on_changed(struct rpc_ctx *ctx, int64_t annotation)
+{
+	assert_non_null(ctx);
+	if (nchanged < 64)
+		changed[nchanged++] = annotation;
+	return 0;
+}
+
 static void test_reanchor(void **state)
 {
+	int (*saved)(struct rpc_ctx *, int64_t) = books_anchor_changed;
 	struct fixture *f = *state;
 	char *rep, *text;
 	json_t *rev, *target;
@@ -377,9 +390,16 @@ static void test_reanchor(void **state)
 	for (int64_t i = 1; i <= 7; i++)
 		check(f, i, "exact");
 
-	/* the edited edition */
+	/* the edited edition; the owner of annotations hears of each
+	 * anchor that changed */
 	write_book(f, true, true);
+	books_anchor_changed = on_changed;
+	nchanged = 0;
 	rep = import(f);
+	books_anchor_changed = saved;
+	assert_int_equal(nchanged, 6);
+	for (int i = 0; i < nchanged; i++)
+		assert_true(changed[i] >= 2 && changed[i] <= 7);
 	if (getenv("TEST_VERBOSE"))
 		print_message("%s", rep);
 	assert_non_null(strstr(rep, "exact 1, moved 2, fuzzy 1, "
