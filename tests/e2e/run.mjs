@@ -285,6 +285,63 @@ step('both open the chapter; each sees the other reading', async () => {
 	await check(carol, 'reader');
 });
 
+step('selections map to code points of the chapter text, astral characters included', async () => {
+	const page = people.bob.page;
+	const r = await page.evaluate(async () => {
+		const { ChapterMap } = await import('/js/anchor.js');
+		// Two blocks; the first holds astral characters (2 UTF-16 units,
+		// 1 code point each) and a note marker that the text also has.
+		const text = 'Owen 𝔄𝔅 said “co-op” 😀 twice [1]\n\nSecond 𝒳 block here';
+		const cps = Array.from(text);
+		const b1end = cps.indexOf('\n');
+		const chapter = {
+			text,
+			blocks: [{ id: 'bA', start: 0, end: b1end },
+				{ id: 'bB', start: b1end + 2, end: cps.length }],
+		};
+		const root = document.createElement('div');
+		root.innerHTML = '<p data-block="bA">Owen <em>𝔄𝔅</em> said “co-op” 😀 twice <sup class="noteref"><a href="#n">[1]</a></sup></p>\n' +
+			'<p data-block="bB">Second 𝒳 block here</p>';
+		document.body.appendChild(root);
+		const map = new ChapterMap(root, chapter);
+		const p1 = root.querySelector('[data-block=bA]');
+		const p2 = root.querySelector('[data-block=bB]');
+		// From inside the <em> (after 𝔄) to after "𝒳" in block two.
+		const range = document.createRange();
+		range.setStart(p1.querySelector('em').firstChild, 2);
+		range.setEnd(p2.firstChild, 'Second 𝒳'.length);
+		const t = await map.targetFromRange(range);
+		const marks = await map.highlight(t.selector[1].start, t.selector[1].end, { class: 't' });
+		const marked = marks.map((m) => m.textContent).join('|');
+		root.remove();
+		// The element's text may differ from the block's: here the HTML
+		// adds a marker and breaks a line that the text does not.
+		const root2 = document.createElement('div');
+		root2.innerHTML = '<p data-block="c1">Alpha 😀 beta<sup>*</sup>\n gamma delta</p>';
+		document.body.appendChild(root2);
+		const map2 = new ChapterMap(root2, { text: 'Alpha 😀 beta gamma delta', blocks: [{ id: 'c1', start: 0, end: 25 }] });
+		const tn = root2.querySelector('p').lastChild; // "\n gamma delta"
+		const r2 = document.createRange();
+		r2.setStart(root2.querySelector('p').firstChild, 'Alpha 😀 '.length);
+		r2.setEnd(tn, '\n gamma'.length);
+		const t2 = await map2.targetFromRange(r2);
+		const m2 = await map2.highlight(13, 18, { class: 't' });
+		root2.remove();
+		return { t, marked, t2, m2: m2.map((m) => m.textContent).join('|') };
+	});
+	assert.deepEqual(r.t2.selector[1], { type: 'TextPositionSelector', start: 8, end: 18 });
+	assert.equal(r.t2.selector[0].exact, 'beta gamma');
+	assert.equal(r.m2, 'gamma');
+	const pos = r.t.selector[1];
+	const quote = r.t.selector[0];
+	assert.equal(quote.exact, '𝔅 said “co-op” 😀 twice [1]\n\nSecond 𝒳');
+	assert.equal(pos.start, 6);
+	assert.equal(pos.end, 6 + Array.from(quote.exact).length);
+	assert.equal(quote.prefix, 'Owen 𝔄');
+	assert.equal(quote.suffix, ' block here');
+	assert.equal(r.marked, '𝔅| said “co-op” 😀 twice |[1]|Second 𝒳');
+});
+
 step('Bob selects a passage with the mouse and starts a thread', async () => {
 	const bob = people.bob.page;
 	// The first paragraph long enough: drag from its 5th to its 60th character.
@@ -467,6 +524,7 @@ step('footnotes go and come back; tables scroll on a phone', async () => {
 		return w.scrollWidth > w.clientWidth && document.documentElement.scrollWidth <= 360;
 	});
 	assert.ok(scrolls, 'the table scrolls inside its box, the page does not');
+	await bob.evaluate(() => document.querySelector('.table-wrap').scrollIntoView({ block: 'center' }));
 	await bob.screenshot({ path: path.join(artifacts, 'table-phone.png') });
 	await axe(bob, 'table-phone');
 });

@@ -15,6 +15,18 @@ import {
 
 const CONTEXT = 32; // prefix/suffix length in code points
 
+// The first (or last) text node inside el, or null.
+function edgeText(el, first) {
+	const w = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+	let t = null;
+	while (w.nextNode()) {
+		t = w.currentNode;
+		if (first)
+			break;
+	}
+	return t;
+}
+
 export class ChapterMap {
 	// root: element holding the chapter html; chapter: chapter.get result.
 	constructor(root, chapter) {
@@ -99,19 +111,24 @@ export class ChapterMap {
 			eb = inRange[inRange.length - 1];
 		const sa = this.alignment(sb);
 		const ea = this.alignment(eb);
+		// The ranges handed to the library end in text nodes: it cannot
+		// snap an element boundary at the very end of the document.
 		let ds = 0;
-		if (this.element(sb).contains(range.startContainer)) {
+		const sLast = edgeText(sa.el, false);
+		if (sLast && this.element(sb).contains(range.startContainer)) {
 			const r = document.createRange();
 			r.setStart(range.startContainer, range.startOffset);
-			r.setEndAfter(sa.el.lastChild || sa.el);
-			ds = (await describeTextPosition(r, sa.el)).start;
+			r.setEnd(sLast, sLast.length);
+			ds = r.collapsed ? sa.d2t.length - 1
+				: (await describeTextPosition(r, sa.el)).start;
 		}
 		let de = ea.d2t.length - 1;
-		if (this.element(eb).contains(range.endContainer)) {
+		const eFirst = edgeText(ea.el, true);
+		if (eFirst && this.element(eb).contains(range.endContainer)) {
 			const r = document.createRange();
-			r.setStartBefore(ea.el.firstChild || ea.el);
+			r.setStart(eFirst, 0);
 			r.setEnd(range.endContainer, range.endOffset);
-			de = (await describeTextPosition(r, ea.el)).end;
+			de = r.collapsed ? 0 : (await describeTextPosition(r, ea.el)).end;
 		}
 		let start = sb.start + (sa.d2t[ds] ?? 0);
 		let end = eb.start + (ea.d2t[de] ?? (eb.end - eb.start));

@@ -35,6 +35,7 @@ export async function showReader(main, circle, chapter, q) {
 		return;
 	}
 	leaveReader();
+	document.body.classList.remove('panel-open');
 	const st = R = {
 		circle, chapter, cleanup: [], anns: new Map(), open: null,
 		mode: 'list', members: [], role: null, presence: new Map(),
