@@ -79,6 +79,8 @@ static struct opt opts[] = {
 	{"--handle", NULL, OPT_STR, "admin: the account's handle", NULL, 0, false},
 	{"--display-name", NULL, OPT_STR, "admin: display name", NULL, 0, false},
 	{"--admin", NULL, OPT_FLAG, "admin create-account: site admin", NULL, 0, false},
+	{"--max-uses", NULL, OPT_INT, "admin invite: uses (0 unlimited)", NULL, 0, false},
+	{"--expires-in", NULL, OPT_INT, "admin invite: lifetime (s)", NULL, 7 * 86400, false},
 	{"--circle", NULL, OPT_INT, "export: the circle id", NULL, 0, false},
 	{"--format", NULL, OPT_STR, "export: w3c|markdown", "w3c", 0, false},
 	{"--help", NULL, OPT_FLAG, "this text", NULL, 0, false},
@@ -113,6 +115,7 @@ static void usage(FILE *f)
 		"  scholia import PATH [--book SLUG] [--dry-run]\n"
 		"  scholia admin create-account --handle H [--display-name N] [--admin]\n"
 		"  scholia admin reset-link --handle H\n"
+		"  scholia admin invite [--max-uses N] [--expires-in SECONDS]\n"
 		"  scholia backup OUT\n"
 		"  scholia export --circle ID --format w3c|markdown\n\n"
 		"options (each also read from its environment variable):\n",
@@ -393,15 +396,39 @@ static char *read_password(void)
 	return buf_detach(&b, NULL);
 }
 
+/* scholia admin invite: a site invitation for --registration invite. */
+static int cmd_admin_invite(void)
+{
+	struct store *db;
+	char code[128];
+	int rc = open_db(&db, true);
+
+	if (rc)
+		return exit_for(rc);
+	rc = auth_site_invite_create(db, 0, (int)onum("--max-uses"),
+				     onum("--expires-in"), code, sizeof(code));
+	if (rc == 0)
+		printf("invite code: %s\n(valid %ld s, %s; enter it when "
+		       "registering)\n",
+		       code, onum("--expires-in"),
+		       onum("--max-uses") ? "limited uses" : "unlimited uses");
+	else
+		fprintf(stderr, "scholia admin invite: failed (%d)\n", rc);
+	store_close(db);
+	return exit_for(rc);
+}
+
 static int cmd_admin(const char *what)
 {
 	struct store *db;
 	char err[512] = "";
 	int rc;
 
+	if (what && strcmp(what, "invite") == 0)
+		return cmd_admin_invite();
 	if (!what || !ostr("--handle")) {
 		fprintf(stderr, "scholia admin: create-account|reset-link "
-				"--handle H\n");
+				"--handle H, or invite\n");
 		return EXIT_USAGE;
 	}
 	if (strcmp(what, "create-account") && strcmp(what, "reset-link")) {

@@ -1132,4 +1132,8 @@ void circles_init(void)
 	rpc_hooks.load_viewer = load_viewer_hook;
 	rpc_hooks.conn_closed = presence_conn_closed;
 	rpc_hooks.tick = presence_tick;
+	/* a circle invitation admits a new account on an invite-only server
+	 * and makes it a member; a deleted account leaves its circles */
+	auth_set_invite_hooks(circle_invite_check, circle_invite_redeem);
+	auth_add_delete_hook("circles", circles_account_deleted);
 }

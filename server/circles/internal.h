@@ -85,6 +85,11 @@ int64_t circle_publish_member(struct rpc_ctx *ctx, int64_t circle,
 
 /* The method tables of the files (NULL-terminated). */
 extern const struct rpc_method circle_invite_methods[];
+/* auth's invite hooks (invites.c): 1 when code is a usable circle
+ * invitation, 0 when not; redeem joins account to its circle. */
+int circle_invite_check(struct store *db, const char *code);
+int circle_invite_redeem(struct rpc_ctx *ctx, int64_t account,
+			 const char *code);
 extern const struct rpc_method circle_plan_methods[];
 extern const struct rpc_method circle_presence_methods[];
 

@@ -10,6 +10,7 @@
  */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/random.h>
 
 #include "circles/circles.h"
@@ -114,66 +115,122 @@ static const char SQL_JOIN[] =
 	"INSERT INTO memberships(circle, account, role, joined_at)"
 	" VALUES (?, ?, ?, ?)";
 
-static int m_join(struct rpc_ctx *ctx, json_t *params, json_t **result)
-{
-	static const char *const allowed[] = {"code", NULL};
-	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
-	struct vis_viewer v;
-	const char *code;
-	char role[16] = "";
-	int64_t id = 0, circle = 0, max_uses = 0, uses = 0, expires_at = 0;
-	bool found = false;
-	int rc;
+/* A usable invitation: found, not expired, not used up. */
+struct invite {
+	int64_t id, circle, max_uses, uses, expires_at;
+	char role[16];
+};
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "code", true, 1, 64, &code))
-		return RPC_ERR;
+/* Looks a code up: 0 when usable, else RPC_ERR with -32004 in ctx (when
+ * ctx is NULL, just a negative value). */
+static int find_invite(struct rpc_ctx *ctx, struct store *db,
+		       const char *code, int64_t now, struct invite *out)
+{
+	struct store_stmt *st;
+	bool found = false;
+
+	memset(out, 0, sizeof(*out));
 	st = store_query(db, SQL_FIND_INVITE, "t", code);
 	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
+		return ctx ? rpc_fail_store(ctx, SCH_EDB) : SCH_EDB;
 	if (store_row(st) > 0) {
 		found = true;
-		id = store_int(st, 0);
-		circle = store_int(st, 1);
-		snprintf(role, sizeof(role), "%s",
+		out->id = store_int(st, 0);
+		out->circle = store_int(st, 1);
+		snprintf(out->role, sizeof(out->role), "%s",
 			 store_text(st, 2) ? store_text(st, 2) : "member");
-		max_uses = store_is_null(st, 3) ? 0 : store_int(st, 3);
-		uses = store_int(st, 4);
-		expires_at = store_int(st, 5);
+		out->max_uses = store_is_null(st, 3) ? 0 : store_int(st, 3);
+		out->uses = store_int(st, 4);
+		out->expires_at = store_int(st, 5);
 	}
 	store_done(st);
 	if (!found)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such invitation");
-	if (rpc_now(ctx) >= expires_at)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "invitation expired");
-	if (max_uses > 0 && uses >= max_uses)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "invitation used up");
-	rc = circles_viewer(db, circle, rpc_account(ctx), rpc_is_admin(ctx),
-			    &v);
+		return ctx ? rpc_fail(ctx, RPC_E_NOT_FOUND,
+				      "no such invitation")
+			   : SCH_ENOTFOUND;
+	if (now >= out->expires_at)
+		return ctx ? rpc_fail(ctx, RPC_E_NOT_FOUND,
+				      "invitation expired")
+			   : SCH_ENOTFOUND;
+	if (out->max_uses > 0 && out->uses >= out->max_uses)
+		return ctx ? rpc_fail(ctx, RPC_E_NOT_FOUND,
+				      "invitation used up")
+			   : SCH_ENOTFOUND;
+	return 0;
+}
+
+/* Joins account to the invitation's circle (circle.join, and registration
+ * with a circle invite, where the caller is not signed in yet). */
+static int join_with_code(struct rpc_ctx *ctx, int64_t account,
+			  bool is_admin, const char *code, int64_t *circle)
+{
+	struct store *db = rpc_store(ctx);
+	struct invite inv;
+	struct vis_viewer v;
+	int rc;
+
+	if (find_invite(ctx, db, code, rpc_now(ctx), &inv))
+		return RPC_ERR;
+	rc = circles_viewer(db, inv.circle, account, is_admin, &v);
 	if (rc)
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such invitation");
 	if (v.role != VIS_ROLE_NONE)
 		return rpc_fail(ctx, RPC_E_CONFLICT,
 				"already a member of this circle");
-	rc = store_run(db, SQL_JOIN, "iiti", circle, rpc_account(ctx), role,
+	rc = store_run(db, SQL_JOIN, "iiti", inv.circle, account, inv.role,
 		       rpc_now(ctx));
 	if (rc == 0)
-		rc = store_run(db, SQL_USE_INVITE, "i", id);
+		rc = store_run(db, SQL_USE_INVITE, "i", inv.id);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (circle_publish_member(
-		    ctx, circle, rpc_account(ctx), "member.joined",
-		    circle_member_json(db, circle, rpc_account(ctx))) < 0)
+	if (circle_publish_member(ctx, inv.circle, account, "member.joined",
+				  circle_member_json(db, inv.circle,
+						     account)) < 0)
 		return rpc_fail_store(ctx, SCH_EDB);
-	rc = circle_push_viewer(ctx, circle, rpc_account(ctx));
-	if (rc == 0)
-		rc = circles_viewer(db, circle, rpc_account(ctx),
-				    rpc_is_admin(ctx), &v);
+	rc = circle_push_viewer(ctx, inv.circle, account);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	*circle = inv.circle;
+	return 0;
+}
+
+static int m_join(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"code", NULL};
+	struct vis_viewer v;
+	const char *code;
+	int64_t circle = 0;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_str(ctx, params, "code", true, 1, 64, &code))
+		return RPC_ERR;
+	if (join_with_code(ctx, rpc_account(ctx), rpc_is_admin(ctx), code,
+			   &circle))
+		return RPC_ERR;
+	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
+			    rpc_is_admin(ctx), &v);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	*result = circle_json(ctx, circle, &v);
 	return 0;
+}
+
+/* auth's hooks for --registration invite: a circle invitation both admits
+ * a new account and makes it a member. */
+int circle_invite_check(struct store *db, const char *code)
+{
+	struct invite inv;
+
+	return find_invite(NULL, db, code, (int64_t)time(NULL), &inv) == 0;
+}
+
+int circle_invite_redeem(struct rpc_ctx *ctx, int64_t account,
+			 const char *code)
+{
+	int64_t circle;
+
+	return join_with_code(ctx, account, false, code, &circle);
 }
 
 const struct rpc_method circle_invite_methods[] = {

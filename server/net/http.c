@@ -250,6 +250,9 @@ static int route(struct lws *wsi, struct http_conn *h)
 		rpc_submit_http(h->id, &req, peer, ua);
 	}
 	memset(token, 0, sizeof(token));
+	/* POST /api/session carries a password */
+	if (h->body.len)
+		explicit_bzero(h->body.data, h->body.len);
 	buf_free(&h->body);
 	return 0;
 }

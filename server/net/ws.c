@@ -152,6 +152,9 @@ static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
 		return;
 	}
 	rpc_submit_message(c->id, buf_str(&c->rx), c->rx.len);
+	/* a message may carry a password: do not leave it in the buffer */
+	if (c->rx.len)
+		explicit_bzero(c->rx.data, c->rx.len);
 	if (c->rx.cap > 16384)
 		buf_free(&c->rx); /* keep idle connections small */
 	else

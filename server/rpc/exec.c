@@ -796,6 +796,9 @@ static void deliver(struct pending *p, bool committed)
 
 static void job_free(struct job *j)
 {
+	/* a message may carry a password (auth.login): wipe our copy */
+	if (j->text)
+		explicit_bzero(j->text, j->len ? j->len : strlen(j->text));
 	free(j->text);
 	free(j->peer);
 	free(j->user_agent);
