@@ -1,0 +1,247 @@
+"""Durability under crashes and shutdown (issue 9, item 1).
+
+Several rounds of: concurrent writers post annotations and replies over real
+WebSockets (each keeping a few requests in flight) and record every write
+the server acknowledged; the server is killed with SIGKILL at a random
+moment; it restarts on the same database; then
+
+- every acknowledged annotation and reply is there, with its body intact
+  (annotation.get by a member of the circle), and
+- nothing half-exists (checked in the database file with sqlite3): every
+  annotation and reply row has its *.created event, and every event about an
+  annotation or reply names a row that exists.
+
+A last round stops the server with SIGTERM under the same load: every client
+is closed with 1001, the process exits 0, and after a restart every
+acknowledged write is there too.
+"""
+import json
+import random
+import signal
+import sqlite3
+import threading
+import time
+
+import pytest
+from websockets.exceptions import ConnectionClosed
+
+from harness import Server
+from wsclient import Closed, Client
+
+WRITERS = 4
+IN_FLIGHT = 4
+ROUNDS = 3
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("durability"),
+                 extra_args=["--durability", "full"],
+                 env={"SCHOLIA_POSTS_PER_MINUTE": "1000000"})
+    srv.start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    owner = server.new_account("owner")
+    book = owner.call("book.list", {})["items"][0]["id"]
+    toc = owner.call("book.toc", {"book": book})
+    chapter = toc["parts"][0]["chapters"][0]["id"]
+    circle = owner.call("circle.create", {"name": "Durable", "book": book})["id"]
+    code = owner.call("circle.invite", {"circle": circle})["code"]
+    writers = []
+    for i in range(WRITERS):
+        c = server.new_account("writer")
+        c.call("circle.join", {"code": code})
+        writers.append({"handle": c.handle, "token": c.token})
+        c.close()
+    w = type("World", (), {})()
+    w.owner_token = owner.token
+    owner.close()
+    w.circle, w.chapter, w.writers = circle, chapter, writers
+    w.annotations = {}   # id -> body (acknowledged)
+    w.replies = {}       # id -> (annotation id, body) (acknowledged)
+    w.lock = threading.Lock()
+    return w
+
+
+def resumed(server, token):
+    c = server.client()
+    c.call("auth.resume", {"token": token})
+    return c
+
+
+class Writer(threading.Thread):
+    """Posts until its connection closes, IN_FLIGHT requests at a time."""
+
+    def __init__(self, server, w, who, tag):
+        super().__init__(daemon=True)
+        self.c = resumed(server, w.writers[who]["token"])
+        self.w, self.tag, self.n = w, "%s-%d" % (tag, who), 0
+        self.mine = []
+        self.close_code = None
+        self.failure = None
+        self.acked = 0
+
+    def _send(self, rid):
+        self.n += 1
+        body = "%s-%d %s" % (self.tag, self.n, "é✓ " * (self.n % 5))
+        if self.mine and self.n % 2 == 0:
+            ann = random.choice(self.mine)
+            msg = {"jsonrpc": "2.0", "id": rid, "method": "reply.create",
+                   "params": {"annotation": ann, "body": body}}
+            return msg, ("reply", ann, body)
+        msg = {"jsonrpc": "2.0", "id": rid, "method": "annotation.create",
+               "params": {"circle": self.w.circle, "chapter": self.w.chapter,
+                          "target": None, "visibility": "circle",
+                          "body": body}}
+        return msg, ("annotation", None, body)
+
+    def run(self):
+        rid = 0
+        try:
+            while True:
+                sent = {}
+                for _ in range(IN_FLIGHT):
+                    rid += 1
+                    msg, what = self._send(rid)
+                    sent[rid] = what
+                    self.c.send_text(json.dumps(msg))
+                while sent:
+                    r = self.c.recv_json(timeout=30)
+                    what = sent.pop(r.get("id"), None)
+                    if what is None:
+                        continue
+                    assert "result" in r, r
+                    kind, ann, body = what
+                    with self.w.lock:
+                        if kind == "annotation":
+                            self.w.annotations[r["result"]["id"]] = body
+                            self.mine.append(r["result"]["id"])
+                        else:
+                            self.w.replies[r["result"]["id"]] = (ann, body)
+                    self.acked += 1
+        except (Closed, OSError, TimeoutError, ConnectionClosed):
+            # the server went away mid-write: what was not acknowledged
+            # may or may not exist, but must not half-exist
+            pass
+        except Exception as e:  # an error answer: reported by the test
+            self.failure = e
+        self.c.closed.wait(10)
+        self.close_code = self.c.close_code
+
+
+def run_writers(server, w, tag):
+    writers = [Writer(server, w, i, tag) for i in range(WRITERS)]
+    for t in writers:
+        t.start()
+    return writers
+
+
+def wait_some_acks(writers, at_least, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if sum(t.acked for t in writers) >= at_least:
+            return
+        time.sleep(0.02)
+    raise AssertionError("writers made no progress")
+
+
+def check_acknowledged(server, w):
+    c = resumed(server, w.owner_token)
+    by_ann = {}
+    for rid, (ann, body) in w.replies.items():
+        by_ann.setdefault(ann, {})[rid] = body
+    for aid, body in sorted(w.annotations.items()):
+        a = c.call("annotation.get", {"annotation": aid})
+        assert a["body"] == body, (aid, a["body"], body)
+        assert a["circle"] == w.circle and not a["deleted"]
+        got = {r["id"]: r["body"] for r in a["replies"]}
+        for rid, rbody in by_ann.get(aid, {}).items():
+            assert got.get(rid) == rbody, (aid, rid, got.get(rid), rbody)
+    c.close()
+
+
+def check_nothing_half_exists(server):
+    db = sqlite3.connect("file:%s?mode=ro" % server.db, uri=True)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert db.execute("PRAGMA foreign_key_check").fetchall() == []
+        orphans = db.execute(
+            "SELECT id FROM annotations a WHERE NOT EXISTS (SELECT 1 FROM "
+            "events e WHERE e.item_kind = 'annotation' AND e.item_id = a.id "
+            "AND e.type = 'annotation.created')").fetchall()
+        assert orphans == [], "annotations without their event: %r" % orphans
+        orphans = db.execute(
+            "SELECT id FROM replies r WHERE NOT EXISTS (SELECT 1 FROM "
+            "events e WHERE e.item_kind = 'reply' AND e.item_id = r.id "
+            "AND e.type = 'reply.created')").fetchall()
+        assert orphans == [], "replies without their event: %r" % orphans
+        ghosts = db.execute(
+            "SELECT seq, type, item_id FROM events e WHERE "
+            "(e.item_kind = 'annotation' AND NOT EXISTS (SELECT 1 FROM "
+            "annotations a WHERE a.id = e.item_id)) OR "
+            "(e.item_kind = 'reply' AND NOT EXISTS (SELECT 1 FROM replies r "
+            "WHERE r.id = e.item_id))").fetchall()
+        assert ghosts == [], "events about rows that do not exist: %r" % ghosts
+        # per-circle seq has no holes and no duplicates
+        for circle, n, lo, hi in db.execute(
+                "SELECT circle, count(*), min(seq), max(seq) FROM events "
+                "GROUP BY circle"):
+            assert n == hi - lo + 1, (circle, n, lo, hi)
+        return db.execute("SELECT count(*) FROM annotations").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_sigkill_rounds_lose_no_acknowledged_write(server, world):
+    rng = random.Random()
+    for rnd in range(ROUNDS):
+        writers = run_writers(server, world, "k%d" % rnd)
+        wait_some_acks(writers, 8)
+        time.sleep(rng.uniform(0.0, 0.8))
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait(30)
+        for t in writers:
+            t.join(40)
+            assert not t.is_alive()
+            assert t.failure is None, t.failure
+        server.stop()
+        # nothing half-exists in the file the crash left behind
+        check_nothing_half_exists(server)
+        server.start()
+        check_acknowledged(server, world)
+    assert len(world.annotations) >= 8 * ROUNDS // 2
+    assert world.replies, "no reply was acknowledged in any round"
+    rows = check_nothing_half_exists(server)
+    assert rows >= len(world.annotations)
+    print("acknowledged %d annotations, %d replies; %d annotation rows" %
+          (len(world.annotations), len(world.replies), rows))
+
+
+def test_sigterm_under_load_closes_1001_exits_0_and_keeps_writes(server, world):
+    writers = run_writers(server, world, "t")
+    wait_some_acks(writers, 8)
+    server.proc.send_signal(signal.SIGTERM)
+    rc = server.proc.wait(30)
+    assert rc == 0, server.log()[-2000:]
+    for t in writers:
+        t.join(40)
+        assert not t.is_alive()
+        assert t.failure is None, t.failure
+    assert [t.close_code for t in writers] == [1001] * WRITERS
+    server.stop()
+    check_nothing_half_exists(server)
+    server.start()
+    check_acknowledged(server, world)
+    # and the server is fully usable again
+    c = resumed(server, world.writers[0]["token"])
+    a = c.call("annotation.create", {"circle": world.circle,
+                                     "chapter": world.chapter,
+                                     "target": None, "visibility": "circle",
+                                     "body": "after the restart"})
+    assert c.call("annotation.get", {"annotation": a["id"]})["body"] == \
+        "after the restart"
+    c.close()
