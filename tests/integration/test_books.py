@@ -8,6 +8,7 @@ hold their quotes in the new text.
 import json
 import os
 import shutil
+from html.parser import HTMLParser
 
 import pytest
 
@@ -46,6 +47,59 @@ def target(text, start, end):
 def selectors(ann):
     q, p = ann["target"]["selector"]
     return q["exact"], p["start"], p["end"]
+
+
+class BlockText(HTMLParser):
+    """textContent of every element carrying data-block, and any text
+    that sits outside such elements."""
+
+    VOID = {"img", "br", "hr"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack = []        # open tags, with the block id or None
+        self.blocks = {}
+        self.outside = ""
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        bid = dict(attrs).get("data-block")
+        if bid:
+            assert not any(b for _, b in self.stack), "nested blocks"
+            self.blocks[bid] = ""
+        self.stack.append((tag, bid))
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        assert self.stack and self.stack[-1][0] == tag, tag
+        self.stack.pop()
+
+    def handle_data(self, data):
+        cur = [b for _, b in self.stack if b]
+        if cur:
+            self.blocks[cur[-1]] += data
+        else:
+            self.outside += data
+
+
+def test_block_elements_hold_exactly_their_text(server):
+    c = server.new_account("reader")
+    book = book_by_slug(c, sample_slug())
+    toc = c.call("book.toc", {"book": book["id"]})
+    for chap in flat_chapters(toc):
+        ch = c.call("chapter.get", {"chapter": chap["id"]})
+        p = BlockText()
+        p.feed(ch["html"])
+        p.close()
+        assert p.stack == []
+        assert p.outside.strip() == ""
+        assert len(p.blocks) == len(ch["blocks"])
+        for b in ch["blocks"]:
+            assert p.blocks[b["id"]] == ch["text"][b["start"]:b["end"]], \
+                (chap["title"], b)
+    c.close()
 
 
 def test_sample_book_imported_at_start(server):
