@@ -907,6 +907,10 @@ int bk_import_md_folder(const char *dir, const char *slug,
 			bk_md_chapter(ch, stripped, stl, img_base);
 			free(stripped);
 			bk_notes_free(&notes);
+			if (!ch->nitems || !ch->items[0].is_block ||
+			    strcmp(ch->items[0].tag, "h1"))
+				bk_warn(b, "%s does not start with a \"# "
+					   "Title\" heading", file);
 		}
 	}
 	bk_book_finish(b, NULL);

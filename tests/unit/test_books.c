@@ -556,6 +556,37 @@ static void test_hostile_input(void **state)
 	assert_non_null(strstr(err, "relative path"));
 }
 
+static void test_md_warnings(void **state)
+{
+	struct fixture *f = *state;
+	struct bk_book *b = NULL;
+	char path[128], err[256] = "";
+	static const char meta[] =
+		"{\"title\":\"W\",\"parts\":[{\"title\":null,"
+		"\"chapters\":[{\"file\":\"a.md\"}]}]}";
+	static const char ch[] = "No heading here.[^missing] And a defined "
+				 "note.[^ok]\n\n[^ok]: Fine.\n[^unused]: "
+				 "Never referenced.\n";
+
+	snprintf(path, sizeof(path), "%s/book.json", f->dir);
+	write_file(path, meta, sizeof(meta) - 1);
+	snprintf(path, sizeof(path), "%s/a.md", f->dir);
+	write_file(path, ch, sizeof(ch) - 1);
+	assert_int_equal(bk_import_md_folder(f->dir, "w", &b, err,
+					     sizeof(err)), 0);
+	assert_int_equal(b->nwarnings, 3);
+	assert_non_null(strstr(buf_str(&b->warnings),
+			       "a.md does not start with a \"# Title\""));
+	assert_non_null(strstr(buf_str(&b->warnings),
+			       "note reference \"missing\" has no note"));
+	assert_non_null(strstr(buf_str(&b->warnings),
+			       "note \"unused\" is never referenced"));
+	/* the unresolved reference stays as written; the other is [1] */
+	assert_non_null(strstr(nth(b, 0)->text, "here.[^missing] And a "
+						"defined note.[1]"));
+	bk_book_free(b);
+}
+
 /* ---- database, methods, editions ---- */
 
 /* Copies the md-book fixture into the scratch folder. */
@@ -807,6 +838,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_epub3_and_epub2, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_input, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_md_warnings, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_methods_and_editions,
 						setup, teardown),
