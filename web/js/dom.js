@@ -112,10 +112,10 @@ export function errText(e) {
 	let s = m[String(e.code)] || e.message || 'Something went wrong.';
 	if (e.code === -32602 && e.data && e.data.field)
 		s = `Check the field "${e.data.field}": ${e.message || 'invalid'}.`;
-	if (e.data && e.data.retry_after_ms)
-		s += ` (retry in ${Math.ceil(e.data.retry_after_ms / 1000)} s)`;
 	if (e.code === -32010 && e.message)
-		s = e.message;
+		s = e.message.charAt(0).toUpperCase() + e.message.slice(1);
+	if (e.data && e.data.retry_after_ms)
+		s += ` (try again in ${Math.ceil(e.data.retry_after_ms / 1000)} s)`;
 	return s;
 }
 
