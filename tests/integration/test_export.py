@@ -209,9 +209,15 @@ def test_unknown_paths_are_404(server, world):
     for path in ("/api/circles/%d/nothing" % world.circle,
                  "/api/circles/abc/annotations",
                  "/api/circles/%d/annotations/x" % world.circle,
-                 "/api/circles/0/annotations"):
+                 "/api/circles/0/annotations",
+                 "/api/circles/99999999999999999999/annotations",
+                 "/api/circles/%d/annotations/" % world.circle,
+                 "/api/circles/%d/annotations/1/x" % world.circle):
         status, _, _ = get(server, path, world.member)
         assert status == 404, path
+    status, _, _ = get(server, "/api/circles/%d/annotations?page="
+                       "99999999999999999999" % world.circle, world.member)
+    assert status == 400
 
 
 # ---- the collection ----
