@@ -208,13 +208,57 @@ static void strip_heads(struct doc *d, size_t *pstart)
 /* ---- footnotes ---- */
 
 /* A note line: "12 Text" or "12. Text"; returns the number, else 0. */
+/* The value of a superscript digit (U+00B9, U+00B2, U+00B3, U+2070,
+ * U+2074..U+2079) at s, with its length in *len; -1 if none. */
+static int sup_digit(const char *str, size_t *len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+
+	if (s[0] == 0xc2 && (s[1] == 0xb9 || s[1] == 0xb2 || s[1] == 0xb3)) {
+		*len = 2;
+		return s[1] == 0xb9 ? 1 : s[1] == 0xb2 ? 2 : 3;
+	}
+	if (s[0] == 0xe2 && s[1] == 0x81 &&
+	    (s[2] == 0xb0 || (s[2] >= 0xb4 && s[2] <= 0xb9))) {
+		*len = 3;
+		return s[2] == 0xb0 ? 0 : s[2] - 0xb0;
+	}
+	return -1;
+}
+
+/* The number n written in superscript digits into out. */
+static void sup_number(int n, char *out, size_t outlen)
+{
+	static const char *const D[] = { "\xe2\x81\xb0", "\xc2\xb9",
+		"\xc2\xb2", "\xc2\xb3", "\xe2\x81\xb4", "\xe2\x81\xb5",
+		"\xe2\x81\xb6", "\xe2\x81\xb7", "\xe2\x81\xb8",
+		"\xe2\x81\xb9" };
+	char digits[8];
+	size_t k = 0;
+
+	snprintf(digits, sizeof(digits), "%d", n);
+	out[0] = '\0';
+	for (const char *d = digits; *d && k + 4 < outlen; d++) {
+		strcat(out, D[*d - '0']);
+		k = strlen(out);
+	}
+}
+
+/* A note line: "12 Text", "12. Text" or "¹² Text"; returns the number,
+ * else 0. */
 static int note_line(const char *s, size_t *text_off)
 {
-	int n = 0;
-	size_t i = 0;
+	int n = 0, d;
+	size_t i = 0, l, digits = 0;
 
 	while (isdigit((unsigned char)s[i]) && i < 3)
 		n = n * 10 + (s[i++] - '0');
+	if (!i)
+		while (digits < 3 && (d = sup_digit(s + i, &l)) >= 0) {
+			n = n * 10 + d;
+			i += l;
+			digits++;
+		}
 	if (!i || !n)
 		return 0;
 	if (s[i] == '.')
@@ -232,9 +276,23 @@ static int note_line(const char *s, size_t *text_off)
 /* Position of marker n glued to a word in s ("word.3 "), or -1. */
 static long find_marker(const char *s, int n, size_t *mlen)
 {
-	char num[8];
+	char num[8], sup[32];
 	size_t l = (size_t)snprintf(num, sizeof(num), "%d", n);
 	const char *p = s;
+
+	/* superscript digits need no glue, only no further digit */
+	sup_number(n, sup, sizeof(sup));
+	for (p = s; (p = strstr(p, sup)); p++) {
+		size_t sl = strlen(sup), dl;
+
+		if (p > s && sup_digit(p + sl, &dl) < 0 &&
+		    !(p - s >= 2 && sup_digit(p - 2, &dl) >= 0 && dl == 2) &&
+		    !(p - s >= 3 && sup_digit(p - 3, &dl) >= 0 && dl == 3)) {
+			*mlen = sl;
+			return (long)(p - s);
+		}
+	}
+	p = s;
 
 	while ((p = strstr(p, num))) {
 		size_t at = (size_t)(p - s);

@@ -310,6 +310,31 @@ static void test_text_without_pages(void **state)
 	bk_book_free(b);
 }
 
+static void test_text_superscript_notes(void **state)
+{
+	static const char src[] =
+		"CHAPTER IV\n\nThe Store\n\n"
+		"The pioneers met in a room\xc2\xb9 above the store, and "
+		"later in a hall\xc2\xb9\xc2\xb2 of their own.\n\n"
+		"\xc2\xb9 A room rented for two shillings a week.\n"
+		"\xc2\xb9\xc2\xb2 Opened in 1849.\n";
+	struct bk_book *b = NULL;
+	char err[128] = "";
+
+	(void)state;
+	assert_int_equal(bk_import_text_mem(src, sizeof(src) - 1, "x", &b, err,
+					    sizeof(err)), 0);
+	assert_int_equal(nth(b, 0)->number, 4);
+	assert_string_equal(nth(b, 0)->title, "The Store");
+	assert_int_equal(nth(b, 0)->nnotes, 2);
+	assert_non_null(strstr(nth(b, 0)->text, "in a room[1] above the store, "
+						"and later in a hall[2] of"));
+	assert_non_null(strstr(nth(b, 0)->text, "[1] A room rented for two "
+						"shillings a week.\n\n[2] "
+						"Opened in 1849."));
+	bk_book_free(b);
+}
+
 /* ---- EPUB ---- */
 
 static void add_file(zip_t *z, const char *name, const char *path)
@@ -835,6 +860,7 @@ int main(void)
 		cmocka_unit_test(test_md_single_file),
 		cmocka_unit_test(test_text_pdftotext),
 		cmocka_unit_test(test_text_without_pages),
+		cmocka_unit_test(test_text_superscript_notes),
 		cmocka_unit_test_setup_teardown(test_epub3_and_epub2, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_input, setup,
