@@ -120,26 +120,10 @@ static json_t *plan_entry(json_t *entries, int64_t chapter)
 
 /* ---- gathering what the viewer may see ---- */
 
-/*
- * threads_each_visible() over a circle or chapter without annotations hands
- * qsort a NULL array (undefined behaviour that UBSan stops on). Until the
- * threads module guards that, the walk is skipped when its own row query
- * (the same WHERE) would find nothing.
- */
-static const char SQL_ANY_ANNOTATION[] =
-	"SELECT EXISTS (SELECT 1 FROM annotations WHERE circle = ?1"
-	" AND (?2 = 0 OR chapter = ?2) AND gone = 0)";
-
 static int each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 			const struct vis_viewer *v, bool with_replies,
 			int (*fn)(json_t *annotation, void *arg), void *arg)
 {
-	int64_t any = 1;
-
-	if (store_int_query(rpc_store(ctx), &any, SQL_ANY_ANNOTATION, "ii",
-			    circle, chapter) == 1 &&
-	    !any)
-		return 0;
 	return threads_each_visible(ctx, circle, chapter, v, with_replies, fn,
 				    arg);
 }

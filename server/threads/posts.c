@@ -549,7 +549,8 @@ int threads_each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 		else
 			rows[i].order = th_chapter_order(db, rows[i].chapter);
 	}
-	qsort(rows, n, sizeof(*rows), th_walk_cmp);
+	if (n)
+		qsort(rows, n, sizeof(*rows), th_walk_cmp);
 	rc = 0;
 	for (i = 0; i < n && rc == 0; i++) {
 		struct th_post p;
