@@ -317,7 +317,7 @@ static void cand_push(struct cand *c, size_t *nc, size_t end, size_t d,
 
 /* Forward semi-global search: ends of the best matches with <= k edits. */
 static size_t myers_search(const struct bk_text *t, const struct quote *Q,
-			   size_t k, struct cand *out)
+			   size_t k, struct cand *out, size_t from, size_t to)
 {
 	struct peq P;
 	uint64_t *Pv, *Mv, lasthigh;
@@ -332,7 +332,7 @@ static size_t myers_search(const struct bk_text *t, const struct quote *Q,
 		Pv[b] = ~(uint64_t)0;
 	lasthigh = (uint64_t)1 << ((Q->m - 1) % 64);
 	score = Q->m;
-	for (size_t j = 0; j < t->n; j++) {
+	for (size_t j = from; j < to; j++) {
 		const uint64_t *eq = peq_get(&P, t->cp[j]);
 		int h = 0;
 
@@ -515,10 +515,26 @@ static void match(const struct bk_text *t, const char *exact,
 fuzzy:
 	/* 3. approximate matches */
 	k = (size_t)floor((double)Q.m * BOOKS_ANCHOR_MAX_ERRORS);
-	if (Q.m && k > 0 && t->n) {
+	/* near the old position first (edits are usually local), then, if
+	 * nothing good enough turned up there, the whole chapter */
+	for (int pass = 0; pass < 2 && Q.m && k > 0 && t->n; pass++) {
 		struct cand c[MAX_CANDS];
-		size_t nc = myers_search(t, &Q, k, c);
+		size_t win = 2 * Q.m + 2000, from = 0, to = t->n, nc;
 
+		if (pass == 0) {
+			from = (size_t)Q.old_start > win ?
+				       (size_t)Q.old_start - win : 0;
+			to = (size_t)Q.old_start + Q.m + win < t->n ?
+				     (size_t)Q.old_start + Q.m + win : t->n;
+		} else if (have && bscore >= BOOKS_ANCHOR_SCORE_FLOOR &&
+			   strcmp(bstate, "needs_review")) {
+			break;
+		} else if (from == 0 && to == t->n && pass == 1 &&
+			   (size_t)Q.old_start <= win &&
+			   (size_t)Q.old_start + Q.m + win >= t->n) {
+			break; /* the window was the whole text */
+		}
+		nc = myers_search(t, &Q, k, c, from, to);
 		for (size_t i = 0; i < nc; i++) {
 			size_t d, s = myers_start(t, &Q, c[i].end, k, &d);
 			size_t len = c[i].end - s;
