@@ -992,6 +992,17 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 
 		if (!docs[i] || E.aux[i])
 			continue; /* auxiliary (notes): collected above */
+		{
+			bool nav = false;
+
+			for (size_t k = 0; k < E.nman; k++)
+				if (!strcmp(E.man[k].href, E.spine[i]) &&
+				    strstr(E.man[k].props, "nav") &&
+				    strcmp(E.man[k].props, "ncx"))
+					nav = true;
+			if (nav)
+				continue; /* the table of contents itself */
+		}
 		for (size_t k = 0; k < E.ntoc; k++)
 			if (!strcmp(E.toc[k].file, E.spine[i])) {
 				t = (int)k;
@@ -1062,6 +1073,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		b->licence = xstrdup("");
 	b->edition = xstrdup("1");
 	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
+	bk_book_drop_empty(b);
 	if (E.budget < 0)
 		bk_warn(b, "the EPUB is too large; the rest was skipped");
 	bk_book_finish(b, &E.notes);

@@ -132,6 +132,9 @@ struct bk_part *bk_book_add_part(struct bk_book *b, const char *title);
 struct bk_chapter *bk_book_add_chapter(struct bk_book *b, const char *title,
 				       int number);
 size_t bk_book_nchapters(const struct bk_book *b);
+/* Removes chapters that got no content (before finishing) and parts left
+ * empty. */
+void bk_book_drop_empty(struct bk_book *b);
 void bk_warn(struct bk_book *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void bk_notes_add(struct bk_notes *ns, const char *label, const char *text,

@@ -91,6 +91,37 @@ void bk_book_free(struct bk_book *b)
 	free(b);
 }
 
+void bk_book_drop_empty(struct bk_book *b)
+{
+	size_t np = 0;
+
+	for (size_t p = 0; p < b->nparts; p++) {
+		struct bk_part *pt = &b->parts[p];
+		size_t n = 0;
+
+		for (size_t c = 0; c < pt->n; c++) {
+			if (pt->ch[c]->nitems)
+				pt->ch[n++] = pt->ch[c];
+			else
+				chapter_free(pt->ch[c]);
+		}
+		pt->n = n;
+		if (n || !pt->title) {
+			if (!n) {
+				free(pt->ch);
+				free(pt->title);
+				continue;
+			}
+			b->parts[np++] = *pt;
+		} else {
+			/* a titled part left without chapters */
+			free(pt->ch);
+			free(pt->title);
+		}
+	}
+	b->nparts = np;
+}
+
 struct bk_part *bk_book_add_part(struct bk_book *b, const char *title)
 {
 	struct bk_part *p;
