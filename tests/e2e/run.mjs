@@ -363,13 +363,18 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	await bob.mouse.up();
 	await bob.waitForSelector('#start-thread:not([hidden])');
 	await bob.click('#start-thread');
+	// While he writes, the passage stays marked.
+	await bob.waitForSelector('#chapter-text mark.hl-pending');
+	const pending = await bob.evaluate(() => [...document.querySelectorAll('mark.hl-pending')].map((m) => m.textContent).join(''));
+	assert.equal(pending, box.want.trim());
 	await bob.fill('.composer textarea', 'Why **twenty-eight**? @car');
 	await bob.waitForSelector('.mentions li:has-text("@carol")');
 	await bob.keyboard.press('Enter');
 	assert.equal(await bob.inputValue('.composer textarea'), 'Why **twenty-eight**? @carol ');
 	await bob.click('.composer button[type=submit]');
 	await bob.waitForSelector('.thread .post .body strong:has-text("twenty-eight")');
-	const mark = await bob.waitForSelector('#chapter-text mark.hl');
+	await bob.waitForSelector('#chapter-text mark.hl-pending', { state: 'detached' });
+	const mark = await bob.waitForSelector('#chapter-text mark.hl[data-ann]');
 	annId = Number(await mark.getAttribute('data-ann'));
 	assert.ok(annId > 0);
 	const marked = await bob.evaluate((id) => [...document.querySelectorAll(`mark[data-ann="${id}"]`)]

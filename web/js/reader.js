@@ -248,10 +248,11 @@ async function drawHighlights(force) {
 		return;
 	const list = [...st.anns.values()].filter(anchored)
 		.sort((x, y) => ChapterMap.position(x.target).start - ChapterMap.position(y.target).start);
+	const pend = st.mode === 'new' && st.pending ? ChapterMap.position(st.pending) : null;
 	const sig = list.map((a) => {
 		const p = ChapterMap.position(a.target);
 		return `${a.id}:${p.start}-${p.end}:${annClass(a)}`;
-	}).join('|');
+	}).join('|') + (pend ? `|new:${pend.start}-${pend.end}` : '');
 	if (!force && sig === st.sig)
 		return;
 	if (currentRange()) {
@@ -282,6 +283,12 @@ async function drawHighlights(force) {
 		}
 		if (R !== st)
 			return;
+	}
+	if (pend) {
+		// The passage a new thread is being written about.
+		try {
+			await st.map.highlight(pend.start, pend.end, { class: 'hl hl-pending' });
+		} catch (e) { /* the quote in the panel says it too */ }
 	}
 	if (st.open)
 		markActive(st.open);
@@ -544,6 +551,8 @@ function openNew(target) {
 	const st = R;
 	st.mode = 'new';
 	st.open = null;
+	st.pending = target;
+	drawHighlights(false);
 	const vis = h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'private' }), ' Private note (only you will see it)');
 	const quote = target ? target.selector[0].exact : null;
 	const form = composer({
@@ -559,6 +568,7 @@ function openNew(target) {
 					visibility: vis.querySelector('input').checked ? 'private' : 'circle',
 				});
 				st.anns.set(a.id, a);
+				st.pending = null;
 				await drawHighlights(false);
 				openThread(a.id);
 			} catch (e) {
@@ -593,10 +603,18 @@ function panelHead(title, back) {
 		}, '✕'));
 }
 
+function leaveNew(st) {
+	if (st.pending) {
+		st.pending = null;
+		drawHighlights(false);
+	}
+}
+
 function openList(focus) {
 	const st = R;
 	st.mode = 'list';
 	st.open = null;
+	leaveNew(st);
 	markActive(-1);
 	renderList();
 	if (focus) {
@@ -652,6 +670,7 @@ async function openThread(id, scroll) {
 	const st = R;
 	st.mode = 'thread';
 	st.open = id;
+	leaveNew(st);
 	st.replyParent = null;
 	st.replyComposer = null;
 	markActive(id);
@@ -933,3 +952,4 @@ function onArticleClick(ev) {
 	if (m)
 		openThread(Number(m.dataset.ann));
 }
+
