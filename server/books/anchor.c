@@ -162,8 +162,8 @@ static size_t same_para(const uint32_t *c, size_t n, bool from_end,
 
 /* Context similarity of a candidate [s, e): prefix and suffix compared
  * within the quote's paragraph, weighted by their lengths. */
-static double context(const struct bk_text *t, const struct quote *Q,
-		      size_t s, size_t e)
+static double context(const struct bk_text *t, const struct quote *Q, size_t s,
+		      size_t e)
 {
 	double sum = 0, weight = 0;
 	size_t so, sn, lo, ln;
@@ -176,8 +176,8 @@ static double context(const struct bk_text *t, const struct quote *Q,
 		if (lo || ln) {
 			size_t w = lo > ln ? lo : ln;
 
-			sum += (double)w * sim(Q->pre + so, lo,
-					       t->cp + s - k + sn, ln);
+			sum += (double)w *
+			       sim(Q->pre + so, lo, t->cp + s - k + sn, ln);
 			weight += (double)w;
 		}
 	}
@@ -196,8 +196,8 @@ static double context(const struct bk_text *t, const struct quote *Q,
 	return weight > 0 ? sum / weight : 1.0;
 }
 
-static double score_of(const struct bk_text *t, const struct quote *Q,
-		       double q, size_t s, size_t e)
+static double score_of(const struct bk_text *t, const struct quote *Q, double q,
+		       size_t s, size_t e)
 {
 	double c = context(t, Q, s, e);
 	double d = fabs((double)s - (double)Q->old_start);
@@ -210,11 +210,11 @@ static double score_of(const struct bk_text *t, const struct quote *Q,
 /* ---- Myers' bit-parallel search, multi-word ---- */
 
 struct peq {
-	size_t w;        /* words per pattern */
-	uint32_t *keys;  /* open addressing: code point + 1, 0 = empty */
-	uint64_t *bits;  /* nslots * w */
+	size_t w;	/* words per pattern */
+	uint32_t *keys; /* open addressing: code point + 1, 0 = empty */
+	uint64_t *bits; /* nslots * w */
 	size_t nslots;
-	uint64_t *zero;  /* w zero words */
+	uint64_t *zero; /* w zero words */
 };
 
 static size_t slot_of(const struct peq *P, uint32_t c)
@@ -300,19 +300,19 @@ static void cand_push(struct cand *c, size_t *nc, size_t end, size_t d,
 	size_t worst = 0;
 
 	if (*nc < MAX_CANDS) {
-		c[(*nc)++] = (struct cand){ end, d };
+		c[(*nc)++] = (struct cand){end, d};
 		return;
 	}
 	for (size_t i = 1; i < *nc; i++) {
-		size_t dw = c[worst].end > want_end ? c[worst].end - want_end :
-						      want_end - c[worst].end;
-		size_t di = c[i].end > want_end ? c[i].end - want_end :
-						  want_end - c[i].end;
+		size_t dw = c[worst].end > want_end ? c[worst].end - want_end
+						    : want_end - c[worst].end;
+		size_t di = c[i].end > want_end ? c[i].end - want_end
+						: want_end - c[i].end;
 		if (c[i].d > c[worst].d || (c[i].d == c[worst].d && di > dw))
 			worst = i;
 	}
 	if (d < c[worst].d)
-		c[worst] = (struct cand){ end, d };
+		c[worst] = (struct cand){end, d};
 }
 
 /* Forward semi-global search: ends of the best matches with <= k edits. */
@@ -337,8 +337,8 @@ static size_t myers_search(const struct bk_text *t, const struct quote *Q,
 		int h = 0;
 
 		for (size_t b = 0; b < P.w; b++) {
-			uint64_t high = b + 1 == P.w ? lasthigh :
-				       (uint64_t)1 << 63;
+			uint64_t high =
+				b + 1 == P.w ? lasthigh : (uint64_t)1 << 63;
 			h = block_step(&Pv[b], &Mv[b], eq[b], h, high);
 		}
 		score = (size_t)((long)score + h);
@@ -387,15 +387,15 @@ static size_t myers_start(const struct bk_text *t, const struct quote *Q,
 		int h = 1; /* anchored: the top row grows by one a column */
 
 		for (size_t b = 0; b < P.w; b++) {
-			uint64_t high = b + 1 == P.w ? lasthigh :
-				       (uint64_t)1 << 63;
+			uint64_t high =
+				b + 1 == P.w ? lasthigh : (uint64_t)1 << 63;
 			h = block_step(&Pv[b], &Mv[b], eq[b], h, high);
 		}
 		score = (size_t)((long)score + h);
 		if (score < best ||
-		    (score == best && llabs((long long)j - (long long)Q->m) <
-				      llabs((long long)bestj -
-					    (long long)Q->m))) {
+		    (score == best &&
+		     llabs((long long)j - (long long)Q->m) <
+			     llabs((long long)bestj - (long long)Q->m))) {
 			best = score;
 			bestj = j;
 		}
@@ -427,8 +427,8 @@ static uint32_t *decode_dup(const char *s, size_t *n, size_t keep_last,
 	return cp;
 }
 
-static void set(struct books_match *out, const char *state, size_t s,
-		size_t e, double score)
+static void set(struct books_match *out, const char *state, size_t s, size_t e,
+		double score)
 {
 	out->state = state;
 	out->start = (int64_t)s;
@@ -473,7 +473,7 @@ static void match(const struct bk_text *t, const char *exact,
 		  const char *prefix, const char *suffix, int64_t old_start,
 		  bool exact_only, struct books_match *out)
 {
-	struct quote Q = { 0 };
+	struct quote Q = {0};
 	size_t bs = 0, k;
 	double bscore = 0;
 	bool have = false;
@@ -502,8 +502,8 @@ static void match(const struct bk_text *t, const char *exact,
 	/* 2. the exact quote elsewhere */
 	if (best_exact(t, &Q, exact, &bs, &bscore)) {
 		if (bscore >= BOOKS_ANCHOR_SCORE_FLOOR || exact_only) {
-			set(out, (int64_t)bs == Q.old_start ? "exact" :
-				  "moved", bs, bs + Q.m, bscore);
+			set(out, (int64_t)bs == Q.old_start ? "exact" : "moved",
+			    bs, bs + Q.m, bscore);
 			goto out;
 		}
 		have = true;
@@ -522,10 +522,12 @@ fuzzy:
 		size_t win = 2 * Q.m + 2000, from = 0, to = t->n, nc;
 
 		if (pass == 0) {
-			from = (size_t)Q.old_start > win ?
-				       (size_t)Q.old_start - win : 0;
-			to = (size_t)Q.old_start + Q.m + win < t->n ?
-				     (size_t)Q.old_start + Q.m + win : t->n;
+			from = (size_t)Q.old_start > win
+				       ? (size_t)Q.old_start - win
+				       : 0;
+			to = (size_t)Q.old_start + Q.m + win < t->n
+				     ? (size_t)Q.old_start + Q.m + win
+				     : t->n;
 		} else if (have && bscore >= BOOKS_ANCHOR_SCORE_FLOOR &&
 			   strcmp(bstate, "needs_review")) {
 			break;
@@ -570,10 +572,9 @@ void bk_match(const struct bk_text *t, const char *exact, const char *prefix,
 	match(t, exact, prefix, suffix, old_start, false, out);
 }
 
-void books_match_quote(const char *new_text, size_t new_len,
-		       const char *exact, const char *prefix,
-		       const char *suffix, int64_t old_start,
-		       struct books_match *out)
+void books_match_quote(const char *new_text, size_t new_len, const char *exact,
+		       const char *prefix, const char *suffix,
+		       int64_t old_start, struct books_match *out)
 {
 	struct bk_text t;
 
@@ -667,8 +668,8 @@ static const char SQL_ANCHOR_ORPHAN_CHAPTER[] =
 
 static const char *state_static(const char *s)
 {
-	static const char *const states[] = { "exact", "moved", "fuzzy",
-		"needs_review", "orphaned", NULL };
+	static const char *const states[] = {
+		"exact", "moved", "fuzzy", "needs_review", "orphaned", NULL};
 
 	for (size_t i = 0; s && states[i]; i++)
 		if (!strcmp(s, states[i]))
@@ -705,10 +706,10 @@ static json_t *target_json(const char *exact, const char *prefix,
 			   const char *suffix, int64_t start, int64_t end)
 {
 	return json_pack("{s:[{s:s,s:s,s:s,s:s},{s:s,s:I,s:I}]}", "selector",
-			 "type", "TextQuoteSelector", "exact", exact,
-			 "prefix", prefix ? prefix : "", "suffix",
-			 suffix ? suffix : "", "type", "TextPositionSelector",
-			 "start", (json_int_t)start, "end", (json_int_t)end);
+			 "type", "TextQuoteSelector", "exact", exact, "prefix",
+			 prefix ? prefix : "", "suffix", suffix ? suffix : "",
+			 "type", "TextPositionSelector", "start",
+			 (json_int_t)start, "end", (json_int_t)end);
 }
 
 static enum books_anchor_error shape(char *field, size_t fieldlen,
@@ -729,7 +730,7 @@ enum books_anchor_error books_anchor_create(struct store *db,
 	struct store_stmt *st;
 	char *text = NULL, *pre = NULL, *suf = NULL, *block = NULL;
 	int64_t edition = 0, start;
-	struct bk_text t = { 0 };
+	struct bk_text t = {0};
 	struct books_match mt;
 	enum books_anchor_error rc = BOOKS_ANCHOR_OK;
 	size_t s, e, ecp;
@@ -807,12 +808,13 @@ enum books_anchor_error books_anchor_create(struct store *db,
 
 			for (int k = 0; k < BK_CONTEXT_CP && a > 0; k++) {
 				a--;
-				while (a > 0 && ((unsigned char)text[a] &
-						 0xc0) == 0x80)
+				while (a > 0 &&
+				       ((unsigned char)text[a] & 0xc0) == 0x80)
 					a--;
 			}
-			z = bs + el + utf8_offset(text + bs + el,
-						  tl - bs - el, BK_CONTEXT_CP);
+			z = bs + el +
+			    utf8_offset(text + bs + el, tl - bs - el,
+					BK_CONTEXT_CP);
 			pre = xstrndup(text + a, bs - a);
 			suf = xstrndup(text + bs + el, z - bs - el);
 			s = (size_t)start;
@@ -853,8 +855,8 @@ out:
 int books_anchor_get(struct store *db, int64_t annotation, json_t **target,
 		     const char **state)
 {
-	struct store_stmt *st = store_query(db, SQL_ANCHOR_GET, "i",
-					    annotation);
+	struct store_stmt *st =
+		store_query(db, SQL_ANCHOR_GET, "i", annotation);
 	int rc;
 
 	*target = NULL;
@@ -883,8 +885,8 @@ int books_anchor_copy(struct store *db, int64_t from, int64_t to)
 
 json_t *books_anchor_review(struct store *db, int64_t annotation)
 {
-	struct store_stmt *st = store_query(db, SQL_ANCHOR_REVIEW, "i",
-					    annotation);
+	struct store_stmt *st =
+		store_query(db, SQL_ANCHOR_REVIEW, "i", annotation);
 	json_t *r = NULL;
 
 	if (st && store_row(st) > 0 && store_text(st, 11) &&
@@ -895,8 +897,8 @@ json_t *books_anchor_review(struct store *db, int64_t annotation)
 			      "old", "exact", store_text(st, 0), "prefix",
 			      store_text(st, 1), "suffix", store_text(st, 2),
 			      "start", (json_int_t)store_int(st, 3), "end",
-			      (json_int_t)store_int(st, 4), "proposed",
-			      "exact", store_text(st, 5), "prefix",
+			      (json_int_t)store_int(st, 4), "proposed", "exact",
+			      store_text(st, 5), "prefix",
 			      store_text(st, 6) ? store_text(st, 6) : "",
 			      "suffix",
 			      store_text(st, 7) ? store_text(st, 7) : "",
@@ -910,8 +912,8 @@ json_t *books_anchor_review(struct store *db, int64_t annotation)
 
 int books_anchor_resolve(struct store *db, int64_t annotation, bool accept)
 {
-	struct store_stmt *st = store_query(db, SQL_ANCHOR_REVIEW, "i",
-					    annotation);
+	struct store_stmt *st =
+		store_query(db, SQL_ANCHOR_REVIEW, "i", annotation);
 	int rc = 0;
 	int64_t chapter = 0, edition = 0, pstart = 0;
 	char *block = NULL;
@@ -941,12 +943,13 @@ int books_anchor_resolve(struct store *db, int64_t annotation, bool accept)
 		return rc;
 	rc = store_int_query(db, &edition,
 			     "SELECT proposed_edition FROM anchors "
-			     "WHERE annotation = ?", "i", annotation);
+			     "WHERE annotation = ?",
+			     "i", annotation);
 	if (rc < 0)
 		return rc;
 	block = block_at(db, chapter, edition, (size_t)pstart);
-	rc = store_run(db, SQL_ANCHOR_ACCEPT, "tii", block,
-		       (int64_t)time(NULL), annotation);
+	rc = store_run(db, SQL_ANCHOR_ACCEPT, "tii", block, (int64_t)time(NULL),
+		       annotation);
 	free(block);
 	return rc;
 }
@@ -958,10 +961,10 @@ void bk_stats_changed(struct bk_reanchor_stats *stats, int64_t annotation)
 	if (!stats)
 		return;
 	if (stats->nchanged == stats->capchanged) {
-		stats->capchanged = stats->capchanged ? stats->capchanged * 2
-						      : 64;
-		stats->changed = xrealloc(stats->changed, stats->capchanged *
-					  sizeof(int64_t));
+		stats->capchanged =
+			stats->capchanged ? stats->capchanged * 2 : 64;
+		stats->changed = xrealloc(stats->changed,
+					  stats->capchanged * sizeof(int64_t));
 	}
 	stats->changed[stats->nchanged++] = annotation;
 }
@@ -1021,9 +1024,8 @@ static bool block_keep(struct store *db, int64_t chapter, int64_t edition,
 	return false;
 }
 
-static void block_lookalike(struct store *db, int64_t chapter,
-			    int64_t edition, const struct old_anchor *a,
-			    struct books_match *mt)
+static void block_lookalike(struct store *db, int64_t chapter, int64_t edition,
+			    const struct old_anchor *a, struct books_match *mt)
 {
 	int64_t ob;
 	char *nbid;
@@ -1094,8 +1096,7 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 		if (!v[i].exact)
 			v[i].exact = xstrdup("");
 		if (!block_keep(db, chapter, edition, &v[i], &t, &mt)) {
-			bk_match(&t, v[i].exact,
-				 v[i].prefix ? v[i].prefix : "",
+			bk_match(&t, v[i].exact, v[i].prefix ? v[i].prefix : "",
 				 v[i].suffix ? v[i].suffix : "", v[i].start,
 				 &mt);
 			block_lookalike(db, chapter, edition, &v[i], &mt);
@@ -1157,8 +1158,8 @@ out:
 int bk_orphan_chapter(struct store *db, int64_t chapter, const char *title,
 		      struct bk_reanchor_stats *stats)
 {
-	struct store_stmt *st = store_query(db, SQL_ANCHOR_CHAPTER, "i",
-					    chapter);
+	struct store_stmt *st =
+		store_query(db, SQL_ANCHOR_CHAPTER, "i", chapter);
 	int rc;
 
 	if (!st)

@@ -110,7 +110,7 @@ static const char SQL_TOC[] =
 
 static int book_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "cursor", NULL };
+	static const char *const allowed[] = {"cursor", NULL};
 	int64_t cursor = 0, last = 0;
 	struct store_stmt *st;
 	json_t *items = json_array();
@@ -132,12 +132,15 @@ static int book_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			break;
 		}
 		last = store_int(st, 0);
-		json_array_append_new(items, json_pack(
-			"{s:I,s:s,s:s,s:s,s:s,s:s,s:I}", "id", (json_int_t)last,
-			"slug", store_text(st, 1), "title", store_text(st, 2),
-			"author", store_text(st, 3), "language",
-			store_text(st, 4), "licence", store_text(st, 5),
-			"edition", (json_int_t)store_int(st, 6)));
+		json_array_append_new(items,
+				      json_pack("{s:I,s:s,s:s,s:s,s:s,s:s,s:I}",
+						"id", (json_int_t)last, "slug",
+						store_text(st, 1), "title",
+						store_text(st, 2), "author",
+						store_text(st, 3), "language",
+						store_text(st, 4), "licence",
+						store_text(st, 5), "edition",
+						(json_int_t)store_int(st, 6)));
 		n++;
 	}
 	if (rc < 0) {
@@ -157,7 +160,7 @@ static int book_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "book", NULL };
+	static const char *const allowed[] = {"book", NULL};
 	struct store *db = rpc_store(ctx);
 	int64_t id, edition = 0, part = -1;
 	struct store_stmt *st;
@@ -172,13 +175,12 @@ static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return rpc_fail_store(ctx, SCH_EDB);
 	if (store_row(st) > 0) {
 		edition = store_int(st, 4);
-		book = json_pack("{s:I,s:s,s:s,s:s,s:I,s:s,s:s}", "id",
-				 (json_int_t)id, "slug", store_text(st, 1),
-				 "title", store_text(st, 2), "author",
-				 store_text(st, 3), "edition",
-				 (json_int_t)edition, "language",
-				 store_text(st, 5), "licence",
-				 store_text(st, 6));
+		book = json_pack(
+			"{s:I,s:s,s:s,s:s,s:I,s:s,s:s}", "id", (json_int_t)id,
+			"slug", store_text(st, 1), "title", store_text(st, 2),
+			"author", store_text(st, 3), "edition",
+			(json_int_t)edition, "language", store_text(st, 5),
+			"licence", store_text(st, 6));
 	}
 	store_done(st);
 	if (!book)
@@ -194,19 +196,21 @@ static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (store_int(st, 0) != part) {
 			part = store_int(st, 0);
 			cur = json_array();
-			json_array_append_new(parts, json_pack(
-				"{s:s?,s:o}", "title", store_text(st, 1),
-				"chapters", cur));
+			json_array_append_new(parts,
+					      json_pack("{s:s?,s:o}", "title",
+							store_text(st, 1),
+							"chapters", cur));
 		}
 		if (store_is_null(st, 2))
 			continue;
-		json_array_append_new(cur, json_pack(
-			"{s:I,s:o,s:s,s:I}", "id",
-			(json_int_t)store_int(st, 2), "number",
-			store_is_null(st, 3) ? json_null() :
-			json_integer(store_int(st, 3)), "title",
-			store_text(st, 4), "words",
-			(json_int_t)store_int(st, 5)));
+		json_array_append_new(
+			cur, json_pack("{s:I,s:o,s:s,s:I}", "id",
+				       (json_int_t)store_int(st, 2), "number",
+				       store_is_null(st, 3)
+					       ? json_null()
+					       : json_integer(store_int(st, 3)),
+				       "title", store_text(st, 4), "words",
+				       (json_int_t)store_int(st, 5)));
 	}
 	if (rc < 0) {
 		json_decref(book);
@@ -219,7 +223,7 @@ static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int chapter_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = { "chapter", NULL };
+	static const char *const allowed[] = {"chapter", NULL};
 	int64_t id;
 	json_t *r;
 
@@ -327,11 +331,10 @@ notfound:
 void books_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{ "book.list", book_list, RPC_AUTH },
-		{ "book.toc", book_toc, RPC_AUTH },
-		{ "chapter.get", chapter_get, RPC_AUTH },
-		{ NULL, NULL, 0 }
-	};
+		{"book.list", book_list, RPC_AUTH},
+		{"book.toc", book_toc, RPC_AUTH},
+		{"chapter.get", chapter_get, RPC_AUTH},
+		{NULL, NULL, 0}};
 
 	rpc_register(methods);
 	rpc_http_register("GET", "/books/", figure_get);
@@ -342,7 +345,8 @@ void books_init(void)
 int books_chapter_info(struct store *db, int64_t chapter,
 		       struct books_chapter_info *out)
 {
-	struct store_stmt *st = store_query(db,
+	struct store_stmt *st = store_query(
+		db,
 		"SELECT c.id, c.book, b.current_edition, c.position "
 		"FROM chapters c JOIN books b ON b.id = c.book WHERE c.id = ?",
 		"i", chapter);
@@ -366,8 +370,8 @@ int books_chapter_info(struct store *db, int64_t chapter,
 int books_chapter_text(struct store *db, int64_t chapter, char **text,
 		       size_t *len)
 {
-	struct store_stmt *st = store_query(db,
-		"SELECT text FROM chapters WHERE id = ?", "i", chapter);
+	struct store_stmt *st = store_query(
+		db, "SELECT text FROM chapters WHERE id = ?", "i", chapter);
 	int rc;
 
 	*text = NULL;
@@ -390,8 +394,10 @@ int books_chapter_text(struct store *db, int64_t chapter, char **text,
 int books_book_exists(struct store *db, int64_t book)
 {
 	int64_t x;
-	int rc = store_int_query(db, &x, "SELECT id FROM books WHERE id = ? "
-				 "AND current_edition IS NOT NULL", "i", book);
+	int rc = store_int_query(db, &x,
+				 "SELECT id FROM books WHERE id = ? "
+				 "AND current_edition IS NOT NULL",
+				 "i", book);
 
 	if (rc < 0)
 		return rc;
@@ -410,7 +416,7 @@ static bool has_suffix(const char *s, const char *suf)
 static bool is_zip(const char *path)
 {
 	FILE *f = fopen(path, "rb");
-	char m[4] = { 0 };
+	char m[4] = {0};
 	bool z;
 
 	if (!f)
@@ -434,8 +440,9 @@ static int load(const char *path, const char *slug, struct bk_book **b,
 	if (S_ISDIR(sb.st_mode)) {
 		snprintf(tmp, sizeof(tmp), "%s/book.json", path);
 		if (access(tmp, R_OK)) {
-			snprintf(err, errlen, "%s: a book folder needs "
-					      "book.json (see content/README.md)",
+			snprintf(err, errlen,
+				 "%s: a book folder needs "
+				 "book.json (see content/README.md)",
 				 path);
 			return SCH_EINVAL;
 		}
@@ -461,23 +468,24 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 	if (!dry_run)
 		fprintf(out, "Book id: %lld, edition id: %lld (%s)\n",
 			(long long)book_id, (long long)edition_id,
-			reimport ? "new edition of an existing book" :
-				   "new book");
+			reimport ? "new edition of an existing book"
+				 : "new book");
 	for (size_t p = 0; p < b->nparts; p++) {
 		const struct bk_part *pt = &b->parts[p];
 
-		fprintf(out, "Part: %s\n", pt->title ? pt->title :
-			"(front/back matter)");
+		fprintf(out, "Part: %s\n",
+			pt->title ? pt->title : "(front/back matter)");
 		for (size_t c = 0; c < pt->n; c++) {
 			const struct bk_chapter *ch = pt->ch[c];
 
 			fprintf(out, "  Chapter");
 			if (ch->number)
 				fprintf(out, " %d", ch->number);
-			fprintf(out, ": %s -- %d words, %d footnote%s, "
-				     "%zu blocks", ch->title, ch->words,
-				ch->nnotes, ch->nnotes == 1 ? "" : "s",
-				ch->nblocks);
+			fprintf(out,
+				": %s -- %d words, %d footnote%s, "
+				"%zu blocks",
+				ch->title, ch->words, ch->nnotes,
+				ch->nnotes == 1 ? "" : "s", ch->nblocks);
 			if (!dry_run)
 				fprintf(out, " [id %lld%s]", (long long)ch->id,
 					ch->kept ? ", kept" : "");
@@ -503,9 +511,11 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 		fprintf(out, "Warnings: none\n");
 	}
 	if (reimport) {
-		fprintf(out, "Re-anchoring: exact %d, moved %d, fuzzy %d, "
-			     "needs_review %d, orphaned %d\n", rs->exact,
-			rs->moved, rs->fuzzy, rs->needs_review, rs->orphaned);
+		fprintf(out,
+			"Re-anchoring: exact %d, moved %d, fuzzy %d, "
+			"needs_review %d, orphaned %d\n",
+			rs->exact, rs->moved, rs->fuzzy, rs->needs_review,
+			rs->orphaned);
 		if (rs->orphans.len) {
 			fprintf(out, "Orphans:\n");
 			const char *w = buf_str(&rs->orphans);
@@ -526,7 +536,7 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 static int import_book(struct store *db, struct bk_book *b, const char *path,
 		       bool dry_run, FILE *out, char *err, size_t errlen)
 {
-	struct bk_reanchor_stats rs = { 0 };
+	struct bk_reanchor_stats rs = {0};
 	int64_t book = 0, edition = 0, existing = 0;
 	char abspath[4096];
 	int rc;
@@ -641,8 +651,10 @@ int books_ensure_content(struct store *db, const char *content_dir)
 		slug = folder_slug(dir, e->d_name);
 		if (!slug)
 			continue; /* not a book folder */
-		rc = store_int_query(db, &id, "SELECT id FROM books "
-				     "WHERE slug = ?", "t", slug);
+		rc = store_int_query(db, &id,
+				     "SELECT id FROM books "
+				     "WHERE slug = ?",
+				     "t", slug);
 		if (rc == 0) {
 			struct bk_book *b = NULL;
 

@@ -28,10 +28,10 @@ int books_ensure_content(struct store *db, const char *content_dir);
 
 /* Facts about a chapter other modules need (current edition). */
 struct books_chapter_info {
-	int64_t id;      /* chapter id */
-	int64_t book;    /* book id */
+	int64_t id;	 /* chapter id */
+	int64_t book;	 /* book id */
 	int64_t edition; /* current edition id of the book */
-	int order;       /* 1-based reading position in the book */
+	int order;	 /* 1-based reading position in the book */
 };
 /* 0, or SCH_ENOTFOUND. */
 int books_chapter_info(struct store *db, int64_t chapter,
@@ -46,9 +46,9 @@ int books_book_exists(struct store *db, int64_t book);
 /* Why books_anchor_create refused a target. */
 enum books_anchor_error {
 	BOOKS_ANCHOR_OK = 0,
-	BOOKS_ANCHOR_BAD_SHAPE,  /* not the SPEC's two selectors: -32602 */
-	BOOKS_ANCHOR_TOO_LARGE,  /* exact over the limit: -32013 */
-	BOOKS_ANCHOR_NOT_FOUND   /* the quote is not in the chapter: -32602 */
+	BOOKS_ANCHOR_BAD_SHAPE, /* not the SPEC's two selectors: -32602 */
+	BOOKS_ANCHOR_TOO_LARGE, /* exact over the limit: -32013 */
+	BOOKS_ANCHOR_NOT_FOUND	/* the quote is not in the chapter: -32602 */
 };
 /*
  * Checks target (SPEC §3 shape) against the chapter's current text: exact at
@@ -110,13 +110,13 @@ void books_cache_clear(void);
 /* The re-anchoring matcher, exposed for tests and fuzzing.
  * Finds where a quote now sits in new_text (all offsets in code points). */
 struct books_match {
-	const char *state; /* "exact","moved","fuzzy","needs_review","orphaned" */
+	const char
+		*state; /* "exact","moved","fuzzy","needs_review","orphaned" */
 	int64_t start, end;
-	double score;      /* 0..1 */
+	double score; /* 0..1 */
 };
-void books_match_quote(const char *new_text, size_t new_len,
-		       const char *exact, const char *prefix,
-		       const char *suffix, int64_t old_start,
-		       struct books_match *out);
+void books_match_quote(const char *new_text, size_t new_len, const char *exact,
+		       const char *prefix, const char *suffix,
+		       int64_t old_start, struct books_match *out);
 
 #endif

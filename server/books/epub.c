@@ -26,33 +26,35 @@
 #include "books/internal.h"
 #include "util/err.h"
 
-#define XMLFLAGS (XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING | \
-		  XML_PARSE_RECOVER)
-#define HTMLFLAGS (HTML_PARSE_NONET | HTML_PARSE_NOERROR | \
-		   HTML_PARSE_NOWARNING | HTML_PARSE_RECOVER)
+#define XMLFLAGS                                                               \
+	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
+	 XML_PARSE_RECOVER)
+#define HTMLFLAGS                                                              \
+	(HTML_PARSE_NONET | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |        \
+	 HTML_PARSE_RECOVER)
 #define MAX_SPINE 5000
 #define MAX_TOC 10000
 
 struct epub {
 	zip_t *zip;
-	char *opf_dir;          /* "OEBPS/" or "" */
+	char *opf_dir; /* "OEBPS/" or "" */
 	struct manifest {
 		char *id, *href, *type, *props;
-	} *man;
+	} * man;
 	size_t nman;
-	char **spine;           /* full paths in reading order */
-	bool *aux;              /* spine item is linear="no" */
+	char **spine; /* full paths in reading order */
+	bool *aux;    /* spine item is linear="no" */
 	size_t nspine;
 	struct tocent {
-		char *file;     /* full path, no fragment */
+		char *file; /* full path, no fragment */
 		char *title;
-		int depth;      /* 0 = top level */
+		int depth; /* 0 = top level */
 		int children;
-		int parent;     /* index or -1 */
-	} *toc;
+		int parent; /* index or -1 */
+	} * toc;
 	size_t ntoc, captoc;
-	struct bk_notes notes;  /* key "file#id" */
-	int budget;             /* elements left to visit (all documents) */
+	struct bk_notes notes; /* key "file#id" */
+	int budget;	       /* elements left to visit (all documents) */
 };
 
 /* ---- zip ---- */
@@ -211,11 +213,11 @@ static bool typed(const xmlNode *n, const char *const *words)
 	return hit;
 }
 
-static const char *const NOTE_WORDS[] = { "footnote", "endnote", "rearnote",
-	NULL };
-static const char *const NOTEREF_WORDS[] = { "noteref", NULL };
-static const char *const NOTES_WORDS[] = { "endnotes", "footnotes",
-	"rearnotes", NULL };
+static const char *const NOTE_WORDS[] = {"footnote", "endnote", "rearnote",
+					 NULL};
+static const char *const NOTEREF_WORDS[] = {"noteref", NULL};
+static const char *const NOTES_WORDS[] = {"endnotes", "footnotes", "rearnotes",
+					  NULL};
 
 static bool is_noteref(const xmlNode *n)
 {
@@ -255,8 +257,7 @@ static char *text_of(const xmlNode *n)
 
 /* ---- package ---- */
 
-static int load_opf(struct epub *E, char *err, size_t errlen,
-		    struct bk_book *b)
+static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 {
 	char *data = NULL, *opf = NULL, *ncx_id = NULL;
 	size_t len;
@@ -322,15 +323,15 @@ static int load_opf(struct epub *E, char *err, size_t errlen,
 					dst = &b->title;
 				else if (name_is(n, "creator") && !b->author)
 					dst = &b->author;
-				else if (name_is(n, "language") &&
-					 !b->language)
+				else if (name_is(n, "language") && !b->language)
 					dst = &b->language;
 				else if (name_is(n, "rights") && !b->licence)
 					dst = &b->licence;
 				if (dst) {
 					char *t = text_of(n);
-					*dst = bk_clean_utf8(t, strnlen(t,
-						BK_MAX_TITLE), NULL);
+					*dst = bk_clean_utf8(
+						t, strnlen(t, BK_MAX_TITLE),
+						NULL);
 					free(t);
 				}
 			}
@@ -347,8 +348,9 @@ static int load_opf(struct epub *E, char *err, size_t errlen,
 					char *t = attr(n, "media-type");
 					char *p = attr(n, "properties");
 
-					E->man = xrealloc(E->man, (E->nman + 1) *
-							  sizeof(*E->man));
+					E->man = xrealloc(
+						E->man, (E->nman +
+							 1) * sizeof(*E->man));
 					m = &E->man[E->nman++];
 					m->id = xstrdup(id);
 					m->href = resolve_path(E->opf_dir, href,
@@ -379,13 +381,16 @@ static int load_opf(struct epub *E, char *err, size_t errlen,
 					if (!strcmp(E->man[i].id, idref)) {
 						char *lin = attr(n, "linear");
 
-						E->spine = xrealloc(E->spine,
+						E->spine = xrealloc(
+							E->spine,
 							(E->nspine + 1) *
-							sizeof(char *));
-						E->aux = xrealloc(E->aux,
+								sizeof(char *));
+						E->aux = xrealloc(
+							E->aux,
 							(E->nspine + 1) *
-							sizeof(bool));
-						E->aux[E->nspine] = lin &&
+								sizeof(bool));
+						E->aux[E->nspine] =
+							lin &&
 							!strcmp(lin, "no");
 						xmlFree(lin);
 						E->spine[E->nspine++] =
@@ -452,8 +457,7 @@ static void nav_list(struct epub *E, const char *dir, xmlNode *ol, int depth,
 		if (!name_is(li, "li"))
 			continue;
 		for (xmlNode *c = li->children; c; c = c->next) {
-			if ((name_is(c, "a") || name_is(c, "span")) &&
-			    me < 0) {
+			if ((name_is(c, "a") || name_is(c, "span")) && me < 0) {
 				char *href = attr(c, "href");
 				char *t = text_of(c);
 				char *file = resolve_path(dir, href ? href : "",
@@ -473,7 +477,7 @@ static void nav_list(struct epub *E, const char *dir, xmlNode *ol, int depth,
 
 static void find_nav(struct epub *E, const char *dir, xmlNode *n, int depth)
 {
-	static const char *const toc_words[] = { "toc", NULL };
+	static const char *const toc_words[] = {"toc", NULL};
 
 	for (; n && depth < BK_MAX_DEPTH; n = n->next) {
 		if (name_is(n, "nav") && typed(n, toc_words)) {
@@ -487,8 +491,8 @@ static void find_nav(struct epub *E, const char *dir, xmlNode *n, int depth)
 	}
 }
 
-static void ncx_points(struct epub *E, const char *dir, xmlNode *n,
-		       int depth, int parent)
+static void ncx_points(struct epub *E, const char *dir, xmlNode *n, int depth,
+		       int parent)
 {
 	if (depth > 8)
 		return;
@@ -571,10 +575,11 @@ struct walk {
 
 static bool skip_element(const xmlNode *n)
 {
-	static const char *const skip[] = { "script", "style", "head",
-		"title", "nav", "svg", "math", "noscript", "iframe", "object",
-		"template", "button", "input", "select", "textarea", "img",
-		NULL };
+	static const char *const skip[] = {
+		"script",   "style",  "head",	  "title",  "nav",
+		"svg",	    "math",   "noscript", "iframe", "object",
+		"template", "button", "input",	  "select", "textarea",
+		"img",	    NULL};
 
 	for (size_t i = 0; skip[i]; i++)
 		if (name_is(n, skip[i]))
@@ -584,12 +589,13 @@ static bool skip_element(const xmlNode *n)
 
 static bool is_block_name(const xmlNode *n)
 {
-	static const char *const blocks[] = { "p", "div", "section",
-		"article", "aside", "blockquote", "ul", "ol", "li", "h1", "h2",
-		"h3", "h4", "h5", "h6", "table", "thead", "tbody", "tfoot",
-		"tr", "td", "th", "figure", "figcaption", "pre", "header",
-		"footer", "main", "dl", "dt", "dd", "hr", "body", "caption",
-		NULL };
+	static const char *const blocks[] = {
+		"p",	 "div",	   "section", "article", "aside",  "blockquote",
+		"ul",	 "ol",	   "li",      "h1",	 "h2",	   "h3",
+		"h4",	 "h5",	   "h6",      "table",	 "thead",  "tbody",
+		"tfoot", "tr",	   "td",      "th",	 "figure", "figcaption",
+		"pre",	 "header", "footer",  "main",	 "dl",	   "dt",
+		"dd",	 "hr",	   "body",    "caption", NULL};
 
 	for (size_t i = 0; blocks[i]; i++)
 		if (name_is(n, blocks[i]))
@@ -651,7 +657,8 @@ static void inline_walk(struct walk *w, xmlNode *n, int depth)
 	for (; n; n = n->next) {
 		if (--w->E->budget < 0)
 			return;
-		if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE) {
+		if (n->type == XML_TEXT_NODE ||
+		    n->type == XML_CDATA_SECTION_NODE) {
 			const char *s = (const char *)n->content;
 			if (s)
 				bb_text(w->bb, s, strlen(s));
@@ -711,8 +718,7 @@ static void inline_walk(struct walk *w, xmlNode *n, int depth)
 	}
 }
 
-static void leaf(struct walk *w, xmlNode *n, enum bk_type type,
-		 const char *tag)
+static void leaf(struct walk *w, xmlNode *n, enum bk_type type, const char *tag)
 {
 	bb_open(w->bb, type, tag, NULL);
 	inline_walk(w, n->children, 0);
@@ -776,9 +782,9 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 					while (k < tl && k < 4 &&
 					       isdigit((unsigned char)t[k]))
 						k++;
-					if (k && k < tl && (t[k] == '.' ||
-							    t[k] == ' ' ||
-							    t[k] == ')')) {
+					if (k && k < tl &&
+					    (t[k] == '.' || t[k] == ' ' ||
+					     t[k] == ')')) {
 						struct buf h = BUF_INIT;
 
 						k++;
@@ -790,9 +796,9 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 							     buf_str(&h));
 						buf_free(&h);
 					} else {
-						bk_notes_add(&w->E->notes, key,
-							     t,
-							     buf_str(&it->html));
+						bk_notes_add(
+							&w->E->notes, key, t,
+							buf_str(&it->html));
 					}
 					free(t);
 					buf_free(&it->text);
@@ -819,8 +825,8 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 		} else if (name_is(n, "td") || name_is(n, "th")) {
 			leaf(w, n, BK_CELL, name_is(n, "th") ? "th" : "td");
 		} else if (name_is(n, "figcaption") || name_is(n, "caption")) {
-			leaf(w, n, BK_CAPTION, name_is(n, "caption") ?
-			     "caption" : "figcaption");
+			leaf(w, n, BK_CAPTION,
+			     name_is(n, "caption") ? "caption" : "figcaption");
 		} else if (name_is(n, "table") || name_is(n, "thead") ||
 			   name_is(n, "tbody") || name_is(n, "tfoot") ||
 			   name_is(n, "tr") || name_is(n, "blockquote") ||
@@ -868,8 +874,9 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 		} else {
 			/* inline content directly in a container */
 			if (!w->bb->cur)
-				bb_open(w->bb, w->quote ? BK_QUOTE :
-					BK_PARAGRAPH, "p", NULL);
+				bb_open(w->bb,
+					w->quote ? BK_QUOTE : BK_PARAGRAPH, "p",
+					NULL);
 			xmlNode *next = n->next;
 			n->next = NULL;
 			inline_walk(w, n, depth + 1);
@@ -931,8 +938,7 @@ static int title_number(const char *t, char **rest)
 	off += used;
 	if (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' ')
 		return 0;
-	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' ||
-	       t[off] == '-')
+	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' || t[off] == '-')
 		off++;
 	if (t[off]) {
 		free(*rest);
@@ -971,7 +977,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	for (size_t i = 0; i < E.nspine; i++) {
 		char *data;
 		size_t len;
-		struct walk w = { &E, E.spine[i], NULL, 0 };
+		struct walk w = {&E, E.spine[i], NULL, 0};
 
 		if (read_entry(&E, E.spine[i], &data, &len)) {
 			bk_warn(b, "spine item %s is missing", E.spine[i]);
@@ -986,7 +992,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	/* pass 2: chapters */
 	for (size_t i = 0; i < E.nspine; i++) {
 		int t = -1;
-		struct walk w = { &E, E.spine[i], NULL, 0 };
+		struct walk w = {&E, E.spine[i], NULL, 0};
 		struct bk_builder bb;
 		char *text;
 
@@ -1046,7 +1052,8 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 			{
 				char *title = NULL;
 				int num = t >= 0 ? title_number(E.toc[t].title,
-								&title) : 0;
+								&title)
+						 : 0;
 
 				cur = bk_book_add_chapter(b, title, num);
 				free(title);

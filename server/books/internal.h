@@ -26,13 +26,13 @@
 struct store;
 
 /* Hard limits that keep hostile input from exhausting the server. */
-#define BK_MAX_FILE (64u << 20)      /* one input file or zip entry */
+#define BK_MAX_FILE (64u << 20) /* one input file or zip entry */
 #define BK_MAX_CHAPTERS 2000
 #define BK_MAX_PARTS 200
-#define BK_MAX_DEPTH 64              /* nesting of HTML / Markdown */
-#define BK_MAX_ITEMS 200000          /* items in one chapter */
-#define BK_MAX_REFS 20000            /* footnote references per chapter */
-#define BK_MAX_TITLE 500             /* bytes of a title */
+#define BK_MAX_DEPTH 64	    /* nesting of HTML / Markdown */
+#define BK_MAX_ITEMS 200000 /* items in one chapter */
+#define BK_MAX_REFS 20000   /* footnote references per chapter */
+#define BK_MAX_TITLE 500    /* bytes of a title */
 
 /* Block kinds (SPEC: paragraphs, headings, quotes, table cells, captions,
  * notes). */
@@ -50,18 +50,18 @@ const char *bk_type_name(enum bk_type t);
 /* One item of a chapter under construction. */
 struct bk_item {
 	bool is_block;
-	char *markup;       /* !is_block: safe HTML between blocks */
-	enum bk_type type;  /* is_block: */
-	char tag[12];       /* element name ("p", "h2", "td", "figcaption") */
-	const char *cls;    /* static class attribute or NULL */
-	char *pre, *post;   /* safe HTML around the element (figure) */
-	struct buf text;    /* plain text, sentinels for note references */
-	struct buf html;    /* inline HTML, same sentinels */
+	char *markup;	   /* !is_block: safe HTML between blocks */
+	enum bk_type type; /* is_block: */
+	char tag[12];	   /* element name ("p", "h2", "td", "figcaption") */
+	const char *cls;   /* static class attribute or NULL */
+	char *pre, *post;  /* safe HTML around the element (figure) */
+	struct buf text;   /* plain text, sentinels for note references */
+	struct buf html;   /* inline HTML, same sentinels */
 };
 
 /* A footnote reference made while building: sentinel index -> label. */
 struct bk_ref {
-	char *label;    /* note key (Markdown label, EPUB "file#id", ...) */
+	char *label;	/* note key (Markdown label, EPUB "file#id", ...) */
 	char *fallback; /* plain text to show when no note has this label */
 };
 
@@ -85,9 +85,9 @@ struct bk_block {
 };
 
 struct bk_chapter {
-	char *title;    /* never NULL once finished */
-	int number;     /* 0: unnumbered */
-	char *file;     /* source file name, for the report (may be NULL) */
+	char *title; /* never NULL once finished */
+	int number;  /* 0: unnumbered */
+	char *file;  /* source file name, for the report (may be NULL) */
 	/* while building */
 	struct bk_item *items;
 	size_t nitems, capitems;
@@ -172,9 +172,9 @@ char *bk_slugify(const char *s);
 struct bk_builder {
 	struct bk_chapter *ch;
 	struct bk_item *cur; /* open leaf, or NULL */
-	bool space;          /* a space is pending in the open leaf */
-	bool verbatim;       /* keep whitespace (code blocks) */
-	bool merge;          /* every leaf goes into one block (notes) */
+	bool space;	     /* a space is pending in the open leaf */
+	bool verbatim;	     /* keep whitespace (code blocks) */
+	bool merge;	     /* every leaf goes into one block (notes) */
 	int depth;
 };
 void bb_init(struct bk_builder *bb, struct bk_chapter *ch);
@@ -210,10 +210,10 @@ int bk_md_chapter(struct bk_chapter *ch, const char *src, size_t len,
 		  const char *img_base);
 /* Markdown inline text -> plain text and safe HTML (malloc'd). */
 void bk_md_inline(const char *src, size_t len, char **text, char **html);
-int bk_import_md_folder(const char *dir, const char *slug,
-			struct bk_book **out, char *err, size_t errlen);
-int bk_import_md_file(const char *path, const char *slug,
-		      struct bk_book **out, char *err, size_t errlen);
+int bk_import_md_folder(const char *dir, const char *slug, struct bk_book **out,
+			char *err, size_t errlen);
+int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
+		      char *err, size_t errlen);
 
 /* A number as digits, roman numerals or English words ("twenty-one") at s;
  * *used gets the bytes read; 0 when there is none. */
@@ -251,9 +251,9 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 /* Text prepared for matching: code points and their byte offsets. */
 struct bk_text {
 	const char *s;
-	size_t len;       /* bytes */
-	uint32_t *cp;     /* n code points */
-	size_t *off;      /* n + 1 byte offsets */
+	size_t len;   /* bytes */
+	uint32_t *cp; /* n code points */
+	size_t *off;  /* n + 1 byte offsets */
 	size_t n;
 };
 void bk_text_init(struct bk_text *t, const char *s, size_t len);

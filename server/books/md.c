@@ -21,8 +21,9 @@
 #include "books/internal.h"
 #include "util/err.h"
 
-#define MD_FLAGS (MD_FLAG_TABLES | MD_FLAG_NOHTML | MD_FLAG_STRIKETHROUGH | \
-		  MD_FLAG_PERMISSIVEAUTOLINKS)
+#define MD_FLAGS                                                               \
+	(MD_FLAG_TABLES | MD_FLAG_NOHTML | MD_FLAG_STRIKETHROUGH |             \
+	 MD_FLAG_PERMISSIVEAUTOLINKS)
 
 /* ---- footnote definitions and references ---- */
 
@@ -48,8 +49,8 @@ static bool fence_line(const char *s, size_t n)
 
 	while (i < n && i < 3 && s[i] == ' ')
 		i++;
-	return n - i >= 3 && (!strncmp(s + i, "```", 3) ||
-			      !strncmp(s + i, "~~~", 3));
+	return n - i >= 3 &&
+	       (!strncmp(s + i, "```", 3) || !strncmp(s + i, "~~~", 3));
 }
 
 static bool blank_line(const char *s, size_t n)
@@ -62,8 +63,8 @@ static bool blank_line(const char *s, size_t n)
 
 /* A definition line: up to 3 spaces, [^label]:, returns the label length
  * and where the text starts. */
-static bool def_line(const char *s, size_t n, size_t *lab_off,
-		     size_t *lab_len, size_t *text_off)
+static bool def_line(const char *s, size_t n, size_t *lab_off, size_t *lab_len,
+		     size_t *text_off)
 {
 	size_t i = 0, r;
 
@@ -189,13 +190,15 @@ static char *mark_refs(struct bk_chapter *ch, const char *src, size_t len,
 				char label[128], fb[140];
 				int idx;
 
-				snprintf(label, sizeof(label), "%.*s",
-					 (int)lab, line + k + 2);
+				snprintf(label, sizeof(label), "%.*s", (int)lab,
+					 line + k + 2);
 				snprintf(fb, sizeof(fb), "[^%s]", label);
 				idx = bk_chapter_add_ref(ch, label, fb);
 				if (idx >= 0)
-					buf_addf(&out, "\xee\x80\x80%d"
-						       "\xee\x80\x81", idx);
+					buf_addf(&out,
+						 "\xee\x80\x80%d"
+						 "\xee\x80\x81",
+						 idx);
 				else
 					buf_add(&out, line + k, r);
 				k += r;
@@ -215,12 +218,12 @@ static char *mark_refs(struct bk_chapter *ch, const char *src, size_t len,
 struct mdctx {
 	struct bk_builder bb;
 	const char *img_base;
-	int quote;       /* blockquote depth */
+	int quote; /* blockquote depth */
 	int depth;
-	int in_p;        /* inside a paragraph */
-	int img;         /* inside an image span (depth) */
-	int nimg;        /* images in this paragraph */
-	bool other;      /* non-image content in this paragraph */
+	int in_p;   /* inside a paragraph */
+	int img;    /* inside an image span (depth) */
+	int nimg;   /* images in this paragraph */
+	bool other; /* non-image content in this paragraph */
 	char img_src[512];
 	int link_ok[BK_MAX_DEPTH]; /* per open link: did we emit <a> */
 	int nlinks;
@@ -264,8 +267,10 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 	case MD_BLOCK_H: {
 		unsigned lvl = ((MD_BLOCK_H_DETAIL *)detail)->level;
 
-		snprintf(tag, sizeof(tag), "h%u", lvl < 1 ? 1 : lvl > 6 ? 6 :
-						   lvl);
+		snprintf(tag, sizeof(tag), "h%u",
+			 lvl < 1   ? 1
+			 : lvl > 6 ? 6
+				   : lvl);
 		bb_open(bb, BK_HEADING, tag, NULL);
 		break;
 	}
@@ -342,8 +347,7 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 			buf_adds(&pre, "<figure>");
 			if (m->img_src[0]) {
 				buf_adds(&pre, "<img src=\"");
-				bk_escape(&pre, m->img_src,
-					  strlen(m->img_src));
+				bk_escape(&pre, m->img_src, strlen(m->img_src));
 				buf_adds(&pre, "\" alt=\"\">");
 			}
 			it->pre = buf_detach(&pre, NULL);
@@ -476,8 +480,7 @@ static int leave_span(MD_SPANTYPE type, void *detail, void *ud)
 	case MD_SPAN_A:
 		if (m->nlinks > 0) {
 			m->nlinks--;
-			if (m->nlinks < BK_MAX_DEPTH &&
-			    m->link_ok[m->nlinks])
+			if (m->nlinks < BK_MAX_DEPTH && m->link_ok[m->nlinks])
 				bb_inline(bb, "</a>");
 		}
 		break;
@@ -493,15 +496,13 @@ static size_t entity(const char *s, size_t n, char out[8])
 	static const struct {
 		const char *name;
 		unsigned cp;
-	} named[] = {
-		{ "amp", '&' }, { "lt", '<' }, { "gt", '>' }, { "quot", '"' },
-		{ "apos", '\'' }, { "nbsp", 0xa0 }, { "mdash", 0x2014 },
-		{ "ndash", 0x2013 }, { "hellip", 0x2026 },
-		{ "lsquo", 0x2018 }, { "rsquo", 0x2019 },
-		{ "ldquo", 0x201c }, { "rdquo", 0x201d }, { "copy", 0xa9 },
-		{ "pound", 0xa3 }, { "sect", 0xa7 }, { "para", 0xb6 },
-		{ "eacute", 0xe9 }, { "shy", 0xad }, { NULL, 0 }
-	};
+	} named[] = {{"amp", '&'},	{"lt", '<'},	   {"gt", '>'},
+		     {"quot", '"'},	{"apos", '\''},	   {"nbsp", 0xa0},
+		     {"mdash", 0x2014}, {"ndash", 0x2013}, {"hellip", 0x2026},
+		     {"lsquo", 0x2018}, {"rsquo", 0x2019}, {"ldquo", 0x201c},
+		     {"rdquo", 0x201d}, {"copy", 0xa9},	   {"pound", 0xa3},
+		     {"sect", 0xa7},	{"para", 0xb6},	   {"eacute", 0xe9},
+		     {"shy", 0xad},	{NULL, 0}};
 	unsigned long cp = 0;
 
 	if (n < 3 || s[0] != '&' || s[n - 1] != ';')
@@ -584,7 +585,7 @@ static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
 
 static void run_md(struct mdctx *m, const char *src, size_t len)
 {
-	MD_PARSER p = { 0 };
+	MD_PARSER p = {0};
 
 	p.flags = MD_FLAGS;
 	p.enter_block = enter_block;
@@ -643,12 +644,14 @@ void bk_md_inline(const char *src, size_t len, char **text, char **html)
 
 /* ---- chapter numbers from titles ---- */
 
-static const char *const NUMWORDS[] = { "zero", "one", "two", "three",
-	"four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-	"twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
-	"eighteen", "nineteen", NULL };
-static const char *const TENS[] = { "", "", "twenty", "thirty", "forty",
-	"fifty", "sixty", "seventy", "eighty", "ninety", NULL };
+static const char *const NUMWORDS[] = {
+	"zero",	    "one",	"two",	    "three",   "four",	  "five",
+	"six",	    "seven",	"eight",    "nine",    "ten",	  "eleven",
+	"twelve",   "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+	"eighteen", "nineteen", NULL};
+static const char *const TENS[] = {"",	     "",       "twenty", "thirty",
+				   "forty",  "fifty",  "sixty",	 "seventy",
+				   "eighty", "ninety", NULL};
 
 /* A number written as digits, roman numerals or English words at s (case
  * insensitive, spaces/hyphens allowed between words when loose). Returns
@@ -702,9 +705,9 @@ int bk_parse_number(const char *s, size_t n, size_t *used)
 	}
 	/* roman numerals (upper or lower case), up to 89 */
 	{
-		static const char *const R[] = { "xc", "l", "xl", "x", "ix",
-			"v", "iv", "i", NULL };
-		static const int RV[] = { 90, 50, 40, 10, 9, 5, 4, 1 };
+		static const char *const R[] = {"xc", "l",  "xl", "x", "ix",
+						"v",  "iv", "i",  NULL};
+		static const int RV[] = {90, 50, 40, 10, 9, 5, 4, 1};
 		int val = 0;
 
 		i = 0;
@@ -741,8 +744,7 @@ static int title_number(const char *t, char **rest)
 	off = 8 + used;
 	if (!n || (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' '))
 		return 0;
-	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' ||
-	       t[off] == '-')
+	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' || t[off] == '-')
 		off++;
 	if (t[off]) {
 		free(*rest);
@@ -758,9 +760,9 @@ static char *jstr(json_t *o, const char *k, const char *dflt)
 	json_t *v = json_object_get(o, k);
 
 	if (json_is_string(v))
-		return bk_clean_utf8(json_string_value(v),
-				     strnlen(json_string_value(v),
-					     BK_MAX_TITLE), NULL);
+		return bk_clean_utf8(
+			json_string_value(v),
+			strnlen(json_string_value(v), BK_MAX_TITLE), NULL);
 	if (json_is_integer(v)) {
 		char s[32];
 		snprintf(s, sizeof(s), "%lld",
@@ -783,8 +785,8 @@ static bool slug_ok(const char *s)
 	return true;
 }
 
-int bk_import_md_folder(const char *dir, const char *slug,
-			struct bk_book **out, char *err, size_t errlen)
+int bk_import_md_folder(const char *dir, const char *slug, struct bk_book **out,
+			char *err, size_t errlen)
 {
 	char path[4096];
 	char *data = NULL;
@@ -844,8 +846,9 @@ int bk_import_md_folder(const char *dir, const char *slug,
 	parts = json_object_get(meta, "parts");
 	if (!json_is_array(parts) || !json_array_size(parts) ||
 	    json_array_size(parts) > BK_MAX_PARTS) {
-		snprintf(err, errlen, "book.json: \"parts\" must be a "
-				      "non-empty array of at most %d parts",
+		snprintf(err, errlen,
+			 "book.json: \"parts\" must be a "
+			 "non-empty array of at most %d parts",
 			 BK_MAX_PARTS);
 		rc = SCH_EINVAL;
 		goto out;
@@ -863,11 +866,11 @@ int bk_import_md_folder(const char *dir, const char *slug,
 		}
 		for (size_t c = 0; c < json_array_size(chs); c++) {
 			json_t *jc = json_array_get(chs, c);
-			const char *file = json_string_value(
-				json_object_get(jc, "file"));
+			const char *file =
+				json_string_value(json_object_get(jc, "file"));
 			json_t *num = json_object_get(jc, "number");
 			struct bk_chapter *ch;
-			struct bk_notes notes = { 0 };
+			struct bk_notes notes = {0};
 			char *src, *clean, *stripped;
 			size_t sl, cl, stl;
 			int number = 0;
@@ -879,7 +882,8 @@ int bk_import_md_folder(const char *dir, const char *slug,
 				goto out;
 			}
 			if (!file || !bk_safe_path(file, strlen(file))) {
-				snprintf(err, errlen, "part %zu chapter %zu: "
+				snprintf(err, errlen,
+					 "part %zu chapter %zu: "
 					 "\"file\" must be a relative path",
 					 p + 1, c + 1);
 				rc = SCH_EINVAL;
@@ -893,8 +897,9 @@ int bk_import_md_folder(const char *dir, const char *slug,
 			rc = bk_read_file(path, BK_MAX_FILE, &src, &sl);
 			if (rc) {
 				snprintf(err, errlen, "%s: cannot read (%s)",
-					 path, rc == SCH_EINVAL ? "too large" :
-					 "missing?");
+					 path,
+					 rc == SCH_EINVAL ? "too large"
+							  : "missing?");
 				goto out;
 			}
 			clean = bk_clean_utf8(src, sl, &cl);
@@ -909,8 +914,10 @@ int bk_import_md_folder(const char *dir, const char *slug,
 			bk_notes_free(&notes);
 			if (!ch->nitems || !ch->items[0].is_block ||
 			    strcmp(ch->items[0].tag, "h1"))
-				bk_warn(b, "%s does not start with a \"# "
-					   "Title\" heading", file);
+				bk_warn(b,
+					"%s does not start with a \"# "
+					"Title\" heading",
+					file);
 		}
 	}
 	bk_book_finish(b, NULL);
@@ -946,27 +953,27 @@ static char *heading_text(const char *s, size_t n, int lvl)
 
 	while (i < n && s[i] == ' ')
 		i++;
-	while (n > i && (s[n - 1] == ' ' || s[n - 1] == '#' ||
-			 s[n - 1] == '\r'))
+	while (n > i &&
+	       (s[n - 1] == ' ' || s[n - 1] == '#' || s[n - 1] == '\r'))
 		n--;
 	return xstrndup(s + i, n - i);
 }
 
 struct section {
-	int level;      /* 1 or 2 */
+	int level; /* 1 or 2 */
 	char *title;
-	size_t start;   /* byte offset of the heading line */
-	size_t body;    /* first byte after the heading line */
+	size_t start; /* byte offset of the heading line */
+	size_t body;  /* first byte after the heading line */
 	size_t end;
 };
 
-int bk_import_md_file(const char *path, const char *slug,
-		      struct bk_book **out, char *err, size_t errlen)
+int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
+		      char *err, size_t errlen)
 {
 	char *src = NULL, *clean = NULL, *text = NULL;
 	size_t sl, cl, tl, nsec = 0, cap = 0;
 	struct section *sec = NULL;
-	struct bk_notes notes = { 0 };
+	struct bk_notes notes = {0};
 	struct bk_book *b = NULL;
 	bool has_h2 = false, fence = false;
 	int chapter_level, part_level, seq = 0;
@@ -1060,13 +1067,14 @@ int bk_import_md_file(const char *path, const char *slug,
 			 * is a chapter of front or back matter */
 			empty_part = (s + 1 == nsec ||
 				      sec[s + 1].level == part_level);
-			if (empty_part && !blank_line(text + x->body,
-						      x->end - x->body)) {
+			if (empty_part &&
+			    !blank_line(text + x->body, x->end - x->body)) {
 				struct bk_chapter *ch;
 				struct buf md = BUF_INIT;
 
-				if (b->nparts && (b->parts[b->nparts - 1].title ||
-						  !b->parts[b->nparts - 1].n))
+				if (b->nparts &&
+				    (b->parts[b->nparts - 1].title ||
+				     !b->parts[b->nparts - 1].n))
 					bk_book_add_part(b, NULL);
 				else if (!b->nparts)
 					bk_book_add_part(b, NULL);
@@ -1078,8 +1086,10 @@ int bk_import_md_file(const char *path, const char *slug,
 				continue;
 			}
 			if (!blank_line(text + x->body, x->end - x->body))
-				bk_warn(b, "part \"%s\": text before its first "
-					   "chapter was ignored", x->title);
+				bk_warn(b,
+					"part \"%s\": text before its first "
+					"chapter was ignored",
+					x->title);
 			bk_book_add_part(b, x->title);
 			continue;
 		}
@@ -1090,8 +1100,8 @@ int bk_import_md_file(const char *path, const char *slug,
 			struct buf md = BUF_INIT;
 			char *title;
 			int number = title_number(x->title, &title);
-			bool in_part = b->nparts &&
-				       b->parts[b->nparts - 1].title;
+			bool in_part =
+				b->nparts && b->parts[b->nparts - 1].title;
 
 			if (!number && in_part)
 				number = ++seq;

@@ -22,18 +22,24 @@
 #include "util/err.h"
 #include "util/utf8.h"
 
-static const char SENT_OPEN[] = "\xee\x80\x80";  /* U+E000 */
+static const char SENT_OPEN[] = "\xee\x80\x80";	 /* U+E000 */
 static const char SENT_CLOSE[] = "\xee\x80\x81"; /* U+E001 */
 
 const char *bk_type_name(enum bk_type t)
 {
 	switch (t) {
-	case BK_PARAGRAPH: return "paragraph";
-	case BK_HEADING: return "heading";
-	case BK_QUOTE: return "quote";
-	case BK_CELL: return "cell";
-	case BK_CAPTION: return "caption";
-	case BK_NOTE: return "note";
+	case BK_PARAGRAPH:
+		return "paragraph";
+	case BK_HEADING:
+		return "heading";
+	case BK_QUOTE:
+		return "quote";
+	case BK_CELL:
+		return "cell";
+	case BK_CAPTION:
+		return "caption";
+	case BK_NOTE:
+		return "note";
 	}
 	return "paragraph";
 }
@@ -261,12 +267,23 @@ void bk_escape(struct buf *out, const char *s, size_t n)
 		const char *rep = NULL;
 
 		switch (s[i]) {
-		case '&': rep = "&amp;"; break;
-		case '<': rep = "&lt;"; break;
-		case '>': rep = "&gt;"; break;
-		case '"': rep = "&quot;"; break;
-		case '\'': rep = "&#39;"; break;
-		default: break;
+		case '&':
+			rep = "&amp;";
+			break;
+		case '<':
+			rep = "&lt;";
+			break;
+		case '>':
+			rep = "&gt;";
+			break;
+		case '"':
+			rep = "&quot;";
+			break;
+		case '\'':
+			rep = "&#39;";
+			break;
+		default:
+			break;
 		}
 		if (rep) {
 			buf_add(out, s + run, i - run);
@@ -279,7 +296,7 @@ void bk_escape(struct buf *out, const char *s, size_t n)
 
 bool bk_safe_url(const char *url, size_t n)
 {
-	static const char *const ok[] = { "http://", "https://", "mailto:" };
+	static const char *const ok[] = {"http://", "https://", "mailto:"};
 
 	for (size_t i = 0; i < 3; i++) {
 		size_t l = strlen(ok[i]);
@@ -302,8 +319,8 @@ bool bk_safe_path(const char *p, size_t n)
 			return false;
 		if (c == '.' && i + 1 < n && p[i + 1] == '.')
 			return false;
-		if (c == '/' && i + 1 < n && (p[i + 1] == '/' ||
-					      p[i + 1] == '.'))
+		if (c == '/' && i + 1 < n &&
+		    (p[i + 1] == '/' || p[i + 1] == '.'))
 			return false;
 	}
 	return true;
@@ -325,8 +342,8 @@ static struct bk_item *add_item(struct bk_chapter *ch)
 		return NULL;
 	if (ch->nitems == ch->capitems) {
 		ch->capitems = ch->capitems ? ch->capitems * 2 : 64;
-		ch->items = xrealloc(ch->items,
-				     ch->capitems * sizeof(*ch->items));
+		ch->items =
+			xrealloc(ch->items, ch->capitems * sizeof(*ch->items));
 	}
 	it = &ch->items[ch->nitems++];
 	memset(it, 0, sizeof(*it));
@@ -486,8 +503,8 @@ int bk_count_words(const char *s, size_t len)
 }
 
 /* Replaces sentinels in src by the reference texts. */
-static void resolve(const struct buf *src, struct buf *out,
-		    char *const *repl, size_t nrepl)
+static void resolve(const struct buf *src, struct buf *out, char *const *repl,
+		    size_t nrepl)
 {
 	const char *s = buf_str(src);
 	size_t n = src->len, i = 0;
@@ -554,8 +571,8 @@ static void emit_block(struct fin *f, enum bk_type type, const char *tag,
 
 	if (f->ch->nblocks == f->capblocks) {
 		f->capblocks = f->capblocks ? f->capblocks * 2 : 64;
-		f->ch->blocks = xrealloc(f->ch->blocks,
-					 f->capblocks * sizeof(*bl));
+		f->ch->blocks =
+			xrealloc(f->ch->blocks, f->capblocks * sizeof(*bl));
 	}
 	bl = &f->ch->blocks[f->ch->nblocks++];
 	if (k)
@@ -582,7 +599,7 @@ static void emit_block(struct fin *f, enum bk_type type, const char *tag,
 void bk_chapter_finish(struct bk_book *b, struct bk_chapter *ch,
 		       struct bk_notes *extra)
 {
-	struct fin f = { .ch = ch };
+	struct fin f = {.ch = ch};
 	char **rt, **rh; /* per reference: text and HTML replacement */
 	struct bk_note **order = NULL;
 	size_t norder = 0;
@@ -592,16 +609,18 @@ void bk_chapter_finish(struct bk_book *b, struct bk_chapter *ch,
 	order = xcalloc(ch->nrefs + 1, sizeof(*order));
 	/* number the notes in order of first reference */
 	for (size_t r = 0; r < ch->nrefs; r++) {
-		struct bk_note *n = bk_notes_find(&ch->notes, ch->refs[r].label);
+		struct bk_note *n =
+			bk_notes_find(&ch->notes, ch->refs[r].label);
 		size_t num = 0;
 		struct buf t = BUF_INIT, h = BUF_INIT;
 
 		if (!n)
 			n = bk_notes_find(extra, ch->refs[r].label);
 		if (!n) {
-			bk_warn(b, "chapter \"%s\": note reference \"%s\" has "
-				   "no note", ch->title ? ch->title : "",
-				ch->refs[r].label);
+			bk_warn(b,
+				"chapter \"%s\": note reference \"%s\" has "
+				"no note",
+				ch->title ? ch->title : "", ch->refs[r].label);
 			rt[r] = xstrdup(ch->refs[r].fallback);
 			buf_reset(&h);
 			bk_escape(&h, rt[r], strlen(rt[r]));
@@ -664,12 +683,13 @@ void bk_chapter_finish(struct bk_book *b, struct bk_chapter *ch,
 			char attr[48];
 
 			buf_addf(&t, "[%zu] %s", k + 1, order[k]->text);
-			buf_addf(&h, "<a class=\"note-label\" href=\"#ref-%zu\">"
-				     "[%zu]</a> %s", k + 1, k + 1,
-				 order[k]->html);
+			buf_addf(&h,
+				 "<a class=\"note-label\" href=\"#ref-%zu\">"
+				 "[%zu]</a> %s",
+				 k + 1, k + 1, order[k]->html);
 			snprintf(attr, sizeof(attr), " id=\"note-%zu\"", k + 1);
-			emit_block(&f, BK_NOTE, "p", "note", attr,
-				   buf_str(&t), t.len, buf_str(&h));
+			emit_block(&f, BK_NOTE, "p", "note", attr, buf_str(&t),
+				   t.len, buf_str(&h));
 			buf_free(&t);
 			buf_free(&h);
 		}
@@ -710,9 +730,11 @@ void bk_book_finish(struct bk_book *b, struct bk_notes *extra)
 			bk_chapter_finish(b, ch, extra);
 			for (size_t k = 0; k < ch->notes.n; k++)
 				if (!ch->notes.v[k].used)
-					bk_warn(b, "chapter \"%s\": note \"%s\" "
-						   "is never referenced",
-						ch->title, ch->notes.v[k].label);
+					bk_warn(b,
+						"chapter \"%s\": note \"%s\" "
+						"is never referenced",
+						ch->title,
+						ch->notes.v[k].label);
 		}
 	if (extra)
 		for (size_t k = 0; k < extra->n; k++)
@@ -725,9 +747,9 @@ void bk_book_finish(struct bk_book *b, struct bk_notes *extra)
 
 char *bk_title_case(const char *s)
 {
-	static const char *const small[] = { "a", "an", "and", "as", "at",
-		"by", "for", "in", "of", "on", "or", "the", "to", "with",
-		NULL };
+	static const char *const small[] = {"a",  "an",	 "and", "as",	"at",
+					    "by", "for", "in",	"of",	"on",
+					    "or", "the", "to",	"with", NULL};
 	char *out = xstrdup(s);
 	size_t i = 0;
 	bool first = true;

@@ -82,8 +82,10 @@ static char *blocks_json(const struct bk_chapter *ch)
 
 	buf_addch(&b, '[');
 	for (size_t i = 0; i < ch->nblocks; i++)
-		buf_addf(&b, "%s{\"id\":\"%s\",\"type\":\"%s\",\"start\":%zu,"
-			     "\"end\":%zu}", i ? "," : "", ch->blocks[i].id,
+		buf_addf(&b,
+			 "%s{\"id\":\"%s\",\"type\":\"%s\",\"start\":%zu,"
+			 "\"end\":%zu}",
+			 i ? "," : "", ch->blocks[i].id,
 			 bk_type_name(ch->blocks[i].type), ch->blocks[i].start,
 			 ch->blocks[i].end);
 	buf_addch(&b, ']');
@@ -137,8 +139,7 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 
 	/* the previous edition's chapters */
 	if (old_edition) {
-		st = store_query(db, SQL_OLD_CHAPTERS, "ii", book,
-				 old_edition);
+		st = store_query(db, SQL_OLD_CHAPTERS, "ii", book, old_edition);
 		if (!st)
 			return SCH_EDB;
 		while ((rc = store_row(st)) > 0) {
@@ -214,13 +215,12 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 					       (int64_t)ch->nnotes, ch->text,
 					       ch->html, bj, id);
 			} else {
-				rc = store_run(db, SQL_CHAPTER_INSERT,
-					       "iiiiItiittt", book, edition,
-					       part, (int64_t)k,
-					       (int64_t)ch->number, ch->title,
-					       (int64_t)ch->words,
-					       (int64_t)ch->nnotes, ch->text,
-					       ch->html, bj);
+				rc = store_run(
+					db, SQL_CHAPTER_INSERT, "iiiiItiittt",
+					book, edition, part, (int64_t)k,
+					(int64_t)ch->number, ch->title,
+					(int64_t)ch->words, (int64_t)ch->nnotes,
+					ch->text, ch->html, bj);
 				id = store_last_id(db);
 			}
 			free(bj);

@@ -26,9 +26,9 @@
 #define MAX_LINES 2000000
 
 struct line {
-	char *s;      /* trimmed of trailing blanks; NULL = dropped */
+	char *s; /* trimmed of trailing blanks; NULL = dropped */
 	int page;
-	int indent;   /* leading blanks */
+	int indent; /* leading blanks */
 };
 
 struct doc {
@@ -229,10 +229,10 @@ static int sup_digit(const char *str, size_t *len)
 /* The number n written in superscript digits into out. */
 static void sup_number(int n, char *out, size_t outlen)
 {
-	static const char *const D[] = { "\xe2\x81\xb0", "\xc2\xb9",
-		"\xc2\xb2", "\xc2\xb3", "\xe2\x81\xb4", "\xe2\x81\xb5",
-		"\xe2\x81\xb6", "\xe2\x81\xb7", "\xe2\x81\xb8",
-		"\xe2\x81\xb9" };
+	static const char *const D[] = {
+		"\xe2\x81\xb0", "\xc2\xb9",	"\xc2\xb2",	"\xc2\xb3",
+		"\xe2\x81\xb4", "\xe2\x81\xb5", "\xe2\x81\xb6", "\xe2\x81\xb7",
+		"\xe2\x81\xb8", "\xe2\x81\xb9"};
 	char digits[8];
 	size_t k = 0;
 
@@ -299,9 +299,10 @@ static long find_marker(const char *s, int n, size_t *mlen)
 		char before = at ? s[at - 1] : ' ';
 		char after = p[l];
 
-		if (at && (isalpha((unsigned char)before) ||
-			   strchr(".,;:!?'\")]", before) ||
-			   (unsigned char)before >= 0x80) &&
+		if (at &&
+		    (isalpha((unsigned char)before) ||
+		     strchr(".,;:!?'\")]", before) ||
+		     (unsigned char)before >= 0x80) &&
 		    !isdigit((unsigned char)after) &&
 		    (after == '\0' || after == ' ' ||
 		     strchr(".,;:!?)", after)) &&
@@ -316,8 +317,8 @@ static long find_marker(const char *s, int n, size_t *mlen)
 
 /* Replaces marker n on the page's lines by a sentinel for key; true if
  * one was found. */
-static bool mark(struct doc *d, size_t from, size_t to, int n,
-		 const char *key, struct bk_chapter *refs_owner, int *refidx)
+static bool mark(struct doc *d, size_t from, size_t to, int n, const char *key,
+		 struct bk_chapter *refs_owner, int *refidx)
 {
 	(void)refs_owner;
 	for (size_t i = from; i < to; i++) {
@@ -397,8 +398,8 @@ static void footnotes(struct doc *d, size_t *pstart)
 					size_t tl = t.len;
 
 					if (tl && t.data[tl - 1] == '-' &&
-					    islower((unsigned char)
-							    d->v[j].s[0])) {
+					    islower((unsigned char)d->v[j]
+							    .s[0])) {
 						t.data[--t.len] = '\0';
 					} else {
 						buf_addch(&t, ' ');
@@ -484,10 +485,12 @@ static char *unspace(const char *s)
 
 enum hkind { H_NONE, H_PART, H_CHAPTER, H_MATTER };
 
-static const char *const MATTER[] = { "PREFACE", "FOREWORD", "INTRODUCTION",
-	"EPILOGUE", "AFTERWORD", "ACKNOWLEDGEMENTS", "ACKNOWLEDGMENTS",
-	"PROLOGUE", "CONCLUSION", "APPENDIX", "BIBLIOGRAPHY", "GLOSSARY",
-	"CHRONOLOGY", "TIMELINE", "NOTES", "NOTEONSOURCES", NULL };
+static const char *const MATTER[] = {
+	"PREFACE",    "FOREWORD",	  "INTRODUCTION",    "EPILOGUE",
+	"AFTERWORD",  "ACKNOWLEDGEMENTS", "ACKNOWLEDGMENTS", "PROLOGUE",
+	"CONCLUSION", "APPENDIX",	  "BIBLIOGRAPHY",    "GLOSSARY",
+	"CHRONOLOGY", "TIMELINE",	  "NOTES",	     "NOTEONSOURCES",
+	NULL};
 
 /* Classifies a line; sets *number and *title (malloc'd, may be NULL when
  * the title is on the next line). */
@@ -563,14 +566,15 @@ static enum hkind heading(const char *line, int *number, char **title)
 	return k;
 }
 
-static const char *const ORD[] = { NULL, "One", "Two", "Three", "Four",
-	"Five", "Six", "Seven", "Eight", "Nine", "Ten", "Eleven", "Twelve" };
+static const char *const ORD[] = {NULL,	  "One",    "Two",   "Three", "Four",
+				  "Five", "Six",    "Seven", "Eight", "Nine",
+				  "Ten",  "Eleven", "Twelve"};
 
 /* ---- paragraphs ---- */
 
 static int median_width(struct doc *d)
 {
-	int hist[201] = { 0 };
+	int hist[201] = {0};
 	size_t total = 0, half;
 	int acc = 0;
 
@@ -624,7 +628,7 @@ struct builder {
 	struct bk_book *b;
 	struct bk_chapter *ch;
 	struct buf para;
-	bool in_part;      /* inside a titled part */
+	bool in_part; /* inside a titled part */
 	bool numbered_seen;
 };
 
@@ -711,7 +715,7 @@ static bool page_edge_blank(const struct doc *d, size_t i)
 
 static void build(struct doc *d, struct bk_book *b)
 {
-	struct builder B = { .b = b };
+	struct builder B = {.b = b};
 
 	d->width = median_width(d);
 	for (size_t i = 0; i < d->n; i++) {
@@ -743,10 +747,10 @@ static void build(struct doc *d, struct bk_book *b)
 			{
 				size_t ll = pl - last_line;
 				char end = prev[pl - 1];
-				bool sentence = strchr(".!?:\"')", end) ||
-						(pl >= 3 &&
-						 (unsigned char)prev[pl - 3] ==
-							 0xe2);
+				bool sentence =
+					strchr(".!?:\"')", end) ||
+					(pl >= 3 &&
+					 (unsigned char)prev[pl - 3] == 0xe2);
 
 				if ((l->indent >= 2 && d->width > 20) ||
 				    (sentence && (int)ll * 4 < d->width * 3))
@@ -761,8 +765,8 @@ static void build(struct doc *d, struct bk_book *b)
 			/* the title may be on the next non-blank line */
 			if (!title && k != H_MATTER) {
 				nx = i + 1;
-				while (nx < d->n && (!d->v[nx].s ||
-						     !d->v[nx].s[0]))
+				while (nx < d->n &&
+				       (!d->v[nx].s || !d->v[nx].s[0]))
 					nx++;
 				if (nx < d->n && title_like(d->v[nx].s)) {
 					char *u = unspace(d->v[nx].s);
@@ -790,8 +794,11 @@ static void build(struct doc *d, struct bk_book *b)
 				B.in_part = true;
 				B.ch = NULL;
 			} else {
-				new_chapter(&B, title ? title : (number ?
-					    "Untitled" : "Untitled"), number);
+				new_chapter(&B,
+					    title ? title
+						  : (number ? "Untitled"
+							    : "Untitled"),
+					    number);
 				if (!title && number) {
 					free(B.ch->title);
 					buf_addf(&full, "Chapter %d", number);
@@ -806,7 +813,8 @@ static void build(struct doc *d, struct bk_book *b)
 			/* rejoin "co-" + "operation" across the break */
 			if (B.para.data[B.para.len - 1] == '-' &&
 			    B.para.len >= 2 &&
-			    isalpha((unsigned char)B.para.data[B.para.len - 2]) &&
+			    isalpha((unsigned char)
+					    B.para.data[B.para.len - 2]) &&
 			    islower((unsigned char)l->s[0])) {
 				B.para.data[--B.para.len] = '\0';
 			} else {

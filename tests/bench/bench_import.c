@@ -29,15 +29,18 @@
 #define WORDS_PER_PARA 100
 #define ANCHORS 10000
 
-static const char *const VOCAB[] = { "the", "store", "weavers", "of",
-	"Rochdale", "opened", "in", "winter", "with", "flour", "butter",
-	"sugar", "oatmeal", "members", "dividend", "capital", "shares",
-	"society", "pioneers", "co-operative", "principles", "education",
-	"library", "wholesale", "movement", "Toad", "Lane", "committee",
-	"met", "every", "Thursday", "evening", "and", "wages", "were",
-	"low", "bread", "dear", "hours", "long", "mills", "flannel",
-	"Owen", "Chartists", "petition", "strike", "vote", "equal", "one",
-	"pound", NULL };
+static const char *const VOCAB[] = {
+	"the",	      "store",	   "weavers",	"of",	     "Rochdale",
+	"opened",     "in",	   "winter",	"with",	     "flour",
+	"butter",     "sugar",	   "oatmeal",	"members",   "dividend",
+	"capital",    "shares",	   "society",	"pioneers",  "co-operative",
+	"principles", "education", "library",	"wholesale", "movement",
+	"Toad",	      "Lane",	   "committee", "met",	     "every",
+	"Thursday",   "evening",   "and",	"wages",     "were",
+	"low",	      "bread",	   "dear",	"hours",     "long",
+	"mills",      "flannel",   "Owen",	"Chartists", "petition",
+	"strike",     "vote",	   "equal",	"one",	     "pound",
+	NULL};
 
 static unsigned long long rng = 88172645463325252ull;
 
@@ -105,7 +108,8 @@ static void write_book(const char *dir, bool edited)
 				buf_addf(&b, "[^n%d]", p);
 			buf_adds(&b, "\n\n");
 		}
-		buf_adds(&b, "| Year | Members |\n|---|---|\n| 1844 | 28 |\n\n");
+		buf_adds(&b,
+			 "| Year | Members |\n|---|---|\n| 1844 | 28 |\n\n");
 		for (int p = 0; p < WORDS_PER_CHAPTER / WORDS_PER_PARA; p += 25)
 			buf_addf(&b, "[^n%d]: A note on paragraph %d.\n", p, p);
 		snprintf(path, sizeof(path), "%s/%02d.md", dir, c + 1);
@@ -161,7 +165,8 @@ int main(void)
 		for (size_t p = 0; p < b->nparts; p++)
 			for (size_t c = 0; c < b->parts[p].n; c++)
 				words += b->parts[p].ch[c]->words;
-		printf("parse (Markdown, blocks): %8.1f ms  (%d words counted)\n",
+		printf("parse (Markdown, blocks): %8.1f ms  (%d words "
+		       "counted)\n",
 		       t * 1e3, words);
 	}
 	bk_book_free(b);
@@ -184,8 +189,10 @@ int main(void)
 	for (int c = 0; c < CHAPTERS; c++) {
 		size_t len;
 
-		store_int_query(db, &chapters[c], "SELECT id FROM chapters "
-				"WHERE number = ?", "i", (int64_t)(c + 1));
+		store_int_query(db, &chapters[c],
+				"SELECT id FROM chapters "
+				"WHERE number = ?",
+				"i", (int64_t)(c + 1));
 		books_chapter_text(db, chapters[c], &text[c], &len);
 	}
 	struct bk_text tt[CHAPTERS];
@@ -201,17 +208,17 @@ int main(void)
 		size_t bs = tt[c].off[s];
 		size_t be = tt[c].off[s + len];
 		char *q = strndup(text[c] + bs, be - bs);
-		json_t *tg = json_pack("{s:[{s:s,s:s},{s:s,s:I,s:I}]}",
-				       "selector", "type", "TextQuoteSelector",
-				       "exact", q, "type",
-				       "TextPositionSelector", "start",
-				       (json_int_t)s, "end",
-				       (json_int_t)(s + len));
+		json_t *tg =
+			json_pack("{s:[{s:s,s:s},{s:s,s:I,s:I}]}", "selector",
+				  "type", "TextQuoteSelector", "exact", q,
+				  "type", "TextPositionSelector", "start",
+				  (json_int_t)s, "end", (json_int_t)(s + len));
 		json_t *norm = NULL;
 		char field[64];
 
 		if (books_anchor_create(db, a + 1, chapters[c], tg, 4000, &norm,
-					field, sizeof(field)) == BOOKS_ANCHOR_OK)
+					field,
+					sizeof(field)) == BOOKS_ANCHOR_OK)
 			made++;
 		json_decref(norm);
 		json_decref(tg);
@@ -226,8 +233,7 @@ int main(void)
 	write_book(bookdir, true);
 	rep = open_memstream(&report, &replen);
 	t0 = now();
-	if (books_cli_import(db, bookdir, NULL, false, rep, err,
-			     sizeof(err))) {
+	if (books_cli_import(db, bookdir, NULL, false, rep, err, sizeof(err))) {
 		fprintf(stderr, "re-import: %s\n", err);
 		return 1;
 	}
@@ -248,8 +254,8 @@ int main(void)
 		json_t *res = NULL, *e = NULL;
 		int calls = 2000;
 
-		json_t *params = json_pack("{s:I}", "chapter",
-					   (json_int_t)chapters[0]);
+		json_t *params =
+			json_pack("{s:I}", "chapter", (json_int_t)chapters[0]);
 
 		if (auth_cli_create_account(db, "bench", NULL, false, NULL, "",
 					    devnull, err, sizeof(err))) {

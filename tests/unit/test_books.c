@@ -121,9 +121,9 @@ static char *block_text(struct bk_chapter *ch, enum bk_type t, int k)
 	for (size_t i = 0; i < ch->nblocks; i++)
 		if (ch->blocks[i].type == t && k-- == 0) {
 			size_t s = utf8_offset(ch->text, ch->text_len,
-						    ch->blocks[i].start);
+					       ch->blocks[i].start);
 			size_t e = utf8_offset(ch->text, ch->text_len,
-						    ch->blocks[i].end);
+					       ch->blocks[i].end);
 			return strndup(ch->text + s, e - s);
 		}
 	return NULL;
@@ -139,8 +139,9 @@ static void test_md_folder(void **state)
 	char *t;
 
 	(void)state;
-	assert_int_equal(bk_import_md_folder(FIX "/md-book", NULL, &b, err,
-					     sizeof(err)), 0);
+	assert_int_equal(
+		bk_import_md_folder(FIX "/md-book", NULL, &b, err, sizeof(err)),
+		0);
 	assert_string_equal(b->slug, "fixture-md");
 	assert_string_equal(b->title, "A Small Test Book");
 	assert_int_equal(b->nparts, 3);
@@ -198,7 +199,7 @@ static void test_md_folder(void **state)
 
 		for (size_t i = 0; i < ch->nblocks; i++) {
 			size_t s = utf8_offset(ch->text, ch->text_len,
-						    ch->blocks[i].start);
+					       ch->blocks[i].start);
 
 			if (!strncmp(ch->text + s, "The same sentence", 17)) {
 				if (!a)
@@ -222,7 +223,8 @@ static void test_md_single_file(void **state)
 
 	(void)state;
 	assert_int_equal(bk_import_md_file(FIX "/single.md", "single", &b, err,
-					   sizeof(err)), 0);
+					   sizeof(err)),
+			 0);
 	assert_int_equal(b->nparts, 3);
 	assert_null(b->parts[0].title);
 	assert_string_equal(b->parts[0].ch[0]->title, "Preface");
@@ -242,7 +244,8 @@ static void test_md_single_file(void **state)
 
 	/* no "## " headings: "# " are chapters */
 	assert_int_equal(bk_import_md_file(FIX "/headings-only.md", NULL, &b,
-					   err, sizeof(err)), 0);
+					   err, sizeof(err)),
+			 0);
 	assert_int_equal(bk_book_nchapters(b), 2);
 	assert_string_equal(nth(b, 1)->title, "Two");
 	assert_string_equal(nth(b, 1)->text, "Two\n\nSecond chapter text.");
@@ -258,8 +261,9 @@ static void test_text_pdftotext(void **state)
 	char err[256] = "";
 
 	(void)state;
-	assert_int_equal(bk_import_text(FIX "/text/pdftotext.txt", "t", &b,
-					err, sizeof(err)), 0);
+	assert_int_equal(bk_import_text(FIX "/text/pdftotext.txt", "t", &b, err,
+					sizeof(err)),
+			 0);
 	/* letter-spaced "P ART O NE" + "T HE W EAVERS" */
 	assert_string_equal(b->parts[0].title, "Part One: The Weavers");
 	ch = nth(b, 0);
@@ -303,7 +307,8 @@ static void test_text_without_pages(void **state)
 
 	(void)state;
 	assert_int_equal(bk_import_text_mem(src, sizeof(src) - 1, "x", &b, err,
-					    sizeof(err)), 0);
+					    sizeof(err)),
+			 0);
 	assert_int_equal(nth(b, 0)->number, 21);
 	assert_string_equal(nth(b, 0)->title, "The last chapter");
 	assert_non_null(strstr(nth(b, 0)->text, "hyphenated at the end"));
@@ -323,7 +328,8 @@ static void test_text_superscript_notes(void **state)
 
 	(void)state;
 	assert_int_equal(bk_import_text_mem(src, sizeof(src) - 1, "x", &b, err,
-					    sizeof(err)), 0);
+					    sizeof(err)),
+			 0);
 	assert_int_equal(nth(b, 0)->number, 4);
 	assert_string_equal(nth(b, 0)->title, "The Store");
 	assert_int_equal(nth(b, 0)->nnotes, 2);
@@ -348,11 +354,16 @@ static void add_file(zip_t *z, const char *name, const char *path)
 /* Zips the fixture EPUB; ncx_only drops the nav document (EPUB 2). */
 static void make_epub(const char *out, bool ncx_only)
 {
-	static const char *const files[] = { "OEBPS/toc.ncx",
-		"OEBPS/text/cover.xhtml", "OEBPS/text/preface.xhtml",
-		"OEBPS/text/part1.xhtml", "OEBPS/text/chapter1.xhtml",
-		"OEBPS/text/chapter1b.xhtml", "OEBPS/text/chapter2.xhtml",
-		"OEBPS/text/notes.xhtml", "META-INF/container.xml", NULL };
+	static const char *const files[] = {"OEBPS/toc.ncx",
+					    "OEBPS/text/cover.xhtml",
+					    "OEBPS/text/preface.xhtml",
+					    "OEBPS/text/part1.xhtml",
+					    "OEBPS/text/chapter1.xhtml",
+					    "OEBPS/text/chapter1b.xhtml",
+					    "OEBPS/text/chapter2.xhtml",
+					    "OEBPS/text/notes.xhtml",
+					    "META-INF/container.xml",
+					    NULL};
 	int err = 0;
 	zip_t *z = zip_open(out, ZIP_CREATE | ZIP_TRUNCATE, &err);
 	char path[512];
@@ -370,7 +381,8 @@ static void make_epub(const char *out, bool ncx_only)
 		char *p;
 
 		assert_int_equal(bk_read_file(FIX "/epub/OEBPS/content.opf",
-					      1 << 20, &opf, &len), 0);
+					      1 << 20, &opf, &len),
+				 0);
 		p = strstr(opf, "properties=\"nav\"");
 		assert_non_null(p);
 		memcpy(p, "              =\"\"", 16);
@@ -399,7 +411,8 @@ static void check_epub(struct bk_book *b)
 	assert_string_equal(ch->title, "Flannel and Bread");
 	assert_int_equal(ch->number, 1);
 	/* footnote in the same file, endnote in another */
-	assert_non_null(strstr(ch->text, "Rochdale made flannel[1] and little"));
+	assert_non_null(
+		strstr(ch->text, "Rochdale made flannel[1] and little"));
 	assert_non_null(strstr(ch->text, "[1] Flannel is a soft woollen "
 					 "cloth."));
 	assert_non_null(strstr(nth(b, 2)->text, "[1] Holyoake, Self-Help by "
@@ -476,9 +489,12 @@ static void test_hostile_input(void **state)
 			     0);
 	z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err2);
 	zip_file_add(z, "META-INF/container.xml",
-		     zip_source_buffer(z, "<container><rootfiles><rootfile "
+		     zip_source_buffer(z,
+				       "<container><rootfiles><rootfile "
 				       "full-path=\"../../etc/passwd\"/>"
-				       "</rootfiles></container>", 86, 0), 0);
+				       "</rootfiles></container>",
+				       86, 0),
+		     0);
 	assert_int_equal(zip_close(z), 0);
 	assert_int_not_equal(bk_import_epub(path, NULL, &b, err, sizeof(err)),
 			     0);
@@ -488,9 +504,12 @@ static void test_hostile_input(void **state)
 	buf_adds(&deep, "deep text");
 	z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err2);
 	zip_file_add(z, "META-INF/container.xml",
-		     zip_source_buffer(z, "<container><rootfiles><rootfile "
+		     zip_source_buffer(z,
+				       "<container><rootfiles><rootfile "
 				       "full-path=\"p.opf\"/></rootfiles>"
-				       "</container>", 75, 0), 0);
+				       "</container>",
+				       75, 0),
+		     0);
 	{
 		static const char opf[] =
 			"<?xml version=\"1.0\"?><!DOCTYPE p [<!ENTITY a "
@@ -500,11 +519,11 @@ static void test_hostile_input(void **state)
 			"</metadata><manifest><item id=\"x\" href=\"d.xhtml\""
 			"/></manifest><spine><itemref idref=\"x\"/>"
 			"</spine></package>";
-		zip_file_add(z, "p.opf", zip_source_buffer(z, opf,
-			     sizeof(opf) - 1, 0), 0);
+		zip_file_add(z, "p.opf",
+			     zip_source_buffer(z, opf, sizeof(opf) - 1, 0), 0);
 	}
-	zip_file_add(z, "d.xhtml", zip_source_buffer(z, deep.data, deep.len,
-						     0), 0);
+	zip_file_add(z, "d.xhtml", zip_source_buffer(z, deep.data, deep.len, 0),
+		     0);
 	assert_int_equal(zip_close(z), 0);
 	/* libxml2 refuses the entity expansion: a clean failure */
 	if (bk_import_epub(path, NULL, &b, err, sizeof(err)) == 0)
@@ -515,21 +534,24 @@ static void test_hostile_input(void **state)
 	 * the limit is dropped, nothing crashes */
 	z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &err2);
 	zip_file_add(z, "META-INF/container.xml",
-		     zip_source_buffer(z, "<container><rootfiles><rootfile "
+		     zip_source_buffer(z,
+				       "<container><rootfiles><rootfile "
 				       "full-path=\"p.opf\"/></rootfiles>"
-				       "</container>", 75, 0), 0);
+				       "</container>",
+				       75, 0),
+		     0);
 	{
 		static const char opf[] =
 			"<package><metadata><title>Deep</title></metadata>"
 			"<manifest><item id=\"x\" href=\"d.xhtml\"/>"
 			"</manifest><spine><itemref idref=\"x\"/></spine>"
 			"</package>";
-		zip_file_add(z, "p.opf", zip_source_buffer(z, opf,
-			     sizeof(opf) - 1, 0), 0);
+		zip_file_add(z, "p.opf",
+			     zip_source_buffer(z, opf, sizeof(opf) - 1, 0), 0);
 	}
 	buf_adds(&deep, "<p>shallow text</p>");
-	zip_file_add(z, "d.xhtml", zip_source_buffer(z, deep.data, deep.len,
-						     0), 0);
+	zip_file_add(z, "d.xhtml", zip_source_buffer(z, deep.data, deep.len, 0),
+		     0);
 	assert_int_equal(zip_close(z), 0);
 	if (bk_import_epub(path, NULL, &b, err, sizeof(err)))
 		fail_msg("deep epub: %s", err);
@@ -575,8 +597,8 @@ static void test_hostile_input(void **state)
 	}
 	snprintf(path, sizeof(path), "%s/bad", f->dir);
 	b = NULL;
-	assert_int_not_equal(bk_import_md_folder(path, NULL, &b, err,
-						 sizeof(err)), 0);
+	assert_int_not_equal(
+		bk_import_md_folder(path, NULL, &b, err, sizeof(err)), 0);
 	assert_null(b);
 	assert_non_null(strstr(err, "relative path"));
 }
@@ -597,8 +619,8 @@ static void test_md_warnings(void **state)
 	write_file(path, meta, sizeof(meta) - 1);
 	snprintf(path, sizeof(path), "%s/a.md", f->dir);
 	write_file(path, ch, sizeof(ch) - 1);
-	assert_int_equal(bk_import_md_folder(f->dir, "w", &b, err,
-					     sizeof(err)), 0);
+	assert_int_equal(bk_import_md_folder(f->dir, "w", &b, err, sizeof(err)),
+			 0);
 	assert_int_equal(b->nwarnings, 3);
 	assert_non_null(strstr(buf_str(&b->warnings),
 			       "a.md does not start with a \"# Title\""));
@@ -619,9 +641,10 @@ static void copy_book(struct fixture *f, const char *name)
 {
 	char cmd[1024];
 
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s/%s' && mkdir -p '%s/%s' && "
-				   "cp -r '%s/md-book/.' '%s/%s'", f->dir, name,
-		 f->dir, name, FIX, f->dir, name);
+	snprintf(cmd, sizeof(cmd),
+		 "rm -rf '%s/%s' && mkdir -p '%s/%s' && "
+		 "cp -r '%s/md-book/.' '%s/%s'",
+		 f->dir, name, f->dir, name, FIX, f->dir, name);
 	assert_int_equal(system(cmd), 0);
 }
 
@@ -631,8 +654,8 @@ static char *import(struct fixture *f, const char *path, bool dry)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	int rc = books_cli_import(f->db, path, NULL, dry, out, err,
-				  sizeof(err));
+	int rc =
+		books_cli_import(f->db, path, NULL, dry, out, err, sizeof(err));
 
 	fclose(out);
 	if (rc)
@@ -675,28 +698,39 @@ static void test_methods_and_editions(void **state)
 	json_decref(r);
 	assert_int_equal(call(f, f->alice, "book.toc",
 			      json_pack("{s:I}", "book", (json_int_t)book),
-			      &toc), 0);
+			      &toc),
+			 0);
 	assert_string_equal(json_string_value(json_object_get(
-		json_object_get(toc, "book"), "slug")), "fixture-md");
+				    json_object_get(toc, "book"), "slug")),
+			    "fixture-md");
 	assert_int_equal(json_array_size(json_object_get(toc, "parts")), 3);
-	assert_true(json_is_null(json_object_get(json_array_get(
-		json_object_get(toc, "parts"), 0), "title")));
-	c1 = json_array_get(json_object_get(json_array_get(
-		json_object_get(toc, "parts"), 1), "chapters"), 0);
+	assert_true(json_is_null(json_object_get(
+		json_array_get(json_object_get(toc, "parts"), 0), "title")));
+	c1 = json_array_get(
+		json_object_get(
+			json_array_get(json_object_get(toc, "parts"), 1),
+			"chapters"),
+		0);
 	assert_int_equal(json_integer_value(json_object_get(c1, "number")), 1);
 	assert_string_equal(json_string_value(json_object_get(c1, "title")),
 			    "The Store on Toad Lane");
 	assert_true(json_integer_value(json_object_get(c1, "words")) > 90);
-	assert_true(json_is_null(json_object_get(json_array_get(
-		json_object_get(json_array_get(json_object_get(toc, "parts"),
-					       0), "chapters"), 0), "number")));
+	assert_true(json_is_null(json_object_get(
+		json_array_get(
+			json_object_get(
+				json_array_get(json_object_get(toc, "parts"),
+					       0),
+				"chapters"),
+			0),
+		"number")));
 	ch1 = json_integer_value(json_object_get(c1, "id"));
-	ed1 = json_integer_value(json_object_get(json_object_get(toc, "book"),
-						 "edition"));
+	ed1 = json_integer_value(
+		json_object_get(json_object_get(toc, "book"), "edition"));
 	json_decref(toc);
 	assert_int_equal(call(f, f->alice, "book.toc",
 			      json_pack("{s:I}", "book", (json_int_t)999),
-			      NULL), RPC_E_NOT_FOUND);
+			      NULL),
+			 RPC_E_NOT_FOUND);
 	assert_int_equal(call(f, f->alice, "book.toc",
 			      json_pack("{s:s}", "book", "x"), NULL),
 			 RPC_E_INVALID_PARAMS);
@@ -704,7 +738,8 @@ static void test_methods_and_editions(void **state)
 	/* chapter.get: blocks index the text; cached copy is identical */
 	assert_int_equal(call(f, f->alice, "chapter.get",
 			      json_pack("{s:I}", "chapter", (json_int_t)ch1),
-			      &c1), 0);
+			      &c1),
+			 0);
 	assert_int_equal(json_integer_value(json_object_get(c1, "edition")),
 			 ed1);
 	assert_int_equal(json_integer_value(json_object_get(c1, "book")), book);
@@ -716,7 +751,8 @@ static void test_methods_and_editions(void **state)
 		json_t *bl;
 		size_t ncp = utf8_count(text, strlen(text)), prev_end = 0;
 
-		json_array_foreach(blocks, i, bl) {
+		json_array_foreach(blocks, i, bl)
+		{
 			size_t s = (size_t)json_integer_value(
 				json_object_get(bl, "start"));
 			size_t e = (size_t)json_integer_value(
@@ -728,22 +764,27 @@ static void test_methods_and_editions(void **state)
 			prev_end = e;
 			snprintf(attr, sizeof(attr), "data-block=\"%s\"",
 				 json_string_value(json_object_get(bl, "id")));
-			assert_non_null(strstr(json_string_value(
-				json_object_get(c1, "html")), attr));
+			assert_non_null(strstr(
+				json_string_value(json_object_get(c1, "html")),
+				attr));
 		}
 		assert_int_equal(prev_end, ncp);
 	}
 	assert_int_equal(call(f, f->alice, "chapter.get",
 			      json_pack("{s:I}", "chapter", (json_int_t)ch1),
-			      &c2), 0);
+			      &c2),
+			 0);
 	assert_true(json_equal(c1, c2));
 	json_decref(c2);
 	assert_int_equal(call(f, f->alice, "chapter.get",
 			      json_pack("{s:I}", "chapter", (json_int_t)9999),
-			      NULL), RPC_E_NOT_FOUND);
-	assert_int_equal(call(f, f->alice, "chapter.get",
-			      json_pack("{s:I,s:i}", "chapter", (json_int_t)ch1,
-					"x", 1), NULL), RPC_E_INVALID_PARAMS);
+			      NULL),
+			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		call(f, f->alice, "chapter.get",
+		     json_pack("{s:I,s:i}", "chapter", (json_int_t)ch1, "x", 1),
+		     NULL),
+		RPC_E_INVALID_PARAMS);
 
 	/* a new edition: one paragraph edited, one chapter removed, one
 	 * renamed but same number */
@@ -754,7 +795,8 @@ static void test_methods_and_editions(void **state)
 			 "cd '%s/book' && sed -i 's/little else at first/"
 			 "not much else at first/' 01-store.md && "
 			 "sed -i 's/^# Rules and Principles/# The Rules/' "
-			 "02-rules.md && sed -i 's/,{\"file\":\"99-epilogue.md\"}"
+			 "02-rules.md && sed -i "
+			 "'s/,{\"file\":\"99-epilogue.md\"}"
 			 "//; s/{\"file\":\"99-epilogue.md\"}//' book.json",
 			 f->dir);
 		assert_int_equal(system(cmd), 0);
@@ -767,7 +809,8 @@ static void test_methods_and_editions(void **state)
 	free(rep);
 	assert_int_equal(call(f, f->alice, "chapter.get",
 			      json_pack("{s:I}", "chapter", (json_int_t)ch1),
-			      &c2), 0);
+			      &c2),
+			 0);
 	assert_true(json_integer_value(json_object_get(c2, "edition")) > ed1);
 	assert_non_null(strstr(json_string_value(json_object_get(c2, "text")),
 			       "not much else at first"));
@@ -779,19 +822,18 @@ static void test_methods_and_editions(void **state)
 
 		assert_int_equal(json_array_size(b1), json_array_size(b2));
 		for (size_t i = 0; i < json_array_size(b1); i++) {
-			const char *x = json_string_value(json_object_get(
-				json_array_get(b1, i), "id"));
-			const char *y = json_string_value(json_object_get(
-				json_array_get(b2, i), "id"));
+			const char *x = json_string_value(
+				json_object_get(json_array_get(b1, i), "id"));
+			const char *y = json_string_value(
+				json_object_get(json_array_get(b2, i), "id"));
 			if (!strcmp(x, y))
 				same++;
 		}
 		assert_int_equal(same, json_array_size(b1) - 1);
-		assert_string_not_equal(
-			json_string_value(json_object_get(json_array_get(b1, 1),
-							  "id")),
-			json_string_value(json_object_get(json_array_get(b2, 1),
-							  "id")));
+		assert_string_not_equal(json_string_value(json_object_get(
+						json_array_get(b1, 1), "id")),
+					json_string_value(json_object_get(
+						json_array_get(b2, 1), "id")));
 	}
 	json_decref(c1);
 	json_decref(c2);
@@ -799,22 +841,31 @@ static void test_methods_and_editions(void **state)
 	 * the toc */
 	assert_int_equal(call(f, f->alice, "book.toc",
 			      json_pack("{s:I}", "book", (json_int_t)book),
-			      &toc), 0);
+			      &toc),
+			 0);
 	assert_int_equal(json_array_size(json_object_get(toc, "parts")), 3);
-	c1 = json_array_get(json_object_get(json_array_get(
-		json_object_get(toc, "parts"), 1), "chapters"), 1);
+	c1 = json_array_get(
+		json_object_get(
+			json_array_get(json_object_get(toc, "parts"), 1),
+			"chapters"),
+		1);
 	assert_string_equal(json_string_value(json_object_get(c1, "title")),
 			    "The Rules");
-	assert_int_equal(json_array_size(json_object_get(json_array_get(
-		json_object_get(toc, "parts"), 2), "chapters")), 0);
+	assert_int_equal(
+		json_array_size(json_object_get(
+			json_array_get(json_object_get(toc, "parts"), 2),
+			"chapters")),
+		0);
 	{
 		struct books_chapter_info ci;
 
 		assert_int_equal(books_chapter_info(f->db, ch1, &ci), 0);
 		assert_int_equal(ci.book, book);
 		assert_int_equal(ci.order, 2);
-		assert_int_equal(ci.edition, json_integer_value(json_object_get(
-			json_object_get(toc, "book"), "edition")));
+		assert_int_equal(
+			ci.edition,
+			json_integer_value(json_object_get(
+				json_object_get(toc, "book"), "edition")));
 	}
 	json_decref(toc);
 	assert_int_equal(books_book_exists(f->db, book), 0);

@@ -42,14 +42,14 @@ static void test_match_basic(void **state)
 
 	(void)state;
 	/* exact at the same offsets */
-	books_match_quote(t1, strlen(t1), "quick brown fox jumps", "three. The ",
-			  " over the lazy", 19, &m);
+	books_match_quote(t1, strlen(t1), "quick brown fox jumps",
+			  "three. The ", " over the lazy", 19, &m);
 	assert_string_equal(m.state, "exact");
 	assert_int_equal(m.start, 19);
 	assert_int_equal(m.end, 40);
 	/* moved by the inserted "Zero. " */
-	books_match_quote(t2, strlen(t2), "quick brown fox jumps", "three. The ",
-			  " over the lazy", 19, &m);
+	books_match_quote(t2, strlen(t2), "quick brown fox jumps",
+			  "three. The ", " over the lazy", 19, &m);
 	assert_string_equal(m.state, "moved");
 	assert_int_equal(m.start, 25);
 	/* fuzzy: one word changed inside */
@@ -60,15 +60,15 @@ static void test_match_basic(void **state)
 	assert_int_equal(m.end, 55);
 	assert_true(m.score >= BOOKS_ANCHOR_SCORE_FLOOR && m.score < 1.0);
 	/* nothing alike: orphaned */
-	books_match_quote(t1, strlen(t1), "an entirely different sentence",
-			  "", "", 0, &m);
+	books_match_quote(t1, strlen(t1), "an entirely different sentence", "",
+			  "", 0, &m);
 	assert_string_equal(m.state, "orphaned");
 	/* code points, not bytes */
 	{
 		static const char u[] = "Caf\xc3\xa9 \xe2\x80\x94 the \xc3\xa9"
 					"l\xc3\xa8ve went home.";
-		books_match_quote(u, strlen(u), "the \xc3\xa9l\xc3\xa8ve", "", "",
-				  0, &m);
+		books_match_quote(u, strlen(u), "the \xc3\xa9l\xc3\xa8ve", "",
+				  "", 0, &m);
 		assert_string_equal(m.state, "moved");
 		assert_int_equal(m.start, 7);
 		assert_int_equal(m.end, 16);
@@ -78,17 +78,21 @@ static void test_match_basic(void **state)
 		struct buf a = BUF_INIT, b = BUF_INIT, q = BUF_INIT;
 
 		for (int i = 0; i < 40; i++) {
-			buf_addf(&a, "Sentence number %d of the long passage. ", i);
-			buf_addf(&b, "Sentence number %d of the %s passage. ", i,
-				 i == 20 ? "lengthy" : "long");
+			buf_addf(&a, "Sentence number %d of the long passage. ",
+				 i);
+			buf_addf(&b, "Sentence number %d of the %s passage. ",
+				 i, i == 20 ? "lengthy" : "long");
 		}
 		for (int i = 10; i < 30; i++)
 			buf_addf(&q, "Sentence number %d of the long passage. ",
 				 i);
 		books_match_quote(b.data, b.len, q.data, "", "", 400, &m);
 		assert_string_equal(m.state, "fuzzy");
-		assert_int_equal(m.start, (int64_t)utf8_count(
-			b.data, strstr(b.data, "Sentence number 10 ") - b.data));
+		assert_int_equal(
+			m.start,
+			(int64_t)utf8_count(
+				b.data, strstr(b.data, "Sentence number 10 ") -
+						b.data));
 		buf_free(&a);
 		buf_free(&b);
 		buf_free(&q);
@@ -144,9 +148,10 @@ static void write_book(struct fixture *f, bool edited, bool drop_other)
 	snprintf(path, sizeof(path), "%s/book.json", f->dir);
 	fp = fopen(path, "w");
 	assert_non_null(fp);
-	fprintf(fp, "{\"slug\":\"anchors\",\"title\":\"Anchors\","
-		    "\"parts\":[{\"title\":\"Part One\",\"chapters\":["
-		    "{\"file\":\"01.md\",\"number\":1}%s]}]}",
+	fprintf(fp,
+		"{\"slug\":\"anchors\",\"title\":\"Anchors\","
+		"\"parts\":[{\"title\":\"Part One\",\"chapters\":["
+		"{\"file\":\"01.md\",\"number\":1}%s]}]}",
 		drop_other ? "" : ",{\"file\":\"02.md\",\"number\":2}");
 	fclose(fp);
 	snprintf(path, sizeof(path), "%s/01.md", f->dir);
@@ -208,10 +213,16 @@ static int setup(void **state)
 		fail_msg("store_open: %s", err);
 	write_book(f, false, false);
 	free(import(f));
-	assert_int_equal(store_int_query(f->db, &f->ch, "SELECT id FROM "
-					 "chapters WHERE number = 1", ""), 1);
-	assert_int_equal(store_int_query(f->db, &f->other, "SELECT id FROM "
-					 "chapters WHERE number = 2", ""), 1);
+	assert_int_equal(store_int_query(f->db, &f->ch,
+					 "SELECT id FROM "
+					 "chapters WHERE number = 1",
+					 ""),
+			 1);
+	assert_int_equal(store_int_query(f->db, &f->other,
+					 "SELECT id FROM "
+					 "chapters WHERE number = 2",
+					 ""),
+			 1);
 	*state = f;
 	return 0;
 }
@@ -259,27 +270,32 @@ static int64_t cp_find(const char *text, const char *needle, int n)
 
 /* Anchors quote (its n-th occurrence) for annotation id; the client sends
  * rough prefix/suffix, the server computes its own. */
-static void anchor(struct fixture *f, int64_t id, int64_t ch,
-		   const char *quote, int n)
+static void anchor(struct fixture *f, int64_t id, int64_t ch, const char *quote,
+		   int n)
 {
 	char *text = chapter_text(f, ch);
 	int64_t s = cp_find(text, quote, n);
 	int64_t e = s + (int64_t)utf8_count(quote, strlen(quote));
-	json_t *target = json_pack(
-		"{s:[{s:s,s:s,s:s,s:s},{s:s,s:I,s:I}]}", "selector", "type",
-		"TextQuoteSelector", "exact", quote, "prefix", "", "suffix", "",
-		"type", "TextPositionSelector", "start", (json_int_t)s, "end",
-		(json_int_t)e);
+	json_t *target =
+		json_pack("{s:[{s:s,s:s,s:s,s:s},{s:s,s:I,s:I}]}", "selector",
+			  "type", "TextQuoteSelector", "exact", quote, "prefix",
+			  "", "suffix", "", "type", "TextPositionSelector",
+			  "start", (json_int_t)s, "end", (json_int_t)e);
 	json_t *norm = NULL;
 	char field[64];
 
 	assert_int_equal(books_anchor_create(f->db, id, ch, target, 4000, &norm,
 					     field, sizeof(field)),
 			 BOOKS_ANCHOR_OK);
-	assert_int_equal(json_integer_value(json_object_get(json_array_get(
-		json_object_get(norm, "selector"), 1), "start")), s);
-	assert_true(json_string_length(json_object_get(json_array_get(
-		json_object_get(norm, "selector"), 0), "prefix")) > 0);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_array_get(json_object_get(norm, "selector"), 1),
+			"start")),
+		s);
+	assert_true(
+		json_string_length(json_object_get(
+			json_array_get(json_object_get(norm, "selector"), 0),
+			"prefix")) > 0);
 	json_decref(norm);
 	json_decref(target);
 	free(text);
@@ -299,12 +315,14 @@ static int64_t check(struct fixture *f, int64_t id, const char *want)
 	if (strcmp(state, want))
 		fail_msg("annotation %lld: %s, expected %s", (long long)id,
 			 state, want);
-	s = json_integer_value(json_object_get(json_array_get(
-		json_object_get(target, "selector"), 1), "start"));
-	e = json_integer_value(json_object_get(json_array_get(
-		json_object_get(target, "selector"), 1), "end"));
-	exact = json_string_value(json_object_get(json_array_get(
-		json_object_get(target, "selector"), 0), "exact"));
+	s = json_integer_value(json_object_get(
+		json_array_get(json_object_get(target, "selector"), 1),
+		"start"));
+	e = json_integer_value(json_object_get(
+		json_array_get(json_object_get(target, "selector"), 1), "end"));
+	exact = json_string_value(json_object_get(
+		json_array_get(json_object_get(target, "selector"), 0),
+		"exact"));
 	if (strcmp(want, "orphaned") && strcmp(want, "needs_review")) {
 		size_t bs, be;
 
@@ -348,16 +366,17 @@ static void test_reanchor(void **state)
 	anchor(f, 3, f->ch, "received a dividand in proportion", 0);
 	anchor(f, 4, f->ch, "self-help by the people", 1);
 	anchor(f, 5, f->ch, "will be deleted entirely", 0);
-	anchor(f, 6, f->ch, "committee met every Thursday evening in the "
-			    "upstairs room", 0);
+	anchor(f, 6, f->ch,
+	       "committee met every Thursday evening in the "
+	       "upstairs room",
+	       0);
 	anchor(f, 7, f->other, "a later edition drops", 0);
 	/* the quote must be in the chapter; limits and shape */
 	{
-		json_t *bad = json_pack("{s:[{s:s,s:s},{s:s,s:i,s:i}]}",
-					"selector", "type", "TextQuoteSelector",
-					"exact", "not in the chapter", "type",
-					"TextPositionSelector", "start", 0,
-					"end", 18);
+		json_t *bad = json_pack(
+			"{s:[{s:s,s:s},{s:s,s:i,s:i}]}", "selector", "type",
+			"TextQuoteSelector", "exact", "not in the chapter",
+			"type", "TextPositionSelector", "start", 0, "end", 18);
 		json_t *norm = NULL;
 		char field[64];
 
@@ -419,20 +438,25 @@ static void test_reanchor(void **state)
 	s = check(f, 5, "orphaned");
 	/* orphans keep their old selectors */
 	assert_int_equal(books_anchor_get(f->db, 5, &target, &st), 0);
-	assert_string_equal(json_string_value(json_object_get(json_array_get(
-		json_object_get(target, "selector"), 0), "exact")),
-			    "will be deleted entirely");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_array_get(json_object_get(target, "selector"), 0),
+			"exact")),
+		"will be deleted entirely");
 	json_decref(target);
 	check(f, 6, "needs_review");
 	check(f, 7, "orphaned");
 	/* review: old quote and the proposed look-alike */
 	rev = books_anchor_review(f->db, 6);
 	assert_non_null(rev);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-		rev, "old"), "exact")), "committee met every Thursday evening "
-					"in the upstairs room");
-	assert_non_null(strstr(json_string_value(json_object_get(
-		json_object_get(rev, "proposed"), "exact")), "Tuesday"));
+	assert_string_equal(json_string_value(json_object_get(
+				    json_object_get(rev, "old"), "exact")),
+			    "committee met every Thursday evening "
+			    "in the upstairs room");
+	assert_non_null(
+		strstr(json_string_value(json_object_get(
+			       json_object_get(rev, "proposed"), "exact")),
+		       "Tuesday"));
 	assert_true(json_real_value(json_object_get(rev, "score")) <
 		    BOOKS_ANCHOR_SCORE_FLOOR);
 	assert_true(json_real_value(json_object_get(rev, "score")) >=
@@ -440,8 +464,7 @@ static void test_reanchor(void **state)
 	json_decref(rev);
 	assert_null(books_anchor_review(f->db, 2));
 	assert_int_equal(books_anchor_resolve(f->db, 2, true), SCH_ECONFLICT);
-	assert_int_equal(books_anchor_resolve(f->db, 999, true),
-			 SCH_ENOTFOUND);
+	assert_int_equal(books_anchor_resolve(f->db, 999, true), SCH_ENOTFOUND);
 	/* copy keeps the state (circle.clone) */
 	assert_int_equal(books_anchor_copy(f->db, 6, 60), 0);
 	check(f, 60, "needs_review");
