@@ -871,6 +871,22 @@ static void test_methods_and_editions(void **state)
 	assert_int_equal(books_book_exists(f->db, book), 0);
 	assert_int_equal(books_book_exists(f->db, book + 1), SCH_ENOTFOUND);
 
+	/* a bad --book slug is refused before anything is written */
+	{
+		char err[256] = "";
+		FILE *out = fopen("/dev/null", "w");
+
+		assert_int_equal(books_cli_import(f->db, FIX "/single.md",
+						  "Bad Slug!", false, out, err,
+						  sizeof(err)),
+				 SCH_EINVAL);
+		assert_non_null(strstr(err, "slug"));
+		assert_int_equal(
+			books_cli_import(f->db, FIX "/text/pdftotext.txt",
+					 "../x", false, out, err, sizeof(err)),
+			SCH_EINVAL);
+		fclose(out);
+	}
 	/* ensure_content: existing slugs are skipped, new folders imported */
 	assert_int_equal(books_ensure_content(f->db, f->dir), 0);
 	assert_int_equal(call(f, f->alice, "book.list", json_object(), &r), 0);
