@@ -114,7 +114,10 @@ function parseHash() {
 	return { parts, q };
 }
 
+let routeGen = 0; // bumped on every navigation; late answers check it
+
 export async function route() {
+	routeGen++;
 	for (const f of screenCleanup)
 		f();
 	screenCleanup = [];
@@ -505,11 +508,13 @@ async function newCircleScreen() {
 }
 
 async function circleScreen(id) {
+	const gen = routeGen;
 	let c;
 	try {
 		c = await rpc.call('circle.get', { circle: id });
 	} catch (e) {
-		screen('Circle', h('p', { class: 'error' }, errText(e)));
+		if (gen === routeGen)
+			screen('Circle', h('p', { class: 'error' }, errText(e)));
 		return;
 	}
 	const bookId = idOf(c.book);
@@ -526,6 +531,8 @@ async function circleScreen(id) {
 	const plan = normPlan(planR);
 	const prog = normProgress(planR, members);
 	const b = typeof c.book === 'object' ? c.book : await book(bookId);
+	if (gen !== routeGen)
+		return; // the reader went elsewhere meanwhile
 
 	const s = screen(c.name,
 		h('p', { class: 'lead' }, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
@@ -630,7 +637,7 @@ async function circleScreen(id) {
 
 	const refresh = debounce(() => {
 		if (location.hash === `#/circle/${id}`)
-			circleScreen(id);
+			route();
 	}, 300);
 	screenCleanup.push(subscribe(id, (ev) => {
 		if (/^(member\.|plan\.|circle\.updated|resync)/.test(ev.type))
