@@ -3,8 +3,8 @@
  * the real database behind it.
  *
  * Once per process: a fresh temporary database with every migration and the
- * sample book, every module registered, an account with a circle and one
- * annotation in it, the store executor thread and a worker pool, exactly as
+ * sample book, every module registered, an account owning a circle with a
+ * second member and posts by both (see seed_content()), the store executor thread and a worker pool, exactly as
  * `scholia serve` wires them (minus the sockets). Each input is submitted as
  * one WebSocket text message with rpc_submit_message() on a fresh connection
  * authenticated by the fuzz account's session token, followed by a sentinel
@@ -178,24 +178,81 @@ static void login(void)
 	die("cannot log the fuzz account in");
 }
 
-/* The account's circle and a first annotation, through the real methods. */
+/* Submits text on conn and returns the "result" of the reply with id
+ * "fz-seed" (new reference, NULL on an error reply). */
+static json_t *seed_call(uint64_t conn, const char *text)
+{
+	json_t *r, *res;
+
+	submit(conn, text);
+	r = wait_reply("fz-seed");
+	res = json_incref(json_object_get(r, "result"));
+	if (!res)
+		fprintf(stderr, "fuzz_rpc: seed call failed: %s\n", text);
+	json_decref(r);
+	return res;
+}
+
+/*
+ * The fuzz account's circle (it is the owner, so moderation is in reach), a
+ * second account "fuzzpeer" that joins it and posts an annotation and a
+ * reply (so that flags, hides, mutes and removals have someone else's
+ * content to act on), and one annotation of the fuzz account's own.
+ */
 static void seed_content(void)
 {
-	static const char *const calls[] = {
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"circle.create\",\"params\":{\"name\":\"Fuzz circle\","
-		"\"book\":1}}",
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"circle.subscribe\",\"params\":{\"circle\":1}}",
-		NULL
-	};
-	uint64_t conn = next_conn++;
+	uint64_t conn = next_conn++, peer = next_conn++;
+	char msg[512], err[256];
+	json_t *res;
+	struct store *s;
+	FILE *devnull = fopen("/dev/null", "w");
 
 	rpc_conn_open(conn, "127.0.0.1", "fuzz", token);
-	for (int i = 0; calls[i]; i++) {
-		submit(conn, calls[i]);
-		json_decref(wait_reply("fz-seed"));
+	json_decref(seed_call(conn,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"circle.create\",\"params\":{\"name\":\"Fuzz circle\","
+		"\"book\":1}}"));
+	json_decref(seed_call(conn,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"annotation.create\",\"params\":{\"circle\":1,"
+		"\"chapter\":1,\"target\":null,\"visibility\":\"circle\","
+		"\"body\":\"first\"}}"));
+	res = seed_call(conn,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"circle.invite\",\"params\":{\"circle\":1}}");
+	s = open_db(false);
+	if (auth_cli_create_account(s, "fuzzpeer", "Peer", false, FZ_PASSWORD,
+				    "", devnull, err, sizeof(err)))
+		die(err);
+	store_close(s);
+	if (devnull)
+		fclose(devnull);
+	rpc_conn_open(peer, "127.0.0.1", "fuzz", NULL);
+	json_decref(seed_call(peer,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"auth.login\",\"params\":{\"handle\":\"fuzzpeer\","
+		"\"password\":\"" FZ_PASSWORD "\"}}"));
+	if (json_is_string(json_object_get(res, "code"))) {
+		snprintf(msg, sizeof(msg),
+			 "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+			 "\"circle.join\",\"params\":{\"code\":\"%s\"}}",
+			 json_string_value(json_object_get(res, "code")));
+		json_decref(seed_call(peer, msg));
 	}
+	json_decref(res);
+	json_decref(seed_call(peer,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"annotation.create\",\"params\":{\"circle\":1,"
+		"\"chapter\":1,\"target\":null,\"visibility\":\"circle\","
+		"\"body\":\"the peer's thought\"}}"));
+	json_decref(seed_call(peer,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"reply.create\",\"params\":{\"annotation\":1,"
+		"\"body\":\"the peer's reply\"}}"));
+	rpc_conn_close(peer);
+	json_decref(seed_call(conn,
+		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		"\"circle.subscribe\",\"params\":{\"circle\":1}}"));
 	rpc_conn_close(conn);
 }
 
