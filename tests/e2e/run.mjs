@@ -408,12 +408,13 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 		// The README's picture: Bob's reading view with the thread open.
 		fs.mkdirSync(path.join(repo, 'docs/screenshots'), { recursive: true });
 		await bob.mouse.move(5, 5);
-		await bob.evaluate(() => document.getElementById('toast').classList.remove('show'));
+		await bob.evaluate(() => { document.getElementById('toast').hidden = true; });
 		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view.png') });
 		await bob.setViewportSize({ width: 360, height: 780 });
 		await bob.evaluate(() => { document.querySelector('.toc details').open = false; });
 		await bob.screenshot({ path: path.join(repo, 'docs/screenshots/reading-view-phone.png') });
 		await bob.setViewportSize({ width: 1360, height: 900 });
+		await bob.evaluate(() => { document.getElementById('toast').hidden = false; });
 	}
 	await carol.click(`[data-post="annotation-${annId}"] button:has-text("Flag")`);
 	await carol.selectOption(`[data-post="annotation-${annId}"] .flag-form select`, 'off_topic');
