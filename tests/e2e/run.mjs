@@ -534,3 +534,25 @@ step('footnotes go and come back; tables scroll on a phone', async () => {
 	await bob.screenshot({ path: path.join(artifacts, 'table-phone.png') });
 	await axe(bob, 'table-phone');
 });
+
+step('a passage can be selected with the keyboard alone', async () => {
+	const carol = people.carol.page;
+	await carol.goto(chapterUrl);
+	await carol.waitForSelector('#chapter-text [data-block]');
+	await carol.focus('#kbd-select');
+	await carol.keyboard.press('Enter');
+	await carol.waitForSelector('#chapter-text.kbd-mode:focus');
+	await axe(carol, 'keyboard-selection');
+	for (let i = 0; i < 6; i++)
+		await carol.keyboard.press('Shift+ArrowRight');
+	await carol.keyboard.press('Enter');
+	await carol.waitForSelector('#panel .quote');
+	const quote = await carol.textContent('#panel .quote');
+	const first = await carol.evaluate(() => document.querySelector('#chapter-text [data-block]').textContent.slice(0, 6));
+	assert.equal(quote, first);
+	assert.equal(await carol.evaluate(() => document.activeElement.tagName), 'TEXTAREA');
+	await carol.keyboard.type('Typed without a mouse.');
+	await carol.keyboard.press('Control+Enter');
+	await carol.waitForSelector('.thread .body:has-text("without a mouse")');
+	assert.equal(await carol.getAttribute('#chapter-text', 'contenteditable'), null);
+});

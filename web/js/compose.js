@@ -26,7 +26,7 @@ export function composer(opts) {
 		h('label', { for: ta.id }, opts.label || 'Your comment'),
 		h('div', { class: 'ta-wrap' }, ta, list), preview,
 		h('p', { class: 'hint', id: `${id}-help` },
-			'Markdown: *emphasis*, **strong**, [link](https://…), > quote. Type @ to mention.'),
+			'Markdown: *emphasis*, **strong**, [link](https://…), > quote. Type @ to mention. Ctrl+Enter posts.'),
 		opts.extra || null, err,
 		h('div', { class: 'row' }, toggle, submit,
 			opts.onCancel ? h('button', { type: 'button', onclick: opts.onCancel }, 'Cancel') : null));
@@ -93,6 +93,11 @@ export function composer(opts) {
 		renderList();
 	});
 	ta.addEventListener('keydown', (ev) => {
+		if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) {
+			ev.preventDefault();
+			form.requestSubmit();
+			return;
+		}
 		if (list.hidden)
 			return;
 		if (ev.key === 'ArrowDown' || ev.key === 'ArrowUp') {

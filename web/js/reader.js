@@ -141,7 +141,7 @@ export async function showReader(main, circle, chapter, q) {
 				h('h1', { id: 'chapter-title' }, ch.title), st.presenceEl,
 				entry && entry.prompt ? h('p', { class: 'prompt' }, h('strong', {}, 'Prompt: '), entry.prompt) : null,
 				guardNote,
-				h('div', { class: 'tools' }, followBtn, levers,
+				h('div', { class: 'tools' }, followBtn, keyboardToggle(st), levers,
 					h('button', { type: 'button', class: 'small', id: 'show-threads', onclick: () => openList(true) }, 'Discussion'))),
 			h('div', { class: 'text-wrap' }, st.article, st.strip),
 			navLinks),
@@ -534,6 +534,59 @@ function updateSelButton() {
 	st.selBtn.style.top = `${Math.max(8, top)}px`;
 }
 
+// Keyboard selection without the browser's caret browsing: the text
+// becomes a read-only caret region (contenteditable with every edit
+// refused), so arrows move a caret, Shift+arrows select, and Enter starts
+// a thread on the selection.
+function keyboardToggle(st) {
+	const b = h('button', { type: 'button', class: 'small', id: 'kbd-select', 'aria-pressed': 'false' }, 'Select with the keyboard');
+	const refuse = (ev) => ev.preventDefault();
+	const onKey = (ev) => {
+		if (ev.key === 'Enter' && currentRange()) {
+			ev.preventDefault();
+			startFromSelection();
+		} else if (ev.key === 'Escape') {
+			setMode(false);
+			b.focus();
+		}
+	};
+	const setMode = (on) => {
+		const a = st.article;
+		b.setAttribute('aria-pressed', String(on));
+		if (on) {
+			a.contentEditable = 'true';
+			a.spellcheck = false;
+			a.setAttribute('role', 'textbox');
+			a.setAttribute('aria-multiline', 'true');
+			a.setAttribute('aria-readonly', 'true');
+			a.setAttribute('aria-label', 'Chapter text: arrows move, Shift with arrows selects, Enter starts a thread, Escape leaves');
+			a.classList.add('kbd-mode');
+			for (const t of ['beforeinput', 'paste', 'drop', 'cut'])
+				a.addEventListener(t, refuse);
+			a.addEventListener('keydown', onKey);
+			a.focus();
+			const first = a.querySelector('[data-block]');
+			const sel = document.getSelection();
+			if (first && sel) {
+				sel.removeAllRanges();
+				const r = document.createRange();
+				r.setStart(first, 0);
+				sel.addRange(r);
+			}
+		} else {
+			for (const k of ['contenteditable', 'role', 'aria-multiline', 'aria-readonly', 'aria-label'])
+				a.removeAttribute(k);
+			a.classList.remove('kbd-mode');
+			for (const t of ['beforeinput', 'paste', 'drop', 'cut'])
+				a.removeEventListener(t, refuse);
+			a.removeEventListener('keydown', onKey);
+		}
+	};
+	st.setKbdMode = setMode;
+	b.addEventListener('click', () => setMode(b.getAttribute('aria-pressed') !== 'true'));
+	return b;
+}
+
 async function startFromSelection() {
 	const st = R;
 	const r = currentRange() || st.range;
@@ -544,6 +597,8 @@ async function startFromSelection() {
 	}
 	st.selBtn.hidden = true;
 	document.getSelection().removeAllRanges();
+	if (st.setKbdMode)
+		st.setKbdMode(false);
 	openNew(target);
 }
 
