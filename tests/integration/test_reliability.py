@@ -26,7 +26,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from harness import Server
-from wsclient import Closed, Client
+from wsclient import Closed
 
 WRITERS = 4
 IN_FLIGHT = 4

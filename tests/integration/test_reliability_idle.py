@@ -24,7 +24,7 @@ import time
 import pytest
 
 from harness import Server
-from wsclient import Client, RpcError
+from wsclient import Client
 
 MAX_CONNECTIONS = 6
 
