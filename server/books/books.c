@@ -52,7 +52,10 @@ static const char SQL_CH_FULL[] =
 	"SELECT id, book, title, html, text, blocks, edition FROM chapters "
 	"WHERE id = ?";
 
-/* The rendered chapter (new reference) or NULL when there is none. */
+/* The rendered chapter or NULL when there is none. The object is shared
+ * with the cache (a new reference to it): it is never modified after it is
+ * built, and jansson's reference counts are atomic, so the reply can be
+ * serialised and released anywhere; callers must not modify it. */
 static json_t *chapter_json(struct store *db, int64_t id)
 {
 	struct store_stmt *st = store_query(db, SQL_CH_STAMP, "i", id);
@@ -71,7 +74,7 @@ static json_t *chapter_json(struct store *db, int64_t id)
 		return NULL;
 	if (slot->result && slot->chapter == id && slot->edition == edition &&
 	    slot->stamp == stamp)
-		return json_deep_copy(slot->result);
+		return json_incref(slot->result);
 	st = store_query(db, SQL_CH_FULL, "i", id);
 	if (st && store_row(st) > 0) {
 		blocks = json_loads(store_text(st, 5), 0, NULL);
@@ -91,7 +94,7 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	slot->edition = edition;
 	slot->stamp = stamp;
 	slot->result = r;
-	return json_deep_copy(r);
+	return json_incref(r);
 }
 
 /* ---- methods ---- */

@@ -280,6 +280,23 @@ int main(void)
 		}
 		printf("chapter.get warm (10k words): %6.3f ms per call\n",
 		       (now() - t0) * 1e3 / calls);
+		/* what the core then spends turning the reply into bytes */
+		res = e = NULL;
+		rpc_call_local(ctx, "chapter.get", params, &res, &e);
+		t0 = now();
+		for (int i = 0; i < 200; i++) {
+			char *js = json_dumps(res, JSON_COMPACT);
+
+			if (i == 0)
+				printf("reply size:                   %6zu "
+				       "bytes\n",
+				       strlen(js));
+			free(js);
+		}
+		printf("json_dumps of the reply:      %6.3f ms\n",
+		       (now() - t0) * 1e3 / 200);
+		json_decref(res);
+		json_decref(e);
 		rpc_ctx_free_local(ctx);
 		json_decref(params);
 	}
