@@ -556,3 +556,33 @@ step('a passage can be selected with the keyboard alone', async () => {
 	await carol.waitForSelector('.thread .body:has-text("without a mouse")');
 	assert.equal(await carol.getAttribute('#chapter-text', 'contenteditable'), null);
 });
+
+step('a reset link from the command line sets a new password', async () => {
+	const r = spawnSync(bin, ['admin', 'reset-link', '--db', dbPath,
+		'--handle', 'olive'], { env, encoding: 'utf8' });
+	assert.equal(r.status, 0, r.stderr);
+	const m = /#\/reset\/([A-Za-z0-9_-]+)/.exec(r.stdout);
+	assert.ok(m, `no reset link in: ${r.stdout}`);
+	const page = await newPerson('olive2');
+	await page.goto(`${base()}/#/reset/${m[1]}`);
+	await page.waitForSelector('input[name=password2]');
+	await axe(page, 'reset');
+	await page.fill('input[name=password]', 'quince harbour signal 38');
+	await page.fill('input[name=password2]', 'quince harbour signal 38');
+	await page.click('form button[type=submit]');
+	await page.waitForSelector('p[role=status]:has-text("Your password is set")');
+	// the link is spent: a second use is refused on screen
+	await page.reload();
+	await page.waitForSelector('input[name=password2]');
+	await page.fill('input[name=password]', 'another garden lamp 12');
+	await page.fill('input[name=password2]', 'another garden lamp 12');
+	await page.click('form button[type=submit]');
+	await page.waitForSelector('p.error:not(:empty)');
+	// and the new password signs in
+	await page.goto(`${base()}/#/signin`);
+	await page.fill('input[name=handle]', 'olive');
+	await page.fill('input[name=password]', 'quince harbour signal 38');
+	await page.click('form button[type=submit]');
+	await online(page);
+	await page.waitForSelector('nav.main');
+});

@@ -128,6 +128,8 @@ export async function route() {
 	document.body.classList.toggle('reading', a === 'read');
 	if (a === 'join')
 		return joinScreen(b);
+	if (a === 'reset')
+		return resetScreen(b);
 	if (!app.me) {
 		if (a === 'register')
 			return authScreen('register');
@@ -197,11 +199,16 @@ function authScreen(mode, invite) {
 		autocomplete: reg ? 'new-password' : 'current-password',
 		minlength: reg ? 10 : null,
 	});
+	const code = h('input', { name: 'invite', autocomplete: 'off',
+		autocapitalize: 'none', spellcheck: 'false' });
 	const err = errBox();
 	const form = h('form', { class: 'card auth', novalidate: false },
 		field('Handle', handle, reg ? '3 to 32 of a–z, 0–9 and _' : null),
 		reg ? field('Display name', display) : null,
 		field('Password', pw, reg ? 'At least 10 characters' : null),
+		reg && !invite
+			? field('Invitation code (if you were given one)', code)
+			: null,
 		err,
 		h('button', { type: 'submit', class: 'primary' },
 			reg ? 'Create account' : 'Sign in'),
@@ -221,8 +228,9 @@ function authScreen(mode, invite) {
 					handle: handle.value.trim(), password: pw.value,
 					display_name: display.value.trim() || handle.value.trim(),
 				};
+				const given = invite || code.value.trim();
 				try {
-					await rpc.call('auth.register', invite ? { ...p, invite } : p);
+					await rpc.call('auth.register', given ? { ...p, invite: given } : p);
 				} catch (e) {
 					// A circle's invitation is redeemed by circle.join
 					// below; where the server does not take it as a
@@ -250,6 +258,44 @@ function authScreen(mode, invite) {
 			'Read a book together, one passage and one conversation at a time.');
 	screen(reg ? 'Create an account' : 'Sign in', intro, form);
 	handle.focus();
+}
+
+/* The one-time link printed by `scholia admin reset-link` and by
+ * `create-account` without a password: choose a (new) password. */
+function resetScreen(token) {
+	const pw = h('input', { type: 'password', name: 'password', required: true,
+		autocomplete: 'new-password', minlength: 10 });
+	const again = h('input', { type: 'password', name: 'password2',
+		required: true, autocomplete: 'new-password', minlength: 10 });
+	const err = errBox();
+	const done = h('p', { role: 'status' });
+	const form = h('form', { class: 'card auth' },
+		field('New password', pw, 'At least 10 characters'),
+		field('New password again', again),
+		err, done,
+		h('button', { type: 'submit', class: 'primary' }, 'Set password'));
+	form.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		err.textContent = '';
+		if (pw.value !== again.value) {
+			err.textContent = 'The two passwords differ.';
+			return;
+		}
+		const btn = form.querySelector('button[type=submit]');
+		btn.disabled = true;
+		try {
+			await rpc.call('auth.reset', { reset_token: token || '', password: pw.value });
+			pw.value = again.value = '';
+			clear(done);
+			done.append('Your password is set. ',
+				h('a', { href: '#/signin' }, 'Sign in with it'), '.');
+		} catch (e) {
+			err.textContent = errText(e);
+			btn.disabled = false;
+		}
+	});
+	screen('Choose a password', form);
+	pw.focus();
 }
 
 async function acceptInvite(code) {
