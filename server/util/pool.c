@@ -3,6 +3,7 @@
  */
 #include "util/pool.h"
 #include "util/buf.h"
+#include "util/log.h"
 
 #include <pthread.h>
 #include <stdbool.h>
