@@ -5,8 +5,12 @@
 # the wrapper also keeps each process's report in $VG_LOGS so the summary
 # below can count errors and leaks even when a test tolerated the exit code.
 #
-# It is slow (10-30x): this is the nightly / longer target, not part of
-# scripts/test.sh. Usage:
+# It is slow (20-50x): this is the nightly / longer target, not part of
+# scripts/test.sh. Tests that depend on timing (start-up within 30 s,
+# throttles, timeouts) may fail under valgrind's slowness; such failures
+# are listed but only fail the run with SCHOLIA_VG_STRICT=1. The verdict is
+# valgrind's: any memory error or definite/indirect leak in any process
+# fails the run. Usage:
 #   tests/valgrind/run.sh [BUILD_DIR] [pytest -k expression or test file...]
 # BUILD_DIR defaults to build (a normal, non-sanitizer build). Extra
 # arguments are test files (default: every tests/integration/test_*.py).
@@ -52,7 +56,7 @@ export SCHOLIA_VG_TIMEOUT_SCALE=20
 failed=()
 for f in "${files[@]}"; do
 	echo "== valgrind: $f"
-	if ! /usr/bin/python3 -m pytest -q -x -p no:cacheprovider "$f"; then
+	if ! /usr/bin/python3 -m pytest -q -p no:cacheprovider "$f"; then
 		failed+=("$f")
 	fi
 done
@@ -73,7 +77,10 @@ for l in "$logs"/vg.*.log; do
 	fi
 done
 echo "== processes with errors: $errs, with leaks: $leaks, failed test files: ${#failed[@]} ${failed[*]:-}"
-if [ "$errs" -ne 0 ] || [ "$leaks" -ne 0 ] || [ "${#failed[@]}" -ne 0 ]; then
+if [ "$errs" -ne 0 ] || [ "$leaks" -ne 0 ]; then
+	exit 1
+fi
+if [ "${SCHOLIA_VG_STRICT:-0}" = 1 ] && [ "${#failed[@]}" -ne 0 ]; then
 	exit 1
 fi
 exit 0
