@@ -47,6 +47,7 @@ struct epub {
 	size_t nspine;
 	struct tocent {
 		char *file; /* full path, no fragment */
+		char *frag; /* fragment or NULL */
 		char *title;
 		int depth; /* 0 = top level */
 		int children;
@@ -424,8 +425,8 @@ out:
 
 /* ---- table of contents ---- */
 
-static void toc_add(struct epub *E, const char *file, const char *title,
-		    int depth, int parent)
+static void toc_add(struct epub *E, const char *file, const char *frag,
+		    const char *title, int depth, int parent)
 {
 	struct tocent *t;
 
@@ -437,6 +438,7 @@ static void toc_add(struct epub *E, const char *file, const char *title,
 	}
 	t = &E->toc[E->ntoc++];
 	t->file = xstrdup(file);
+	t->frag = frag && frag[0] ? xstrdup(frag) : NULL;
 	t->title = bk_clean_utf8(title, strnlen(title, BK_MAX_TITLE), NULL);
 	t->depth = depth;
 	t->children = 0;
@@ -460,11 +462,14 @@ static void nav_list(struct epub *E, const char *dir, xmlNode *ol, int depth,
 			if ((name_is(c, "a") || name_is(c, "span")) && me < 0) {
 				char *href = attr(c, "href");
 				char *t = text_of(c);
+				char *frag = NULL;
 				char *file = resolve_path(dir, href ? href : "",
-							  NULL);
+							  &frag);
 
-				toc_add(E, href ? file : "", t, depth, parent);
+				toc_add(E, href ? file : "", frag, t, depth,
+					parent);
 				me = (int)E->ntoc - 1;
+				free(frag);
 				free(file);
 				free(t);
 				xmlFree(href);
@@ -509,9 +514,12 @@ static void ncx_points(struct epub *E, const char *dir, xmlNode *n, int depth,
 				src = attr(c, "src");
 		}
 		{
-			char *file = resolve_path(dir, src ? src : "", NULL);
+			char *frag = NULL;
+			char *file = resolve_path(dir, src ? src : "", &frag);
 
-			toc_add(E, file, title ? title : "", depth, parent);
+			toc_add(E, file, frag, title ? title : "", depth,
+				parent);
+			free(frag);
 			free(file);
 		}
 		me = (int)E->ntoc - 1;
@@ -571,7 +579,17 @@ struct walk {
 	const char *file;
 	struct bk_builder *bb; /* NULL in the note-collecting pass */
 	int quote;
+	int open; /* markup containers open (table, list...) */
+	/* further chapters of the table of contents in this file: */
+	const int *splits; /* toc indexes, in order */
+	size_t nsplits, next;
+	void (*split)(struct walk *w, int toc); /* starts that chapter */
+	void *arg;
 };
+
+/* Whether n, or the first element inside it and so on down, has id (or
+ * name) frag. */
+static bool has_id(const xmlNode *n, const char *frag, int depth, int *budget);
 
 static bool skip_element(const xmlNode *n)
 {
@@ -617,6 +635,30 @@ static char *note_key(const char *file, const char *id)
 
 	buf_addf(&b, "%s#%s", file, id);
 	return buf_detach(&b, NULL);
+}
+
+static bool has_id(const xmlNode *n, const char *frag, int depth, int *budget)
+{
+	/* n, or the first element inside it, and so on down: an element
+	 * that starts with the anchor starts the chapter */
+	while (n && depth++ < 5 && (*budget)-- > 0) {
+		char *id = attr(n, "id");
+		char *nm = name_is(n, "a") ? attr(n, "name") : NULL;
+		bool hit =
+			(id && !strcmp(id, frag)) || (nm && !strcmp(nm, frag));
+
+		xmlFree(id);
+		xmlFree(nm);
+		if (hit)
+			return true;
+		for (n = n->children; n && n->type != XML_ELEMENT_NODE;
+		     n = n->next)
+			if (n->type == XML_TEXT_NODE && n->content &&
+			    bk_count_words((const char *)n->content,
+					   strlen((const char *)n->content)))
+				return false; /* text comes first */
+	}
+	return false;
 }
 
 static void inline_walk(struct walk *w, xmlNode *n, int depth);
@@ -740,6 +782,13 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			continue;
 		if (depth >= BK_MAX_DEPTH)
 			continue;
+		if (w->bb && w->next < w->nsplits && !w->open && !w->quote) {
+			int budget = 8;
+
+			if (has_id(n, w->E->toc[w->splits[w->next]].frag, 0,
+				   &budget))
+				w->split(w, w->splits[w->next++]);
+		}
 		if (is_note(n, notes_list)) {
 			char *id = attr(n, "id");
 
@@ -844,11 +893,13 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			for (char *c = close; *c; c++)
 				*c = (char)tolower((unsigned char)*c);
 			bb_markup(w->bb, open);
+			w->open++;
 			if (name_is(n, "blockquote"))
 				w->quote++;
 			block_walk(w, n->children, depth + 1, notes_list);
 			if (name_is(n, "blockquote"))
 				w->quote--;
+			w->open--;
 			bb_markup(w->bb, close);
 		} else if (name_is(n, "hr")) {
 			bb_markup(w->bb, "<hr>");
@@ -859,7 +910,9 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 
 			if (li)
 				bb_markup(w->bb, "<li>");
+			w->open += li;
 			block_walk(w, n->children, depth + 1, notes_list);
+			w->open -= li;
 			bb_close(w->bb);
 			if (li)
 				bb_markup(w->bb, "</li>");
@@ -913,6 +966,7 @@ static void epub_free(struct epub *E)
 	free(E->aux);
 	for (size_t i = 0; i < E->ntoc; i++) {
 		free(E->toc[i].file);
+		free(E->toc[i].frag);
 		free(E->toc[i].title);
 	}
 	free(E->toc);
@@ -947,6 +1001,71 @@ static int title_number(const char *t, char **rest)
 	return n;
 }
 
+/* What starting a chapter needs to know in the second pass. */
+struct pass2 {
+	struct bk_book *b;
+	struct epub *E;
+	struct bk_chapter **cur;
+	int *cur_part; /* toc index of the current part */
+	struct bk_builder *bb;
+	const char *file;
+};
+
+/* Starts the chapter for toc entry t (-1: untitled), opening the part it
+ * belongs to when that changes. */
+static void begin(struct pass2 *P, int t)
+{
+	struct epub *E = P->E;
+	char *title = NULL;
+	int num = 0;
+
+	if (t >= 0 && !E->toc[t].children && E->toc[t].depth == 0 &&
+	    *P->cur_part >= 0) {
+		/* back matter after the parts */
+		bk_book_add_part(P->b, NULL);
+		*P->cur_part = -1;
+	}
+	if (t >= 0 && E->toc[t].children && E->toc[t].depth == 0 &&
+	    *P->cur_part != t) {
+		/* a part starting inside a file */
+		bk_book_add_part(P->b, E->toc[t].title);
+		*P->cur_part = t;
+	}
+	if (t >= 0 && E->toc[t].depth > 0 && E->toc[t].parent >= 0 &&
+	    E->toc[t].parent != *P->cur_part &&
+	    E->toc[E->toc[t].parent].depth == 0) {
+		/* a chapter of a part whose page is not in the spine */
+		bk_book_add_part(P->b, E->toc[E->toc[t].parent].title);
+		*P->cur_part = E->toc[t].parent;
+	}
+	if (t >= 0)
+		num = title_number(E->toc[t].title, &title);
+	*P->cur = bk_book_add_chapter(P->b, title, num);
+	free(title);
+	if ((*P->cur)->title && !(*P->cur)->title[0]) {
+		free((*P->cur)->title);
+		(*P->cur)->title = NULL;
+	}
+	(*P->cur)->file = xstrdup(P->file);
+}
+
+/* The walk reached the start of toc entry t inside the same file. */
+static void split_here(struct walk *w, int t)
+{
+	struct pass2 *P = w->arg;
+
+	bb_close(P->bb);
+	if (bk_book_nchapters(P->b) >= BK_MAX_CHAPTERS)
+		return;
+	/* a part heading alone: its chapter holds nothing else */
+	if (*P->cur && *P->cur_part >= 0 && (*P->cur)->nitems <= 1 &&
+	    (*P->cur)->title &&
+	    !strcmp((*P->cur)->title, w->E->toc[*P->cur_part].title))
+		bk_chapter_clear(*P->cur);
+	begin(P, t);
+	bb_init(P->bb, *P->cur);
+}
+
 int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		   char *err, size_t errlen)
 {
@@ -977,7 +1096,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	for (size_t i = 0; i < E.nspine; i++) {
 		char *data;
 		size_t len;
-		struct walk w = {&E, E.spine[i], NULL, 0};
+		struct walk w = {.E = &E, .file = E.spine[i]};
 
 		if (read_entry(&E, E.spine[i], &data, &len)) {
 			bk_warn(b, "spine item %s is missing", E.spine[i]);
@@ -992,8 +1111,11 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	/* pass 2: chapters */
 	for (size_t i = 0; i < E.nspine; i++) {
 		int t = -1;
-		struct walk w = {&E, E.spine[i], NULL, 0};
+		struct walk w = {.E = &E, .file = E.spine[i]};
 		struct bk_builder bb;
+		struct pass2 P = {b, &E, &cur, &cur_part, &bb, E.spine[i]};
+		int *splits = NULL;
+		size_t nsplits = 0;
 		char *text;
 
 		if (!docs[i] || E.aux[i])
@@ -1009,13 +1131,23 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 			if (nav)
 				continue; /* the table of contents itself */
 		}
-		for (size_t k = 0; k < E.ntoc; k++)
-			if (!strcmp(E.toc[k].file, E.spine[i])) {
+		for (size_t k = 0; k < E.ntoc; k++) {
+			if (strcmp(E.toc[k].file, E.spine[i]))
+				continue;
+			if (t < 0) {
 				t = (int)k;
-				break;
+			} else if (E.toc[k].frag &&
+				   (!E.toc[t].frag ||
+				    strcmp(E.toc[k].frag, E.toc[t].frag))) {
+				/* another chapter further in this file */
+				splits = xrealloc(splits,
+						  (nsplits + 1) * sizeof(int));
+				splits[nsplits++] = (int)k;
 			}
+		}
 		text = text_of(body_of(docs[i]));
-		if (t >= 0 && E.toc[t].children && E.toc[t].depth == 0) {
+		if (t >= 0 && E.toc[t].children && E.toc[t].depth == 0 &&
+		    !nsplits) {
 			/* a part: its own page starts it */
 			bk_book_add_part(b, E.toc[t].title);
 			cur_part = t;
@@ -1026,49 +1158,26 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 				continue;
 			}
 		}
-		if (t >= 0 && !E.toc[t].children && E.toc[t].depth == 0 &&
-		    cur_part >= 0) {
-			/* back matter after the parts */
-			bk_book_add_part(b, NULL);
-			cur_part = -1;
-		}
-		if (t >= 0 && E.toc[t].depth > 0 && E.toc[t].parent >= 0 &&
-		    E.toc[t].parent != cur_part &&
-		    E.toc[E.toc[t].parent].depth == 0) {
-			/* a chapter of a part whose page is not in the
-			 * spine */
-			bk_book_add_part(b, E.toc[E.toc[t].parent].title);
-			cur_part = E.toc[t].parent;
-		}
-		if (t >= 0 || !cur) {
-			if (t < 0 && bk_count_words(text, strlen(text)) == 0) {
-				free(text);
-				continue; /* a cover or blank page */
-			}
-			if (bk_book_nchapters(b) >= BK_MAX_CHAPTERS) {
-				free(text);
+		if (t < 0 && (cur || bk_count_words(text, strlen(text)) == 0)) {
+			/* continues the previous chapter, or a blank page */
+			free(text);
+			if (!cur)
+				continue;
+		} else {
+			free(text);
+			if (bk_book_nchapters(b) >= BK_MAX_CHAPTERS)
 				break;
-			}
-			{
-				char *title = NULL;
-				int num = t >= 0 ? title_number(E.toc[t].title,
-								&title)
-						 : 0;
-
-				cur = bk_book_add_chapter(b, title, num);
-				free(title);
-			}
-			if (cur->title && !cur->title[0]) {
-				free(cur->title);
-				cur->title = NULL;
-			}
-			cur->file = xstrdup(E.spine[i]);
+			begin(&P, t);
 		}
-		free(text);
 		bb_init(&bb, cur);
 		w.bb = &bb;
+		w.splits = splits;
+		w.nsplits = nsplits;
+		w.split = split_here;
+		w.arg = &P;
 		block_walk(&w, body_of(docs[i]), 0, false);
 		bb_close(&bb);
+		free(splits);
 	}
 	if (!b->title)
 		b->title = xstrdup("Untitled");

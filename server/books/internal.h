@@ -135,6 +135,8 @@ size_t bk_book_nchapters(const struct bk_book *b);
 /* Removes chapters that got no content (before finishing) and parts left
  * empty. */
 void bk_book_drop_empty(struct bk_book *b);
+/* Drops what a chapter holds so far (it then counts as empty). */
+void bk_chapter_clear(struct bk_chapter *ch);
 void bk_warn(struct bk_book *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void bk_notes_add(struct bk_notes *ns, const char *label, const char *text,

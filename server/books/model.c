@@ -97,6 +97,20 @@ void bk_book_free(struct bk_book *b)
 	free(b);
 }
 
+void bk_chapter_clear(struct bk_chapter *ch)
+{
+	for (size_t i = 0; i < ch->nitems; i++) {
+		free(ch->items[i].markup);
+		free(ch->items[i].pre);
+		free(ch->items[i].post);
+		buf_free(&ch->items[i].text);
+		buf_free(&ch->items[i].html);
+	}
+	free(ch->items);
+	ch->items = NULL;
+	ch->nitems = ch->capitems = 0;
+}
+
 void bk_book_drop_empty(struct bk_book *b)
 {
 	size_t np = 0;

@@ -456,6 +456,49 @@ static void test_epub3_and_epub2(void **state)
 	bk_book_free(b);
 }
 
+/* Project Gutenberg style: one XHTML file, chapters at fragments. */
+static void test_epub_chapters_in_one_file(void **state)
+{
+	static const char *const files[] = {
+		"mimetype",	 "META-INF/container.xml", "OEBPS/content.opf",
+		"OEBPS/toc.ncx", "OEBPS/book.xhtml",	   NULL};
+	struct fixture *f = *state;
+	struct bk_book *b = NULL;
+	char path[128], src[512], err[256] = "";
+	int zerr = 0;
+	zip_t *z;
+
+	snprintf(path, sizeof(path), "%s/one.epub", f->dir);
+	z = zip_open(path, ZIP_CREATE | ZIP_TRUNCATE, &zerr);
+	assert_non_null(z);
+	for (size_t i = 0; files[i]; i++) {
+		snprintf(src, sizeof(src), "%s/epub-onefile/%s", FIX, files[i]);
+		add_file(z, files[i], src);
+	}
+	assert_int_equal(zip_close(z), 0);
+	if (bk_import_epub(path, NULL, &b, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_int_equal(bk_book_nchapters(b), 3);
+	assert_int_equal(b->nparts, 2);
+	assert_string_equal(b->parts[0].title, "PART I");
+	assert_string_equal(b->parts[0].ch[0]->title, "The Loom");
+	assert_int_equal(b->parts[0].ch[0]->number, 1);
+	assert_string_equal(b->parts[0].ch[1]->title, "The Shop");
+	assert_int_equal(b->parts[0].ch[1]->number, 2);
+	assert_null(b->parts[1].title);
+	assert_string_equal(b->parts[1].ch[0]->title, "Epilogue");
+	assert_string_equal(b->parts[0].ch[0]->text,
+			    "CHAPTER I. The Loom\n\nThe loom stood by the "
+			    "window of the cellar.\n\nQuoted words that must "
+			    "stay in chapter one.");
+	assert_string_equal(b->parts[0].ch[1]->text,
+			    "CHAPTER II. The Shop\n\nThe shop opened on a "
+			    "winter evening.");
+	assert_string_equal(b->parts[1].ch[0]->text,
+			    "Epilogue\n\nThe museum keeps the loom today.");
+	bk_book_free(b);
+}
+
 static void write_file(const char *path, const char *data, size_t len)
 {
 	FILE *fp = fopen(path, "wb");
@@ -930,6 +973,8 @@ int main(void)
 		cmocka_unit_test(test_text_superscript_notes),
 		cmocka_unit_test_setup_teardown(test_epub3_and_epub2, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_epub_chapters_in_one_file,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_input, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_md_warnings, setup,
