@@ -502,6 +502,7 @@ struct report {
 	uint64_t sent[NOP], acked[NOP], errs[NOP];
 	uint64_t deliveries, replayed, lost, dup, closes, timeouts, overflow,
 		 resync, conn_ok, conn_fail, skipped, late;
+	uint64_t cpu_us;            /* this worker's CPU time in the phase */
 	uint64_t t_first, t_last;   /* connect/reconnect: first ok, all done */
 	uint64_t posts_circ[NCSLOT]; /* acked posts per circle slot */
 	uint64_t nev;               /* event entries that follow */
@@ -1990,9 +1991,21 @@ static void worker_killwait(const struct cmd *cm)
 	reconnect_mode = 0;
 }
 
+static uint64_t self_cpu_us(void)
+{
+	struct rusage ru;
+
+	getrusage(RUSAGE_SELF, &ru);
+	return (uint64_t)ru.ru_utime.tv_sec * 1000000u +
+	       (uint64_t)ru.ru_utime.tv_usec +
+	       (uint64_t)ru.ru_stime.tv_sec * 1000000u +
+	       (uint64_t)ru.ru_stime.tv_usec;
+}
+
 static void worker_main(int cfd, int rfd)
 {
 	struct epoll_event ev;
+	uint64_t cpu0;
 
 	rng_state ^= (uint64_t)getpid() * 0x9E3779B97F4A7C15ull;
 	worker_setup();
@@ -2030,6 +2043,7 @@ static void worker_main(int cfd, int rfd)
 			rep.late = late;
 		}
 		ev_clear();
+		cpu0 = self_cpu_us();
 		switch (cm.type) {
 		case CMD_CONNECT:
 			worker_connect(&cm);
@@ -2044,7 +2058,7 @@ static void worker_main(int cfd, int rfd)
 			worker_killwait(&cm);
 			break;
 		}
-		rep.skipped += 0;
+		rep.cpu_us = self_cpu_us() - cpu0;
 		worker_report(rfd);
 	}
 	_exit(0);
@@ -2148,6 +2162,7 @@ static void collect(void)
 		A.r.conn_fail += r->conn_fail;
 		A.r.skipped += r->skipped;
 		A.r.late += r->late;
+		A.r.cpu_us += r->cpu_us;
 		for (int s = 0; s < NCSLOT; s++)
 			A.r.posts_circ[s] += r->posts_circ[s];
 		if (r->t_first &&
@@ -2275,7 +2290,7 @@ static void phase_json(const char *name, double secs, const char *extra_fmt,
 		"\"closes\":%llu,\"timeouts\":%llu,\"overflow\":%llu,"
 		"\"resync\":%llu,\"conn_ok\":%llu,\"conn_fail\":%llu,"
 		"\"skipped\":%llu,\"events\":%llu,"
-		"\"late_before_phase\":%llu,",
+		"\"late_before_phase\":%llu,\"loadgen_cpu_us\":%llu,",
 		(unsigned long long)A.r.deliveries, (unsigned long long)exp,
 		(unsigned long long)A.r.replayed,
 		(unsigned long long)A.r.lost, (unsigned long long)A.r.dup,
@@ -2287,7 +2302,8 @@ static void phase_json(const char *name, double secs, const char *extra_fmt,
 		(unsigned long long)A.r.conn_fail,
 		(unsigned long long)A.r.skipped,
 		(unsigned long long)A.events,
-		(unsigned long long)A.r.late);
+		(unsigned long long)A.r.late,
+		(unsigned long long)A.r.cpu_us);
 	for (int o = 0; o < NOP; o++) {
 		char nm[64];
 

@@ -93,8 +93,14 @@ def main():
     stp = phase(R, "steady")
     raw_us = raw["raw_cpu_us_per_write"]
     cpu, where = None, ""
+    steps = [p for p in R.get("phases", []) if p["phase"].startswith("knee_")
+             and not p.get("lost_total") and p.get("cpu_us_per_delivery")]
     if k and k.get("knee_cpu_us_per_delivery"):
         cpu, where = k["knee_cpu_us_per_delivery"], "at the knee"
+    elif steps:
+        top_step = max(steps, key=lambda p: p["deliveries_per_s"])
+        cpu = top_step["cpu_us_per_delivery"]
+        where = "at %.0f deliveries/s" % top_step["deliveries_per_s"]
     elif stp and stp.get("cpu_us_per_delivery"):
         cpu, where = stp["cpu_us_per_delivery"], "steady phase"
     if cpu is not None:
