@@ -45,20 +45,10 @@
 static json_t *call_method(struct rpc_ctx *ctx, const char *name,
 			   json_t *params)
 {
-	const struct rpc_method *m = rpc_find(name);
 	json_t *result = NULL;
-	int rc;
 
-	if (!m) {
-		json_decref(params);
+	if (rpc_call_nested(ctx, name, params, &result))
 		return NULL;
-	}
-	rc = m->fn(ctx, params, &result);
-	json_decref(params);
-	if (rc) {
-		json_decref(result);
-		return NULL;
-	}
 	return result;
 }
 

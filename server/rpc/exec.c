@@ -78,6 +78,7 @@ struct conn_state {
 struct pending {
 	uint64_t conn;
 	json_t *resp;          /* response object/array, or NULL */
+	struct refbuf *raw;    /* pre-serialised result to splice into resp */
 	struct rpc_out *outs;  /* events and effects of the calls */
 	struct rpc_out *outs_tail;
 	struct cont *defer;    /* to submit after commit (list) */
@@ -413,6 +414,9 @@ static void run_message(struct job *j, time_t now)
 			ctx_init(&ctx, j->conn, now);
 			r = rpc_dispatch(&ctx, json_array_get(msg, i),
 					 &deferred);
+			if (r && ctx.raw_result)
+				json_object_set_new(r, "result",
+						    rpc_take_raw_json(&ctx));
 			if (deferred) {
 				json_array_append_new(batch->replies,
 						      json_null());
@@ -436,6 +440,10 @@ static void run_message(struct job *j, time_t now)
 		return;
 	}
 	p->resp = rpc_dispatch(&ctx, msg, &deferred);
+	if (ctx.raw_result) {
+		p->raw = ctx.raw_result;
+		ctx.raw_result = NULL;
+	}
 	if (deferred)
 		take_deferral(&ctx, NULL, 0, NULL);
 	collect(p, &ctx);
@@ -634,10 +642,16 @@ static void run_cont(struct job *j, time_t now)
 		c->http = NULL;
 		json_decref(r);
 	} else if (c->batch) {
+		if (r && ctx.raw_result)
+			json_object_set_new(r, "result",
+					    rpc_take_raw_json(&ctx));
 		finish_batch_slot(p, c, r);
 	} else {
 		p->resp = r;
+		p->raw = ctx.raw_result;
+		ctx.raw_result = NULL;
 	}
+	refbuf_unref(ctx.raw_result);
 	collect(p, &ctx);
 	cont_free(c);
 }
@@ -774,9 +788,15 @@ static void deliver(struct pending *p, bool committed)
 		o = xcalloc(1, sizeof(*o));
 		o->kind = RPC_OUT_REPLY;
 		o->conn = p->conn;
-		o->bytes = rpc_dump(p->resp);
+		if (p->raw && committed &&
+		    json_object_get(p->resp, "result"))
+			o->bytes = rpc_splice_raw(p->raw,
+						  json_object_get(p->resp, "id"));
+		else
+			o->bytes = rpc_dump(p->resp);
 		emit(o);
 	}
+	refbuf_unref(p->raw);
 	json_decref(p->resp);
 	apply_local_effects(p->outs);
 	for (o = p->outs; o; o = next) {

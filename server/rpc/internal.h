@@ -50,6 +50,7 @@ struct rpc_ctx {
 	struct http_resp *http_resp;
 	uint64_t http_id;
 	bool local;            /* rpc_ctx_new_local */
+	struct refbuf *raw_result; /* rpc_result_raw, spliced after commit */
 };
 
 /* Appends an output to the call's pending list. */
@@ -68,6 +69,12 @@ struct refbuf *rpc_dump(json_t *v);
  * and returns the response object (new reference) or NULL when deferred or
  * a notification. */
 json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *request, bool *deferred);
+
+/* The raw result of ctx as a JSON value (for batches and local calls, which
+ * need one); clears ctx->raw_result. New reference. */
+json_t *rpc_take_raw_json(struct rpc_ctx *ctx);
+/* The bytes of {"jsonrpc":"2.0","result":RAW,"id":ID}. */
+struct refbuf *rpc_splice_raw(struct refbuf *raw, json_t *id);
 
 /* metrics */
 void rpc_metrics_count(const char *method, int code, double seconds);

@@ -201,6 +201,70 @@ void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
 	ctx->new_admin = is_admin;
 }
 
+void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb)
+{
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = rb;
+}
+
+json_t *rpc_take_raw_json(struct rpc_ctx *ctx)
+{
+	json_t *v = json_loadb((const char *)refbuf_bytes(ctx->raw_result),
+			       ctx->raw_result->len, JSON_DECODE_ANY, NULL);
+
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = NULL;
+	return v ? v : json_null();
+}
+
+struct refbuf *rpc_splice_raw(struct refbuf *raw, json_t *id)
+{
+	static const char head[] = "{\"jsonrpc\":\"2.0\",\"result\":";
+	char *sid = json_dumps(id ? id : json_null(), JSON_ENCODE_ANY);
+	struct buf b = BUF_INIT;
+	struct refbuf *rb;
+
+	buf_grow(&b, sizeof(head) + raw->len + 16 + (sid ? strlen(sid) : 4));
+	buf_add(&b, head, sizeof(head) - 1);
+	buf_add(&b, refbuf_bytes(raw), raw->len);
+	buf_adds(&b, ",\"id\":");
+	buf_adds(&b, sid ? sid : "null");
+	buf_addch(&b, '}');
+	free(sid);
+	rb = refbuf_new(b.data, b.len);
+	buf_free(&b);
+	return rb;
+}
+
+int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
+		    json_t **result)
+{
+	const struct rpc_method *m = rpc_find(method);
+	struct refbuf *saved = ctx->raw_result;
+	int rc;
+
+	*result = NULL;
+	if (!m) {
+		json_decref(params);
+		return RPC_E_METHOD_NOT_FOUND;
+	}
+	if (!params)
+		params = json_object();
+	ctx->raw_result = NULL;
+	rc = m->fn(ctx, params, result);
+	if (rc == 0 && !*result && ctx->raw_result)
+		*result = rpc_take_raw_json(ctx);
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = saved;
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+		rpc_ctx_clear_error(ctx);
+	}
+	json_decref(params);
+	return rc;
+}
+
 /* ---- errors ---- */
 
 void rpc_ctx_clear_error(struct rpc_ctx *ctx)
@@ -697,7 +761,9 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 		store_release(ctx->db);
 		return RPC_DEFERRED;
 	}
-	if (rc != 0 || (!*result && !ctx->http_req)) {
+	if (rc != 0 || (!*result && !ctx->http_req && !ctx->raw_result)) {
+		refbuf_unref(ctx->raw_result);
+		ctx->raw_result = NULL;
 		if (rc == 0)
 			log_error("rpc", "%s returned no result", m ? m->name : "?");
 		store_rollback_to(ctx->db);
@@ -714,6 +780,8 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 	if (src) {
 		store_rollback_to(ctx->db);
 		rpc_ctx_drop(ctx);
+		refbuf_unref(ctx->raw_result);
+		ctx->raw_result = NULL;
 		json_decref(*result);
 		*result = NULL;
 		rpc_fail_store(ctx, src);
@@ -783,9 +851,14 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 	if (rc)
 		goto error;
 	rpc_metrics_count(method, 0, now_seconds() - t0);
-	if (!id)
-		return (json_decref(result), NULL); /* notification */
-	return response(id, result, NULL);
+	if (!id) {
+		/* notification */
+		refbuf_unref(ctx->raw_result);
+		ctx->raw_result = NULL;
+		return (json_decref(result), NULL);
+	}
+	/* with a raw result, the caller splices ctx->raw_result in */
+	return response(id, result ? result : json_null(), NULL);
 invalid:
 	rpc_fail(ctx, RPC_E_INVALID_REQUEST, NULL);
 	rc = RPC_E_INVALID_REQUEST;
@@ -820,8 +893,13 @@ json_t *rpc_continue(struct rpc_ctx *ctx, struct rpc_deferral *d,
 		return NULL;
 	}
 	rpc_metrics_count(rpc_method_name(ctx), rc, 0);
-	if (!ctx->id)
+	if (!ctx->id) {
+		refbuf_unref(ctx->raw_result);
+		ctx->raw_result = NULL;
 		return (json_decref(result), NULL);
+	}
+	if (!rc && !result && ctx->raw_result)
+		result = json_null(); /* the caller splices the raw bytes */
 	if (rc)
 		return response(ctx->id, NULL, rpc_ctx_error_json(ctx, rc));
 	return response(ctx->id, result, NULL);
@@ -919,6 +997,8 @@ int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
 	json_decref(req);
 	if (!resp)
 		return RPC_E_INTERNAL;
+	if (ctx->raw_result)
+		json_object_set_new(resp, "result", rpc_take_raw_json(ctx));
 	if (json_object_get(resp, "error")) {
 		json_t *e = json_object_get(resp, "error");
 

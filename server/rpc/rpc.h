@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/refbuf.h"
 #include "visibility/visibility.h"
 
 struct store;
@@ -114,6 +115,25 @@ int64_t rpc_now(const struct rpc_ctx *ctx);
  * auth.logout with 0s). Also used for cookie auth of the upgrade. */
 void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
 		  bool is_admin);
+
+/*
+ * Answers with bytes that already hold the serialised JSON result (a cache
+ * of a large, unchanging result such as a rendered chapter), so the store
+ * thread does not serialise it again for every reply. The handler returns 0
+ * and leaves *result NULL. Takes the caller's reference of rb.
+ */
+void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb);
+
+/*
+ * Runs another registered method's handler inside this call (same
+ * transaction and caller), for modules that present data another module
+ * owns (export reads circle.get, plan.get, chapter.get). Takes the
+ * reference of params. Returns 0 with *result (new reference, a raw result
+ * turned back into JSON), or the handler's nonzero code with *result NULL;
+ * the nested call's error is not kept in ctx.
+ */
+int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
+		    json_t **result);
 
 /* ---- errors ---- */
 

@@ -211,16 +211,10 @@ static const char SQL_TEXT_BOOK_SET[] =
 static int call_method(struct rpc_ctx *ctx, const char *name, json_t *params,
 		       json_t **result)
 {
-	const struct rpc_method *m = rpc_find(name);
-	int rc;
+	int rc = rpc_call_nested(ctx, name, params, result);
 
-	*result = NULL;
-	if (!m) {
-		json_decref(params);
+	if (rc == RPC_E_METHOD_NOT_FOUND)
 		return SCH_ENOTFOUND;
-	}
-	rc = m->fn(ctx, params, result);
-	json_decref(params);
 	if (rc || !*result) {
 		json_decref(*result);
 		*result = NULL;
