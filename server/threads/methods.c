@@ -932,6 +932,34 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+/*
+ * books' hook, called by an import inside its transaction for every
+ * annotation whose anchor changed: keep the ordering position in step with
+ * the passage and store anchor.changed so that members catch up on it
+ * (the import runs in another process: it reaches live subscribers through
+ * catch-up, as circle.subscribe replays since their last seq).
+ */
+static int threads_anchor_changed(struct rpc_ctx *ctx, int64_t annotation)
+{
+	struct store *db = rpc_store(ctx);
+	const char *state = NULL;
+	json_t *target = NULL;
+	struct th_post p;
+	int rc;
+
+	if (th_post_load(db, TH_ANNOTATION, annotation, &p))
+		return 0; /* not ours (or gone): nothing to tell */
+	rc = books_anchor_get(db, annotation, &target, &state);
+	if (!rc && target && !json_is_null(target))
+		rc = store_run(db, SQL_ANN_POSITION, "ii",
+			       th_target_start(target), annotation);
+	json_decref(target);
+	if (!rc)
+		rc = th_publish_post(ctx, "anchor.changed", &p);
+	th_post_free(&p);
+	return rc < 0 ? rc : 0;
+}
+
 void threads_init(void)
 {
 	static const struct rpc_method methods[] = {
@@ -951,4 +979,5 @@ void threads_init(void)
 
 	rpc_register(methods);
 	threads_account_init();
+	books_anchor_changed = threads_anchor_changed;
 }

@@ -116,6 +116,7 @@ def world(server, tmp_path_factory):
     w = type("World", (), {})()
     w.owner, w.member, w.circle, w.chapter = owner, member, circle, chapter
     w.text, w.passages, w.anns, w.private = text, passages, anns, private
+    w.seq0 = subscribe["seq"]
     return w
 
 
@@ -179,3 +180,23 @@ def test_private_resolved_by_its_author(world):
     assert e["code"] == -32004
     got = w.member.call("anchor.resolve", {"annotation": w.private, "accept": True})
     assert got["anchor"] == "fuzzy"
+
+
+def test_reimport_events_reach_members_by_catch_up(world):
+    """The import runs in another process: its anchor.changed events are
+    stored with their seq, so a member catching up with since_seq sees
+    every annotation of theirs whose anchor changed, and another member
+    does not see the private one."""
+    w = world
+    r = w.member.call("circle.subscribe", {"circle": w.circle,
+                                           "since_seq": w.seq0})
+    changed = [e for e in r["events"] if e["type"] == "anchor.changed"]
+    # the import's own events (later resolutions add accept/reject ones)
+    got = {e["data"]["id"] for e in changed
+           if e["data"]["anchor"] == "needs_review"}
+    assert set(w.anns) | {w.private} <= got
+    r = w.owner.call("circle.subscribe", {"circle": w.circle,
+                                          "since_seq": w.seq0})
+    seen = {e["data"]["id"] for e in r["events"]
+            if e["type"] == "anchor.changed" and e["data"]["anchor"] == "needs_review"}
+    assert set(w.anns) <= seen and w.private not in seen
