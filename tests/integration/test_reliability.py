@@ -41,6 +41,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 @pytest.fixture(scope="module")
@@ -221,9 +222,24 @@ def test_sigkill_rounds_lose_no_acknowledged_write(server, world):
           (len(world.annotations), len(world.replies), rows))
 
 
+def _logins_in_flight(server, handle, password, n=6):
+    """Sends n auth.login calls (Argon2id on the worker pool) and does not
+    wait: they are in flight when the server is told to stop."""
+    c = server.client()
+    for i in range(n):
+        c.send_text(json.dumps({"jsonrpc": "2.0", "id": 1000 + i,
+                                "method": "auth.login",
+                                "params": {"handle": handle,
+                                           "password": password}}))
+    return c
+
+
 def test_sigterm_under_load_closes_1001_exits_0_and_keeps_writes(server, world):
     writers = run_writers(server, world, "t")
     wait_some_acks(writers, 8)
+    # deferred work (password hashing) in flight must not stall the exit
+    pending = _logins_in_flight(server, world.writers[0]["handle"],
+                                "correct horse battery")
     server.proc.send_signal(signal.SIGTERM)
     rc = server.proc.wait(30)
     assert rc == 0, server.log()[-2000:]
@@ -232,6 +248,7 @@ def test_sigterm_under_load_closes_1001_exits_0_and_keeps_writes(server, world):
         assert not t.is_alive()
         assert t.failure is None, t.failure
     assert [t.close_code for t in writers] == [1001] * WRITERS
+    assert pending.closed.wait(10) and pending.close_code == 1001
     server.stop()
     check_nothing_half_exists(server)
     server.start()
