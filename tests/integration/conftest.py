@@ -22,3 +22,4 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()

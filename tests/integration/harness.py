@@ -109,6 +109,19 @@ class Server:
             self._log = None
         return self.proc.returncode if self.proc else None
 
+    SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                       "runtime error:", "SUMMARY: UndefinedBehaviorSanitizer")
+
+    def assert_clean_exit(self):
+        """After stop(): the server left with 0 (graceful shutdown) and no
+        sanitizer report in its log (the ASan/UBSan test run relies on
+        this to catch leaks and errors found at exit)."""
+        log = self.log()
+        for mark in self.SANITIZER_MARKS:
+            assert mark not in log, "sanitizer report in server log:\n" + log[-6000:]
+        assert self.proc.returncode == 0, \
+            "server exited with %s:\n%s" % (self.proc.returncode, log[-3000:])
+
     def kill(self):
         return self.stop(signal.SIGKILL)
 

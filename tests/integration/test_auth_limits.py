@@ -26,6 +26,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 def call_from(server, addr, method, params):

@@ -35,6 +35,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 # ---- a raw WebSocket client -------------------------------------------------

@@ -19,6 +19,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 @pytest.fixture(scope="module")

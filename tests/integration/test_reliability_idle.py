@@ -38,6 +38,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 def raw_upgrade(port, extra=""):

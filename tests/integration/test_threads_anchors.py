@@ -29,6 +29,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 def sources():

@@ -77,6 +77,7 @@ def server(tmp_path_factory):
     srv.start()
     yield srv
     srv.stop()
+    srv.assert_clean_exit()
 
 
 def test_https_healthz_with_hsts_and_security_headers(server):
