@@ -36,7 +36,6 @@ import glob
 import os
 import re
 from collections import namedtuple
-from types import SimpleNamespace
 
 import pytest
 
@@ -122,6 +121,9 @@ OTHERS = table(NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,
 # ... and one's own: every author, muted ones too (SPEC §4 mutes posting,
 # replying, reacting and flagging, not editing; threads/methods.c agrees).
 OWN = {MEMBER: OK, MUTED: OK, MOD: OK, OWNER: OK}
+# In a locked thread members get -32010, moderators and owners still write
+# (SPEC §4 "unless ... locked"; docs/moderation.md: also no flags).
+IN_LOCKED = table(NOT_FOUND, LOCKED, LOCKED, OK, OK, FORBIDDEN)
 # anchor.resolve: no annotation of this world awaits review (that needs a
 # new edition), so the roles allowed past the permission check get -32009
 # "not awaiting review"; the check comes first in threads/methods.c.
@@ -130,7 +132,11 @@ RESOLVE = table(NOT_FOUND, FORBIDDEN, FORBIDDEN, CONFLICT, CONFLICT,
 
 NOCIRCLE = ("-",)
 CIRCLE = ("A", "C")
-CONTENT = ("own", "A", "C")
+CONTENT = ("own", "A", "C", "private")
+# Writing into a thread: also in a locked thread and in a private one.
+WRITE = ("A", "C", "locked", "private")
+# Moderating a post: also another member's private annotation.
+MODPOST = ("A", "C", "private")
 
 # What anonymous and banned connections get from the methods that need no
 # account (SPEC §3); everything else answers them -32001.
@@ -161,6 +167,13 @@ def expected(method, role, variant):
         return PUBLIC.get(method, {}).get(role, NOT_AUTH)
     if variant == "own":
         return OWN[role]
+    if variant == "private":
+        # another member's private annotation: seen by its author alone,
+        # not by moderators, owners or admins (SPEC §4), so for everyone
+        # here it does not exist
+        return NOT_FOUND
+    if variant == "locked":
+        return IN_LOCKED[role]
     if variant == "C" and role != ADMIN:
         # nobody but the site admin belongs to or moderates C: its ids
         # answer -32004 like ids that do not exist (SPEC §3 -32004)
@@ -238,6 +251,11 @@ class World:
         # anchored to a passage (a chapter-level thread has no anchor)
         self.anchored = {self.A: self.post(self.author, self.A, start=0),
                          self.C: self.post(self.cauthor, self.C, start=0)}
+        self.locked = self.locked_post()
+        self.private = self.author.call("annotation.create", {
+            "circle": self.A, "chapter": self.chapter, "target": None,
+            "body": "my own note", "visibility": "private"})["id"]
+        self.private_reply = self.reply(self.author, self.private)
 
         # banned: signed in, then banned; its socket is closed, its login
         # refused with -32010; the role is the connection left without a
@@ -285,6 +303,21 @@ class World:
 
     def fresh_post(self, circle):
         return self.post(self.author_in(circle), circle)
+
+    def locked_post(self):
+        ann = self.post(self.author, self.A)
+        self.c[OWNER].call("mod.lock", {"annotation": ann})
+        return ann
+
+    def ann(self, variant, fresh=False):
+        """The annotation a cell acts on: others' content in A or C, a
+        locked thread in A, or another member's private annotation in A."""
+        if variant == "private":
+            return self.private
+        if variant == "locked":
+            return self.locked_post() if fresh else self.locked
+        circle = self.circle(variant)
+        return self.fresh_post(circle) if fresh else self.content[circle]
 
     def unique(self, prefix):
         self.n += 1
@@ -555,9 +588,9 @@ def _(w, role, v, ok):
     return cl, {"circle": w.circle(v)}
 
 
-@row("annotation.get", READ, CIRCLE)
+@row("annotation.get", READ, MODPOST)
 def _(w, role, v, ok):
-    return mine(w, role), {"annotation": w.content[w.circle(v)]}
+    return mine(w, role), {"annotation": w.ann(v)}
 
 
 def edit(kind, delete):
@@ -565,6 +598,8 @@ def edit(kind, delete):
         if v == "own":
             target = w.own_post(role) if kind == "annotation" \
                 else w.own_reply(role)
+        elif v == "private":
+            target = w.private if kind == "annotation" else w.private_reply
         else:
             circle = w.circle(v)
             target = w.content[circle] if kind == "annotation" \
@@ -581,21 +616,22 @@ for _kind in ("annotation", "reply"):
     MATRIX[_kind + ".delete"] = Row(edit(_kind, True), OTHERS, CONTENT)
 
 
-@row("reply.create", POST, CIRCLE)
+@row("reply.create", POST, WRITE)
 def _(w, role, v, ok):
-    return mine(w, role), {"annotation": w.content[w.circle(v)],
+    return mine(w, role), {"annotation": w.ann(v),
                            "body": "answer"}
 
 
-@row("reaction.toggle", POST, CIRCLE)
+@row("reaction.toggle", POST, WRITE)
 def _(w, role, v, ok):
-    return mine(w, role), {"target": {"annotation": w.content[w.circle(v)]},
+    return mine(w, role), {"target": {"annotation": w.ann(v)},
                            "kind": "agree"}
 
 
-@row("anchor.resolve", RESOLVE, CIRCLE)
+@row("anchor.resolve", RESOLVE, MODPOST)
 def _(w, role, v, ok):
-    return mine(w, role), {"annotation": w.anchored[w.circle(v)],
+    ann = w.private if v == "private" else w.anchored[w.circle(v)]
+    return mine(w, role), {"annotation": ann,
                            "accept": True}
 
 
@@ -611,10 +647,10 @@ def _(w, role, v, ok):
 
 # a fresh post each time: one open flag per member and post, and three
 # flaggers would hide it automatically
-@row("flag.create", POST, CIRCLE)
+@row("flag.create", POST, WRITE)
 def _(w, role, v, ok):
     return mine(w, role), {
-        "target": {"annotation": w.fresh_post(w.circle(v))},
+        "target": {"annotation": w.ann(v, fresh=True)},
         "reason": "off_topic"}
 
 
@@ -627,8 +663,8 @@ def _(w, role, v, ok):
 def on_fresh_post(method, extra, prepare=None):
     def build(w, role, v, ok):
         circle = w.circle(v)
-        ann = w.fresh_post(circle)
-        if prepare:
+        ann = w.ann(v, fresh=True)
+        if prepare and v != "private":
             w.owner_of[circle].call(prepare[0], prepare[1](ann))
         p = extra(ann)
         return mine(w, role), p
@@ -637,18 +673,19 @@ def on_fresh_post(method, extra, prepare=None):
 
 MATRIX["mod.hide"] = Row(on_fresh_post(
     "mod.hide", lambda a: {"target": {"annotation": a}, "reason": "rude"}),
-    MODERATE, CIRCLE)
+    MODERATE, MODPOST)
 MATRIX["mod.unhide"] = Row(on_fresh_post(
     "mod.unhide", lambda a: {"target": {"annotation": a}},
     ("mod.hide", lambda a: {"target": {"annotation": a}, "reason": "rude"})),
     MODERATE, CIRCLE)
 MATRIX["mod.lock"] = Row(on_fresh_post(
-    "mod.lock", lambda a: {"annotation": a}), MODERATE, CIRCLE)
+    "mod.lock", lambda a: {"annotation": a}), MODERATE, MODPOST)
 MATRIX["mod.unlock"] = Row(on_fresh_post(
     "mod.unlock", lambda a: {"annotation": a},
     ("mod.lock", lambda a: {"annotation": a})), MODERATE, CIRCLE)
 MATRIX["mod.pin"] = Row(on_fresh_post(
-    "mod.pin", lambda a: {"annotation": a, "on": True}), MODERATE, CIRCLE)
+    "mod.pin", lambda a: {"annotation": a, "on": True}), MODERATE,
+    MODPOST)
 
 
 @row("mod.mute", MODERATE, CIRCLE)
@@ -782,3 +819,31 @@ def test_access(world, method, role, variant):
     got = code_of(resp)
     assert got == want, "%s %r as %s (%s): expected %s, got %r" % (
         method, params, role, variant, want, resp.get("error", resp))
+
+
+def test_members_can_invite(world):
+    """The conditional cell of SPEC §4's invite row: a member invites only
+    while the circle's members_can_invite is on, and (docs/circles.md)
+    only into the member role; moderators invite regardless."""
+    w = world
+    owner, member, mod = w.c[OWNER], w.fresh_member(w.A), w.c[MOD]
+    cases = [(member, {}, FORBIDDEN), (mod, {}, OK)]
+    try:
+        owner.call("circle.update", {"circle": w.A,
+                                     "members_can_invite": True})
+        cases += [(member, {"role": "member"}, OK),
+                  (member, {"role": "moderator"}, FORBIDDEN),
+                  (w.c[NONMEM], {}, NOT_FOUND), (w.c[ADMIN], {}, FORBIDDEN)]
+        for cl, extra, want in cases[2:]:
+            p = {"circle": w.A}
+            p.update(extra)
+            got = code_of(cl.request("circle.invite", p))
+            assert got == want, ("circle.invite %r with members_can_invite"
+                                 " on: expected %s, got %s" % (p, want, got))
+    finally:
+        owner.call("circle.update", {"circle": w.A,
+                                     "members_can_invite": False})
+    for cl, extra, want in cases[:2]:
+        got = code_of(cl.request("circle.invite", {"circle": w.A}))
+        assert got == want, ("circle.invite with members_can_invite off: "
+                             "expected %s, got %s" % (want, got))
