@@ -1,4 +1,5 @@
-"""Access-control matrix (issue 9 item 5; SPEC §3 methods, §4 who may do what).
+"""Access-control matrix (issue 9 item 5; SPEC §3 methods, §4 who may do
+what).
 
 A GENERATED test: every method, called by every role, on a target in the
 role's circle ("A"), in another circle nobody here belongs to ("C"), and for
@@ -124,6 +125,11 @@ OWN = {MEMBER: OK, MUTED: OK, MOD: OK, OWNER: OK}
 # In a locked thread members get -32010, moderators and owners still write
 # (SPEC §4 "unless ... locked"; docs/moderation.md: also no flags).
 IN_LOCKED = table(NOT_FOUND, LOCKED, LOCKED, OK, OK, FORBIDDEN)
+# Muting or removing a moderator: owners and site admins only; an owner:
+# nobody (docs/moderation.md "Who may do what"; SPEC §4 leaves it open).
+ON_MODERATOR = table(NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, OK, OK)
+ON_OWNER = table(NOT_FOUND, FORBIDDEN, FORBIDDEN, FORBIDDEN, FORBIDDEN,
+                 FORBIDDEN)
 # anchor.resolve: no annotation of this world awaits review (that needs a
 # new edition), so the roles allowed past the permission check get -32009
 # "not awaiting review"; the check comes first in threads/methods.c.
@@ -174,6 +180,14 @@ def expected(method, role, variant):
         return NOT_FOUND
     if variant == "locked":
         return IN_LOCKED[role]
+    if variant == "on_moderator":
+        return ON_MODERATOR[role]
+    if variant == "on_owner":
+        return ON_OWNER[role]
+    if variant == "others":
+        # another account's session: it does not exist for the caller,
+        # site admin included (auth/methods.c "no such session")
+        return NOT_FOUND
     if variant == "C" and role != ADMIN:
         # nobody but the site admin belongs to or moderates C: its ids
         # answer -32004 like ids that do not exist (SPEC §3 -32004)
@@ -205,6 +219,8 @@ class World:
         self.cowner = server.new_account("cowner")    # owner of B and C
         self.cauthor = server.new_account("cauthor")  # content in C
         self.spare = server.new_account("spare")      # in no circle
+        self.victim_mod = server.new_account("vmod")  # moderator of A
+        self.victim_owner = server.new_account("vown")  # 2nd owner of A
         self.reset_target = server.new_account("resetme")
 
         owner = self.c[OWNER]
@@ -213,7 +229,8 @@ class World:
         self.book = books[0]["id"]
         toc = owner.call("book.toc", {"book": self.book})
         self.chapter = toc["parts"][0]["chapters"][0]["id"]
-        self.text = owner.call("chapter.get", {"chapter": self.chapter})["text"]
+        self.text = owner.call("chapter.get",
+                               {"chapter": self.chapter})["text"]
         assert len(self.text) > 40
 
         self.A = owner.call("circle.create",
@@ -229,6 +246,11 @@ class World:
         self.join(self.A, self.c[MOD], "moderator")
         for cl in (self.c[MEMBER], self.c[MUTED], self.author, self.victim):
             self.join(self.A, cl)
+        self.join(self.A, self.victim_mod, "moderator")
+        self.join(self.A, self.victim_owner)
+        owner.call("circle.set_role", {
+            "circle": self.A, "account": self.victim_owner.account["id"],
+            "role": "owner"})
         self.join(self.B, self.c[OTHERMOD], "moderator")
         for cl in (self.cauthor, self.victim):
             self.join(self.C, cl)
@@ -446,10 +468,14 @@ def _(w, role, v, ok):
     return mine(w, role), {}
 
 
-@row("auth.revoke", ACCOUNT)
+@row("auth.revoke", ACCOUNT, ("-", "others"))
 def _(w, role, v, ok):
     if role in (ANON, BANNED):
         return mine(w, role), {"session": 1}
+    if v == "others":
+        cur = [s["id"] for s in w.spare.call("auth.sessions", {})["items"]
+               if s["current"]]
+        return mine(w, role), {"session": cur[0]}
     other, _ = w.new_session(role)
     mine_ = w.c[role]
     items = mine_.call("auth.sessions", {})["items"]
@@ -688,10 +714,23 @@ MATRIX["mod.pin"] = Row(on_fresh_post(
     MODPOST)
 
 
-@row("mod.mute", MODERATE, CIRCLE)
+MEMBER_TARGETS = ("A", "C", "on_moderator", "on_owner")
+
+
+def member_target(w, v, ok):
+    """Whom mod.mute / mod.remove act on: a plain member of the circle, a
+    moderator of A or a (second) owner of A; fresh where it may work."""
+    if v == "on_moderator":
+        return w.fresh_member(w.A, "moderator") if ok else w.victim_mod
+    if v == "on_owner":
+        return w.victim_owner
+    return w.fresh_member(w.circle(v)) if ok else w.victim
+
+
+@row("mod.mute", MODERATE, MEMBER_TARGETS)
 def _(w, role, v, ok):
     circle = w.circle(v)
-    target = w.fresh_member(circle) if ok else w.victim
+    target = member_target(w, v, ok)
     return mine(w, role), {"circle": circle, "account": target.account["id"],
                            "reason": "heat"}
 
@@ -709,10 +748,10 @@ def _(w, role, v, ok):
     return mine(w, role), {"circle": circle, "account": target.account["id"]}
 
 
-@row("mod.remove", MODERATE, CIRCLE)
+@row("mod.remove", MODERATE, MEMBER_TARGETS)
 def _(w, role, v, ok):
     circle = w.circle(v)
-    target = w.fresh_member(circle) if ok else w.victim
+    target = member_target(w, v, ok)
     return mine(w, role), {"circle": circle, "account": target.account["id"],
                            "reason": "left the rules behind"}
 
