@@ -286,7 +286,8 @@ class World:
         self.banned = banned
         admin.call("admin.ban", {"account": banned.account["id"],
                                  "reason": "spam"})
-        banned.wait_closed(10)
+        # docs/accounts.md: a ban closes the account's sockets with 4003
+        assert banned.wait_closed(10) == 4003, banned.close_code
         b = server.client()
         r = b.request("auth.login", {"handle": banned.handle,
                                      "password": PASSWORD})
@@ -886,3 +887,44 @@ def test_members_can_invite(world):
         got = code_of(cl.request("circle.invite", {"circle": w.A}))
         assert got == want, ("circle.invite with members_can_invite off: "
                              "expected %s, got %s" % (want, got))
+
+
+# SPEC §2: the HTTP views of a circle follow the same rule as the WebSocket
+# API (401 without a live session, 404 for a circle the caller may not see).
+HTTP_STATUS = {ANON: 401, BANNED: 401, NONMEM: 404, OTHERMOD: 404,
+               MEMBER: 200, MUTED: 200, MOD: 200, OWNER: 200, ADMIN: 200}
+HTTP_XFAIL = {}
+
+
+def http_cases():
+    out = []
+    for view in ("annotations", "digest"):
+        for variant in CIRCLE:
+            for role in ROLES:
+                marks = []
+                why = HTTP_XFAIL.get((view, role, variant))
+                if why:
+                    marks.append(pytest.mark.xfail(strict=True, reason=why))
+                out.append(pytest.param(view, role, variant, marks=marks,
+                                        id="%s-%s-%s" % (view, role, variant)))
+    return out
+
+
+@pytest.mark.parametrize("view,role,variant", http_cases())
+def test_http_views(world, server, view, role, variant):
+    w = world
+    circle = w.circle(variant)
+    path = "/api/circles/%d/%s" % (circle, "annotations" if view ==
+                                   "annotations" else
+                                   "digest.md?chapter=%d" % w.chapter)
+    headers = {}
+    if role == BANNED:
+        headers["Authorization"] = "Bearer " + w.banned.token
+    elif role != ANON:
+        headers["Authorization"] = "Bearer " + w.c[role].token
+    want = HTTP_STATUS[role]
+    if variant == "C" and role not in (ANON, BANNED, ADMIN):
+        want = 404
+    status, _, body = server.http("GET", path, headers=headers)
+    assert status == want, "GET %s as %s: expected %d, got %d %s" % (
+        path, role, want, status, body[:200])
