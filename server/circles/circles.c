@@ -1086,10 +1086,12 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", NULL};
+	struct vis_viewer v;
 	int64_t circle;
 
+	/* SPEC §4: a circle the caller may not see is not found, here too */
 	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_id(ctx, params, "circle", true, &circle))
+	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	rpc_effect_unsubscribe(ctx, circle);
 	*result = json_pack("{s:I,s:b}", "circle", (json_int_t)circle,

@@ -786,17 +786,8 @@ def _(w, role, v, ok):
 XFAIL = {}
 
 
-def _unsubscribe_gap():
-    why = ("server bug: circle.unsubscribe answers ok for a circle the "
-           "caller cannot see (SPEC §4: non-member -> -32004); "
-           "server/circles/circles.c m_unsubscribe checks no membership")
-    for r in (NONMEM, OTHERMOD):
-        XFAIL[("circle.unsubscribe", r, "A")] = why
-    for r in (NONMEM, MEMBER, MUTED, OTHERMOD, MOD, OWNER):
-        XFAIL[("circle.unsubscribe", r, "C")] = why
-
-
-_unsubscribe_gap()
+# (circle.unsubscribe used to answer ok for circles the caller cannot see;
+# fixed, so no cell is expected to fail any more.)
 
 
 def cases():
