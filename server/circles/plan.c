@@ -259,8 +259,8 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		abort();
 	json_array_foreach(entries, i, e)
 	{
-		int64_t chapter;
-		const char *due, *prompt;
+		int64_t chapter = 0;
+		const char *due = NULL, *prompt = NULL;
 
 		if (check_entry(ctx, e, i, book, &chapter, &due, &prompt))
 			goto fail;
