@@ -17,6 +17,7 @@
 #include "util/log.h"
 #include "util/pool.h"
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -505,6 +506,9 @@ int main(int argc, char **argv)
 	int nargs;
 	const char *cmd;
 
+	/* a write past RLIMIT_FSIZE must fail with EFBIG (SQLite reports the
+	 * disk as full), not kill the process without a word */
+	signal(SIGXFSZ, SIG_IGN);
 	if (parse(argc, argv, args, &nargs)) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -233,7 +233,8 @@ static void attr_copy(const MD_ATTRIBUTE *a, char *out, size_t outlen)
 {
 	size_t n = a->size < outlen - 1 ? a->size : outlen - 1;
 
-	memcpy(out, a->text, n);
+	if (n)
+		memcpy(out, a->text, n); /* an empty link has no text at all */
 	out[n] = '\0';
 }
 

@@ -244,6 +244,10 @@ static void apply(struct rpc_out *o)
 	case RPC_OUT_HTTP:
 		net_http_answer(o->http_id, &o->resp);
 		break;
+	case RPC_OUT_RESUME:
+		if (c)
+			lws_rx_flow_control(c->wsi, 1);
+		break;
 	}
 }
 

@@ -134,6 +134,8 @@ int net_serve(const struct net_opts *opts)
 	info.foreign_loops = foreign;
 	info.signal_cb = lws_signal;
 	info.timeout_secs = (unsigned int)opts->http_timeout_s;
+	/* the header phase too: a client dribbling headers is cut off */
+	info.timeout_secs_ah_idle = (unsigned int)opts->http_timeout_s;
 	info.retry_and_idle_policy = &retry;
 	info.fd_limit_per_thread = (unsigned int)opts->max_connections + 256;
 	info.max_http_header_data = 4096;

@@ -151,7 +151,9 @@ static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
 		buf_reset(&c->rx);
 		return;
 	}
-	rpc_submit_message(c->id, buf_str(&c->rx), c->rx.len);
+	if (rpc_submit_message(c->id, buf_str(&c->rx), c->rx.len) >=
+	    RPC_PAUSE_AT)
+		lws_rx_flow_control(wsi, 0); /* until RPC_OUT_RESUME */
 	/* a message may carry a password: do not leave it in the buffer */
 	if (c->rx.len)
 		explicit_bzero(c->rx.data, c->rx.len);

@@ -79,6 +79,7 @@ struct pending {
 	uint64_t conn;
 	json_t *resp;          /* response object/array, or NULL */
 	struct refbuf *raw;    /* pre-serialised result to splice into resp */
+	bool final;            /* resp is already the error to send */
 	struct rpc_out *outs;  /* events and effects of the calls */
 	struct rpc_out *outs_tail;
 	struct cont *defer;    /* to submit after commit (list) */
@@ -101,10 +102,18 @@ static struct {
 	time_t last_tick, last_session_check;
 	struct pending *cur_head, *cur_tail; /* pendings of this batch */
 	struct job *defer_head;              /* deferrals of this batch */
+	struct u64map waiting;               /* conn -> struct waiting, under
+						lock: messages queued */
 } ex = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.out_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* Messages of one connection waiting in the queue (backpressure). */
+struct waiting {
+	unsigned count;
+	bool paused; /* the transport stopped reading from the connection */
 };
 
 /* ---- queues ---- */
@@ -172,15 +181,33 @@ void rpc_conn_close(uint64_t conn)
 	enqueue(j);
 }
 
-void rpc_submit_message(uint64_t conn, const char *msg, size_t len)
+unsigned rpc_submit_message(uint64_t conn, const char *msg, size_t len)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
+	struct waiting *w;
+	unsigned n;
 
 	j->kind = JOB_MSG;
 	j->conn = conn;
 	j->text = xstrndup(msg, len);
 	j->len = len;
-	enqueue(j);
+	pthread_mutex_lock(&ex.lock);
+	w = u64map_get(&ex.waiting, conn);
+	if (!w) {
+		w = xcalloc(1, sizeof(*w));
+		u64map_put(&ex.waiting, conn, w);
+	}
+	n = ++w->count;
+	if (n >= RPC_PAUSE_AT)
+		w->paused = true;
+	if (ex.tail)
+		ex.tail->next = j;
+	else
+		ex.head = j;
+	ex.tail = j;
+	pthread_cond_signal(&ex.cond);
+	pthread_mutex_unlock(&ex.lock);
+	return n;
 }
 
 static char *dup_or_empty(const char *s)
@@ -396,8 +423,9 @@ static void run_message(struct job *j, time_t now)
 		size_t n = json_array_size(msg), i;
 		struct rpc_batch *batch;
 
-		if (n == 0) {
-			rpc_fail(&ctx, RPC_E_INVALID_REQUEST, NULL);
+		if (n == 0 || n > RPC_MAX_BATCH) {
+			rpc_fail(&ctx, RPC_E_INVALID_REQUEST,
+				 n ? "batch too large" : NULL);
 			p->resp = json_pack("{s:s,s:o,s:n}", "jsonrpc", "2.0",
 					    "error",
 					    rpc_ctx_error_json(&ctx, 0), "id");
@@ -739,22 +767,27 @@ static void apply_local_effects(struct rpc_out *o)
 	}
 }
 
-static json_t *commit_failed_error(json_t *resp)
+static json_t *error_for(json_t *resp, const char *message)
 {
 	json_t *err = json_pack("{s:i,s:s}", "code", RPC_E_INTERNAL, "message",
-				"could not save; nothing was changed");
-	json_t *id = json_object_get(resp, "id");
+				message);
+	json_t *id = resp ? json_object_get(resp, "id") : NULL;
 	json_t *r = json_pack("{s:s,s:o,s:O}", "jsonrpc", "2.0", "error", err,
 			      "id", id ? id : json_null());
 
 	return r;
 }
 
+static json_t *commit_failed_error(json_t *resp)
+{
+	return error_for(resp, "could not save; nothing was changed");
+}
+
 static void deliver(struct pending *p, bool committed)
 {
 	struct rpc_out *o, *next;
 
-	if (!committed) {
+	if (!committed && !p->final) {
 		/* the calls' effects never happened: answer with errors */
 		for (o = p->outs; o; o = next) {
 			next = o->next;
@@ -827,6 +860,34 @@ static void job_free(struct job *j)
 	free(j);
 }
 
+/* The answer to a message when no transaction could be opened: an error
+ * for each request, with its id, so the client knows which calls failed. */
+#define UNAVAILABLE "the database is unavailable"
+
+static json_t *unavailable_reply(const char *text, size_t len)
+{
+	json_t *msg = json_loadb(text, len, 0, NULL), *out = NULL, *v;
+	size_t i;
+
+	if (json_is_array(msg)) {
+		out = json_array();
+		json_array_foreach(msg, i, v)
+			if (json_object_get(v, "id"))
+				json_array_append_new(
+					out, error_for(v, UNAVAILABLE));
+		if (!json_array_size(out)) {
+			json_decref(out);
+			out = NULL;
+		}
+	} else if (json_is_object(msg) && json_object_get(msg, "id")) {
+		out = error_for(msg, UNAVAILABLE);
+	} else if (!msg) {
+		out = error_for(NULL, UNAVAILABLE);
+	}
+	json_decref(msg);
+	return out;
+}
+
 static void run_batch(struct job *jobs, time_t now)
 {
 	struct store *db = ex.opts.db;
@@ -835,12 +896,10 @@ static void run_batch(struct job *jobs, time_t now)
 	struct pending *p, *pnext;
 	int rc = 0;
 
-	for (int attempt = 0; attempt < 50; attempt++) {
-		rc = store_begin(db);
-		if (rc != SCH_EBUSY)
-			break;
-		usleep(20000);
-	}
+	/* BEGIN IMMEDIATE waits up to the busy timeout (5 s) for another
+	 * process's write lock; past it, this batch is answered with errors
+	 * and the next batch tries again */
+	rc = store_begin(db);
 	if (rc)
 		log_error("exec", "cannot begin a transaction: %s (%s)",
 			  store_errmsg(db), store_last_error_kind(db));
@@ -853,13 +912,11 @@ static void run_batch(struct job *jobs, time_t now)
 			struct pending *pp = pending_new(j->conn);
 
 			if (j->kind == JOB_MSG) {
-				pp->resp = json_pack(
-					"{s:s,s:{s:i,s:s},s:n}", "jsonrpc",
-					"2.0", "error", "code", RPC_E_INTERNAL,
-					"message",
-					"the database is unavailable", "id");
+				pp->resp = unavailable_reply(j->text, j->len);
+				pp->final = true;
 			} else if (j->kind == JOB_HTTP) {
 				pp->http = j->http;
+				pp->final = true;
 				j->http = NULL;
 				http_resp_json(&pp->http->resp, 503,
 					       json_pack("{s:s}", "error",
@@ -934,12 +991,82 @@ static void run_batch(struct job *jobs, time_t now)
 	wake();
 }
 
+/* Per-connection count of this batch, with a flag once the connection
+ * must wait for the next batch (its later jobs keep their order). */
+#define TAKE_BLOCKED ((uintptr_t)1 << 62)
+
+/*
+ * Takes the next batch from the queue (ex.lock held): at most max_batch
+ * jobs, at most RPC_FAIR_SHARE messages of any one connection; jobs left
+ * behind keep their order. Emits RPC_OUT_RESUME for connections whose
+ * waiting messages fell to RPC_RESUME_AT.
+ */
+static struct job *take_jobs(void)
+{
+	struct job *j, *next, *head = NULL, *tail = NULL, *kh = NULL,
+				*kt = NULL;
+	struct u64map taken = U64MAP_INIT;
+	int n = 0;
+
+	for (j = ex.head; j; j = next) {
+		uintptr_t c = 0;
+		bool take = n < ex.opts.max_batch;
+
+		next = j->next;
+		j->next = NULL;
+		if (take && j->conn && j->kind != JOB_CONT) {
+			c = (uintptr_t)u64map_get(&taken, j->conn);
+			if ((c & TAKE_BLOCKED) ||
+			    (j->kind == JOB_MSG && c >= RPC_FAIR_SHARE)) {
+				take = false;
+				u64map_put(&taken, j->conn,
+					   (void *)(c | TAKE_BLOCKED));
+			} else if (j->kind == JOB_MSG) {
+				u64map_put(&taken, j->conn, (void *)(c + 1));
+			}
+		}
+		if (!take) {
+			if (kt)
+				kt->next = j;
+			else
+				kh = j;
+			kt = j;
+			continue;
+		}
+		if (j->kind == JOB_MSG) {
+			struct waiting *w = u64map_get(&ex.waiting, j->conn);
+
+			if (w && w->count)
+				w->count--;
+			if (w && w->paused && w->count <= RPC_RESUME_AT) {
+				struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+				w->paused = false;
+				o->kind = RPC_OUT_RESUME;
+				o->conn = j->conn;
+				emit(o);
+			}
+			if (w && !w->count && !w->paused)
+				free(u64map_del(&ex.waiting, j->conn));
+		}
+		if (tail)
+			tail->next = j;
+		else
+			head = j;
+		tail = j;
+		n++;
+	}
+	ex.head = kh;
+	ex.tail = kt;
+	u64map_free(&taken);
+	return head;
+}
+
 static void *exec_main(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		struct job *jobs, *last = NULL;
-		int n = 0;
+		struct job *jobs;
 		struct timespec ts;
 
 		pthread_mutex_lock(&ex.lock);
@@ -952,19 +1079,7 @@ static void *exec_main(void *arg)
 			pthread_mutex_unlock(&ex.lock);
 			break;
 		}
-		/* take up to max_batch jobs */
-		jobs = ex.head;
-		for (struct job *j = jobs; j && n < ex.opts.max_batch;
-		     j = j->next) {
-			last = j;
-			n++;
-		}
-		if (last) {
-			ex.head = last->next;
-			if (!ex.head)
-				ex.tail = NULL;
-			last->next = NULL;
-		}
+		jobs = take_jobs();
 		pthread_mutex_unlock(&ex.lock);
 		run_batch(jobs, time(NULL));
 	}
@@ -995,6 +1110,13 @@ static void free_conn(uint64_t key, void *val, void *arg)
 	free(cs);
 }
 
+static void free_waiting(uint64_t key, void *val, void *arg)
+{
+	(void)key;
+	(void)arg;
+	free(val);
+}
+
 void rpc_exec_stop(void)
 {
 	struct rpc_out *o, *next;
@@ -1009,6 +1131,8 @@ void rpc_exec_stop(void)
 	ex.running = false;
 	u64map_each(&ex.conns, free_conn, NULL);
 	u64map_free(&ex.conns);
+	u64map_each(&ex.waiting, free_waiting, NULL);
+	u64map_free(&ex.waiting);
 	for (o = rpc_take_outputs(); o; o = next) {
 		next = o->next;
 		rpc_out_free(o);

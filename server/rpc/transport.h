@@ -34,7 +34,8 @@ enum rpc_out_kind {
 	RPC_OUT_UNSUBSCRIBE, /* conn leaves circle */
 	RPC_OUT_VIEWER,      /* new viewer for account's subs in circle */
 	RPC_OUT_CLOSE,       /* close conns of session (or of account) */
-	RPC_OUT_HTTP         /* answer HTTP request http_id */
+	RPC_OUT_HTTP,        /* answer HTTP request http_id */
+	RPC_OUT_RESUME       /* conn's queue drained: read from it again */
 };
 
 /* One output; the transport frees it with rpc_out_free. */
@@ -55,6 +56,17 @@ struct rpc_out {
 	uint64_t http_id;        /* RPC_OUT_HTTP */
 	struct http_resp resp;
 };
+
+/* Requests in one JSON-RPC batch at most (more: -32600 for the batch). */
+#define RPC_MAX_BATCH 100
+/* Fairness and backpressure: one transaction takes at most RPC_FAIR_SHARE
+ * messages of one connection; when RPC_PAUSE_AT of its messages wait, the
+ * transport stops reading from it until RPC_OUT_RESUME (sent when no more
+ * than RPC_RESUME_AT wait). A flooding client thus fills its own socket
+ * buffers, not the server's memory or everyone's latency. */
+#define RPC_FAIR_SHARE 16
+#define RPC_PAUSE_AT 64
+#define RPC_RESUME_AT 16
 
 /* Options of the executor; start from RPC_EXEC_OPTS_INIT. */
 struct rpc_exec_opts {
@@ -77,8 +89,10 @@ void rpc_exec_stop(void);
 void rpc_conn_open(uint64_t conn, const char *peer, const char *user_agent,
 		   const char *token);
 void rpc_conn_close(uint64_t conn);
-/* A complete text message from conn (copied). */
-void rpc_submit_message(uint64_t conn, const char *msg, size_t len);
+/* A complete text message from conn (copied). Returns how many messages
+ * of conn now wait: at RPC_PAUSE_AT or more, stop reading from conn until
+ * RPC_OUT_RESUME. */
+unsigned rpc_submit_message(uint64_t conn, const char *msg, size_t len);
 /* An HTTP request routed to a module (all strings copied). */
 void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 		     const char *peer, const char *user_agent);

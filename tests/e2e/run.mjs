@@ -514,7 +514,14 @@ step('account, inbox and search screens pass axe', async () => {
 step('footnotes go and come back; tables scroll on a phone', async () => {
 	const bob = people.bob.page;
 	await bob.goto(chapterUrl);
+	await bob.waitForSelector('#chapter-text [data-block]');
+	const before = bob.url();
 	await bob.click('.toc-list a:has-text("Introduction")');
+	// wait for the navigation itself: the chapter we came from has note
+	// references too, so the selector alone can match the old page
+	await bob.waitForFunction((u) => location.href !== u, before);
+	await bob.waitForFunction(() => [...document.querySelectorAll('h1')]
+		.some((x) => x.textContent.includes('Introduction')));
 	const ref = await bob.waitForSelector('#chapter-text .noteref a');
 	const url = bob.url();
 	await ref.click();

@@ -254,3 +254,32 @@ def test_help_lists_env(server):
     r = server.cmd("--help")
     assert "SCHOLIA_PORT" in r.stdout and "SCHOLIA_DB" in r.stdout
     assert "--durability" in r.stdout
+
+
+def test_batch_limit(server):
+    with server.client() as c:
+        ok = [{"jsonrpc": "2.0", "id": i, "method": "server.info"} for i in range(100)]
+        c.send_text(json.dumps(ok))
+        assert len(c.recv_json()) == 100
+        c.send_text(json.dumps(ok + [{"jsonrpc": "2.0", "id": 100,
+                                      "method": "server.info"}]))
+        r = c.recv_json()
+        assert r["error"]["code"] == -32600 and r["id"] is None
+        assert "batch" in r["error"]["message"]
+
+
+def test_flooding_client_does_not_starve_others(server):
+    """A client that pipelines thousands of calls is read only as fast as
+    it is served (backpressure): every call is still answered, in order,
+    and a bystander is answered meanwhile. (How long the bystander waits
+    is a figure for tests/bench, not a pass/fail test.)"""
+    flood = server.client()
+    other = server.client()
+    msg = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "server.info"})
+    for _ in range(3000):
+        flood.send_text(msg)
+    assert other.call("server.info", timeout=10)["version"]
+    for _ in range(3000):
+        r = flood.recv_json(timeout=30)
+        assert r["id"] == 1 and r["result"]["version"]
+    flood.close(), other.close()
