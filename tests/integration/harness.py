@@ -94,6 +94,8 @@ class Server:
             except OSError:
                 pass
             time.sleep(0.05)
+        self.proc.kill()  # leave no server behind for the next test
+        self.proc.wait()
         raise AssertionError("server did not become ready:\n" + self.log())
 
     def stop(self, sig=signal.SIGTERM, timeout=30):
