@@ -36,6 +36,11 @@ struct ws_conn {
 	/* closing */
 	int close_code;            /* nonzero: close at next writeable */
 	char close_reason[64];
+	/* liveness: connections in order of last activity from the peer */
+	struct ws_conn *idle_prev, *idle_next;
+	double last_seen;          /* ev_now() of the last frame received */
+	bool ping_due;             /* write a PING at the next writeable */
+	bool ping_sent;            /* waiting for any frame since the ping */
 };
 
 /* A connection's subscription to one circle. */
@@ -79,6 +84,8 @@ struct net_state {
 	int nconns;                /* WebSocket connections */
 	bool shutting_down;
 	char *allowed;             /* copy of allowed_origins */
+	struct ws_conn *idle_head, *idle_tail; /* least recently heard first */
+	double now;                /* loop time, set by the idle timer */
 };
 
 extern struct net_state net;
@@ -100,6 +107,10 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 /* Queues shared bytes to a connection; closes it (1008) past the limit. */
 void net_ws_send(struct ws_conn *c, struct refbuf *rb);
 void net_ws_close(struct ws_conn *c, int code, const char *reason);
+
+/* Called once a second: pings connections idle past --idle-ping and drops
+ * those silent past --idle-hangup. Cost: the idle ones only. */
+void net_idle_sweep(double now);
 
 /* fanout.c */
 void net_apply_outputs(void);

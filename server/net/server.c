@@ -17,12 +17,13 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 struct net_state net;
 
 static struct ev_loop *loop;
 static ev_signal sig_term, sig_int;
-static ev_timer shutdown_timer;
+static ev_timer shutdown_timer, idle_timer;
 static double shutdown_started;
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -35,6 +36,7 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
 	case LWS_CALLBACK_ESTABLISHED:
 	case LWS_CALLBACK_RECEIVE:
+	case LWS_CALLBACK_RECEIVE_PONG:
 	case LWS_CALLBACK_SERVER_WRITEABLE:
 	case LWS_CALLBACK_CLOSED:
 		return net_ws_callback(wsi, reason, user, in, len);
@@ -46,8 +48,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 /* One callback for both so that an upgrade naming no sub-protocol (bound
  * to the first protocol) is served like one naming scholia.v1. */
 static const struct lws_protocols protocols[] = {
-	{"http", callback, sizeof(union net_pss), 4096, 0, NULL, 0},
-	{"scholia.v1", callback, sizeof(union net_pss), 4096, 0, NULL, 0},
+	{"http", callback, sizeof(union net_pss), 1024, 0, NULL, 0},
+	{"scholia.v1", callback, sizeof(union net_pss), 1024, 0, NULL, 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static void wake_loop(void *arg)
@@ -62,6 +64,13 @@ static void close_all(uint64_t key, void *val, void *arg)
 	(void)key;
 	(void)arg;
 	net_ws_close(val, 1001, "server shutting down");
+}
+
+static void idle_tick(struct ev_loop *l, ev_timer *w, int revents)
+{
+	(void)w;
+	(void)revents;
+	net_idle_sweep(ev_now(l));
 }
 
 static void shutdown_check(struct ev_loop *l, ev_timer *w, int revents)
@@ -119,10 +128,11 @@ int net_serve(const struct net_opts *opts)
 		return 1;
 	}
 	foreign[0] = loop;
+	/* no per-connection idle timers in lws (see net_idle_sweep) */
 	retry.retry_ms_table = backoff;
 	retry.retry_ms_table_count = 1;
-	retry.secs_since_valid_ping = (uint16_t)opts->idle_ping_s;
-	retry.secs_since_valid_hangup = (uint16_t)opts->idle_hangup_s;
+	retry.secs_since_valid_ping = 0;
+	retry.secs_since_valid_hangup = 0;
 
 	memset(&info, 0, sizeof(info));
 	info.port = opts->port;
@@ -150,7 +160,19 @@ int net_serve(const struct net_opts *opts)
 				LWS_SERVER_OPTION_ALLOW_NON_SSL_ON_SSL_PORT;
 	}
 
-	net.context = lws_create_context(&info);
+	/* After a crash the port can stay taken for a while by the old
+	 * process's orphaned sockets (clients that never closed their end):
+	 * keep trying for up to 30 s rather than give up at once. */
+	for (int tries = 0; tries < 60; tries++) {
+		net.context = lws_create_context(&info);
+		if (net.context || net.shutting_down)
+			break;
+		if (tries == 0)
+			log_warn("net", "cannot listen on %s:%d yet (port in "
+					"use?); retrying for up to 30 s",
+				 opts->host, opts->port);
+		usleep(500000);
+	}
 	if (!net.context) {
 		log_error("net", "cannot listen on %s:%d", opts->host,
 			  opts->port);
@@ -171,6 +193,9 @@ int net_serve(const struct net_opts *opts)
 		return 1;
 	}
 
+	net.now = ev_now(loop);
+	ev_timer_init(&idle_timer, idle_tick, 1.0, 1.0);
+	ev_timer_start(loop, &idle_timer);
 	ev_signal_init(&sig_term, on_signal, SIGTERM);
 	ev_signal_start(loop, &sig_term);
 	ev_signal_init(&sig_int, on_signal, SIGINT);
@@ -183,6 +208,7 @@ int net_serve(const struct net_opts *opts)
 	ev_signal_stop(loop, &sig_term);
 	ev_signal_stop(loop, &sig_int);
 	ev_timer_stop(loop, &shutdown_timer);
+	ev_timer_stop(loop, &idle_timer);
 	/* the executor finishes what is queued and commits */
 	rpc_exec_stop();
 	lws_context_destroy(net.context);
