@@ -49,15 +49,24 @@ static json_t *event_params(const char *type, int64_t circle, int64_t seq,
 			 data);
 }
 
+/* The notification's bytes around data already serialised for the log:
+ * the event is serialised once, not once for the log and again for the
+ * wire. type is one of our own event names (no escaping needed). */
 static struct refbuf *event_bytes(const char *type, int64_t circle,
-				  int64_t seq, json_t *data)
+				  int64_t seq, const char *data)
 {
-	json_t *ev = json_pack("{s:s,s:s,s:o}", "jsonrpc", "2.0", "method",
-			       "event", "params",
-			       event_params(type, circle, seq, data));
-	struct refbuf *rb = rpc_dump(ev);
+	struct buf b = BUF_INIT;
+	struct refbuf *rb;
 
-	json_decref(ev);
+	buf_grow(&b, strlen(data) + 128);
+	buf_addf(&b,
+		 "{\"jsonrpc\":\"2.0\",\"method\":\"event\",\"params\":"
+		 "{\"type\":\"%s\",\"circle\":%lld,\"seq\":%lld,\"data\":",
+		 type, (long long)circle, (long long)seq);
+	buf_adds(&b, data);
+	buf_adds(&b, "}}");
+	rb = refbuf_new(b.data, b.len);
+	buf_free(&b);
 	return rb;
 }
 
@@ -92,9 +101,9 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	o->circle = circle;
 	o->item = *item;
 	o->item.circle = circle;
-	o->bytes = event_bytes(type, circle, seq, data);
-	if (redacted)
-		o->redacted = event_bytes(type, circle, seq, redacted);
+	o->bytes = event_bytes(type, circle, seq, sdata);
+	if (sred)
+		o->redacted = event_bytes(type, circle, seq, sred);
 	rpc_ctx_push(ctx, o);
 	rpc_metrics_event();
 out:

@@ -382,22 +382,28 @@ int store_rollback(struct store *s)
 	return store_exec(s, "ROLLBACK");
 }
 
+/* Prepared once and reused: every call of every batch takes a savepoint,
+ * and parsing the statement each time showed in the write profile. */
+static const char SQL_SAVEPOINT[] = "SAVEPOINT call";
+static const char SQL_RELEASE[] = "RELEASE call";
+static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO call";
+
 int store_savepoint(struct store *s)
 {
-	return store_exec(s, "SAVEPOINT call");
+	return store_run(s, SQL_SAVEPOINT, "");
 }
 
 int store_release(struct store *s)
 {
-	return store_exec(s, "RELEASE call");
+	return store_run(s, SQL_RELEASE, "");
 }
 
 int store_rollback_to(struct store *s)
 {
-	int rc = store_exec(s, "ROLLBACK TO call");
+	int rc = store_run(s, SQL_ROLLBACK_TO, "");
 
 	if (rc == 0)
-		rc = store_exec(s, "RELEASE call");
+		rc = store_run(s, SQL_RELEASE, "");
 	return rc;
 }
 
