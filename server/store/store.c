@@ -518,10 +518,47 @@ fail:
 	return rc ? rc : SCH_EDB;
 }
 
+/* SCHOLIA_SQL_PROFILE=1: at close, log the cached statements that ran
+ * the most VM steps and full-scan steps (a missing index shows here). */
+static int cmp_steps(const void *a, const void *b)
+{
+	const struct store_stmt *x = *(struct store_stmt *const *)a;
+	const struct store_stmt *y = *(struct store_stmt *const *)b;
+	int sx = sqlite3_stmt_status(x->st, SQLITE_STMTSTATUS_VM_STEP, 0);
+	int sy = sqlite3_stmt_status(y->st, SQLITE_STMTSTATUS_VM_STEP, 0);
+
+	return (sy > sx) - (sy < sx);
+}
+
+static void profile_report(struct store *s)
+{
+	struct store_stmt **list;
+	size_t n = 0;
+
+	if (!getenv("SCHOLIA_SQL_PROFILE") || !s->cache_used)
+		return;
+	list = xcalloc(s->cache_used, sizeof(*list));
+	for (size_t i = 0; i < s->cache_cap; i++)
+		if (s->cache[i])
+			list[n++] = s->cache[i];
+	qsort(list, n, sizeof(*list), cmp_steps);
+	for (size_t i = 0; i < n && i < 15; i++)
+		log_info("sqlprofile", "vm %d scan %d sort %d: %.160s",
+			 sqlite3_stmt_status(list[i]->st,
+					     SQLITE_STMTSTATUS_VM_STEP, 0),
+			 sqlite3_stmt_status(list[i]->st,
+					     SQLITE_STMTSTATUS_FULLSCAN_STEP, 0),
+			 sqlite3_stmt_status(list[i]->st,
+					     SQLITE_STMTSTATUS_SORT, 0),
+			 list[i]->sql);
+	free(list);
+}
+
 void store_close(struct store *s)
 {
 	if (!s)
 		return;
+	profile_report(s);
 	for (size_t i = 0; i < s->cache_cap; i++) {
 		if (s->cache[i]) {
 			sqlite3_finalize(s->cache[i]->st);
