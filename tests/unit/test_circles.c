@@ -26,148 +26,7 @@
 #include "store/store.h"
 #include "util/err.h"
 
-struct fixture {
-	char path[64];
-	struct store *db;
-	int64_t alice, bob, carol; /* owner, member, outsider */
-	int64_t book;
-	int64_t ch[4]; /* the first chapters in reading order */
-	int64_t circle;
-};
-
-/* Calls method as account; returns the error code (0: ok) and the result
- * in *res (caller frees; may be NULL). */
-static int call(struct fixture *f, int64_t account, const char *method,
-		json_t *params, json_t **res)
-{
-	struct rpc_ctx *ctx = rpc_ctx_new_local(f->db, account, false);
-	json_t *r = NULL, *e = NULL;
-	int code = rpc_call_local(ctx, method, params, &r, &e);
-
-	rpc_ctx_free_local(ctx);
-	json_decref(params);
-	if (e && getenv("TEST_VERBOSE")) {
-		char *d = json_dumps(e, 0);
-
-		print_message("%s: %s\n", method, d);
-		free(d);
-	}
-	json_decref(e);
-	if (res)
-		*res = r;
-	else
-		json_decref(r);
-	return code;
-}
-
-static int64_t new_account(struct fixture *f, const char *handle)
-{
-	char err[256] = "";
-	FILE *out = fopen("/dev/null", "w");
-
-	if (auth_cli_create_account(f->db, handle, NULL, false, NULL, "", out,
-				    err, sizeof(err)) != 0)
-		fail_msg("create-account %s: %s", handle, err);
-	fclose(out);
-	return auth_account_by_handle(f->db, handle);
-}
-
-static void load_book(struct fixture *f)
-{
-	char err[256] = "";
-	FILE *out = fopen("/dev/null", "w");
-	json_t *r, *parts, *part, *chs, *ch;
-	size_t i, j;
-	int n = 0;
-
-	if (books_cli_import(
-		    f->db, SCHOLIA_SOURCE_DIR "/content/the-rochdale-pioneers",
-		    NULL, false, out, err, sizeof(err)) != 0)
-		fail_msg("import: %s", err);
-	fclose(out);
-	assert_int_equal(call(f, f->alice, "book.list", json_object(), &r), 0);
-	f->book = json_integer_value(json_object_get(
-		json_array_get(json_object_get(r, "items"), 0), "id"));
-	json_decref(r);
-	assert_int_equal(call(f, f->alice, "book.toc",
-			      json_pack("{s:I}", "book", (json_int_t)f->book),
-			      &r),
-			 0);
-	parts = json_object_get(r, "parts");
-	json_array_foreach(parts, i, part)
-	{
-		chs = json_object_get(part, "chapters");
-		json_array_foreach(chs, j, ch)
-		{
-			if (n < 4)
-				f->ch[n++] = json_integer_value(
-					json_object_get(ch, "id"));
-		}
-	}
-	json_decref(r);
-	assert_int_equal(n, 4);
-}
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
-	char err[256] = "";
-	json_t *r;
-	int fd;
-
-	modules_init();
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-circles-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
-	f->alice = new_account(f, "alice");
-	f->bob = new_account(f, "bob");
-	f->carol = new_account(f, "carol");
-	assert_true(f->alice > 0 && f->bob > 0 && f->carol > 0);
-	load_book(f);
-	assert_int_equal(call(f, f->alice, "circle.create",
-			      json_pack("{s:s,s:I}", "name", "Readers", "book",
-					(json_int_t)f->book),
-			      &r),
-			 0);
-	f->circle = json_integer_value(json_object_get(r, "id"));
-	json_decref(r);
-	assert_int_equal(
-		call(f, f->alice, "circle.invite",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
-		0);
-	assert_int_equal(
-		call(f, f->bob, "circle.join",
-		     json_pack("{s:s}", "code",
-			       json_string_value(json_object_get(r, "code"))),
-		     NULL),
-		0);
-	json_decref(r);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char p[96];
-
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
-}
+#include "support/fixture.h"
 
 static int order_of(struct fixture *f, int64_t chapter)
 {
@@ -199,7 +58,7 @@ static void test_roles(void **state)
 		SCH_ENOTFOUND);
 
 	assert_int_equal(
-		call(f, f->alice, "circle.set_role",
+		fixture_call(f, f->alice, "circle.set_role",
 		     json_pack("{s:I,s:I,s:s}", "circle", (json_int_t)f->circle,
 			       "account", (json_int_t)f->bob, "role",
 			       "moderator"),
@@ -208,21 +67,21 @@ static void test_roles(void **state)
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.role, VIS_ROLE_MODERATOR);
 	/* the last owner cannot step down */
-	assert_int_equal(call(f, f->alice, "circle.set_role",
+	assert_int_equal(fixture_call(f, f->alice, "circle.set_role",
 			      json_pack("{s:I,s:I,s:s}", "circle",
 					(json_int_t)f->circle, "account",
 					(json_int_t)f->alice, "role", "member"),
 			      NULL),
 			 RPC_E_CONFLICT);
 	/* a moderator is not an owner */
-	assert_int_equal(call(f, f->bob, "circle.update",
+	assert_int_equal(fixture_call(f, f->bob, "circle.update",
 			      json_pack("{s:I,s:b}", "circle",
 					(json_int_t)f->circle, "post_first", 1),
 			      NULL),
 			 RPC_E_FORBIDDEN);
 	/* an outsider learns nothing */
 	assert_int_equal(
-		call(f, f->carol, "circle.get",
+		fixture_call(f, f->carol, "circle.get",
 		     json_pack("{s:I}", "circle", (json_int_t)f->circle), NULL),
 		RPC_E_NOT_FOUND);
 }
@@ -245,13 +104,13 @@ static void test_options_and_progress(void **state)
 	assert_int_equal(v.progress_order, 1);
 
 	assert_int_equal(
-		call(f, f->alice, "circle.update",
+		fixture_call(f, f->alice, "circle.update",
 		     json_pack("{s:I,s:b,s:b}", "circle", (json_int_t)f->circle,
 			       "spoiler_guard", 1, "post_first", 1),
 		     NULL),
 		0);
 	assert_int_equal(
-		call(f, f->bob, "progress.set",
+		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I,s:i}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[2], "block", 5),
 		     NULL),
@@ -265,7 +124,7 @@ static void test_options_and_progress(void **state)
 
 	/* going back is allowed: progress is what the member says */
 	assert_int_equal(
-		call(f, f->bob, "progress.set",
+		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[1]),
 		     NULL),
@@ -274,7 +133,7 @@ static void test_options_and_progress(void **state)
 	assert_int_equal(v.progress_order, order_of(f, f->ch[1]));
 
 	/* asking to see everything, and back */
-	assert_int_equal(call(f, f->bob, "progress.set",
+	assert_int_equal(fixture_call(f, f->bob, "progress.set",
 			      json_pack("{s:I,s:b}", "circle",
 					(json_int_t)f->circle, "show_all", 1),
 			      NULL),
@@ -282,7 +141,7 @@ static void test_options_and_progress(void **state)
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_true(v.show_all);
 	assert_int_equal(v.progress_order, order_of(f, f->ch[1]));
-	assert_int_equal(call(f, f->bob, "progress.set",
+	assert_int_equal(fixture_call(f, f->bob, "progress.set",
 			      json_pack("{s:I,s:b}", "circle",
 					(json_int_t)f->circle, "show_all", 0),
 			      NULL),
@@ -292,7 +151,7 @@ static void test_options_and_progress(void **state)
 
 	/* outsiders may not set progress */
 	assert_int_equal(
-		call(f, f->carol, "progress.set",
+		fixture_call(f, f->carol, "progress.set",
 		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[1]),
 		     NULL),
@@ -312,7 +171,7 @@ static void test_post_first_marks(void **state)
 	it.chapter = f->ch[0];
 	it.chapter_order = order_of(f, f->ch[0]);
 	it.thread = true;
-	call(f, f->alice, "circle.update",
+	fixture_call(f, f->alice, "circle.update",
 	     json_pack("{s:I,s:b}", "circle", (json_int_t)f->circle,
 		       "post_first", 1),
 	     NULL);
@@ -331,7 +190,7 @@ static void test_post_first_marks(void **state)
 
 	/* marking read meets it too, and can be taken back */
 	assert_int_equal(
-		call(f, f->bob, "progress.set",
+		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[1], "read", 1),
 		     NULL),
@@ -341,7 +200,7 @@ static void test_post_first_marks(void **state)
 	it.chapter = f->ch[1];
 	assert_int_equal(vis_check(&v, &it), VIS_FULL);
 	assert_int_equal(
-		call(f, f->bob, "progress.set",
+		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[1], "read", 0),
 		     NULL),
@@ -351,7 +210,7 @@ static void test_post_first_marks(void **state)
 	assert_int_equal(vis_check(&v, &it), VIS_NONE);
 	/* a post is not taken back by read: false */
 	assert_int_equal(
-		call(f, f->bob, "progress.set",
+		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[0], "read", 0),
 		     NULL),
@@ -404,7 +263,7 @@ static void test_remove_member(void **state)
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.role, VIS_ROLE_NONE);
 	assert_int_equal(
-		call(f, f->bob, "circle.get",
+		fixture_call(f, f->bob, "circle.get",
 		     json_pack("{s:I}", "circle", (json_int_t)f->circle), NULL),
 		RPC_E_NOT_FOUND);
 	rpc_ctx_free_local(ctx);
@@ -419,13 +278,13 @@ static void test_account_deleted(void **state)
 
 	/* carol joins as moderator, after bob the member */
 	assert_int_equal(
-		call(f, f->alice, "circle.invite",
+		fixture_call(f, f->alice, "circle.invite",
 		     json_pack("{s:I,s:s}", "circle", (json_int_t)f->circle,
 			       "role", "moderator"),
 		     &r),
 		0);
 	assert_int_equal(
-		call(f, f->carol, "circle.join",
+		fixture_call(f, f->carol, "circle.join",
 		     json_pack("{s:s}", "code",
 			       json_string_value(json_object_get(r, "code"))),
 		     NULL),
@@ -455,19 +314,19 @@ static void test_events_stored(void **state)
 	int64_t seq0, seq1;
 
 	assert_int_equal(
-		call(f, f->bob, "circle.subscribe",
+		fixture_call(f, f->bob, "circle.subscribe",
 		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
 		0);
 	seq0 = json_integer_value(json_object_get(r, "seq"));
 	json_decref(r);
 	assert_true(seq0 >= 1); /* bob's member.joined */
-	call(f, f->alice, "plan.set",
+	fixture_call(f, f->alice, "plan.set",
 	     json_pack("{s:I,s:[{s:I,s:s}]}", "circle", (json_int_t)f->circle,
 		       "entries", "chapter", (json_int_t)f->ch[0], "due",
 		       "2026-12-01"),
 	     NULL);
 	assert_int_equal(
-		call(f, f->bob, "circle.subscribe",
+		fixture_call(f, f->bob, "circle.subscribe",
 		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
 			       "since_seq", (json_int_t)seq0),
 		     &r),
@@ -486,19 +345,19 @@ static void test_events_stored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roles, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_roles, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_options_and_progress,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_post_first_marks, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_many_marks, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_remove_member, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_account_deleted, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_events_stored, setup,
-						teardown),
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_post_first_marks, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_many_marks, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_remove_member, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_account_deleted, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_events_stored, fixture_setup,
+						fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

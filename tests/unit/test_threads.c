@@ -29,141 +29,7 @@
 #include "threads/threads.h"
 #include "util/err.h"
 
-struct fixture {
-	char path[64];
-	struct store *db;
-	int64_t alice, bob, carol; /* owner, member, outsider */
-	int64_t book;
-	int64_t ch[2]; /* the first chapters in reading order */
-	int64_t circle;
-};
-
-/* Calls method as account; returns the error code (0: ok) and the result
- * in *res (caller frees; may be NULL). Takes the reference of params. */
-static int call(struct fixture *f, int64_t account, const char *method,
-		json_t *params, json_t **res)
-{
-	struct rpc_ctx *ctx = rpc_ctx_new_local(f->db, account, false);
-	json_t *r = NULL, *e = NULL;
-	int code = rpc_call_local(ctx, method, params, &r, &e);
-
-	rpc_ctx_free_local(ctx);
-	json_decref(params);
-	json_decref(e);
-	if (res)
-		*res = r;
-	else
-		json_decref(r);
-	return code;
-}
-
-static int64_t new_account(struct fixture *f, const char *handle)
-{
-	char err[256] = "";
-	FILE *out = fopen("/dev/null", "w");
-
-	if (auth_cli_create_account(f->db, handle, NULL, false, NULL, "", out,
-				    err, sizeof(err)) != 0)
-		fail_msg("create-account %s: %s", handle, err);
-	fclose(out);
-	return auth_account_by_handle(f->db, handle);
-}
-
-static void load_book(struct fixture *f)
-{
-	char err[256] = "";
-	FILE *out = fopen("/dev/null", "w");
-	json_t *r, *parts, *part, *chs, *ch;
-	size_t i, j;
-	int n = 0;
-
-	if (books_cli_import(
-		    f->db, SCHOLIA_SOURCE_DIR "/content/the-rochdale-pioneers",
-		    NULL, false, out, err, sizeof(err)) != 0)
-		fail_msg("import: %s", err);
-	fclose(out);
-	assert_int_equal(call(f, f->alice, "book.list", json_object(), &r), 0);
-	f->book = json_integer_value(json_object_get(
-		json_array_get(json_object_get(r, "items"), 0), "id"));
-	json_decref(r);
-	assert_int_equal(call(f, f->alice, "book.toc",
-			      json_pack("{s:I}", "book", (json_int_t)f->book),
-			      &r),
-			 0);
-	parts = json_object_get(r, "parts");
-	json_array_foreach(parts, i, part)
-	{
-		chs = json_object_get(part, "chapters");
-		json_array_foreach(chs, j, ch)
-		{
-			if (n < 2)
-				f->ch[n++] = json_integer_value(
-					json_object_get(ch, "id"));
-		}
-	}
-	json_decref(r);
-	assert_int_equal(n, 2);
-}
-
-static int setup(void **state)
-{
-	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
-	char err[256] = "";
-	json_t *r;
-	int fd;
-
-	modules_init();
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-threads-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
-	f->alice = new_account(f, "alice");
-	f->bob = new_account(f, "bob");
-	f->carol = new_account(f, "carol");
-	load_book(f);
-	assert_int_equal(call(f, f->alice, "circle.create",
-			      json_pack("{s:s,s:I}", "name", "Readers", "book",
-					(json_int_t)f->book),
-			      &r),
-			 0);
-	f->circle = json_integer_value(json_object_get(r, "id"));
-	json_decref(r);
-	assert_int_equal(
-		call(f, f->alice, "circle.invite",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
-		0);
-	assert_int_equal(
-		call(f, f->bob, "circle.join",
-		     json_pack("{s:s}", "code",
-			       json_string_value(json_object_get(r, "code"))),
-		     NULL),
-		0);
-	json_decref(r);
-	*state = f;
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	struct fixture *f = *state;
-	char p[96];
-
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
-	free(f);
-	return 0;
-}
+#include "support/fixture.h"
 
 /* A chapter-level annotation by account; returns its id. */
 static int64_t post(struct fixture *f, int64_t account, int64_t chapter,
@@ -172,7 +38,7 @@ static int64_t post(struct fixture *f, int64_t account, int64_t chapter,
 	json_t *r;
 	int64_t id;
 
-	assert_int_equal(call(f, account, "annotation.create",
+	assert_int_equal(fixture_call(f, account, "annotation.create",
 			      json_pack("{s:I,s:I,s:n,s:s,s:s}", "circle",
 					(json_int_t)f->circle, "chapter",
 					(json_int_t)chapter, "target", "body",
@@ -189,7 +55,7 @@ static int reply(struct fixture *f, int64_t account, int64_t annotation,
 		 int64_t *id)
 {
 	json_t *r = NULL;
-	int code = call(f, account, "reply.create",
+	int code = fixture_call(f, account, "reply.create",
 			json_pack("{s:I,s:s}", "annotation",
 				  (json_int_t)annotation, "body", "a reply"),
 			&r);
@@ -284,7 +150,7 @@ static void test_locked_refuses_replies(void **state)
 	assert_int_equal(threads_target_get(f->db, 0, a, &t), 0);
 	assert_true(t.locked);
 	assert_int_equal(reply(f, f->bob, a, NULL), RPC_E_LOCKED);
-	assert_int_equal(call(f, f->bob, "annotation.update",
+	assert_int_equal(fixture_call(f, f->bob, "annotation.update",
 			      json_pack("{s:I,s:s}", "annotation",
 					(json_int_t)a, "body", "changed"),
 			      NULL),
@@ -412,17 +278,17 @@ static void test_delete_rules(void **state)
 	json_t *r;
 
 	assert_int_equal(reply(f, f->alice, a, NULL), 0);
-	assert_int_equal(call(f, f->alice, "annotation.delete",
+	assert_int_equal(fixture_call(f, f->alice, "annotation.delete",
 			      json_pack("{s:I}", "annotation", (json_int_t)a),
 			      NULL),
 			 RPC_E_FORBIDDEN);
-	assert_int_equal(call(f, f->bob, "annotation.delete",
+	assert_int_equal(fixture_call(f, f->bob, "annotation.delete",
 			      json_pack("{s:I}", "annotation", (json_int_t)a),
 			      NULL),
 			 0);
 	assert_int_equal(threads_target_get(f->db, 0, a, &t), 0);
 	assert_true(t.deleted);
-	assert_int_equal(call(f, f->alice, "annotation.get",
+	assert_int_equal(fixture_call(f, f->alice, "annotation.get",
 			      json_pack("{s:I}", "annotation", (json_int_t)a),
 			      &r),
 			 0);
@@ -430,12 +296,12 @@ static void test_delete_rules(void **state)
 	assert_int_equal(json_integer_value(json_object_get(r, "reply_count")),
 			 1);
 	json_decref(r);
-	assert_int_equal(call(f, f->bob, "annotation.delete",
+	assert_int_equal(fixture_call(f, f->bob, "annotation.delete",
 			      json_pack("{s:I}", "annotation", (json_int_t)b),
 			      NULL),
 			 0);
 	assert_int_equal(threads_target_get(f->db, 0, b, &t), SCH_ENOTFOUND);
-	assert_int_equal(call(f, f->alice, "annotation.get",
+	assert_int_equal(fixture_call(f, f->alice, "annotation.get",
 			      json_pack("{s:I}", "annotation", (json_int_t)b),
 			      NULL),
 			 RPC_E_NOT_FOUND);
@@ -452,7 +318,7 @@ static void test_clone(void **state)
 	copied_from = post(f, f->alice, f->ch[0], "the owner's note", "circle");
 	post(f, f->alice, f->ch[0], "the owner's private note", "private");
 	post(f, f->bob, f->ch[0], "a member's note", "circle");
-	assert_int_equal(call(f, f->alice, "circle.create",
+	assert_int_equal(fixture_call(f, f->alice, "circle.create",
 			      json_pack("{s:s,s:I}", "name", "Next cohort",
 					"book", (json_int_t)f->book),
 			      &r),
@@ -463,7 +329,7 @@ static void test_clone(void **state)
 		threads_clone(ctx, f->circle, other, f->alice, &copied), 0);
 	assert_int_equal(copied, 1);
 	assert_int_equal(
-		call(f, f->alice, "annotation.list",
+		fixture_call(f, f->alice, "annotation.list",
 		     json_pack("{s:I,s:I}", "circle", (json_int_t)other,
 			       "chapter", (json_int_t)f->ch[0]),
 		     &r),
@@ -498,11 +364,11 @@ static void test_account_delete_wipes_private(void **state)
 	fclose(out);
 	dora = auth_account_by_handle(f->db, "dora");
 	assert_int_equal(
-		call(f, f->alice, "circle.invite",
+		fixture_call(f, f->alice, "circle.invite",
 		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
 		0);
 	assert_int_equal(
-		call(f, dora, "circle.join",
+		fixture_call(f, dora, "circle.join",
 		     json_pack("{s:s}", "code",
 			       json_string_value(json_object_get(r, "code"))),
 		     NULL),
@@ -512,7 +378,7 @@ static void test_account_delete_wipes_private(void **state)
 	pub = post(f, dora, f->ch[0], "dora's public note", "circle");
 	assert_int_equal(reply(f, dora, priv, NULL), 0);
 	assert_int_equal(
-		call(f, dora, "account.delete",
+		fixture_call(f, dora, "account.delete",
 		     json_pack("{s:s}", "password", "correct horse battery"),
 		     NULL),
 		0);
@@ -543,7 +409,7 @@ static void test_account_delete_wipes_private(void **state)
 			 1);
 	assert_int_equal(events, 0);
 	/* the public note stays for the circle */
-	assert_int_equal(call(f, f->bob, "annotation.get",
+	assert_int_equal(fixture_call(f, f->bob, "annotation.get",
 			      json_pack("{s:I}", "annotation", (json_int_t)pub),
 			      &r),
 			 0);
@@ -555,21 +421,22 @@ static void test_account_delete_wipes_private(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_target_parse, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_target_vis, setup,
-						teardown),
+		cmocka_unit_test_setup_teardown(test_target_parse, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_target_vis, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_locked_refuses_replies,
-						setup, teardown),
-		cmocka_unit_test_setup_teardown(test_hidden_redacted, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_each_visible, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_delete_rules, setup,
-						teardown),
-		cmocka_unit_test_setup_teardown(test_clone, setup, teardown),
+						fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_hidden_redacted, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_each_visible, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_delete_rules, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_clone, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
-			test_account_delete_wipes_private, setup, teardown),
+			test_account_delete_wipes_private, fixture_setup,
+			fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
