@@ -737,13 +737,13 @@ static void inline_walk(struct walk *w, xmlNode *n, int depth)
 		} else if (name_is(n, "a")) {
 			char *href = attr(n, "href");
 			bool ok = href && w->bb->cur &&
-				  bk_safe_url(href, strlen(href));
+				  html_url_scheme_ok(href, strlen(href));
 
 			if (ok) {
 				struct buf a = BUF_INIT;
 
 				buf_adds(&a, "<a href=\"");
-				bk_escape(&a, href, strlen(href));
+				html_escape(&a, href, strlen(href));
 				buf_adds(&a, "\" rel=\"nofollow noopener\">");
 				bb_inline(w->bb, buf_str(&a));
 				buf_free(&a);
@@ -839,7 +839,7 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 						k++;
 						while (t[k] == ' ')
 							k++;
-						bk_escape(&h, t + k, tl - k);
+						html_escape(&h, t + k, tl - k);
 						bk_notes_add(&w->E->notes, key,
 							     t + k,
 							     buf_str(&h));

@@ -22,6 +22,7 @@
 
 #include "books/books.h"
 #include "util/buf.h"
+#include "util/html.h"
 
 struct store;
 
@@ -193,10 +194,6 @@ void bb_inline(struct bk_builder *bb, const char *html);
 /* A note reference sentinel. */
 void bb_ref(struct bk_builder *bb, int index);
 void bb_close(struct bk_builder *bb);
-/* Escapes s into out for HTML text or attribute values. */
-void bk_escape(struct buf *out, const char *s, size_t n);
-/* True if url is http:, https: or mailto:. */
-bool bk_safe_url(const char *url, size_t n);
 /* A safe relative resource path (figures/x.svg): no scheme, no "..". */
 bool bk_safe_path(const char *p, size_t n);
 

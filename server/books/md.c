@@ -348,7 +348,7 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 			buf_adds(&pre, "<figure>");
 			if (m->img_src[0]) {
 				buf_adds(&pre, "<img src=\"");
-				bk_escape(&pre, m->img_src, strlen(m->img_src));
+				html_escape(&pre, m->img_src, strlen(m->img_src));
 				buf_adds(&pre, "\" alt=\"\">");
 			}
 			it->pre = buf_detach(&pre, NULL);
@@ -414,11 +414,11 @@ static int enter_span(MD_SPANTYPE type, void *detail, void *ud)
 		MD_SPAN_A_DETAIL *d = detail;
 		int ok = 0;
 
-		if (bb->cur && bk_safe_url(d->href.text, d->href.size)) {
+		if (bb->cur && html_url_scheme_ok(d->href.text, d->href.size)) {
 			struct buf a = BUF_INIT;
 
 			buf_adds(&a, "<a href=\"");
-			bk_escape(&a, d->href.text, d->href.size);
+			html_escape(&a, d->href.text, d->href.size);
 			buf_adds(&a, "\" rel=\"nofollow noopener\">");
 			bb_inline(bb, buf_str(&a));
 			buf_free(&a);
@@ -439,7 +439,7 @@ static int enter_span(MD_SPANTYPE type, void *detail, void *ud)
 		m->nimg++;
 		m->img_src[0] = '\0';
 		attr_copy(&d->src, src, sizeof(src));
-		if (bk_safe_url(src, strlen(src)) && !strncmp(src, "https", 5))
+		if (html_url_scheme_ok(src, strlen(src)) && !strncmp(src, "https", 5))
 			snprintf(m->img_src, sizeof(m->img_src), "%s", src);
 		else if (bk_safe_path(src, strlen(src)))
 			snprintf(m->img_src, sizeof(m->img_src), "%s%s",

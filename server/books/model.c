@@ -273,53 +273,7 @@ const char *bk_memmem(const char *h, size_t hn, const char *n, size_t nn)
 
 /* ---- escaping and URLs ---- */
 
-void bk_escape(struct buf *out, const char *s, size_t n)
-{
-	size_t run = 0;
 
-	for (size_t i = 0; i < n; i++) {
-		const char *rep = NULL;
-
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		default:
-			break;
-		}
-		if (rep) {
-			buf_add(out, s + run, i - run);
-			buf_adds(out, rep);
-			run = i + 1;
-		}
-	}
-	buf_add(out, s + run, n - run);
-}
-
-bool bk_safe_url(const char *url, size_t n)
-{
-	static const char *const ok[] = {"http://", "https://", "mailto:"};
-
-	for (size_t i = 0; i < 3; i++) {
-		size_t l = strlen(ok[i]);
-
-		if (n > l && !strncasecmp(url, ok[i], l))
-			return true;
-	}
-	return false;
-}
 
 bool bk_safe_path(const char *p, size_t n)
 {
@@ -432,7 +386,7 @@ void bb_text(struct bk_builder *bb, const char *s, size_t n)
 	}
 	if (bb->verbatim) {
 		buf_add(&bb->cur->text, s, n);
-		bk_escape(&bb->cur->html, s, n);
+		html_escape(&bb->cur->html, s, n);
 		return;
 	}
 	while (i < n) {
@@ -447,7 +401,7 @@ void bb_text(struct bk_builder *bb, const char *s, size_t n)
 			j++;
 		flush_space(bb);
 		buf_add(&bb->cur->text, s + i, j - i);
-		bk_escape(&bb->cur->html, s + i, j - i);
+		html_escape(&bb->cur->html, s + i, j - i);
 		i = j;
 	}
 }
@@ -637,7 +591,7 @@ void bk_chapter_finish(struct bk_book *b, struct bk_chapter *ch,
 				ch->title ? ch->title : "", ch->refs[r].label);
 			rt[r] = xstrdup(ch->refs[r].fallback);
 			buf_reset(&h);
-			bk_escape(&h, rt[r], strlen(rt[r]));
+			html_escape(&h, rt[r], strlen(rt[r]));
 			rh[r] = buf_detach(&h, NULL);
 			continue;
 		}

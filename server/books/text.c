@@ -409,7 +409,7 @@ static void footnotes(struct doc *d, size_t *pstart)
 				}
 				snprintf(key, sizeof(key), "p%d-%d", p, num);
 				if (mark(d, from, s, num, key, NULL, &refidx)) {
-					bk_escape(&h, t.data, t.len);
+					html_escape(&h, t.data, t.len);
 					bk_notes_add(&d->notes, key,
 						     buf_str(&t), buf_str(&h));
 				}

@@ -19,6 +19,7 @@
 
 #include "threads/threads.h"
 #include "util/buf.h"
+#include "util/html.h"
 
 #define MD_LINK_STACK 128 /* nesting depth tracked for links and images */
 
@@ -30,43 +31,6 @@ struct md_out {
 	int open_links;		    /* <a> elements currently open */
 };
 
-static void md_escape(struct buf *b, const char *s, size_t n)
-{
-	size_t i, start = 0;
-
-	for (i = 0; i < n; i++) {
-		const char *rep = NULL;
-
-		switch (s[i]) {
-		case '&':
-			rep = "&amp;";
-			break;
-		case '<':
-			rep = "&lt;";
-			break;
-		case '>':
-			rep = "&gt;";
-			break;
-		case '"':
-			rep = "&quot;";
-			break;
-		case '\'':
-			rep = "&#39;";
-			break;
-		case '\0':
-			rep = "\xEF\xBF\xBD";
-			break;
-		default:
-			break;
-		}
-		if (rep) {
-			buf_add(b, s + start, i - start);
-			buf_adds(b, rep);
-			start = i + 1;
-		}
-	}
-	buf_add(b, s + start, n - start);
-}
 
 /* Appends a code point as UTF-8; escape: HTML-escape ASCII. */
 static void md_put_utf8(struct buf *b, uint32_t cp, bool escape)
@@ -78,7 +42,7 @@ static void md_put_utf8(struct buf *b, uint32_t cp, bool escape)
 	if (cp < 0x80) {
 		u[0] = (char)cp;
 		if (escape)
-			md_escape(b, u, 1);
+			html_escape(b, u, 1);
 		else
 			buf_add(b, u, 1);
 	} else if (cp < 0x800) {
@@ -166,7 +130,7 @@ static void md_entity(struct buf *b, const char *s, size_t n)
 	if (cp)
 		md_put_utf8(b, cp, true);
 	else
-		md_escape(b, s, n);
+		html_escape(b, s, n);
 }
 
 /* Flattens an attribute (href) into plain text with entities decoded. */
@@ -225,11 +189,7 @@ static bool md_safe_href(const MD_ATTRIBUTE *a, struct buf *out)
 		if (c <= 0x20 || c == 0x7f || c == '\\')
 			goto out;
 	}
-	if (n > 7 && strncasecmp(s, "http://", 7) == 0)
-		ok = true;
-	else if (n > 8 && strncasecmp(s, "https://", 8) == 0)
-		ok = true;
-	else if (n > 7 && strncasecmp(s, "mailto:", 7) == 0)
+	if (html_url_scheme_ok(s, n))
 		ok = true;
 	else if (n > 4 && strncasecmp(s, "www.", 4) == 0 && !strchr(s, ':')) {
 		buf_adds(out, "http://");
@@ -387,7 +347,7 @@ static void md_open_link(struct md_out *o, const MD_ATTRIBUTE *href)
 
 	if (o->open_links == 0 && md_safe_href(href, &h)) {
 		buf_adds(&o->b, "<a href=\"");
-		md_escape(&o->b, h.data, h.len);
+		html_escape(&o->b, h.data, h.len);
 		buf_adds(&o->b, "\" rel=\"nofollow noopener noreferrer\">");
 		emit = true;
 		o->open_links++;
@@ -492,7 +452,7 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
 		break;
 	default:
 		/* normal text, code, raw HTML shown as text, math */
-		md_escape(&o->b, text, size);
+		html_escape(&o->b, text, size);
 		break;
 	}
 	return 0;
@@ -524,7 +484,7 @@ char *threads_render_markdown(const char *src, size_t len)
 		/* out of memory inside md4c: fall back to escaped text */
 		buf_reset(&o.b);
 		buf_adds(&o.b, "<p>");
-		md_escape(&o.b, copy, len);
+		html_escape(&o.b, copy, len);
 		buf_adds(&o.b, "</p>\n");
 	}
 	free(copy);
