@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "support/db.h"
+
 #include "auth/auth.h"
 #include "auth/internal.h"
 #include "rpc/rpc.h"
@@ -38,20 +40,8 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
-	char err[256] = "";
-	int fd;
 
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-auth-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
+	f->db = fixture_open_db(f->path, sizeof(f->path), "auth");
 	rpc_config.pwhash_ops = 1;
 	rpc_config.pwhash_mem = 8192;
 	rpc_config.registration = 0;
@@ -69,14 +59,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[96];
 
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
+	fixture_close_db(f->db, f->path);
 	if (f->key[0])
 		unlink(f->key);
 	rpc_config.server_key_path = NULL;

@@ -21,6 +21,8 @@
 
 #include <cmocka.h>
 
+#include "support/db.h"
+
 #include "auth/auth.h"
 #include "books/books.h"
 #include "books/internal.h"
@@ -59,24 +61,13 @@ static int call(struct fixture *f, int64_t account, const char *method,
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
 	char err[256] = "";
 	FILE *out;
-	int fd;
 
 	modules_init();
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-books-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	f->db = fixture_open_db(f->path, sizeof(f->path), "books");
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sch-booksd-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
 	out = fopen("/dev/null", "w");
 	if (auth_cli_create_account(f->db, "alice", NULL, false, NULL, "", out,
 				    err, sizeof(err)) != 0)
@@ -92,12 +83,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(cmd, sizeof(cmd), "%s-wal", f->path);
-	unlink(cmd);
-	snprintf(cmd, sizeof(cmd), "%s-shm", f->path);
-	unlink(cmd);
+	fixture_close_db(f->db, f->path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);

@@ -27,6 +27,8 @@
 
 #include <cmocka.h>
 
+#include "support/db.h"
+
 #include "books/books.h"
 #include "books/internal.h"
 #include "modules.h"
@@ -200,23 +202,11 @@ static char *import(struct fixture *f)
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
-	char err[256] = "";
-	int fd;
 
 	modules_init();
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-anchor-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
+	f->db = fixture_open_db(f->path, sizeof(f->path), "anchor");
 	snprintf(f->dir, sizeof(f->dir), "/tmp/sch-anchord-XXXXXX");
 	assert_non_null(mkdtemp(f->dir));
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
 	write_book(f, false, false);
 	free(import(f));
 	assert_int_equal(store_int_query(f->db, &f->ch,
@@ -238,12 +228,7 @@ static int teardown(void **state)
 	struct fixture *f = *state;
 	char cmd[128];
 
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(cmd, sizeof(cmd), "%s-wal", f->path);
-	unlink(cmd);
-	snprintf(cmd, sizeof(cmd), "%s-shm", f->path);
-	unlink(cmd);
+	fixture_close_db(f->db, f->path);
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", f->dir);
 	assert_int_equal(system(cmd), 0);
 	free(f);

@@ -22,6 +22,8 @@
 
 #include <cmocka.h>
 
+#include "support/db.h"
+
 #include "rpc/rpc.h"
 #include "search/search.h"
 #include "store/store.h"
@@ -35,20 +37,8 @@ struct fixture {
 static int setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
-	char err[256] = "";
-	int fd;
 
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-search-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
+	f->db = fixture_open_db(f->path, sizeof(f->path), "search");
 	assert_int_equal(store_exec(f->db, "PRAGMA foreign_keys=OFF;"), 0);
 	*state = f;
 	return 0;
@@ -57,14 +47,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[96];
 
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
+	fixture_close_db(f->db, f->path);
 	free(f);
 	return 0;
 }

@@ -96,25 +96,45 @@ static void load_book(struct fixture *f)
 	assert_int_equal(n, 4);
 }
 
+struct store *fixture_open_db(char *path, size_t pathlen, const char *tag)
+{
+	struct store_opts o = STORE_OPTS_INIT;
+	struct store *db = NULL;
+	char err[256] = "";
+	int fd;
+
+	snprintf(path, pathlen, "/tmp/sch-%s-XXXXXX", tag);
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	close(fd);
+	unlink(path);
+	o.path = path;
+	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
+	o.durability = STORE_DURABILITY_NORMAL;
+	if (store_open(&o, &db, err, sizeof(err)) != 0)
+		fail_msg("store_open: %s", err);
+	return db;
+}
+
+void fixture_close_db(struct store *db, const char *path)
+{
+	char p[300];
+
+	store_close(db);
+	unlink(path);
+	snprintf(p, sizeof(p), "%s-wal", path);
+	unlink(p);
+	snprintf(p, sizeof(p), "%s-shm", path);
+	unlink(p);
+}
+
 int fixture_setup(void **state)
 {
 	struct fixture *f = calloc(1, sizeof(*f));
-	struct store_opts o = STORE_OPTS_INIT;
-	char err[256] = "";
 	json_t *r;
-	int fd;
 
 	modules_init();
-	snprintf(f->path, sizeof(f->path), "/tmp/sch-unit-XXXXXX");
-	fd = mkstemp(f->path);
-	assert_true(fd >= 0);
-	close(fd);
-	unlink(f->path);
-	o.path = f->path;
-	o.migrations_dir = SCHOLIA_SOURCE_DIR "/migrations";
-	o.durability = STORE_DURABILITY_NORMAL;
-	if (store_open(&o, &f->db, err, sizeof(err)) != 0)
-		fail_msg("store_open: %s", err);
+	f->db = fixture_open_db(f->path, sizeof(f->path), "unit");
 	f->alice = fixture_account(f, "alice");
 	f->bob = fixture_account(f, "bob");
 	f->carol = fixture_account(f, "carol");
@@ -145,14 +165,8 @@ int fixture_setup(void **state)
 int fixture_teardown(void **state)
 {
 	struct fixture *f = *state;
-	char p[96];
 
-	store_close(f->db);
-	unlink(f->path);
-	snprintf(p, sizeof(p), "%s-wal", f->path);
-	unlink(p);
-	snprintf(p, sizeof(p), "%s-shm", f->path);
-	unlink(p);
+	fixture_close_db(f->db, f->path);
 	free(f);
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "support/db.h"
+
 /* The world a test runs in (one per test: cmocka setup/teardown). */
 struct fixture {
 	char path[64];
