@@ -500,6 +500,20 @@ static int cmd_export(void)
 	return exit_for(rc);
 }
 
+static void print_method(const struct rpc_method *m, void *arg)
+{
+	(void)arg;
+	printf("%s\n", m->name);
+}
+
+/* `scholia methods` (not in the usage text): every registered JSON-RPC
+ * method, one per line; the access-matrix test reads its list from here. */
+static int cmd_methods(void)
+{
+	rpc_each_method(print_method, NULL);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *args[8];
@@ -532,6 +546,8 @@ int main(int argc, char **argv)
 		return cmd_backup(args[1]);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export();
+	if (strcmp(cmd, "methods") == 0)
+		return cmd_methods();
 	usage(stderr);
 	return EXIT_USAGE;
 }

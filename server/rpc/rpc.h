@@ -87,8 +87,8 @@ struct rpc_method {
 void rpc_register(const struct rpc_method *table);
 /* Looks a method up; NULL if unknown. */
 const struct rpc_method *rpc_find(const char *name);
-/* Calls fn for every registered method name (the access matrix test uses
- * server.methods built on this). */
+/* Calls fn for every registered method (`scholia methods` lists them for
+ * the access matrix test). */
 void rpc_each_method(void (*fn)(const struct rpc_method *m, void *arg),
 		     void *arg);
 

@@ -522,7 +522,7 @@ def test_validator_honours_expected_result_and_assertion_type(
     does NOT match its schema; a failed "should" is a warning only."""
     import shutil
 
-    model = os.path.join(SOURCE, "..", "shared", "w3c-annotation-model")
+    model = os.path.join(W3C_DIR, "annotation-model")
     if os.environ.get("SCHOLIA_W3C_DIR"):
         model = os.environ["SCHOLIA_W3C_DIR"]
     copy = str(tmp_path_factory.mktemp("model") / "w3c-annotation-model")
