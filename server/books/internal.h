@@ -257,12 +257,18 @@ struct bk_text {
 };
 void bk_text_init(struct bk_text *t, const char *s, size_t len);
 void bk_text_free(struct bk_text *t);
-/* The matcher on a prepared text (books_match_quote wraps it). */
+/* The matcher on a prepared text (books_match_quote wraps it). old_count:
+ * how often the quote occurred in the text it was anchored in (0 unknown);
+ * see anchor.c for the evidence it enables. */
 void bk_match(const struct bk_text *t, const char *exact, const char *prefix,
-	      const char *suffix, int64_t old_start, struct books_match *out);
-/* Re-anchors every anchor of chapter to its current text. */
+	      const char *suffix, int64_t old_start, int old_count,
+	      struct books_match *out);
+/* Re-anchors every anchor of chapter to its current text. old_text (NULL
+ * if unknown) is the chapter's text in old_edition, the edition it
+ * replaces. */
 int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 			const char *title, const char *text, size_t len,
+			const char *old_text, int64_t old_edition,
 			struct bk_reanchor_stats *stats);
 /* Marks every anchor of a chapter that is no longer in the book orphaned. */
 int bk_orphan_chapter(struct store *db, int64_t chapter, const char *title,
