@@ -243,7 +243,7 @@ static int route(struct lws *wsi, struct http_conn *h)
 	{
 		char peer[64], ua[256];
 
-		lws_get_peer_simple(wsi, peer, sizeof(peer));
+		net_client_addr(wsi, peer, sizeof(peer));
 		if (lws_hdr_copy(wsi, ua, sizeof(ua),
 				 WSI_TOKEN_HTTP_USER_AGENT) < 0)
 			ua[0] = '\0';
