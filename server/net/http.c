@@ -99,6 +99,32 @@ size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
 	return n;
 }
 
+size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
+			  size_t outlen)
+{
+	char hdr[2048];
+	size_t nl = strlen(name), n = 0;
+
+	out[0] = '\0';
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
+		return 0;
+	for (const char *p = hdr; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (!strncmp(p, name, nl) && p[nl] == '=') {
+			p += nl + 1;
+			n = strcspn(p, "; ");
+			if (n >= outlen)
+				n = 0;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			break;
+		}
+		p = strchr(p, ';');
+	}
+	return n;
+}
+
 static const char *mime_type(const char *path)
 {
 	static const struct {
@@ -223,13 +249,17 @@ static int serve_static(struct lws *wsi, struct http_conn *h,
 static int route(struct lws *wsi, struct http_conn *h)
 {
 	struct http_req req = {0};
-	char host[256], token[256];
+	char host[256], token[256], device[128];
 	size_t tlen;
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
 		host[0] = '\0';
 	tlen = net_request_token(wsi, token, sizeof(token));
 	req.token = tlen ? token : NULL;
+	req.device = net_request_cookie(wsi, "scholia_device", device,
+					sizeof(device))
+			     ? device
+			     : NULL;
 	req.method = h->method;
 	req.path = h->path;
 	req.query = h->query;
@@ -297,12 +327,16 @@ static int write_response(struct lws *wsi, struct http_conn *h)
 			    wsi, (const unsigned char *)"cache-control:",
 			    (const unsigned char *)"no-store", 8, &p, end))
 			return -1;
-		if (h->resp.set_cookie &&
-		    lws_add_http_header_by_name(
-			    wsi, (const unsigned char *)"set-cookie:",
-			    (const unsigned char *)h->resp.set_cookie,
-			    (int)strlen(h->resp.set_cookie), &p, end))
-			return -1;
+		/* set_cookie may hold several cookies, one a line */
+		for (const char *c = h->resp.set_cookie; c && *c;) {
+			size_t cl = strcspn(c, "\n");
+
+			if (lws_add_http_header_by_name(
+				    wsi, (const unsigned char *)"set-cookie:",
+				    (const unsigned char *)c, (int)cl, &p, end))
+				return -1;
+			c += cl + (c[cl] == '\n');
+		}
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		h->resp.status = 0; /* headers are out */

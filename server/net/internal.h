@@ -108,6 +108,9 @@ int net_security_headers(struct lws *wsi, unsigned char **p,
 /* The session token from the Cookie header or Authorization: Bearer; the
  * result is written into out (NUL-terminated), returns its length or 0. */
 size_t net_request_token(struct lws *wsi, char *out, size_t outlen);
+/* The value of cookie name into out; its length, or 0 when absent. */
+size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
+			  size_t outlen);
 
 /* ws.c */
 int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,

@@ -1,0 +1,98 @@
+"""Issue 14: R2-F5 (device cookies against lock-out), R2-F8 (login CSRF),
+R2-F9 (0600 files) and the smaller auth items.
+
+The server trusts 127.0.0.2 as a reverse proxy so that the tests can speak
+from many client addresses (X-Forwarded-For) over loopback.
+"""
+import os
+import stat
+
+import pytest
+
+from harness import Server
+from wsclient import Client
+
+PW = "correct horse battery"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("scholia"),
+                 extra_args=["--trusted-proxy", "127.0.0.2"])
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.assert_clean_exit()
+
+
+def via(server, addr):
+    """A WebSocket client that the server sees as coming from addr."""
+    return Client(server.ws_url, local_addr=("127.0.0.2", 0),
+                  headers={"X-Forwarded-For": addr})
+
+
+def login(server, addr, handle, password, device=None):
+    c = via(server, addr)
+    p = {"handle": handle, "password": password}
+    if device is not None:
+        p["device"] = device
+    try:
+        return c.request("auth.login", p)
+    finally:
+        c.close()
+
+
+def make_account(server, handle):
+    server.cmd("admin", "create-account", "--handle", handle, input=PW + "\n")
+
+
+# ---- R2-F5 ----
+
+def test_known_device_is_not_locked_out(server):
+    make_account(server, "victim")
+    make_account(server, "other")
+    r = login(server, "10.5.0.1", "victim", PW)
+    device = r["result"]["device"]
+    other_dev = login(server, "10.5.0.1", "other", PW)["result"]["device"]
+    # an attacker: five wrong passwords from five addresses
+    for i in range(5):
+        r = login(server, "10.6.0.%d" % (i + 1), "victim", "wrong guess 1")
+        assert r["error"]["code"] == -32001
+    # the handle is in back-off for clients it does not know
+    r = login(server, "10.7.0.1", "victim", PW)
+    assert r["error"]["code"] == -32029
+    assert r["error"]["data"]["retry_after_ms"] > 0
+    # ... a device value signed for another account, or forged, is unknown
+    r = login(server, "10.7.0.2", "victim", PW, device=other_dev)
+    assert r["error"]["code"] == -32029
+    forged = device[:-4] + ("AAAA" if not device.endswith("AAAA") else "BBBB")
+    r = login(server, "10.7.0.3", "victim", PW, device=forged)
+    assert r["error"]["code"] == -32029
+    # the member's own device, even from a new address, signs in
+    r = login(server, "10.7.0.4", "victim", PW, device=device)
+    assert "result" in r, r
+    assert r["result"]["device"] == device
+    # and the browser: the device cookie sent with POST /api/session
+    status, headers, _ = server.http(
+        "POST", "/api/session", {"handle": "victim", "password": PW},
+        headers={"Cookie": "scholia_device=" + device})
+    assert status == 200
+
+
+def test_browser_gets_a_device_cookie(server):
+    make_account(server, "browser")
+    conn_headers = {}
+    import http.client
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    conn.request("POST", "/api/session",
+                 body=b'{"handle":"browser","password":"%s"}' % PW.encode(),
+                 headers={"Content-Type": "application/json"})
+    r = conn.getresponse()
+    r.read()
+    cookies = r.msg.get_all("Set-Cookie")
+    conn.close()
+    assert r.status == 200
+    assert any(c.startswith("scholia_session=") for c in cookies)
+    dev = [c for c in cookies if c.startswith("scholia_device=")]
+    assert dev and "HttpOnly" in dev[0] and "SameSite=Strict" in dev[0]
+    del conn_headers
