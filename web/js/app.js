@@ -758,6 +758,8 @@ function targetLabel(t) {
 		return `reply #${idOf(t.reply)}`;
 	if (t.account)
 		return `member ${name(t.account)}`;
+	if (t.circle)
+		return `circle #${idOf(t.circle)}`;
 	return JSON.stringify(t);
 }
 
