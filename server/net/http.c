@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define HTTP_MAX_BODY 65536
@@ -246,11 +247,66 @@ static int serve_static(struct lws *wsi, struct http_conn *h,
 	return 0;
 }
 
+/* Login CSRF and its kin (issue 14, R2-F8): a state-changing request that
+ * a browser could send with its ambient cookie - POST/DELETE /api/session,
+ * and any other POST or DELETE authenticated by the session cookie rather
+ * than Authorization: Bearer - must carry a JSON content type (a foreign
+ * page cannot send one without a CORS preflight, which we never grant) and,
+ * when the browser says where it comes from, come from our own origin
+ * (Origin, else Sec-Fetch-Site). Returns 0, or the refusal status. */
+static int csrf_check(struct lws *wsi, struct http_conn *h)
+{
+	char ct[128], origin[256], site[32], auth[16];
+	bool session = !strcmp(h->path, "/api/session");
+	bool bearer, cookie;
+
+	if (!strcmp(h->method, "GET") || !strcmp(h->method, "HEAD"))
+		return 0;
+	bearer = lws_hdr_copy(wsi, auth, sizeof(auth),
+			      WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+		 !strncasecmp(auth, "Bearer ", 7);
+	cookie = !bearer &&
+		 lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE) > 0;
+	if (!session && !cookie)
+		return 0;
+	if (lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+		ct[0] = '\0';
+	ct[strcspn(ct, "; ")] = '\0';
+	if (session ? strcasecmp(ct, "application/json") != 0
+		    : (strcasecmp(ct, "application/json") != 0 &&
+		       strcasecmp(ct, "application/ld+json") != 0))
+		return 415;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		if (lws_hdr_copy(wsi, origin, sizeof(origin),
+				 WSI_TOKEN_ORIGIN) <= 0 ||
+		    !net_origin_allowed(wsi, origin))
+			return 403;
+		return 0;
+	}
+	if (lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:",
+				15) > 0 &&
+	    strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0)
+		return 403;
+	return 0;
+}
+
 static int route(struct lws *wsi, struct http_conn *h)
 {
 	struct http_req req = {0};
 	char host[256], token[256], device[128];
 	size_t tlen;
+	int refuse = csrf_check(wsi, h);
+
+	if (refuse) {
+		log_info("net", "refused %s %s: %s", h->method, h->path,
+			 refuse == 415 ? "not JSON" : "foreign origin");
+		if (h->body.len)
+			explicit_bzero(h->body.data, h->body.len);
+		buf_free(&h->body);
+		return respond_json_error(wsi, h, refuse,
+					  refuse == 415 ? "expected application/json"
+							: "origin not allowed");
+	}
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
 		host[0] = '\0';

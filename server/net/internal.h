@@ -113,6 +113,8 @@ size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
 			  size_t outlen);
 
 /* ws.c */
+/* Whether origin is ours (the Host, --public-url or --allowed-origin). */
+bool net_origin_allowed(struct lws *wsi, const char *origin);
 int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len);
 /* Queues shared bytes to a connection; closes it (1008) past the limit. */

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool origin_allowed(struct lws *wsi, const char *origin)
+bool net_origin_allowed(struct lws *wsi, const char *origin)
 {
 	char host[256], own[300];
 	const char *list;
@@ -370,7 +370,7 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
 			if (lws_hdr_copy(wsi, origin, sizeof(origin),
 					 WSI_TOKEN_ORIGIN) < 0 ||
-			    !origin_allowed(wsi, origin)) {
+			    !net_origin_allowed(wsi, origin)) {
 				log_info("net", "refused upgrade from origin "
 						"%.100s", origin);
 				return refuse(wsi, 403, "origin not allowed");

@@ -4,6 +4,7 @@ R2-F9 (0600 files) and the smaller auth items.
 The server trusts 127.0.0.2 as a reverse proxy so that the tests can speak
 from many client addresses (X-Forwarded-For) over loopback.
 """
+import json
 import os
 import stat
 
@@ -96,3 +97,49 @@ def test_browser_gets_a_device_cookie(server):
     dev = [c for c in cookies if c.startswith("scholia_device=")]
     assert dev and "HttpOnly" in dev[0] and "SameSite=Strict" in dev[0]
     del conn_headers
+
+
+# ---- R2-F8: login CSRF ----
+
+def test_session_post_needs_json_from_our_origin(server):
+    make_account(server, "csrf")
+    body = '{"handle":"csrf","password":"%s"}' % PW
+    own = "http://127.0.0.1:%d" % server.port
+    # a form post from a foreign page: text/plain, foreign Origin
+    status, hdrs, _ = server.http("POST", "/api/session", body, headers={
+        "Content-Type": "text/plain", "Origin": "https://evil.example"})
+    assert status in (403, 415) and "set-cookie" not in hdrs
+    status, hdrs, _ = server.http("POST", "/api/session", body, headers={
+        "Content-Type": "text/plain"})
+    assert status == 415 and "set-cookie" not in hdrs
+    status, hdrs, _ = server.http("POST", "/api/session", body, headers={
+        "Content-Type": "application/json",
+        "Origin": "https://evil.example"})
+    assert status == 403 and "set-cookie" not in hdrs
+    status, hdrs, _ = server.http("POST", "/api/session", body, headers={
+        "Content-Type": "application/json", "Sec-Fetch-Site": "cross-site"})
+    assert status == 403 and "set-cookie" not in hdrs
+    # our own page (Origin or Sec-Fetch-Site), or a non-browser client
+    for extra in ({"Origin": own}, {"Sec-Fetch-Site": "same-origin"}, {}):
+        h = {"Content-Type": "application/json"}
+        h.update(extra)
+        status, hdrs, body_out = server.http("POST", "/api/session", body,
+                                             headers=h)
+        assert status == 200, (extra, body_out)
+    token = json.loads(body_out)["token"]
+    cookie = "scholia_session=" + token
+    # DELETE with the cookie: same rules
+    status, _, _ = server.http("DELETE", "/api/session", headers={
+        "Cookie": cookie, "Origin": "https://evil.example",
+        "Content-Type": "application/json"})
+    assert status == 403
+    status, _, _ = server.http("DELETE", "/api/session",
+                               headers={"Cookie": cookie})
+    assert status == 415
+    c = Client(server.ws_url, cookie=cookie)
+    assert c.call("account.get", {})["handle"] == "csrf"   # still signed in
+    c.close()
+    status, _, _ = server.http("DELETE", "/api/session", headers={
+        "Cookie": cookie, "Origin": own,
+        "Content-Type": "application/json"})
+    assert status == 200

@@ -96,7 +96,11 @@ async function signOut() {
 	try {
 		await rpc.call('auth.logout');
 	} catch (e) { /* the cookie is ended below anyway */ }
-	await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin' });
+	await fetch('/api/session', {
+		method: 'DELETE',
+		headers: { 'Content-Type': 'application/json' },
+		credentials: 'same-origin',
+	});
 	app.me = null;
 	resetSubscriptions();
 	rpc.reconnect();
