@@ -265,6 +265,21 @@ static void configure(void)
 	}
 }
 
+/* Files made by an older scholia (0644) become 0600 too (R2-F9). */
+static void tighten_modes(const char *db)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[4200];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		if (!stat(path, &st) && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) && chmod(path, st.st_mode & 0700))
+			log_warn("main", "cannot make %s private", path);
+	}
+}
+
 static int open_db(struct store **db, bool migrate)
 {
 	struct store_opts so = STORE_OPTS_INIT;
@@ -283,6 +298,7 @@ static int open_db(struct store **db, bool migrate)
 		fprintf(stderr, "scholia: %s\n", err);
 		return rc;
 	}
+	tighten_modes(so.path);
 	return 0;
 }
 
@@ -515,6 +531,9 @@ int main(int argc, char **argv)
 	/* a write past RLIMIT_FSIZE must fail with EFBIG (SQLite reports the
 	 * disk as full), not kill the process without a word */
 	signal(SIGXFSZ, SIG_IGN);
+	/* the database, its WAL and SHM, the key file and backups are
+	 * private to the server's user (SPEC §1, issue 14 R2-F9) */
+	umask(077);
 	if (parse(argc, argv, args, &nargs)) {
 		usage(stderr);
 		return EXIT_USAGE;

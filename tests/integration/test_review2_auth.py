@@ -143,3 +143,26 @@ def test_session_post_needs_json_from_our_origin(server):
         "Cookie": cookie, "Origin": own,
         "Content-Type": "application/json"})
     assert status == 200
+
+
+# ---- R2-F9: private files ----
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+def test_database_key_and_backups_are_0600(server, tmp_path):
+    make_account(server, "files")   # writes: the WAL exists
+    for suffix in ("", "-wal", "-shm", ".key"):
+        path = server.db + suffix
+        if suffix in ("", ".key"):
+            assert os.path.exists(path), path
+        if os.path.exists(path):
+            assert mode(path) == 0o600, (path, oct(mode(path)))
+    out = str(tmp_path / "backup.db")
+    server.cmd("backup", out)
+    assert mode(out) == 0o600, oct(mode(out))
+    # a database left 0644 by an older version is made private at start
+    os.chmod(server.db, 0o644)
+    server.restart()
+    assert mode(server.db) == 0o600
