@@ -54,6 +54,9 @@ static struct opt opts[] = {
 	{"--durability", "SCHOLIA_DURABILITY", OPT_STR, "full|normal (fsync per commit or not)", "full", 0, false},
 	{"--allowed-origin", "SCHOLIA_ALLOWED_ORIGIN", OPT_STR, "extra WebSocket origins, comma-separated", "", 0, false},
 	{"--max-connections", "SCHOLIA_MAX_CONNECTIONS", OPT_INT, "WebSocket connections before 503", NULL, 20000, false},
+	{"--max-connections-per-address", "SCHOLIA_MAX_CONNECTIONS_PER_ADDRESS", OPT_INT, "WebSockets per client address before 429 (0: no limit)", NULL, 64, false},
+	{"--auth-timeout", "SCHOLIA_AUTH_TIMEOUT", OPT_INT, "seconds a WebSocket may stay unauthenticated (0: no limit)", NULL, 60, false},
+	{"--trusted-proxy", "SCHOLIA_TRUSTED_PROXY", OPT_STR, "reverse proxies whose Forwarded/X-Forwarded-For is believed, comma-separated", "", 0, false},
 	{"--max-message", "SCHOLIA_MAX_MESSAGE", OPT_INT, "largest WebSocket message (bytes)", NULL, 65536, false},
 	{"--max-queue", "SCHOLIA_MAX_QUEUE", OPT_INT, "unsent bytes per connection before 1008", NULL, 1048576, false},
 	{"--tls-cert", "SCHOLIA_TLS_CERT", OPT_STR, "PEM certificate: serve HTTPS/WSS", NULL, 0, false},
@@ -262,6 +265,21 @@ static void configure(void)
 	}
 }
 
+/* Files made by an older scholia (0644) become 0600 too (R2-F9). */
+static void tighten_modes(const char *db)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[4200];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		if (!stat(path, &st) && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) && chmod(path, st.st_mode & 0700))
+			log_warn("main", "cannot make %s private", path);
+	}
+}
+
 static int open_db(struct store **db, bool migrate)
 {
 	struct store_opts so = STORE_OPTS_INIT;
@@ -280,6 +298,7 @@ static int open_db(struct store **db, bool migrate)
 		fprintf(stderr, "scholia: %s\n", err);
 		return rc;
 	}
+	tighten_modes(so.path);
 	return 0;
 }
 
@@ -330,6 +349,9 @@ static int cmd_serve(void)
 	no.redirect_http = onum("--redirect-http") != 0;
 	no.max_connections = (int)onum("--max-connections");
 	no.max_message = (size_t)onum("--max-message");
+	no.max_per_address = (int)onum("--max-connections-per-address");
+	no.auth_timeout_s = (int)onum("--auth-timeout");
+	no.trusted_proxies = ostr("--trusted-proxy");
 	no.max_queue = (size_t)onum("--max-queue");
 	no.idle_ping_s = (int)onum("--idle-ping");
 	no.idle_hangup_s = (int)onum("--idle-hangup");
@@ -523,6 +545,9 @@ int main(int argc, char **argv)
 	/* a write past RLIMIT_FSIZE must fail with EFBIG (SQLite reports the
 	 * disk as full), not kill the process without a word */
 	signal(SIGXFSZ, SIG_IGN);
+	/* the database, its WAL and SHM, the key file and backups are
+	 * private to the server's user (SPEC §1, issue 14 R2-F9) */
+	umask(077);
 	if (parse(argc, argv, args, &nargs)) {
 		usage(stderr);
 		return EXIT_USAGE;

@@ -273,93 +273,43 @@ static int chapter_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-/* ---- figures: GET /books/SLUG/PATH from the book folder ---- */
+/* ---- figures: GET /books/SLUG/PATH from the copies made at import ---- */
 
-static const char SQL_SOURCE[] =
-	"SELECT e.source FROM books b JOIN editions e ON e.id = "
-	"b.current_edition WHERE b.slug = ? AND e.format = 'markdown'";
+static const char SQL_FIGURE[] =
+	"SELECT f.type, f.data FROM figures f JOIN books b ON b.id = f.book "
+	"WHERE b.slug = ? AND f.path = ?";
 
-/* An event handler attribute (" onload =") anywhere in lower-case s. */
-static bool has_event_attr(const char *s)
-{
-	for (const char *p = s; (p = strstr(p, "on")); p += 2) {
-		const char *q = p + 2;
-
-		if (p == s || !isspace((unsigned char)p[-1]))
-			continue;
-		if (!isalpha((unsigned char)*q))
-			continue;
-		while (isalpha((unsigned char)*q))
-			q++;
-		while (isspace((unsigned char)*q))
-			q++;
-		if (*q == '=')
-			return true;
-	}
-	return false;
-}
-
+/* Serves a stored figure to a signed-in account (cookie or Bearer): the
+ * import folder is never read here (R2-F1). */
 static int figure_get(struct rpc_ctx *ctx, const struct http_req *req,
 		      struct http_resp *resp)
 {
 	const char *p = req->path + strlen("/books/");
 	const char *slash = strchr(p, '/');
-	char slug[80], path[4200];
-	char *src = NULL, *data = NULL;
-	const char *ext, *type = NULL;
+	char slug[80], type[40] = "";
 	struct store_stmt *st;
-	size_t len;
+	const void *data;
+	size_t len = 0;
 
-	if (!slash || (size_t)(slash - p) >= sizeof(slug) || slash == p)
+	if (!rpc_account(ctx)) {
+		http_resp_text(resp, 401, "text/plain", "sign in first\n", 14);
+		return 0;
+	}
+	if (!slash || (size_t)(slash - p) >= sizeof(slug) || slash == p ||
+	    !bk_safe_path(slash + 1, strlen(slash + 1)))
 		goto notfound;
 	memcpy(slug, p, (size_t)(slash - p));
 	slug[slash - p] = '\0';
-	if (!bk_safe_path(slash + 1, strlen(slash + 1)))
-		goto notfound;
-	ext = strrchr(slash + 1, '.');
-	if (!ext)
-		goto notfound;
-	if (!strcasecmp(ext, ".png"))
-		type = "image/png";
-	else if (!strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg"))
-		type = "image/jpeg";
-	else if (!strcasecmp(ext, ".gif"))
-		type = "image/gif";
-	else if (!strcasecmp(ext, ".webp"))
-		type = "image/webp";
-	else if (!strcasecmp(ext, ".svg"))
-		type = "image/svg+xml";
-	else
-		goto notfound;
-	st = store_query(rpc_store(ctx), SQL_SOURCE, "t", slug);
-	if (st && store_row(st) > 0)
-		src = store_text_dup(st, 0);
-	store_done(st);
-	if (!src || !src[0])
-		goto notfound;
-	snprintf(path, sizeof(path), "%s/%s", src, slash + 1);
-	if (bk_read_file(path, 8u << 20, &data, &len))
-		goto notfound;
-	if (!strcmp(type, "image/svg+xml")) {
-		/* an SVG from our origin must not carry script */
-		char *low = xstrndup(data, len);
-
-		for (char *c = low; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		if (strstr(low, "script") || strstr(low, "foreignobject") ||
-		    has_event_attr(low) || strstr(low, "javascript:")) {
-			free(low);
-			goto notfound;
-		}
-		free(low);
+	st = store_query(rpc_store(ctx), SQL_FIGURE, "tt", slug, slash + 1);
+	if (st && store_row(st) > 0) {
+		snprintf(type, sizeof(type), "%s", store_text(st, 0));
+		data = store_blob(st, 1, &len);
+		http_resp_text(resp, 200, type, data ? data : "", len);
 	}
-	http_resp_text(resp, 200, type, data, len);
-	free(data);
-	free(src);
-	return 0;
+	store_done(st);
+	if (type[0])
+		return 0;
 notfound:
-	free(data);
-	free(src);
 	http_resp_text(resp, 404, "text/plain", "not found\n", 10);
 	return 0;
 }
@@ -481,6 +431,7 @@ static int load(const char *path, const char *slug, struct bk_book **b,
 {
 	struct stat sb;
 	char tmp[4096];
+	int rc;
 
 	if (stat(path, &sb)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -495,12 +446,25 @@ static int load(const char *path, const char *slug, struct bk_book **b,
 				 path);
 			return SCH_EINVAL;
 		}
-		return bk_import_md_folder(path, slug, b, err, errlen);
+		rc = bk_import_md_folder(path, slug, b, err, errlen);
+		if (!rc)
+			bk_figures_from_dir(*b, path);
+		return rc;
 	}
 	if (has_suffix(path, ".epub") || is_zip(path))
 		return bk_import_epub(path, slug, b, err, errlen);
-	if (has_suffix(path, ".md") || has_suffix(path, ".markdown"))
-		return bk_import_md_file(path, slug, b, err, errlen);
+	if (has_suffix(path, ".md") || has_suffix(path, ".markdown")) {
+		rc = bk_import_md_file(path, slug, b, err, errlen);
+		if (!rc) {
+			/* figures next to the file */
+			const char *sl = strrchr(path, '/');
+
+			snprintf(tmp, sizeof(tmp), "%.*s",
+				 sl ? (int)(sl - path) : 1, sl ? path : ".");
+			bk_figures_from_dir(*b, tmp[0] ? tmp : "/");
+		}
+		return rc;
+	}
 	return bk_import_text(path, slug, b, err, errlen);
 }
 
@@ -715,6 +679,8 @@ int books_ensure_content(struct store *db, const char *content_dir)
 
 			rc = bk_import_md_folder(dir, NULL, &b, err,
 						 sizeof(err));
+			if (!rc)
+				bk_figures_from_dir(b, dir);
 			if (!rc)
 				rc = import_book(db, b, dir, false, NULL, err,
 						 sizeof(err));

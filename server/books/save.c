@@ -243,6 +243,8 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		}
 	}
 	rc = store_run(db, SQL_BOOK_CURRENT, "ii", edition, book);
+	if (rc == 0)
+		rc = bk_figures_save(db, book, b);
 	if (rc)
 		goto out;
 

@@ -24,6 +24,8 @@ static const struct rpc_method moderation_methods[] = {
 	{"mod.remove", mod_remove, RPC_AUTH},
 	{"mod.slow", mod_slow, RPC_AUTH},
 	{"mod.log", mod_log_list, RPC_AUTH},
+	{"circle.invites", mod_invites, RPC_AUTH},
+	{"circle.invite_revoke", mod_invite_revoke, RPC_AUTH},
 	{"admin.ban", mod_admin_ban, RPC_AUTH},
 	{"admin.unban", mod_admin_unban, RPC_AUTH},
 	{"admin.log", mod_admin_log, RPC_AUTH},

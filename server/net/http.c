@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define HTTP_MAX_BODY 65536
@@ -96,6 +97,32 @@ size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
 		p = strchr(p, ';');
 	}
 	memset(hdr, 0, sizeof(hdr));
+	return n;
+}
+
+size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
+			  size_t outlen)
+{
+	char hdr[2048];
+	size_t nl = strlen(name), n = 0;
+
+	out[0] = '\0';
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
+		return 0;
+	for (const char *p = hdr; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (!strncmp(p, name, nl) && p[nl] == '=') {
+			p += nl + 1;
+			n = strcspn(p, "; ");
+			if (n >= outlen)
+				n = 0;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			break;
+		}
+		p = strchr(p, ';');
+	}
 	return n;
 }
 
@@ -220,16 +247,75 @@ static int serve_static(struct lws *wsi, struct http_conn *h,
 	return 0;
 }
 
+/* Login CSRF and its kin (issue 14, R2-F8): a state-changing request that
+ * a browser could send with its ambient cookie - POST/DELETE /api/session,
+ * and any other POST or DELETE authenticated by the session cookie rather
+ * than Authorization: Bearer - must carry a JSON content type (a foreign
+ * page cannot send one without a CORS preflight, which we never grant) and,
+ * when the browser says where it comes from, come from our own origin
+ * (Origin, else Sec-Fetch-Site). Returns 0, or the refusal status. */
+static int csrf_check(struct lws *wsi, struct http_conn *h)
+{
+	char ct[128], origin[256], site[32], auth[16];
+	bool session = !strcmp(h->path, "/api/session");
+	bool bearer, cookie;
+
+	if (!strcmp(h->method, "GET") || !strcmp(h->method, "HEAD"))
+		return 0;
+	bearer = lws_hdr_copy(wsi, auth, sizeof(auth),
+			      WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+		 !strncasecmp(auth, "Bearer ", 7);
+	cookie = !bearer &&
+		 lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE) > 0;
+	if (!session && !cookie)
+		return 0;
+	if (lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+		ct[0] = '\0';
+	ct[strcspn(ct, "; ")] = '\0';
+	if (session ? strcasecmp(ct, "application/json") != 0
+		    : (strcasecmp(ct, "application/json") != 0 &&
+		       strcasecmp(ct, "application/ld+json") != 0))
+		return 415;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		if (lws_hdr_copy(wsi, origin, sizeof(origin),
+				 WSI_TOKEN_ORIGIN) <= 0 ||
+		    !net_origin_allowed(wsi, origin))
+			return 403;
+		return 0;
+	}
+	if (lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:",
+				15) > 0 &&
+	    strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0)
+		return 403;
+	return 0;
+}
+
 static int route(struct lws *wsi, struct http_conn *h)
 {
 	struct http_req req = {0};
-	char host[256], token[256];
+	char host[256], token[256], device[128];
 	size_t tlen;
+	int refuse = csrf_check(wsi, h);
+
+	if (refuse) {
+		log_info("net", "refused %s %s: %s", h->method, h->path,
+			 refuse == 415 ? "not JSON" : "foreign origin");
+		if (h->body.len)
+			explicit_bzero(h->body.data, h->body.len);
+		buf_free(&h->body);
+		return respond_json_error(wsi, h, refuse,
+					  refuse == 415 ? "expected application/json"
+							: "origin not allowed");
+	}
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
 		host[0] = '\0';
 	tlen = net_request_token(wsi, token, sizeof(token));
 	req.token = tlen ? token : NULL;
+	req.device = net_request_cookie(wsi, "scholia_device", device,
+					sizeof(device))
+			     ? device
+			     : NULL;
 	req.method = h->method;
 	req.path = h->path;
 	req.query = h->query;
@@ -243,7 +329,7 @@ static int route(struct lws *wsi, struct http_conn *h)
 	{
 		char peer[64], ua[256];
 
-		lws_get_peer_simple(wsi, peer, sizeof(peer));
+		net_client_addr(wsi, peer, sizeof(peer));
 		if (lws_hdr_copy(wsi, ua, sizeof(ua),
 				 WSI_TOKEN_HTTP_USER_AGENT) < 0)
 			ua[0] = '\0';
@@ -297,12 +383,16 @@ static int write_response(struct lws *wsi, struct http_conn *h)
 			    wsi, (const unsigned char *)"cache-control:",
 			    (const unsigned char *)"no-store", 8, &p, end))
 			return -1;
-		if (h->resp.set_cookie &&
-		    lws_add_http_header_by_name(
-			    wsi, (const unsigned char *)"set-cookie:",
-			    (const unsigned char *)h->resp.set_cookie,
-			    (int)strlen(h->resp.set_cookie), &p, end))
-			return -1;
+		/* set_cookie may hold several cookies, one a line */
+		for (const char *c = h->resp.set_cookie; c && *c;) {
+			size_t cl = strcspn(c, "\n");
+
+			if (lws_add_http_header_by_name(
+				    wsi, (const unsigned char *)"set-cookie:",
+				    (const unsigned char *)c, (int)cl, &p, end))
+				return -1;
+			c += cl + (c[cl] == '\n');
+		}
 		if (lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		h->resp.status = 0; /* headers are out */

@@ -218,6 +218,7 @@ int net_serve(const struct net_opts *opts)
 	u64map_free(&net.http);
 	u64map_free(&net.circles);
 	u64map_free(&net.accounts);
+	u64map_free(&net.addrs);
 	free(net.allowed);
 	log_info("net", "stopped");
 	return 0;

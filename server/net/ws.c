@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool origin_allowed(struct lws *wsi, const char *origin)
+bool net_origin_allowed(struct lws *wsi, const char *origin)
 {
 	char host[256], own[300];
 	const char *list;
@@ -40,14 +40,33 @@ static bool origin_allowed(struct lws *wsi, const char *origin)
 	return false;
 }
 
-/* Answers a refused upgrade with a status and closes (returns > 0). */
+/* Answers a refused upgrade with a status and closes (returns > 0). The
+ * status line is written here: at this point lws would write "HTTP/1.0",
+ * which strict clients reject (R2 contract deviation). */
 static int refuse(struct lws *wsi, unsigned int status, const char *why)
 {
-	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
-					  *end = buf + sizeof(buf) - 1;
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+					   *end = buf + sizeof(buf) - 1;
 	size_t len = strlen(why);
+	const char *phrase = status == 403   ? "Forbidden"
+			     : status == 429 ? "Too Many Requests"
+			     : status == 503 ? "Service Unavailable"
+					     : "Refused";
+	char clen[24];
 
-	if (lws_add_http_common_headers(wsi, status, "text/plain", len, &p,
+	p += snprintf((char *)p, (size_t)(end - p), "HTTP/1.1 %u %s\r\n",
+		      status, phrase);
+	snprintf(clen, sizeof(clen), "%zu", len);
+	if (lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"content-type:",
+					(const unsigned char *)"text/plain", 10,
+					&p, end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"content-length:",
+		    (const unsigned char *)clen, (int)strlen(clen), &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"connection:",
+					(const unsigned char *)"close", 5, &p,
 					end) ||
 	    net_security_headers(wsi, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
@@ -115,11 +134,61 @@ static void idle_touch(struct ws_conn *c)
 	net.idle_tail = c;
 }
 
+/* ---- --auth-timeout: connections not signed in, oldest first ---- */
+static void auth_unlink(struct ws_conn *c)
+{
+	if (!c->in_auth)
+		return;
+	if (c->auth_prev)
+		c->auth_prev->auth_next = c->auth_next;
+	else
+		net.auth_head = c->auth_next;
+	if (c->auth_next)
+		c->auth_next->auth_prev = c->auth_prev;
+	else
+		net.auth_tail = c->auth_prev;
+	c->auth_prev = c->auth_next = NULL;
+	c->in_auth = false;
+}
+
+static void auth_append(struct ws_conn *c)
+{
+	c->in_auth = true;
+	c->auth_prev = net.auth_tail;
+	c->auth_next = NULL;
+	if (net.auth_tail)
+		net.auth_tail->auth_next = c;
+	else
+		net.auth_head = c;
+	net.auth_tail = c;
+}
+
+/* Closes connections that did not sign in within --auth-timeout (R2-F4);
+ * those that did leave the list here, lazily. */
+static void auth_sweep(double now)
+{
+	struct ws_conn *c, *next;
+
+	for (c = net.auth_head; c; c = next) {
+		next = c->auth_next;
+		if (c->account) {
+			auth_unlink(c);
+			continue;
+		}
+		if (now - c->opened < net.opts.auth_timeout_s)
+			break;
+		auth_unlink(c);
+		net_ws_close(c, 1008, "authentication timeout");
+	}
+}
+
 void net_idle_sweep(double now)
 {
 	struct ws_conn *c, *next;
 
 	net.now = now;
+	if (net.opts.auth_timeout_s > 0)
+		auth_sweep(now);
 	for (c = net.idle_head; c; c = next) {
 		double idle = now - c->last_seen;
 
@@ -153,7 +222,11 @@ static void on_established(struct lws *wsi, struct ws_conn *c)
 	idle_touch(c);
 	net.nconns++;
 	u64map_put(&net.conns, c->id, c);
-	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	net_client_addr(wsi, peer, sizeof(peer));
+	snprintf(c->addr, sizeof(c->addr), "%s", peer);
+	net_addr_add(c->addr, 1);
+	c->opened = net.now;
+	auth_append(c);
 	if (lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
 		ua[0] = '\0';
 	tlen = net_request_token(wsi, token, sizeof(token));
@@ -166,6 +239,8 @@ static void on_closed(struct ws_conn *c)
 	if (!c->id)
 		return;
 	idle_unlink(c);
+	auth_unlink(c);
+	net_addr_add(c->addr, -1);
 	net_sub_remove_all(c);
 	net_account_unlink(c);
 	u64map_del(&net.conns, c->id);
@@ -278,10 +353,24 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return refuse(wsi, 503, "shutting down");
 		if (net.nconns >= net.opts.max_connections)
 			return refuse(wsi, 503, "too many connections");
+		{
+			char addr[64];
+
+			net_client_addr(wsi, addr, sizeof(addr));
+			if (net_addr_full(addr)) {
+				log_info("net",
+					 "refused upgrade: %s holds %d "
+					 "connections",
+					 addr, net.opts.max_per_address);
+				return refuse(wsi, 429,
+					      "too many connections from "
+					      "this address");
+			}
+		}
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
 			if (lws_hdr_copy(wsi, origin, sizeof(origin),
 					 WSI_TOKEN_ORIGIN) < 0 ||
-			    !origin_allowed(wsi, origin)) {
+			    !net_origin_allowed(wsi, origin)) {
 				log_info("net", "refused upgrade from origin "
 						"%.100s", origin);
 				return refuse(wsi, 403, "origin not allowed");

@@ -41,6 +41,7 @@ struct http_call {
 	struct http_req req; /* strings below are owned copies */
 	char *method, *path, *query, *body, *host, *public_url, *token;
 	char *peer, *user_agent;
+	char *device; /* the device cookie, or NULL */
 	struct http_resp resp;
 };
 
@@ -240,6 +241,8 @@ void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 	h->req.tls = req->tls;
 	h->req.public_url = h->public_url;
 	h->req.token = h->token;
+	h->device = req->device ? xstrdup(req->device) : NULL;
+	h->req.device = h->device;
 	j->kind = JOB_HTTP;
 	j->http = h;
 	enqueue(j);
@@ -261,6 +264,7 @@ static void http_call_free(struct http_call *h)
 	}
 	free(h->peer);
 	free(h->user_agent);
+	free(h->device);
 	free(h->resp.body);
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);

@@ -302,6 +302,7 @@ struct http_req {
 	const char *host;       /* Host header */
 	bool tls;               /* served over TLS */
 	const char *public_url; /* --public-url, or "" */
+	const char *device;     /* the device cookie (auth/device.c), or NULL */
 };
 
 /* The answer; the handler fills it. Buffers are owned by the response and
@@ -311,7 +312,8 @@ struct http_resp {
 	char *content_type; /* malloc'd */
 	char *body;         /* malloc'd */
 	size_t body_len;
-	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL */
+	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL;
+			       several cookies are separated by '\n' */
 };
 
 /* An HTTP handler; runs on the store thread with a call context whose

@@ -214,6 +214,15 @@ static int bind_va(struct store_stmt *st, const char *types, va_list ap)
 		case 'n':
 			rc = sqlite3_bind_null(st->st, idx);
 			break;
+		case 'B': { /* a blob: pointer, then size_t length */
+			const void *v = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			rc = sqlite3_bind_blob64(st->st, idx, v ? v : "",
+						 (sqlite3_uint64)n,
+						 SQLITE_TRANSIENT);
+			break;
+		}
 		default:
 			die("store: bad bind type '%c'", *t);
 		}
@@ -291,6 +300,14 @@ double store_double(struct store_stmt *st, int col)
 const char *store_text(struct store_stmt *st, int col)
 {
 	return (const char *)sqlite3_column_text(st->st, col);
+}
+
+const void *store_blob(struct store_stmt *st, int col, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st->st, col);
+
+	*len = (size_t)sqlite3_column_bytes(st->st, col);
+	return p;
 }
 
 bool store_is_null(struct store_stmt *st, int col)

@@ -12,6 +12,7 @@
  *	t  const char *     (NULL binds NULL)
  *	b  int (0/1)        d  double
  *	n  nothing: binds NULL
+ *	B  const void *, size_t   (a blob)
  *
  * For example:
  *	st = store_query(db, SQL_GET_ACCOUNT, "t", handle);
@@ -80,6 +81,8 @@ int64_t store_int(struct store_stmt *st, int col);
 double store_double(struct store_stmt *st, int col);
 const char *store_text(struct store_stmt *st, int col); /* NULL for NULL */
 bool store_is_null(struct store_stmt *st, int col);
+/* A blob column (borrowed until the next step) and its length. */
+const void *store_blob(struct store_stmt *st, int col, size_t *len);
 /* Copies of a text column (NULL stays NULL); caller frees. */
 char *store_text_dup(struct store_stmt *st, int col);
 

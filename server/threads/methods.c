@@ -27,6 +27,9 @@
 #include "util/err.h"
 
 #define TH_PAGE 200 /* annotations per page of annotation.list */
+/* and at most this many bytes of JSON (at least one item): one reply must
+ * never near the 1 MiB send queue (R2-F2) */
+#define TH_PAGE_BYTES (512u << 10)
 
 static const char *const th_reactions[] = {"agree", "insightful", "question",
 					   "disagree", NULL};
@@ -342,6 +345,8 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct vis_viewer v;
 	json_t *items;
 	int n = 0, m, i, rc;
+	size_t bytes = 0;
+	bool full = false;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -361,7 +366,7 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
 	m = 0;
-	for (i = 0; i < n && i < TH_PAGE; i++) {
+	for (i = 0; i < n && i < TH_PAGE && !full; i++) {
 		struct th_post p;
 		struct vis_item item;
 		enum vis_result r;
@@ -383,7 +388,10 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			if (start != p.position)
 				store_run(db, SQL_ANN_POSITION, "ii", start,
 					  p.id);
+			bytes += json_dumpb(rows[m].obj, NULL, 0,
+					    JSON_COMPACT);
 			m++;
+			full = bytes >= TH_PAGE_BYTES;
 		}
 		th_post_free(&p);
 	}
@@ -393,8 +401,8 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		json_array_append_new(items, rows[i].obj);
 	*result = json_pack(
 		"{s:o, s:o}", "items", items, "next",
-		n > TH_PAGE
-			? json_sprintf("%lld", (long long)(offset + TH_PAGE))
+		(full && i < n) || n > TH_PAGE
+			? json_sprintf("%lld", (long long)(offset + i))
 			: json_null());
 	return 0;
 }

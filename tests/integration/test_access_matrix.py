@@ -569,8 +569,17 @@ for _name, _tbl, _extra in (
         ("anchor.review", MODERATE, None),
         ("mod.queue", MODERATE, None),
         ("mod.slow", MODERATE, {"seconds": 0}),
-        ("mod.log", MODERATE, None)):
+        ("mod.log", MODERATE, None),
+        ("circle.invites", MODERATE, None)):
     MATRIX[_name] = Row(circle_only(_extra), _tbl, CIRCLE)
+
+
+# issue 14 R2-F6: owners and moderators revoke invitations (a fresh code)
+@row("circle.invite_revoke", MODERATE, CIRCLE)
+def _(w, role, v, ok):
+    circle = w.circle(v)
+    code = w.owner_of[circle].call("circle.invite", {"circle": circle})["code"]
+    return mine(w, role), {"circle": circle, "code": code}
 
 
 def circle_chapter(extra=None):

@@ -96,7 +96,11 @@ async function signOut() {
 	try {
 		await rpc.call('auth.logout');
 	} catch (e) { /* the cookie is ended below anyway */ }
-	await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin' });
+	await fetch('/api/session', {
+		method: 'DELETE',
+		headers: { 'Content-Type': 'application/json' },
+		credentials: 'same-origin',
+	});
 	app.me = null;
 	resetSubscriptions();
 	rpc.reconnect();
@@ -758,6 +762,8 @@ function targetLabel(t) {
 		return `reply #${idOf(t.reply)}`;
 	if (t.account)
 		return `member ${name(t.account)}`;
+	if (t.circle)
+		return `circle #${idOf(t.circle)}`;
 	return JSON.stringify(t);
 }
 
