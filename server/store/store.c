@@ -24,8 +24,8 @@
 
 /* A cached prepared statement. */
 struct store_stmt {
-	sqlite3_stmt *st;  /* the prepared statement */
-	const char *sql;   /* key: the caller's static SQL text */
+	sqlite3_stmt *st; /* the prepared statement */
+	const char *sql;  /* key: the caller's static SQL text */
 	struct store *owner;
 };
 
@@ -34,7 +34,7 @@ struct store {
 	char *path;
 	struct store_stmt **cache; /* open addressing by sql pointer */
 	size_t cache_cap, cache_used;
-	int last_rc;               /* last error code seen */
+	int last_rc; /* last error code seen */
 };
 
 static atomic_ullong busy_count;
@@ -205,7 +205,8 @@ static int bind_va(struct store_stmt *st, const char *types, va_list ap)
 			break;
 		}
 		case 'b':
-			rc = sqlite3_bind_int(st->st, idx, va_arg(ap, int) != 0);
+			rc = sqlite3_bind_int(st->st, idx,
+					      va_arg(ap, int) != 0);
 			break;
 		case 'd':
 			rc = sqlite3_bind_double(st->st, idx,
@@ -437,6 +438,26 @@ static int make_parent_dir(const char *path)
 	return rc;
 }
 
+int store_open_reader(const struct store *s, struct store **out)
+{
+	struct store_opts so = STORE_OPTS_INIT;
+	char err[256];
+	int rc;
+
+	*out = NULL;
+	if (strcmp(s->path, ":memory:") == 0 || s->path[0] == '\0')
+		return SCH_EINVAL;
+	so.path = s->path;
+	so.migrations_dir = NULL;
+	so.migrate = false;
+	so.query_only = true;
+	so.durability = STORE_DURABILITY_NORMAL;
+	rc = store_open(&so, out, err, sizeof(err));
+	if (rc)
+		log_error("store", "read connection: %s", err);
+	return rc;
+}
+
 int store_open(const struct store_opts *opts, struct store **out, char *err,
 	       size_t errlen)
 {
@@ -474,8 +495,9 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 	if (!opts->readonly && !memory) {
 		rc = store_exec(s, "PRAGMA journal_mode=WAL");
 		if (rc) {
-			snprintf(err, errlen, "cannot enable WAL on %s: %s (%s)",
-				 opts->path, sqlite3_errmsg(s->db),
+			snprintf(err, errlen,
+				 "cannot enable WAL on %s: %s (%s)", opts->path,
+				 sqlite3_errmsg(s->db),
 				 store_last_error_kind(s));
 			goto fail;
 		}
@@ -488,6 +510,13 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 				   "PRAGMA temp_store=MEMORY;"
 				   "PRAGMA cache_size=-16000;"
 				   "PRAGMA wal_autocheckpoint=4000");
+	if (rc) {
+		snprintf(err, errlen, "cannot configure %s: %s", opts->path,
+			 sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (!rc && opts->query_only)
+		rc = store_exec(s, "PRAGMA query_only=1");
 	if (rc) {
 		snprintf(err, errlen, "cannot configure %s: %s", opts->path,
 			 sqlite3_errmsg(s->db));
@@ -547,7 +576,8 @@ static void profile_report(struct store *s)
 			 sqlite3_stmt_status(list[i]->st,
 					     SQLITE_STMTSTATUS_VM_STEP, 0),
 			 sqlite3_stmt_status(list[i]->st,
-					     SQLITE_STMTSTATUS_FULLSCAN_STEP, 0),
+					     SQLITE_STMTSTATUS_FULLSCAN_STEP,
+					     0),
 			 sqlite3_stmt_status(list[i]->st,
 					     SQLITE_STMTSTATUS_SORT, 0),
 			 list[i]->sql);
@@ -569,9 +599,8 @@ void store_close(struct store *s)
 	if (s->db) {
 		if (sqlite3_get_autocommit(s->db) == 0)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_wal_checkpoint_v2(s->db, NULL,
-					  SQLITE_CHECKPOINT_TRUNCATE, NULL,
-					  NULL);
+		sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close_v2(s->db);
 	}
 	free(s->path);

@@ -964,8 +964,8 @@ void threads_init(void)
 {
 	static const struct rpc_method methods[] = {
 		{"annotation.create", annotation_create, RPC_AUTH},
-		{"annotation.list", annotation_list, RPC_AUTH},
-		{"annotation.get", annotation_get, RPC_AUTH},
+		{"annotation.list", annotation_list, RPC_AUTH | RPC_READ},
+		{"annotation.get", annotation_get, RPC_AUTH | RPC_READ},
 		{"annotation.update", annotation_update, RPC_AUTH},
 		{"annotation.delete", annotation_delete, RPC_AUTH},
 		{"reply.create", reply_create, RPC_AUTH},
