@@ -254,16 +254,45 @@ static void exec_release_done(void)
 	ex.ndone = 0;
 }
 
+/* Outputs of the batch being delivered (executor thread): handed to the
+ * loop all at once, right before the batch's connections are released. */
+struct out_chain {
+	struct rpc_out *head, *tail;
+};
+static _Thread_local struct out_chain *stage;
+
 static void emit(struct rpc_out *o)
 {
-	pthread_mutex_lock(&ex.out_lock);
 	o->next = NULL;
+	if (stage) {
+		if (stage->tail)
+			stage->tail->next = o;
+		else
+			stage->head = o;
+		stage->tail = o;
+		return;
+	}
+	pthread_mutex_lock(&ex.out_lock);
 	if (ex.out_tail)
 		ex.out_tail->next = o;
 	else
 		ex.out_head = o;
 	ex.out_tail = o;
 	pthread_mutex_unlock(&ex.out_lock);
+}
+
+static void emit_chain(struct out_chain *c)
+{
+	if (!c->head)
+		return;
+	pthread_mutex_lock(&ex.out_lock);
+	if (ex.out_tail)
+		ex.out_tail->next = c->head;
+	else
+		ex.out_head = c->head;
+	ex.out_tail = c->tail;
+	pthread_mutex_unlock(&ex.out_lock);
+	c->head = c->tail = NULL;
 }
 
 struct rpc_out *rpc_take_outputs(void)
@@ -1191,12 +1220,19 @@ static void run_batch(struct job *jobs, time_t now)
 			committed = true;
 		}
 	}
-	for (p = ex.cur_head; p; p = pnext) {
-		pnext = p->next;
-		deliver(p, committed);
-		free(p);
+	{
+		struct out_chain chain = {NULL, NULL};
+
+		stage = &chain;
+		for (p = ex.cur_head; p; p = pnext) {
+			pnext = p->next;
+			deliver(p, committed);
+			free(p);
+		}
+		stage = NULL;
+		ex.cur_head = ex.cur_tail = NULL;
+		emit_chain(&chain);
 	}
-	ex.cur_head = ex.cur_tail = NULL;
 	/* replies are out: the connections' later reads may run on the pool */
 	exec_release_done();
 	/* deferred work starts only after its first half is on disk */

@@ -658,7 +658,7 @@ fail:
 void search_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"search", m_search, RPC_AUTH | RPC_READ}, {NULL, NULL, 0}};
+		{"search", m_search, RPC_AUTH}, {NULL, NULL, 0}};
 
 	rpc_register(methods);
 }

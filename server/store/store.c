@@ -58,6 +58,11 @@ static int map_rc(struct store *s, int rc)
 		return SCH_EBUSY;
 	case SQLITE_CONSTRAINT:
 		return SCH_ECONFLICT;
+	case SQLITE_READONLY:
+		/* a method registered RPC_READ tried to write (read pool) */
+		log_warn("store", "write refused on a read connection: %s",
+			 sqlite3_errmsg(s->db));
+		return SCH_EDB;
 	case SQLITE_FULL:
 		return SCH_EFULL;
 	case SQLITE_CORRUPT:
