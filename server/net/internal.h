@@ -41,6 +41,8 @@ struct ws_conn {
 	double last_seen;          /* ev_now() of the last frame received */
 	bool ping_due;             /* write a PING at the next writeable */
 	bool ping_sent;            /* waiting for any frame since the ping */
+	bool dirty;                /* on net.flush_head: frames to write */
+	struct ws_conn *flush_next;
 };
 
 /* A connection's subscription to one circle. */
@@ -86,6 +88,8 @@ struct net_state {
 	char *allowed;             /* copy of allowed_origins */
 	struct ws_conn *idle_head, *idle_tail; /* least recently heard first */
 	double now;                /* loop time, set by the idle timer */
+	bool direct;               /* plain TCP: frames written with writev */
+	struct ws_conn *flush_head; /* connections with frames to write */
 };
 
 extern struct net_state net;
@@ -107,6 +111,9 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 /* Queues shared bytes to a connection; closes it (1008) past the limit. */
 void net_ws_send(struct ws_conn *c, struct refbuf *rb);
 void net_ws_close(struct ws_conn *c, int code, const char *reason);
+/* Writes what the connections queued since the last call (once per loop
+ * iteration, after the outputs are applied). */
+void net_ws_flush(void);
 
 /* Called once a second: pings connections idle past --idle-ping and drops
  * those silent past --idle-hangup. Cost: the idle ones only. */
