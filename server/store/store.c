@@ -552,14 +552,15 @@ fail:
 	return rc ? rc : SCH_EDB;
 }
 
-/* SCHOLIA_SQL_PROFILE=1: at close, log the cached statements that ran
- * the most VM steps and full-scan steps (a missing index shows here). */
+/* SCHOLIA_SQL_PROFILE=1: at close, log how many statements ran and the
+ * cached statements that ran most often, with their VM and full-scan
+ * steps (a missing index shows here). */
 static int cmp_steps(const void *a, const void *b)
 {
 	const struct store_stmt *x = *(struct store_stmt *const *)a;
 	const struct store_stmt *y = *(struct store_stmt *const *)b;
-	int sx = sqlite3_stmt_status(x->st, SQLITE_STMTSTATUS_VM_STEP, 0);
-	int sy = sqlite3_stmt_status(y->st, SQLITE_STMTSTATUS_VM_STEP, 0);
+	int sx = sqlite3_stmt_status(x->st, SQLITE_STMTSTATUS_RUN, 0);
+	int sy = sqlite3_stmt_status(y->st, SQLITE_STMTSTATUS_RUN, 0);
 
 	return (sy > sx) - (sy < sx);
 }
@@ -576,8 +577,19 @@ static void profile_report(struct store *s)
 		if (s->cache[i])
 			list[n++] = s->cache[i];
 	qsort(list, n, sizeof(*list), cmp_steps);
-	for (size_t i = 0; i < n && i < 15; i++)
-		log_info("sqlprofile", "vm %d scan %d sort %d: %.160s",
+	{
+		long long runs = 0;
+
+		for (size_t i = 0; i < n; i++)
+			runs += sqlite3_stmt_status(list[i]->st,
+						    SQLITE_STMTSTATUS_RUN, 0);
+		log_info("sqlprofile", "statements run: %lld (%zu cached)",
+			 runs, n);
+	}
+	for (size_t i = 0; i < n && i < 40; i++)
+		log_info("sqlprofile", "runs %d vm %d scan %d sort %d: %.160s",
+			 sqlite3_stmt_status(list[i]->st, SQLITE_STMTSTATUS_RUN,
+					     0),
 			 sqlite3_stmt_status(list[i]->st,
 					     SQLITE_STMTSTATUS_VM_STEP, 0),
 			 sqlite3_stmt_status(list[i]->st,
