@@ -1103,10 +1103,10 @@ static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static const struct rpc_method methods[] = {
 	{"circle.create", m_create, RPC_AUTH},
-	{"circle.list", m_list, RPC_AUTH},
-	{"circle.get", m_get, RPC_AUTH},
+	{"circle.list", m_list, RPC_AUTH | RPC_READ},
+	{"circle.get", m_get, RPC_AUTH | RPC_READ},
 	{"circle.update", m_update, RPC_AUTH},
-	{"circle.members", m_members, RPC_AUTH},
+	{"circle.members", m_members, RPC_AUTH | RPC_READ},
 	{"circle.set_role", m_set_role, RPC_AUTH},
 	{"circle.leave", m_leave, RPC_AUTH},
 	{"circle.clone", m_clone, RPC_AUTH},

@@ -392,7 +392,7 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 const struct rpc_method circle_plan_methods[] = {
-	{"plan.get", m_plan_get, RPC_AUTH},
+	{"plan.get", m_plan_get, RPC_AUTH | RPC_READ},
 	{"plan.set", m_plan_set, RPC_AUTH},
 	{"progress.set", m_progress_set, RPC_AUTH},
 	{NULL, NULL, 0}};

@@ -12,7 +12,7 @@
 
 static const struct rpc_method moderation_methods[] = {
 	{"flag.create", mod_flag_create, RPC_AUTH},
-	{"mod.queue", mod_queue, RPC_AUTH},
+	{"mod.queue", mod_queue, RPC_AUTH | RPC_READ},
 	{"mod.resolve", mod_resolve, RPC_AUTH},
 	{"mod.hide", mod_hide, RPC_AUTH},
 	{"mod.unhide", mod_unhide, RPC_AUTH},
@@ -23,12 +23,12 @@ static const struct rpc_method moderation_methods[] = {
 	{"mod.unmute", mod_unmute, RPC_AUTH},
 	{"mod.remove", mod_remove, RPC_AUTH},
 	{"mod.slow", mod_slow, RPC_AUTH},
-	{"mod.log", mod_log_list, RPC_AUTH},
-	{"circle.invites", mod_invites, RPC_AUTH},
+	{"mod.log", mod_log_list, RPC_AUTH | RPC_READ},
+	{"circle.invites", mod_invites, RPC_AUTH | RPC_READ},
 	{"circle.invite_revoke", mod_invite_revoke, RPC_AUTH},
 	{"admin.ban", mod_admin_ban, RPC_AUTH},
 	{"admin.unban", mod_admin_unban, RPC_AUTH},
-	{"admin.log", mod_admin_log, RPC_AUTH},
+	{"admin.log", mod_admin_log, RPC_AUTH | RPC_READ},
 	{NULL, NULL, 0}};
 
 void moderation_init(void)

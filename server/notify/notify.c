@@ -303,7 +303,7 @@ static int notify_forget(struct rpc_ctx *ctx, int64_t account)
 void notify_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"notification.list", notification_list, RPC_AUTH},
+		{"notification.list", notification_list, RPC_AUTH | RPC_READ},
 		{"notification.read", notification_read, RPC_AUTH},
 		{NULL, NULL, 0}};
 

@@ -4,7 +4,7 @@
  *
  * The RPC layer knows nothing of sockets. A connection is a 64-bit id. The
  * transport (net/) hands whole text messages to rpc_submit_message(); the
- * store executor (store/exec.c) runs handlers in group-committed batches and
+ * store executor (exec/exec.c) runs handlers in group-committed batches and
  * hands back replies, events and effects to the transport after COMMIT.
  *
  * A domain module registers its methods once at start-up:
@@ -71,6 +71,12 @@ enum rpc_code {
 /* Method flags. */
 #define RPC_AUTH 0x1   /* needs an authenticated account (else -32001) */
 #define RPC_PUBLIC 0x0 /* callable without an account */
+/* Only reads: runs on the read pool (a read-only connection, its own WAL
+ * snapshot) instead of the executor, unless the caller's connection has
+ * earlier calls still in the executor's hands (read-your-writes). A method
+ * without it is a write. Its handler must not publish, defer or change the
+ * connection's authentication. */
+#define RPC_READ 0x2
 
 /* A method handler; see the top of this file. */
 typedef int (*rpc_handler_fn)(struct rpc_ctx *ctx, json_t *params,

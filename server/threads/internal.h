@@ -84,6 +84,14 @@ json_t *th_versions_json(struct store *db, int kind, int64_t id);
  */
 int th_publish_post(struct rpc_ctx *ctx, const char *type,
 		    const struct th_post *p);
+/*
+ * The same, and the caller's reply (the full object with the caller's
+ * my_reactions, a new reference in *reply): the object is built from the
+ * database once per write, the redacted form and the reply are copies of
+ * it (a write's statements, see docs/benchmarks.md).
+ */
+int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
+			  const struct th_post *p, int64_t me, json_t **reply);
 
 /*
  * Notifications for a new or edited post: mentions of @handles (skipping

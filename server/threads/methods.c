@@ -196,7 +196,7 @@ static int th_index(struct store *db, const struct th_post *p)
 {
 	if (p->private_ || p->deleted || !p->body)
 		return 0;
-	search_unindex_post(db, p->kind, p->id);
+	/* search_index_post replaces what was indexed for the post */
 	return search_index_post(db, p->kind, p->id, p->circle, p->body);
 }
 
@@ -302,14 +302,16 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 			rc = th_index(db, &p);
 	}
 	if (!rc)
-		rc = th_publish_post(ctx, "annotation.created", &p);
+		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
+					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
 		return rpc_fail_store(ctx, rc);
 	}
-	*result = th_post_json(db, &p, me, VIS_FULL);
 	th_post_free(&p);
 	return 0;
 }
@@ -702,14 +704,16 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			rc = th_index(db, &p);
 	}
 	if (!rc)
-		rc = th_publish_post(ctx, "reply.created", &p);
+		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
+					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
 		goto fail_store;
 	}
-	*result = th_post_json(db, &p, me, VIS_FULL);
 	th_post_free(&p);
 	th_post_free(&a);
 	return 0;
@@ -972,8 +976,8 @@ void threads_init(void)
 {
 	static const struct rpc_method methods[] = {
 		{"annotation.create", annotation_create, RPC_AUTH},
-		{"annotation.list", annotation_list, RPC_AUTH},
-		{"annotation.get", annotation_get, RPC_AUTH},
+		{"annotation.list", annotation_list, RPC_AUTH | RPC_READ},
+		{"annotation.get", annotation_get, RPC_AUTH | RPC_READ},
 		{"annotation.update", annotation_update, RPC_AUTH},
 		{"annotation.delete", annotation_delete, RPC_AUTH},
 		{"reply.create", reply_create, RPC_AUTH},
