@@ -218,6 +218,28 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
 	return rc < 0 ? rc : 0;
 }
 
+int circles_gate(struct store *db, int64_t circle, int64_t account,
+		 bool is_admin, struct vis_viewer *v)
+{
+	int rc = circles_viewer(db, circle, account, is_admin, v);
+
+	if (rc)
+		return rc;
+	return vis_sees_circle(v) ? 0 : SCH_ENOTFOUND;
+}
+
+int circles_gate_rpc(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
+{
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), v);
+
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return 0;
+}
+
 static const char SQL_BOOK[] = "SELECT book FROM circles WHERE id = ?";
 
 int circles_book(struct store *db, int64_t circle, int64_t *book)
@@ -343,15 +365,8 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
 		     struct vis_viewer *v)
 {
-	int rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-				rpc_is_admin(ctx), v);
-
-	if (rc == SCH_ENOTFOUND)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (circles_gate_rpc(ctx, circle, v))
+		return RPC_ERR;
 	switch (need) {
 	case CIRCLE_SEE:
 		return 0;

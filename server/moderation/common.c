@@ -33,16 +33,8 @@ void mod_target_text(char *buf, size_t len, const char *kind, int64_t id)
 int mod_require_moderator(struct rpc_ctx *ctx, int64_t circle,
 			  struct vis_viewer *v)
 {
-	int rc;
-
-	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), v);
-	if (rc == SCH_ENOTFOUND)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (circles_gate_rpc(ctx, circle, v))
+		return RPC_ERR;
 	if (!vis_is_moderator(v))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"only moderators may do this");

@@ -618,13 +618,8 @@ static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_str(ctx, params, "q", true, 1, SEARCH_MAX_QUERY_CP, &q) ||
 	    rpc_param_cursor(ctx, params, &cursor))
 		return RPC_ERR;
-	rc = circles_viewer(db, circle, rpc_account(ctx), rpc_is_admin(ctx),
-			    &v);
-	if (rc == SCH_ENOTFOUND ||
-	    (rc == 0 && v.role == VIS_ROLE_NONE && !v.is_admin))
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
+	if (circles_gate_rpc(ctx, circle, &v))
+		return RPC_ERR;
 	if (search_fts_query(q, &match))
 		return rpc_fail_field(ctx, "q", "the query holds no word");
 	rc = circles_book(db, circle, &book);

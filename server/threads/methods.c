@@ -102,15 +102,17 @@ static int th_not_found(struct rpc_ctx *ctx)
 	return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
 }
 
-/* The caller's viewer in circle; -32004 unless the caller may see it. */
+/* The caller's viewer in circle; -32004 "not found" unless the caller may
+ * see it (the access gate, circles/circles.h: the message names no circle,
+ * as the caller may have asked for a post). */
 static int th_viewer(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
 {
-	if (circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			   rpc_is_admin(ctx), v) != 0)
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), v);
+
+	if (rc == SCH_ENOTFOUND)
 		return th_not_found(ctx);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return th_not_found(ctx);
-	return 0;
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 /* Posting, replying, reacting and following need membership: a site admin

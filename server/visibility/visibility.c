@@ -20,6 +20,11 @@ bool vis_is_moderator(const struct vis_viewer *v)
 	return v->is_admin && v->account != 0;
 }
 
+bool vis_sees_circle(const struct vis_viewer *v)
+{
+	return v->role != VIS_ROLE_NONE || v->is_admin;
+}
+
 static bool posted_in(const struct vis_viewer *v, int64_t chapter)
 {
 	for (int i = 0; i < v->nposted; i++)
@@ -48,7 +53,7 @@ enum vis_result vis_check(const struct vis_viewer *v,
 		return item->only_account == v->account ? VIS_FULL : VIS_NONE;
 	if (v->circle != item->circle)
 		return VIS_NONE;
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
+	if (!vis_sees_circle(v))
 		return VIS_NONE;
 	if (item->private_)
 		return own ? VIS_FULL : VIS_NONE;
