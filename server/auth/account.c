@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "rpc/rpc.h"
+#include "events/events.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -145,6 +146,28 @@ int auth_set_banned(struct rpc_ctx *ctx, int64_t account, bool banned)
 
 /* ---- hooks ---- */
 
+/* The hooks run as subscribers of the domain events EVENTS_ACCOUNT_EXPORT
+ * and EVENTS_ACCOUNT_DELETED (events/events.h), each with its table entry
+ * as argument (read at call time, so a replaced hook takes effect). */
+static int export_sub(const struct events_event *ev, void *arg)
+{
+	const struct hook *h = arg;
+	json_t *part = NULL;
+
+	if (h->exp(ev->ctx, ev->u.account.account, &part))
+		return RPC_ERR;
+	json_object_set_new(ev->u.account.out, h->key,
+			    part ? part : json_null());
+	return 0;
+}
+
+static int delete_sub(const struct events_event *ev, void *arg)
+{
+	const struct hook *h = arg;
+
+	return h->del(ev->ctx, ev->u.account.account) ? RPC_ERR : 0;
+}
+
 static void hook_add(struct hook *tab, int *n, const char *key,
 		     auth_export_fn exp, auth_delete_fn del)
 {
@@ -160,6 +183,8 @@ static void hook_add(struct hook *tab, int *n, const char *key,
 	tab[*n].key = key;
 	tab[*n].exp = exp;
 	tab[*n].del = del;
+	events_on(exp ? EVENTS_ACCOUNT_EXPORT : EVENTS_ACCOUNT_DELETED,
+		  exp ? export_sub : delete_sub, &tab[*n]);
 	(*n)++;
 }
 
@@ -175,23 +200,19 @@ void auth_add_delete_hook(const char *name, auth_delete_fn fn)
 
 int auth_run_export_hooks(struct rpc_ctx *ctx, int64_t account, json_t *obj)
 {
-	for (int i = 0; i < nexport; i++) {
-		json_t *part = NULL;
+	struct events_event ev = {.type = EVENTS_ACCOUNT_EXPORT, .ctx = ctx};
 
-		if (export_hooks[i].exp(ctx, account, &part))
-			return RPC_ERR;
-		json_object_set_new(obj, export_hooks[i].key,
-				    part ? part : json_null());
-	}
-	return 0;
+	ev.u.account.account = account;
+	ev.u.account.out = obj;
+	return events_emit(&ev) ? RPC_ERR : 0;
 }
 
 int auth_run_delete_hooks(struct rpc_ctx *ctx, int64_t account)
 {
-	for (int i = 0; i < ndelete; i++)
-		if (delete_hooks[i].del(ctx, account))
-			return RPC_ERR;
-	return 0;
+	struct events_event ev = {.type = EVENTS_ACCOUNT_DELETED, .ctx = ctx};
+
+	ev.u.account.account = account;
+	return events_emit(&ev) ? RPC_ERR : 0;
 }
 
 /* ---- account.get / account.update ---- */

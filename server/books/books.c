@@ -20,12 +20,11 @@
 
 #include "books/books.h"
 #include "books/internal.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
-
-int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
 
 /* ---- the chapter cache ---- */
 
@@ -606,12 +605,15 @@ static int import_book(struct store *db, struct bk_book *b, const char *path,
 	rc = bk_save(db, b, abspath, &book, &edition, &rs);
 	if (rc)
 		goto fail;
-	if (books_anchor_changed && rs.nchanged) {
-		struct rpc_ctx *ctx = rpc_ctx_new_local(db, 0, false);
+	if (rs.nchanged) {
+		struct events_event ev = {.type = EVENTS_ANCHOR_MOVED};
 
-		for (size_t i = 0; i < rs.nchanged && !rc; i++)
-			rc = books_anchor_changed(ctx, rs.changed[i]);
-		rpc_ctx_free_local(ctx);
+		ev.ctx = rpc_ctx_new_local(db, 0, false);
+		for (size_t i = 0; i < rs.nchanged && !rc; i++) {
+			ev.u.anchor.annotation = rs.changed[i];
+			rc = events_emit(&ev);
+		}
+		rpc_ctx_free_local(ev.ctx);
 		if (rc < 0)
 			goto fail;
 		rc = 0;

@@ -21,9 +21,9 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "circles/internal.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
-#include "threads/threads.h"
 #include "util/err.h"
 
 #define CIRCLE_NAME_MAX 100
@@ -1046,7 +1046,14 @@ static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	if (with_ann) {
-		rc = threads_clone(ctx, circle, id, rpc_account(ctx), &copied);
+		struct events_event ev = {.type = EVENTS_CIRCLE_CLONED,
+					  .ctx = ctx};
+
+		ev.u.clone.from = circle;
+		ev.u.clone.to = id;
+		ev.u.clone.account = rpc_account(ctx);
+		ev.u.clone.copied = &copied;
+		rc = events_emit(&ev);
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}

@@ -14,7 +14,7 @@
 
 #include "auth/auth.h"
 #include "rpc/rpc.h"
-#include "search/search.h"
+#include "events/events.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
@@ -155,7 +155,8 @@ static int th_wipe(struct rpc_ctx *ctx, int kind, int64_t id)
 		rc = store_run(db, SQL_WIPE_REACTIONS, "ii", (int64_t)kind, id);
 	if (rc)
 		return rc;
-	search_unindex_post(db, kind, id);
+	(void)th_emit_post(ctx, EVENTS_POST_DELETED,
+		     &(struct th_post){.kind = kind, .id = id, .deleted = true});
 	return rpc_events_mark(ctx, th_kind_name(kind), id, -1, true);
 }
 

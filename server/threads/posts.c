@@ -18,8 +18,8 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "circles/circles.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
-#include "search/search.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
@@ -140,6 +140,32 @@ int th_post_load(struct store *db, int kind, int64_t id, struct th_post *p)
 	p->deleted = store_int(st, 14) != 0;
 	store_done(st);
 	return 0;
+}
+
+int th_emit_post(struct rpc_ctx *ctx, enum events_type type,
+		 const struct th_post *p)
+{
+	struct events_event ev = {.type = type, .ctx = ctx};
+
+	ev.u.post.kind = p->kind;
+	ev.u.post.id = p->id;
+	ev.u.post.circle = p->circle;
+	ev.u.post.chapter = p->chapter;
+	ev.u.post.author = p->author;
+	ev.u.post.private_ = p->private_;
+	ev.u.post.body = p->deleted ? NULL : p->body;
+	return events_emit(&ev);
+}
+
+int th_check_write(struct rpc_ctx *ctx, enum events_type type,
+		   const struct vis_viewer *v, int64_t circle)
+{
+	struct events_event ev = {.type = type, .ctx = ctx};
+
+	ev.u.post.circle = circle;
+	ev.u.post.author = rpc_account(ctx);
+	ev.u.post.viewer = v;
+	return events_emit(&ev);
 }
 
 void th_post_free(struct th_post *p)
@@ -634,8 +660,8 @@ int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
 		rc = th_post_load(db, TH_ANNOTATION, id, &p);
 		if (rc)
 			break;
-		if (p.body)
-			search_index_post(db, TH_ANNOTATION, id, to, p.body);
+		/* as before the split: an index failure does not stop it */
+		(void)th_emit_post(ctx, EVENTS_POST_CREATED, &p);
 		rc = th_publish_post(ctx, "annotation.created", &p);
 		th_post_free(&p);
 		if (!rc)
