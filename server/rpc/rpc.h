@@ -184,7 +184,7 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
  * simply a decimal id) into *out (0 when absent). */
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 
-/* ---- events (bus) ---- */
+/* ---- events: the bus (bus/bus.h) bound to this call (rpc/publish.c) ---- */
 
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
