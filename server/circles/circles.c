@@ -25,6 +25,7 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define CIRCLE_NAME_MAX 100
 #define CIRCLE_DESC_MAX 2000
@@ -76,13 +77,7 @@ static enum vis_role role_from_text(const char *s)
 
 json_t *circle_time_json(int64_t t)
 {
-	char b[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(b);
+	return rfc3339_json(t);
 }
 
 int circle_param_block(struct rpc_ctx *ctx, json_t *params, char *enc)

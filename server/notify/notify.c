@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define NOTIFY_PAGE 50	    /* notifications per page of notification.list */
 #define NOTIFY_MAX_IDS 1000 /* ids accepted by one notification.read */
@@ -57,13 +58,7 @@ static const char SQL_FOLLOWERS[] =
 /* RFC 3339 UTC time for JSON. */
 static json_t *notify_time(int64_t t)
 {
-	char s[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(s);
+	return rfc3339_json(t);
 }
 
 /* The notification object clients see; new reference. */

@@ -26,6 +26,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 
 static const char *const th_reaction_kinds[] = {"agree", "insightful",
 						"question", "disagree", NULL};
@@ -85,13 +86,7 @@ const char *th_kind_name(int kind)
 
 json_t *th_time_json(int64_t t)
 {
-	char s[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(s);
+	return rfc3339_json(t);
 }
 
 json_t *th_target_ref(int kind, int64_t id)
