@@ -12,6 +12,8 @@
  */
 #include "visibility/visibility.h"
 
+#include <assert.h>
+
 bool vis_is_moderator(const struct vis_viewer *v)
 {
 	if (v->role >= VIS_ROLE_MODERATOR)
@@ -35,6 +37,7 @@ static bool posted_in(const struct vis_viewer *v, int64_t chapter)
 
 void vis_mark_posted(struct vis_viewer *v, int64_t chapter)
 {
+	assert(v->nposted >= 0 && v->nposted <= VIS_MAX_POSTED);
 	if (chapter == 0 || posted_in(v, chapter))
 		return;
 	if (v->nposted < VIS_MAX_POSTED)
