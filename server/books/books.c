@@ -461,19 +461,6 @@ static bool is_zip(const char *path)
 	return z;
 }
 
-static bool slug_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		      isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Reads any supported source into the model. */
 static int load(const char *path, const char *slug, struct bk_book **b,
 		char *err, size_t errlen)
@@ -649,7 +636,7 @@ int books_cli_import(struct store *db, const char *path, const char *slug,
 	rc = load(path, slug, &b, err, errlen);
 	if (rc)
 		return rc;
-	if (!slug_valid(b->slug)) {
+	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
 		bk_book_free(b);
