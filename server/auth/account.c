@@ -290,6 +290,26 @@ static int account_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+/* ---- the current password (change_password, delete) ---- */
+
+/* The "password" parameter as the current password's shape: a string of 1
+ * to AUTH_PW_MAX bytes without NUL. 0, or RPC_ERR (-32602 naming it). The
+ * check against the stored hash follows in auth_confirm_start(). */
+static int current_password(struct rpc_ctx *ctx, json_t *params,
+			    const char **pw, size_t *pwlen)
+{
+	json_t *v = json_object_get(params, "password");
+
+	if (!json_is_string(v) || json_string_length(v) < 1 ||
+	    json_string_length(v) > AUTH_PW_MAX ||
+	    memchr(json_string_value(v), '\0', json_string_length(v)))
+		return rpc_fail_field(ctx, "password",
+				      "must be the current password");
+	*pw = json_string_value(v);
+	*pwlen = json_string_length(v);
+	return 0;
+}
+
 /* ---- account.change_password ---- */
 
 static int change_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
@@ -317,19 +337,11 @@ static int account_change_password(struct rpc_ctx *ctx, json_t *params,
 	static const char *const allowed[] = {"password", "new_password", NULL};
 	const char *pw = NULL, *newpw = NULL;
 	size_t pwlen = 0, newlen = 0;
-	json_t *v;
 
 	(void)result;
-	if (rpc_params_only(ctx, params, allowed))
+	if (rpc_params_only(ctx, params, allowed) ||
+	    current_password(ctx, params, &pw, &pwlen))
 		return RPC_ERR;
-	v = json_object_get(params, "password");
-	if (!json_is_string(v) || json_string_length(v) < 1 ||
-	    json_string_length(v) > AUTH_PW_MAX ||
-	    memchr(json_string_value(v), '\0', json_string_length(v)))
-		return rpc_fail_field(ctx, "password",
-				      "must be the current password");
-	pw = json_string_value(v);
-	pwlen = json_string_length(v);
 	if (auth_param_password(ctx, params, "new_password", &newpw, &newlen))
 		return RPC_ERR;
 	return auth_confirm_start(ctx, pw, pwlen, newpw, newlen, change_cont);
@@ -420,19 +432,14 @@ static int delete_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 static int account_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"password", NULL};
-	json_t *v;
+	const char *pw = NULL;
+	size_t pwlen = 0;
 
 	(void)result;
-	if (rpc_params_only(ctx, params, allowed))
+	if (rpc_params_only(ctx, params, allowed) ||
+	    current_password(ctx, params, &pw, &pwlen))
 		return RPC_ERR;
-	v = json_object_get(params, "password");
-	if (!json_is_string(v) || json_string_length(v) < 1 ||
-	    json_string_length(v) > AUTH_PW_MAX ||
-	    memchr(json_string_value(v), '\0', json_string_length(v)))
-		return rpc_fail_field(ctx, "password",
-				      "must be the current password");
-	return auth_confirm_start(ctx, json_string_value(v),
-				  json_string_length(v), NULL, 0, delete_cont);
+	return auth_confirm_start(ctx, pw, pwlen, NULL, 0, delete_cont);
 }
 
 static const struct rpc_method account_methods[] = {
