@@ -279,22 +279,9 @@ static const char SQL_MEMBER_IDS[] =
 /* Every member's account id; *n gets the count; caller frees. */
 static int64_t *member_ids(struct store *db, int64_t circle, size_t *n)
 {
-	struct store_stmt *st = store_query(db, SQL_MEMBER_IDS, "i", circle);
-	int64_t *ids = NULL;
-	size_t cap = 0;
+	int64_t *ids;
 
-	*n = 0;
-	if (!st)
-		return NULL;
-	while (store_row(st) > 0) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = realloc(ids, cap * sizeof(*ids));
-			if (!ids)
-				abort();
-		}
-		ids[(*n)++] = store_int(st, 0);
-	}
+	store_ids(store_query(db, SQL_MEMBER_IDS, "i", circle), &ids, n);
 	return ids;
 }
 
@@ -945,23 +932,12 @@ static const char SQL_SUCCESSOR[] =
 int circles_account_deleted(struct rpc_ctx *ctx, int64_t account)
 {
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
+	size_t n = 0;
+	int rc;
 
-	st = store_query(db, SQL_MY_MEMBERSHIPS, "i", account);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			ids = realloc(ids, cap * sizeof(*ids));
-			if (!ids)
-				abort();
-		}
-		ids[n++] = store_int(st, 0);
-	}
+	rc = store_ids(store_query(db, SQL_MY_MEMBERSHIPS, "i", account), &ids,
+		       &n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		int64_t heir = 0;
 

@@ -231,30 +231,8 @@ bool notify_follows(struct store *db, int64_t account, int64_t circle,
 int notify_followers(struct store *db, int64_t circle, int64_t chapter,
 		     int64_t **out, size_t *n)
 {
-	struct store_stmt *st;
-	int64_t *ids = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	st = store_query(db, SQL_FOLLOWERS, "ii", circle, chapter);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[len++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
-		return rc;
-	}
-	*out = ids;
-	*n = len;
-	return 0;
+	return store_ids(store_query(db, SQL_FOLLOWERS, "ii", circle, chapter),
+			 out, n);
 }
 
 /* account.export: the chapters the account follows. */

@@ -50,22 +50,7 @@ static const char SQL_WIPE_REACTIONS[] =
 static int th_ids(struct store *db, const char *sql, int64_t arg, int64_t **ids,
 		  size_t *n)
 {
-	struct store_stmt *st = store_query(db, sql, "i", arg);
-	size_t cap = 0;
-	int rc;
-
-	*ids = NULL;
-	*n = 0;
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 32;
-			*ids = xrealloc(*ids, cap * sizeof(**ids));
-		}
-		(*ids)[(*n)++] = store_int(st, 0);
-	}
-	return rc < 0 ? rc : 0;
+	return store_ids(store_query(db, sql, "i", arg), ids, n);
 }
 
 /* Every live post of one kind by account, as its author sees it. */

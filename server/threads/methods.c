@@ -813,10 +813,9 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	struct vis_viewer v;
 	int64_t circle, *ids = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	json_t *items;
 	int rc;
 
@@ -828,20 +827,10 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!vis_is_moderator(&v))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"only moderators review anchors");
-	st = store_query(db, SQL_CIRCLE_ANNS, "i", circle);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
+	rc = store_ids(store_query(db, SQL_CIRCLE_ANNS, "i", circle), &ids,
+		       &n);
+	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
-	}
 	items = json_array();
 	for (i = 0; i < n; i++) {
 		struct th_post p;

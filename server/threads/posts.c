@@ -487,24 +487,13 @@ static int th_walk_cmp(const void *a, const void *b)
 static int th_add_replies(struct store *db, json_t *obj, int64_t annotation,
 			  const struct vis_viewer *v)
 {
-	struct store_stmt *st;
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	json_t *arr = json_array();
 	int rc;
 
-	st = store_query(db, SQL_THREAD_REPLIES, "i", annotation);
-	if (!st) {
-		rc = SCH_EDB;
-		goto out;
-	}
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
+	rc = store_ids(store_query(db, SQL_THREAD_REPLIES, "i", annotation),
+		       &ids, &n);
 	if (rc < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -622,22 +611,13 @@ int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
 		  int64_t account, int *copied)
 {
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	int64_t *ids = NULL, now = rpc_now(ctx);
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	int rc;
 
 	*copied = 0;
-	st = store_query(db, SQL_CLONE_SRC, "ii", from, account);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
+	rc = store_ids(store_query(db, SQL_CLONE_SRC, "ii", from, account),
+		       &ids, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct th_post p;
 		int64_t id;
