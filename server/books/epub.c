@@ -25,6 +25,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define XMLFLAGS                                                               \
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
@@ -432,10 +433,7 @@ static void toc_add(struct epub *E, const char *file, const char *frag,
 
 	if (E->ntoc >= MAX_TOC)
 		return;
-	if (E->ntoc == E->captoc) {
-		E->captoc = E->captoc ? E->captoc * 2 : 64;
-		E->toc = xrealloc(E->toc, E->captoc * sizeof(*E->toc));
-	}
+	E->toc = vec_reserve(E->toc, E->ntoc, &E->captoc, sizeof(*E->toc));
 	t = &E->toc[E->ntoc++];
 	t->file = xstrdup(file);
 	t->frag = frag && frag[0] ? xstrdup(frag) : NULL;

@@ -20,6 +20,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define MD_FLAGS                                                               \
 	(MD_FLAG_TABLES | MD_FLAG_NOHTML | MD_FLAG_STRIKETHROUGH |             \
@@ -1007,10 +1008,7 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 			fence = !fence;
 		lvl = fence ? 0 : heading_level(line, ll);
 		if (lvl == 1 || lvl == 2) {
-			if (nsec == cap) {
-				cap = cap ? cap * 2 : 32;
-				sec = xrealloc(sec, cap * sizeof(*sec));
-			}
+			sec = vec_reserve(sec, nsec, &cap, sizeof(*sec));
 			if (nsec)
 				sec[nsec - 1].end = i;
 			sec[nsec].level = lvl;

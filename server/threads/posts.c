@@ -27,6 +27,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/rfc3339.h"
+#include "util/vec.h"
 
 static const char *const th_reaction_kinds[] = {"agree", "insightful",
 						"question", "disagree", NULL};
@@ -540,10 +541,7 @@ int threads_each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			rows = xrealloc(rows, cap * sizeof(*rows));
-		}
+		rows = vec_reserve(rows, n, &cap, sizeof(*rows));
 		rows[n].id = store_int(st, 0);
 		rows[n].chapter = store_int(st, 1);
 		rows[n].position = store_int(st, 2);
