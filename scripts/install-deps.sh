@@ -10,7 +10,7 @@ RUNTIME="build-essential cmake pkg-config libwebsockets-dev
  libmd4c-dev libmd4c-html0-dev libzip-dev libxml2-dev libcrack2-dev
  cracklib-runtime"
 TEST="libcmocka-dev python3 python3-pytest python3-websockets sqlite3 clang
- libclang-rt-14-dev chromium valgrind openssl"
+ libclang-rt-14-dev chromium valgrind openssl clang-format"
 
 want="$RUNTIME"
 if [ "${1:-}" = "--test" ]; then

@@ -42,6 +42,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 /* ---- prepared text ---- */
 
@@ -1287,10 +1288,7 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
+		v = vec_reserve(v, n, &cap, sizeof(*v));
 		v[n].id = store_int(st, 0);
 		v[n].exact = store_text_dup(st, 1);
 		v[n].prefix = store_text_dup(st, 2);

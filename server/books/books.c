@@ -22,12 +22,11 @@
 
 #include "books/books.h"
 #include "books/internal.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
-
-int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
 
 /* ---- the chapter cache ---- */
 
@@ -428,19 +427,6 @@ static bool is_zip(const char *path)
 	return z;
 }
 
-static bool slug_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		      isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Reads any supported source into the model. */
 static int load(const char *path, const char *slug, struct bk_book **b,
 		char *err, size_t errlen)
@@ -586,12 +572,15 @@ static int import_book(struct store *db, struct bk_book *b, const char *path,
 	rc = bk_save(db, b, abspath, &book, &edition, &rs);
 	if (rc)
 		goto fail;
-	if (books_anchor_changed && rs.nchanged) {
-		struct rpc_ctx *ctx = rpc_ctx_new_local(db, 0, false);
+	if (rs.nchanged) {
+		struct events_event ev = {.type = EVENTS_ANCHOR_MOVED};
 
-		for (size_t i = 0; i < rs.nchanged && !rc; i++)
-			rc = books_anchor_changed(ctx, rs.changed[i]);
-		rpc_ctx_free_local(ctx);
+		ev.ctx = rpc_ctx_new_local(db, 0, false);
+		for (size_t i = 0; i < rs.nchanged && !rc; i++) {
+			ev.u.anchor.annotation = rs.changed[i];
+			rc = events_emit(&ev);
+		}
+		rpc_ctx_free_local(ev.ctx);
 		if (rc < 0)
 			goto fail;
 		rc = 0;
@@ -627,7 +616,7 @@ int books_cli_import(struct store *db, const char *path, const char *slug,
 	rc = load(path, slug, &b, err, errlen);
 	if (rc)
 		return rc;
-	if (!slug_valid(b->slug)) {
+	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
 		bk_book_free(b);

@@ -94,15 +94,13 @@ int books_anchor_resolve(struct store *db, int64_t annotation, bool accept);
 #define BOOKS_ANCHOR_MAX_ERRORS 0.25
 
 /*
- * Set by the module that owns annotations (threads/) to hear about
- * re-anchoring: an import calls it, inside the import's transaction, once
- * for every annotation whose anchor changed (state or offsets), with a local
- * call context (rpc_ctx_new_local: events are stored with their seq for
- * replay). It may publish anchor.changed or update its own rows; a negative
- * return aborts the import. NULL (the default): nothing is called.
+ * Re-anchoring is told to the module that owns annotations (threads/)
+ * through the domain event EVENTS_ANCHOR_MOVED (events/events.h): an import
+ * publishes it, inside the import's transaction, once for every annotation
+ * whose anchor changed (state or offsets), with a local call context
+ * (rpc_ctx_new_local: events are stored with their seq for replay). A
+ * negative return of a subscriber aborts the import.
  */
-struct rpc_ctx;
-extern int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
 
 /* Drops every cached rendered chapter (tests that reopen databases). */
 void books_cache_clear(void);

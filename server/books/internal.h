@@ -247,6 +247,18 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 /* A number as digits, roman numerals or English words ("twenty-one") at s;
  * *used gets the bytes read; 0 when there is none. */
 int bk_parse_number(const char *s, size_t n, size_t *used);
+/*
+ * The chapter number a title states, for every importer: "Chapter 3: The
+ * Store", "Chapter Three. The Store", "chapter iii - The Store" (digits,
+ * words or roman numerals after "Chapter "), and bare digits followed by
+ * '.' or ':' or nothing ("3. The Store", "12"). Bare digits followed by a
+ * space are a title, not a number ("3 Men in a Boat"). Returns the number
+ * (0: none) and sets *rest to the title after it (malloc'd; the whole title
+ * when nothing follows the number or there is none).
+ */
+int bk_title_number(const char *t, char **rest);
+/* A book slug: 1-64 of a-z 0-9 '-'. */
+bool bk_slug_valid(const char *s);
 
 /* ---- epub.c ---- */
 int bk_import_epub(const char *path, const char *slug, struct bk_book **out,

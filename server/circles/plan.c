@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 #define PLAN_MAX_ENTRIES 2000
 
@@ -55,12 +56,7 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 	json_t *out = json_array();
 
 	while (st && store_row(st) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = realloc(rows, cap * sizeof(*rows));
-			if (!rows)
-				abort();
-		}
+		rows = vec_reserve(rows, n, &cap, sizeof(*rows));
 		rows[n].chapter = store_int(st, 0);
 		rows[n].due = store_text_dup(st, 1);
 		rows[n].prompt = store_text_dup(st, 2);

@@ -336,10 +336,14 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 401, "not authenticated");
 		return 0;
 	}
-	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), &v);
-	if (rc || (v.role == VIS_ROLE_NONE && !v.is_admin)) {
+	rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			  rpc_is_admin(ctx), &v);
+	if (rc == SCH_ENOTFOUND) {
 		resp_error(resp, 404, "no such circle");
+		return 0;
+	}
+	if (rc) {
+		resp_error(resp, 500, "database error");
 		return 0;
 	}
 	if (what == DIGEST)

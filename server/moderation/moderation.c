@@ -7,6 +7,9 @@
  */
 #include "moderation/moderation.h"
 
+#include <stdio.h>
+
+#include "events/events.h"
 #include "moderation/internal.h"
 #include "rpc/rpc.h"
 
@@ -31,7 +34,38 @@ static const struct rpc_method moderation_methods[] = {
 	{"admin.log", mod_admin_log, RPC_AUTH | RPC_READ},
 	{NULL, NULL, 0}};
 
+/* threads asks before a post or a reaction (events.h). */
+static int on_check(const struct events_event *ev, void *arg)
+{
+	const struct events_post *p = &ev->u.post;
+
+	(void)arg;
+	if (ev->type == EVENTS_REACT_CHECK)
+		return moderation_check_muted(ev->ctx, p->viewer, p->circle);
+	return moderation_check_post(ev->ctx, p->viewer, p->circle);
+}
+
+/* anchor.resolve goes into the audit log, unless the annotation is private
+ * (its author decided: there is no moderator to account for). */
+static int on_anchor_resolved(const struct events_event *ev, void *arg)
+{
+	const struct events_anchor *a = &ev->u.anchor;
+	char ref[64];
+
+	(void)arg;
+	if (a->private_)
+		return 0;
+	snprintf(ref, sizeof(ref), "{\"annotation\":%lld}",
+		 (long long)a->annotation);
+	return moderation_log(ev->ctx, a->circle,
+			      a->accepted ? "anchor.accept" : "anchor.reject",
+			      ref, NULL);
+}
+
 void moderation_init(void)
 {
 	rpc_register(moderation_methods);
+	events_on(EVENTS_POST_CHECK, on_check, NULL);
+	events_on(EVENTS_REACT_CHECK, on_check, NULL);
+	events_on(EVENTS_ANCHOR_RESOLVED, on_anchor_resolved, NULL);
 }

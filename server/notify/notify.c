@@ -19,6 +19,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define NOTIFY_PAGE 50	    /* notifications per page of notification.list */
 #define NOTIFY_MAX_IDS 1000 /* ids accepted by one notification.read */
@@ -57,13 +58,7 @@ static const char SQL_FOLLOWERS[] =
 /* RFC 3339 UTC time for JSON. */
 static json_t *notify_time(int64_t t)
 {
-	char s[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(s);
+	return rfc3339_json(t);
 }
 
 /* The notification object clients see; new reference. */
@@ -236,30 +231,8 @@ bool notify_follows(struct store *db, int64_t account, int64_t circle,
 int notify_followers(struct store *db, int64_t circle, int64_t chapter,
 		     int64_t **out, size_t *n)
 {
-	struct store_stmt *st;
-	int64_t *ids = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	st = store_query(db, SQL_FOLLOWERS, "ii", circle, chapter);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[len++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
-		return rc;
-	}
-	*out = ids;
-	*n = len;
-	return 0;
+	return store_ids(store_query(db, SQL_FOLLOWERS, "ii", circle, chapter),
+			 out, n);
 }
 
 /* account.export: the chapters the account follows. */

@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -308,6 +309,8 @@ static const char *default_message(int code)
 
 int rpc_fail(struct rpc_ctx *ctx, int code, const char *message)
 {
+	/* a JSON-RPC code (RPC_E_*), never an SCH_E* one: clients see it */
+	assert(code <= -32000 && code >= -32768);
 	rpc_ctx_clear_error(ctx);
 	ctx->err_code = code;
 	ctx->err_message = xstrdup(message ? message : default_message(code));

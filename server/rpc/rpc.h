@@ -41,32 +41,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
 #include "util/refbuf.h"
 #include "visibility/visibility.h"
 
 struct store;
 struct rpc_ctx;
 
-/* JSON-RPC error codes (standard, then SPEC §3). */
-enum rpc_code {
-	RPC_E_PARSE = -32700,
-	RPC_E_INVALID_REQUEST = -32600,
-	RPC_E_METHOD_NOT_FOUND = -32601,
-	RPC_E_INVALID_PARAMS = -32602,
-	RPC_E_INTERNAL = -32603,
-	RPC_E_UNAUTHENTICATED = -32001,
-	RPC_E_FORBIDDEN = -32003,
-	RPC_E_NOT_FOUND = -32004,
-	RPC_E_CONFLICT = -32009,
-	RPC_E_LOCKED = -32010,
-	RPC_E_TOO_LARGE = -32013,
-	RPC_E_RATE_LIMITED = -32029
-};
+/* The JSON-RPC error codes RPC_E_* are in the project's one enumeration,
+ * util/err.h. */
 
 /* Handler return value after rpc_fail*() recorded the error. */
-#define RPC_ERR (-1)
+#define RPC_ERR SCH_ERECORDED
 /* Handler return value after rpc_defer(): the reply comes later. */
-#define RPC_DEFERRED (-2)
+#define RPC_DEFERRED SCH_EDEFERRED
 
 /* Method flags. */
 #define RPC_AUTH 0x1   /* needs an authenticated account (else -32001) */
@@ -190,7 +178,7 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
  * simply a decimal id) into *out (0 when absent). */
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 
-/* ---- events (bus) ---- */
+/* ---- events: the bus (bus/bus.h) bound to this call (rpc/publish.c) ---- */
 
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle

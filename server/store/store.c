@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/vec.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -677,4 +678,23 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen)
 	rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
 	sqlite3_close(dst);
 	return rc == SQLITE_OK ? 0 : SCH_EDB;
+}
+
+int store_ids(struct store_stmt *st, int64_t **ids, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return SCH_EDB;
+	while ((rc = store_row(st)) > 0)
+		*VEC_PUSH(*ids, *n, cap) = store_int(st, 0);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? rc : 0;
 }

@@ -102,6 +102,10 @@ int store_run(struct store *s, const char *sql, const char *types, ...);
  * returns 1 and sets *out, 0 when there is no row, or negative SCH_E*. */
 int store_int_query(struct store *s, int64_t *out, const char *sql,
 		    const char *types, ...);
+/* Runs st (from store_query; NULL gives SCH_EDB) to its end, collecting the
+ * integer of column 0 of every row: 0 with *ids (malloc'd, caller frees;
+ * NULL when none) and *n, or a negative SCH_E* code with nothing kept. */
+int store_ids(struct store_stmt *st, int64_t **ids, size_t *n);
 /* Executes one or more statements without parameters (DDL, pragmas). */
 int store_exec(struct store *s, const char *sql);
 

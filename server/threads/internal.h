@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "events/events.h"
 #include "visibility/visibility.h"
 
 struct store;
@@ -45,6 +46,15 @@ struct th_post {
  * Free with th_post_free. */
 int th_post_load(struct store *db, int kind, int64_t id, struct th_post *p);
 void th_post_free(struct th_post *p);
+/* Publishes a domain event about p (events/events.h: EVENTS_POST_*);
+ * 0 or the first subscriber's nonzero return. */
+int th_emit_post(struct rpc_ctx *ctx, enum events_type type,
+		 const struct th_post *p);
+/* Asks the subscribers of EVENTS_POST_CHECK or EVENTS_REACT_CHECK
+ * (moderation) whether the caller may write in circle: 0 or RPC_ERR with
+ * the error recorded in ctx. */
+int th_check_write(struct rpc_ctx *ctx, enum events_type type,
+		   const struct vis_viewer *v, int64_t circle);
 
 /* The reading position of a chapter (0 when unknown). */
 int th_chapter_order(struct store *db, int64_t chapter);

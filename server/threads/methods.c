@@ -16,10 +16,9 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
-#include "moderation/moderation.h"
+#include "events/events.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
-#include "search/search.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
@@ -105,15 +104,17 @@ static int th_not_found(struct rpc_ctx *ctx)
 	return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
 }
 
-/* The caller's viewer in circle; -32004 unless the caller may see it. */
+/* The caller's viewer in circle; -32004 "not found" unless the caller may
+ * see it (the access gate, circles/circles.h: the message names no circle,
+ * as the caller may have asked for a post). */
 static int th_viewer(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
 {
-	if (circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			   rpc_is_admin(ctx), v) != 0)
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), v);
+
+	if (rc == SCH_ENOTFOUND)
 		return th_not_found(ctx);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return th_not_found(ctx);
-	return 0;
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 /* Posting, replying, reacting and following need membership: a site admin
@@ -192,12 +193,13 @@ static bool th_locked_for(const struct th_post *p, const struct vis_viewer *v)
 	return p->locked && !vis_is_moderator(v);
 }
 
-static int th_index(struct store *db, const struct th_post *p)
+/* Tells the subscribers (search) that p was written or edited. */
+static int th_index(struct rpc_ctx *ctx, enum events_type type,
+		    const struct th_post *p)
 {
 	if (p->private_ || p->deleted || !p->body)
 		return 0;
-	/* search_index_post replaces what was indexed for the post */
-	return search_index_post(db, p->kind, p->id, p->circle, p->body);
+	return th_emit_post(ctx, type, p);
 }
 
 /* The start offset of a normalised target (-1 when it has none). */
@@ -251,7 +253,7 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	if (th_viewer(ctx, circle, &v) || th_need_member(ctx, &v) ||
 	    th_check_chapter(ctx, circle, chapter))
 		return RPC_ERR;
-	if (moderation_check_post(ctx, &v, circle))
+	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, circle))
 		return RPC_ERR;
 
 	html = threads_render_markdown(body, strlen(body));
@@ -299,7 +301,7 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	if (!p.private_) {
 		rc = circles_mark_posted(ctx, circle, me, chapter);
 		if (!rc)
-			rc = th_index(db, &p);
+			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	}
 	if (!rc)
 		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
@@ -493,7 +495,7 @@ static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		rc = rpc_fail_store(ctx, rc);
 		goto out;
 	}
-	rc = th_index(db, &p);
+	rc = th_index(ctx, EVENTS_POST_EDITED, &p);
 	if (!rc)
 		rc = th_publish_post(ctx,
 				     kind == TH_REPLY ? "reply.updated"
@@ -544,7 +546,7 @@ static int th_delete_row(struct rpc_ctx *ctx, struct th_post *p, bool gone)
 			       p->id);
 	if (rc)
 		return rc;
-	search_unindex_post(db, p->kind, p->id);
+	(void)th_emit_post(ctx, EVENTS_POST_DELETED, p);
 	rc = rpc_events_mark(ctx, th_kind_name(p->kind), p->id, -1, true);
 	if (rc)
 		return rc;
@@ -686,7 +688,7 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			goto fail;
 		}
 	}
-	if (moderation_check_post(ctx, &v, a.circle))
+	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, a.circle))
 		goto fail;
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_REPLY, "iIittii", ann, parent, me, body,
@@ -701,7 +703,7 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!p.private_) {
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
 		if (!rc)
-			rc = th_index(db, &p);
+			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	}
 	if (!rc)
 		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
@@ -759,7 +761,7 @@ static int reaction_toggle(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (r == VIS_NONE || t.deleted)
 		return th_not_found(ctx);
 	if (th_need_member(ctx, &v) ||
-	    moderation_check_muted(ctx, &v, t.circle))
+	    th_check_write(ctx, EVENTS_REACT_CHECK, &v, t.circle))
 		return RPC_ERR;
 	if (r == VIS_REDACTED)
 		return rpc_fail(ctx, RPC_E_FORBIDDEN, "the post is hidden");
@@ -823,10 +825,9 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	struct vis_viewer v;
 	int64_t circle, *ids = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	json_t *items;
 	int rc;
 
@@ -838,20 +839,10 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!vis_is_moderator(&v))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"only moderators review anchors");
-	st = store_query(db, SQL_CIRCLE_ANNS, "i", circle);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
+	rc = store_ids(store_query(db, SQL_CIRCLE_ANNS, "i", circle), &ids,
+		       &n);
+	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
-	}
 	items = json_array();
 	for (i = 0; i < n; i++) {
 		struct th_post p;
@@ -897,7 +888,6 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	enum vis_result r;
 	json_t *target = NULL;
 	const char *state = NULL;
-	char ref[64];
 	bool accept;
 	int rc;
 
@@ -926,12 +916,15 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(db, SQL_ANN_POSITION, "ii",
 			       th_target_start(target), id);
 	json_decref(target);
-	if (!rc && !p.private_) {
-		snprintf(ref, sizeof(ref), "{\"annotation\":%lld}",
-			 (long long)id);
-		rc = moderation_log(ctx, p.circle,
-				    accept ? "anchor.accept" : "anchor.reject",
-				    ref, NULL);
+	if (!rc) {
+		struct events_event ev = {.type = EVENTS_ANCHOR_RESOLVED,
+					  .ctx = ctx};
+
+		ev.u.anchor.annotation = id;
+		ev.u.anchor.circle = p.circle;
+		ev.u.anchor.accepted = accept;
+		ev.u.anchor.private_ = p.private_;
+		rc = events_emit(&ev);
 	}
 	if (!rc)
 		rc = th_publish_post(ctx, "anchor.changed", &p);
@@ -951,14 +944,17 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
  * (the import runs in another process: it reaches live subscribers through
  * catch-up, as circle.subscribe replays since their last seq).
  */
-static int threads_anchor_changed(struct rpc_ctx *ctx, int64_t annotation)
+static int threads_anchor_changed(const struct events_event *ev, void *arg)
 {
+	struct rpc_ctx *ctx = ev->ctx;
+	int64_t annotation = ev->u.anchor.annotation;
 	struct store *db = rpc_store(ctx);
 	const char *state = NULL;
 	json_t *target = NULL;
 	struct th_post p;
 	int rc;
 
+	(void)arg;
 	if (th_post_load(db, TH_ANNOTATION, annotation, &p))
 		return 0; /* not ours (or gone): nothing to tell */
 	rc = books_anchor_get(db, annotation, &target, &state);
@@ -970,6 +966,19 @@ static int threads_anchor_changed(struct rpc_ctx *ctx, int64_t annotation)
 		rc = th_publish_post(ctx, "anchor.changed", &p);
 	th_post_free(&p);
 	return rc < 0 ? rc : 0;
+}
+
+/* circle.clone with annotations (circles publishes, see events.h). */
+static int threads_on_clone(const struct events_event *ev, void *arg)
+{
+	int copied = 0;
+	int rc;
+
+	(void)arg;
+	rc = threads_clone(ev->ctx, ev->u.clone.from, ev->u.clone.to,
+			   ev->u.clone.account, &copied);
+	*ev->u.clone.copied += copied;
+	return rc;
 }
 
 void threads_init(void)
@@ -991,5 +1000,6 @@ void threads_init(void)
 
 	rpc_register(methods);
 	threads_account_init();
-	books_anchor_changed = threads_anchor_changed;
+	events_on(EVENTS_ANCHOR_MOVED, threads_anchor_changed, NULL);
+	events_on(EVENTS_CIRCLE_CLONED, threads_on_clone, NULL);
 }
