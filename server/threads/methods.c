@@ -396,6 +396,8 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		n > TH_PAGE
 			? json_sprintf("%lld", (long long)(offset + TH_PAGE))
 			: json_null());
+	json_object_set_new(*result, "withheld",
+			    th_withheld_json(db, &v, circle, chapter));
 	return 0;
 }
 
@@ -979,5 +981,6 @@ void threads_init(void)
 
 	rpc_register(methods);
 	threads_account_init();
+	threads_extras_init();
 	books_anchor_changed = threads_anchor_changed;
 }
