@@ -486,9 +486,11 @@ step('a dropped connection catches up with since_seq', async () => {
 step('account, inbox and search screens pass axe', async () => {
 	// Reading saved progress: the plan's chart shows both readers in the
 	// first chapter, and the circle list shows Bob's own progress.
+	await people.bob.page.click('#mark-read');
+	await people.bob.page.waitForSelector('#mark-read[hidden]', { state: 'attached' });
 	const olive = people.olive.page;
 	await olive.goto(circleUrl);
-	await olive.waitForSelector('.plan li:first-child .plan-bar .meta:text-matches("^[23]/3$")');
+	await olive.waitForSelector('.plan li:first-child .plan-bar .meta:text-matches("^[123]/3$")');
 	const carol = people.carol.page;
 	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
@@ -562,6 +564,119 @@ step('a passage can be selected with the keyboard alone', async () => {
 	await carol.keyboard.press('Control+Enter');
 	await carol.waitForSelector('.thread .body:has-text("without a mouse")');
 	assert.equal(await carol.getAttribute('#chapter-text', 'contenteditable'), null);
+});
+
+// Calls the server as the signed-in person of a page, through the app's
+// own connection (the module instance the app uses).
+async function rpcIn(page, method, params) {
+	return page.evaluate(async ([m, p]) => {
+		const { rpc } = await import('/js/state.js');
+		return rpc.call(m, p);
+	}, [method, params]);
+}
+
+async function listCalls() {
+	const r = await fetch(`${base()}/metrics`);
+	const m = /scholia_rpc_calls_total\{method="annotation\.list"\} (\d+)/.exec(await r.text());
+	return m ? Number(m[1]) : 0;
+}
+
+async function chapterIds(page) {
+	const circle = Number(circleUrl.split('/').pop());
+	const c = await rpcIn(page, 'circle.get', { circle });
+	const t = await rpcIn(page, 'book.toc', { book: c.book.id ?? c.book });
+	return t.parts.flatMap((p) => p.chapters.map((x) => x.id));
+}
+
+step('five open pages apply 20 posts from their events: no annotation.list per post', async () => {
+	const olive = people.olive.page;
+	const circle = Number(circleUrl.split('/').pop());
+	const chs = await chapterIds(olive);
+	const url = `${base()}/#/read/${circle}/${chs[1]}`;
+	const pages = [];
+	for (const key of ['bob', 'bob', 'carol', 'carol', 'carol']) {
+		const p = await people[key].ctx.newPage();
+		p.setDefaultTimeout(TIMEOUT);
+		p.on('pageerror', (e) => { serverLog += `[${key} extra pageerror] ${e.message}\n`; });
+		await p.goto(url);
+		await p.waitForSelector('#panel h2:has-text("Discussion (0)")');
+		await online(p);
+		pages.push(p);
+	}
+	await olive.goto(circleUrl);
+	await online(olive);
+	const before = await listCalls();
+	// 10 threads, 6 replies and 4 reactions: 20 posts by another member
+	const made = [];
+	for (let i = 0; i < 10; i++)
+		made.push(await rpcIn(olive, 'annotation.create', {
+			circle, chapter: chs[1], target: null, body: `Live thread **${i}**`, visibility: 'circle',
+		}));
+	for (let i = 0; i < 6; i++)
+		await rpcIn(olive, 'reply.create', { annotation: made[i % 2].id, body: `reply ${i}` });
+	for (const k of ['agree', 'insightful', 'question', 'disagree'])
+		await rpcIn(olive, 'reaction.toggle', { target: { annotation: made[0].id }, kind: k });
+	for (const p of pages) {
+		await p.waitForSelector('#panel h2:has-text("Discussion (10)")');
+		await p.waitForSelector(`#panel .thread-link[data-ann="${made[0].id}"] .who:has-text("3 replies")`);
+	}
+	// an open thread follows too: replies and reactions arrive in place
+	await pages[0].click(`#panel .thread-link[data-ann="${made[1].id}"]`);
+	await pages[0].waitForSelector('.replies li', { state: 'attached' });
+	await rpcIn(olive, 'reply.create', { annotation: made[1].id, body: 'one more, *live*' });
+	await pages[0].waitForSelector('.replies .body em:has-text("live")');
+	await rpcIn(olive, 'annotation.update', { annotation: made[1].id, body: 'Live thread edited' });
+	await pages[0].waitForSelector(`[data-post="annotation-${made[1].id}"] .body:has-text("edited")`);
+	const after = await listCalls();
+	assert.equal(after - before, 0, 'annotation.list calls while 5 pages received 22 posts');
+	for (const p of pages)
+		await p.close();
+});
+
+step('progress is the furthest point read: looking back keeps it, peeking ahead keeps threads withheld', async () => {
+	const olive = people.olive.page;
+	const carol = people.carol.page;
+	const circle = Number(circleUrl.split('/').pop());
+	const chs = await chapterIds(olive);
+	await rpcIn(olive, 'circle.update', { circle, spoiler_guard: true });
+	await rpcIn(olive, 'annotation.create', {
+		circle, chapter: chs[3], target: null, body: 'A twist in chapter four', visibility: 'circle',
+	});
+	// peeking ahead: the text is there, the thread is withheld and counted
+	await carol.goto(`${base()}/#/read/${circle}/${chs[3]}`);
+	await carol.waitForSelector('#chapter-text [data-block]');
+	await carol.waitForSelector('#withheld:has-text("1 thread by others waiting, shown once you have read this chapter")');
+	await carol.waitForSelector('#progress-note:has-text("ahead of your progress")');
+	await check(carol, 'reader-withheld');
+	const before = await rpcIn(carol, 'circle.get', { circle });
+	// marking it read releases the thread
+	await carol.click('#mark-read');
+	await carol.waitForSelector('#panel .thread-link:has-text("A twist in chapter four")');
+	await carol.waitForSelector('#withheld', { state: 'detached' });
+	const me = (await rpcIn(carol, 'circle.get', { circle })).me;
+	assert.equal(me.progress.chapter, chs[3]);
+	assert.equal(me.progress.block, null);
+	assert.notEqual(before.me.progress && before.me.progress.chapter, chs[3]);
+	// re-opening chapter one (and reading there) does not lower it
+	await carol.goto(`${base()}/#/read/${circle}/${chs[0]}`);
+	await carol.waitForSelector('#chapter-text [data-block]');
+	await carol.waitForSelector('#progress-note:has-text("You have read this chapter")');
+	await carol.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+	await carol.goto(`${base()}/#/`);
+	await carol.waitForSelector('.circle .progress .label:has-text("Your progress: 4 of")');
+	await carol.goto(`${base()}/#/read/${circle}/${chs[3]}`);
+	await carol.waitForSelector('#panel .thread-link:has-text("A twist in chapter four")');
+	// the plan's bars use the same value
+	await carol.goto(circleUrl);
+	await carol.waitForSelector(`.plan li:nth-child(4) .plan-bar .meta:text-matches("^[1-9]/")`);
+	// a deliberate rewind moves it back and withholds again
+	await carol.goto(`${base()}/#/read/${circle}/${chs[1]}`);
+	await carol.waitForSelector('#rewind:not([hidden])');
+	await carol.click('#rewind');
+	await carol.waitForSelector('#rewind[hidden]', { state: 'attached' });
+	await carol.goto(`${base()}/#/read/${circle}/${chs[3]}`);
+	await carol.waitForSelector('#withheld:has-text("1 thread by others")');
+	await rpcIn(olive, 'circle.update', { circle, spoiler_guard: false });
 });
 
 step('a reset link from the command line sets a new password', async () => {

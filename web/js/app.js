@@ -445,13 +445,17 @@ function normProgress(p, members) {
 		const id = idOf(acc);
 		if (id === undefined || id === null || ch === undefined || ch === null)
 			return;
-		out.set(Number(id), { account: acc, chapter: Number(idOf(ch)) });
+		out.set(Number(id), { account: acc, chapter: Number(idOf(ch)), block: blk ?? null });
 	};
+	let blk = null;
 	const list = (p && (p.progress || p.members)) || [];
-	for (const x of list)
+	for (const x of list) {
+		blk = x.block ?? x.progress?.block;
 		add(x.account || x.member || x, x.chapter ?? x.progress?.chapter);
+	}
 	for (const m of members || []) {
 		const pr = m.progress;
+		blk = pr && pr.block;
 		if (pr && !out.has(Number(idOf(m.account || m))))
 			add(m.account || m, idOf(pr.chapter ?? pr));
 	}
@@ -500,21 +504,34 @@ async function homeScreen() {
 			else
 				due = dueChapter(normPlan(await rpc.call('plan.get', { circle: c.id }).catch(() => null)));
 			const mp = full.me && full.me.progress;
-			const mine = mp ? { chapter: Number(idOf(mp.chapter)) } : null;
 			const dueCh = due && chs.find((x) => x.id === due.chapter);
-			const myCh = mine && chs.find((x) => x.id === mine.chapter);
+			const myCh = mp && chs.find((x) => x.id === Number(idOf(mp.chapter)));
+			const nRead = chaptersRead(mp, chs);
 			add(li,
 				h('p', {}, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
 				dueCh ? h('p', {}, 'Due: ',
 					h('a', { href: `#/read/${c.id}/${dueCh.id}` }, dueCh.title),
 					due.due ? ` by ${fmtDate(due.due)}` : '') : null,
-				progressBar(myCh ? myCh.order : 0, chs.length, 'Your progress'),
+				progressBar(nRead, chs.length, 'Your progress'),
 				h('p', {}, h('a', {
-					href: `#/read/${c.id}/${(myCh || dueCh || chs[0] || {}).id}`,
+					href: `#/read/${c.id}/${((myCh && (mp.block === null ? chs[nRead] || myCh : myCh)) || dueCh || chs[0] || {}).id}`,
 					class: 'button',
 				}, myCh ? 'Continue reading' : 'Start reading')));
 		})().catch(() => {});
 	}
+}
+
+// Progress is the furthest point read: {chapter, block} is a place in a
+// chapter, {chapter} alone means read through it (SPEC progress.set).
+// How many chapters it counts as read, the one value the home page and
+// the plan's bars show.
+export function chaptersRead(p, chs) {
+	if (!p)
+		return 0;
+	const ch = chs.find((x) => x.id === Number(idOf(p.chapter)));
+	if (!ch)
+		return 0;
+	return p.block === null || p.block === undefined ? ch.order : ch.order - 1;
 }
 
 function progressBar(value, max, label) {
@@ -593,10 +610,9 @@ async function circleScreen(id) {
 		h('h2', { id: 'plan-h' }, 'Reading plan'));
 	const total = Math.max(1, members.length || prog.length);
 	const ol = h('ol', { class: 'plan' });
-	const orderOf = new Map(chs.map((x) => [x.id, x.order]));
 	for (const ch of chs) {
 		const e = plan.find((x) => x.chapter === ch.id);
-		const readers = prog.filter((p) => (orderOf.get(p.chapter) || 0) >= ch.order);
+		const readers = prog.filter((p) => chaptersRead(p, chs) >= ch.order);
 		const pct = Math.round((100 * readers.length) / total);
 		const bar = h('span', { class: 'bar' }, h('span', { class: 'fill' }));
 		bar.firstChild.style.width = `${pct}%`;
