@@ -633,6 +633,36 @@ step('five open pages apply 20 posts from their events: no annotation.list per p
 		await p.close();
 });
 
+step('the circle links its exports and shows a chapter\'s meeting digest', async () => {
+	const olive = people.olive.page;
+	const circle = Number(circleUrl.split('/').pop());
+	const chs = await chapterIds(olive);
+	await people.olive.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base() });
+	await olive.goto(circleUrl);
+	await olive.waitForSelector('#export-md');
+	for (const [sel, type, want] of [['#export-w3c', 'json', 'AnnotationCollection'], ['#export-md', 'markdown', 'Live thread']]) {
+		const href = await olive.getAttribute(sel, 'href');
+		assert.ok(await olive.getAttribute(sel, 'download'));
+		const res = await people.olive.ctx.request.get(`${base()}${href}`);
+		assert.equal(res.status(), 200, href);
+		assert.match(res.headers()['content-type'], new RegExp(type));
+		assert.ok((await res.text()).includes(want), `${href} holds ${want}`);
+	}
+	await olive.selectOption('#digest-chapter', String(chs[1]));
+	await olive.click('#open-digest');
+	await olive.waitForSelector('#digest h1:has-text("Meeting digest")');
+	await olive.waitForSelector('#digest :text("Live thread edited")');
+	assert.equal(await olive.locator('#digest pre').count(), 0, 'rendered, not raw');
+	await check(olive, 'digest');
+	await olive.click('#copy-digest');
+	await olive.waitForSelector('#toast:has-text("copied")');
+	const copied = await olive.evaluate(() => navigator.clipboard.readText());
+	assert.match(copied, /^# Meeting digest/);
+	const dl = await olive.getAttribute('#download-digest', 'href');
+	assert.equal(dl, `/api/circles/${circle}/digest.md?chapter=${chs[1]}`);
+	assert.match(await olive.getAttribute('#download-digest', 'download'), /\.md$/);
+});
+
 step('progress is the furthest point read: looking back keeps it, peeking ahead keeps threads withheld', async () => {
 	const olive = people.olive.page;
 	const carol = people.carol.page;

@@ -9,6 +9,7 @@ import {
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { digestScreen, exportLinks } from './digest.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -142,6 +143,8 @@ export async function route() {
 	case 'circle':
 		if (c === 'mod')
 			return modScreen(Number(b));
+		if (c === 'digest')
+			return digestScreen(screen, Number(b), Number(parts[3]));
 		return circleScreen(Number(b));
 	case 'new':
 		return newCircleScreen();
@@ -684,6 +687,8 @@ async function circleScreen(id) {
 			}, 'Create invite link'), out));
 	}
 
+	const dueNow = c.current ? Number(idOf(c.current.chapter)) : (dueChapter(plan) || {}).chapter;
+	s.appendChild(exportLinks(id, chs, dueNow));
 	if (isOwner)
 		s.appendChild(optionsForm(c));
 	s.appendChild(h('section', { class: 'card' }, h('button', {
