@@ -224,9 +224,11 @@ step('the owner signs in, starts a circle and makes an invite link', async () =>
 	await page.click('text=Start a circle');
 	await page.waitForSelector('select option', { state: 'attached' });
 	await page.fill('form input >> nth=0', 'Tuesday readers');
+	await page.fill('form textarea', 'We read **slowly**, a chapter a week.');
 	await page.click('button:has-text("Create circle")');
 	await page.waitForSelector('h2:has-text("Reading plan")');
 	circleUrl = page.url();
+	await page.waitForSelector('#circle-description strong:has-text("slowly")');
 	await page.click('#make-invite');
 	await page.waitForSelector('#invite-url');
 	inviteUrl = await page.inputValue('#invite-url');
@@ -371,6 +373,11 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	await bob.waitForSelector('.mentions li:has-text("@carol")');
 	await bob.keyboard.press('Enter');
 	assert.equal(await bob.inputValue('.composer textarea'), 'Why **twenty-eight**? @carol ');
+	// the preview is the server's rendering of the post (markdown.preview)
+	await bob.click('.composer button:has-text("Preview")');
+	await bob.waitForSelector('.composer .preview strong:has-text("twenty-eight")');
+	assert.ok(!(await bob.textContent('.composer .preview')).includes('**'));
+	await bob.click('.composer button:has-text("Write")');
 	await bob.click('.composer button[type=submit]');
 	await bob.waitForSelector('.thread .post .body strong:has-text("twenty-eight")');
 	await bob.waitForSelector('#chapter-text mark.hl-pending', { state: 'detached' });
@@ -616,6 +623,10 @@ step('five open pages apply 20 posts from their events: no annotation.list per p
 		await rpcIn(olive, 'reply.create', { annotation: made[i % 2].id, body: `reply ${i}` });
 	for (const k of ['agree', 'insightful', 'question', 'disagree'])
 		await rpcIn(olive, 'reaction.toggle', { target: { annotation: made[0].id }, kind: k });
+	// cards show the rendered words, not the Markdown source
+	await pages[0].waitForSelector('#panel h2:has-text("Discussion (10)")');
+	const snips = await pages[0].$$eval('#panel .snip', (xs) => xs.map((x) => x.textContent));
+	assert.ok(snips.includes('Live thread 0'), snips.join(' | '));
 	for (const p of pages) {
 		await p.waitForSelector('#panel h2:has-text("Discussion (10)")');
 		await p.waitForSelector(`#panel .thread-link[data-ann="${made[0].id}"] .who:has-text("3 replies")`);

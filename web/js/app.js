@@ -3,7 +3,7 @@
 // register, invite links, account, circles, circle page, moderation,
 // notifications and search.
 
-import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf } from './dom.js';
+import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf, serverHtml } from './dom.js';
 import {
 	rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf,
 	resetSubscriptions,
@@ -537,6 +537,15 @@ export function chaptersRead(p, chs) {
 	return p.block === null || p.block === undefined ? ch.order : ch.order - 1;
 }
 
+// Markdown the server stores as source (a circle's description): shown as
+// the server renders posts (markdown.preview), plain text until then.
+function renderedText(md, id) {
+	const div = h('div', { class: 'rendered', id }, h('p', {}, md));
+	rpc.call('markdown.preview', { body: md })
+		.then((r) => serverHtml(div, r.body_html)).catch(() => {});
+	return div;
+}
+
 function progressBar(value, max, label) {
 	const pct = max ? Math.round((100 * value) / max) : 0;
 	const bar = h('span', { class: 'bar' }, h('span', { class: 'fill' }));
@@ -602,7 +611,7 @@ async function circleScreen(id) {
 
 	const s = screen(c.name,
 		h('p', { class: 'lead' }, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
-		c.description ? h('p', {}, c.description) : null,
+		c.description ? renderedText(c.description, 'circle-description') : null,
 		h('p', { class: 'actions' },
 			h('a', { class: 'button primary', href: `#/read/${id}/${(chs[0] || {}).id}` }, 'Open the book'),
 			h('a', { class: 'button', href: `#/search?c=${id}` }, 'Search'),

@@ -879,7 +879,22 @@ function threadItem(a) {
 	}, excerpt(a) ? h('span', { class: 'q' }, `“${clip(excerpt(a), 90)}”`) : null,
 	h('span', { class: 'who' }, name(a.author), ' · ', `${a.reply_count || 0} ${a.reply_count === 1 ? 'reply' : 'replies'}`),
 	badges.length ? h('span', { class: 'badges' }, badges.map((b) => h('span', { class: `badge-${b}` }, b))) : null,
-	a.body && !a.hidden ? h('span', { class: 'snip' }, clip(a.body, 120)) : a.hidden ? h('span', { class: 'snip' }, 'Hidden by a moderator') : null));
+	a.body && !a.hidden ? h('span', { class: 'snip' }, clip(plainText(a), 120)) : a.hidden ? h('span', { class: 'snip' }, 'Hidden by a moderator') : null));
+}
+
+// A card inside a button shows the rendered words (no **markers**), as
+// text: the server's body_html is parsed off-document, never inserted.
+const parsed = new WeakMap();
+function plainText(a) {
+	if (!a.body_html)
+		return a.body || '';
+	const hit = parsed.get(a);
+	if (hit !== undefined)
+		return hit;
+	const doc = new DOMParser().parseFromString(a.body_html, 'text/html');
+	const t = (doc.body.textContent || '').replace(/\s+/g, ' ').trim();
+	parsed.set(a, t);
+	return t;
 }
 
 function clip(s, n) {
