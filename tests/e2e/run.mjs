@@ -266,11 +266,24 @@ step('the owner sets the reading plan; a member sees its prompt live', async () 
 	const olive = people.olive.page;
 	const carol = people.carol.page;
 	await olive.click('summary:has-text("Edit the plan")');
-	await olive.fill('.plan-edit input[type=date] >> nth=0', '2030-01-15');
+	// "first meeting on DATE, every N weeks" fills the dates from chapter 1
+	await olive.fill('#fill-first', '2030-01-15');
+	await olive.fill('#fill-every', '2');
+	await olive.click('#fill-dates');
+	const dates = await olive.$$eval('.plan-edit .row input[type=date]', (xs) => xs.map((x) => x.value));
+	const firstNumbered = dates.findIndex(Boolean);
+	assert.ok(firstNumbered > 0, 'front matter is left without a date');
+	assert.deepEqual(dates.slice(firstNumbered, firstNumbered + 3), ['2030-01-15', '2030-01-29', '2030-02-12']);
+	await olive.fill('.plan-edit .row input[type=date] >> nth=0', '2030-01-08');
 	await olive.fill('.plan-edit input[placeholder="Discussion prompt"] >> nth=0', 'Who were these books for?');
 	await olive.click('.plan-edit button[type=submit]');
 	await carol.waitForSelector('.plan .prompt:has-text("Who were these books for?")');
 	await carol.waitForSelector('.plan .meta:has-text("due")');
+	// parts are shown, and each chapter's number once
+	await carol.waitForSelector('.plan-parts .part-title:has-text("Part One")');
+	const labels = await carol.$$eval('.plan .plan-head a', (xs) => xs.map((x) => x.textContent));
+	assert.ok(labels.includes('1. A Town of Flannel and Cotton'), labels.join(' | '));
+	assert.equal(await carol.evaluate(() => getComputedStyle(document.querySelector('.plan li')).listStyleType), 'none');
 });
 
 step('both open the chapter; each sees the other reading', async () => {
@@ -497,7 +510,8 @@ step('account, inbox and search screens pass axe', async () => {
 	await people.bob.page.waitForSelector('#mark-read[hidden]', { state: 'attached' });
 	const olive = people.olive.page;
 	await olive.goto(circleUrl);
-	await olive.waitForSelector('.plan li:first-child .plan-bar .meta:text-matches("^[123]/3$")');
+	const chs0 = await chapterIds(olive);
+	await olive.waitForSelector(`.plan li[data-chapter="${chs0[0]}"] .plan-bar .meta:text-matches("^[123]/3$")`);
 	const carol = people.carol.page;
 	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
@@ -531,9 +545,30 @@ step('footnotes go and come back; tables scroll on a phone', async () => {
 	await bob.waitForFunction((u) => location.href !== u, before);
 	await bob.waitForFunction(() => [...document.querySelectorAll('h1')]
 		.some((x) => x.textContent.includes('Introduction')));
+	// contents: parts, and chapter numbers once
+	await bob.waitForSelector('.toc-part .part-title:has-text("Part Two")');
+	assert.equal(await bob.locator('.toc-list a:text-is("4. Twenty-Eight Pounds and a Warehouse in Toad Lane")').count(), 1);
+	await check(bob, 'reader-footnotes');
 	const ref = await bob.waitForSelector('#chapter-text .noteref a');
 	const url = bob.url();
+	const noteText = await bob.evaluate(() => {
+		const a = document.querySelector('#chapter-text .noteref a');
+		const n = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
+		return [...n.childNodes].filter((x) => !(x.classList && x.classList.contains('note-label')))
+			.map((x) => x.textContent).join('').trim().slice(0, 40);
+	});
+	// the marker opens the note in a popover...
 	await ref.click();
+	await bob.waitForSelector('#note-pop:focus');
+	assert.ok((await bob.textContent('#note-pop')).includes(noteText));
+	await check(bob, 'note-popover');
+	await bob.keyboard.press('Escape');
+	await bob.waitForSelector('#note-pop', { state: 'detached' });
+	assert.ok(await bob.evaluate(() => document.activeElement.closest('.noteref') !== null), 'focus is back on the marker');
+	// ... from the keyboard too, and "Go to the note" jumps
+	await bob.keyboard.press('Enter');
+	await bob.waitForSelector('#note-pop:focus');
+	await bob.click('#note-pop button:has-text("Go to the note")');
 	await bob.waitForFunction(() => document.activeElement && document.activeElement.classList.contains('note'));
 	assert.equal(bob.url(), url, 'the router hash is untouched');
 	await bob.click(':focus .note-label');
@@ -709,7 +744,8 @@ step('progress is the furthest point read: looking back keeps it, peeking ahead 
 	await carol.waitForSelector('#panel .thread-link:has-text("A twist in chapter four")');
 	// the plan's bars use the same value
 	await carol.goto(circleUrl);
-	await carol.waitForSelector(`.plan li:nth-child(4) .plan-bar .meta:text-matches("^[1-9]/")`);
+	await carol.waitForSelector(`.plan li[data-chapter="${chs[3]}"] .plan-bar .meta:text-matches("^[1-9]/")`);
+	await carol.waitForSelector(`.plan li.current[data-chapter="${chs[4]}"] .badge-current`);
 	// a deliberate rewind moves it back and withholds again
 	await carol.goto(`${base()}/#/read/${circle}/${chs[1]}`);
 	await carol.waitForSelector('#rewind:not([hidden])');

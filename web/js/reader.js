@@ -6,7 +6,7 @@
 // Everything updates live from circle events.
 
 import { h, add, clear, serverHtml, toast, errText, fmtTime, name, idOf } from './dom.js';
-import { rpc, app, subscribe, toc, chaptersOf } from './state.js';
+import { rpc, app, subscribe, toc, chaptersOf, chapterLabel, partsOf } from './state.js';
 import { ChapterMap } from './anchor.js';
 import { composer } from './compose.js';
 
@@ -24,6 +24,7 @@ export function leaveReader() {
 	if (!R)
 		return;
 	R.closed = true;
+	closeNotePop(false);
 	for (const f of R.cleanup)
 		f();
 	R = null;
@@ -130,9 +131,13 @@ export async function showReader(main, circle, chapter, q) {
 	const guardNote = !st.isMod && (c.post_first || c.spoiler_guard) ? h('p', { class: 'hint' },
 		c.post_first ? 'This circle asks you to post before you see the others’ threads in a chapter. ' : '',
 		c.spoiler_guard ? 'Threads in chapters beyond your progress are held back. ' : '') : null;
-	const tocList = h('ol', { class: 'toc-list' }, chs.map((x) => h('li', {},
+	const tocLink = (x) => h('li', {},
 		h('a', { href: `#/read/${circle}/${x.id}`, 'aria-current': x.id === chapter ? 'page' : null },
-			x.number ? `${x.number}. ${x.title}` : x.title))));
+			chapterLabel(x)));
+	const tocList = h('ul', { class: 'toc-list' }, partsOf(chs).map((p) => p.title
+		? h('li', { class: 'toc-part' }, h('span', { class: 'part-title' }, p.title),
+			h('ul', {}, p.chapters.map(tocLink)))
+		: p.chapters.map(tocLink)));
 	const navLinks = h('nav', { class: 'chapter-nav', 'aria-label': 'Chapters' },
 		prev ? h('a', { href: `#/read/${circle}/${prev.id}`, rel: 'prev' }, `← ${prev.title}`) : h('span'),
 		next ? h('a', { href: `#/read/${circle}/${next.id}`, rel: 'next' }, `${next.title} →`) : h('span'));
@@ -1206,6 +1211,75 @@ function renderThread(a, focus) {
 		st.panel.focus();
 }
 
+// A footnote marker opens its note in a popover beside it (mouse, touch
+// and keyboard alike: it is a link, so Enter activates it too), with
+// "Go to the note" for the jump. The note's content is a copy of the
+// server's own chapter HTML. Escape, Close or a click elsewhere closes it
+// and focus returns to the marker.
+function closeNotePop(back) {
+	const st = R;
+	if (!st || !st.notePop)
+		return;
+	const { el, ref, off } = st.notePop;
+	st.notePop = null;
+	off();
+	el.remove();
+	if (back)
+		ref.focus();
+}
+
+function openNotePop(ref, note) {
+	const st = R;
+	closeNotePop(false);
+	const body = h('div', { class: 'note-pop-body' });
+	for (const n of note.childNodes) {
+		if (n.nodeType === 1 && n.classList.contains('note-label'))
+			continue;
+		body.appendChild(n.cloneNode(true));
+	}
+	for (const x of body.querySelectorAll('[id]'))
+		x.removeAttribute('id');
+	const label = `Note ${ref.textContent.trim()}`;
+	const go = h('button', { type: 'button', class: 'small' }, 'Go to the note');
+	const close = h('button', { type: 'button', class: 'small', 'aria-label': 'Close the note' }, 'Close');
+	const el = h('div', { class: 'note-pop', role: 'dialog', 'aria-label': label, tabindex: '-1', id: 'note-pop' },
+		h('p', { class: 'note-pop-title' }, label), body, h('div', { class: 'row' }, go, close));
+	document.body.appendChild(el);
+	const r = ref.getBoundingClientRect();
+	const w = Math.min(360, window.innerWidth - 16);
+	el.style.width = `${w}px`;
+	el.style.left = `${Math.max(8, Math.min(r.left + window.scrollX - w / 2, window.scrollX + window.innerWidth - w - 8))}px`;
+	el.style.top = `${r.bottom + window.scrollY + 6}px`;
+	const onKey = (ev) => {
+		if (ev.key === 'Escape') {
+			ev.preventDefault();
+			closeNotePop(true);
+		}
+	};
+	const onDown = (ev) => {
+		if (!el.contains(ev.target) && ev.target !== ref)
+			closeNotePop(false);
+	};
+	el.addEventListener('keydown', onKey);
+	document.addEventListener('pointerdown', onDown, true);
+	st.notePop = { el, ref, off: () => document.removeEventListener('pointerdown', onDown, true) };
+	go.addEventListener('click', () => {
+		closeNotePop(false);
+		jumpTo(note);
+	});
+	close.addEventListener('click', () => closeNotePop(true));
+	el.focus();
+}
+
+function jumpTo(t) {
+	t.scrollIntoView({ block: 'center' });
+	if (!t.hasAttribute('tabindex'))
+		t.setAttribute('tabindex', '-1');
+	t.focus({ preventScroll: true });
+	t.classList.add('flash');
+	setTimeout(() => t.classList.remove('flash'), 2000);
+}
+
 function onArticleClick(ev) {
 	const st = R;
 	const a = ev.target.closest('a[href^="#"]');
@@ -1215,14 +1289,10 @@ function onArticleClick(ev) {
 		ev.preventDefault();
 		const id = decodeURIComponent(a.getAttribute('href').slice(1));
 		const t = document.getElementById(id) || st.article.querySelector(`[name="${CSS.escape(id)}"]`);
-		if (t) {
-			t.scrollIntoView({ block: 'center' });
-			if (!t.hasAttribute('tabindex'))
-				t.setAttribute('tabindex', '-1');
-			t.focus({ preventScroll: true });
-			t.classList.add('flash');
-			setTimeout(() => t.classList.remove('flash'), 2000);
-		}
+		if (t && a.closest('.noteref') && t.classList.contains('note'))
+			openNotePop(a, t);
+		else if (t)
+			jumpTo(t);
 		return;
 	}
 	const sel = document.getSelection();
