@@ -21,6 +21,7 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "circles/internal.h"
+#include "moderation/moderation.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -776,8 +777,14 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	for (int i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
 
-		if (m)
+		if (m) {
+			/* (extension) mute state, as member.muted announced */
+			json_object_set_new(m, "muted",
+					    moderation_mute_json(db, circle,
+								 ids[i],
+								 rpc_now(ctx)));
 			json_array_append_new(items, m);
+		}
 	}
 	*result = json_pack(
 		"{s:o,s:o}", "items", items, "next",
