@@ -773,8 +773,18 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	for (int i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
 
-		if (m)
+		if (m) {
+			/* (extension) others add what they know of a member:
+			 * moderation its mute state, as member.muted said */
+			struct events_event ev = {.type = EVENTS_MEMBER_LISTED,
+						  .ctx = ctx};
+
+			ev.u.member.circle = circle;
+			ev.u.member.account = ids[i];
+			ev.u.member.obj = m;
+			(void)events_emit(&ev);
 			json_array_append_new(items, m);
+		}
 	}
 	*result = json_pack(
 		"{s:o,s:o}", "items", items, "next",

@@ -15,7 +15,7 @@
 
 #include "circles/circles.h"
 #include "circles/internal.h"
-#include "moderation/moderation.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -93,14 +93,13 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
-	if (rc == 0) { /* audited (R2-F10); the code itself stays out */
-		char target[48], reason[48];
+	if (rc == 0) { /* audited by moderation (R2-F10) */
+		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+					  .ctx = ctx};
 
-		snprintf(target, sizeof(target), "circle:%lld",
-			 (long long)circle);
-		snprintf(reason, sizeof(reason), "role %s",
-			 circle_role_name(role));
-		rc = moderation_log(ctx, circle, "invite", target, reason);
+		ev.u.invite.circle = circle;
+		ev.u.invite.role = circle_role_name(role);
+		rc = events_emit(&ev);
 	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
@@ -189,14 +188,21 @@ static int join_with_code(struct rpc_ctx *ctx, int64_t account,
 	if (v.role != VIS_ROLE_NONE)
 		return rpc_fail(ctx, RPC_E_CONFLICT,
 				"already a member of this circle");
-	/* mod.remove sticks: not through an invitation older than it */
-	rc = moderation_removed_since(db, inv.circle, account, inv.created_at);
-	if (rc < 0)
-		return rpc_fail_store(ctx, rc);
-	if (rc > 0)
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"you were removed from this circle: ask for a "
-				"new invitation");
+	/* mod.remove sticks: moderation refuses an invitation older than
+	 * the removal (the error is recorded in ctx) */
+	{
+		struct events_event ev = {.type = EVENTS_JOIN_CHECK,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = inv.circle;
+		ev.u.invite.account = account;
+		ev.u.invite.created_at = inv.created_at;
+		rc = events_emit(&ev);
+		if (rc == RPC_ERR)
+			return RPC_ERR;
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
 	rc = store_run(db, SQL_JOIN, "iiti", inv.circle, account, inv.role,
 		       rpc_now(ctx));
 	if (rc == 0)

@@ -5,6 +5,7 @@
  *                                                or its page N (100 each)
  *   GET /api/circles/{id}/annotations/{aid}      one W3C Annotation
  *   GET /api/circles/{id}/digest.md?chapter=ID   Markdown meeting digest
+ *   GET /api/circles/{id}/export.md              Markdown of the whole circle
  *
  * The caller was authenticated by the transport from the session cookie or
  * an Authorization: Bearer token; without an account the answer is 401, and
@@ -302,6 +303,38 @@ out:
 	return 0;
 }
 
+static void cli_markdown(struct rpc_ctx *ctx, struct rpc_ctx *meta,
+			 int64_t circle, json_t *anns, struct buf *md);
+
+/* GET /api/circles/{id}/export.md: what `scholia export --format
+ * markdown` writes, as the caller may see it (their private notes too). */
+static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
+		       int64_t circle, const struct vis_viewer *v)
+{
+	struct buf md = BUF_INIT;
+	json_t *anns = json_array();
+	char *name = NULL, *body;
+	size_t len;
+
+	if (each_visible(ctx, circle, 0, v, true, copy_cb, anns)) {
+		resp_error(resp, 500, "export failed");
+		goto out;
+	}
+	name = circle_name(ctx, circle);
+	buf_adds(&md, "# ");
+	export_md_inline(&md, name ? name : "Circle");
+	buf_adds(&md, ": annotations\n\n");
+	cli_markdown(ctx, ctx, circle, anns, &md);
+	body = buf_detach(&md, &len);
+	http_resp_text(resp, 200, MD_TYPE, body, len);
+	free(body);
+out:
+	buf_free(&md);
+	json_decref(anns);
+	free(name);
+	return 0;
+}
+
 /* GET /api/circles/{id}/... */
 static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		     struct http_resp *resp)
@@ -309,7 +342,7 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 	const char *p = req->path + strlen(ROUTE_PREFIX);
 	struct vis_viewer v;
 	int64_t circle, one = 0;
-	enum { ANNOTATIONS, ONE, DIGEST } what;
+	enum { ANNOTATIONS, ONE, DIGEST, EXPORT_MD } what;
 	int rc;
 
 	if (strncmp(req->path, ROUTE_PREFIX, strlen(ROUTE_PREFIX)) ||
@@ -321,6 +354,8 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		what = ANNOTATIONS;
 	} else if (!strcmp(p, "/digest.md")) {
 		what = DIGEST;
+	} else if (!strcmp(p, "/export.md")) {
+		what = EXPORT_MD;
 	} else if (!strncmp(p, "/annotations/", 13)) {
 		p += 13;
 		if (parse_id(&p, &one) || *p) {
@@ -348,6 +383,8 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 	}
 	if (what == DIGEST)
 		return h_digest(ctx, req, resp, circle, &v);
+	if (what == EXPORT_MD)
+		return h_export_md(ctx, resp, circle, &v);
 	return h_annotations(ctx, req, resp, circle, &v, one);
 }
 

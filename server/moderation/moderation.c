@@ -62,10 +62,56 @@ static int on_anchor_resolved(const struct events_event *ev, void *arg)
 			      ref, NULL);
 }
 
+/* circle.members: a member's mute state, as member.muted announced it. */
+static int on_member_listed(const struct events_event *ev, void *arg)
+{
+	const struct events_member *m = &ev->u.member;
+
+	(void)arg;
+	json_object_set_new(m->obj, "muted",
+			    moderation_mute_json(rpc_store(ev->ctx), m->circle,
+						 m->account, rpc_now(ev->ctx)));
+	return 0;
+}
+
+/* circle.invite: the audit entry (the code itself stays out of it). */
+static int on_invite_created(const struct events_event *ev, void *arg)
+{
+	const struct events_invite *i = &ev->u.invite;
+	char target[48], reason[48];
+
+	(void)arg;
+	snprintf(target, sizeof(target), "circle:%lld", (long long)i->circle);
+	snprintf(reason, sizeof(reason), "role %s", i->role);
+	return moderation_log(ev->ctx, i->circle, "invite", target, reason);
+}
+
+/* circle.join: mod.remove sticks, not undone by an invitation older than
+ * the removal (R2-F6). */
+static int on_join_check(const struct events_event *ev, void *arg)
+{
+	const struct events_invite *i = &ev->u.invite;
+	int rc;
+
+	(void)arg;
+	rc = moderation_removed_since(rpc_store(ev->ctx), i->circle, i->account,
+				      i->created_at);
+	if (rc < 0)
+		return rc;
+	if (rc > 0)
+		return rpc_fail(ev->ctx, RPC_E_FORBIDDEN,
+				"you were removed from this circle: ask for a "
+				"new invitation");
+	return 0;
+}
+
 void moderation_init(void)
 {
 	rpc_register(moderation_methods);
 	events_on(EVENTS_POST_CHECK, on_check, NULL);
 	events_on(EVENTS_REACT_CHECK, on_check, NULL);
 	events_on(EVENTS_ANCHOR_RESOLVED, on_anchor_resolved, NULL);
+	events_on(EVENTS_MEMBER_LISTED, on_member_listed, NULL);
+	events_on(EVENTS_INVITE_CREATED, on_invite_created, NULL);
+	events_on(EVENTS_JOIN_CHECK, on_join_check, NULL);
 }

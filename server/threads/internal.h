@@ -112,6 +112,14 @@ int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 int th_notify_post(struct rpc_ctx *ctx, const struct th_post *p,
 		   const char *old_body, bool is_new);
 
+/* annotation.list's `withheld`: {count, reason} of the chapter's threads
+ * by others that the spoiler guard ("spoiler_guard") or post first
+ * ("post_first") holds back from v, or json null (extras.c). */
+json_t *th_withheld_json(struct store *db, const struct vis_viewer *v,
+			 int64_t circle, int64_t chapter);
+/* Registers markdown.preview (extras.c). */
+void threads_extras_init(void);
+
 /* Registers the account.export and account.delete hooks (account.c). */
 void threads_account_init(void);
 

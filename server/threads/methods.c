@@ -408,6 +408,8 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(full && i < n) || n > TH_PAGE
 			? json_sprintf("%lld", (long long)(offset + i))
 			: json_null());
+	json_object_set_new(*result, "withheld",
+			    th_withheld_json(db, &v, circle, chapter));
 	return 0;
 }
 
@@ -1002,4 +1004,5 @@ void threads_init(void)
 	threads_account_init();
 	events_on(EVENTS_ANCHOR_MOVED, threads_anchor_changed, NULL);
 	events_on(EVENTS_CIRCLE_CLONED, threads_on_clone, NULL);
+	threads_extras_init();
 }

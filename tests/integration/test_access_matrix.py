@@ -461,6 +461,11 @@ def _(w, role, v, ok):
     return mine(w, role), {}
 
 
+@row("markdown.preview", ACCOUNT)
+def _(w, role, v, ok):
+    return mine(w, role), {"body": "*seen* as posted"}
+
+
 @row("auth.revoke", ACCOUNT, ("-", "others"))
 def _(w, role, v, ok):
     if role in (ANON, BANNED):
