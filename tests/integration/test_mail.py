@@ -127,3 +127,149 @@ def test_metrics_count_mail(env):
     assert re.search(r"^scholia_mail_queued_total \d+$", body, re.M)
     assert re.search(r"^scholia_mail_deferred_total \d+$", body, re.M)
     assert re.search(r"^scholia_mail_failed_total \d+$", body, re.M)
+
+
+# ---- notification mails ----
+
+class World:
+    pass
+
+
+@pytest.fixture(scope="module")
+def world(env):
+    srv, sink = env
+    w = World()
+    w.ann = verified(srv, sink, "ann")    # owner, instant
+    w.ben = verified(srv, sink, "ben")    # member, instant
+    w.cat = verified(srv, sink, "cat")    # member, daily (the default)
+    book = book_id(w.ann)
+    w.circle = w.ann.call("circle.create", {"name": "Mail Circle",
+                                            "book": book})["id"]
+    code = w.ann.call("circle.invite", {"circle": w.circle})["code"]
+    w.ben.call("circle.join", {"code": code})
+    w.cat.call("circle.join", {"code": code})
+    toc = w.ann.call("book.toc", {"book": book})
+    w.chapters = [c["id"] for p in toc["parts"] for c in p["chapters"]]
+    for c in (w.ann, w.ben):
+        assert c.call("circle.notify", {"circle": w.circle,
+                                        "email": "instant"})["email"] == "instant"
+    assert w.cat.call("circle.notify", {"circle": w.circle})["email"] == "daily"
+    return w
+
+
+def post(client, w, body, chapter=None, visibility="circle"):
+    return client.call("annotation.create", {
+        "circle": w.circle, "chapter": chapter or w.chapters[0],
+        "target": None, "body": body, "visibility": visibility})["id"]
+
+
+def about(sink, addr, needle):
+    return [m for m in sink.to(addr) if needle in text_of(m)]
+
+
+def test_reply_mails_at_once_then_batches_the_thread(env, world):
+    srv, sink = env
+    w = world
+    thread = post(w.ann, w, "What did the **Pioneers** sell first?")
+    w.ben.call("reply.create", {"annotation": thread,
+                                "body": "Flour and *butter*, first reply"})
+    first = sink.wait_for(lambda m: m.to == w.ann.email and
+                          "first reply" in text_of(m))[0]
+    w.ben.call("reply.create", {"annotation": thread, "body": "second reply"})
+    w.ben.call("reply.create", {"annotation": thread, "body": "third reply"})
+    time.sleep(0.8)
+    assert about(sink, w.ann.email, "second reply") == []  # still batching
+    batch = sink.wait_for(lambda m: m.to == w.ann.email and
+                          "second reply" in text_of(m))[0]
+    assert "third reply" in text_of(batch)
+    assert "first reply" not in text_of(batch)
+    assert "2 new" in batch["Subject"]
+    # the first mail: both parts, the rendered Markdown, the passage link,
+    # one-click unsubscribe and a reply address for this reader and thread
+    html = text_of(first, "html")
+    assert "<em>butter</em>" in html
+    link = "%s/#/read/%d/%d?a=%d" % (PUBLIC, w.circle, w.chapters[0], thread)
+    assert link in text_of(first) and link in html
+    assert first["List-Unsubscribe"].startswith("<%s/api/mail/unsubscribe?t="
+                                                % PUBLIC)
+    assert first["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert re.match(r"<?reply\+%d-%d-[0-9a-f]{20}@reply\.scholia\.test>?$" %
+                    (w.ann.account["id"], thread), first["Reply-To"])
+    assert first["Message-ID"] != batch["Message-ID"]
+
+
+def test_mention_and_moderation_mails(env, world):
+    srv, sink = env
+    w = world
+    thread = post(w.ben, w, "Hello @%s, look at this" % w.ann.handle)
+    sink.wait_for(lambda m: m.to == w.ann.email and
+                  "mentioned you" in text_of(m) and
+                  "look at this" in text_of(m))
+    w.ann.call("mod.hide", {"target": {"annotation": thread},
+                            "reason": "off topic here"})
+    m = sink.wait_for(lambda m: m.to == w.ben.email and
+                      "A moderator" in text_of(m))[0]
+    assert "off topic here" in text_of(m)
+    assert "look at this" not in text_of(m)  # never a hidden body
+
+
+def test_daily_members_get_no_instant_mail(env, world):
+    srv, sink = env
+    w = world
+    post(w.ann, w, "Calling @%s for the digest" % w.cat.handle)
+    time.sleep(2.5)
+    assert about(sink, w.cat.email, "Calling") == []
+
+
+def test_nothing_is_mailed_for_private_hidden_or_withheld_posts(env, world):
+    srv, sink = env
+    w = world
+    # private: nobody else may know of it
+    post(w.ben, w, "secret note for @%s" % w.ann.handle, visibility="private")
+    # hidden before its batch went out
+    thread = post(w.ann, w, "A thread for hiding")
+    w.ben.call("reply.create", {"annotation": thread, "body": "visible one"})
+    sink.wait_for(lambda m: m.to == w.ann.email and
+                  "visible one" in text_of(m))
+    r = w.ben.call("reply.create", {"annotation": thread,
+                                    "body": "to be hidden soon"})
+    w.ann.call("mod.hide", {"target": {"reply": r["id"]},
+                            "reason": "spam"})
+    # withheld by the spoiler guard: ben (a member) has not read that far
+    w.ann.call("circle.update", {"circle": w.circle, "spoiler_guard": True})
+    w.ben.call("progress.set", {"circle": w.circle, "chapter": w.chapters[0]})
+    post(w.ann, w, "spoiler for @%s" % w.ben.handle, chapter=w.chapters[-1])
+    time.sleep(3.5)
+    w.ann.call("circle.update", {"circle": w.circle, "spoiler_guard": False})
+    for needle in ("secret note", "to be hidden soon"):
+        assert about(sink, w.ann.email, needle) == [], needle
+    assert about(sink, w.ben.email, "spoiler for") == []
+
+
+def test_one_click_unsubscribe(env, world):
+    srv, sink = env
+    w = world
+    thread = post(w.ben, w, "Unsubscribe test thread")
+    w.ann.call("reply.create", {"annotation": thread, "body": "ann answers"})
+    m = sink.wait_for(lambda m: m.to == w.ben.email and
+                      "ann answers" in text_of(m))[0]
+    url = m["List-Unsubscribe"].strip("<>")
+    path = url[len(PUBLIC):]
+    # a GET (a link scanner) does not unsubscribe; an altered token fails
+    st, _, body = srv.http("GET", path)
+    assert st == 200 and "<form" in body
+    assert w.ben.call("circle.notify", {"circle": w.circle})["email"] == "instant"
+    st, _, _ = srv.http("POST", path[:-3] + "000",
+                        body="List-Unsubscribe=One-Click",
+                        headers={"Content-Type":
+                                 "application/x-www-form-urlencoded"})
+    assert st == 404
+    st, _, _ = srv.http("POST", path, body="List-Unsubscribe=One-Click",
+                        headers={"Content-Type":
+                                 "application/x-www-form-urlencoded"})
+    assert st == 200
+    assert w.ben.call("circle.notify", {"circle": w.circle})["email"] == "off"
+    w.ann.call("reply.create", {"annotation": thread, "body": "after unsub"})
+    time.sleep(2.5)
+    assert about(sink, w.ben.email, "after unsub") == []
+    w.ben.call("circle.notify", {"circle": w.circle, "email": "instant"})
