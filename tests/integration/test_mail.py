@@ -273,3 +273,80 @@ def test_one_click_unsubscribe(env, world):
     time.sleep(2.5)
     assert about(sink, w.ben.email, "after unsub") == []
     w.ben.call("circle.notify", {"circle": w.circle, "email": "instant"})
+
+
+# ---- the daily digest ----
+
+def label(ch):
+    return "chapter %d" % ch["number"] if ch["number"] is not None \
+        else '"%s"' % ch["title"]
+
+
+def mail_cmd(srv, sink, *args, **kw):
+    return srv.cmd(*args, env={
+        "SCHOLIA_SMTP_URL": "smtp://127.0.0.1:%d" % sink.port,
+        "SCHOLIA_MAIL_FROM": "Scholia <noreply@scholia.test>",
+        "SCHOLIA_PUBLIC_URL": PUBLIC}, **kw)
+
+
+def test_digest_follows_each_members_progress(env):
+    import datetime
+    srv, sink = env
+    own = verified(srv, sink, "dgown")
+    cat = verified(srv, sink, "dgcat")
+    dan = verified(srv, sink, "dgdan")
+    book = book_id(own)
+    circle = own.call("circle.create", {"name": "Digest Circle",
+                                        "book": book})["id"]
+    own.call("circle.update", {"circle": circle, "spoiler_guard": True})
+    code = own.call("circle.invite", {"circle": circle})["code"]
+    cat.call("circle.join", {"code": code})
+    dan.call("circle.join", {"code": code})
+    toc = own.call("book.toc", {"book": book})
+    chs = [c for p in toc["parts"] for c in p["chapters"]]
+    c1, c2, c3 = chs[3], chs[4], chs[5]
+    today = datetime.date.today()
+    meet = today + datetime.timedelta(days=2)
+    own.call("plan.set", {"circle": circle, "entries": [
+        {"chapter": c1["id"], "due": str(today - datetime.timedelta(days=5))},
+        {"chapter": c2["id"], "due": str(meet)},
+        {"chapter": c3["id"], "due": str(today + datetime.timedelta(days=9))}]})
+    cat.call("progress.set", {"circle": circle, "chapter": c1["id"]})
+    dan.call("progress.set", {"circle": circle, "chapter": c2["id"]})
+
+    def thread(ch, body):
+        return own.call("annotation.create", {
+            "circle": circle, "chapter": ch["id"], "target": None,
+            "body": body, "visibility": "circle"})["id"]
+    thread(c1, "Nobody answers this question?")
+    t = thread(c1, "A discussed thread")
+    dan.call("reply.create", {"annotation": t,
+                              "body": "@%s what do you think?" % cat.handle})
+    thread(c2, "Chapter two first")
+    thread(c2, "Chapter two second")
+    thread(c3, "Chapter three secret")
+    r = mail_cmd(srv, sink, "mail", "digests")
+    assert "queued" in r.stdout
+    got = sink.wait_for(lambda m: m.to == cat.email and
+                        "digest" in m["Subject"])
+    body = text_of(got[0])
+    assert ("You have read to %s; the circle meets %s on %s." %
+            (label(c1), meet.strftime("%A"), label(c2))) in body.replace(
+                " %d %s" % (meet.day, meet.strftime("%B")), "")
+    assert "New in %s: 2 threads, 1 question nobody answered." % label(c1) in body
+    assert "Waiting for you in %s: 2 threads." % label(c2) in body
+    assert "what do you think?" in body  # the mention that waited
+    assert "Nobody answers this question?" in body
+    assert "Chapter two first" not in body  # withheld: a count only
+    assert got[0]["List-Unsubscribe"]
+    got = sink.wait_for(lambda m: m.to == dan.email and
+                        "digest" in m["Subject"])
+    body = text_of(got[0])
+    assert "You have read to %s;" % label(c2) in body
+    assert "New in %s: 2 threads, 2 questions nobody answered." % label(c2) in body
+    assert "Waiting for you in %s: 1 thread." % label(c3) in body
+    assert "Chapter three secret" not in body
+    # a second run within 20 hours sends no second digest
+    mail_cmd(srv, sink, "mail", "digests")
+    time.sleep(1.5)
+    assert len([m for m in sink.to(cat.email) if "digest" in m["Subject"]]) == 1
