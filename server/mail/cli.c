@@ -36,10 +36,3 @@ int mail_cli_digests(struct store *db, FILE *out)
 		n == 1 ? "" : "s", sent, sent == 1 ? "" : "s");
 	return 0;
 }
-
-int mail_cli_in(struct store *db, FILE *in)
-{
-	(void)db;
-	(void)in;
-	return 75;
-}
