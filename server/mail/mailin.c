@@ -273,11 +273,13 @@ static int post_reply(struct store *db, int64_t account, int64_t thread,
 		 json_string_value(json_object_get(error, "message"))
 			 ? json_string_value(json_object_get(error, "message"))
 			 : "refused");
-	json_decref(error);
 	if (code == RPC_E_RATE_LIMITED || code == RPC_E_INTERNAL ||
 	    (code == RPC_E_LOCKED &&
-	     json_is_true(json_object_get(data, "slow_mode"))))
+	     json_is_true(json_object_get(data, "slow_mode")))) {
+		json_decref(error);
 		return EX_TEMPFAIL;
+	}
+	json_decref(error);
 	if (code == RPC_E_NOT_FOUND)
 		snprintf(why, whylen,
 			 "the thread is gone, or you are no longer a member "
