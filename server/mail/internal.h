@@ -101,6 +101,8 @@ size_t mail_base_len(void);
 
 /* Sends the instant batches that are due (tick). */
 void mail_notices_tick(struct rpc_ctx *ctx);
+/* Plan reminders (a day before a due date) for instant members (tick). */
+void mail_reminders_tick(struct rpc_ctx *ctx);
 /* Reply address for account and thread, "" when reply-by-email is off. */
 void mail_reply_address(struct store *db, int64_t account, int64_t thread,
 			char *out, size_t len);

@@ -597,6 +597,7 @@ static void mail_tick(struct rpc_ctx *ctx)
 	if (!mail_enabled())
 		return;
 	mail_notices_tick(ctx);
+	mail_reminders_tick(ctx);
 	mail_digest_tick(ctx);
 	mail_outbox_tick(ctx);
 }

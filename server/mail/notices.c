@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth/auth.h"
 #include "mail/internal.h"
@@ -426,4 +427,138 @@ void mail_notices_tick(struct rpc_ctx *ctx)
 		if (rc <= 0)
 			break;
 	}
+}
+
+/* ---- plan reminders ---- */
+
+static const char SQL_INSTANT[] =
+	"SELECT p.account, p.circle, a.email FROM mail_prefs p"
+	" JOIN mail_addresses a ON a.account = p.account AND a.verified = 1"
+	" WHERE p.mode = 'instant' ORDER BY p.account, p.circle";
+static const char SQL_REMINDED[] =
+	"SELECT 1 FROM mail_reminders WHERE account = ? AND circle = ? AND"
+	" chapter = ? AND due = ?";
+static const char SQL_REMIND[] =
+	"INSERT OR IGNORE INTO mail_reminders(account, circle, chapter, due)"
+	" VALUES (?, ?, ?, ?)";
+
+/* The chapter's title as the member sees it (caller frees). */
+static char *chapter_title(struct rpc_ctx *rctx, int64_t chapter)
+{
+	json_t *c = NULL;
+	char *t = NULL;
+
+	if (rpc_call_nested(rctx, "chapter.get",
+			    json_pack("{s:I}", "chapter", (json_int_t)chapter),
+			    &c) == 0 &&
+	    json_is_string(json_object_get(c, "title")))
+		t = xstrdup(json_string_value(json_object_get(c, "title")));
+	json_decref(c);
+	return t ? t : xstrdup("the next chapter");
+}
+
+/* Mails account a reminder of each plan entry of circle due tomorrow. */
+static int remind_one(struct store *db, int64_t account, int64_t circle,
+		      const char *addr, const char *tomorrow, int64_t now)
+{
+	struct rpc_ctx *rctx = rpc_ctx_new_local(db, account, false);
+	json_t *plan = NULL, *e;
+	size_t i;
+	int rc = 0;
+
+	if (rpc_call_nested(rctx, "plan.get",
+			    json_pack("{s:I}", "circle", (json_int_t)circle),
+			    &plan))
+		goto out;
+	json_array_foreach(json_object_get(plan, "entries"), i, e)
+	{
+		const char *due = json_string_value(json_object_get(e, "due"));
+		int64_t ch = json_integer_value(json_object_get(e, "chapter"));
+		struct buf t = BUF_INIT, h = BUF_INIT, link = BUF_INIT;
+		int64_t one = 0;
+		char *title, *cname;
+
+		if (!due || strcmp(due, tomorrow) != 0 ||
+		    store_int_query(db, &one, SQL_REMINDED, "iiit", account,
+				    circle, ch, due) != 0)
+			continue;
+		title = chapter_title(rctx, ch);
+		cname = circle_name(rctx, circle);
+		passage_link(&link, circle, ch, 0);
+		buf_addf(&t,
+			 "The circle \"%s\" reads \"%s\" by tomorrow, "
+			 "%s.\n\n%s\n",
+			 cname, title, due, buf_str(&link));
+		buf_adds(&h, "<p>The circle <b>");
+		html_escape(&h, cname, strlen(cname));
+		buf_adds(&h, "</b> reads <a href=\"");
+		html_escape(&h, link.data, link.len);
+		buf_adds(&h, "\">");
+		html_escape(&h, title, strlen(title));
+		buf_addf(&h, "</a> by tomorrow, %s.</p>\n", due);
+		rc = queue_notice(rctx, account, circle, 0, 1, addr, &t, &h,
+				  now);
+		if (!rc)
+			rc = store_run(db, SQL_REMIND, "iiit", account, circle,
+				       ch, due);
+		free(title);
+		free(cname);
+		buf_free(&t);
+		buf_free(&h);
+		buf_free(&link);
+		if (rc)
+			break;
+	}
+out:
+	json_decref(plan);
+	rpc_ctx_free_local(rctx);
+	return rc;
+}
+
+/* Reminders of plan entries due tomorrow, for instant members (daily
+ * members read the next meeting in their digest). Checked as often as
+ * batches close, at least every five minutes. */
+static void reminders(struct rpc_ctx *ctx, int64_t now)
+{
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	struct {
+		int64_t account, circle;
+		char *addr;
+	} *rows = NULL;
+	size_t n = 0;
+	char tomorrow[16];
+	time_t tt = (time_t)(now + 86400);
+	struct tm lt;
+
+	localtime_r(&tt, &lt);
+	strftime(tomorrow, sizeof(tomorrow), "%Y-%m-%d", &lt);
+	st = store_query(db, SQL_INSTANT, "");
+	while (st && store_row(st) > 0) {
+		rows = xrealloc(rows, (n + 1) * sizeof(*rows));
+		rows[n].account = store_int(st, 0);
+		rows[n].circle = store_int(st, 1);
+		rows[n].addr = store_text_dup(st, 2);
+		n++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (remind_one(db, rows[i].account, rows[i].circle,
+			       rows[i].addr, tomorrow, now))
+			log_warn("mail", "plan reminder failed");
+		free(rows[i].addr);
+	}
+	free(rows);
+}
+
+void mail_reminders_tick(struct rpc_ctx *ctx)
+{
+	static int64_t last;
+	int64_t every = mail_config.batch_window_s, now = rpc_now(ctx);
+
+	if (every < 1 || every > 300)
+		every = 300;
+	if (now - last < every)
+		return;
+	last = now;
+	reminders(ctx, now);
 }

@@ -358,3 +358,19 @@ def test_digest_follows_each_members_progress(env):
     mail_cmd(srv, sink, "mail", "digests")
     time.sleep(1.5)
     assert len([m for m in sink.to(cat.email) if "digest" in m["Subject"]]) == 1
+
+
+def test_plan_reminder_the_day_before(env, world):
+    import datetime
+    srv, sink = env
+    w = world
+    tomorrow = str(datetime.date.today() + datetime.timedelta(days=1))
+    w.ann.call("plan.set", {"circle": w.circle, "entries": [
+        {"chapter": w.chapters[1], "due": tomorrow}]})
+    m = sink.wait_for(lambda m: m.to == w.ben.email and
+                      "by tomorrow" in text_of(m))[0]
+    assert tomorrow in text_of(m) and "Mail Circle" in text_of(m)
+    assert "%s/#/read/%d/%d" % (PUBLIC, w.circle, w.chapters[1]) in text_of(m)
+    time.sleep(2.5)  # checked again after a window: still one reminder
+    assert len([x for x in sink.to(w.ben.email)
+                if "by tomorrow" in text_of(x)]) == 1
