@@ -244,7 +244,7 @@ static int post_reply(struct store *db, int64_t account, int64_t thread,
 		      const char *body, char *why, size_t whylen)
 {
 	struct rpc_ctx *ctx;
-	json_t *result = NULL, *error = NULL, *data;
+	json_t *result = NULL, *error = NULL, *data, *params;
 	int rc, code;
 
 	if (store_begin(db)) {
@@ -252,10 +252,10 @@ static int post_reply(struct store *db, int64_t account, int64_t thread,
 		return EX_TEMPFAIL;
 	}
 	ctx = rpc_ctx_new_local(db, account, false);
-	rc = rpc_call_local(ctx, "reply.create",
-			    json_pack("{s:I,s:s}", "annotation",
-				      (json_int_t)thread, "body", body),
-			    &result, &error);
+	params = json_pack("{s:I,s:s}", "annotation", (json_int_t)thread,
+			   "body", body);
+	rc = rpc_call_local(ctx, "reply.create", params, &result, &error);
+	json_decref(params);
 	rpc_ctx_free_local(ctx);
 	if (rc == 0) {
 		json_decref(result);
@@ -399,6 +399,7 @@ out:
 		g_object_unref(parser);
 	if (stream)
 		g_object_unref(stream);
+	g_mime_shutdown();
 	buf_free(&raw);
 	return rc;
 }

@@ -148,7 +148,7 @@ void mail_smtp_send(struct mail_item *items, size_t n)
 			continue;
 		}
 		it->result = smtp_classify(rc, code);
-		snprintf(it->error, sizeof(it->error), "%s (%ld): %s",
+		snprintf(it->error, sizeof(it->error), "%.60s (%ld): %.120s",
 			 curl_easy_strerror(rc), code,
 			 errbuf[0] ? errbuf : "-");
 	}
