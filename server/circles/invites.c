@@ -16,6 +16,7 @@
 #include "circles/circles.h"
 #include "circles/internal.h"
 #include "events/events.h"
+#include "mail/mail.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -54,14 +55,14 @@ static const char SQL_CAN_INVITE[] =
 static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "role", "max_uses",
-					      "expires_in_s", NULL};
+					      "expires_in_s", "email", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	int64_t circle, max_uses = 0, expires_in = INVITE_DEFAULT_S, mci = 0;
 	int64_t expires_at;
 	int idx = 2, rc;
 	enum vis_role role;
-	const char *base;
+	const char *base, *email = NULL;
 	char code[INVITE_CODE_LEN + 1];
 	size_t blen;
 
@@ -72,7 +73,8 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_int(ctx, params, "max_uses", false, 1, INVITE_MAX_USES,
 			  &max_uses) ||
 	    rpc_param_int(ctx, params, "expires_in_s", false, 1, INVITE_MAX_S,
-			  &expires_in))
+			  &expires_in) ||
+	    rpc_param_str(ctx, params, "email", false, 3, 254, &email))
 		return RPC_ERR;
 	role = circle_role_of_word(idx);
 	if (v.role == VIS_ROLE_MEMBER) {
@@ -113,6 +115,14 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
 		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
 		"expires_at", circle_time_json(expires_at));
+	/* MAIL HOOK: circle.invite {email} mails the link */
+	if (email && mail_invite(ctx, circle, email,
+				 json_string_value(
+					 json_object_get(*result, "url")))) {
+		json_decref(*result);
+		*result = NULL;
+		return RPC_ERR;
+	}
 	return 0;
 }
 

@@ -929,6 +929,9 @@ static void run_tick(time_t now)
 	if (store_savepoint(ctx.db) == 0) {
 		rpc_hooks.tick(&ctx);
 		store_release(ctx.db);
+		/* a tick may hand work to the pool after commit (mail) */
+		if (ctx.deferred)
+			take_deferral(&ctx, NULL, 0, NULL);
 	}
 	collect(p, &ctx);
 }

@@ -9,6 +9,7 @@
  * security headers (CSP without inline script or foreign origins,
  * nosniff, no referrer, no framing).
  */
+#include "mail/mail.h"
 #include "net/internal.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -195,6 +196,7 @@ static int serve_metrics(struct lws *wsi, struct http_conn *h)
 		 "# TYPE scholia_db_busy_total counter\n"
 		 "scholia_db_busy_total %llu\n",
 		 (unsigned long long)store_busy_count());
+	mail_metrics_write(&b);
 	rc = respond(wsi, h, 200, "text/plain; version=0.0.4; charset=utf-8",
 		     buf_str(&b), b.len);
 	buf_free(&b);

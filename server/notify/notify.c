@@ -15,6 +15,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
+#include "mail/mail.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -135,6 +136,10 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 	if (rc)
 		goto out;
 	id = store_last_id(db);
+	/* MAIL HOOK: the mail module mails it per the member's choice */
+	rc = mail_on_notification(ctx, id, account, circle, kind, d);
+	if (rc)
+		goto out;
 	obj = notify_json(id, circle, kind, d, now, false);
 	rpc_publish_account(ctx, account, "notification.created", obj);
 out:

@@ -19,6 +19,7 @@ static int server_info(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rpc_config.max_depth, "posts_per_minute",
 		rpc_config.posts_per_minute, "login_failures_per_minute",
 		rpc_config.login_failures, "handle_min", 3, "handle_max", 32);
+	json_object_set_new(*result, "mail", json_boolean(rpc_config.mail));
 	return 0;
 }
 

@@ -369,6 +369,7 @@ struct rpc_config {
 	const char *content_dir; /* sample book folder */
 	const char *server_key_path; /* file holding the token-hash key */
 	int presence_idle_s;     /* presence timeout */
+	bool mail;               /* --smtp-url is set (server.info) */
 };
 extern struct rpc_config rpc_config;
 

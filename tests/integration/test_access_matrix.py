@@ -146,6 +146,11 @@ PUBLIC = {
     # the ban ended the banned account's sessions: its token is dead
     "auth.resume": {ANON: OK, BANNED: NOT_AUTH},
     "auth.reset": {ANON: OK, BANNED: OK},
+    # this server runs without --smtp-url: -32003 (data.reason
+    # "mail_disabled") for everyone; test_mail.py covers a mail server
+    "auth.forgot": {ANON: FORBIDDEN, BANNED: FORBIDDEN},
+    # no verification token of this world is valid: -32004 for everyone
+    "auth.verify_email": {ANON: NOT_FOUND, BANNED: NOT_FOUND},
 }
 
 Row = namedtuple("Row", "build table variants")
@@ -490,6 +495,23 @@ def _(w, role, v, ok):
     token = re.search(r"#/reset/([A-Za-z0-9_\-]+)", out).group(1)
     return w.fresh_conn(role), {"reset_token": token,
                                 "password": "plover-annex-%d-quill" % w.n}
+
+
+@row("auth.forgot", table(*[FORBIDDEN] * 6))
+def _(w, role, v, ok):
+    return w.fresh_conn(role), {"handle": w.reset_target.handle}
+
+
+@row("auth.verify_email", table(*[NOT_FOUND] * 6))
+def _(w, role, v, ok):
+    return w.fresh_conn(role), {"token": "A" * 43}
+
+
+# circle.notify: one's own mail choice in a circle one belongs to; a site
+# admin who is not a member has none (-32004, like a non-member)
+@row("circle.notify", table(NOT_FOUND, OK, OK, OK, OK, NOT_FOUND), CIRCLE)
+def _(w, role, v, ok):
+    return mine(w, role), {"circle": w.circle(v), "email": "instant"}
 
 
 @row("account.get", ACCOUNT)
