@@ -3,7 +3,8 @@
  *
  *   GET /api/circles/{id}/annotations[?page=N]   W3C AnnotationCollection,
  *                                                or its page N (100 each)
- *   GET /api/circles/{id}/annotations/{aid}      one W3C Annotation
+ *   /api/circles/{id}/annotations/...            the Web Annotation Protocol
+ *                                                container (protocol.c)
  *   GET /api/circles/{id}/digest.md?chapter=ID   Markdown meeting digest
  *
  * The caller was authenticated by the transport from the session cookie or
@@ -317,17 +318,16 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 404, "not found");
 		return 0;
 	}
+	if (!strncmp(p, "/annotations/", 13))
+		return export_protocol(ctx, req, resp, circle, p + 13);
+	if (strcmp(req->method, "GET")) {
+		resp_error(resp, 404, "not found");
+		return 0;
+	}
 	if (!strcmp(p, "/annotations")) {
 		what = ANNOTATIONS;
 	} else if (!strcmp(p, "/digest.md")) {
 		what = DIGEST;
-	} else if (!strncmp(p, "/annotations/", 13)) {
-		p += 13;
-		if (parse_id(&p, &one) || *p) {
-			resp_error(resp, 404, "not found");
-			return 0;
-		}
-		what = ONE;
 	} else {
 		resp_error(resp, 404, "not found");
 		return 0;
@@ -349,7 +349,11 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 
 void export_init(void)
 {
-	rpc_http_register("GET", ROUTE_PREFIX, h_circles);
+	static const char *const methods[] = {"GET",  "HEAD", "OPTIONS",
+					      "POST", "PUT",  "DELETE"};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */

@@ -12,10 +12,24 @@
 #include <stdlib.h>
 #include <string.h>
 
-static bool origin_allowed(struct lws *wsi, const char *origin)
+bool net_origin_configured(const char *origin)
+{
+	const char *list = net.allowed;
+
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		size_t n = comma ? (size_t)(comma - list) : strlen(list);
+
+		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
+			return true;
+		list = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+bool net_origin_allowed(struct lws *wsi, const char *origin)
 {
 	char host[256], own[300];
-	const char *list;
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
 		host[0] = '\0';
@@ -28,16 +42,7 @@ static bool origin_allowed(struct lws *wsi, const char *origin)
 	    (net.opts.public_url[strlen(origin)] == '\0' ||
 	     net.opts.public_url[strlen(origin)] == '/'))
 		return true;
-	list = net.allowed;
-	while (list && *list) {
-		const char *comma = strchr(list, ',');
-		size_t n = comma ? (size_t)(comma - list) : strlen(list);
-
-		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
-			return true;
-		list = comma ? comma + 1 : NULL;
-	}
-	return false;
+	return net_origin_configured(origin);
 }
 
 /* Answers a refused upgrade with a status and closes (returns > 0). */
@@ -281,7 +286,7 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
 			if (lws_hdr_copy(wsi, origin, sizeof(origin),
 					 WSI_TOKEN_ORIGIN) < 0 ||
-			    !origin_allowed(wsi, origin)) {
+			    !net_origin_allowed(wsi, origin)) {
 				log_info("net", "refused upgrade from origin "
 						"%.100s", origin);
 				return refuse(wsi, 403, "origin not allowed");
