@@ -151,9 +151,13 @@ static void clip_meta(const char *s, size_t n, struct clip *c)
 	}
 }
 
+/* The clipping's title line names the book: it holds the book's main
+ * title (up to a ':' subtitle, which e-readers often cut). */
 static bool title_matches(const char *entry, const char *book)
 {
-	size_t n = strlen(book), m = strlen(entry);
+	const char *colon = strchr(book, ':');
+	size_t n = colon ? (size_t)(colon - book) : strlen(book),
+	       m = strlen(entry);
 
 	if (!n)
 		return false;
