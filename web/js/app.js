@@ -9,6 +9,7 @@ import {
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { importSection } from './import.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -637,6 +638,7 @@ async function circleScreen(id) {
 	}
 	s.appendChild(h('section', { class: 'card', 'aria-labelledby': 'mem-h' },
 		h('h2', { id: 'mem-h' }, `Members (${members.length})`), ml));
+	s.appendChild(importSection(id));
 
 	// Invite.
 	if (isMod || c.members_can_invite) {
