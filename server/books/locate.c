@@ -285,6 +285,12 @@ static size_t context_len(const struct ntext *t, size_t s, size_t e,
 {
 	size_t n = 0;
 
+	/* normalising trimmed the prefix's trailing and the suffix's leading
+	 * white space: skip the text's too */
+	if (s > 0 && t->cp[s - 1] == ' ')
+		s--;
+	if (e < t->n && t->cp[e] == ' ')
+		e++;
 	for (size_t i = 0; pre && i < pre->n && i < s; i++) {
 		if (pre->cp[pre->n - 1 - i] != t->cp[s - 1 - i])
 			break;
