@@ -542,3 +542,57 @@ def test_old_export_still_works(server, w, created):
     assert status == 200
     doc = json.loads(body)
     assert doc["type"] == "AnnotationCollection"
+
+
+def test_reply_put_and_delete(server, w, created):
+    parent = created["doc"]["id"]
+    r = {"@context": "http://www.w3.org/ns/anno.jsonld",
+         "type": "Annotation", "motivation": "replying",
+         "body": {"type": "TextualBody", "value": "draft"},
+         "target": parent, "via": ["http://a.example/1",
+                                   "http://b.example/2"]}
+    status, h, doc = req(server, "POST", w.path, w.other, r)
+    assert status == 201 and doc["via"] == r["via"]
+    path = rel(doc["id"], w)
+    doc["body"]["value"] = "final"
+    status, h2, up = req(server, "PUT", path, w.other, doc)
+    assert status == 200 and up["body"]["value"] == "final"
+    assert up["target"] == parent and h2["etag"] != h["etag"]
+    validate("annotation", up)
+    # a reply cannot be moved to another thread
+    status, _, _ = req(server, "PUT", path, w.other,
+                       dict(up, target=w.chapter_iri))
+    assert status == 400
+    # nor edited by someone else
+    status, _, _ = req(server, "PUT", path, w.member, up)
+    assert status == 403
+    status, _, _ = req(server, "DELETE", path, w.member)
+    assert status == 403
+    status, _, _ = req(server, "DELETE", path, w.other)
+    assert status == 204
+    assert req(server, "GET", path, w.other)[0] == 404
+
+
+def test_hidden_body_and_own_private_in_the_container(server, w):
+    word = unique_word(w, 6)
+    _, _, mine = req(server, "POST", w.path, w.member,
+                     anno(w, word, body="mine alone",
+                          extra={"visibility": "private"}))
+    word = unique_word(w, 7)
+    _, _, loud = req(server, "POST", w.path, w.other,
+                     anno(w, word, body="rude words"))
+    aid = int(loud["id"].rsplit("/", 1)[1])
+    w.owner.call("mod.hide", {"target": {"annotation": aid},
+                              "reason": "uncivil"})
+    _, _, c = req(server, "GET", w.path, w.member)
+    items = list(c["first"]["items"])
+    if "next" in c["first"]:
+        items += req(server, "GET", rel(c["first"]["next"], w),
+                     w.member)[2]["items"]
+    by_id = {i["id"]: i for i in items}
+    assert by_id[mine["id"]]["visibility"] == "private"
+    assert by_id[loud["id"]]["body"]["value"] == "(hidden by a moderator)"
+    assert "rude" not in json.dumps(c)
+    # the author still reads the body
+    _, _, own = req(server, "GET", rel(loud["id"], w), w.other)
+    assert own["body"]["value"] == "rude words"
