@@ -299,6 +299,11 @@ struct bk_text {
 };
 void bk_text_init(struct bk_text *t, const char *s, size_t len);
 void bk_text_free(struct bk_text *t);
+/* bk_match for a quote with no known position (imported highlights):
+ * the same scores and floor, without the nearness term. */
+void bk_match_anywhere(const struct bk_text *t, const char *exact,
+		       const char *prefix, const char *suffix,
+		       struct books_match *out);
 /* The matcher on a prepared text (books_match_quote wraps it). old_count:
  * how often the quote occurred in the text it was anchored in (0 unknown);
  * see anchor.c for the evidence it enables. */

@@ -62,6 +62,7 @@ struct http_call {
 	char *method, *path, *query, *body, *host, *public_url, *token;
 	char *peer, *user_agent;
 	char *device; /* the device cookie, or NULL */
+	char *accept, *prefer, *if_match, *content_type;
 	struct http_resp resp;
 };
 
@@ -452,6 +453,16 @@ void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 	h->req.token = h->token;
 	h->device = req->device ? xstrdup(req->device) : NULL;
 	h->req.device = h->device;
+	h->accept = dup_or_empty(req->accept);
+	h->prefer = dup_or_empty(req->prefer);
+	h->if_match = dup_or_empty(req->if_match);
+	h->content_type = dup_or_empty(req->content_type);
+	h->req.accept = h->accept;
+	h->req.prefer = h->prefer;
+	h->req.if_match = h->if_match;
+	h->req.content_type = h->content_type;
+	h->req.by_cookie = req->by_cookie;
+	h->req.origin_trusted = req->origin_trusted;
 	j->kind = JOB_HTTP;
 	j->http = h;
 	enqueue(j);
@@ -474,9 +485,14 @@ static void http_call_free(struct http_call *h)
 	free(h->peer);
 	free(h->user_agent);
 	free(h->device);
+	free(h->accept);
+	free(h->prefer);
+	free(h->if_match);
+	free(h->content_type);
 	free(h->resp.body);
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);
+	free(h->resp.headers);
 	free(h);
 }
 
@@ -1075,9 +1091,11 @@ static void deliver(struct pending *p, bool committed)
 		if (p->http) {
 			free(p->http->resp.set_cookie);
 			p->http->resp.set_cookie = NULL;
-			http_resp_json(
-				&p->http->resp, 503,
-				json_pack("{s:s}", "error", "could not save"));
+			free(p->http->resp.headers);
+			p->http->resp.headers = NULL;
+			http_resp_json(&p->http->resp, 503,
+				       json_pack("{s:s}", "error",
+						 "could not save"));
 		}
 	}
 	if (p->resp && p->conn) {

@@ -3,7 +3,8 @@
  *
  *   GET /api/circles/{id}/annotations[?page=N]   W3C AnnotationCollection,
  *                                                or its page N (100 each)
- *   GET /api/circles/{id}/annotations/{aid}      one W3C Annotation
+ *   /api/circles/{id}/annotations/...            the Web Annotation Protocol
+ *                                                container (protocol.c)
  *   GET /api/circles/{id}/digest.md?chapter=ID   Markdown meeting digest
  *   GET /api/circles/{id}/export.md              Markdown of the whole circle
  *
@@ -350,19 +351,18 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 404, "not found");
 		return 0;
 	}
+	if (!strncmp(p, "/annotations/", 13))
+		return export_protocol(ctx, req, resp, circle, p + 13);
+	if (strcmp(req->method, "GET")) {
+		resp_error(resp, 404, "not found");
+		return 0;
+	}
 	if (!strcmp(p, "/annotations")) {
 		what = ANNOTATIONS;
 	} else if (!strcmp(p, "/digest.md")) {
 		what = DIGEST;
 	} else if (!strcmp(p, "/export.md")) {
 		what = EXPORT_MD;
-	} else if (!strncmp(p, "/annotations/", 13)) {
-		p += 13;
-		if (parse_id(&p, &one) || *p) {
-			resp_error(resp, 404, "not found");
-			return 0;
-		}
-		what = ONE;
 	} else {
 		resp_error(resp, 404, "not found");
 		return 0;
@@ -390,7 +390,11 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 
 void export_init(void)
 {
-	rpc_http_register("GET", ROUTE_PREFIX, h_circles);
+	static const char *const methods[] = {"GET",  "HEAD", "OPTIONS",
+					      "POST", "PUT",  "DELETE"};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */

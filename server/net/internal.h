@@ -67,6 +67,8 @@ struct http_conn {
 	char path[256];
 	char query[256];
 	char method[8];
+	bool head;                 /* HEAD: headers only */
+	char cors_origin[256];     /* a configured Origin to answer CORS for */
 	/* the answer, once known */
 	bool have_resp;
 	struct http_resp resp;
@@ -117,8 +119,11 @@ size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
 			  size_t outlen);
 
 /* ws.c */
-/* Whether origin is ours (the Host, --public-url or --allowed-origin). */
+/* The Origin is the server's own (scheme + Host, or --public-url's) or a
+ * configured --allowed-origin. */
 bool net_origin_allowed(struct lws *wsi, const char *origin);
+/* The Origin is one of --allowed-origin (CORS is answered for these). */
+bool net_origin_configured(const char *origin);
 int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len);
 /* Queues shared bytes to a connection; closes it (1008) past the limit. */

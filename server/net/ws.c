@@ -30,10 +30,24 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+bool net_origin_configured(const char *origin)
+{
+	const char *list = net.allowed;
+
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		size_t n = comma ? (size_t)(comma - list) : strlen(list);
+
+		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
+			return true;
+		list = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
 bool net_origin_allowed(struct lws *wsi, const char *origin)
 {
 	char host[256], own[300];
-	const char *list;
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
 		host[0] = '\0';
@@ -46,16 +60,7 @@ bool net_origin_allowed(struct lws *wsi, const char *origin)
 	    (net.opts.public_url[strlen(origin)] == '\0' ||
 	     net.opts.public_url[strlen(origin)] == '/'))
 		return true;
-	list = net.allowed;
-	while (list && *list) {
-		const char *comma = strchr(list, ',');
-		size_t n = comma ? (size_t)(comma - list) : strlen(list);
-
-		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
-			return true;
-		list = comma ? comma + 1 : NULL;
-	}
-	return false;
+	return net_origin_configured(origin);
 }
 
 /* Answers a refused upgrade with a status and closes (returns > 0). The

@@ -128,6 +128,16 @@ void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb);
  */
 int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
 		    json_t **result);
+/*
+ * Like rpc_call_nested, but as a call of its own that an HTTP endpoint
+ * makes on the caller's behalf (the Web Annotation Protocol's POST is an
+ * annotation.create): the method's RPC_AUTH flag is checked, the call is
+ * counted in /metrics under its name, and on failure *error gets the
+ * JSON-RPC error object {code, message, data?} (new reference). Takes the
+ * reference of params. 0 with *result, or the error code.
+ */
+int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
+		json_t **result, json_t **error);
 
 /* ---- errors ---- */
 
@@ -297,6 +307,15 @@ struct http_req {
 	bool tls;               /* served over TLS */
 	const char *public_url; /* --public-url, or "" */
 	const char *device;     /* the device cookie (auth/device.c), or NULL */
+	/* headers the Web Annotation Protocol reads ("" when absent) */
+	const char *accept;
+	const char *prefer;
+	const char *if_match;
+	const char *content_type;
+	bool by_cookie;         /* token came from the session cookie */
+	bool origin_trusted;    /* Origin is ours or --allowed-origin, or,
+				   without Origin, Sec-Fetch-Site is
+				   same-origin or none */
 };
 
 /* The answer; the handler fills it. Buffers are owned by the response and
@@ -308,6 +327,8 @@ struct http_resp {
 	size_t body_len;
 	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL;
 			       several cookies are separated by '\n' */
+	char *headers;      /* malloc'd extra "Name: value\r\n" lines, or
+			       NULL */
 };
 
 /* An HTTP handler; runs on the store thread with a call context whose
@@ -331,6 +352,9 @@ void http_resp_json(struct http_resp *resp, int status, json_t *body);
 /* Convenience: sets status, type and a copy of text. */
 void http_resp_text(struct http_resp *resp, int status, const char *type,
 		    const char *text, size_t len);
+/* Appends one "name: value" header line to the response. */
+void http_resp_header(struct http_resp *resp, const char *name,
+		      const char *value);
 
 /* ---- local calls: command line, unit tests, fuzz targets ---- */
 

@@ -123,4 +123,18 @@ void threads_extras_init(void);
 /* Registers the account.export and account.delete hooks (account.c). */
 void threads_account_init(void);
 
+/*
+ * annotation.create after its checks (membership, chapter, mute, slow mode
+ * and rate limit): inserts, anchors, indexes, publishes and notifies, and
+ * sets *result to the new annotation. RPC_ERR with the error recorded.
+ * annotation.import calls it once per highlight after checking the caller
+ * once (an import is one post for the limits).
+ */
+int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
+			 json_t *target, const char *body, bool private_,
+			 json_t **result);
+/* annotation.import (import.c). */
+int th_annotation_import(struct rpc_ctx *ctx, json_t *params,
+			 json_t **result);
+
 #endif

@@ -593,6 +593,7 @@ for _name, _tbl, _extra in (
         ("circle.clone", OWNER_ONLY, {"name": "cohort 2"}),
         ("plan.set", OWNER_ONLY, {"entries": []}),
         ("search", READ, {"q": "the"}),
+        ("annotation.import", POST, {"format": "w3c", "data": "[]"}),
         ("anchor.review", MODERATE, None),
         ("mod.queue", MODERATE, None),
         ("mod.slow", MODERATE, {"seconds": 0}),

@@ -10,6 +10,7 @@ import {
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
 import { digestScreen, exportLinks } from './digest.js';
+import { importSection } from './import.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -694,6 +695,7 @@ async function circleScreen(id) {
 	}
 	s.appendChild(h('section', { class: 'card', 'aria-labelledby': 'mem-h' },
 		h('h2', { id: 'mem-h' }, `Members (${members.length})`), ml));
+	s.appendChild(importSection(id));
 
 	// Invite.
 	if (isMod || c.members_can_invite) {
