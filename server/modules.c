@@ -8,6 +8,7 @@
 #include "books/books.h"
 #include "circles/circles.h"
 #include "export/export.h"
+#include "meetings/meetings.h"
 #include "moderation/moderation.h"
 #include "notify/notify.h"
 #include "rpc/core.h"
@@ -30,4 +31,5 @@ void modules_init(void)
 	notify_init();
 	search_init();
 	export_init();
+	meetings_init();
 }
