@@ -296,10 +296,13 @@ static bool same_title(const char *a, const char *b)
 	return la == lb && strncasecmp(a, b, la) == 0;
 }
 
+/* Equal chapter numbers; two unnumbered chapters agree too (pass 0 then
+ * matches an unnumbered chapter by its title). */
 static bool same_number(json_t *a, json_t *b)
 {
-	return json_is_integer(a) && json_is_integer(b) &&
-	       json_integer_value(a) == json_integer_value(b);
+	if (!json_is_integer(a) || !json_is_integer(b))
+		return !json_is_integer(a) && !json_is_integer(b);
+	return json_integer_value(a) == json_integer_value(b);
 }
 
 /* The chapter for a kit reference and how it matched ("title+number",
