@@ -11,10 +11,12 @@ meeting's record in the chapter's digest and in both exports.
 """
 import datetime
 import json
+import os
+import subprocess
 
 import pytest
 
-from harness import Server
+from harness import SOURCE, Server
 
 
 @pytest.fixture(scope="module")
@@ -320,7 +322,14 @@ def test_meeting_life(world, server):
         "GET", "/api/circles/%d/annotations" % w.circle,
         headers={"Authorization": "Bearer " + w.ahead.token})
     assert st == 200
-    assert json.loads(body)["scholia:meetings"][0]["id"] == mid
+    coll = json.loads(body)
+    assert coll["scholia:meetings"][0]["id"] == mid
+    # the extension property keeps the collection W3C-valid (tests/w3c)
+    r = subprocess.run(
+        ["node", os.path.join(SOURCE, "tests", "w3c", "validate.mjs"),
+         "collection"], input=json.dumps(coll), capture_output=True,
+        text=True, cwd=os.path.join(SOURCE, "tests", "w3c"), timeout=120)
+    assert r.returncode == 0, r.stdout + r.stderr
 
 
 def test_agenda_respects_visibility(world):
