@@ -9,6 +9,8 @@ import {
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { dashboardScreen } from './dashboard.js';
+import { meetingsScreen, meetingScreen } from './meeting.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -142,7 +144,13 @@ export async function route() {
 	case 'circle':
 		if (c === 'mod')
 			return modScreen(Number(b));
+		if (c === 'dashboard')
+			return organiserScreen(dashboardScreen(main, Number(b)));
+		if (c === 'meetings')
+			return organiserScreen(meetingsScreen(main, Number(b)));
 		return circleScreen(Number(b));
+	case 'meeting':
+		return organiserScreen(meetingScreen(main, Number(b)));
 	case 'new':
 		return newCircleScreen();
 	case 'account':
@@ -154,6 +162,21 @@ export async function route() {
 	default:
 		return homeScreen();
 	}
+}
+
+// The organiser's screens (dashboard.js, meeting.js) resolve to their
+// cleanup, run when the reader navigates away.
+function organiserScreen(p) {
+	const gen = routeGen;
+	main.focus({ preventScroll: true });
+	return p.then((done) => {
+		if (typeof done !== 'function')
+			return;
+		if (gen === routeGen)
+			screenCleanup.push(done);
+		else
+			done();
+	});
 }
 
 function setNavCurrent(which) {
@@ -586,7 +609,9 @@ async function circleScreen(id) {
 		h('p', { class: 'actions' },
 			h('a', { class: 'button primary', href: `#/read/${id}/${(chs[0] || {}).id}` }, 'Open the book'),
 			h('a', { class: 'button', href: `#/search?c=${id}` }, 'Search'),
-			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null));
+			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null,
+			h('a', { class: 'button', href: `#/circle/${id}/dashboard` }, 'Dashboard'),
+			h('a', { class: 'button', href: `#/circle/${id}/meetings` }, 'Meetings')));
 
 	// Reading plan and everyone's progress, one bar per chapter.
 	const planSec = h('section', { class: 'card', 'aria-labelledby': 'plan-h' },
