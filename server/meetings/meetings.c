@@ -469,6 +469,27 @@ static int64_t rfc3339_of(const json_t *o, const char *key)
 	return t;
 }
 
+/* The first MT_EXCERPT code points of a body, "…" when cut; new ref. */
+#define MT_EXCERPT 160
+static json_t *excerpt(const char *body)
+{
+	size_t cp = 0, i;
+
+	if (!body)
+		return json_string("");
+	for (i = 0; body[i]; i++) {
+		if (((unsigned char)body[i] & 0xc0) != 0x80 &&
+		    cp++ == MT_EXCERPT) {
+			char *cut = xstrndup(body, i);
+			json_t *o = json_sprintf("%s…", cut);
+
+			free(cut);
+			return o ? o : json_string("");
+		}
+	}
+	return json_string(body);
+}
+
 static int suggest_cb(json_t *ann, void *arg)
 {
 	struct suggest_walk *w = arg;
@@ -504,14 +525,17 @@ static int suggest_cb(json_t *ann, void *arg)
 	    rfc3339_of(ann, "created_at") >= w->since)
 		json_array_append_new(
 			w->out,
-			json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:O}", "annotation",
-				  (json_int_t)id, "reason",
+			json_pack("{s:I,s:s,s:I,s:I,s:I,s:I,s:O,s:o}",
+				  "annotation", (json_int_t)id, "reason",
 				  replies == 0 ? "unanswered" : "discussed",
 				  "replies", replies, "replies_week", week,
 				  "reactions", reactions, "chapter",
 				  json_integer_value(
 					  json_object_get(ann, "chapter")),
-				  "target", json_object_get(ann, "target")));
+				  "target", json_object_get(ann, "target"),
+				  "excerpt",
+				  excerpt(json_string_value(
+					  json_object_get(ann, "body")))));
 	return 0;
 }
 

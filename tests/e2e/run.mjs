@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { organiserSteps } from './organiser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -563,6 +564,10 @@ step('a passage can be selected with the keyboard alone', async () => {
 	await carol.waitForSelector('.thread .body:has-text("without a mouse")');
 	assert.equal(await carol.getAttribute('#chapter-text', 'contenteditable'), null);
 });
+
+// The organiser's dashboard and meeting mode (issue 20): organiser.mjs.
+organiserSteps({ step, people, base, circleUrl: () => circleUrl, check,
+	repo, artifacts });
 
 step('a reset link from the command line sets a new password', async () => {
 	const r = spawnSync(bin, ['admin', 'reset-link', '--db', dbPath,

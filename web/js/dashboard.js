@@ -93,7 +93,7 @@ function progressChart(el, d) {
 	const opts = {
 		width: width(el), height: 260,
 		title: '',
-		legend: { show: true },
+		legend: { show: true, live: false },
 		cursor: { show: false },
 		scales: { x: { time: false, range: [-0.6, Math.max(0.6, xs.length - 0.4)] },
 			y: { range: [0, Math.max(1, d.plan.length)] } },
@@ -127,7 +127,7 @@ function activityChart(el, d) {
 	const xs = d.totals.activity.map((w) => Date.parse(`${w.week}T00:00:00Z`) / 1000);
 	const opts = {
 		width: width(el), height: 220,
-		legend: { show: true },
+		legend: { show: true, live: false },
 		cursor: { drag: { x: false, y: false } },
 		scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(4, max + 1)] } },
 		axes: [

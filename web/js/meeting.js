@@ -23,7 +23,11 @@ function quoteOf(thread) {
 
 function threadLabel(thread) {
 	const q = quoteOf(thread);
-	return q ? `“${q.length > 90 ? q.slice(0, 90) + '…' : q}”` : 'On the whole chapter';
+	const where = q ? `“${q.length > 90 ? q.slice(0, 90) + '…' : q}”` : 'On the whole chapter';
+	const body = thread && (thread.excerpt || thread.body);
+	if (!body)
+		return where;
+	return `${where}: ${body.length > 160 ? body.slice(0, 160) + '…' : body}`;
 }
 
 function bodyBlock(post) {
@@ -333,7 +337,7 @@ export async function meetingScreen(main, id) {
 		const props = candidates('Proposed by members', m.proposals,
 			(p) => `${threadLabel(p.thread)} — proposed by ${name(p.proposed_by)}`);
 		const sugg = isOwner ? candidates('Suggested: the week\'s most discussed and unanswered threads',
-			(m.suggestions || []).map((s) => ({ ...s, thread: { target: s.target } })),
+			(m.suggestions || []).map((s) => ({ ...s, thread: { target: s.target, excerpt: s.excerpt } })),
 			(s) => `${threadLabel(s.thread)} — ${s.reason === 'unanswered' ? 'no reply yet' : `${s.replies} replies, ${s.replies_week} this week`}`) : null;
 		root.append(...[props, sugg, await proposeBox()].filter(Boolean));
 		if (keep) {
