@@ -328,6 +328,12 @@ static char *thread_quote(struct store *db, int64_t ann)
 
 /* ---- outcomes ---- */
 
+/*
+ * The second branch answers for the reply meeting.outcome is posting right
+ * now: its row exists (reply NULL) before reply.create renders the reply,
+ * so reply.created already carries the mark; the row gets the reply's id
+ * before the handler returns, in the same transaction.
+ */
 static const char SQL_OUTCOME_OF_REPLY[] =
 	"SELECT meeting FROM meeting_outcomes WHERE reply = ?1"
 	" UNION ALL SELECT meeting FROM meeting_outcomes"
@@ -687,6 +693,7 @@ static json_t *meeting_json(struct rpc_ctx *ctx, const struct mt_meeting *m,
 			json_decref(qh);
 			continue;
 		}
+		memset(&t, 0, sizeof(t));
 		t.kind = 0;
 		t.id = items[i].annotation;
 		thread = threads_target_json(ctx, &t);

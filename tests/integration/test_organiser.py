@@ -162,6 +162,20 @@ def test_plan_notes_for_owners_and_moderators_only(world):
     p = w.ahead.call("plan.get", {"circle": w.circle})
     assert "notes" not in p["entries"][0]
     assert p["entries"][0]["prompt"] == "Why cotton?"
+    # plan.changed carries no notes: members receive it
+    w.ahead.call("circle.subscribe", {"circle": w.circle})
+    w.ahead.drain_events(0.1)
+    w.owner.call("plan.set", {"circle": w.circle, "entries": p["entries"][:1]
+                              + [dict(e, notes="n%d" % i) for i, e in
+                                 enumerate(w.owner.call("plan.get", {
+                                     "circle": w.circle})["entries"][1:])]})
+    ev = w.ahead.next_event("plan.changed")
+    assert "notes" not in json.dumps(ev["data"])
+    # a cohort keeps the organiser's notes
+    clone = w.owner.call("circle.clone", {"circle": w.circle,
+                                          "name": "Next cohort"})["id"]
+    got = w.owner.call("plan.get", {"circle": clone})["entries"]
+    assert [e.get("notes") for e in got] == [None, "n0", "n1", "n2"]
 
 
 def test_meeting_limits_and_roles(world):
@@ -199,6 +213,7 @@ def test_meeting_life(world, server):
     # members propose; a private note cannot be proposed, even by its author
     for cl in (w.ahead, w.behind, w.ontrack, w.quiet):
         cl.call("circle.subscribe", {"circle": w.circle})
+    w.ahead.drain_events(0.1)
     got = w.behind.call("meeting.propose", {"meeting": mid,
                                             "annotation": w.t3})
     assert [p["annotation"] for p in got["proposals"]] == [w.t3]
