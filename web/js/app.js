@@ -458,6 +458,7 @@ function normPlan(p) {
 	const entries = (p && (p.entries || p.items)) || [];
 	return entries.map((e) => ({
 		chapter: idOf(e.chapter), due: e.due, prompt: e.prompt || '',
+		notes: e.notes || '', // facilitator notes: owners and moderators only
 	}));
 }
 
@@ -630,6 +631,7 @@ async function circleScreen(id) {
 				h('a', { href: `#/read/${id}/${ch.id}` }, ch.number ? `${ch.number}. ${ch.title}` : ch.title),
 				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null),
 			e && e.prompt ? h('p', { class: 'prompt' }, e.prompt) : null,
+			e && e.notes ? h('p', { class: 'hint' }, `Facilitator notes: ${e.notes}`) : null,
 			h('div', { class: 'plan-bar' },
 				h('span', { role: 'img', 'aria-label': `${readers.length} of ${total} members have read this far` }, bar),
 				h('span', { class: 'meta', 'aria-hidden': 'true' }, `${readers.length}/${total}`))));
@@ -744,11 +746,12 @@ function planEditor(circle, chs, plan) {
 			ch,
 			due: h('input', { type: 'date', value: (e.due || '').slice(0, 10), 'aria-label': `Due date for ${ch.title}` }),
 			prompt: h('input', { value: e.prompt || '', 'aria-label': `Prompt for ${ch.title}`, placeholder: 'Discussion prompt' }),
+			notes: h('input', { value: e.notes || '', 'aria-label': `Facilitator notes for ${ch.title}`, placeholder: 'Facilitator notes (organisers only)' }),
 		};
 	});
 	const f = h('form', { class: 'plan-edit' },
 		h('h3', {}, 'Edit the plan'),
-		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt)),
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt, r.notes)),
 		h('button', { type: 'submit' }, 'Save plan'));
 	const d = h('details', {}, h('summary', {}, 'Edit the plan'), f);
 	f.addEventListener('submit', async (ev) => {
@@ -756,6 +759,7 @@ function planEditor(circle, chs, plan) {
 		const entries = rows.filter((r) => r.due.value).map((r) => ({
 			chapter: r.ch.id, due: r.due.value,
 			...(r.prompt.value.trim() ? { prompt: r.prompt.value.trim() } : {}),
+			...(r.notes.value.trim() ? { notes: r.notes.value.trim() } : {}),
 		}));
 		try {
 			await rpc.call('plan.set', { circle, entries });
