@@ -134,6 +134,7 @@ static void test_outcome_marks_its_reply(void **state)
 		json_integer_value(json_object_get(r, "meeting_outcome")), m);
 	assert_string_equal(json_string_value(json_object_get(r, "body")),
 			    "We *decided*.");
+	json_decref(thread);
 	assert_null(json_object_get(reply_in(f, ann, plain, &thread),
 				    "meeting_outcome"));
 	json_decref(thread);
