@@ -1160,6 +1160,14 @@ static int m_advance(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!strcmp(m.status, "ended"))
 		return rpc_fail(ctx, RPC_E_CONFLICT, "the meeting has ended");
 	rc = store_run(rpc_store(ctx), SQL_SET_CURRENT, "Ii", item, m.id);
+	if (!rc) {
+		char target[48];
+
+		snprintf(target, sizeof(target), "meeting:%lld",
+			 (long long)m.id);
+		rc = moderation_log(ctx, m.circle, "meeting.advance", target,
+				    NULL);
+	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	if (touch(ctx, &m) || publish_current(ctx, &m))
@@ -1284,7 +1292,7 @@ static int m_hand(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct vis_viewer v;
 	struct mt_meeting m;
 	int64_t who;
-	bool up;
+	bool up, changed;
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
@@ -1308,9 +1316,18 @@ static int m_hand(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			       rpc_now(ctx));
 	else
 		rc = store_run(db, SQL_HAND_DOWN, "ii", m.id, who);
+	changed = !rc && store_changes(db) > 0;
+	if (changed && who != rpc_account(ctx)) {
+		char target[48];
+
+		snprintf(target, sizeof(target), "account:%lld",
+			 (long long)who);
+		rc = moderation_log(ctx, m.circle, "meeting.lower_hand", target,
+				    NULL);
+	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (store_changes(db) > 0 && publish_changed(ctx, &m, "hands"))
+	if (changed && publish_changed(ctx, &m, "hands"))
 		return RPC_ERR;
 	*result = meeting_json(ctx, &m, &v);
 	return 0;

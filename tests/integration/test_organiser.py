@@ -304,6 +304,10 @@ def test_meeting_life(world, server):
     log = w.owner.call("mod.log", {"circle": w.circle})["items"]
     assert log[0]["action"] == "meeting.outcome"
     assert log[0]["target"] == "annotation:%d" % w.t1
+    acts = [(x["action"], x["target"]) for x in log]
+    assert ("meeting.advance", "meeting:%d" % mid) in acts
+    assert ("meeting.lower_hand",
+            "account:%d" % w.ontrack.account["id"]) in acts
     w.owner.call("meeting.outcome", {"meeting": mid, "annotation": w.t3,
                                      "body": "Owen next week."})
     w.owner.call("meeting.update", {"meeting": mid, "status": "ended"})

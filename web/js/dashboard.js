@@ -129,7 +129,7 @@ function activityChart(el, d) {
 		width: width(el), height: 220,
 		legend: { show: true, live: false },
 		cursor: { drag: { x: false, y: false } },
-		scales: { x: { time: true }, y: { range: (u, min, max) => [0, Math.max(4, max + 1)] } },
+		scales: { x: { time: true, range: (u, min, max) => [min - 2 * 86400, max + 2 * 86400] }, y: { range: (u, min, max) => [0, Math.max(4, max + 1)] } },
 		axes: [
 			{ stroke: pal.fg, grid: { stroke: pal.line }, ticks: { stroke: pal.line } },
 			{ stroke: pal.fg, grid: { stroke: pal.line }, ticks: { stroke: pal.line },
