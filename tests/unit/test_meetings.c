@@ -269,6 +269,38 @@ static void test_kit_matching(void **state)
 	json_decref(toc);
 }
 
+/* Beyond what one WebSocket message carries, the kit's own limits hold
+ * for any caller: 2,000 entries. */
+static void test_kit_limits(void **state)
+{
+	struct fixture *f = *state;
+	json_t *entries = json_array();
+
+	for (int i = 0; i < 2001; i++)
+		json_array_append_new(entries,
+				      json_pack("{s:{s:i},s:i}", "chapter",
+						"number", 1, "offset_days", 0));
+	assert_int_equal(
+		fixture_call(f, f->alice, "plan.import",
+			     json_pack("{s:I,s:{s:i,s:o},s:s}", "circle",
+				       (json_int_t)f->circle, "kit",
+				       "scholia_plan_kit", 1, "entries",
+				       entries, "start", "2027-01-01"),
+			     NULL),
+		-32013);
+	/* members may neither import nor export */
+	assert_int_equal(fixture_call(f, f->bob, "plan.export",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      NULL),
+			 -32003);
+	assert_int_equal(fixture_call(f, f->carol, "plan.export",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      NULL),
+			 -32004);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -278,6 +310,8 @@ int main(void)
 						fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test(test_record_markdown_is_escaped),
+		cmocka_unit_test_setup_teardown(test_kit_limits, fixture_setup,
+						fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_kit_matching, fixture_setup, fixture_teardown),
 	};
