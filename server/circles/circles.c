@@ -986,8 +986,8 @@ static const char SQL_CLONE_SOURCE[] =
 	"SELECT book, description, spoiler_guard, post_first,"
 	" members_can_invite FROM circles WHERE id = ?";
 static const char SQL_CLONE_PLAN[] =
-	"INSERT INTO plan_entries(circle, chapter, due, prompt)"
-	" SELECT ?, chapter, due, prompt FROM plan_entries WHERE circle = ?";
+	"INSERT INTO plan_entries(circle, chapter, due, prompt, notes)"
+	" SELECT ?, chapter, due, prompt, notes FROM plan_entries WHERE circle = ?";
 
 static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {

@@ -32,6 +32,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -200,6 +201,18 @@ static int query_id(const char *query, const char *key, int64_t *out)
 	return 0;
 }
 
+/* The circle's meeting records (docs/export.md) as the extension property
+ * "scholia:meetings" of a collection, when there are any. */
+static void add_meetings(struct rpc_ctx *ctx, int64_t circle,
+			 const struct vis_viewer *v, json_t *doc)
+{
+	json_t *recs = meetings_records(ctx, circle, 0, v);
+
+	if (json_array_size(recs))
+		json_object_set(doc, "scholia:meetings", recs);
+	json_decref(recs);
+}
+
 static void resp_ld(struct http_resp *resp, json_t *doc)
 {
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
@@ -238,6 +251,8 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 	} else {
 		label = circle_name(ctx, circle);
 		doc = export_w3c_collection(w.items, base, circle, label, page);
+		if (doc && page == 0)
+			add_meetings(ctx, circle, v, doc);
 	}
 	if (!doc)
 		resp_error(resp, 404,
@@ -292,6 +307,12 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 	export_digest_chapter(
 		&md, title, json_string_value(json_object_get(e, "prompt")),
 		json_string_value(json_object_get(e, "due")), anns);
+	{
+		json_t *recs = meetings_records(ctx, circle, chapter, v);
+
+		meetings_records_md(&md, recs);
+		json_decref(recs);
+	}
 	body = buf_detach(&md, &len);
 	http_resp_text(resp, 200, MD_TYPE, body, len);
 	free(body);
@@ -482,6 +503,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		json_array_foreach(anns, i, a) w3c_cb(a, &w);
 		doc = export_w3c_collection(items, base, circle, name,
 					    EXPORT_PAGE_ALL);
+		add_meetings(ctx, circle, &v, doc);
 		s = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputs(s, out);
 		fputc('\n', out);
@@ -491,6 +513,12 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		export_md_inline(&md, name ? name : "Circle");
 		buf_adds(&md, ": annotations\n\n");
 		cli_markdown(ctx, meta, circle, anns, &md);
+		{
+			json_t *recs = meetings_records(ctx, circle, 0, &v);
+
+			meetings_records_md(&md, recs);
+			json_decref(recs);
+		}
 		fputs(buf_str(&md), out);
 	}
 	if (fflush(out)) {

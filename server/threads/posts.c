@@ -249,6 +249,9 @@ static json_t *th_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+int64_t (*threads_reply_outcome)(struct store *db, int64_t reply,
+				 int64_t annotation);
+
 json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		     enum vis_result r)
 {
@@ -276,6 +279,14 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		json_object_set_new(o, "parent",
 				    p->parent ? json_integer(p->parent)
 					      : json_null());
+		if (threads_reply_outcome) {
+			int64_t m =
+				threads_reply_outcome(db, p->id, p->annotation);
+
+			if (m > 0)
+				json_object_set_new(o, "meeting_outcome",
+						    json_integer(m));
+		}
 	} else {
 		json_t *target = NULL;
 		const char *state = "exact";

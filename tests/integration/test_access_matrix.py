@@ -810,6 +810,68 @@ def _(w, role, v, ok):
     return mine(w, role), {}
 
 
+# ---- the organiser's tools (issue 20, docs/circles.md "For organisers")
+# Running a meeting's agenda (advance, outcome) and exporting a plan kit
+# (it carries facilitator notes): moderators and owners; SPEC gives the
+# site admin "—", answered -32003 like the other owner/moderator-only
+# methods for an admin who is not a member.
+RUN = table(NOT_FOUND, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN)
+AT = "2027-01-01T19:00:00Z"
+
+
+def meeting_in(w, circle, fresh=False):
+    """A meeting of circle with the circle's shared thread on its agenda
+    (one per circle, or a new one)."""
+    cache = w.__dict__.setdefault("meetings", {})
+    if fresh or circle not in cache:
+        owner = w.owner_of[circle]
+        m = owner.call("meeting.create", {"circle": circle, "at": AT})["id"]
+        owner.call("meeting.agenda", {"meeting": m,
+                                      "annotations": [w.content[circle]]})
+        if fresh:
+            return m
+        cache[circle] = m
+    return cache[circle]
+
+
+# members see their own line (a site admin who is no member: -32003)
+MATRIX["circle.dashboard"] = Row(circle_only(), SELF, CIRCLE)
+MATRIX["meeting.list"] = Row(circle_only(), READ, CIRCLE)
+MATRIX["meeting.create"] = Row(circle_only({"at": AT}), OWNER_ONLY, CIRCLE)
+MATRIX["plan.export"] = Row(circle_only(), RUN, CIRCLE)
+MATRIX["plan.import"] = Row(circle_only({
+    "kit": {"scholia_plan_kit": 1, "book": {}, "entries": []},
+    "start": "2027-01-04"}), OWNER_ONLY, CIRCLE)
+
+
+def on_meeting(extra, fresh_when_ok=False):
+    def build(w, role, v, ok):
+        circle = w.circle(v)
+        p = {"meeting": meeting_in(w, circle, fresh=fresh_when_ok and ok)}
+        p.update(extra(w, circle))
+        return mine(w, role), p
+    return build
+
+
+for _name, _tbl, _extra, _fresh in (
+        ("meeting.get", READ, lambda w, c: {}, False),
+        ("meeting.update", OWNER_ONLY, lambda w, c: {"title": "renamed"},
+         False),
+        ("meeting.delete", OWNER_ONLY, lambda w, c: {}, True),
+        ("meeting.agenda", OWNER_ONLY,
+         lambda w, c: {"annotations": [w.content[c]]}, False),
+        ("meeting.advance", RUN, lambda w, c: {"item": w.content[c]}, False),
+        ("meeting.outcome", RUN,
+         lambda w, c: {"annotation": w.content[c], "body": "decided"}, False),
+        # proposing, a raised hand and attendance are not posts: a muted
+        # member may still take part in the meeting
+        ("meeting.propose", SELF,
+         lambda w, c: {"annotation": w.content[c]}, False),
+        ("meeting.hand", SELF, lambda w, c: {"up": True}, False),
+        ("meeting.attend", SELF, lambda w, c: {"present": True}, False)):
+    MATRIX[_name] = Row(on_meeting(_extra, _fresh), _tbl, CIRCLE)
+
+
 # ------------------------------------------------------------ known gaps
 # (method, role, variant) -> why the server's answer differs from SPEC §4.
 XFAIL = {}

@@ -11,6 +11,8 @@ import {
 import { showReader, leaveReader } from './reader.js';
 import { digestScreen, exportLinks } from './digest.js';
 import { importSection } from './import.js';
+import { dashboardScreen } from './dashboard.js';
+import { meetingsScreen, meetingScreen } from './meeting.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -150,7 +152,13 @@ export async function route() {
 			return modScreen(Number(b));
 		if (c === 'digest')
 			return digestScreen(screen, Number(b), Number(parts[3]));
+		if (c === 'dashboard')
+			return organiserScreen(dashboardScreen(main, Number(b)));
+		if (c === 'meetings')
+			return organiserScreen(meetingsScreen(main, Number(b)));
 		return circleScreen(Number(b));
+	case 'meeting':
+		return organiserScreen(meetingScreen(main, Number(b)));
 	case 'new':
 		return newCircleScreen();
 	case 'account':
@@ -162,6 +170,21 @@ export async function route() {
 	default:
 		return homeScreen();
 	}
+}
+
+// The organiser's screens (dashboard.js, meeting.js) resolve to their
+// cleanup, run when the reader navigates away.
+function organiserScreen(p) {
+	const gen = routeGen;
+	main.focus({ preventScroll: true });
+	return p.then((done) => {
+		if (typeof done !== 'function')
+			return;
+		if (gen === routeGen)
+			screenCleanup.push(done);
+		else
+			done();
+	});
 }
 
 function setNavCurrent(which) {
@@ -443,6 +466,7 @@ function normPlan(p) {
 	const entries = (p && (p.entries || p.items)) || [];
 	return entries.map((e) => ({
 		chapter: idOf(e.chapter), due: e.due, prompt: e.prompt || '',
+		notes: e.notes || '', // facilitator notes: owners and moderators only
 	}));
 }
 
@@ -633,7 +657,9 @@ async function circleScreen(id) {
 		h('p', { class: 'actions' },
 			h('a', { class: 'button primary', href: `#/read/${id}/${(chs[0] || {}).id}` }, 'Open the book'),
 			h('a', { class: 'button', href: `#/search?c=${id}` }, 'Search'),
-			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null));
+			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null,
+			h('a', { class: 'button', href: `#/circle/${id}/dashboard` }, 'Dashboard'),
+			h('a', { class: 'button', href: `#/circle/${id}/meetings` }, 'Meetings')));
 
 	// Reading plan and everyone's progress, one bar per chapter.
 	const planSec = h('section', { class: 'card', 'aria-labelledby': 'plan-h' },
@@ -663,6 +689,7 @@ async function circleScreen(id) {
 				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null,
 				e && thisWeek(e.due) ? h('span', { class: 'badge badge-week' }, 'this week') : null),
 			e && e.prompt ? h('p', { class: 'prompt' }, e.prompt) : null,
+			e && e.notes ? h('p', { class: 'hint' }, `Facilitator notes: ${e.notes}`) : null,
 			h('div', { class: 'plan-bar' },
 				h('span', { role: 'img', 'aria-label': `${readers.length} of ${total} members have read this far` }, bar),
 				h('span', { class: 'meta', 'aria-hidden': 'true' }, `${readers.length}/${total}`))));
@@ -780,6 +807,7 @@ function planEditor(circle, chs, plan) {
 			ch,
 			due: h('input', { type: 'date', value: (e.due || '').slice(0, 10), 'aria-label': `Due date for ${ch.title}` }),
 			prompt: h('input', { value: e.prompt || '', 'aria-label': `Prompt for ${ch.title}`, placeholder: 'Discussion prompt' }),
+			notes: h('input', { value: e.notes || '', 'aria-label': `Facilitator notes for ${ch.title}`, placeholder: 'Facilitator notes (organisers only)' }),
 		};
 	});
 	// "First meeting on DATE, every N weeks": fills the due dates from a
@@ -814,6 +842,8 @@ function planEditor(circle, chs, plan) {
 	const f = h('form', { class: 'plan-edit' },
 		h('h3', {}, 'Edit the plan'), fill,
 		rows.map((r) => h('div', { class: 'row' }, h('span', {}, chapterLabel(r.ch)), r.due, r.prompt)),
+		h('h3', {}, 'Edit the plan'),
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt, r.notes)),
 		h('button', { type: 'submit' }, 'Save plan'));
 	const d = h('details', {}, h('summary', {}, 'Edit the plan'), f);
 	f.addEventListener('submit', async (ev) => {
@@ -821,6 +851,7 @@ function planEditor(circle, chs, plan) {
 		const entries = rows.filter((r) => r.due.value).map((r) => ({
 			chapter: r.ch.id, due: r.due.value,
 			...(r.prompt.value.trim() ? { prompt: r.prompt.value.trim() } : {}),
+			...(r.notes.value.trim() ? { notes: r.notes.value.trim() } : {}),
 		}));
 		try {
 			await rpc.call('plan.set', { circle, entries });
