@@ -410,11 +410,9 @@ static const char *find_dir(const char *flag, const char *name)
 	return p;
 }
 
-static void configure(void)
+static void set_log_level(void)
 {
-	const char *reg = ostr("--registration");
 	const char *lvl = ostr("--log-level");
-	static char keyfile[1100];
 
 	if (strcmp(lvl, "debug") == 0)
 		log_set_level(LOG_DEBUG);
@@ -422,6 +420,16 @@ static void configure(void)
 		log_set_level(LOG_WARN);
 	else if (strcmp(lvl, "error") == 0)
 		log_set_level(LOG_ERROR);
+	else
+		log_set_level(LOG_INFO);
+}
+
+static void configure(void)
+{
+	const char *reg = ostr("--registration");
+	static char keyfile[1100];
+
+	set_log_level();
 	rpc_config.max_message = (size_t)onum("--max-message");
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
@@ -481,6 +489,42 @@ static int exit_for(int rc)
 
 static int db_lock(void);
 
+/* What reload needs to read the settings again as start-up did. */
+static int saved_argc;
+static char **saved_argv;
+static struct opt opts_default[NOPTS];
+
+/*
+ * SIGHUP (systemctl reload): the config file, environment and flags are
+ * read again from the defaults, and what can change without a restart is
+ * applied: the log level, the connection limit, the post, login and
+ * auto-hide limits (the TLS certificate is re-read by net). A file with
+ * problems changes nothing.
+ */
+static void reload(struct net_reload *r)
+{
+	static struct opt before[NOPTS];
+	const char *args[8];
+	int nargs;
+
+	memcpy(before, opts, sizeof(opts));
+	memcpy(opts, opts_default, sizeof(opts));
+	memset(opt_from, 0, sizeof(opt_from));
+	if (parse(saved_argc, saved_argv, args, &nargs)) {
+		memcpy(opts, before, sizeof(opts));
+		log_warn("main", "reload: the settings have problems (see "
+				 "above); nothing changed");
+		return;
+	}
+	set_log_level();
+	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
+	rpc_config.login_failures = (int)onum("--login-failures");
+	rpc_config.autohide_flags = (int)onum("--autohide-flags");
+	r->max_connections = (int)onum("--max-connections");
+	log_info("main", "reloaded: log level %s, %d connections at most",
+		 ostr("--log-level"), r->max_connections);
+}
+
 static int cmd_serve(void)
 {
 	struct net_opts no = NET_OPTS_INIT;
@@ -527,6 +571,7 @@ static int cmd_serve(void)
 	no.http_timeout_s = (int)onum("--http-timeout");
 	no.exec_db = exec_db;
 	no.pool = pool;
+	net_on_reload(reload);
 	log_info("main", "scholia %s serving %s (db %s, web %s)",
 		 SCHOLIA_VERSION, no.host, ostr("--db"), no.web_dir);
 	rc = net_serve(&no);
@@ -949,6 +994,9 @@ int main(int argc, char **argv)
 	/* a write past RLIMIT_FSIZE must fail with EFBIG (SQLite reports the
 	 * disk as full), not kill the process without a word */
 	signal(SIGXFSZ, SIG_IGN);
+	memcpy(opts_default, opts, sizeof(opts));
+	saved_argc = argc;
+	saved_argv = argv;
 	if (parse(argc, argv, args, &nargs)) {
 		usage(stderr);
 		return EXIT_USAGE;
