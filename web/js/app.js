@@ -9,6 +9,7 @@ import {
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { siteScreen, updateSiteLink } from './site.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -33,6 +34,7 @@ async function loadMe() {
 		app.me = null;
 	}
 	document.body.classList.toggle('signed-in', !!app.me);
+	updateSiteLink();
 	const who = document.getElementById('who');
 	if (who)
 		who.textContent = app.me ? name(app.me) : '';
@@ -151,6 +153,8 @@ export async function route() {
 		return inboxScreen();
 	case 'search':
 		return searchScreen(q);
+	case 'site':
+		return siteScreen(main);
 	default:
 		return homeScreen();
 	}
