@@ -4,6 +4,7 @@ restore into a stopped server, the admin's first-hour tasks, and an install
 into a temporary root whose systemd unit's command line is started as the
 unit starts it.
 """
+import json
 import os
 import re
 import shutil
@@ -362,3 +363,80 @@ def test_install_into_a_temporary_root_and_start_the_units_command(tmp_path):
         proc.wait(30)
         log.close()
     assert proc.returncode == 0, (tmp_path / "unit.log").read_text()
+
+
+# ------------------------------------------------------ TLS certificate reload
+
+def make_cert(dirpath, cn):
+    cert, key = os.path.join(dirpath, cn + ".pem"), os.path.join(dirpath, cn + ".key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                    "-keyout", key, "-out", cert, "-days", "2",
+                    "-subj", "/CN=" + cn], check=True, capture_output=True)
+    return cert, key
+
+
+def served_cert(port):
+    import ssl
+    ctx = ssl._create_unverified_context()
+    with socket_to(port) as raw:
+        with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+            return s.getpeercert(binary_form=True)
+
+
+def socket_to(port):
+    import socket
+    return socket.create_connection(("127.0.0.1", port), timeout=10)
+
+
+def der(pem_path):
+    import ssl
+    with open(pem_path) as f:
+        return ssl.PEM_cert_to_DER_cert(f.read())
+
+
+def test_sighup_reloads_a_renewed_certificate_without_dropping(tmp_path):
+    import asyncio
+    import ssl
+    import websockets
+    from test_tls import TlsServer
+
+    live_cert = str(tmp_path / "live.pem")
+    live_key = str(tmp_path / "live.key")
+    a_cert, a_key = make_cert(str(tmp_path), "alpha")
+    b_cert, b_key = make_cert(str(tmp_path), "beta")
+    shutil.copy(a_cert, live_cert)
+    shutil.copy(a_key, live_key)
+    srv = TlsServer(tmp_path, extra_args=["--tls-cert", live_cert,
+                                          "--tls-key", live_key])
+    srv.start()
+    try:
+        assert served_cert(srv.port) == der(a_cert)
+
+        async def scenario():
+            ctx = ssl._create_unverified_context()
+            async with websockets.connect(
+                    "wss://127.0.0.1:%d/ws" % srv.port, ssl=ctx,
+                    subprotocols=["scholia.v1"],
+                    origin="https://127.0.0.1:%d" % srv.port) as ws:
+                await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1,
+                                          "method": "server.info"}))
+                assert "result" in json.loads(await ws.recv())
+                # renew: new files in place, then reload
+                shutil.copy(b_cert, live_cert)
+                shutil.copy(b_key, live_key)
+                srv.proc.send_signal(signal.SIGHUP)
+                deadline = time.time() + 10
+                while ("reloaded the TLS certificate" not in srv.log()
+                       and time.time() < deadline):
+                    await asyncio.sleep(0.05)
+                assert "reloaded the TLS certificate" in srv.log()
+                # the open connection goes on ...
+                await ws.send(json.dumps({"jsonrpc": "2.0", "id": 2,
+                                          "method": "server.info"}))
+                assert json.loads(await ws.recv())["id"] == 2
+        asyncio.run(scenario())
+        # ... and a new one gets the renewed certificate
+        assert served_cert(srv.port) == der(b_cert)
+    finally:
+        srv.stop()
+    srv.assert_clean_exit()
