@@ -266,21 +266,41 @@ static int check_value(const struct opt *o, const char *v, char *msg,
 	return 0;
 }
 
+/* A copy of a config-file value that lives as long as the process: opts[]
+ * points into it, and a reload may stop pointing at it while another thread
+ * still reads the old value, so copies are kept (listed, hence reachable),
+ * never freed. A reload adds a few hundred bytes. */
+static const char *keep_string(const char *v)
+{
+	static char **kept;
+	static size_t n, cap;
+	char *copy = strdup(v);
+
+	if (!copy)
+		die("main: out of memory");
+	if (n == cap) {
+		cap = cap ? cap * 2 : 32;
+		kept = realloc(kept, cap * sizeof(*kept));
+		if (!kept)
+			die("main: out of memory");
+	}
+	kept[n++] = copy;
+	return copy;
+}
+
 /* conf_read callback: check, and unless ctx is NULL (config check), set. */
 static int conf_apply(const char *key, const char *value, int line,
 		      void *ctx, char *msg, size_t msglen)
 {
 	struct opt *o = conf_opt(key, msg, msglen);
-	char *copy;
+	const char *copy;
 
 	(void)line;
 	if (!o || check_value(o, value, msg, msglen))
 		return -1;
 	if (!ctx)
 		return 0;
-	copy = strdup(value); /* kept for the process's life */
-	if (!copy)
-		die("main: out of memory");
+	copy = keep_string(value);
 	if (o->type == OPT_FLAG)
 		o->num = strcmp(copy, "1") == 0 || strcmp(copy, "true") == 0 ||
 			 strcmp(copy, "yes") == 0;
