@@ -596,3 +596,31 @@ def test_hidden_body_and_own_private_in_the_container(server, w):
     # the author still reads the body
     _, _, own = req(server, "GET", rel(loud["id"], w), w.other)
     assert own["body"]["value"] == "rude words"
+
+
+def test_slow_mode_and_metrics_as_annotation_create(server, w):
+    """Slow mode binds a POST as it binds annotation.create, the answer
+    says when to retry, and /metrics counts the call under the method."""
+    code = w.owner.call("circle.invite", {"circle": w.circle})["code"]
+    m = server.new_account("prs")
+    m.call("circle.join", {"code": code})
+    w.owner.call("mod.slow", {"circle": w.circle, "seconds": 600})
+    try:
+        status, _, doc = req(server, "POST", w.path, m, anno(w, "x", extra={
+            "target": w.chapter_iri}))
+        assert status == 201, doc
+        status, h, err = req(server, "POST", w.path, m, anno(w, "x", extra={
+            "target": w.chapter_iri}))
+        assert status == 403 and err["error"]["code"] == -32010
+        assert err["error"]["data"]["slow_mode"] is True
+        assert int(h["retry-after"]) > 0
+        ws = m.error("annotation.create", {
+            "circle": w.circle, "chapter": w.ch, "target": None,
+            "body": "ws"})
+        assert ws["code"] == -32010
+    finally:
+        w.owner.call("mod.slow", {"circle": w.circle, "seconds": 0})
+    _, _, metrics = server.http("GET", "/metrics")
+    line = [x for x in metrics.splitlines() if x.startswith(
+        'scholia_rpc_errors_total{method="annotation.create",code="-32010"}')]
+    assert line and int(float(line[0].rsplit(" ", 1)[1])) >= 2
