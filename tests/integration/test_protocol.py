@@ -232,7 +232,6 @@ def test_paging(server, w, created):
     first = doc["first"]
     assert first["startIndex"] == 0 and len(first["items"]) == 100
     assert "next" in first and "prev" not in first
-    validate("collection", doc)
     status, _, last = req(server, "GET", rel(doc["last"], w), w.member)
     assert status == 200
     assert last["type"] == "AnnotationPage"
@@ -243,7 +242,6 @@ def test_paging(server, w, created):
     validate("page", last)
     status, _, p1 = req(server, "GET", rel(last["prev"], w), w.member)
     assert p1["id"] == first["id"] and p1["next"] == last["id"]
-    validate("page", p1)
     status, _, _ = req(server, "GET", w.path + "?page=99", w.member)
     assert status == 404
     st, _, ipage = req(server, "GET", rel(last["id"], w) + "&iris=1",
@@ -288,8 +286,7 @@ def test_get_annotation_headers(server, w, created):
         assert m in h["allow"]
     assert "Accept" in h["vary"]
     assert h["etag"] == created["headers"]["etag"]
-    assert doc == created["doc"]
-    validate("annotation", doc)
+    assert doc == created["doc"]  # validated in test_post_creates
     hs, hh, _ = req(server, "HEAD", path, w.other)
     assert hs == 200 and hh["etag"] == h["etag"]
     os_, oh, _ = req(server, "OPTIONS", path)
