@@ -10,6 +10,7 @@
 #include "export/export.h"
 #include "meetings/meetings.h"
 #include "moderation/moderation.h"
+#include "mail/mail.h"
 #include "notify/notify.h"
 #include "rpc/core.h"
 #include "search/search.h"
@@ -31,5 +32,6 @@ void modules_init(void)
 	notify_init();
 	search_init();
 	export_init();
+	mail_init(); /* after circles_init: chains its tick */
 	meetings_init();
 }

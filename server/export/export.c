@@ -3,8 +3,10 @@
  *
  *   GET /api/circles/{id}/annotations[?page=N]   W3C AnnotationCollection,
  *                                                or its page N (100 each)
- *   GET /api/circles/{id}/annotations/{aid}      one W3C Annotation
+ *   /api/circles/{id}/annotations/...            the Web Annotation Protocol
+ *                                                container (protocol.c)
  *   GET /api/circles/{id}/digest.md?chapter=ID   Markdown meeting digest
+ *   GET /api/circles/{id}/export.md              Markdown of the whole circle
  *
  * The caller was authenticated by the transport from the session cookie or
  * an Authorization: Bearer token; without an account the answer is 401, and
@@ -323,6 +325,38 @@ out:
 	return 0;
 }
 
+static void cli_markdown(struct rpc_ctx *ctx, struct rpc_ctx *meta,
+			 int64_t circle, json_t *anns, struct buf *md);
+
+/* GET /api/circles/{id}/export.md: what `scholia export --format
+ * markdown` writes, as the caller may see it (their private notes too). */
+static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
+		       int64_t circle, const struct vis_viewer *v)
+{
+	struct buf md = BUF_INIT;
+	json_t *anns = json_array();
+	char *name = NULL, *body;
+	size_t len;
+
+	if (each_visible(ctx, circle, 0, v, true, copy_cb, anns)) {
+		resp_error(resp, 500, "export failed");
+		goto out;
+	}
+	name = circle_name(ctx, circle);
+	buf_adds(&md, "# ");
+	export_md_inline(&md, name ? name : "Circle");
+	buf_adds(&md, ": annotations\n\n");
+	cli_markdown(ctx, ctx, circle, anns, &md);
+	body = buf_detach(&md, &len);
+	http_resp_text(resp, 200, MD_TYPE, body, len);
+	free(body);
+out:
+	buf_free(&md);
+	json_decref(anns);
+	free(name);
+	return 0;
+}
+
 /* GET /api/circles/{id}/... */
 static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		     struct http_resp *resp)
@@ -330,7 +364,7 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 	const char *p = req->path + strlen(ROUTE_PREFIX);
 	struct vis_viewer v;
 	int64_t circle, one = 0;
-	enum { ANNOTATIONS, ONE, DIGEST } what;
+	enum { ANNOTATIONS, ONE, DIGEST, EXPORT_MD } what;
 	int rc;
 
 	if (strncmp(req->path, ROUTE_PREFIX, strlen(ROUTE_PREFIX)) ||
@@ -338,17 +372,18 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 404, "not found");
 		return 0;
 	}
+	if (!strncmp(p, "/annotations/", 13))
+		return export_protocol(ctx, req, resp, circle, p + 13);
+	if (strcmp(req->method, "GET")) {
+		resp_error(resp, 404, "not found");
+		return 0;
+	}
 	if (!strcmp(p, "/annotations")) {
 		what = ANNOTATIONS;
 	} else if (!strcmp(p, "/digest.md")) {
 		what = DIGEST;
-	} else if (!strncmp(p, "/annotations/", 13)) {
-		p += 13;
-		if (parse_id(&p, &one) || *p) {
-			resp_error(resp, 404, "not found");
-			return 0;
-		}
-		what = ONE;
+	} else if (!strcmp(p, "/export.md")) {
+		what = EXPORT_MD;
 	} else {
 		resp_error(resp, 404, "not found");
 		return 0;
@@ -357,20 +392,30 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 401, "not authenticated");
 		return 0;
 	}
-	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), &v);
-	if (rc || (v.role == VIS_ROLE_NONE && !v.is_admin)) {
+	rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			  rpc_is_admin(ctx), &v);
+	if (rc == SCH_ENOTFOUND) {
 		resp_error(resp, 404, "no such circle");
+		return 0;
+	}
+	if (rc) {
+		resp_error(resp, 500, "database error");
 		return 0;
 	}
 	if (what == DIGEST)
 		return h_digest(ctx, req, resp, circle, &v);
+	if (what == EXPORT_MD)
+		return h_export_md(ctx, resp, circle, &v);
 	return h_annotations(ctx, req, resp, circle, &v, one);
 }
 
 void export_init(void)
 {
-	rpc_http_register("GET", ROUTE_PREFIX, h_circles);
+	static const char *const methods[] = {"GET",  "HEAD", "OPTIONS",
+					      "POST", "PUT",  "DELETE"};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */
