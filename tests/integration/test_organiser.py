@@ -331,6 +331,11 @@ def test_meeting_life(world, server):
     md = server.cmd("export", "--circle", str(w.circle),
                     "--format", "markdown").stdout
     assert "## Meetings" in md and "Owen next week." in md
+    st, _, md = server.http(
+        "GET", "/api/circles/%d/export.md" % w.circle,
+        headers={"Authorization": "Bearer " + w.behind.token})
+    assert st == 200
+    assert "## Meetings" in md and "Owen next week." in md
     doc = json.loads(server.cmd("export", "--circle", str(w.circle),
                                 "--format", "w3c").stdout)
     recs = doc["scholia:meetings"]
