@@ -331,6 +331,11 @@ def test_meeting_life(world, server):
     md = server.cmd("export", "--circle", str(w.circle),
                     "--format", "markdown").stdout
     assert "## Meetings" in md and "Owen next week." in md
+    st, _, md = server.http(
+        "GET", "/api/circles/%d/export.md" % w.circle,
+        headers={"Authorization": "Bearer " + w.behind.token})
+    assert st == 200
+    assert "## Meetings" in md and "Owen next week." in md
     doc = json.loads(server.cmd("export", "--circle", str(w.circle),
                                 "--format", "w3c").stdout)
     recs = doc["scholia:meetings"]
@@ -369,6 +374,14 @@ def test_agenda_respects_visibility(world):
     got = w.behind.call("meeting.get", {"meeting": mid})
     assert [i["annotation"] for i in got["agenda"]] == [w.t1]
     assert "suggestions" not in got
+    # nor in the dashboard's figures and passages
+    d_owner = w.owner.call("circle.dashboard", {"circle": w.circle})
+    d_behind = w.behind.call("circle.dashboard", {"circle": w.circle})
+    assert d_owner["totals"]["threads"] == d_behind["totals"]["threads"] + 1
+    ch3 = [c for c in d_behind["chapters"] if c["chapter"] == w.ch[3]][0]
+    assert (ch3["threads"], ch3["passages"]) == (0, [])
+    assert late in [p["annotation"] for c in d_owner["chapters"]
+                    for p in c["passages"]]
     got = w.ahead.call("meeting.get", {"meeting": mid})
     assert [i["annotation"] for i in got["agenda"]] == [w.t1]
     e = w.behind.error("meeting.propose", {"meeting": mid, "annotation": late})
