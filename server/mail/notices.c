@@ -141,11 +141,19 @@ static const char *str_or(json_t *o, const char *key, const char *def)
 /* Quotes the passage a thread is anchored to, if any. */
 static void add_quote(json_t *ann, struct buf *text, struct buf *html)
 {
-	json_t *t = json_object_get(ann, "target");
-	const char *exact = str_or(t, "exact", NULL);
+	json_t *t = json_object_get(ann, "target"), *sel, *one;
+	const char *exact = NULL;
+	size_t i;
 
-	if (!exact)
-		exact = str_or(json_object_get(t, "selector"), "exact", NULL);
+	/* a W3C-style target: {selector: [{type: TextQuoteSelector, exact}]} */
+	sel = json_object_get(t, "selector");
+	if (json_is_object(sel))
+		exact = str_or(sel, "exact", NULL);
+	json_array_foreach(sel, i, one)
+	{
+		if (!exact)
+			exact = str_or(one, "exact", NULL);
+	}
 	if (!exact || !*exact)
 		return;
 	buf_adds(text, "> ");

@@ -171,7 +171,15 @@ def about(sink, addr, needle):
 def test_reply_mails_at_once_then_batches_the_thread(env, world):
     srv, sink = env
     w = world
-    thread = post(w.ann, w, "What did the **Pioneers** sell first?")
+    text = w.ann.call("chapter.get", {"chapter": w.chapters[0]})["text"]
+    quote = text[40:90]
+    thread = w.ann.call("annotation.create", {
+        "circle": w.circle, "chapter": w.chapters[0],
+        "body": "What did the **Pioneers** sell first?",
+        "visibility": "circle", "target": {"selector": [
+            {"type": "TextQuoteSelector", "exact": quote,
+             "prefix": text[8:40], "suffix": text[90:122]},
+            {"type": "TextPositionSelector", "start": 40, "end": 90}]}})["id"]
     # three replies in one JSON-RPC batch (one transaction, one instant):
     # the first is mailed at once, the two others wait for the window
     bodies = ["Flour and *butter*, first reply", "second reply", "third reply"]
@@ -196,6 +204,8 @@ def test_reply_mails_at_once_then_batches_the_thread(env, world):
     # one-click unsubscribe and a reply address for this reader and thread
     html = text_of(first, "html")
     assert "<em>butter</em>" in html
+    # the passage the thread is anchored to is quoted
+    assert "> " + quote.split("\n")[0] in text_of(first)
     link = "%s/#/read/%d/%d?a=%d" % (PUBLIC, w.circle, w.chapters[0], thread)
     assert link in text_of(first) and link in html
     assert first["List-Unsubscribe"].startswith("<%s/api/mail/unsubscribe?t="
