@@ -19,6 +19,7 @@
  * part, a link to the exact passage, List-Unsubscribe for the circle and,
  * with --reply-to-domain, a per-recipient per-thread reply address.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,18 +89,22 @@ int mail_reply_parse(struct store *db, const char *local, int64_t *account,
 		     int64_t *thread)
 {
 	long long a = 0, t = 0;
-	char mac[64], want[MAIL_ADDR_MAX + 1], got[MAIL_ADDR_MAX + 1];
+	char low[MAIL_ADDR_MAX + 1], want[MAIL_ADDR_MAX + 1];
+	size_t len;
 	int n = 0;
 
-	if (!local || sscanf(local, "reply+%lld-%lld-%n", &a, &t, &n) != 2 ||
-	    n <= 0 || a <= 0 || t <= 0 || strlen(local + n) >= sizeof(mac))
+	if (!local || strlen(local) >= sizeof(low) - 1)
+		return -1;
+	/* some mail systems change the case of the local part */
+	for (len = 0; local[len]; len++)
+		low[len] = (char)tolower((unsigned char)local[len]);
+	low[len++] = '@';
+	low[len] = '\0';
+	if (sscanf(low, "reply+%lld-%lld-%n", &a, &t, &n) != 2 || n <= 0 ||
+	    a <= 0 || t <= 0)
 		return -1;
 	mail_reply_address(db, a, t, want, sizeof(want));
-	snprintf(got, sizeof(got), "%s@", local);
-	for (char *p = got; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	if (!want[0] || strncmp(want, got, strlen(got)) != 0)
+	if (!want[0] || strncmp(want, low, len) != 0)
 		return -1;
 	*account = a;
 	*thread = t;
