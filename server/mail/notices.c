@@ -331,7 +331,6 @@ int mail_on_notification(struct rpc_ctx *ctx, int64_t notification,
 	struct buf tb = BUF_INIT, hb = BUF_INIT;
 	int rc = 0, shown;
 
-	(void)notification;
 	if (!mail_enabled() || circle <= 0)
 		return 0;
 	if (strcmp(kind, "reply") && strcmp(kind, "mention") &&
@@ -372,6 +371,12 @@ out:
 	free(text);
 	buf_free(&tb);
 	buf_free(&hb);
+	if (rc == SCH_EINVAL) {
+		/* a mail that cannot be made never stops the post */
+		log_warn("mail", "no mail for notification %lld",
+			 (long long)notification);
+		rc = 0;
+	}
 	return rc;
 }
 
