@@ -387,3 +387,14 @@ def test_plan_reminder_the_day_before(env, world):
     time.sleep(2.5)  # checked again after a window: still one reminder
     assert len([x for x in sink.to(w.ben.email)
                 if "by tomorrow" in text_of(x)]) == 1
+
+
+def test_new_thread_in_a_followed_chapter(env, world):
+    srv, sink = env
+    w = world
+    w.ben.call("chapter.follow", {"circle": w.circle,
+                                  "chapter": w.chapters[2], "on": True})
+    post(w.ann, w, "A fresh thread in a followed chapter", chapter=w.chapters[2])
+    m = sink.wait_for(lambda m: m.to == w.ben.email and
+                      "started a thread" in text_of(m))[0]
+    assert "A fresh thread in a followed chapter" in text_of(m)
