@@ -8,6 +8,7 @@
 #include "books/books.h"
 #include "circles/circles.h"
 #include "export/export.h"
+#include "meetings/meetings.h"
 #include "moderation/moderation.h"
 #include "mail/mail.h"
 #include "notify/notify.h"
@@ -32,4 +33,5 @@ void modules_init(void)
 	search_init();
 	export_init();
 	mail_init(); /* after circles_init: chains its tick */
+	meetings_init();
 }

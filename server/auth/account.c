@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "rpc/rpc.h"
+#include "events/events.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -145,6 +146,28 @@ int auth_set_banned(struct rpc_ctx *ctx, int64_t account, bool banned)
 
 /* ---- hooks ---- */
 
+/* The hooks run as subscribers of the domain events EVENTS_ACCOUNT_EXPORT
+ * and EVENTS_ACCOUNT_DELETED (events/events.h), each with its table entry
+ * as argument (read at call time, so a replaced hook takes effect). */
+static int export_sub(const struct events_event *ev, void *arg)
+{
+	const struct hook *h = arg;
+	json_t *part = NULL;
+
+	if (h->exp(ev->ctx, ev->u.account.account, &part))
+		return RPC_ERR;
+	json_object_set_new(ev->u.account.out, h->key,
+			    part ? part : json_null());
+	return 0;
+}
+
+static int delete_sub(const struct events_event *ev, void *arg)
+{
+	const struct hook *h = arg;
+
+	return h->del(ev->ctx, ev->u.account.account) ? RPC_ERR : 0;
+}
+
 static void hook_add(struct hook *tab, int *n, const char *key,
 		     auth_export_fn exp, auth_delete_fn del)
 {
@@ -160,6 +183,8 @@ static void hook_add(struct hook *tab, int *n, const char *key,
 	tab[*n].key = key;
 	tab[*n].exp = exp;
 	tab[*n].del = del;
+	events_on(exp ? EVENTS_ACCOUNT_EXPORT : EVENTS_ACCOUNT_DELETED,
+		  exp ? export_sub : delete_sub, &tab[*n]);
 	(*n)++;
 }
 
@@ -175,23 +200,19 @@ void auth_add_delete_hook(const char *name, auth_delete_fn fn)
 
 int auth_run_export_hooks(struct rpc_ctx *ctx, int64_t account, json_t *obj)
 {
-	for (int i = 0; i < nexport; i++) {
-		json_t *part = NULL;
+	struct events_event ev = {.type = EVENTS_ACCOUNT_EXPORT, .ctx = ctx};
 
-		if (export_hooks[i].exp(ctx, account, &part))
-			return RPC_ERR;
-		json_object_set_new(obj, export_hooks[i].key,
-				    part ? part : json_null());
-	}
-	return 0;
+	ev.u.account.account = account;
+	ev.u.account.out = obj;
+	return events_emit(&ev) ? RPC_ERR : 0;
 }
 
 int auth_run_delete_hooks(struct rpc_ctx *ctx, int64_t account)
 {
-	for (int i = 0; i < ndelete; i++)
-		if (delete_hooks[i].del(ctx, account))
-			return RPC_ERR;
-	return 0;
+	struct events_event ev = {.type = EVENTS_ACCOUNT_DELETED, .ctx = ctx};
+
+	ev.u.account.account = account;
+	return events_emit(&ev) ? RPC_ERR : 0;
 }
 
 /* ---- account.get / account.update ---- */
@@ -292,6 +313,26 @@ static int account_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+/* ---- the current password (change_password, delete) ---- */
+
+/* The "password" parameter as the current password's shape: a string of 1
+ * to AUTH_PW_MAX bytes without NUL. 0, or RPC_ERR (-32602 naming it). The
+ * check against the stored hash follows in auth_confirm_start(). */
+static int current_password(struct rpc_ctx *ctx, json_t *params,
+			    const char **pw, size_t *pwlen)
+{
+	json_t *v = json_object_get(params, "password");
+
+	if (!json_is_string(v) || json_string_length(v) < 1 ||
+	    json_string_length(v) > AUTH_PW_MAX ||
+	    memchr(json_string_value(v), '\0', json_string_length(v)))
+		return rpc_fail_field(ctx, "password",
+				      "must be the current password");
+	*pw = json_string_value(v);
+	*pwlen = json_string_length(v);
+	return 0;
+}
+
 /* ---- account.change_password ---- */
 
 static int change_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
@@ -319,19 +360,11 @@ static int account_change_password(struct rpc_ctx *ctx, json_t *params,
 	static const char *const allowed[] = {"password", "new_password", NULL};
 	const char *pw = NULL, *newpw = NULL;
 	size_t pwlen = 0, newlen = 0;
-	json_t *v;
 
 	(void)result;
-	if (rpc_params_only(ctx, params, allowed))
+	if (rpc_params_only(ctx, params, allowed) ||
+	    current_password(ctx, params, &pw, &pwlen))
 		return RPC_ERR;
-	v = json_object_get(params, "password");
-	if (!json_is_string(v) || json_string_length(v) < 1 ||
-	    json_string_length(v) > AUTH_PW_MAX ||
-	    memchr(json_string_value(v), '\0', json_string_length(v)))
-		return rpc_fail_field(ctx, "password",
-				      "must be the current password");
-	pw = json_string_value(v);
-	pwlen = json_string_length(v);
 	if (auth_param_password(ctx, params, "new_password", &newpw, &newlen))
 		return RPC_ERR;
 	return auth_confirm_start(ctx, pw, pwlen, newpw, newlen, change_cont);
@@ -422,19 +455,14 @@ static int delete_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 static int account_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"password", NULL};
-	json_t *v;
+	const char *pw = NULL;
+	size_t pwlen = 0;
 
 	(void)result;
-	if (rpc_params_only(ctx, params, allowed))
+	if (rpc_params_only(ctx, params, allowed) ||
+	    current_password(ctx, params, &pw, &pwlen))
 		return RPC_ERR;
-	v = json_object_get(params, "password");
-	if (!json_is_string(v) || json_string_length(v) < 1 ||
-	    json_string_length(v) > AUTH_PW_MAX ||
-	    memchr(json_string_value(v), '\0', json_string_length(v)))
-		return rpc_fail_field(ctx, "password",
-				      "must be the current password");
-	return auth_confirm_start(ctx, json_string_value(v),
-				  json_string_length(v), NULL, 0, delete_cont);
+	return auth_confirm_start(ctx, pw, pwlen, NULL, 0, delete_cont);
 }
 
 static const struct rpc_method account_methods[] = {

@@ -277,6 +277,18 @@ out:
 	return rc;
 }
 
+int auth_key_mac(struct store *db, const void *data, size_t len,
+		 unsigned char *out, size_t outlen)
+{
+	unsigned char key[KEY_BYTES];
+	int rc = key_get(db, key);
+
+	if (!rc)
+		crypto_generichash(out, outlen, data, len, key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 int auth_token_new(struct store *db, char *b64, char *hash)
 {
 	unsigned char raw[AUTH_TOKEN_BYTES];

@@ -15,6 +15,7 @@
 
 #include "circles/circles.h"
 #include "circles/internal.h"
+#include "events/events.h"
 #include "mail/mail.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -84,15 +85,24 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (role != VIS_ROLE_MEMBER)
 			return rpc_fail(ctx, RPC_E_FORBIDDEN,
 					"members may invite members only");
-	} else if (v.role == VIS_ROLE_MODERATOR && role == VIS_ROLE_OWNER) {
+	} else if (v.role == VIS_ROLE_MODERATOR && role != VIS_ROLE_MEMBER) {
+		/* only owners set roles (R2-F10) */
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only owners may invite owners");
+				"only owners may invite moderators or owners");
 	}
 	invite_code(code);
 	expires_at = rpc_now(ctx) + expires_in;
 	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
+	if (rc == 0) { /* audited by moderation (R2-F10) */
+		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = circle;
+		ev.u.invite.role = circle_role_name(role);
+		rc = events_emit(&ev);
+	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	base = rpc_config.public_url ? rpc_config.public_url : "";
@@ -117,8 +127,8 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 static const char SQL_FIND_INVITE[] =
-	"SELECT id, circle, role, max_uses, uses, expires_at FROM invites"
-	" WHERE code = ?";
+	"SELECT id, circle, role, max_uses, uses, expires_at, created_at"
+	" FROM invites WHERE code = ?";
 static const char SQL_USE_INVITE[] =
 	"UPDATE invites SET uses = uses + 1 WHERE id = ?";
 static const char SQL_JOIN[] =
@@ -127,7 +137,7 @@ static const char SQL_JOIN[] =
 
 /* A usable invitation: found, not expired, not used up. */
 struct invite {
-	int64_t id, circle, max_uses, uses, expires_at;
+	int64_t id, circle, max_uses, uses, expires_at, created_at;
 	char role[16];
 };
 
@@ -152,6 +162,7 @@ static int find_invite(struct rpc_ctx *ctx, struct store *db,
 		out->max_uses = store_is_null(st, 3) ? 0 : store_int(st, 3);
 		out->uses = store_int(st, 4);
 		out->expires_at = store_int(st, 5);
+		out->created_at = store_int(st, 6);
 	}
 	store_done(st);
 	if (!found)
@@ -187,6 +198,21 @@ static int join_with_code(struct rpc_ctx *ctx, int64_t account,
 	if (v.role != VIS_ROLE_NONE)
 		return rpc_fail(ctx, RPC_E_CONFLICT,
 				"already a member of this circle");
+	/* mod.remove sticks: moderation refuses an invitation older than
+	 * the removal (the error is recorded in ctx) */
+	{
+		struct events_event ev = {.type = EVENTS_JOIN_CHECK,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = inv.circle;
+		ev.u.invite.account = account;
+		ev.u.invite.created_at = inv.created_at;
+		rc = events_emit(&ev);
+		if (rc == RPC_ERR)
+			return RPC_ERR;
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
 	rc = store_run(db, SQL_JOIN, "iiti", inv.circle, account, inv.role,
 		       rpc_now(ctx));
 	if (rc == 0)

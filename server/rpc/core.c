@@ -39,7 +39,7 @@ static int healthz(struct rpc_ctx *ctx, const struct http_req *req,
 }
 
 static const struct rpc_method core_methods[] = {
-	{"server.info", server_info, RPC_PUBLIC},
+	{"server.info", server_info, RPC_PUBLIC | RPC_READ},
 	{NULL, NULL, 0},
 };
 
