@@ -68,7 +68,7 @@ static const char *const SQL_FORGET[] = {
 	"DELETE FROM mail_threads WHERE account = ?",
 	"DELETE FROM mail_digests WHERE account = ?",
 	"DELETE FROM mail_reminders WHERE account = ?",
-	"DELETE FROM mail_outbox WHERE account = ? AND state = 'pending'",
+	"DELETE FROM mail_outbox WHERE account = ?",
 	NULL};
 
 static const char *const pref_words[] = {"off", "instant", "daily", NULL};
@@ -212,6 +212,9 @@ static int email_set(struct rpc_ctx *ctx, int64_t account, const char *email)
 		return mail_fail_disabled(ctx);
 	if (!mail_addr_ok(email))
 		return rpc_fail_field(ctx, "email", "not an email address");
+	mail_verified_address(db, account, token, sizeof(token));
+	if (strcmp(token, email) == 0)
+		return 0; /* the same verified address: nothing to confirm */
 	rc = auth_token_make(db, token, digest);
 	if (!rc)
 		rc = store_run(db, SQL_ADDR_SET, "ittii", account, email,
