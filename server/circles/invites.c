@@ -16,7 +16,6 @@
 #include "circles/circles.h"
 #include "circles/internal.h"
 #include "events/events.h"
-#include "mail/mail.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -95,14 +94,6 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
-	if (rc == 0) { /* audited by moderation (R2-F10) */
-		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
-					  .ctx = ctx};
-
-		ev.u.invite.circle = circle;
-		ev.u.invite.role = circle_role_name(role);
-		rc = events_emit(&ev);
-	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	base = rpc_config.public_url ? rpc_config.public_url : "";
@@ -115,13 +106,22 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
 		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
 		"expires_at", circle_time_json(expires_at));
-	/* MAIL HOOK: circle.invite {email} mails the link */
-	if (email && mail_invite(ctx, circle, email,
-				 json_string_value(
-					 json_object_get(*result, "url")))) {
+	/* moderation audits it (R2-F10); mail sends the link to email */
+	{
+		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = circle;
+		ev.u.invite.role = circle_role_name(role);
+		ev.u.invite.email = email;
+		ev.u.invite.url =
+			json_string_value(json_object_get(*result, "url"));
+		rc = events_emit(&ev);
+	}
+	if (rc) {
 		json_decref(*result);
 		*result = NULL;
-		return RPC_ERR;
+		return rc == RPC_ERR ? RPC_ERR : rpc_fail_store(ctx, rc);
 	}
 	return 0;
 }

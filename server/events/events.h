@@ -22,8 +22,9 @@
  *   auth        EVENTS_ACCOUNT_EXPORT   threads, notify (their parts)
  *   auth        EVENTS_ACCOUNT_DELETED  circles, threads, notify
  *   circles     EVENTS_MEMBER_LISTED    moderation (mute state)
- *   circles     EVENTS_INVITE_CREATED   moderation (audit log)
+ *   circles     EVENTS_INVITE_CREATED   moderation (audit log), mail (link)
  *   circles     EVENTS_JOIN_CHECK       moderation (a removal sticks)
+ *   notify      EVENTS_NOTIFIED         mail (instant, batched or digest)
  *
  * Modules subscribe in their *_init() (modules.c fixes the order);
  * subscribers of one type run in that order.
@@ -52,6 +53,7 @@ enum events_type {
 	EVENTS_MEMBER_LISTED,	/* circle.members lists a member (.member) */
 	EVENTS_INVITE_CREATED,	/* circle.invite made a code (.invite) */
 	EVENTS_JOIN_CHECK,	/* may account join through it? (.invite) */
+	EVENTS_NOTIFIED,	/* a notification was stored (.notice) */
 	EVENTS_NTYPES
 };
 
@@ -99,6 +101,16 @@ struct events_invite {
 	int64_t account;	/* JOIN_CHECK: who joins */
 	int64_t created_at;	/* JOIN_CHECK: when the invitation was made */
 	const char *role;	/* INVITE_CREATED: the role it grants */
+	const char *email;	/* INVITE_CREATED: mail the link here, or NULL */
+	const char *url;	/* INVITE_CREATED: the invitation's link */
+};
+
+struct events_notice {
+	int64_t id;	  /* the notification */
+	int64_t account;  /* for whom */
+	int64_t circle;
+	const char *kind; /* "reply", "mention", ... */
+	json_t *data;	  /* its data (borrowed) */
 };
 
 struct events_event {
@@ -111,6 +123,7 @@ struct events_event {
 		struct events_account account;
 		struct events_member member;
 		struct events_invite invite;
+		struct events_notice notice;
 	} u;
 };
 

@@ -18,6 +18,7 @@
 
 #include "auth/auth.h"
 #include "circles/circles.h"
+#include "events/events.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -605,6 +606,27 @@ static void mail_tick(struct rpc_ctx *ctx)
 	mail_outbox_tick(ctx);
 }
 
+/* circle.invite {email}: the link goes out by mail (events.h). */
+static int on_invite_created(const struct events_event *ev, void *arg)
+{
+	const struct events_invite *i = &ev->u.invite;
+
+	(void)arg;
+	if (!i->email)
+		return 0;
+	return mail_invite(ev->ctx, i->circle, i->email, i->url);
+}
+
+/* notify stored a notification: mail it per the member's choice. */
+static int on_notified(const struct events_event *ev, void *arg)
+{
+	const struct events_notice *n = &ev->u.notice;
+
+	(void)arg;
+	return mail_on_notification(ev->ctx, n->id, n->account, n->circle,
+				    n->kind, n->data);
+}
+
 void mail_init(void)
 {
 	static const struct rpc_method methods[] = {
@@ -614,6 +636,8 @@ void mail_init(void)
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
+	events_on(EVENTS_INVITE_CREATED, on_invite_created, NULL);
+	events_on(EVENTS_NOTIFIED, on_notified, NULL);
 	auth_set_email_hooks(email_set, email_decorate);
 	auth_add_export_hook("email", mail_export);
 	auth_add_delete_hook("mail", mail_forget);

@@ -15,7 +15,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
-#include "mail/mail.h"
+#include "events/events.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -136,10 +136,19 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 	if (rc)
 		goto out;
 	id = store_last_id(db);
-	/* MAIL HOOK: the mail module mails it per the member's choice */
-	rc = mail_on_notification(ctx, id, account, circle, kind, d);
-	if (rc)
-		goto out;
+	/* the mail module mails it per the member's choice */
+	{
+		struct events_event ev = {.type = EVENTS_NOTIFIED, .ctx = ctx};
+
+		ev.u.notice.id = id;
+		ev.u.notice.account = account;
+		ev.u.notice.circle = circle;
+		ev.u.notice.kind = kind;
+		ev.u.notice.data = d;
+		rc = events_emit(&ev);
+		if (rc)
+			goto out;
+	}
 	obj = notify_json(id, circle, kind, d, now, false);
 	rpc_publish_account(ctx, account, "notification.created", obj);
 out:
