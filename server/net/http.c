@@ -26,8 +26,7 @@ static const char CSP[] =
 	"object-src 'none'; base-uri 'none'; form-action 'self'; "
 	"frame-ancestors 'none'";
 
-int net_security_headers(struct lws *wsi, unsigned char **p,
-			 unsigned char *end)
+int net_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
 	static const struct {
 		const char *name, *value;
@@ -143,8 +142,8 @@ static int respond(struct lws *wsi, struct http_conn *h, int status,
 	return 0;
 }
 
-static int respond_json_error(struct lws *wsi, struct http_conn *h,
-			      int status, const char *msg)
+static int respond_json_error(struct lws *wsi, struct http_conn *h, int status,
+			      const char *msg)
 {
 	char body[160];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
@@ -168,6 +167,19 @@ static int serve_metrics(struct lws *wsi, struct http_conn *h)
 		 "# TYPE scholia_db_busy_total counter\n"
 		 "scholia_db_busy_total %llu\n",
 		 (unsigned long long)store_busy_count());
+	{
+		uint64_t pool_calls, exec_calls;
+
+		rpc_exec_counts(&pool_calls, &exec_calls);
+		buf_addf(&b,
+			 "# HELP scholia_calls_total JSON-RPC calls run, by "
+			 "where: the read pool or the executor.\n"
+			 "# TYPE scholia_calls_total counter\n"
+			 "scholia_calls_total{path=\"read_pool\"} %llu\n"
+			 "scholia_calls_total{path=\"executor\"} %llu\n",
+			 (unsigned long long)pool_calls,
+			 (unsigned long long)exec_calls);
+	}
 	rc = respond(wsi, h, 200, "text/plain; version=0.0.4; charset=utf-8",
 		     buf_str(&b), b.len);
 	buf_free(&b);
@@ -184,8 +196,7 @@ static bool path_is_safe(const char *path)
 	return true;
 }
 
-static int serve_static(struct lws *wsi, struct http_conn *h,
-			const char *path)
+static int serve_static(struct lws *wsi, struct http_conn *h, const char *path)
 {
 	char want[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
 	unsigned char hdrs[1024], *p = hdrs, *end = hdrs + sizeof(hdrs);
