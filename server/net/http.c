@@ -346,6 +346,8 @@ static void http_reset(struct http_conn *h)
 	free(h->resp.body);
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);
+	free(h->path);
+	free(h->query);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -357,10 +359,16 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 	(void)uri;
 	(void)ulen;
 	http_reset(h);
-	snprintf(h->path, sizeof(h->path), "%s", in ? in : "/");
-	if (lws_hdr_copy(wsi, h->query, sizeof(h->query),
-			 WSI_TOKEN_HTTP_URI_ARGS) < 0)
-		h->query[0] = '\0';
+	{
+		char path[256], query[256];
+
+		snprintf(path, sizeof(path), "%s", in ? in : "/");
+		if (lws_hdr_copy(wsi, query, sizeof(query),
+				 WSI_TOKEN_HTTP_URI_ARGS) < 0)
+			query[0] = '\0';
+		h->path = xstrdup(path);
+		h->query = xstrdup(query);
+	}
 	switch (meth) {
 	case LWSHUMETH_GET:
 		strcpy(h->method, "GET");
