@@ -47,10 +47,15 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 }
 
 /* One callback for both so that an upgrade naming no sub-protocol (bound
- * to the first protocol) is served like one naming scholia.v1. */
+ * to the first protocol) is served like one naming scholia.v1. The rx
+ * buffer (allocated by lws per connection) is small: net/ws.c assembles
+ * messages from pieces of any size, and an idle connection should cost
+ * little (docs/benchmarks.md). */
+#define NET_RX_BUFFER 256
 static const struct lws_protocols protocols[] = {
-	{"http", callback, sizeof(union net_pss), 1024, 0, NULL, 0},
-	{"scholia.v1", callback, sizeof(union net_pss), 1024, 0, NULL, 0},
+	{"http", callback, sizeof(union net_pss), NET_RX_BUFFER, 0, NULL, 0},
+	{"scholia.v1", callback, sizeof(union net_pss), NET_RX_BUFFER, 0, NULL,
+	 0},
 	{NULL, NULL, 0, 0, 0, NULL, 0}};
 
 static void wake_loop(void *arg)
