@@ -25,6 +25,7 @@ struct rpc_config rpc_config = {
 	.max_exact_cp = 4000,
 	.posts_per_minute = 20,
 	.login_failures = 5,
+	.search_per_minute = 30,
 	.autohide_flags = 3,
 	.registration = 0,
 	.pwhash_ops = 2,

@@ -194,7 +194,9 @@ static bool th_locked_for(const struct th_post *p, const struct vis_viewer *v)
 
 static int th_index(struct store *db, const struct th_post *p)
 {
-	if (p->private_ || p->deleted || !p->body)
+	/* private posts too: search shows them to their author alone
+	 * (vis_check), as the SPEC wants (issue 14 deviation) */
+	if (p->deleted || !p->body)
 		return 0;
 	search_unindex_post(db, p->kind, p->id);
 	return search_index_post(db, p->kind, p->id, p->circle, p->body);
@@ -296,11 +298,10 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	rc = th_post_load(db, TH_ANNOTATION, id, &p);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (!p.private_) {
+	if (!p.private_)
 		rc = circles_mark_posted(ctx, circle, me, chapter);
-		if (!rc)
-			rc = th_index(db, &p);
-	}
+	if (!rc)
+		rc = th_index(db, &p);
 	if (!rc)
 		rc = th_publish_post(ctx, "annotation.created", &p);
 	if (!rc)
@@ -696,11 +697,10 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = th_post_load(db, TH_REPLY, id, &p);
 	if (rc)
 		goto fail_store;
-	if (!p.private_) {
+	if (!p.private_)
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
-		if (!rc)
-			rc = th_index(db, &p);
-	}
+	if (!rc)
+		rc = th_index(db, &p);
 	if (!rc)
 		rc = th_publish_post(ctx, "reply.created", &p);
 	if (!rc)
