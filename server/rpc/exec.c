@@ -414,7 +414,12 @@ static void run_message(struct job *j, time_t now)
 		rpc_ctx_clear_error(&ctx);
 		return;
 	}
-	msg = json_loadb(j->text, j->len, JSON_REJECT_DUPLICATES, &jerr);
+	/* any JSON value (a scalar is then -32600, not -32700) and NUL in
+	 * strings (then -32602 naming the field, rpc_dispatch): issue 14 */
+	msg = json_loadb(j->text, j->len,
+			 JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+				 JSON_ALLOW_NUL,
+			 &jerr);
 	if (!msg) {
 		rpc_fail(&ctx, RPC_E_PARSE, "Parse error");
 		p->resp = json_pack("{s:s,s:o,s:n}", "jsonrpc", "2.0", "error",
