@@ -34,6 +34,13 @@
 	 HTML_PARSE_RECOVER)
 #define MAX_SPINE 5000
 #define MAX_TOC 10000
+/* Memory bounds (issue 14, R2-F7: a 164 KB EPUB whose spine named one
+ * 50 MB entry four times took 1.5 GB): one entry, all entries read
+ * together (uncompressed), and how many reads. Past any, the import fails
+ * with the reason and nothing is written. */
+#define EPUB_MAX_ENTRY (16u << 20)
+#define EPUB_MAX_TOTAL (64u << 20)
+#define EPUB_MAX_READS 10000
 
 struct epub {
 	zip_t *zip;
@@ -56,6 +63,9 @@ struct epub {
 	size_t ntoc, captoc;
 	struct bk_notes notes; /* key "file#id" */
 	int budget;	       /* elements left to visit (all documents) */
+	size_t total;	       /* uncompressed bytes read so far */
+	int reads;	       /* entries read so far */
+	const char *over;      /* the limit that was passed, or NULL */
 };
 
 /* ---- zip ---- */
@@ -72,21 +82,37 @@ static int read_entry(struct epub *E, const char *name, char **data,
 
 	*data = NULL;
 	*len = 0;
+	if (E->over)
+		return SCH_EINVAL;
 	if (idx < 0)
 		return SCH_ENOTFOUND;
-	zip_stat_init(&zs);
-	if (zip_stat_index(E->zip, (zip_uint64_t)idx, 0, &zs) ||
-	    ((zs.valid & ZIP_STAT_SIZE) && zs.size > BK_MAX_FILE))
+	if (++E->reads > EPUB_MAX_READS) {
+		E->over = "more than 10,000 entries read";
 		return SCH_EINVAL;
+	}
+	zip_stat_init(&zs);
+	if (zip_stat_index(E->zip, (zip_uint64_t)idx, 0, &zs))
+		return SCH_EINVAL;
+	if ((zs.valid & ZIP_STAT_SIZE) && zs.size > EPUB_MAX_ENTRY) {
+		E->over = "an entry is over 16 MiB uncompressed";
+		return SCH_EINVAL;
+	}
 	f = zip_fopen_index(E->zip, (zip_uint64_t)idx, 0);
 	if (!f)
 		return SCH_EIO;
 	while ((n = zip_fread(f, chunk, sizeof(chunk))) > 0) {
-		if (b.len + (size_t)n > BK_MAX_FILE) {
+		/* the sizes in the zip may lie: count what comes out */
+		if (b.len + (size_t)n > EPUB_MAX_ENTRY ||
+		    E->total + (size_t)n > EPUB_MAX_TOTAL) {
+			E->over = b.len + (size_t)n > EPUB_MAX_ENTRY
+					  ? "an entry is over 16 MiB "
+					    "uncompressed"
+					  : "over 64 MiB uncompressed in all";
 			zip_fclose(f);
 			buf_free(&b);
 			return SCH_EINVAL;
 		}
+		E->total += (size_t)n;
 		buf_add(&b, chunk, (size_t)n);
 	}
 	zip_fclose(f);
@@ -1088,8 +1114,8 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		goto out;
 	}
 	rc = load_opf(&E, err, errlen, b);
-	if (rc)
-		goto out;
+	if (rc || E.over)
+		goto too_much;
 	load_toc(&E);
 	docs = xcalloc(E.nspine, sizeof(*docs));
 	/* pass 1: parse every document and collect its notes */
@@ -1097,8 +1123,18 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		char *data;
 		size_t len;
 		struct walk w = {.E = &E, .file = E.spine[i]};
+		bool again = false;
 
+		for (size_t k = 0; k < i && !again; k++)
+			again = !strcmp(E.spine[k], E.spine[i]);
+		if (again) { /* read (and shown) once */
+			bk_warn(b, "spine item %s repeated; used once",
+				E.spine[i]);
+			continue;
+		}
 		if (read_entry(&E, E.spine[i], &data, &len)) {
+			if (E.over)
+				goto too_much;
 			bk_warn(b, "spine item %s is missing", E.spine[i]);
 			continue;
 		}
@@ -1193,9 +1229,19 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	if (E.budget < 0)
 		bk_warn(b, "the EPUB is too large; the rest was skipped");
 	bk_book_finish(b, &E.notes);
+	if (E.over)
+		goto too_much;
 	*out = b;
 	b = NULL;
 	rc = 0;
+	goto out;
+too_much:
+	if (E.over) {
+		snprintf(err, errlen,
+			 "%s: EPUB refused, %s (nothing was imported)", path,
+			 E.over);
+		rc = SCH_EINVAL;
+	}
 out:
 	for (size_t i = 0; docs && i < E.nspine; i++)
 		xmlFreeDoc(docs[i]);
