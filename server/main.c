@@ -476,9 +476,23 @@ static int cmd_admin(const char *what)
 			free(pw);
 		}
 	} else {
-		rc = auth_cli_reset_link(db, ostr("--handle"),
-					 rpc_config.public_url, stdout, err,
-					 sizeof(err));
+		/* without --public-url, the server's own address as
+		 * configured (flags, environment), not a fixed :8080 */
+		char base[300];
+		const char *host = ostr("--host");
+
+		if (rpc_config.public_url && rpc_config.public_url[0])
+			snprintf(base, sizeof(base), "%s",
+				 rpc_config.public_url);
+		else
+			snprintf(base, sizeof(base), "%s://%s:%ld",
+				 ostr("--tls-cert") ? "https" : "http",
+				 !strcmp(host, "0.0.0.0") || !strcmp(host, "::")
+					 ? "127.0.0.1"
+					 : host,
+				 onum("--port"));
+		rc = auth_cli_reset_link(db, ostr("--handle"), base, stdout,
+					 err, sizeof(err));
 	}
 	if (rc)
 		fprintf(stderr, "scholia admin: %s\n", err[0] ? err : "failed");

@@ -73,3 +73,57 @@ def test_repeated_spine_entry_is_read_once(server, tmp_path):
     r = server.cmd("import", path)
     assert "repeated" in r.stdout
     assert "repeated" in slugs(server)
+
+
+def write_book(root, chapters):
+    import json
+    os.makedirs(root, exist_ok=True)
+    with open(os.path.join(root, "book.json"), "w") as f:
+        json.dump({"slug": "orphan-book", "title": "Orphans", "parts": [
+            {"title": None, "chapters": [
+                {"file": "%02d.md" % i, "number": i + 1}
+                for i in range(len(chapters))]}]}, f)
+    for i, (title, text) in enumerate(chapters):
+        with open(os.path.join(root, "%02d.md" % i), "w") as f:
+            f.write("# %s\n\n%s\n" % (title, text))
+
+
+def test_reimport_report_names_orphans_by_id_only(server, tmp_path):
+    root = str(tmp_path / "book")
+    secret = "the lighthouse keeper hid the ledger"
+    write_book(root, [("One", "A first chapter with words."),
+                      ("Two", "Here %s under the stairs." % secret)])
+    server.cmd("import", root)
+    c = server.new_account("reader")
+    book = [b for b in c.call("book.list", {})["items"]
+            if b["slug"] == "orphan-book"][0]["id"]
+    toc = c.call("book.toc", {"book": book})
+    ch = [x for p in toc["parts"] for x in p["chapters"]][1]["id"]
+    text = c.call("chapter.get", {"chapter": ch})["text"]
+    start = text.index(secret)
+    circle = c.call("circle.create", {"name": "O", "book": book})["id"]
+    a = c.call("annotation.create", {
+        "circle": circle, "chapter": ch, "body": "mine", "visibility":
+        "private", "target": {"selector": [
+            {"type": "TextQuoteSelector", "exact": secret},
+            {"type": "TextPositionSelector", "start": start,
+             "end": start + len(secret)}]}})
+    c.close()
+    write_book(root, [("One", "A first chapter with words.")])
+    r = server.cmd("import", root)
+    assert "annotation %d" % a["id"] in r.stdout
+    assert "lighthouse" not in r.stdout
+
+
+def test_reset_link_uses_the_configured_address(server):
+    server.cmd("admin", "create-account", "--handle", "forgetful",
+               input="correct horse battery\n")
+    r = server.cmd("admin", "reset-link", "--handle", "forgetful",
+                   "--port", "8123")
+    assert "http://127.0.0.1:8123/" in r.stdout
+    r = server.cmd("admin", "reset-link", "--handle", "forgetful",
+                   env={"SCHOLIA_PORT": "9345"})
+    assert ":9345/" in r.stdout and ":8080" not in r.stdout
+    r = server.cmd("admin", "reset-link", "--handle", "forgetful",
+                   "--public-url", "https://read.example.org/")
+    assert "https://read.example.org/" in r.stdout
