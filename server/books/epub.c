@@ -66,6 +66,7 @@ struct epub {
 	size_t total;	       /* uncompressed bytes read so far */
 	int reads;	       /* entries read so far */
 	const char *over;      /* the limit that was passed, or NULL */
+	struct bk_book *b;     /* the book being made (figures, slug) */
 };
 
 /* ---- zip ---- */
@@ -793,6 +794,73 @@ static void leaf(struct walk *w, xmlNode *n, enum bk_type type, const char *tag)
 	bb_close(w->bb);
 }
 
+/* The <img> alone in a paragraph (no text beside it), or NULL. */
+static xmlNode *lone_img(xmlNode *p)
+{
+	xmlNode *img = NULL;
+
+	for (xmlNode *c = p->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE) {
+			for (const xmlChar *t = c->content; t && *t; t++)
+				if (!isspace(*t))
+					return NULL;
+		} else if (c->type == XML_ELEMENT_NODE) {
+			if (img || !name_is(c, "img"))
+				return NULL;
+			img = c;
+		}
+	}
+	return img;
+}
+
+/* An EPUB picture (R2-F1): the image entry is copied into the book's
+ * figures (type sniffed, size-limited, counted against the EPUB's read
+ * limits) and shown from /books/SLUG/PATH like a Markdown book's. */
+static void epub_figure(struct walk *w, xmlNode *img, bool in_figure)
+{
+	char *src = attr(img, "src"), *alt = attr(img, "alt"), *full = NULL;
+	char *dir = xstrdup(w->file), *slash = strrchr(dir, '/');
+	char *data = NULL;
+	size_t len;
+
+	if (slash)
+		slash[1] = '\0';
+	else
+		dir[0] = '\0';
+	if (!src || strchr(src, ':'))
+		goto out; /* none, or another site's */
+	full = resolve_path(dir, src, NULL);
+	if (!bk_safe_path(full, strlen(full))) {
+		bk_warn(w->E->b, "figure %s left out: unusual path", full);
+		goto out;
+	}
+	if (read_entry(w->E, full, &data, &len)) {
+		if (!w->E->over)
+			bk_warn(w->E->b, "figure %s left out: missing", full);
+		goto out;
+	}
+	if (bk_figure_add(w->E->b, full, data, len)) {
+		struct buf h = BUF_INIT;
+
+		bb_close(w->bb);
+		buf_addf(&h, "%s<img src=\"/books/%s/", in_figure ? "" : "<figure>",
+			 w->E->b->slug);
+		html_escape(&h, full, strlen(full));
+		buf_adds(&h, "\" alt=\"");
+		if (alt)
+			html_escape(&h, alt, strlen(alt));
+		buf_addf(&h, "\">%s", in_figure ? "" : "</figure>");
+		bb_markup(w->bb, buf_str(&h));
+		buf_free(&h);
+	}
+out:
+	free(data);
+	free(full);
+	free(dir);
+	xmlFree(src);
+	xmlFree(alt);
+}
+
 static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 {
 	for (; n; n = n->next) {
@@ -802,6 +870,15 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			if (w->bb && n->content)
 				bb_text(w->bb, (const char *)n->content,
 					strlen((const char *)n->content));
+			continue;
+		}
+		if (w->bb && n->type == XML_ELEMENT_NODE &&
+		    (name_is(n, "img") ||
+		     ((name_is(n, "p") || name_is(n, "div")) && lone_img(n)))) {
+			xmlNode *img = name_is(n, "img") ? n : lone_img(n);
+
+			epub_figure(w, img,
+				    n->parent && name_is(n->parent, "figure"));
 			continue;
 		}
 		if (n->type != XML_ELEMENT_NODE || skip_element(n))
@@ -1105,6 +1182,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	*out = NULL;
 	memset(&E, 0, sizeof(E));
 	E.budget = 5000000;
+	E.b = b;
 	b->format = "epub";
 	E.zip = zip_open(path, ZIP_RDONLY, &zerr);
 	if (!E.zip) {
@@ -1117,6 +1195,10 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	if (rc || E.over)
 		goto too_much;
 	load_toc(&E);
+	/* figures name the slug in their URLs: settle it first */
+	if (!b->title)
+		b->title = xstrdup("Untitled");
+	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	docs = xcalloc(E.nspine, sizeof(*docs));
 	/* pass 1: parse every document and collect its notes */
 	for (size_t i = 0; i < E.nspine; i++) {
@@ -1215,8 +1297,6 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		bb_close(&bb);
 		free(splits);
 	}
-	if (!b->title)
-		b->title = xstrdup("Untitled");
 	if (!b->author)
 		b->author = xstrdup("");
 	if (!b->language)
@@ -1224,7 +1304,6 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	if (!b->licence)
 		b->licence = xstrdup("");
 	b->edition = xstrdup("1");
-	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	bk_book_drop_empty(b);
 	if (E.budget < 0)
 		bk_warn(b, "the EPUB is too large; the rest was skipped");
