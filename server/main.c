@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "export/export.h"
+#include "mail/mail.h"
 #include "modules.h"
 #include "net/net.h"
 #include "rpc/rpc.h"
@@ -77,6 +78,12 @@ static struct opt opts[] = {
 	{"--idle-hangup", "SCHOLIA_IDLE_HANGUP", OPT_INT, "hang up an unresponsive WebSocket after (s)", NULL, 75, false},
 	{"--http-timeout", "SCHOLIA_HTTP_TIMEOUT", OPT_INT, "seconds for a request's headers and body", NULL, 10, false},
 	{"--log-level", "SCHOLIA_LOG_LEVEL", OPT_STR, "debug|info|warn|error", "info", 0, false},
+	{"--smtp-url", "SCHOLIA_SMTP_URL", OPT_STR, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT (none: no mail)", NULL, 0, false},
+	{"--mail-from", "SCHOLIA_MAIL_FROM", OPT_STR, "sender of mails, \"Name <address>\"", "Scholia <scholia@localhost>", 0, false},
+	{"--reply-to-domain", "SCHOLIA_REPLY_TO_DOMAIN", OPT_STR, "domain of reply-by-email addresses (none: off)", NULL, 0, false},
+	{"--mail-batch-window", "SCHOLIA_MAIL_BATCH_WINDOW", OPT_INT, "seconds an instant mail's thread is batched", NULL, 600, false},
+	{"--digest-hour", "SCHOLIA_DIGEST_HOUR", OPT_INT, "local hour serve sends daily digests (-1: never)", NULL, 7, false},
+	{"--mail-give-up", "SCHOLIA_MAIL_GIVE_UP", OPT_INT, "seconds before an undeliverable mail is given up", NULL, 3 * 86400, false},
 	/* sub-command specific */
 	{"--status", NULL, OPT_FLAG, "migrate: list applied and pending", NULL, 0, false},
 	{"--book", NULL, OPT_STR, "import: the book's slug", NULL, 0, false},
@@ -122,7 +129,9 @@ static void usage(FILE *f)
 		"  scholia admin reset-link --handle H\n"
 		"  scholia admin invite [--max-uses N] [--expires-in SECONDS]\n"
 		"  scholia backup OUT\n"
-		"  scholia export --circle ID --format w3c|markdown\n\n"
+		"  scholia export --circle ID --format w3c|markdown\n"
+		"  scholia mail digests\n"
+		"  scholia mail-in < message\n\n"
 		"options (each also read from its environment variable):\n",
 		SCHOLIA_VERSION);
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -232,6 +241,27 @@ static const char *find_dir(const char *flag, const char *name)
 	return p;
 }
 
+/* The mail module's settings; links need an absolute base. */
+static void configure_mail(void)
+{
+	static char base[300];
+	const char *url = ostr("--smtp-url");
+
+	mail_config.smtp_url = url && *url ? url : NULL;
+	mail_config.from = ostr("--mail-from");
+	mail_config.reply_domain = ostr("--reply-to-domain");
+	mail_config.batch_window_s = (int)onum("--mail-batch-window");
+	mail_config.digest_hour = (int)onum("--digest-hour");
+	mail_config.give_up_s = (int)onum("--mail-give-up");
+	if (rpc_config.public_url && *rpc_config.public_url)
+		snprintf(base, sizeof(base), "%s", rpc_config.public_url);
+	else
+		snprintf(base, sizeof(base), "http://%s:%ld",
+			 ostr("--host"), onum("--port"));
+	mail_config.base_url = base;
+	rpc_config.mail = mail_config.smtp_url != NULL;
+}
+
 static void configure(void)
 {
 	const char *reg = ostr("--registration");
@@ -259,6 +289,7 @@ static void configure(void)
 	rpc_config.public_url = ostr("--public-url");
 	rpc_config.content_dir = find_dir("--content", "content");
 	rpc_config.presence_idle_s = (int)onum("--presence-idle");
+	configure_mail();
 	if (ostr("--key-file")) {
 		rpc_config.server_key_path = ostr("--key-file");
 	} else {
@@ -325,6 +356,12 @@ static int cmd_serve(void)
 	struct pool *pool;
 	int rc;
 
+	char why[200];
+
+	if (mail_check_config(why, sizeof(why))) {
+		fprintf(stderr, "scholia: %s\n", why);
+		return EXIT_USAGE;
+	}
 	rc = open_db(&db, true);
 	if (rc)
 		return exit_for(rc);
@@ -365,6 +402,29 @@ static int cmd_serve(void)
 	rc = net_serve(&no);
 	pool_stop(pool);
 	return rc ? 1 : 0;
+}
+
+/* scholia mail digests | scholia mail-in */
+static int cmd_mail(const char *what)
+{
+	struct store *db;
+	int rc;
+
+	if (!mail_enabled()) {
+		fprintf(stderr, "scholia: mail needs --smtp-url\n");
+		return what ? 75 : EXIT_USAGE;
+	}
+	rc = open_db(&db, true);
+	if (rc)
+		return what ? 75 : exit_for(rc);
+	if (what) {
+		rc = mail_cli_in(db, stdin);
+	} else {
+		rc = mail_cli_digests(db, stdout);
+		rc = exit_for(rc);
+	}
+	store_close(db);
+	return rc;
 }
 
 static int cmd_migrate(void)
@@ -538,6 +598,20 @@ static int cmd_export(void)
 	return exit_for(rc);
 }
 
+static void print_method(const struct rpc_method *m, void *arg)
+{
+	(void)arg;
+	printf("%s\n", m->name);
+}
+
+/* `scholia methods` (not in the usage text): every registered JSON-RPC
+ * method, one per line; the access-matrix test reads its list from here. */
+static int cmd_methods(void)
+{
+	rpc_each_method(print_method, NULL);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *args[8];
@@ -573,6 +647,13 @@ int main(int argc, char **argv)
 		return cmd_backup(args[1]);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export();
+	if (strcmp(cmd, "methods") == 0)
+		return cmd_methods();
+	if (strcmp(cmd, "mail") == 0 && nargs >= 2 &&
+	    strcmp(args[1], "digests") == 0)
+		return cmd_mail(NULL);
+	if (strcmp(cmd, "mail-in") == 0)
+		return cmd_mail("in");
 	usage(stderr);
 	return EXIT_USAGE;
 }

@@ -28,6 +28,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/utf8.h"
+#include "util/rfc3339.h"
 
 auth_invite_check_fn auth_invite_check;
 auth_invite_redeem_fn auth_invite_redeem;
@@ -75,19 +76,12 @@ static const char SQL_SITE_INVITE_NEW[] =
 
 void auth_time_str(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(t, buf, len);
 }
 
 json_t *auth_time_json(int64_t t)
 {
-	char buf[32];
-
-	auth_time_str(t, buf, sizeof(buf));
-	return json_string(buf);
+	return rfc3339_json(t);
 }
 
 bool auth_handle_ok(const char *handle)

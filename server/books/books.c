@@ -7,9 +7,11 @@
  * chapter id and checked against (edition, stamp): one primary-key lookup
  * per call tells whether another process imported a new edition since, so
  * the server picks it up without a restart and a warm chapter costs a copy.
- * The cache lives on the store thread (handlers run there one at a time).
+ * chapter.get runs on the read pool (several threads): the cache is behind
+ * one mutex, held only to look at or fill a slot, never during SQL.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -20,12 +22,11 @@
 
 #include "books/books.h"
 #include "books/internal.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
-
-int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
 
 /* ---- the chapter cache ---- */
 
@@ -37,14 +38,17 @@ struct cache_slot {
 	struct refbuf *bytes; /* result serialised once, for replies */
 };
 static struct cache_slot cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void books_cache_clear(void)
 {
+	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		json_decref(cache[i].result);
 		refbuf_unref(cache[i].bytes);
 		memset(&cache[i], 0, sizeof(cache[i]));
 	}
+	pthread_mutex_unlock(&cache_lock);
 }
 
 static const char SQL_CH_STAMP[] =
@@ -74,9 +78,14 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	store_done(st);
 	if (!edition)
 		return NULL;
+	pthread_mutex_lock(&cache_lock);
 	if (slot->result && slot->chapter == id && slot->edition == edition &&
-	    slot->stamp == stamp)
-		return json_incref(slot->result);
+	    slot->stamp == stamp) {
+		r = json_incref(slot->result);
+		pthread_mutex_unlock(&cache_lock);
+		return r;
+	}
+	pthread_mutex_unlock(&cache_lock);
 	st = store_query(db, SQL_CH_FULL, "i", id);
 	if (st && store_row(st) > 0) {
 		blocks = json_loads(store_text(st, 5), 0, NULL);
@@ -91,6 +100,7 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	store_done(st);
 	if (!r)
 		return NULL;
+	pthread_mutex_lock(&cache_lock);
 	json_decref(slot->result);
 	refbuf_unref(slot->bytes);
 	slot->chapter = id;
@@ -98,7 +108,9 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	slot->stamp = stamp;
 	slot->result = r;
 	slot->bytes = NULL;
-	return json_incref(r);
+	json_incref(r);
+	pthread_mutex_unlock(&cache_lock);
+	return r;
 }
 
 /* The serialised form of the cached chapter (made on first use; the cache
@@ -107,18 +119,21 @@ static json_t *chapter_json(struct store *db, int64_t id)
 static struct refbuf *chapter_bytes(int64_t id, const json_t *r)
 {
 	struct cache_slot *slot = &cache[(uint64_t)id % CACHE_SLOTS];
+	struct refbuf *rb = NULL;
 	char *s;
 
-	if (slot->result != r)
-		return NULL;
-	if (!slot->bytes) {
+	pthread_mutex_lock(&cache_lock);
+	if (slot->result == r && !slot->bytes) {
 		s = json_dumps(r, JSON_COMPACT);
-		if (!s)
-			return NULL;
-		slot->bytes = refbuf_new(s, strlen(s));
-		free(s);
+		if (s) {
+			slot->bytes = refbuf_new(s, strlen(s));
+			free(s);
+		}
 	}
-	return refbuf_ref(slot->bytes);
+	if (slot->result == r && slot->bytes)
+		rb = refbuf_ref(slot->bytes);
+	pthread_mutex_unlock(&cache_lock);
+	return rb;
 }
 
 /* ---- methods ---- */
@@ -317,9 +332,9 @@ notfound:
 void books_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"book.list", book_list, RPC_AUTH},
-		{"book.toc", book_toc, RPC_AUTH},
-		{"chapter.get", chapter_get, RPC_AUTH},
+		{"book.list", book_list, RPC_AUTH | RPC_READ},
+		{"book.toc", book_toc, RPC_AUTH | RPC_READ},
+		{"chapter.get", chapter_get, RPC_AUTH | RPC_READ},
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
@@ -410,19 +425,6 @@ static bool is_zip(const char *path)
 	z = fread(m, 1, 4, f) == 4 && !memcmp(m, "PK\x03\x04", 4);
 	fclose(f);
 	return z;
-}
-
-static bool slug_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		      isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
 }
 
 /* Reads any supported source into the model. */
@@ -570,12 +572,15 @@ static int import_book(struct store *db, struct bk_book *b, const char *path,
 	rc = bk_save(db, b, abspath, &book, &edition, &rs);
 	if (rc)
 		goto fail;
-	if (books_anchor_changed && rs.nchanged) {
-		struct rpc_ctx *ctx = rpc_ctx_new_local(db, 0, false);
+	if (rs.nchanged) {
+		struct events_event ev = {.type = EVENTS_ANCHOR_MOVED};
 
-		for (size_t i = 0; i < rs.nchanged && !rc; i++)
-			rc = books_anchor_changed(ctx, rs.changed[i]);
-		rpc_ctx_free_local(ctx);
+		ev.ctx = rpc_ctx_new_local(db, 0, false);
+		for (size_t i = 0; i < rs.nchanged && !rc; i++) {
+			ev.u.anchor.annotation = rs.changed[i];
+			rc = events_emit(&ev);
+		}
+		rpc_ctx_free_local(ev.ctx);
 		if (rc < 0)
 			goto fail;
 		rc = 0;
@@ -611,7 +616,7 @@ int books_cli_import(struct store *db, const char *path, const char *slug,
 	rc = load(path, slug, &b, err, errlen);
 	if (rc)
 		return rc;
-	if (!slug_valid(b->slug)) {
+	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
 		bk_book_free(b);

@@ -247,6 +247,18 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 /* A number as digits, roman numerals or English words ("twenty-one") at s;
  * *used gets the bytes read; 0 when there is none. */
 int bk_parse_number(const char *s, size_t n, size_t *used);
+/*
+ * The chapter number a title states, for every importer: "Chapter 3: The
+ * Store", "Chapter Three. The Store", "chapter iii - The Store" (digits,
+ * words or roman numerals after "Chapter "), and bare digits followed by
+ * '.' or ':' or nothing ("3. The Store", "12"). Bare digits followed by a
+ * space are a title, not a number ("3 Men in a Boat"). Returns the number
+ * (0: none) and sets *rest to the title after it (malloc'd; the whole title
+ * when nothing follows the number or there is none).
+ */
+int bk_title_number(const char *t, char **rest);
+/* A book slug: 1-64 of a-z 0-9 '-'. */
+bool bk_slug_valid(const char *s);
 
 /* ---- epub.c ---- */
 int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
@@ -287,12 +299,23 @@ struct bk_text {
 };
 void bk_text_init(struct bk_text *t, const char *s, size_t len);
 void bk_text_free(struct bk_text *t);
-/* The matcher on a prepared text (books_match_quote wraps it). */
+/* bk_match for a quote with no known position (imported highlights):
+ * the same scores and floor, without the nearness term. */
+void bk_match_anywhere(const struct bk_text *t, const char *exact,
+		       const char *prefix, const char *suffix,
+		       struct books_match *out);
+/* The matcher on a prepared text (books_match_quote wraps it). old_count:
+ * how often the quote occurred in the text it was anchored in (0 unknown);
+ * see anchor.c for the evidence it enables. */
 void bk_match(const struct bk_text *t, const char *exact, const char *prefix,
-	      const char *suffix, int64_t old_start, struct books_match *out);
-/* Re-anchors every anchor of chapter to its current text. */
+	      const char *suffix, int64_t old_start, int old_count,
+	      struct books_match *out);
+/* Re-anchors every anchor of chapter to its current text. old_text (NULL
+ * if unknown) is the chapter's text in old_edition, the edition it
+ * replaces. */
 int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 			const char *title, const char *text, size_t len,
+			const char *old_text, int64_t old_edition,
 			struct bk_reanchor_stats *stats);
 /* Marks every anchor of a chapter that is no longer in the book orphaned. */
 int bk_orphan_chapter(struct store *db, int64_t chapter, const char *title,

@@ -15,7 +15,8 @@
 
 #include "circles/circles.h"
 #include "circles/internal.h"
-#include "moderation/moderation.h"
+#include "events/events.h"
+#include "mail/mail.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -54,14 +55,14 @@ static const char SQL_CAN_INVITE[] =
 static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "role", "max_uses",
-					      "expires_in_s", NULL};
+					      "expires_in_s", "email", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	int64_t circle, max_uses = 0, expires_in = INVITE_DEFAULT_S, mci = 0;
 	int64_t expires_at;
 	int idx = 2, rc;
 	enum vis_role role;
-	const char *base;
+	const char *base, *email = NULL;
 	char code[INVITE_CODE_LEN + 1];
 	size_t blen;
 
@@ -72,7 +73,8 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_int(ctx, params, "max_uses", false, 1, INVITE_MAX_USES,
 			  &max_uses) ||
 	    rpc_param_int(ctx, params, "expires_in_s", false, 1, INVITE_MAX_S,
-			  &expires_in))
+			  &expires_in) ||
+	    rpc_param_str(ctx, params, "email", false, 3, 254, &email))
 		return RPC_ERR;
 	role = circle_role_of_word(idx);
 	if (v.role == VIS_ROLE_MEMBER) {
@@ -93,14 +95,13 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
-	if (rc == 0) { /* audited (R2-F10); the code itself stays out */
-		char target[48], reason[48];
+	if (rc == 0) { /* audited by moderation (R2-F10) */
+		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+					  .ctx = ctx};
 
-		snprintf(target, sizeof(target), "circle:%lld",
-			 (long long)circle);
-		snprintf(reason, sizeof(reason), "role %s",
-			 circle_role_name(role));
-		rc = moderation_log(ctx, circle, "invite", target, reason);
+		ev.u.invite.circle = circle;
+		ev.u.invite.role = circle_role_name(role);
+		rc = events_emit(&ev);
 	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
@@ -114,6 +115,14 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
 		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
 		"expires_at", circle_time_json(expires_at));
+	/* MAIL HOOK: circle.invite {email} mails the link */
+	if (email && mail_invite(ctx, circle, email,
+				 json_string_value(
+					 json_object_get(*result, "url")))) {
+		json_decref(*result);
+		*result = NULL;
+		return RPC_ERR;
+	}
 	return 0;
 }
 
@@ -189,14 +198,21 @@ static int join_with_code(struct rpc_ctx *ctx, int64_t account,
 	if (v.role != VIS_ROLE_NONE)
 		return rpc_fail(ctx, RPC_E_CONFLICT,
 				"already a member of this circle");
-	/* mod.remove sticks: not through an invitation older than it */
-	rc = moderation_removed_since(db, inv.circle, account, inv.created_at);
-	if (rc < 0)
-		return rpc_fail_store(ctx, rc);
-	if (rc > 0)
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"you were removed from this circle: ask for a "
-				"new invitation");
+	/* mod.remove sticks: moderation refuses an invitation older than
+	 * the removal (the error is recorded in ctx) */
+	{
+		struct events_event ev = {.type = EVENTS_JOIN_CHECK,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = inv.circle;
+		ev.u.invite.account = account;
+		ev.u.invite.created_at = inv.created_at;
+		rc = events_emit(&ev);
+		if (rc == RPC_ERR)
+			return RPC_ERR;
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
 	rc = store_run(db, SQL_JOIN, "iiti", inv.circle, account, inv.role,
 		       rpc_now(ctx));
 	if (rc == 0)

@@ -47,6 +47,8 @@ struct ws_conn {
 	double opened;
 	struct ws_conn *auth_prev, *auth_next;
 	bool in_auth;
+	bool dirty;                /* on net.flush_head: frames to write */
+	struct ws_conn *flush_next;
 };
 
 /* A connection's subscription to one circle. */
@@ -65,6 +67,8 @@ struct http_conn {
 	char path[256];
 	char query[256];
 	char method[8];
+	bool head;                 /* HEAD: headers only */
+	char cors_origin[256];     /* a configured Origin to answer CORS for */
 	/* the answer, once known */
 	bool have_resp;
 	struct http_resp resp;
@@ -94,6 +98,8 @@ struct net_state {
 	double now;                /* loop time, set by the idle timer */
 	struct u64map addrs;       /* hash(client address) -> WebSockets */
 	struct ws_conn *auth_head, *auth_tail; /* not signed in, oldest first */
+	bool direct;               /* plain TCP: frames written with writev */
+	struct ws_conn *flush_head; /* connections with frames to write */
 };
 
 extern struct net_state net;
@@ -113,13 +119,19 @@ size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
 			  size_t outlen);
 
 /* ws.c */
-/* Whether origin is ours (the Host, --public-url or --allowed-origin). */
+/* The Origin is the server's own (scheme + Host, or --public-url's) or a
+ * configured --allowed-origin. */
 bool net_origin_allowed(struct lws *wsi, const char *origin);
+/* The Origin is one of --allowed-origin (CORS is answered for these). */
+bool net_origin_configured(const char *origin);
 int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len);
 /* Queues shared bytes to a connection; closes it (1008) past the limit. */
 void net_ws_send(struct ws_conn *c, struct refbuf *rb);
 void net_ws_close(struct ws_conn *c, int code, const char *reason);
+/* Writes what the connections queued since the last call (once per loop
+ * iteration, after the outputs are applied). */
+void net_ws_flush(void);
 
 /* Called once a second: pings connections idle past --idle-ping and drops
  * those silent past --idle-hangup. Cost: the idle ones only. */
