@@ -841,8 +841,8 @@ static void epub_figure(struct walk *w, xmlNode *img, bool in_figure)
 		struct buf h = BUF_INIT;
 
 		bb_close(w->bb);
-		buf_addf(&h, "%s<img src=\"/books/%s/", in_figure ? "" : "<figure>",
-			 w->E->b->slug);
+		buf_addf(&h, "%s<img src=\"/books/%s/",
+			 in_figure ? "" : "<figure>", w->E->b->slug);
 		html_escape(&h, full, strlen(full));
 		buf_adds(&h, "\" alt=\"");
 		if (alt)

@@ -189,8 +189,7 @@ static bool valid_due(const char *s)
 		return false;
 	/* THH:MM:SS */
 	for (int i = 1; i <= 8; i++)
-		if (i == 3 || i == 6 ? t[i] != ':'
-				     : (t[i] < '0' || t[i] > '9'))
+		if (i == 3 || i == 6 ? t[i] != ':' : (t[i] < '0' || t[i] > '9'))
 			return false;
 	if (atoi(t + 1) > 23 || atoi(t + 4) > 59 || atoi(t + 7) > 60)
 		return false;
