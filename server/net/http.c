@@ -269,10 +269,6 @@ static int csrf_check(struct lws *wsi, struct http_conn *h)
 	 * its own token, never by the cookie */
 	if (!strncmp(h->path, "/api/mail/", 10))
 		return 0;
-	/* the annotation protocol checks cookie writes itself, answering in
-	 * its own error format (export/protocol.c, csrf_ok) */
-	if (!strncmp(h->path, "/api/circles/", 13))
-		return 0;
 	bearer = lws_hdr_copy(wsi, auth, sizeof(auth),
 			      WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
 		 !strncasecmp(auth, "Bearer ", 7);

@@ -243,7 +243,7 @@ def test_meeting_life(world, server):
     assert [i["annotation"] for i in m["agenda"]] == [w.t1, w.t3]
     log = w.owner.call("mod.log", {"circle": w.circle})["items"]
     assert [x["action"] for x in log[:2]] == ["meeting.agenda"] * 2
-    assert log[0]["target"] == {"meeting": mid}   # named like content
+    assert log[0]["target"] == {"meeting": mid}
 
     # live: the owner advances, members' screens follow
     for cl in (w.ahead, w.behind):
