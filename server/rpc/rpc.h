@@ -383,6 +383,7 @@ struct rpc_config {
 	size_t max_exact_cp;     /* 4000 */
 	int posts_per_minute;    /* 20 */
 	int login_failures;      /* 5 per minute */
+	int search_per_minute;   /* 30 searches a minute per member; 0 none */
 	int autohide_flags;      /* 3 */
 	int registration;        /* 0 open, 1 invite, 2 closed */
 	unsigned long long pwhash_ops; /* crypto_pwhash opslimit */

@@ -890,6 +890,10 @@ function targetLabel(t) {
 		return `member ${name(t.account)}`;
 	if (t.circle)
 		return `circle #${idOf(t.circle)}`;
+	if (t.meeting)
+		return `meeting #${idOf(t.meeting)}`;
+	if (t.invite)
+		return 'an invitation';
 	return JSON.stringify(t);
 }
 
