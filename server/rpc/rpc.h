@@ -4,8 +4,8 @@
  *
  * The RPC layer knows nothing of sockets. A connection is a 64-bit id. The
  * transport (net/) hands whole text messages to rpc_submit_message(); the
- * store executor (store/exec.c) runs handlers in group-committed batches and
- * hands back replies, events and effects to the transport after COMMIT.
+ * executor (exec/exec.c) runs handlers in group-committed batches and hands
+ * back replies, events and effects to the transport after COMMIT.
  *
  * A domain module registers its methods once at start-up:
  *

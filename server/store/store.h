@@ -23,7 +23,7 @@
  * store_row() returns 0); do not start the same SQL twice at once.
  *
  * Threads: one struct store is used by one thread at a time. The server gives
- * the executor thread its own connection (store/exec.h); commands use one
+ * the executor thread its own connection (exec/exec.c); commands use one
  * directly.
  */
 #ifndef SCH_STORE_H
