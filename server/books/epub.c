@@ -259,27 +259,30 @@ static char *text_of(const xmlNode *n)
 
 /* ---- package ---- */
 
-static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
+/* The package path that META-INF/container.xml names (malloc'd, *opf).
+ * 0, or a negative SCH_E* code with err set. */
+static int container_rootfile(struct epub *E, char **opf, char *err,
+			      size_t errlen)
 {
-	char *data = NULL, *opf = NULL, *ncx_id = NULL;
+	char *data = NULL, *found = NULL;
 	size_t len;
-	xmlDoc *doc = NULL;
+	xmlDoc *doc;
 	xmlNode *root, *n;
 	int rc;
 
+	*opf = NULL;
 	rc = read_entry(E, "META-INF/container.xml", &data, &len);
 	if (rc) {
 		snprintf(err, errlen, "EPUB: no META-INF/container.xml");
-		goto out;
+		return rc;
 	}
 	doc = xmlReadMemory(data, (int)len, NULL, NULL, XMLFLAGS);
 	free(data);
-	data = NULL;
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
 	for (n = root; n;) {
 		if (name_is(n, "rootfile")) {
-			opf = attr(n, "full-path");
-			if (opf)
+			found = attr(n, "full-path");
+			if (found)
 				break;
 		}
 		if (n->children && n->type == XML_ELEMENT_NODE)
@@ -292,17 +295,116 @@ static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 		}
 	}
 	xmlFreeDoc(doc);
-	doc = NULL;
-	if (!opf) {
+	if (!found) {
 		snprintf(err, errlen, "EPUB: container.xml names no rootfile");
-		rc = SCH_EINVAL;
+		return SCH_EINVAL;
+	}
+	*opf = xstrdup(found);
+	xmlFree(found);
+	return 0;
+}
+
+/* <metadata>: title, creator, language, rights (the first of each). */
+static void opf_metadata(xmlNode *sec, struct bk_book *b)
+{
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char **dst = NULL;
+
+		if (name_is(n, "title") && !b->title)
+			dst = &b->title;
+		else if (name_is(n, "creator") && !b->author)
+			dst = &b->author;
+		else if (name_is(n, "language") && !b->language)
+			dst = &b->language;
+		else if (name_is(n, "rights") && !b->licence)
+			dst = &b->licence;
+		if (dst) {
+			char *t = text_of(n);
+
+			*dst = bk_clean_utf8(t, strnlen(t, BK_MAX_TITLE),
+					     NULL);
+			free(t);
+		}
+	}
+}
+
+/* <manifest>: every item with an id and an href, paths resolved. */
+static void opf_manifest(struct epub *E, xmlNode *sec)
+{
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char *id, *href;
+
+		if (!name_is(n, "item") || E->nman >= MAX_TOC)
+			continue;
+		id = attr(n, "id");
+		href = attr(n, "href");
+		if (id && href) {
+			struct manifest *m;
+			char *t = attr(n, "media-type");
+			char *p = attr(n, "properties");
+
+			E->man = xrealloc(E->man,
+					  (E->nman + 1) * sizeof(*E->man));
+			m = &E->man[E->nman++];
+			m->id = xstrdup(id);
+			m->href = resolve_path(E->opf_dir, href, NULL);
+			m->type = xstrdup(t ? t : "");
+			m->props = xstrdup(p ? p : "");
+			xmlFree(t);
+			xmlFree(p);
+		}
+		xmlFree(id);
+		xmlFree(href);
+	}
+}
+
+/* <spine>: the reading order (linear="no" marks auxiliary content) and
+ * the id of the NCX table of contents (*ncx_id, malloc'd, or unchanged). */
+static void opf_spine(struct epub *E, xmlNode *sec, char **ncx_id)
+{
+	char *toc = attr(sec, "toc");
+
+	if (toc) {
+		free(*ncx_id);
+		*ncx_id = xstrdup(toc);
+		xmlFree(toc);
+	}
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char *idref;
+
+		if (!name_is(n, "itemref") || E->nspine >= MAX_SPINE)
+			continue;
+		idref = attr(n, "idref");
+		for (size_t i = 0; idref && i < E->nman; i++) {
+			char *lin;
+
+			if (strcmp(E->man[i].id, idref))
+				continue;
+			lin = attr(n, "linear");
+			E->spine = xrealloc(E->spine,
+					    (E->nspine + 1) * sizeof(char *));
+			E->aux = xrealloc(E->aux,
+					  (E->nspine + 1) * sizeof(bool));
+			E->aux[E->nspine] = lin && !strcmp(lin, "no");
+			xmlFree(lin);
+			E->spine[E->nspine++] = xstrdup(E->man[i].href);
+			break;
+		}
+		xmlFree(idref);
+	}
+}
+
+static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
+{
+	char *data = NULL, *opf = NULL, *ncx_id = NULL;
+	size_t len;
+	xmlDoc *doc = NULL;
+	xmlNode *root;
+	int rc;
+
+	rc = container_rootfile(E, &opf, err, errlen);
+	if (rc)
 		goto out;
-	}
-	{
-		char *o = xstrdup(opf);
-		xmlFree(opf);
-		opf = o;
-	}
 	rc = read_entry(E, opf, &data, &len);
 	if (rc) {
 		snprintf(err, errlen, "EPUB: cannot read package %s", opf);
@@ -317,91 +419,12 @@ static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 		goto out;
 	}
 	for (xmlNode *sec = root->children; sec; sec = sec->next) {
-		if (name_is(sec, "metadata")) {
-			for (n = sec->children; n; n = n->next) {
-				char **dst = NULL;
-
-				if (name_is(n, "title") && !b->title)
-					dst = &b->title;
-				else if (name_is(n, "creator") && !b->author)
-					dst = &b->author;
-				else if (name_is(n, "language") && !b->language)
-					dst = &b->language;
-				else if (name_is(n, "rights") && !b->licence)
-					dst = &b->licence;
-				if (dst) {
-					char *t = text_of(n);
-					*dst = bk_clean_utf8(
-						t, strnlen(t, BK_MAX_TITLE),
-						NULL);
-					free(t);
-				}
-			}
-		} else if (name_is(sec, "manifest")) {
-			for (n = sec->children; n; n = n->next) {
-				char *id, *href;
-
-				if (!name_is(n, "item") || E->nman >= MAX_TOC)
-					continue;
-				id = attr(n, "id");
-				href = attr(n, "href");
-				if (id && href) {
-					struct manifest *m;
-					char *t = attr(n, "media-type");
-					char *p = attr(n, "properties");
-
-					E->man = xrealloc(
-						E->man, (E->nman +
-							 1) * sizeof(*E->man));
-					m = &E->man[E->nman++];
-					m->id = xstrdup(id);
-					m->href = resolve_path(E->opf_dir, href,
-							       NULL);
-					m->type = xstrdup(t ? t : "");
-					m->props = xstrdup(p ? p : "");
-					xmlFree(t);
-					xmlFree(p);
-				}
-				xmlFree(id);
-				xmlFree(href);
-			}
-		} else if (name_is(sec, "spine")) {
-			char *toc = attr(sec, "toc");
-
-			if (toc) {
-				ncx_id = xstrdup(toc);
-				xmlFree(toc);
-			}
-			for (n = sec->children; n; n = n->next) {
-				char *idref;
-
-				if (!name_is(n, "itemref") ||
-				    E->nspine >= MAX_SPINE)
-					continue;
-				idref = attr(n, "idref");
-				for (size_t i = 0; idref && i < E->nman; i++)
-					if (!strcmp(E->man[i].id, idref)) {
-						char *lin = attr(n, "linear");
-
-						E->spine = xrealloc(
-							E->spine,
-							(E->nspine + 1) *
-								sizeof(char *));
-						E->aux = xrealloc(
-							E->aux,
-							(E->nspine + 1) *
-								sizeof(bool));
-						E->aux[E->nspine] =
-							lin &&
-							!strcmp(lin, "no");
-						xmlFree(lin);
-						E->spine[E->nspine++] =
-							xstrdup(E->man[i].href);
-						break;
-					}
-				xmlFree(idref);
-			}
-		}
+		if (name_is(sec, "metadata"))
+			opf_metadata(sec, b);
+		else if (name_is(sec, "manifest"))
+			opf_manifest(E, sec);
+		else if (name_is(sec, "spine"))
+			opf_spine(E, sec, &ncx_id);
 	}
 	if (!E->nspine) {
 		snprintf(err, errlen, "EPUB: the spine is empty");
