@@ -788,6 +788,93 @@ static void leaf(struct walk *w, xmlNode *n, enum bk_type type, const char *tag)
 	bb_close(w->bb);
 }
 
+/* Collecting pass: a footnote's text becomes one note (key: file#id),
+ * its leading back-link and "1." label dropped. */
+static void collect_note(struct walk *w, xmlNode *n, const char *id)
+{
+	struct bk_chapter tmp;
+	struct bk_builder bb;
+	struct walk w2 = *w;
+	char *key = note_key(w->file, id);
+
+	memset(&tmp, 0, sizeof(tmp));
+	bb_init(&bb, &tmp);
+	bb_open(&bb, BK_NOTE, "p", NULL);
+	bb.merge = true;
+	w2.bb = &bb;
+	for (xmlNode *c = n->children; c; c = c->next) {
+		/* a leading back-link */
+		if (name_is(c, "a") && c == n->children)
+			continue;
+		if (c->type == XML_ELEMENT_NODE && is_block_name(c))
+			inline_walk(&w2, c->children, 1);
+		else {
+			xmlNode *next = c->next;
+			c->next = NULL;
+			inline_walk(&w2, c, 1);
+			c->next = next;
+		}
+		bb_text(&bb, " ", 1);
+	}
+	if (tmp.nitems) {
+		struct bk_item *it = &tmp.items[0];
+		char *t = xstrdup(buf_str(&it->text));
+		size_t tl = strlen(t), k = 0;
+
+		while (tl && t[tl - 1] == ' ')
+			t[--tl] = '\0';
+		/* a leading "1." or "1" label */
+		while (k < tl && k < 4 && isdigit((unsigned char)t[k]))
+			k++;
+		if (k && k < tl &&
+		    (t[k] == '.' || t[k] == ' ' || t[k] == ')')) {
+			struct buf h = BUF_INIT;
+
+			k++;
+			while (t[k] == ' ')
+				k++;
+			html_escape(&h, t + k, tl - k);
+			bk_notes_add(&w->E->notes, key, t + k, buf_str(&h));
+			buf_free(&h);
+		} else {
+			bk_notes_add(&w->E->notes, key, t, buf_str(&it->html));
+		}
+		free(t);
+		buf_free(&it->text);
+		buf_free(&it->html);
+	}
+	free(tmp.items);
+	free(key);
+}
+
+static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list);
+
+/* A structural element kept as markup around its blocks (table, rows,
+ * lists, blockquote, figure); tfoot is written as tbody. */
+static void container(struct walk *w, xmlNode *n, int depth, bool notes_list)
+{
+	const char *nm = (const char *)n->name;
+	char open[24], close[24];
+
+	if (!strcasecmp(nm, "tfoot"))
+		nm = "tbody";
+	snprintf(open, sizeof(open), "<%s>", nm);
+	snprintf(close, sizeof(close), "</%s>", nm);
+	for (char *c = open; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	for (char *c = close; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	bb_markup(w->bb, open);
+	w->open++;
+	if (name_is(n, "blockquote"))
+		w->quote++;
+	block_walk(w, n->children, depth + 1, notes_list);
+	if (name_is(n, "blockquote"))
+		w->quote--;
+	w->open--;
+	bb_markup(w->bb, close);
+}
+
 static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 {
 	for (; n; n = n->next) {
@@ -813,70 +900,8 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 		if (is_note(n, notes_list)) {
 			char *id = attr(n, "id");
 
-			if (!w->bb && id) {
-				/* collect: the note's text as one block */
-				struct bk_chapter tmp;
-				struct bk_builder bb;
-				struct walk w2 = *w;
-				char *key = note_key(w->file, id);
-
-				memset(&tmp, 0, sizeof(tmp));
-				bb_init(&bb, &tmp);
-				bb_open(&bb, BK_NOTE, "p", NULL);
-				bb.merge = true;
-				w2.bb = &bb;
-				for (xmlNode *c = n->children; c; c = c->next) {
-					/* a leading back-link */
-					if (name_is(c, "a") && c == n->children)
-						continue;
-					if (c->type == XML_ELEMENT_NODE &&
-					    is_block_name(c))
-						inline_walk(&w2, c->children,
-							    1);
-					else {
-						xmlNode *next = c->next;
-						c->next = NULL;
-						inline_walk(&w2, c, 1);
-						c->next = next;
-					}
-					bb_text(&bb, " ", 1);
-				}
-				if (tmp.nitems) {
-					struct bk_item *it = &tmp.items[0];
-					char *t = xstrdup(buf_str(&it->text));
-					size_t tl = strlen(t), k = 0;
-
-					while (tl && t[tl - 1] == ' ')
-						t[--tl] = '\0';
-					/* a leading "1." or "1" label */
-					while (k < tl && k < 4 &&
-					       isdigit((unsigned char)t[k]))
-						k++;
-					if (k && k < tl &&
-					    (t[k] == '.' || t[k] == ' ' ||
-					     t[k] == ')')) {
-						struct buf h = BUF_INIT;
-
-						k++;
-						while (t[k] == ' ')
-							k++;
-						html_escape(&h, t + k, tl - k);
-						bk_notes_add(&w->E->notes, key,
-							     t + k,
-							     buf_str(&h));
-						buf_free(&h);
-					} else {
-						bk_notes_add(
-							&w->E->notes, key, t,
-							buf_str(&it->html));
-					}
-					free(t);
-					buf_free(&it->text);
-					buf_free(&it->html);
-				}
-				free(tmp.items);
-				free(key);
-			}
+			if (!w->bb && id)
+				collect_note(w, n, id);
 			xmlFree(id);
 			continue;
 		}
@@ -902,26 +927,7 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			   name_is(n, "tr") || name_is(n, "blockquote") ||
 			   name_is(n, "figure") || name_is(n, "ul") ||
 			   name_is(n, "ol")) {
-			const char *nm = (const char *)n->name;
-			char open[24], close[24];
-
-			if (!strcasecmp(nm, "tfoot"))
-				nm = "tbody";
-			snprintf(open, sizeof(open), "<%s>", nm);
-			snprintf(close, sizeof(close), "</%s>", nm);
-			for (char *c = open; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			for (char *c = close; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			bb_markup(w->bb, open);
-			w->open++;
-			if (name_is(n, "blockquote"))
-				w->quote++;
-			block_walk(w, n->children, depth + 1, notes_list);
-			if (name_is(n, "blockquote"))
-				w->quote--;
-			w->open--;
-			bb_markup(w->bb, close);
+			container(w, n, depth, notes_list);
 		} else if (name_is(n, "hr")) {
 			bb_markup(w->bb, "<hr>");
 		} else if (name_is(n, "pre")) {
