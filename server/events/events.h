@@ -54,19 +54,19 @@ enum events_type {
 #define EVENTS_REPLY 1
 
 struct events_post {
-	int kind;	/* EVENTS_ANNOTATION or EVENTS_REPLY */
-	int64_t id;	/* 0 in the checks when the post is not written */
+	int kind;   /* EVENTS_ANNOTATION or EVENTS_REPLY */
+	int64_t id; /* 0 in the checks when the post is not written */
 	int64_t circle;
 	int64_t chapter;
 	int64_t author;
 	bool private_;
-	const char *body; /* Markdown source; NULL when gone */
+	const char *body;		 /* Markdown source; NULL when gone */
 	const struct vis_viewer *viewer; /* the caller's; in the checks */
 };
 
 struct events_anchor {
 	int64_t annotation;
-	int64_t circle;	/* ANCHOR_RESOLVED */
+	int64_t circle; /* ANCHOR_RESOLVED */
 	bool accepted;	/* ANCHOR_RESOLVED */
 	bool private_;	/* ANCHOR_RESOLVED: the annotation is private */
 };
