@@ -8,9 +8,9 @@ set -euo pipefail
 RUNTIME="build-essential cmake pkg-config libwebsockets-dev
  libwebsockets-evlib-ev libev-dev libsqlite3-dev libsodium-dev libjansson-dev
  libmd4c-dev libmd4c-html0-dev libzip-dev libxml2-dev libcrack2-dev
- cracklib-runtime"
+ cracklib-runtime libcurl4-openssl-dev libgmime-3.0-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-websockets sqlite3 clang
- libclang-rt-14-dev chromium valgrind openssl clang-format"
+ libclang-rt-14-dev chromium valgrind openssl clang-format python3-aiosmtpd"
 
 want="$RUNTIME"
 if [ "${1:-}" = "--test" ]; then

@@ -8,6 +8,7 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "export/export.h"
+#include "mail/mail.h"
 #include "modules.h"
 #include "net/net.h"
 #include "rpc/rpc.h"
@@ -54,6 +55,9 @@ static struct opt opts[] = {
 	{"--durability", "SCHOLIA_DURABILITY", OPT_STR, "full|normal (fsync per commit or not)", "full", 0, false},
 	{"--allowed-origin", "SCHOLIA_ALLOWED_ORIGIN", OPT_STR, "extra WebSocket origins, comma-separated", "", 0, false},
 	{"--max-connections", "SCHOLIA_MAX_CONNECTIONS", OPT_INT, "WebSocket connections before 503", NULL, 20000, false},
+	{"--max-connections-per-address", "SCHOLIA_MAX_CONNECTIONS_PER_ADDRESS", OPT_INT, "WebSockets per client address before 429 (0: no limit)", NULL, 64, false},
+	{"--auth-timeout", "SCHOLIA_AUTH_TIMEOUT", OPT_INT, "seconds a WebSocket may stay unauthenticated (0: no limit)", NULL, 60, false},
+	{"--trusted-proxy", "SCHOLIA_TRUSTED_PROXY", OPT_STR, "reverse proxies whose Forwarded/X-Forwarded-For is believed, comma-separated", "", 0, false},
 	{"--max-message", "SCHOLIA_MAX_MESSAGE", OPT_INT, "largest WebSocket message (bytes)", NULL, 65536, false},
 	{"--max-queue", "SCHOLIA_MAX_QUEUE", OPT_INT, "unsent bytes per connection before 1008", NULL, 1048576, false},
 	{"--tls-cert", "SCHOLIA_TLS_CERT", OPT_STR, "PEM certificate: serve HTTPS/WSS", NULL, 0, false},
@@ -73,6 +77,12 @@ static struct opt opts[] = {
 	{"--idle-hangup", "SCHOLIA_IDLE_HANGUP", OPT_INT, "hang up an unresponsive WebSocket after (s)", NULL, 75, false},
 	{"--http-timeout", "SCHOLIA_HTTP_TIMEOUT", OPT_INT, "seconds for a request's headers and body", NULL, 10, false},
 	{"--log-level", "SCHOLIA_LOG_LEVEL", OPT_STR, "debug|info|warn|error", "info", 0, false},
+	{"--smtp-url", "SCHOLIA_SMTP_URL", OPT_STR, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT (none: no mail)", NULL, 0, false},
+	{"--mail-from", "SCHOLIA_MAIL_FROM", OPT_STR, "sender of mails, \"Name <address>\"", "Scholia <scholia@localhost>", 0, false},
+	{"--reply-to-domain", "SCHOLIA_REPLY_TO_DOMAIN", OPT_STR, "domain of reply-by-email addresses (none: off)", NULL, 0, false},
+	{"--mail-batch-window", "SCHOLIA_MAIL_BATCH_WINDOW", OPT_INT, "seconds an instant mail's thread is batched", NULL, 600, false},
+	{"--digest-hour", "SCHOLIA_DIGEST_HOUR", OPT_INT, "local hour serve sends daily digests (-1: never)", NULL, 7, false},
+	{"--mail-give-up", "SCHOLIA_MAIL_GIVE_UP", OPT_INT, "seconds before an undeliverable mail is given up", NULL, 3 * 86400, false},
 	/* sub-command specific */
 	{"--status", NULL, OPT_FLAG, "migrate: list applied and pending", NULL, 0, false},
 	{"--book", NULL, OPT_STR, "import: the book's slug", NULL, 0, false},
@@ -118,7 +128,9 @@ static void usage(FILE *f)
 		"  scholia admin reset-link --handle H\n"
 		"  scholia admin invite [--max-uses N] [--expires-in SECONDS]\n"
 		"  scholia backup OUT\n"
-		"  scholia export --circle ID --format w3c|markdown\n\n"
+		"  scholia export --circle ID --format w3c|markdown\n"
+		"  scholia mail digests\n"
+		"  scholia mail-in < message\n\n"
 		"options (each also read from its environment variable):\n",
 		SCHOLIA_VERSION);
 	for (size_t i = 0; i < NOPTS; i++) {
@@ -228,6 +240,27 @@ static const char *find_dir(const char *flag, const char *name)
 	return p;
 }
 
+/* The mail module's settings; links need an absolute base. */
+static void configure_mail(void)
+{
+	static char base[300];
+	const char *url = ostr("--smtp-url");
+
+	mail_config.smtp_url = url && *url ? url : NULL;
+	mail_config.from = ostr("--mail-from");
+	mail_config.reply_domain = ostr("--reply-to-domain");
+	mail_config.batch_window_s = (int)onum("--mail-batch-window");
+	mail_config.digest_hour = (int)onum("--digest-hour");
+	mail_config.give_up_s = (int)onum("--mail-give-up");
+	if (rpc_config.public_url && *rpc_config.public_url)
+		snprintf(base, sizeof(base), "%s", rpc_config.public_url);
+	else
+		snprintf(base, sizeof(base), "http://%s:%ld",
+			 ostr("--host"), onum("--port"));
+	mail_config.base_url = base;
+	rpc_config.mail = mail_config.smtp_url != NULL;
+}
+
 static void configure(void)
 {
 	const char *reg = ostr("--registration");
@@ -254,11 +287,27 @@ static void configure(void)
 	rpc_config.public_url = ostr("--public-url");
 	rpc_config.content_dir = find_dir("--content", "content");
 	rpc_config.presence_idle_s = (int)onum("--presence-idle");
+	configure_mail();
 	if (ostr("--key-file")) {
 		rpc_config.server_key_path = ostr("--key-file");
 	} else {
 		snprintf(keyfile, sizeof(keyfile), "%s.key", ostr("--db"));
 		rpc_config.server_key_path = keyfile;
+	}
+}
+
+/* Files made by an older scholia (0644) become 0600 too (R2-F9). */
+static void tighten_modes(const char *db)
+{
+	static const char *const suffix[] = {"", "-wal", "-shm"};
+	char path[4200];
+	struct stat st;
+
+	for (size_t i = 0; i < sizeof(suffix) / sizeof(suffix[0]); i++) {
+		snprintf(path, sizeof(path), "%s%s", db, suffix[i]);
+		if (!stat(path, &st) && S_ISREG(st.st_mode) &&
+		    (st.st_mode & 077) && chmod(path, st.st_mode & 0700))
+			log_warn("main", "cannot make %s private", path);
 	}
 }
 
@@ -280,6 +329,7 @@ static int open_db(struct store **db, bool migrate)
 		fprintf(stderr, "scholia: %s\n", err);
 		return rc;
 	}
+	tighten_modes(so.path);
 	return 0;
 }
 
@@ -304,6 +354,12 @@ static int cmd_serve(void)
 	struct pool *pool;
 	int rc;
 
+	char why[200];
+
+	if (mail_check_config(why, sizeof(why))) {
+		fprintf(stderr, "scholia: %s\n", why);
+		return EXIT_USAGE;
+	}
 	rc = open_db(&db, true);
 	if (rc)
 		return exit_for(rc);
@@ -330,6 +386,9 @@ static int cmd_serve(void)
 	no.redirect_http = onum("--redirect-http") != 0;
 	no.max_connections = (int)onum("--max-connections");
 	no.max_message = (size_t)onum("--max-message");
+	no.max_per_address = (int)onum("--max-connections-per-address");
+	no.auth_timeout_s = (int)onum("--auth-timeout");
+	no.trusted_proxies = ostr("--trusted-proxy");
 	no.max_queue = (size_t)onum("--max-queue");
 	no.idle_ping_s = (int)onum("--idle-ping");
 	no.idle_hangup_s = (int)onum("--idle-hangup");
@@ -341,6 +400,29 @@ static int cmd_serve(void)
 	rc = net_serve(&no);
 	pool_stop(pool);
 	return rc ? 1 : 0;
+}
+
+/* scholia mail digests | scholia mail-in */
+static int cmd_mail(const char *what)
+{
+	struct store *db;
+	int rc;
+
+	if (!mail_enabled()) {
+		fprintf(stderr, "scholia: mail needs --smtp-url\n");
+		return what ? 75 : EXIT_USAGE;
+	}
+	rc = open_db(&db, true);
+	if (rc)
+		return what ? 75 : exit_for(rc);
+	if (what) {
+		rc = mail_cli_in(db, stdin);
+	} else {
+		rc = mail_cli_digests(db, stdout);
+		rc = exit_for(rc);
+	}
+	store_close(db);
+	return rc;
 }
 
 static int cmd_migrate(void)
@@ -500,6 +582,20 @@ static int cmd_export(void)
 	return exit_for(rc);
 }
 
+static void print_method(const struct rpc_method *m, void *arg)
+{
+	(void)arg;
+	printf("%s\n", m->name);
+}
+
+/* `scholia methods` (not in the usage text): every registered JSON-RPC
+ * method, one per line; the access-matrix test reads its list from here. */
+static int cmd_methods(void)
+{
+	rpc_each_method(print_method, NULL);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *args[8];
@@ -509,6 +605,9 @@ int main(int argc, char **argv)
 	/* a write past RLIMIT_FSIZE must fail with EFBIG (SQLite reports the
 	 * disk as full), not kill the process without a word */
 	signal(SIGXFSZ, SIG_IGN);
+	/* the database, its WAL and SHM, the key file and backups are
+	 * private to the server's user (SPEC §1, issue 14 R2-F9) */
+	umask(077);
 	if (parse(argc, argv, args, &nargs)) {
 		usage(stderr);
 		return EXIT_USAGE;
@@ -532,6 +631,13 @@ int main(int argc, char **argv)
 		return cmd_backup(args[1]);
 	if (strcmp(cmd, "export") == 0)
 		return cmd_export();
+	if (strcmp(cmd, "methods") == 0)
+		return cmd_methods();
+	if (strcmp(cmd, "mail") == 0 && nargs >= 2 &&
+	    strcmp(args[1], "digests") == 0)
+		return cmd_mail(NULL);
+	if (strcmp(cmd, "mail-in") == 0)
+		return cmd_mail("in");
 	usage(stderr);
 	return EXIT_USAGE;
 }

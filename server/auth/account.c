@@ -217,6 +217,17 @@ int auth_run_delete_hooks(struct rpc_ctx *ctx, int64_t account)
 
 /* ---- account.get / account.update ---- */
 
+/* MAIL HOOK: the mail module owns the address (server/mail/). */
+static auth_email_set_fn email_set;
+static auth_email_decorate_fn email_decorate;
+
+void auth_set_email_hooks(auth_email_set_fn set,
+			  auth_email_decorate_fn decorate)
+{
+	email_set = set;
+	email_decorate = decorate;
+}
+
 /* The caller's own account: {id, handle, display_name, bio, is_admin,
  * created_at}; NULL when gone. */
 static json_t *account_full(struct store *db, int64_t account)
@@ -234,6 +245,8 @@ static json_t *account_full(struct store *db, int64_t account)
 			      "is_admin", store_int(st, 4) != 0, "created_at",
 			      auth_time_json(store_int(st, 5)));
 	store_done(st);
+	if (j && email_decorate)
+		email_decorate(db, account, j);
 	return j;
 }
 
@@ -251,8 +264,9 @@ static int account_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int account_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"display_name", "bio", NULL};
-	const char *name = NULL, *bio = NULL;
+	static const char *const allowed[] = {"display_name", "bio", "email",
+					      NULL};
+	const char *name = NULL, *bio = NULL, *email = NULL;
 	struct store *db = rpc_store(ctx);
 	int rc = 0;
 
@@ -284,6 +298,15 @@ static int account_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(db, SQL_SET_BIO, "ti", bio, rpc_account(ctx));
 	if (rc)
 		return rpc_fail_store(ctx, rc);
+	if (rpc_param_str(ctx, params, "email", false, 0, 254, &email))
+		return RPC_ERR;
+	if (email) {
+		if (!email_set)
+			return rpc_fail_field(ctx, "email",
+					      "this server keeps no addresses");
+		if (email_set(ctx, rpc_account(ctx), email))
+			return RPC_ERR;
+	}
 	*result = account_full(db, rpc_account(ctx));
 	if (!*result)
 		return rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "no such account");

@@ -90,4 +90,37 @@ typedef int (*auth_delete_fn)(struct rpc_ctx *ctx, int64_t account);
 void auth_add_export_hook(const char *key, auth_export_fn fn);
 void auth_add_delete_hook(const char *name, auth_delete_fn fn);
 
+/* ---- tokens and links for the mail module (server/mail/) ---- */
+
+#define AUTH_TOKEN_TEXT 64 /* room for a token's base64url text + NUL */
+#define AUTH_TOKEN_DIGEST 65 /* room for the hex of its keyed hash + NUL */
+
+/* A new random token (base64url text into token, AUTH_TOKEN_TEXT bytes) and
+ * the hex of its keyed hash (into digest, AUTH_TOKEN_DIGEST bytes), for a
+ * module that stores only the hash. 0 or negative SCH_E*. */
+int auth_token_make(struct store *db, char *token, char *digest);
+/* The keyed hash of a token text: 0, or SCH_EINVAL when it is no token. */
+int auth_token_digest(struct store *db, const char *token, char *digest);
+/* A keyed MAC of msg with the server key, as nhex lower-case hex digits
+ * (at most 64) into out (nhex + 1 bytes). Domain-separated from token
+ * hashes. 0 or negative SCH_E*. */
+int auth_mac_hex(struct store *db, const char *msg, char *out, size_t nhex);
+/* Makes a one-time password-reset link for account valid ttl seconds:
+ * <base>/#/reset/<token> into link. 0 or negative SCH_E*. */
+int auth_reset_link_new(struct store *db, int64_t account, int64_t ttl,
+			const char *base, char *link, size_t linklen);
+
+/*
+ * account.update {email} and account.get's email fields belong to the mail
+ * module. set runs inside account.update with the new address ("" removes
+ * it) and returns 0 or RPC_ERR with the error in ctx; decorate adds the
+ * account's own email fields to its account.get / account.update result.
+ */
+typedef int (*auth_email_set_fn)(struct rpc_ctx *ctx, int64_t account,
+				 const char *email);
+typedef void (*auth_email_decorate_fn)(struct store *db, int64_t account,
+				       json_t *obj);
+void auth_set_email_hooks(auth_email_set_fn set,
+			  auth_email_decorate_fn decorate);
+
 #endif

@@ -94,6 +94,11 @@ void bk_book_free(struct bk_book *b)
 	free(b->language);
 	free(b->licence);
 	free(b->edition);
+	for (size_t i = 0; i < b->nfigs; i++) {
+		free(b->figs[i].path);
+		free(b->figs[i].data);
+	}
+	free(b->figs);
 	buf_free(&b->warnings);
 	free(b);
 }
@@ -264,8 +269,6 @@ const char *bk_memmem(const char *h, size_t hn, const char *n, size_t nn)
 }
 
 /* ---- escaping and URLs ---- */
-
-
 
 bool bk_safe_path(const char *p, size_t n)
 {

@@ -19,6 +19,12 @@
 #include "util/err.h"
 #include "util/refbuf.h"
 
+/* How many events one catch-up may replay before answering resync. */
+#define BUS_REPLAY_MAX 5000
+/* Bytes of event data one replay may carry: past it the subscriber is told
+ * to resync, so that one reply never nears the 1 MiB send queue (R2-F2). */
+#define BUS_REPLAY_BYTES (512u << 10)
+
 static const char SQL_NEXT_SEQ[] =
 	"INSERT INTO circle_seq(circle, seq) VALUES (?1, 1)"
 	" ON CONFLICT(circle) DO UPDATE SET seq = seq + 1 RETURNING seq";
@@ -139,6 +145,7 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 	int64_t min_seq = 0;
 	json_t *list;
 	int rc, n = 0;
+	size_t bytes = 0;
 
 	*events = NULL;
 	*resync = false;
@@ -178,6 +185,13 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 		text = (r == VIS_REDACTED && !store_is_null(st, 3))
 			       ? store_text(st, 3)
 			       : store_text(st, 2);
+		bytes += text ? strlen(text) : 4;
+		if (bytes > BUS_REPLAY_BYTES) {
+			store_done(st);
+			json_decref(list);
+			*resync = true;
+			return 0;
+		}
 		data = json_loads(text ? text : "null",
 				  JSON_DECODE_ANY, NULL);
 		json_array_append_new(list,

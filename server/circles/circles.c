@@ -776,8 +776,18 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	for (int i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
 
-		if (m)
+		if (m) {
+			/* (extension) others add what they know of a member:
+			 * moderation its mute state, as member.muted said */
+			struct events_event ev = {.type = EVENTS_MEMBER_LISTED,
+						  .ctx = ctx};
+
+			ev.u.member.circle = circle;
+			ev.u.member.account = ids[i];
+			ev.u.member.obj = m;
+			(void)events_emit(&ev);
 			json_array_append_new(items, m);
+		}
 	}
 	*result = json_pack(
 		"{s:o,s:o}", "items", items, "next",
@@ -979,8 +989,8 @@ static const char SQL_CLONE_SOURCE[] =
 	"SELECT book, description, spoiler_guard, post_first,"
 	" members_can_invite FROM circles WHERE id = ?";
 static const char SQL_CLONE_PLAN[] =
-	"INSERT INTO plan_entries(circle, chapter, due, prompt)"
-	" SELECT ?, chapter, due, prompt FROM plan_entries WHERE circle = ?";
+	"INSERT INTO plan_entries(circle, chapter, due, prompt, notes)"
+	" SELECT ?, chapter, due, prompt, notes FROM plan_entries WHERE circle = ?";
 
 static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
@@ -1097,10 +1107,10 @@ static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static const struct rpc_method methods[] = {
 	{"circle.create", m_create, RPC_AUTH},
-	{"circle.list", m_list, RPC_AUTH},
-	{"circle.get", m_get, RPC_AUTH},
+	{"circle.list", m_list, RPC_AUTH | RPC_READ},
+	{"circle.get", m_get, RPC_AUTH | RPC_READ},
 	{"circle.update", m_update, RPC_AUTH},
-	{"circle.members", m_members, RPC_AUTH},
+	{"circle.members", m_members, RPC_AUTH | RPC_READ},
 	{"circle.set_role", m_set_role, RPC_AUTH},
 	{"circle.leave", m_leave, RPC_AUTH},
 	{"circle.clone", m_clone, RPC_AUTH},

@@ -21,6 +21,9 @@
  *   circles     EVENTS_CIRCLE_CLONED    threads (copies annotations)
  *   auth        EVENTS_ACCOUNT_EXPORT   threads, notify (their parts)
  *   auth        EVENTS_ACCOUNT_DELETED  circles, threads, notify
+ *   circles     EVENTS_MEMBER_LISTED    moderation (mute state)
+ *   circles     EVENTS_INVITE_CREATED   moderation (audit log)
+ *   circles     EVENTS_JOIN_CHECK       moderation (a removal sticks)
  *
  * Modules subscribe in their *_init() (modules.c fixes the order);
  * subscribers of one type run in that order.
@@ -46,6 +49,9 @@ enum events_type {
 	EVENTS_CIRCLE_CLONED,	/* circle.clone with annotations (.clone) */
 	EVENTS_ACCOUNT_EXPORT,	/* account.export collects parts (.account) */
 	EVENTS_ACCOUNT_DELETED, /* account.delete (.account) */
+	EVENTS_MEMBER_LISTED,	/* circle.members lists a member (.member) */
+	EVENTS_INVITE_CREATED,	/* circle.invite made a code (.invite) */
+	EVENTS_JOIN_CHECK,	/* may account join through it? (.invite) */
 	EVENTS_NTYPES
 };
 
@@ -82,6 +88,19 @@ struct events_account {
 	json_t *out; /* ACCOUNT_EXPORT: the object subscribers add keys to */
 };
 
+struct events_member {
+	int64_t circle;
+	int64_t account;
+	json_t *obj; /* the member's object: subscribers add their keys */
+};
+
+struct events_invite {
+	int64_t circle;
+	int64_t account;	/* JOIN_CHECK: who joins */
+	int64_t created_at;	/* JOIN_CHECK: when the invitation was made */
+	const char *role;	/* INVITE_CREATED: the role it grants */
+};
+
 struct events_event {
 	enum events_type type;
 	struct rpc_ctx *ctx; /* the call that publishes (may be a CLI ctx) */
@@ -90,6 +109,8 @@ struct events_event {
 		struct events_anchor anchor;
 		struct events_clone clone;
 		struct events_account account;
+		struct events_member member;
+		struct events_invite invite;
 	} u;
 };
 

@@ -105,6 +105,9 @@ int mod_remove(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_slow(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_ban(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_unban(struct rpc_ctx *ctx, json_t *params, json_t **result);
+/* Method handlers (invites.c). */
+int mod_invites(struct rpc_ctx *ctx, json_t *params, json_t **result);
+int mod_invite_revoke(struct rpc_ctx *ctx, json_t *params, json_t **result);
 /* Method handlers (log.c). */
 int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_log(struct rpc_ctx *ctx, json_t *params, json_t **result);

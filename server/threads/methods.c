@@ -26,6 +26,9 @@
 #include "util/err.h"
 
 #define TH_PAGE 200 /* annotations per page of annotation.list */
+/* and at most this many bytes of JSON (at least one item): one reply must
+ * never near the 1 MiB send queue (R2-F2) */
+#define TH_PAGE_BYTES (512u << 10)
 
 static const char *const th_reactions[] = {"agree", "insightful", "question",
 					   "disagree", NULL};
@@ -42,6 +45,9 @@ static const char SQL_LIST[] =
 static const char SQL_UPDATE_ANN[] =
 	"UPDATE annotations SET body = ?, body_html = ?, updated_at = ?,"
 	" edited = 1 WHERE id = ?";
+static const char SQL_PUBLISH_ANN[] =
+	"UPDATE annotations SET visibility = 'circle', updated_at = ?"
+	" WHERE id = ?";
 static const char SQL_UPDATE_REPLY[] =
 	"UPDATE replies SET body = ?, body_html = ?, updated_at = ?,"
 	" edited = 1 WHERE id = ?";
@@ -223,15 +229,11 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 {
 	static const char *const allowed[] = {"circle", "chapter",    "target",
 					      "body",	"visibility", NULL};
-	struct store *db = rpc_store(ctx);
-	int64_t circle, chapter, id, me = rpc_account(ctx), now = rpc_now(ctx);
+	int64_t circle, chapter;
 	const char *body;
 	json_t *target;
 	int visibility = 0;
 	struct vis_viewer v;
-	struct th_post p;
-	char *html;
-	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -252,10 +254,23 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 		return RPC_ERR;
 	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, circle))
 		return RPC_ERR;
+	return th_annotation_insert(ctx, circle, chapter, target, body,
+				    visibility == 1, result);
+}
+
+int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
+			 json_t *target, const char *body, bool private_,
+			 json_t **result)
+{
+	struct store *db = rpc_store(ctx);
+	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
+	struct th_post p;
+	char *html;
+	int rc;
 
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_ANN, "iiitttii", circle, chapter, me,
-		       body, html, th_visibilities[visibility], now, now);
+		       body, html, th_visibilities[private_ ? 1 : 0], now, now);
 	free(html);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
@@ -301,14 +316,16 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	}
 	if (!rc)
-		rc = th_publish_post(ctx, "annotation.created", &p);
+		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
+					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
 		return rpc_fail_store(ctx, rc);
 	}
-	*result = th_post_json(db, &p, me, VIS_FULL);
 	th_post_free(&p);
 	return 0;
 }
@@ -344,6 +361,8 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct vis_viewer v;
 	json_t *items;
 	int n = 0, m, i, rc;
+	size_t bytes = 0;
+	bool full = false;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -363,7 +382,7 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
 	m = 0;
-	for (i = 0; i < n && i < TH_PAGE; i++) {
+	for (i = 0; i < n && i < TH_PAGE && !full; i++) {
 		struct th_post p;
 		struct vis_item item;
 		enum vis_result r;
@@ -385,7 +404,10 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			if (start != p.position)
 				store_run(db, SQL_ANN_POSITION, "ii", start,
 					  p.id);
+			bytes += json_dumpb(rows[m].obj, NULL, 0,
+					    JSON_COMPACT);
 			m++;
+			full = bytes >= TH_PAGE_BYTES;
 		}
 		th_post_free(&p);
 	}
@@ -395,9 +417,11 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		json_array_append_new(items, rows[i].obj);
 	*result = json_pack(
 		"{s:o, s:o}", "items", items, "next",
-		n > TH_PAGE
-			? json_sprintf("%lld", (long long)(offset + TH_PAGE))
+		(full && i < n) || n > TH_PAGE
+			? json_sprintf("%lld", (long long)(offset + i))
 			: json_null());
+	json_object_set_new(*result, "withheld",
+			    th_withheld_json(db, &v, circle, chapter));
 	return 0;
 }
 
@@ -426,15 +450,80 @@ static int annotation_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		     int kind);
+
+/*
+ * annotation.update {visibility: "circle"} of a private annotation: it
+ * becomes a circle thread as if posted now (the post limits, mute and slow
+ * mode apply; search, post-first and chapter follows learn of it) and
+ * annotation.created goes to the circle. A body given too is applied
+ * first, as an ordinary edit.
+ */
+static int th_publish(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		      int64_t id, const char *body)
+{
+	struct store *db = rpc_store(ctx);
+	int64_t me = rpc_account(ctx);
+	struct vis_viewer v;
+	struct th_post p;
+	json_t *edited = NULL;
+	int rc;
+
+	if (body) {
+		json_t *pp = json_pack("{s:I,s:s}", "annotation",
+				       (json_int_t)id, "body", body);
+
+		rc = th_update(ctx, pp, &edited, TH_ANNOTATION);
+		json_decref(pp);
+		json_decref(edited);
+		if (rc)
+			return RPC_ERR;
+	}
+	(void)params;
+	rc = th_post_load(db, TH_ANNOTATION, id, &p);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (th_viewer(ctx, p.circle, &v) || th_need_member(ctx, &v) ||
+	    th_check_write(ctx, EVENTS_POST_CHECK, &v, p.circle)) {
+		th_post_free(&p);
+		return RPC_ERR;
+	}
+	rc = store_run(db, SQL_PUBLISH_ANN, "ii", rpc_now(ctx), id);
+	th_post_free(&p);
+	if (!rc)
+		rc = th_post_load(db, TH_ANNOTATION, id, &p);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
+	if (!rc)
+		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
+	if (!rc)
+		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
+					   result);
+	if (!rc)
+		rc = th_notify_post(ctx, &p, NULL, true);
+	if (rc) {
+		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
+		return rpc_fail_store(ctx, rc);
+	}
+	th_post_free(&p);
+	return 0;
+}
+
 /* annotation.update and reply.update. */
 static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		     int kind)
 {
-	static const char *const allowed_a[] = {"annotation", "body", NULL};
+	static const char *const allowed_a[] = {"annotation", "body",
+						"visibility", NULL};
 	static const char *const allowed_r[] = {"reply", "body", NULL};
 	struct store *db = rpc_store(ctx);
-	const char *name = th_kind_name(kind), *body;
+	const char *name = th_kind_name(kind), *body = NULL;
 	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
+	int visibility = -1;
 	struct vis_viewer v;
 	struct th_post p;
 	enum vis_result r;
@@ -444,10 +533,34 @@ static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 	if (rpc_params_only(ctx, params,
 			    kind == TH_REPLY ? allowed_r : allowed_a) ||
 	    rpc_param_id(ctx, params, name, true, &id) ||
-	    th_param_body(ctx, params, &body))
+	    (kind == TH_ANNOTATION &&
+	     rpc_param_enum(ctx, params, "visibility", false, th_visibilities,
+			    &visibility)) ||
+	    ((visibility < 0 || json_object_get(params, "body")) &&
+	     th_param_body(ctx, params, &body)))
 		return RPC_ERR;
 	if (th_load_visible(ctx, kind, id, &p, &v, &r))
 		return RPC_ERR;
+	if (visibility >= 0 && p.author == me && !p.deleted) {
+		/* private -> circle only; circle -> private is refused */
+		if (visibility == 1 && !p.private_) {
+			th_post_free(&p);
+			return rpc_fail_field(ctx, "visibility",
+					      "a circle annotation cannot "
+					      "become private");
+		}
+		if (visibility == 0 && p.private_) {
+			th_post_free(&p);
+			return th_publish(ctx, params, result, id, body);
+		}
+	}
+	if (!body) {
+		body = p.body ? p.body : "";
+		if (!*body) {
+			th_post_free(&p);
+			return rpc_fail_field(ctx, "body", "body is empty");
+		}
+	}
 	if (p.author != me) {
 		rc = rpc_fail(ctx, RPC_E_FORBIDDEN, "only the author may edit");
 		goto out;
@@ -696,14 +809,16 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	}
 	if (!rc)
-		rc = th_publish_post(ctx, "reply.created", &p);
+		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
+					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
 		goto fail_store;
 	}
-	*result = th_post_json(db, &p, me, VIS_FULL);
 	th_post_free(&p);
 	th_post_free(&a);
 	return 0;
@@ -973,11 +1088,12 @@ void threads_init(void)
 {
 	static const struct rpc_method methods[] = {
 		{"annotation.create", annotation_create, RPC_AUTH},
-		{"annotation.list", annotation_list, RPC_AUTH},
-		{"annotation.get", annotation_get, RPC_AUTH},
+		{"annotation.list", annotation_list, RPC_AUTH | RPC_READ},
+		{"annotation.get", annotation_get, RPC_AUTH | RPC_READ},
 		{"annotation.update", annotation_update, RPC_AUTH},
 		{"annotation.delete", annotation_delete, RPC_AUTH},
 		{"reply.create", reply_create, RPC_AUTH},
+		{"annotation.import", th_annotation_import, RPC_AUTH},
 		{"reply.update", reply_update, RPC_AUTH},
 		{"reply.delete", reply_delete, RPC_AUTH},
 		{"reaction.toggle", reaction_toggle, RPC_AUTH},
@@ -990,4 +1106,5 @@ void threads_init(void)
 	threads_account_init();
 	events_on(EVENTS_ANCHOR_MOVED, threads_anchor_changed, NULL);
 	events_on(EVENTS_CIRCLE_CLONED, threads_on_clone, NULL);
+	threads_extras_init();
 }

@@ -249,6 +249,9 @@ static json_t *th_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+int64_t (*threads_reply_outcome)(struct store *db, int64_t reply,
+				 int64_t annotation);
+
 json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		     enum vis_result r)
 {
@@ -276,6 +279,14 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		json_object_set_new(o, "parent",
 				    p->parent ? json_integer(p->parent)
 					      : json_null());
+		if (threads_reply_outcome) {
+			int64_t m =
+				threads_reply_outcome(db, p->id, p->annotation);
+
+			if (m > 0)
+				json_object_set_new(o, "meeting_outcome",
+						    json_integer(m));
+		}
 	} else {
 		json_t *target = NULL;
 		const char *state = "exact";
@@ -299,18 +310,41 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 	return o;
 }
 
-int th_publish_post(struct rpc_ctx *ctx, const char *type,
-		    const struct th_post *p)
+int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
+			  const struct th_post *p, int64_t me, json_t **reply)
 {
 	struct store *db = rpc_store(ctx);
 	struct vis_item item;
+	json_t *full, *redacted;
 	int64_t seq;
 
 	th_post_vis(db, p, &item);
+	full = th_post_json(db, p, 0, VIS_FULL);
+	/* what th_post_json(VIS_REDACTED) gives: no body, hidden */
+	redacted = json_deep_copy(full);
+	json_object_set_new(redacted, "body", json_null());
+	json_object_set_new(redacted, "body_html", json_null());
+	json_object_set_new(redacted, "hidden", json_true());
+	if (reply) {
+		*reply = json_deep_copy(full);
+		if (me)
+			json_object_set_new(
+				*reply, "my_reactions",
+				th_my_reactions_json(db, p->kind, p->id, me));
+	}
 	seq = rpc_publish(ctx, p->circle, type, &item, th_kind_name(p->kind),
-			  p->id, th_post_json(db, p, 0, VIS_FULL),
-			  th_post_json(db, p, 0, VIS_REDACTED));
+			  p->id, full, redacted);
+	if (seq < 0 && reply) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
 	return seq < 0 ? (int)seq : 0;
+}
+
+int th_publish_post(struct rpc_ctx *ctx, const char *type,
+		    const struct th_post *p)
+{
+	return th_publish_post_reply(ctx, type, p, 0, NULL);
 }
 
 /* ---- threads.h ---- */
