@@ -20,7 +20,9 @@ import sys
 LAYERS = [
     ["main.c"],
     ["net"],
-    ["export", "search", "moderation"],
+    ["export"],
+    ["meetings"],
+    ["mail", "search", "moderation"],
     ["threads"],
     ["circles", "notify"],
     ["auth", "books"],

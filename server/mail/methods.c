@@ -18,6 +18,7 @@
 
 #include "auth/auth.h"
 #include "circles/circles.h"
+#include "events/events.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -602,6 +603,23 @@ static void mail_tick(struct rpc_ctx *ctx)
 	mail_outbox_tick(ctx);
 }
 
+/* Domain events of lower modules (events/events.h). */
+static int on_notification(const struct events_event *ev, void *arg)
+{
+	const struct events_notification *n = &ev->u.notification;
+
+	(void)arg;
+	return mail_on_notification(ev->ctx, n->id, n->account, n->circle,
+				    n->kind, n->data);
+}
+
+static int on_invite_mail(const struct events_event *ev, void *arg)
+{
+	(void)arg;
+	return mail_invite(ev->ctx, ev->u.invite.circle, ev->u.invite.email,
+			   ev->u.invite.url);
+}
+
 void mail_init(void)
 {
 	static const struct rpc_method methods[] = {
@@ -618,4 +636,6 @@ void mail_init(void)
 	rpc_http_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
 	prev_tick = rpc_hooks.tick;
 	rpc_hooks.tick = mail_tick;
+	events_on(EVENTS_NOTIFICATION_ADDED, on_notification, NULL);
+	events_on(EVENTS_INVITE_MAIL, on_invite_mail, NULL);
 }
