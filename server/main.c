@@ -7,8 +7,10 @@
  */
 #include "auth/auth.h"
 #include "books/books.h"
+#include "circles/circles.h"
 #include "export/export.h"
 #include "mail/mail.h"
+#include "moderation/moderation.h"
 #include "modules.h"
 #include "net/net.h"
 #include "rpc/rpc.h"
@@ -276,23 +278,23 @@ static void configure(void)
 	rpc_config.max_message = (size_t)onum("--max-message");
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
-	rpc_config.autohide_flags = (int)onum("--autohide-flags");
-	rpc_config.registration = strcmp(reg, "invite") == 0   ? 1
+	moderation_config.autohide_flags = (int)onum("--autohide-flags");
+	auth_config.registration = strcmp(reg, "invite") == 0   ? 1
 				  : strcmp(reg, "closed") == 0 ? 2
 							       : 0;
-	rpc_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
-	rpc_config.pwhash_mem = (size_t)onum("--pwhash-mem");
-	rpc_config.session_idle_s = (int)onum("--session-idle");
-	rpc_config.session_max_s = (int)onum("--session-max");
+	auth_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
+	auth_config.pwhash_mem = (size_t)onum("--pwhash-mem");
+	auth_config.session_idle_s = (int)onum("--session-idle");
+	auth_config.session_max_s = (int)onum("--session-max");
 	rpc_config.public_url = ostr("--public-url");
 	rpc_config.content_dir = find_dir("--content", "content");
-	rpc_config.presence_idle_s = (int)onum("--presence-idle");
+	circles_config.presence_idle_s = (int)onum("--presence-idle");
 	configure_mail();
 	if (ostr("--key-file")) {
-		rpc_config.server_key_path = ostr("--key-file");
+		auth_config.server_key_path = ostr("--key-file");
 	} else {
 		snprintf(keyfile, sizeof(keyfile), "%s.key", ostr("--db"));
-		rpc_config.server_key_path = keyfile;
+		auth_config.server_key_path = keyfile;
 	}
 }
 

@@ -26,16 +26,8 @@ struct rpc_config rpc_config = {
 	.max_exact_cp = 4000,
 	.posts_per_minute = 20,
 	.login_failures = 5,
-	.autohide_flags = 3,
-	.registration = 0,
-	.pwhash_ops = 2,
-	.pwhash_mem = 67108864,
-	.session_idle_s = 30 * 86400,
-	.session_max_s = 90 * 86400,
 	.public_url = "",
 	.content_dir = "content",
-	.server_key_path = NULL,
-	.presence_idle_s = 60,
 };
 
 /* ---- method table ---- */
