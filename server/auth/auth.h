@@ -51,6 +51,25 @@ json_t *auth_author_json(struct store *db, int64_t account);
 /* Account id by handle (for @mentions); 0 if none. */
 int64_t auth_account_by_handle(struct store *db, const char *handle);
 
+/* One row of the site admin's account list (borrowed for the callback). */
+struct auth_account_row {
+	int64_t id;
+	const char *handle;
+	const char *display_name;
+	bool is_admin;
+	bool banned;
+	int64_t created_at;
+};
+typedef void (*auth_account_fn)(const struct auth_account_row *row,
+				void *arg);
+/* Calls fn for up to limit accounts with id > after, in id order. Returns
+ * how many rows it passed, or a negative SCH_E* code. */
+int auth_accounts_page(struct store *db, int64_t after, int limit,
+		       auth_account_fn fn, void *arg);
+/* Gives (on) or takes away the site admin role. SCH_ENOTFOUND for no such
+ * account, SCH_ECONFLICT when it would remove the last site admin. */
+int auth_set_admin(struct store *db, int64_t account, bool on);
+
 /* Site-wide ban (moderation's admin.ban): marks the account banned, ends
  * every session and closes its connections. 0 or negative SCH_E*. */
 int auth_set_banned(struct rpc_ctx *ctx, int64_t account, bool banned);

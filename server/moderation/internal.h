@@ -111,5 +111,7 @@ int mod_invite_revoke(struct rpc_ctx *ctx, json_t *params, json_t **result);
 /* Method handlers (log.c). */
 int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_log(struct rpc_ctx *ctx, json_t *params, json_t **result);
+int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result);
+int mod_admin_set_admin(struct rpc_ctx *ctx, json_t *params, json_t **result);
 
 #endif

@@ -34,6 +34,8 @@ static const struct rpc_method moderation_methods[] = {
 	{"admin.ban", mod_admin_ban, RPC_AUTH},
 	{"admin.unban", mod_admin_unban, RPC_AUTH},
 	{"admin.log", mod_admin_log, RPC_AUTH | RPC_READ},
+	{"admin.accounts", mod_admin_accounts, RPC_AUTH | RPC_READ},
+	{"admin.set_admin", mod_admin_set_admin, RPC_AUTH},
 	{NULL, NULL, 0}};
 
 /* threads asks before a post or a reaction (events.h). */
@@ -57,7 +59,7 @@ static int on_anchor_resolved(const struct events_event *ev, void *arg)
 	(void)arg;
 	if (a->private_)
 		return 0;
-	snprintf(ref, sizeof(ref), "{\"annotation\":%lld}",
+	snprintf(ref, sizeof(ref), "annotation:%lld",
 		 (long long)a->annotation);
 	return moderation_log(ev->ctx, a->circle,
 			      a->accepted ? "anchor.accept" : "anchor.reject",

@@ -7,7 +7,9 @@
 #define SCH_MODERATION_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct rpc_ctx;
 
@@ -53,5 +55,14 @@ json_t *moderation_mute_json(struct store *db, int64_t circle, int64_t account,
 /* Appends an audit entry (actor = caller). 0 or negative SCH_E*. */
 int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
 		   const char *target, const char *reason);
+
+/*
+ * `scholia admin list-accounts|set-admin|log` (what), in the operator's own
+ * process: handle and remove for set-admin. Writes to out; on failure a
+ * negative SCH_E* code with the reason in err.
+ */
+int moderation_cli_admin(struct store *db, const char *what,
+			 const char *handle, bool remove, FILE *out, char *err,
+			 size_t errlen);
 
 #endif

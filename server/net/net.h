@@ -40,6 +40,15 @@ struct net_opts {
 			false, 20000, 65536, 1048576, 30, 75, 10, NULL, NULL, \
 			64, 60, "" }
 
+/* What SIGHUP may change without a restart (systemctl reload). The hook
+ * gets the current values and changes those it re-read. */
+struct net_reload {
+	int max_connections;
+};
+/* Sets the hook SIGHUP calls on the loop thread before it re-reads the TLS
+ * certificate and key (renewed certificates, no connection dropped). */
+void net_on_reload(void (*fn)(struct net_reload *r));
+
 /* Serves until SIGTERM/SIGINT, then shuts down gracefully (SPEC §1):
  * stop accepting, close WebSockets with 1001, let the executor commit what
  * is in flight, return 0. Returns nonzero if the server cannot start. */

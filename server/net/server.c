@@ -16,6 +16,7 @@
 #include <ev.h>
 #include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,7 +24,8 @@
 struct net_state net;
 
 static struct ev_loop *loop;
-static ev_signal sig_term, sig_int;
+static ev_signal sig_term, sig_int, sig_hup;
+static void (*reload_hook)(struct net_reload *r);
 static ev_timer shutdown_timer, idle_timer;
 static double shutdown_started;
 
@@ -94,6 +96,78 @@ static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
 	shutdown_started = ev_now(l);
 	ev_timer_init(&shutdown_timer, shutdown_check, 0.05, 0.05);
 	ev_timer_start(l, &shutdown_timer);
+}
+
+void net_on_reload(void (*fn)(struct net_reload *r))
+{
+	reload_hook = fn;
+}
+
+/* A whole file into a new buffer (caller frees); NULL on failure. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+	    n < 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0) {
+		data = malloc((size_t)n + 1);
+		if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+			free(data);
+			data = NULL;
+		} else if (data) {
+			data[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return data;
+}
+
+/* Re-reads the certificate and key into every vhost that uses them; open
+ * connections keep the session they have, new ones get the new pair. */
+static void tls_reload(void)
+{
+	size_t clen = 0, klen = 0;
+	char *cert = slurp(net.opts.tls_cert, &clen);
+	char *key = slurp(net.opts.tls_key, &klen);
+
+	if (!cert || !key)
+		log_warn("net", "cannot read %s or %s: keeping the old "
+				"certificate",
+			 net.opts.tls_cert, net.opts.tls_key);
+	else if (lws_tls_cert_updated(net.context, net.opts.tls_cert,
+				      net.opts.tls_key, cert, clen, key,
+				      klen))
+		log_warn("net", "the new certificate was refused: keeping "
+				"the old one");
+	else
+		log_info("net", "reloaded the TLS certificate %s",
+			 net.opts.tls_cert);
+	if (key)
+		explicit_bzero(key, klen);
+	free(key);
+	free(cert);
+}
+
+static void on_reload(struct ev_loop *l, ev_signal *w, int revents)
+{
+	struct net_reload r = {net.opts.max_connections};
+
+	(void)l;
+	(void)w;
+	(void)revents;
+	log_info("net", "SIGHUP: reloading the settings that can change "
+			"without a restart");
+	if (reload_hook)
+		reload_hook(&r);
+	if (r.max_connections > 0)
+		net.opts.max_connections = r.max_connections;
+	if (net.opts.tls_cert && net.opts.tls_key)
+		tls_reload();
 }
 
 /* lws's own signal hook (it watches SIGINT on event loops) */
@@ -211,6 +285,8 @@ int net_serve(const struct net_opts *opts)
 	ev_signal_start(loop, &sig_term);
 	ev_signal_init(&sig_int, on_signal, SIGINT);
 	ev_signal_start(loop, &sig_int);
+	ev_signal_init(&sig_hup, on_reload, SIGHUP);
+	ev_signal_start(loop, &sig_hup);
 	log_info("net", "listening on %s://%s:%d",
 		 opts->tls_cert ? "https" : "http", opts->host, opts->port);
 
@@ -218,6 +294,7 @@ int net_serve(const struct net_opts *opts)
 
 	ev_signal_stop(loop, &sig_term);
 	ev_signal_stop(loop, &sig_int);
+	ev_signal_stop(loop, &sig_hup);
 	ev_timer_stop(loop, &shutdown_timer);
 	ev_timer_stop(loop, &idle_timer);
 	/* the executor finishes what is queued and commits */

@@ -698,3 +698,58 @@ int store_ids(struct store_stmt *st, int64_t **ids, size_t *n)
 	}
 	return rc < 0 ? rc : 0;
 }
+
+int store_restore(const char *in, const char *out, char *err, size_t errlen)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3_backup *b;
+	int rc = SCH_EDB;
+
+	if (sqlite3_open_v2(in, &src, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", in,
+			 src ? sqlite3_errmsg(src) : "out of memory");
+		rc = SCH_EIO;
+		goto out;
+	}
+	/* a backup that is not a sound database is refused before anything
+	 * of the current one is touched */
+	if (sqlite3_prepare_v2(src, "PRAGMA quick_check", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		snprintf(err, errlen, "%s is not a sound database: %s", in,
+			 sqlite3_errmsg(src));
+		rc = SCH_ECORRUPT;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_open(out, &dst) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", out,
+			 dst ? sqlite3_errmsg(dst) : "out of memory");
+		rc = SCH_EIO;
+		goto out;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		snprintf(err, errlen, "restore failed: %s",
+			 sqlite3_errmsg(dst));
+		goto out;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "restore failed: %s",
+			 sqlite3_errmsg(dst));
+		rc = SCH_EDB;
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	return rc;
+}

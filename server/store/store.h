@@ -140,6 +140,11 @@ int store_migration_print(struct store *s, const char *dir, FILE *out);
 /* SQLite online backup of the whole database into path. */
 int store_backup(struct store *s, const char *path, char *err, size_t errlen);
 
+/* Copies the database file in (checked with quick_check first: a file that
+ * is not a sound database is SCH_ECORRUPT) into a new file out. Used by
+ * `scholia restore`, which moves the result into place. */
+int store_restore(const char *in, const char *out, char *err, size_t errlen);
+
 /* Quick health probe: 0 when a trivial query runs. */
 int store_ping(struct store *s);
 

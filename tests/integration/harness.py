@@ -23,6 +23,8 @@ FAST_ENV = {
     # cheap Argon2id for tests; production defaults are libsodium INTERACTIVE
     "SCHOLIA_PWHASH_OPS": "1",
     "SCHOLIA_PWHASH_MEM": "8192",
+    # never the host's /etc/scholia/scholia.conf: a test says what it wants
+    "SCHOLIA_CONFIG": "/dev/null",
 }
 
 

@@ -872,6 +872,18 @@ for _name, _tbl, _extra, _fresh in (
     MATRIX[_name] = Row(on_meeting(_extra, _fresh), _tbl, CIRCLE)
 
 
+# Extension (docs/operations.md): the site screen's account list and role.
+@row("admin.accounts", ADMIN_ONLY)
+def _(w, role, v, ok):
+    return mine(w, role), {}
+
+
+@row("admin.set_admin", ADMIN_ONLY)
+def _(w, role, v, ok):
+    target = w.server.new_account("tadm") if ok else w.spare
+    return mine(w, role), {"account": target.account["id"], "on": True}
+
+
 # ------------------------------------------------------------ known gaps
 # (method, role, variant) -> why the server's answer differs from SPEC §4.
 XFAIL = {}
@@ -986,7 +998,7 @@ HTTP_XFAIL = {}
 
 def http_cases():
     out = []
-    for view in ("annotations", "digest"):
+    for view in ("annotations", "container", "digest"):
         for variant in CIRCLE:
             for role in ROLES:
                 marks = []
@@ -1003,7 +1015,8 @@ def test_http_views(world, server, view, role, variant):
     w = world
     circle = w.circle(variant)
     path = "/api/circles/%d/%s" % (circle, "annotations" if view ==
-                                   "annotations" else
+                                   "annotations" else "annotations/"
+                                   if view == "container" else
                                    "digest.md?chapter=%d" % w.chapter)
     headers = {}
     if role == BANNED:

@@ -243,7 +243,7 @@ def test_meeting_life(world, server):
     assert [i["annotation"] for i in m["agenda"]] == [w.t1, w.t3]
     log = w.owner.call("mod.log", {"circle": w.circle})["items"]
     assert [x["action"] for x in log[:2]] == ["meeting.agenda"] * 2
-    assert log[0]["target"] == "meeting:%d" % mid
+    assert log[0]["target"] == {"meeting": mid}
 
     # live: the owner advances, members' screens follow
     for cl in (w.ahead, w.behind):
@@ -303,11 +303,11 @@ def test_meeting_life(world, server):
                                      if r["id"] == w.r1][0]
     log = w.owner.call("mod.log", {"circle": w.circle})["items"]
     assert log[0]["action"] == "meeting.outcome"
-    assert log[0]["target"] == "annotation:%d" % w.t1
+    assert log[0]["target"] == {"annotation": w.t1}
     acts = [(x["action"], x["target"]) for x in log]
-    assert ("meeting.advance", "meeting:%d" % mid) in acts
+    assert ("meeting.advance", {"meeting": mid}) in acts
     assert ("meeting.lower_hand",
-            "account:%d" % w.ontrack.account["id"]) in acts
+            {"account": w.ontrack.account["id"]}) in acts
     w.owner.call("meeting.outcome", {"meeting": mid, "annotation": w.t3,
                                      "body": "Owen next week."})
     w.owner.call("meeting.update", {"meeting": mid, "status": "ended"})

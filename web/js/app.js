@@ -13,6 +13,7 @@ import { digestScreen, exportLinks } from './digest.js';
 import { importSection } from './import.js';
 import { dashboardScreen } from './dashboard.js';
 import { meetingsScreen, meetingScreen } from './meeting.js';
+import { siteScreen, updateSiteLink } from './site.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -37,6 +38,7 @@ async function loadMe() {
 		app.me = null;
 	}
 	document.body.classList.toggle('signed-in', !!app.me);
+	updateSiteLink();
 	const who = document.getElementById('who');
 	if (who)
 		who.textContent = app.me ? name(app.me) : '';
@@ -167,6 +169,8 @@ export async function route() {
 		return inboxScreen();
 	case 'search':
 		return searchScreen(q);
+	case 'site':
+		return siteScreen(main);
 	default:
 		return homeScreen();
 	}
