@@ -7,6 +7,7 @@
  */
 #include "auth/auth.h"
 #include "books/books.h"
+#include "circles/circles.h"
 #include "export/export.h"
 #include "mail/mail.h"
 #include "moderation/moderation.h"
@@ -488,23 +489,23 @@ static void configure(void)
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
 	rpc_config.search_per_minute = (int)onum("--search-per-minute");
-	rpc_config.autohide_flags = (int)onum("--autohide-flags");
-	rpc_config.registration = strcmp(reg, "invite") == 0   ? 1
+	moderation_config.autohide_flags = (int)onum("--autohide-flags");
+	auth_config.registration = strcmp(reg, "invite") == 0   ? 1
 				  : strcmp(reg, "closed") == 0 ? 2
 							       : 0;
-	rpc_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
-	rpc_config.pwhash_mem = (size_t)onum("--pwhash-mem");
-	rpc_config.session_idle_s = (int)onum("--session-idle");
-	rpc_config.session_max_s = (int)onum("--session-max");
+	auth_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
+	auth_config.pwhash_mem = (size_t)onum("--pwhash-mem");
+	auth_config.session_idle_s = (int)onum("--session-idle");
+	auth_config.session_max_s = (int)onum("--session-max");
 	rpc_config.public_url = ostr("--public-url");
 	rpc_config.content_dir = find_dir("--content", "content");
-	rpc_config.presence_idle_s = (int)onum("--presence-idle");
+	circles_config.presence_idle_s = (int)onum("--presence-idle");
 	configure_mail();
 	if (ostr("--key-file")) {
-		rpc_config.server_key_path = ostr("--key-file");
+		auth_config.server_key_path = ostr("--key-file");
 	} else {
 		snprintf(keyfile, sizeof(keyfile), "%s.key", ostr("--db"));
-		rpc_config.server_key_path = keyfile;
+		auth_config.server_key_path = keyfile;
 	}
 }
 
@@ -591,7 +592,7 @@ static void reload(struct net_reload *r)
 	set_log_level();
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
-	rpc_config.autohide_flags = (int)onum("--autohide-flags");
+	moderation_config.autohide_flags = (int)onum("--autohide-flags");
 	r->max_connections = (int)onum("--max-connections");
 	log_info("main", "reloaded: log level %s, %d connections at most",
 		 ostr("--log-level"), r->max_connections);

@@ -286,27 +286,30 @@ static char *text_of(const xmlNode *n)
 
 /* ---- package ---- */
 
-static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
+/* The package path that META-INF/container.xml names (malloc'd, *opf).
+ * 0, or a negative SCH_E* code with err set. */
+static int container_rootfile(struct epub *E, char **opf, char *err,
+			      size_t errlen)
 {
-	char *data = NULL, *opf = NULL, *ncx_id = NULL;
+	char *data = NULL, *found = NULL;
 	size_t len;
-	xmlDoc *doc = NULL;
+	xmlDoc *doc;
 	xmlNode *root, *n;
 	int rc;
 
+	*opf = NULL;
 	rc = read_entry(E, "META-INF/container.xml", &data, &len);
 	if (rc) {
 		snprintf(err, errlen, "EPUB: no META-INF/container.xml");
-		goto out;
+		return rc;
 	}
 	doc = xmlReadMemory(data, (int)len, NULL, NULL, XMLFLAGS);
 	free(data);
-	data = NULL;
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
 	for (n = root; n;) {
 		if (name_is(n, "rootfile")) {
-			opf = attr(n, "full-path");
-			if (opf)
+			found = attr(n, "full-path");
+			if (found)
 				break;
 		}
 		if (n->children && n->type == XML_ELEMENT_NODE)
@@ -319,17 +322,116 @@ static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 		}
 	}
 	xmlFreeDoc(doc);
-	doc = NULL;
-	if (!opf) {
+	if (!found) {
 		snprintf(err, errlen, "EPUB: container.xml names no rootfile");
-		rc = SCH_EINVAL;
+		return SCH_EINVAL;
+	}
+	*opf = xstrdup(found);
+	xmlFree(found);
+	return 0;
+}
+
+/* <metadata>: title, creator, language, rights (the first of each). */
+static void opf_metadata(xmlNode *sec, struct bk_book *b)
+{
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char **dst = NULL;
+
+		if (name_is(n, "title") && !b->title)
+			dst = &b->title;
+		else if (name_is(n, "creator") && !b->author)
+			dst = &b->author;
+		else if (name_is(n, "language") && !b->language)
+			dst = &b->language;
+		else if (name_is(n, "rights") && !b->licence)
+			dst = &b->licence;
+		if (dst) {
+			char *t = text_of(n);
+
+			*dst = bk_clean_utf8(t, strnlen(t, BK_MAX_TITLE),
+					     NULL);
+			free(t);
+		}
+	}
+}
+
+/* <manifest>: every item with an id and an href, paths resolved. */
+static void opf_manifest(struct epub *E, xmlNode *sec)
+{
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char *id, *href;
+
+		if (!name_is(n, "item") || E->nman >= MAX_TOC)
+			continue;
+		id = attr(n, "id");
+		href = attr(n, "href");
+		if (id && href) {
+			struct manifest *m;
+			char *t = attr(n, "media-type");
+			char *p = attr(n, "properties");
+
+			E->man = xrealloc(E->man,
+					  (E->nman + 1) * sizeof(*E->man));
+			m = &E->man[E->nman++];
+			m->id = xstrdup(id);
+			m->href = resolve_path(E->opf_dir, href, NULL);
+			m->type = xstrdup(t ? t : "");
+			m->props = xstrdup(p ? p : "");
+			xmlFree(t);
+			xmlFree(p);
+		}
+		xmlFree(id);
+		xmlFree(href);
+	}
+}
+
+/* <spine>: the reading order (linear="no" marks auxiliary content) and
+ * the id of the NCX table of contents (*ncx_id, malloc'd, or unchanged). */
+static void opf_spine(struct epub *E, xmlNode *sec, char **ncx_id)
+{
+	char *toc = attr(sec, "toc");
+
+	if (toc) {
+		free(*ncx_id);
+		*ncx_id = xstrdup(toc);
+		xmlFree(toc);
+	}
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char *idref;
+
+		if (!name_is(n, "itemref") || E->nspine >= MAX_SPINE)
+			continue;
+		idref = attr(n, "idref");
+		for (size_t i = 0; idref && i < E->nman; i++) {
+			char *lin;
+
+			if (strcmp(E->man[i].id, idref))
+				continue;
+			lin = attr(n, "linear");
+			E->spine = xrealloc(E->spine,
+					    (E->nspine + 1) * sizeof(char *));
+			E->aux = xrealloc(E->aux,
+					  (E->nspine + 1) * sizeof(bool));
+			E->aux[E->nspine] = lin && !strcmp(lin, "no");
+			xmlFree(lin);
+			E->spine[E->nspine++] = xstrdup(E->man[i].href);
+			break;
+		}
+		xmlFree(idref);
+	}
+}
+
+static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
+{
+	char *data = NULL, *opf = NULL, *ncx_id = NULL;
+	size_t len;
+	xmlDoc *doc = NULL;
+	xmlNode *root;
+	int rc;
+
+	rc = container_rootfile(E, &opf, err, errlen);
+	if (rc)
 		goto out;
-	}
-	{
-		char *o = xstrdup(opf);
-		xmlFree(opf);
-		opf = o;
-	}
 	rc = read_entry(E, opf, &data, &len);
 	if (rc) {
 		snprintf(err, errlen, "EPUB: cannot read package %s", opf);
@@ -344,91 +446,12 @@ static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 		goto out;
 	}
 	for (xmlNode *sec = root->children; sec; sec = sec->next) {
-		if (name_is(sec, "metadata")) {
-			for (n = sec->children; n; n = n->next) {
-				char **dst = NULL;
-
-				if (name_is(n, "title") && !b->title)
-					dst = &b->title;
-				else if (name_is(n, "creator") && !b->author)
-					dst = &b->author;
-				else if (name_is(n, "language") && !b->language)
-					dst = &b->language;
-				else if (name_is(n, "rights") && !b->licence)
-					dst = &b->licence;
-				if (dst) {
-					char *t = text_of(n);
-					*dst = bk_clean_utf8(
-						t, strnlen(t, BK_MAX_TITLE),
-						NULL);
-					free(t);
-				}
-			}
-		} else if (name_is(sec, "manifest")) {
-			for (n = sec->children; n; n = n->next) {
-				char *id, *href;
-
-				if (!name_is(n, "item") || E->nman >= MAX_TOC)
-					continue;
-				id = attr(n, "id");
-				href = attr(n, "href");
-				if (id && href) {
-					struct manifest *m;
-					char *t = attr(n, "media-type");
-					char *p = attr(n, "properties");
-
-					E->man = xrealloc(
-						E->man, (E->nman +
-							 1) * sizeof(*E->man));
-					m = &E->man[E->nman++];
-					m->id = xstrdup(id);
-					m->href = resolve_path(E->opf_dir, href,
-							       NULL);
-					m->type = xstrdup(t ? t : "");
-					m->props = xstrdup(p ? p : "");
-					xmlFree(t);
-					xmlFree(p);
-				}
-				xmlFree(id);
-				xmlFree(href);
-			}
-		} else if (name_is(sec, "spine")) {
-			char *toc = attr(sec, "toc");
-
-			if (toc) {
-				ncx_id = xstrdup(toc);
-				xmlFree(toc);
-			}
-			for (n = sec->children; n; n = n->next) {
-				char *idref;
-
-				if (!name_is(n, "itemref") ||
-				    E->nspine >= MAX_SPINE)
-					continue;
-				idref = attr(n, "idref");
-				for (size_t i = 0; idref && i < E->nman; i++)
-					if (!strcmp(E->man[i].id, idref)) {
-						char *lin = attr(n, "linear");
-
-						E->spine = xrealloc(
-							E->spine,
-							(E->nspine + 1) *
-								sizeof(char *));
-						E->aux = xrealloc(
-							E->aux,
-							(E->nspine + 1) *
-								sizeof(bool));
-						E->aux[E->nspine] =
-							lin &&
-							!strcmp(lin, "no");
-						xmlFree(lin);
-						E->spine[E->nspine++] =
-							xstrdup(E->man[i].href);
-						break;
-					}
-				xmlFree(idref);
-			}
-		}
+		if (name_is(sec, "metadata"))
+			opf_metadata(sec, b);
+		else if (name_is(sec, "manifest"))
+			opf_manifest(E, sec);
+		else if (name_is(sec, "spine"))
+			opf_spine(E, sec, &ncx_id);
 	}
 	if (!E->nspine) {
 		snprintf(err, errlen, "EPUB: the spine is empty");
@@ -859,6 +882,93 @@ out:
 	xmlFree(alt);
 }
 
+/* Collecting pass: a footnote's text becomes one note (key: file#id),
+ * its leading back-link and "1." label dropped. */
+static void collect_note(struct walk *w, xmlNode *n, const char *id)
+{
+	struct bk_chapter tmp;
+	struct bk_builder bb;
+	struct walk w2 = *w;
+	char *key = note_key(w->file, id);
+
+	memset(&tmp, 0, sizeof(tmp));
+	bb_init(&bb, &tmp);
+	bb_open(&bb, BK_NOTE, "p", NULL);
+	bb.merge = true;
+	w2.bb = &bb;
+	for (xmlNode *c = n->children; c; c = c->next) {
+		/* a leading back-link */
+		if (name_is(c, "a") && c == n->children)
+			continue;
+		if (c->type == XML_ELEMENT_NODE && is_block_name(c))
+			inline_walk(&w2, c->children, 1);
+		else {
+			xmlNode *next = c->next;
+			c->next = NULL;
+			inline_walk(&w2, c, 1);
+			c->next = next;
+		}
+		bb_text(&bb, " ", 1);
+	}
+	if (tmp.nitems) {
+		struct bk_item *it = &tmp.items[0];
+		char *t = xstrdup(buf_str(&it->text));
+		size_t tl = strlen(t), k = 0;
+
+		while (tl && t[tl - 1] == ' ')
+			t[--tl] = '\0';
+		/* a leading "1." or "1" label */
+		while (k < tl && k < 4 && isdigit((unsigned char)t[k]))
+			k++;
+		if (k && k < tl &&
+		    (t[k] == '.' || t[k] == ' ' || t[k] == ')')) {
+			struct buf h = BUF_INIT;
+
+			k++;
+			while (t[k] == ' ')
+				k++;
+			html_escape(&h, t + k, tl - k);
+			bk_notes_add(&w->E->notes, key, t + k, buf_str(&h));
+			buf_free(&h);
+		} else {
+			bk_notes_add(&w->E->notes, key, t, buf_str(&it->html));
+		}
+		free(t);
+		buf_free(&it->text);
+		buf_free(&it->html);
+	}
+	free(tmp.items);
+	free(key);
+}
+
+static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list);
+
+/* A structural element kept as markup around its blocks (table, rows,
+ * lists, blockquote, figure); tfoot is written as tbody. */
+static void container(struct walk *w, xmlNode *n, int depth, bool notes_list)
+{
+	const char *nm = (const char *)n->name;
+	char open[24], close[24];
+
+	if (!strcasecmp(nm, "tfoot"))
+		nm = "tbody";
+	snprintf(open, sizeof(open), "<%s>", nm);
+	snprintf(close, sizeof(close), "</%s>", nm);
+	for (char *c = open; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	for (char *c = close; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	bb_markup(w->bb, open);
+	w->open++;
+	if (name_is(n, "blockquote"))
+		w->quote++;
+	block_walk(w, n->children, depth + 1, notes_list);
+	if (name_is(n, "blockquote"))
+		w->quote--;
+	w->open--;
+	bb_markup(w->bb, close);
+}
+
 static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 {
 	for (; n; n = n->next) {
@@ -893,70 +1003,8 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 		if (is_note(n, notes_list)) {
 			char *id = attr(n, "id");
 
-			if (!w->bb && id) {
-				/* collect: the note's text as one block */
-				struct bk_chapter tmp;
-				struct bk_builder bb;
-				struct walk w2 = *w;
-				char *key = note_key(w->file, id);
-
-				memset(&tmp, 0, sizeof(tmp));
-				bb_init(&bb, &tmp);
-				bb_open(&bb, BK_NOTE, "p", NULL);
-				bb.merge = true;
-				w2.bb = &bb;
-				for (xmlNode *c = n->children; c; c = c->next) {
-					/* a leading back-link */
-					if (name_is(c, "a") && c == n->children)
-						continue;
-					if (c->type == XML_ELEMENT_NODE &&
-					    is_block_name(c))
-						inline_walk(&w2, c->children,
-							    1);
-					else {
-						xmlNode *next = c->next;
-						c->next = NULL;
-						inline_walk(&w2, c, 1);
-						c->next = next;
-					}
-					bb_text(&bb, " ", 1);
-				}
-				if (tmp.nitems) {
-					struct bk_item *it = &tmp.items[0];
-					char *t = xstrdup(buf_str(&it->text));
-					size_t tl = strlen(t), k = 0;
-
-					while (tl && t[tl - 1] == ' ')
-						t[--tl] = '\0';
-					/* a leading "1." or "1" label */
-					while (k < tl && k < 4 &&
-					       isdigit((unsigned char)t[k]))
-						k++;
-					if (k && k < tl &&
-					    (t[k] == '.' || t[k] == ' ' ||
-					     t[k] == ')')) {
-						struct buf h = BUF_INIT;
-
-						k++;
-						while (t[k] == ' ')
-							k++;
-						html_escape(&h, t + k, tl - k);
-						bk_notes_add(&w->E->notes, key,
-							     t + k,
-							     buf_str(&h));
-						buf_free(&h);
-					} else {
-						bk_notes_add(
-							&w->E->notes, key, t,
-							buf_str(&it->html));
-					}
-					free(t);
-					buf_free(&it->text);
-					buf_free(&it->html);
-				}
-				free(tmp.items);
-				free(key);
-			}
+			if (!w->bb && id)
+				collect_note(w, n, id);
 			xmlFree(id);
 			continue;
 		}
@@ -982,26 +1030,7 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			   name_is(n, "tr") || name_is(n, "blockquote") ||
 			   name_is(n, "figure") || name_is(n, "ul") ||
 			   name_is(n, "ol")) {
-			const char *nm = (const char *)n->name;
-			char open[24], close[24];
-
-			if (!strcasecmp(nm, "tfoot"))
-				nm = "tbody";
-			snprintf(open, sizeof(open), "<%s>", nm);
-			snprintf(close, sizeof(close), "</%s>", nm);
-			for (char *c = open; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			for (char *c = close; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			bb_markup(w->bb, open);
-			w->open++;
-			if (name_is(n, "blockquote"))
-				w->quote++;
-			block_walk(w, n->children, depth + 1, notes_list);
-			if (name_is(n, "blockquote"))
-				w->quote--;
-			w->open--;
-			bb_markup(w->bb, close);
+			container(w, n, depth, notes_list);
 		} else if (name_is(n, "hr")) {
 			bb_markup(w->bb, "<hr>");
 		} else if (name_is(n, "pre")) {

@@ -94,6 +94,14 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
+	if (rc == 0) { /* audited by moderation (R2-F10) */
+		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = circle;
+		ev.u.invite.role = circle_role_name(role);
+		rc = events_emit(&ev);
+	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	base = rpc_config.public_url ? rpc_config.public_url : "";
@@ -106,22 +114,20 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
 		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
 		"expires_at", circle_time_json(expires_at));
-	/* moderation audits it (R2-F10); mail sends the link to email */
-	{
-		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+	/* circle.invite {email}: the mail module mails the link */
+	if (email) {
+		struct events_event ev = {.type = EVENTS_INVITE_MAIL,
 					  .ctx = ctx};
 
 		ev.u.invite.circle = circle;
-		ev.u.invite.role = circle_role_name(role);
 		ev.u.invite.email = email;
 		ev.u.invite.url =
 			json_string_value(json_object_get(*result, "url"));
-		rc = events_emit(&ev);
-	}
-	if (rc) {
-		json_decref(*result);
-		*result = NULL;
-		return rc == RPC_ERR ? RPC_ERR : rpc_fail_store(ctx, rc);
+		if (events_emit(&ev)) {
+			json_decref(*result);
+			*result = NULL;
+			return RPC_ERR;
+		}
 	}
 	return 0;
 }

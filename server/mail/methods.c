@@ -606,25 +606,21 @@ static void mail_tick(struct rpc_ctx *ctx)
 	mail_outbox_tick(ctx);
 }
 
-/* circle.invite {email}: the link goes out by mail (events.h). */
-static int on_invite_created(const struct events_event *ev, void *arg)
+/* Domain events of lower modules (events/events.h). */
+static int on_notification(const struct events_event *ev, void *arg)
 {
-	const struct events_invite *i = &ev->u.invite;
-
-	(void)arg;
-	if (!i->email)
-		return 0;
-	return mail_invite(ev->ctx, i->circle, i->email, i->url);
-}
-
-/* notify stored a notification: mail it per the member's choice. */
-static int on_notified(const struct events_event *ev, void *arg)
-{
-	const struct events_notice *n = &ev->u.notice;
+	const struct events_notification *n = &ev->u.notification;
 
 	(void)arg;
 	return mail_on_notification(ev->ctx, n->id, n->account, n->circle,
 				    n->kind, n->data);
+}
+
+static int on_invite_mail(const struct events_event *ev, void *arg)
+{
+	(void)arg;
+	return mail_invite(ev->ctx, ev->u.invite.circle, ev->u.invite.email,
+			   ev->u.invite.url);
 }
 
 void mail_init(void)
@@ -636,8 +632,6 @@ void mail_init(void)
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
-	events_on(EVENTS_INVITE_CREATED, on_invite_created, NULL);
-	events_on(EVENTS_NOTIFIED, on_notified, NULL);
 	auth_set_email_hooks(email_set, email_decorate);
 	auth_add_export_hook("email", mail_export);
 	auth_add_delete_hook("mail", mail_forget);
@@ -645,4 +639,6 @@ void mail_init(void)
 	rpc_http_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
 	prev_tick = rpc_hooks.tick;
 	rpc_hooks.tick = mail_tick;
+	events_on(EVENTS_NOTIFICATION_ADDED, on_notification, NULL);
+	events_on(EVENTS_INVITE_MAIL, on_invite_mail, NULL);
 }

@@ -13,6 +13,8 @@
 #include "moderation/internal.h"
 #include "rpc/rpc.h"
 
+struct moderation_config moderation_config = {.autohide_flags = 3};
+
 static const struct rpc_method moderation_methods[] = {
 	{"flag.create", mod_flag_create, RPC_AUTH},
 	{"mod.queue", mod_queue, RPC_AUTH | RPC_READ},

@@ -138,17 +138,18 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 	id = store_last_id(db);
 	/* the mail module mails it per the member's choice */
 	{
-		struct events_event ev = {.type = EVENTS_NOTIFIED, .ctx = ctx};
+		struct events_event ev = {.type = EVENTS_NOTIFICATION_ADDED,
+					  .ctx = ctx};
 
-		ev.u.notice.id = id;
-		ev.u.notice.account = account;
-		ev.u.notice.circle = circle;
-		ev.u.notice.kind = kind;
-		ev.u.notice.data = d;
+		ev.u.notification.id = id;
+		ev.u.notification.account = account;
+		ev.u.notification.circle = circle;
+		ev.u.notification.kind = kind;
+		ev.u.notification.data = d;
 		rc = events_emit(&ev);
-		if (rc)
-			goto out;
 	}
+	if (rc)
+		goto out;
 	obj = notify_json(id, circle, kind, d, now, false);
 	rpc_publish_account(ctx, account, "notification.created", obj);
 out:

@@ -27,16 +27,8 @@ struct rpc_config rpc_config = {
 	.posts_per_minute = 20,
 	.login_failures = 5,
 	.search_per_minute = 30,
-	.autohide_flags = 3,
-	.registration = 0,
-	.pwhash_ops = 2,
-	.pwhash_mem = 67108864,
-	.session_idle_s = 30 * 86400,
-	.session_max_s = 90 * 86400,
 	.public_url = "",
 	.content_dir = "content",
-	.server_key_path = NULL,
-	.presence_idle_s = 60,
 };
 
 /* ---- method table ---- */

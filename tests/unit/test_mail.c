@@ -128,7 +128,7 @@ static void test_reply_addresses(void **state)
 	int64_t account = 0, thread = 0;
 
 	(void)state;
-	rpc_config.server_key_path = NULL; /* the key lives in the database */
+	auth_config.server_key_path = NULL; /* the key lives in the database */
 	auth_key_forget();
 	db = fixture_open_db(path, sizeof(path), "mail");
 	mail_config.reply_domain = "reply.scholia.test";
