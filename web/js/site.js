@@ -92,7 +92,8 @@ export async function siteScreen(main) {
 			a.id === app.me.id ? h('span', { class: 'muted' }, 'you') : [
 				h('button', {
 					type: 'button',
-					'aria-label': `${a.is_admin ? 'Remove site admin role from' : 'Make site admin:'} ${a.handle}`,
+					// the accessible name starts with the visible text (WCAG 2.5.3)
+					'aria-label': `${a.is_admin ? 'Remove admin' : 'Make admin'}: ${a.handle}`,
 					onclick: () => act(() => rpc.call('admin.set_admin', { account: a.id, on: !a.is_admin }),
 						a.is_admin ? `${a.handle} is no longer a site admin` : `${a.handle} is now a site admin`),
 				}, a.is_admin ? 'Remove admin' : 'Make admin'),
