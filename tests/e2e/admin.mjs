@@ -193,6 +193,9 @@ step('a site admin opens the site screen from the main nav and sees every accoun
 	await ada.waitForSelector(`${row('cleo')}`);
 	assert.equal(new URL(ada.url()).hash, '#/site');
 	await ada.waitForSelector('main [role=status]:text-is("3 accounts")');
+	// in the frame the other screens have (not flush against the window's edge)
+	const left = await ada.$eval('.screen.site h1', (e) => e.getBoundingClientRect().left);
+	assert.ok(left >= 12, `the heading starts ${left} px from the edge`);
 	const table = await ada.$$eval('main tbody tr', (rs) => rs.map((r) =>
 		[...r.children].slice(0, 4).map((c) => c.textContent)));
 	assert.deepEqual(table.sort(), [
@@ -247,8 +250,12 @@ step('the ban dialog is keyboard operable: Escape cancels, Tab and Enter confirm
 step('the site screen passes axe in light, dark and at 360 px', async () => {
 	const ada = people.ada.page;
 	await check(ada, 'site');
-	if (update)
+	if (update) {
+		// without the passing toast
+		await ada.evaluate(() => { document.getElementById('toast').hidden = true; });
 		await ada.screenshot({ path: path.join(repo, 'docs/screenshots/site.png'), fullPage: true });
+		await ada.evaluate(() => { document.getElementById('toast').hidden = false; });
+	}
 });
 
 step('the admin unbans the account; the audit lists all four actions', async () => {
@@ -297,6 +304,14 @@ step('a member imports Kindle highlights and reads the report', async () => {
 	assert.equal(rows[2].quote, 'the largest businesses in the country');
 	assert.match(rows[3].quote, /Nothing in this sentence/);
 	await check(ben, 'import-highlights');
+	// at 360 px "Share to circle" is inside the report's box, not past its scroll edge
+	await ben.setViewportSize({ width: 360, height: 780 });
+	const clipped = await ben.$eval('.import-report tbody tr:nth-child(1) button', (b) => {
+		const box = b.closest('.table-wrap').getBoundingClientRect();
+		return b.getBoundingClientRect().right - box.right;
+	});
+	await ben.setViewportSize({ width: 1280, height: 900 });
+	assert.ok(clipped <= 0, `the share button is ${clipped} px past the report's edge at 360 px`);
 	if (update)
 		await (await ben.$('#import-highlights')).screenshot({ path: path.join(repo, 'docs/screenshots/import-highlights.png') });
 });

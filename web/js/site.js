@@ -57,9 +57,11 @@ async function allAccounts() {
 }
 
 export async function siteScreen(main) {
-	clear(main);
+	// the other screens' frame (.screen: width and margins)
+	const root = h('div', { class: 'screen site' });
+	clear(main).appendChild(root);
 	const status = h('p', { role: 'status', class: 'muted' }, 'Loading…');
-	add(main, h('h1', {}, 'Site'), status);
+	add(root, h('h1', {}, 'Site'), status);
 	if (!app.me || !app.me.is_admin) {
 		status.textContent = 'Only site admins see this screen.';
 		return;
@@ -110,7 +112,7 @@ export async function siteScreen(main) {
 					},
 				}, a.banned ? 'Unban' : 'Ban'),
 			])));
-	add(main, h('section', { 'aria-labelledby': 'site-accounts' },
+	add(root, h('section', { 'aria-labelledby': 'site-accounts' },
 		h('h2', { id: 'site-accounts' }, 'Accounts'),
 		h('div', { class: 'table-wrap' },
 			h('table', {},
@@ -135,7 +137,7 @@ export async function siteScreen(main) {
 		return m ? (byId.get(Number(m[1])) || {}).handle || `account ${m[1]}` : String(t || '');
 	};
 	const words = { ban: 'banned', unban: 'unbanned', admin_grant: 'made site admin', admin_revoke: 'removed as site admin' };
-	add(main, h('section', { 'aria-labelledby': 'site-log' },
+	add(root, h('section', { 'aria-labelledby': 'site-log' },
 		h('h2', { id: 'site-log' }, 'Audit of admin actions'),
 		log.items.length ? h('ol', { class: 'plain' }, log.items.map((e) => h('li', {},
 			h('time', { datetime: e.at }, fmtTime(e.at)), ' — ',
