@@ -74,7 +74,7 @@ function reportTable(circle, items) {
 	}
 	return h('div', { class: 'table-wrap' }, h('table', { class: 'import-report' },
 		h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'Result'),
-			h('th', { scope: 'col' }, 'Highlight'), h('th', { scope: 'col' }, ''))),
+			h('th', { scope: 'col' }, 'Highlight'), h('th', { scope: 'col' }, h('span', { class: 'sr-only' }, 'Actions')))),
 		body));
 }
 

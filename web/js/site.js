@@ -57,9 +57,11 @@ async function allAccounts() {
 }
 
 export async function siteScreen(main) {
-	clear(main);
+	// the other screens' frame (.screen: width and margins)
+	const root = h('div', { class: 'screen site' });
+	clear(main).appendChild(root);
 	const status = h('p', { role: 'status', class: 'muted' }, 'Loading…');
-	add(main, h('h1', {}, 'Site'), status);
+	add(root, h('h1', {}, 'Site'), status);
 	if (!app.me || !app.me.is_admin) {
 		status.textContent = 'Only site admins see this screen.';
 		return;
@@ -92,7 +94,8 @@ export async function siteScreen(main) {
 			a.id === app.me.id ? h('span', { class: 'muted' }, 'you') : [
 				h('button', {
 					type: 'button',
-					'aria-label': `${a.is_admin ? 'Remove site admin role from' : 'Make site admin:'} ${a.handle}`,
+					// the accessible name starts with the visible text (WCAG 2.5.3)
+					'aria-label': `${a.is_admin ? 'Remove admin' : 'Make admin'}: ${a.handle}`,
 					onclick: () => act(() => rpc.call('admin.set_admin', { account: a.id, on: !a.is_admin }),
 						a.is_admin ? `${a.handle} is no longer a site admin` : `${a.handle} is now a site admin`),
 				}, a.is_admin ? 'Remove admin' : 'Make admin'),
@@ -109,7 +112,7 @@ export async function siteScreen(main) {
 					},
 				}, a.banned ? 'Unban' : 'Ban'),
 			])));
-	add(main, h('section', { 'aria-labelledby': 'site-accounts' },
+	add(root, h('section', { 'aria-labelledby': 'site-accounts' },
 		h('h2', { id: 'site-accounts' }, 'Accounts'),
 		h('div', { class: 'table-wrap' },
 			h('table', {},
@@ -134,7 +137,7 @@ export async function siteScreen(main) {
 		return m ? (byId.get(Number(m[1])) || {}).handle || `account ${m[1]}` : String(t || '');
 	};
 	const words = { ban: 'banned', unban: 'unbanned', admin_grant: 'made site admin', admin_revoke: 'removed as site admin' };
-	add(main, h('section', { 'aria-labelledby': 'site-log' },
+	add(root, h('section', { 'aria-labelledby': 'site-log' },
 		h('h2', { id: 'site-log' }, 'Audit of admin actions'),
 		log.items.length ? h('ol', { class: 'plain' }, log.items.map((e) => h('li', {},
 			h('time', { datetime: e.at }, fmtTime(e.at)), ' — ',
