@@ -440,6 +440,10 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 	await carol.selectOption(`[data-post="annotation-${annId}"] .flag-form select`, 'off_topic');
 	await carol.click(`[data-post="annotation-${annId}"] button:has-text("Send flag")`);
 	await carol.waitForSelector(`[data-post="annotation-${annId}"] .ok`);
+	// the owner (a moderator) gets an inbox badge, and the toast says what
+	const olive = people.olive.page;
+	await olive.waitForSelector('#unread:not([hidden])');
+	await olive.waitForSelector('#toast:has-text("Carol flagged the thread on “")');
 });
 
 step('Bob edits; Olive pins and locks; Carol sees each change live', async () => {
@@ -465,13 +469,47 @@ step('Olive hides it from the queue and both views update', async () => {
 	const olive = people.olive.page;
 	await olive.goto(`${circleUrl}/mod`);
 	await olive.waitForSelector('.flag button:has-text("Hide")');
+	// the queue names the thread: author, chapter, quote, a link to it
+	const item = olive.locator(`#flag-queue li[data-target="annotation-${annId}"]`);
+	assert.match(await item.locator('p').first().textContent(), /A thread by Bob in .+/);
+	assert.ok((await item.locator('blockquote.quote').textContent()).length > 10);
+	assert.equal(await item.locator('a:has-text("Open the thread")').getAttribute('href'),
+		`${chapterUrl.replace(base() + '/', '')}?a=${annId}`);
+	await item.locator('li:has-text("Off topic — flagged by Carol")').waitFor();
+	// members: state and only the actions that apply
+	const ownerRow = olive.locator('#mod-members li', { hasText: '· owner' });
+	assert.equal(await ownerRow.locator('button').count(), 0, 'nothing on the owner');
+	const carolRow = olive.locator('#mod-members li', { hasText: '@carol' });
+	await carolRow.locator('button:text-is("Mute…")').click();
+	await olive.waitForSelector('dialog#mod-dialog[open] textarea:focus');
+	await check(olive, 'moderation-dialog');
+	// a reason is needed
+	await olive.click('#mod-dialog button[type=submit]');
+	await olive.waitForSelector('#mod-dialog .error:has-text("Reason")');
+	await olive.fill('#mod-dialog textarea', 'Cooling off after a heated exchange');
+	await olive.selectOption('#mod-dialog select', '72');
+	await olive.click('#mod-dialog button[type=submit]');
+	await olive.waitForSelector('#mod-dialog', { state: 'detached' });
+	await carolRow.locator('.badge-muted:has-text("muted until")').waitFor();
+	assert.equal(await carolRow.locator('button:text-is("Mute…")').count(), 0);
+	await people.carol.page.waitForSelector('#toast:has-text("Olive muted you")');
+	await olive.waitForSelector('#audit-log li:has-text("Olive muted Carol")');
+	await olive.waitForSelector('#audit-log li:has-text("Cooling off")');
+	await carolRow.locator('button:text-is("Unmute")').click();
+	await carolRow.locator('button:text-is("Mute…")').waitFor();
+	// Remove asks too; Escape cancels and changes nothing
+	await carolRow.locator('button:has-text("Remove")').click();
+	await olive.waitForSelector('dialog#mod-dialog[open]');
+	await olive.keyboard.press('Escape');
+	await olive.waitForSelector('#mod-dialog', { state: 'detached' });
+	assert.equal(await carolRow.count(), 1);
 	await check(olive, 'moderation');
 	await olive.click('.flag button:has-text("Hide")');
 	await olive.waitForSelector('text=Nothing waiting.');
 	await people.carol.page.waitForSelector(`[data-post="annotation-${annId}"] .placeholder:has-text("Hidden")`);
 	await people.carol.page.waitForSelector(`mark.hl-hidden[data-ann="${annId}"]`);
 	await people.bob.page.waitForSelector(`[data-post="annotation-${annId}"] .badge-hidden`);
-	await olive.waitForSelector('.list[aria-label="Audit log"] li');
+	await olive.waitForSelector('#audit-log li:has-text("Olive hid Bob’s thread on “")');
 });
 
 step('after a server restart the pages reconnect and stay live', async () => {
@@ -515,8 +553,15 @@ step('account, inbox and search screens pass axe', async () => {
 	const carol = people.carol.page;
 	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
-	await carol.waitForSelector('.inbox li:has-text("mentioned you")');
+	await carol.waitForSelector('.inbox li:has-text("Bob mentioned you in the thread on “")');
+	await carol.waitForSelector('.inbox li:has-text("muted you") :text("Cooling off")');
 	await check(carol, 'inbox');
+	// a notification lands on the thread, its passage marked
+	await carol.click('.inbox li a:has-text("Bob mentioned you")');
+	await carol.waitForSelector(`mark.active[data-ann="${annId}"]`);
+	await carol.waitForSelector('.thread .post');
+	await carol.goto(`${base()}/#/inbox`);
+	await carol.waitForSelector('.inbox li');
 	await carol.goto(`${base()}/#/account`);
 	await carol.waitForSelector('.list[aria-label="Sessions"] li');
 	await check(carol, 'account');
