@@ -194,6 +194,7 @@ let circleUrl = '';
 let inviteUrl = '';
 let chapterUrl = '';
 let annId = 0;
+let quoteText = '';
 
 step('the server starts and an owner is created from the command line', async () => {
 	port = await freePort();
@@ -376,6 +377,7 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	await bob.mouse.down();
 	await bob.mouse.move(box.x2, box.y2, { steps: 8 });
 	await bob.mouse.up();
+	quoteText = box.want.trim();
 	await bob.waitForSelector('#start-thread:not([hidden])');
 	await bob.click('#start-thread');
 	// While he writes, the passage stays marked.
@@ -571,6 +573,11 @@ step('account, inbox and search screens pass axe', async () => {
 	await check(bob, 'circles-member');
 	await bob.goto(`${base()}/#/inbox`);
 	await bob.waitForSelector('.inbox li:has-text("replied")');
+	// a thread is found by the words of the passage it quotes
+	const qword = quoteText.split(/[^A-Za-z]+/).filter((x) => x.length > 4)
+		.sort((a, b) => b.length - a.length)[0];
+	await bob.goto(`${base()}/#/search?c=${circleUrl.split('/').pop()}&q=${qword}`);
+	await bob.waitForSelector(`.results li a[href$="?a=${annId}"]:has-text("In a thread")`);
 	await bob.goto(`${base()}/#/search?c=${circleUrl.split('/').pop()}&q=restart`);
 	await bob.waitForSelector('.results li a');
 	await check(bob, 'search');

@@ -908,9 +908,11 @@ async function searchScreen(q) {
 				qs.push(`block=${encodeURIComponent(idOf(x.block))}`);
 			if (qs.length)
 				href += '?' + qs.join('&');
-			results.appendChild(h('li', {},
-				h('a', { href }, x.kind === 'text' ? 'In the book' : x.kind === 'reply' ? 'In a reply' : 'In a thread',
-					chapterTitle.get(ch) ? ` — ${chapterTitle.get(ch)}` : ''),
+			results.appendChild(h('li', { class: x.private ? 'private' : null },
+				h('a', { href }, x.kind === 'text' ? 'In the book'
+					: x.kind === 'reply' ? 'In a reply' : x.private ? 'In your private note' : 'In a thread',
+				chapterTitle.get(ch) ? ` — ${chapterTitle.get(ch)}` : ''),
+				x.private ? h('span', { class: 'badge badge-private' }, 'private') : null,
 				snippetEl(x)));
 		}
 	} catch (e) { results.appendChild(h('li', {}, errText(e))); }
