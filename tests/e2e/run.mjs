@@ -217,12 +217,16 @@ step('the owner signs in, starts a circle and makes an invite link', async () =>
 	const page = await newPerson('olive');
 	await page.goto(`${base()}/`);
 	await page.waitForSelector('input[name=handle]');
+	await page.waitForSelector('.welcome h2:has-text("What is Scholia?")');
 	await check(page, 'sign-in');
 	await page.fill('input[name=handle]', 'olive');
 	await page.fill('input[name=password]', 'amber lantern meadow 71');
 	await page.click('form button[type=submit]');
 	await page.waitForSelector('h1:has-text("Your circles")');
-	await page.click('text=Start a circle');
+	// an empty home says how to start or join a circle
+	await page.waitForSelector('#empty-home:has-text("To join one: open the invite link")');
+	await check(page, 'circles-empty');
+	await page.click('a[href="#/new"]');
 	await page.waitForSelector('select option', { state: 'attached' });
 	await page.fill('form input >> nth=0', 'Tuesday readers');
 	await page.fill('form textarea', 'We read **slowly**, a chapter a week.');
@@ -244,6 +248,8 @@ async function registerThroughInvite(key, handle, display) {
 	const page = await newPerson(key);
 	await page.goto(inviteUrl);
 	await page.waitForSelector('input[name=display_name]');
+	// the invite page names who invited, the circle and its book
+	await page.waitForSelector('#invite-info:has-text("Olive invited you to Tuesday readers, a circle reading The Rochdale Pioneers")');
 	if (key === 'bob')
 		await check(page, 'register');
 	await page.fill('input[name=handle]', handle);
@@ -423,9 +429,13 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 	await carol.click('.composer button[type=submit]');
 	await carol.waitForSelector('.replies .body em:has-text("twenty-eight")');
 	await bob.waitForSelector('.replies .body em:has-text("twenty-eight")');
+	// only kinds with counts show, plus one "React…" control
+	assert.equal(await carol.locator(`[data-post="annotation-${annId}"] .react:visible`).count(), 0);
+	await carol.click(`[data-post="annotation-${annId}"] .react-more`);
 	await carol.click(`[data-post="annotation-${annId}"] [data-kind="insightful"]`);
 	await carol.waitForSelector(`[data-post="annotation-${annId}"] [data-kind="insightful"][aria-pressed="true"]`);
 	await bob.waitForSelector(`[data-post="annotation-${annId}"] [data-kind="insightful"] .n:text-is("1")`);
+	assert.equal(await bob.locator(`[data-post="annotation-${annId}"] .react:visible`).count(), 1);
 	if (process.env.UPDATE_SCREENSHOTS) {
 		// The README's picture: Bob's reading view with the thread open.
 		fs.mkdirSync(path.join(repo, 'docs/screenshots'), { recursive: true });

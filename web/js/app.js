@@ -259,12 +259,30 @@ function authScreen(mode, invite) {
 		}
 	});
 	const intro = invite
-		? h('p', { class: 'lead' }, 'You have been invited to a reading circle. ',
+		? h('p', { class: 'lead', id: 'invite-info' }, 'You have been invited to a reading circle. ',
 			reg ? 'Create an account to join it.' : 'Sign in to join it.')
 		: h('p', { class: 'lead' },
 			'Read a book together, one passage and one conversation at a time.');
-	screen(reg ? 'Create an account' : 'Sign in', intro, form);
+	const welcome = h('aside', { class: 'welcome card', 'aria-labelledby': 'welcome-h' },
+		h('h2', { id: 'welcome-h' }, 'What is Scholia?'),
+		h('p', {}, 'A place for a reading circle: a few people reading the same book on a schedule. ',
+			'Select words in a chapter to start a conversation about them; the others see it live and reply in the margin.'),
+		h('ul', {},
+			h('li', {}, 'Start a circle on a book, set a reading plan, and invite people with a link.'),
+			h('li', {}, 'Keep private notes, follow chapters, and hide what is ahead of you until you get there.'),
+			h('li', {}, 'Everything stays on this server: no tracking, and you can export or delete what you wrote.')));
+	screen(reg ? 'Create an account' : 'Sign in', intro, h('div', { class: 'auth-wrap' }, form, welcome));
 	handle.focus();
+	if (invite)
+		rpc.call('circle.invite_info', { code: invite }).then((i) => {
+			const book = i.book && i.book.title ? `${i.book.title}${i.book.author ? ' by ' + i.book.author : ''}` : 'a book';
+			add(clear(intro), i.inviter ? `${name(i.inviter)} invited you to ` : 'You are invited to ',
+				h('strong', {}, i.circle.name), `, a circle reading ${book}. `,
+				reg ? 'Create an account to join it.' : 'Sign in to join it.');
+		}).catch((e) => {
+			if (e.code === -32004)
+				add(clear(intro), 'This invitation link has expired or was used up. Ask for a new one; you can still create an account.');
+		});
 }
 
 /* The one-time link printed by `scholia admin reset-link` and by
@@ -492,8 +510,13 @@ async function homeScreen() {
 		return;
 	}
 	if (!circles.length)
-		list.appendChild(h('li', { class: 'empty' },
-			'You are in no circle yet. Start one, or open an invite link.'));
+		list.appendChild(h('li', { class: 'empty card', id: 'empty-home' },
+			h('h2', {}, 'Welcome to Scholia'),
+			h('p', {}, 'You are in no circle yet. A circle is a few people reading one book together.'),
+			h('ol', {},
+				h('li', {}, 'To start one: choose “Start a circle”, pick the book, then make an invite link on the circle’s page and send it to your readers.'),
+				h('li', {}, 'To join one: open the invite link someone sent you; it brings you straight into their circle.'),
+				h('li', {}, 'Then open the book, select some words and start a thread.'))));
 	for (const c of circles) {
 		const bookId = idOf(c.book);
 		const li = h('li', { class: 'card circle' },

@@ -1001,31 +1001,47 @@ function postBody(x) {
 	return div;
 }
 
+// Only the kinds someone chose are shown, with their counts, plus one
+// "React…" control that offers the others.
 function reactions(targetKey, x) {
 	const my = new Set(x.my_reactions || []);
 	const counts = x.reactions || {};
-	return h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
-		KINDS.map(([k, label]) => {
-			const b = h('button', {
-				type: 'button', class: 'react small', 'aria-pressed': String(my.has(k)),
-				'data-kind': k,
-			}, `${label} `, h('span', { class: 'n' }, String(counts[k] || 0)));
-			b.addEventListener('click', async () => {
-				try {
-					const r = await rpc.call('reaction.toggle', { target: { [targetKey]: x.id }, kind: k });
-					x.reactions = r.reactions;
-					x.my_reactions = r.my_reactions;
-					const grp = b.closest('.reactions');
-					if (grp) {
-						grp.replaceWith(reactions(targetKey, x));
-						const nb = document.querySelector(`[data-post="${targetKey}-${x.id}"] [data-kind="${k}"]`);
-						if (nb)
-							nb.focus();
-					}
-				} catch (e) { toast(errText(e)); }
-			});
-			return b;
-		}));
+	const btn = ([k, label]) => {
+		const b = h('button', {
+			type: 'button', class: 'react small', 'aria-pressed': String(my.has(k)),
+			'data-kind': k,
+		}, `${label} `, h('span', { class: 'n' }, String(counts[k] || 0)));
+		b.addEventListener('click', async () => {
+			try {
+				const r = await rpc.call('reaction.toggle', { target: { [targetKey]: x.id }, kind: k });
+				x.reactions = r.reactions;
+				x.my_reactions = r.my_reactions;
+				const grp = b.closest('.reactions');
+				if (grp) {
+					grp.replaceWith(reactions(targetKey, x));
+					const nb = document.querySelector(`[data-post="${targetKey}-${x.id}"] [data-kind="${k}"]`) ||
+						document.querySelector(`[data-post="${targetKey}-${x.id}"] .react-more`);
+					if (nb)
+						nb.focus();
+				}
+			} catch (e) { toast(errText(e)); }
+		});
+		return b;
+	};
+	const shown = KINDS.filter(([k]) => counts[k] > 0 || my.has(k));
+	const rest = KINDS.filter(([k]) => !(counts[k] > 0 || my.has(k)));
+	const menu = h('span', { class: 'react-menu', role: 'group', 'aria-label': 'Choose a reaction', hidden: true }, rest.map(btn));
+	const more = rest.length ? h('button', {
+		type: 'button', class: 'small react-more', 'aria-expanded': 'false',
+		onclick: () => {
+			const open = menu.hidden;
+			menu.hidden = !open;
+			more.setAttribute('aria-expanded', String(open));
+			if (open)
+				menu.querySelector('button').focus();
+		},
+	}, 'React…') : null;
+	return h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' }, shown.map(btn), more, menu);
 }
 
 function flagButton(targetKey, x) {
