@@ -576,6 +576,16 @@ step('account, inbox and search screens pass axe', async () => {
 	await carol.waitForSelector('.inbox li');
 	await carol.goto(`${base()}/#/account`);
 	await carol.waitForSelector('.list[aria-label="Sessions"] li');
+	// right after sign-up there was one session, not the registration's too
+	assert.equal(await carol.locator('.list[aria-label="Sessions"] li').count(), 1);
+	// profile editing
+	await carol.fill('#profile-form input[name=display_name]', 'Carol Reed');
+	await carol.fill('#profile-form textarea[name=bio]', 'Reads the footnotes first.');
+	await carol.click('#profile-form button[type=submit]');
+	await carol.waitForSelector('#toast:has-text("Profile saved")');
+	const acc = await rpcIn(carol, 'account.get', {});
+	assert.equal(acc.display_name, 'Carol Reed');
+	assert.equal(acc.bio, 'Reads the footnotes first.');
 	await check(carol, 'account');
 	const bob = people.bob.page;
 	await bob.goto(`${base()}/#/`);
@@ -846,4 +856,23 @@ step('a reset link from the command line sets a new password', async () => {
 	await page.click('form button[type=submit]');
 	await online(page);
 	await page.waitForSelector('nav.main');
+});
+
+step('a new account has one session, and deleting it says so', async () => {
+	const page = await newPerson('dora');
+	await page.goto(`${base()}/#/register`);
+	await page.waitForSelector('input[name=display_name]');
+	await page.fill('input[name=handle]', 'dora');
+	await page.fill('input[name=display_name]', 'Dora');
+	await page.fill('input[name=password]', 'plain kettle orchard 55');
+	await page.click('form button[type=submit]');
+	await page.waitForSelector('h1:has-text("Your circles")');
+	await page.goto(`${base()}/#/account`);
+	await page.waitForSelector('.list[aria-label="Sessions"] li');
+	assert.equal(await page.locator('.list[aria-label="Sessions"] li').count(), 1);
+	page.once('dialog', (d) => d.accept());
+	await page.fill('form.danger input[type=password]', 'plain kettle orchard 55');
+	await page.click('form.danger button[type=submit]');
+	await page.waitForSelector('#flash:has-text("Your account has been deleted")');
+	await axe(page, 'account-deleted');
 });

@@ -91,6 +91,7 @@ async function signIn(handle, password) {
 		} catch (e) { /* keep default */ }
 		throw new Error(msg);
 	}
+	app.flash = null;
 	resetSubscriptions();
 	rpc.reconnect();
 	await rpc.ready();
@@ -246,6 +247,10 @@ function authScreen(mode, invite) {
 						throw e;
 					await rpc.call('auth.register', p);
 				}
+				// Registering signed this connection in with a session of
+				// its own; the cookie session below replaces it, so end it
+				// (else the sessions list shows two right after sign-up).
+				await rpc.call('auth.logout').catch(() => {});
 			}
 			await signIn(handle.value.trim(), pw.value);
 			if (invite)
@@ -271,7 +276,9 @@ function authScreen(mode, invite) {
 			h('li', {}, 'Start a circle on a book, set a reading plan, and invite people with a link.'),
 			h('li', {}, 'Keep private notes, follow chapters, and hide what is ahead of you until you get there.'),
 			h('li', {}, 'Everything stays on this server: no tracking, and you can export or delete what you wrote.')));
-	screen(reg ? 'Create an account' : 'Sign in', intro, h('div', { class: 'auth-wrap' }, form, welcome));
+	// kept until the next sign-in: the screen may be drawn more than once
+	const flash = app.flash ? h('p', { class: 'ok', role: 'status', id: 'flash' }, app.flash) : null;
+	screen(reg ? 'Create an account' : 'Sign in', flash, intro, h('div', { class: 'auth-wrap' }, form, welcome));
 	handle.focus();
 	if (invite)
 		rpc.call('circle.invite_info', { code: invite }).then((i) => {
@@ -366,6 +373,30 @@ function uaShort(ua) {
 	return `${names[b[1]] || b[1]} ${b[2]}${os ? ' on ' + os[0].replace('Mac OS X', 'macOS') : ''}`;
 }
 
+// Display name and bio (account.update).
+function profileForm(me) {
+	const dn = h('input', { name: 'display_name', value: me.display_name || '', maxlength: 100, autocomplete: 'name' });
+	const bio = h('textarea', { name: 'bio', rows: 3, maxlength: 2000 });
+	bio.value = me.bio || '';
+	const err = errBox();
+	const f = h('form', { class: 'profile', id: 'profile-form' },
+		field('Display name', dn), field('About you', bio, 'Shown to the members of your circles.'), err,
+		h('button', { type: 'submit' }, 'Save profile'));
+	f.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		err.textContent = '';
+		try {
+			const r = await rpc.call('account.update', { display_name: dn.value.trim(), bio: bio.value.trim() });
+			app.me = { ...app.me, ...(r && typeof r === 'object' ? r : {}), display_name: dn.value.trim(), bio: bio.value.trim() };
+			const who = document.getElementById('who');
+			if (who)
+				who.textContent = name(app.me);
+			toast('Profile saved');
+		} catch (e) { err.textContent = errText(e); }
+	});
+	return f;
+}
+
 async function accountScreen() {
 	const me = app.me;
 	const sessions = h('ul', { class: 'list', 'aria-label': 'Sessions' });
@@ -374,7 +405,8 @@ async function accountScreen() {
 			h('h2', {}, 'Profile'),
 			h('p', {}, `Signed in as @${me.handle}`,
 				me.is_admin ? ' (site admin)' : ''),
-			h('button', { type: 'button', onclick: signOut, id: 'sign-out' },
+			profileForm(me),
+			h('button', { type: 'button', onclick: () => signOut(), id: 'sign-out' },
 				'Sign out')),
 		h('section', { class: 'card' }, h('h2', {}, 'Sessions'), sessions));
 	const loadSessions = async () => {
@@ -448,6 +480,7 @@ async function accountScreen() {
 			return;
 		try {
 			await rpc.call('account.delete', { password: dpw.value });
+			app.flash = 'Your account has been deleted. What you wrote in circles stays, without your name.';
 			await signOut();
 		} catch (e) { dErr.textContent = errText(e); }
 	});
