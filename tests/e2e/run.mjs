@@ -747,6 +747,25 @@ step('five open pages apply 20 posts from their events: no annotation.list per p
 	await pages[0].waitForSelector(`[data-post="annotation-${made[1].id}"] .body:has-text("edited")`);
 	const after = await listCalls();
 	assert.equal(after - before, 0, 'annotation.list calls while 5 pages received 22 posts');
+	// the list: unread marks, a filter by member, sorting by latest activity
+	const p0 = pages[0];
+	await p0.click('#panel button:has-text("All threads")');
+	await p0.waitForSelector('#thread-filter');
+	assert.equal(await p0.locator('#panel li.unread').count(), 9, 'all but the thread read here');
+	await p0.waitForSelector('#unread-count:has-text("9 unread")');
+	const mine = await rpcIn(p0, 'annotation.create', {
+		circle, chapter: chs[1], target: null, body: 'Bob joins in', visibility: 'circle',
+	});
+	await p0.waitForSelector('#panel h2:has-text("Discussion (11)")');
+	await p0.selectOption('#thread-filter', { label: 'Bob' });
+	await p0.waitForSelector('#panel h2:has-text("Discussion (11)")');
+	assert.deepEqual(await p0.$$eval('#panel .thread-link', (xs) => xs.map((x) => x.dataset.ann)), [String(mine.id)]);
+	await p0.selectOption('#thread-filter', '');
+	await p0.selectOption('#thread-sort', 'latest');
+	assert.equal(await p0.getAttribute('#panel .thread-link >> nth=0', 'data-ann'), String(mine.id));
+	await p0.selectOption('#thread-sort', 'position');
+	assert.equal(await p0.getAttribute('#panel .thread-link >> nth=0', 'data-ann'), String(made[0].id));
+	await axe(p0, 'thread-list-tools');
 	for (const p of pages)
 		await p.close();
 });
