@@ -385,6 +385,14 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	await bob.mouse.up();
 	quoteText = box.want.trim();
 	await bob.waitForSelector('#start-thread:not([hidden])');
+	// the button never covers the words below the selection
+	const clear = await bob.evaluate(() => {
+		const b = document.getElementById('start-thread').getBoundingClientRect();
+		const sel = document.getSelection().getRangeAt(0).getBoundingClientRect();
+		const col = document.getElementById('chapter-text').getBoundingClientRect();
+		return b.left >= col.right || b.bottom <= sel.top;
+	});
+	assert.ok(clear, 'Start a thread sits beside or above the selection');
 	await bob.click('#start-thread');
 	// While he writes, the passage stays marked.
 	await bob.waitForSelector('#chapter-text mark.hl-pending');
@@ -648,6 +656,16 @@ step('footnotes go and come back; tables scroll on a phone', async () => {
 	await bob.click('.toc-list a:has-text("A Note on Dates")');
 	await bob.waitForSelector('#chapter-text .table-wrap table');
 	await bob.setViewportSize({ width: 360, height: 780 });
+	// on a phone the chapter's text starts within the first screen (a
+	// page opened at this width: the contents start folded)
+	await bob.reload();
+	await bob.waitForSelector('#chapter-text .table-wrap table');
+	const textTop = await bob.evaluate(() => {
+		window.scrollTo(0, 0);
+		const b = document.querySelector('#chapter-text [data-block]:not([hidden])');
+		return b.getBoundingClientRect().top + b.getBoundingClientRect().height / 4;
+	});
+	assert.ok(textTop < 780 * 0.75, `the text starts at ${textTop}px on a 780px phone screen`);
 	const scrolls = await bob.evaluate(() => {
 		const w = document.querySelector('.table-wrap');
 		return w.scrollWidth > w.clientWidth && document.documentElement.scrollWidth <= 360;

@@ -721,11 +721,24 @@ function updateSelButton() {
 	const rects = r.getClientRects();
 	const rect = rects.length ? rects[rects.length - 1] : r.getBoundingClientRect();
 	st.selBtn.hidden = false;
+	// Never over the words below the selection: in the margin beside the
+	// text when there is room, else just above the selection's first line
+	// (or below its last when it starts at the top of the window).
 	const w = st.selBtn.offsetWidth || 150;
-	const left = Math.min(Math.max(8, rect.right - w / 2), window.innerWidth - w - 8);
-	const top = Math.min(rect.bottom + 8, window.innerHeight - 56);
+	const bh = st.selBtn.offsetHeight || 40;
+	const col = st.article.getBoundingClientRect();
+	const first = rects.length ? rects[0] : rect;
+	let left;
+	let top;
+	if (col.right + 12 + w <= window.innerWidth - 8) {
+		left = col.right + 12;
+		top = Math.min(Math.max(8, first.top), window.innerHeight - bh - 8);
+	} else {
+		left = Math.min(Math.max(8, first.left), window.innerWidth - w - 8);
+		top = first.top - bh - 8 >= 8 ? first.top - bh - 8 : Math.min(rect.bottom + 8, window.innerHeight - bh - 8);
+	}
 	st.selBtn.style.left = `${left}px`;
-	st.selBtn.style.top = `${Math.max(8, top)}px`;
+	st.selBtn.style.top = `${top}px`;
 }
 
 // Keyboard selection without the browser's caret browsing: the text
