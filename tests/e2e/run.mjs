@@ -99,6 +99,22 @@ after(async () => {
 		await killServer();
 	fs.rmSync(tmp, { recursive: true, force: true });
 	fs.writeFileSync(path.join(artifacts, 'server.log'), serverLog);
+	if (process.env.UPDATE_SCREENSHOTS && !broken) {
+		// docs/web.md's pictures of the screens, from this run
+		for (const [from, to] of [
+			['circle-desktop.png', 'circle-plan.png'],
+			['moderation-desktop.png', 'moderation.png'],
+			['moderation-dialog-desktop.png', 'moderation-mute-dialog.png'],
+			['digest-desktop.png', 'meeting-digest.png'],
+			['reader-withheld-desktop.png', 'reader-withheld.png'],
+			['note-popover-desktop.png', 'footnote-popover.png'],
+			['inbox-desktop.png', 'inbox.png'],
+			['reader-dark.png', 'reading-view-dark.png'],
+		]) {
+			if (fs.existsSync(path.join(artifacts, from)))
+				fs.copyFileSync(path.join(artifacts, from), path.join(repo, 'docs/screenshots', to));
+		}
+	}
 });
 
 // The steps depend on each other: after a failure the rest fail at once
