@@ -13,6 +13,25 @@
  * candidate gets one score (books.h); the score floor decides between
  * taking a passage and only proposing it for a moderator's review, so a
  * look-alike passage never captures a thread silently.
+ *
+ * Context (prefix, suffix) is compared twice per side: within the quote's
+ * paragraph and across the paragraph boundary, and the better of the two
+ * counts, so a passage at a paragraph's start or end is judged by the text
+ * around it either way. Three kinds of evidence take a passage although
+ * its score stays under the floor (re-imports only, where the previous
+ * edition's text is known):
+ *  - unique: the intact quote (12 code points or more) occurred exactly
+ *    once in the previous edition's chapter and occurs exactly once in the
+ *    new one: it moved, whatever happened around it;
+ *  - told apart: a quote that occurred several times, and occurs no more
+ *    often now, is taken where one side of its context still matches
+ *    (similarity >= 0.9 over 12 code points or more) while no other
+ *    occurrence comes close (both sides < 0.6); otherwise it goes to review;
+ *  - confirmed edit: an approximate match whose context matches on both
+ *    sides (>= 0.9 each, one side of 12 code points or more) is the same
+ *    passage edited, and is taken as fuzzy.
+ * The block rule (bk_reanchor_chapter) still sends a candidate found in a
+ * paragraph that existed unchanged before to review.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -23,6 +42,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 /* ---- prepared text ---- */
 
@@ -137,7 +157,17 @@ struct quote {
 	uint32_t *q, *pre, *suf;
 	size_t m, npre, nsuf;
 	int64_t old_start;
+	int old_count; /* occurrences in the previous edition; 0 unknown */
+	bool anywhere; /* no old position: nearness does not count */
 };
+
+/* Evidence thresholds (see the top of this file). */
+#define CTX_STRONG 0.9
+#define CTX_WEAK 0.6
+#define CTX_MIN_CP 12
+#define CTX_NEAR_CP 16
+#define CTX_GAP_CP 48
+#define UNIQUE_MIN_CP 12
 
 /* Length of the part of a context that lies in the same paragraph as the
  * quote: a prefix is cut after its last blank line, a suffix before its
@@ -160,40 +190,148 @@ static size_t same_para(const uint32_t *c, size_t n, bool from_end,
 	return n;
 }
 
-/* Context similarity of a candidate [s, e): prefix and suffix compared
- * within the quote's paragraph, weighted by their lengths. */
+/* One side of the context: its similarity (the better of within the
+ * paragraph and across the boundary) and its weight in code points. A side
+ * where both the old and the new passage sit at the paragraph boundary
+ * weighs 0 in the score (the boundary itself matched); its similarity
+ * across the boundary (over `across` code points) still counts as evidence
+ * that identifies the passage. */
+struct side {
+	double sim;
+	size_t w, across;
+	bool near; /* the old context's nearest CTX_MIN_CP code points occur
+		    * verbatim within CTX_GAP_CP of the candidate */
+};
+
+static struct side side_of(const uint32_t *oc, size_t on, const uint32_t *nc,
+			   size_t nn, bool before)
+{
+	struct side r = {1.0, 0, 0, false};
+	size_t so, sn, lo, ln;
+	double across;
+
+	if (!on)
+		return r;
+	lo = same_para(oc, on, before, &so);
+	ln = same_para(nc, nn, before, &sn);
+	across = sim(oc, on, nc, nn);
+	if (!lo && !ln) {
+		r.sim = across;
+		r.across = on < nn ? on : nn;
+		return r;
+	}
+	r.w = lo > ln ? lo : ln;
+	r.sim = sim(oc + so, lo, nc + sn, ln);
+	if (across > r.sim)
+		r.sim = across;
+	return r;
+}
+
+/* Whether the CTX_NEAR_CP code points of the old context nearest the
+ * quote (the end of a prefix, the start of a suffix) occur verbatim in the
+ * new text within CTX_GAP_CP of the candidate: words inserted or removed
+ * right next to the passage do not hide the context that is still there. */
+static bool near_verbatim(const struct bk_text *t, const uint32_t *oc,
+			  size_t on, size_t at, bool before)
+{
+	size_t L = on < CTX_NEAR_CP ? on : CTX_NEAR_CP, from, to;
+	const uint32_t *pat = before ? oc + on - L : oc;
+
+	if (L < CTX_MIN_CP)
+		return false;
+	if (before) {
+		from = at > L + CTX_GAP_CP ? at - L - CTX_GAP_CP : 0;
+		to = at;
+	} else {
+		from = at;
+		to = at + L + CTX_GAP_CP < t->n ? at + L + CTX_GAP_CP : t->n;
+	}
+	for (size_t i = from; i + L <= to; i++)
+		if (t->cp[i] == pat[0] &&
+		    !memcmp(t->cp + i, pat, L * sizeof(uint32_t)))
+			return true;
+	return false;
+}
+
+/* The position nearest pos, at most 2k away, where the old context's
+ * CTX_NEAR_CP code points nearest the quote end (before) or start (after);
+ * pos if there is none. */
+static size_t snap(const struct bk_text *t, const uint32_t *oc, size_t on,
+		   size_t pos, size_t k, bool before)
+{
+	size_t L = on < CTX_NEAR_CP ? on : CTX_NEAR_CP, best = pos,
+	       bd = SIZE_MAX;
+	const uint32_t *pat = before ? oc + on - L : oc;
+	size_t lo = pos > 2 * k ? pos - 2 * k : 0, hi = pos + 2 * k;
+
+	if (L < CTX_MIN_CP)
+		return pos;
+	for (size_t x = lo; x <= hi; x++) {
+		size_t i = before ? x - L : x, d = x > pos ? x - pos : pos - x;
+
+		if ((before && x < L) || i + L > t->n)
+			continue;
+		if (d < bd && !memcmp(t->cp + i, pat, L * sizeof(uint32_t))) {
+			best = x;
+			bd = d;
+		}
+	}
+	return best;
+}
+
+static void sides(const struct bk_text *t, const struct quote *Q, size_t s,
+		  size_t e, struct side *pre, struct side *suf)
+{
+	size_t kp = s < Q->npre ? s : Q->npre;
+	size_t ks = t->n - e < Q->nsuf ? t->n - e : Q->nsuf;
+
+	*pre = side_of(Q->pre, Q->npre, t->cp + s - kp, kp, true);
+	*suf = side_of(Q->suf, Q->nsuf, t->cp + e, ks, false);
+}
+
+/* sides() and the near-verbatim test, for the evidence rules. */
+static void sides_near(const struct bk_text *t, const struct quote *Q, size_t s,
+		       size_t e, struct side *pre, struct side *suf)
+{
+	sides(t, Q, s, e, pre, suf);
+	pre->near = near_verbatim(t, Q->pre, Q->npre, s, true);
+	suf->near = near_verbatim(t, Q->suf, Q->nsuf, e, false);
+}
+
+/* Context similarity of a candidate [s, e): prefix and suffix weighted by
+ * their lengths. */
 static double context(const struct bk_text *t, const struct quote *Q, size_t s,
 		      size_t e)
 {
-	double sum = 0, weight = 0;
-	size_t so, sn, lo, ln;
+	struct side a, b;
+	double weight;
 
-	if (Q->npre) {
-		size_t k = s < Q->npre ? s : Q->npre;
+	sides(t, Q, s, e, &a, &b);
+	weight = (double)(a.w + b.w);
+	return weight > 0 ? ((a.w ? a.sim * (double)a.w : 0) +
+			     (b.w ? b.sim * (double)b.w : 0)) /
+				    weight
+			  : 1.0;
+}
 
-		lo = same_para(Q->pre, Q->npre, true, &so);
-		ln = same_para(t->cp + s - k, k, true, &sn);
-		if (lo || ln) {
-			size_t w = lo > ln ? lo : ln;
+/* One side matches well enough to identify the passage. */
+static bool strong(const struct side *x)
+{
+	return x->near || ((x->w ? x->w : x->across) >= CTX_MIN_CP &&
+			   x->sim >= CTX_STRONG);
+}
 
-			sum += (double)w *
-			       sim(Q->pre + so, lo, t->cp + s - k + sn, ln);
-			weight += (double)w;
-		}
-	}
-	if (Q->nsuf) {
-		size_t k = t->n - e < Q->nsuf ? t->n - e : Q->nsuf;
+/* A side that matches somewhat (a boundary on both sides does not). */
+static bool fair(const struct side *x)
+{
+	return x->near || (x->w && x->sim >= CTX_WEAK);
+}
 
-		lo = same_para(Q->suf, Q->nsuf, false, &so);
-		ln = same_para(t->cp + e, k, false, &sn);
-		if (lo || ln) {
-			size_t w = lo > ln ? lo : ln;
-
-			sum += (double)w * sim(Q->suf, lo, t->cp + e, ln);
-			weight += (double)w;
-		}
-	}
-	return weight > 0 ? sum / weight : 1.0;
+/* A side that agrees with the passage: strong, or at the boundary both
+ * times, or absent. */
+static bool agrees(const struct side *x)
+{
+	return x->w == 0 || x->near || x->sim >= CTX_STRONG;
 }
 
 static double score_of(const struct bk_text *t, const struct quote *Q, double q,
@@ -204,6 +342,8 @@ static double score_of(const struct bk_text *t, const struct quote *Q, double q,
 	double span = t->n > 1000 ? (double)t->n : 1000.0;
 	double p = 1.0 - (d / span > 1.0 ? 1.0 : d / span);
 
+	if (Q->anywhere)
+		p = 1.0;
 	return q * (0.5 + 0.5 * c) * (0.9 + 0.1 * p);
 }
 
@@ -410,6 +550,11 @@ static size_t myers_start(const struct bk_text *t, const struct quote *Q,
 
 /* ---- the matcher ---- */
 
+static void match_q(const struct bk_text *t, const char *exact,
+		    const char *prefix, const char *suffix, int64_t old_start,
+		    int old_count, bool exact_only, bool anywhere,
+		    struct books_match *out);
+
 static uint32_t *decode_dup(const char *s, size_t *n, size_t keep_last,
 			    size_t keep_first)
 {
@@ -436,13 +581,20 @@ static void set(struct books_match *out, const char *state, size_t s, size_t e,
 	out->score = score;
 }
 
-/* Best exact occurrence of the quote: by score (context, nearness). */
+/* Best exact occurrence of the quote: by score (context, nearness). Counts
+ * the occurrences (*count). *apart: the one occurrence told apart by its
+ * context (one side strong while every other occurrence is weak on both
+ * sides), or SIZE_MAX. */
 static bool best_exact(const struct bk_text *t, const struct quote *Q,
-		       const char *exact, size_t *bs, double *bscore)
+		       const char *exact, size_t *bs, double *bscore,
+		       int *count, size_t *apart)
 {
 	size_t elen = strlen(exact), i = 0, seen = 0;
+	int nstrong = 0, nfair = 0;
 	bool found = false;
 
+	*count = 0;
+	*apart = SIZE_MAX;
 	while (i + elen <= t->len && seen < 100000) {
 		const char *p = bk_memmem(t->s + i, t->len - i, exact, elen);
 		size_t s;
@@ -454,6 +606,18 @@ static bool best_exact(const struct bk_text *t, const struct quote *Q,
 		i = (size_t)(p - t->s);
 		s = cp_of(t, i);
 		if (s < t->n && t->off[s] == i) {
+			(*count)++;
+			if (Q->old_count >= 2 && *count <= Q->old_count) {
+				struct side a, b;
+
+				sides_near(t, Q, s, s + Q->m, &a, &b);
+				if (strong(&a) || strong(&b)) {
+					nstrong++;
+					*apart = s;
+				}
+				if (fair(&a) || fair(&b))
+					nfair++;
+			}
 			sc = score_of(t, Q, 1.0, s, s + Q->m);
 			if (!found || sc > *bscore ||
 			    (sc == *bscore &&
@@ -466,17 +630,31 @@ static bool best_exact(const struct bk_text *t, const struct quote *Q,
 		}
 		i++;
 	}
+	/* the strong one is fair too: no other may be */
+	if (nstrong != 1 || nfair != 1 || *count > Q->old_count)
+		*apart = SIZE_MAX;
 	return found;
 }
 
 static void match(const struct bk_text *t, const char *exact,
 		  const char *prefix, const char *suffix, int64_t old_start,
-		  bool exact_only, struct books_match *out)
+		  int old_count, bool exact_only, struct books_match *out)
+{
+	match_q(t, exact, prefix, suffix, old_start, old_count, exact_only,
+		false, out);
+}
+
+static void match_q(const struct bk_text *t, const char *exact,
+		    const char *prefix, const char *suffix, int64_t old_start,
+		    int old_count, bool exact_only, bool anywhere,
+		    struct books_match *out)
 {
 	struct quote Q = {0};
 	size_t bs = 0, k;
 	double bscore = 0;
 	bool have = false;
+	size_t apart = SIZE_MAX;
+	int count = 0;
 	const char *bstate = "orphaned";
 	size_t be = 0;
 
@@ -485,6 +663,8 @@ static void match(const struct bk_text *t, const char *exact,
 	Q.pre = decode_dup(prefix, &Q.npre, BK_CONTEXT_CP, 0);
 	Q.suf = decode_dup(suffix, &Q.nsuf, 0, BK_CONTEXT_CP);
 	Q.old_start = old_start < 0 ? 0 : old_start;
+	Q.old_count = old_count;
+	Q.anywhere = anywhere;
 	if (!Q.m || Q.m > t->n)
 		goto fuzzy;
 	/* 1. the exact quote at the old offsets */
@@ -500,7 +680,18 @@ static void match(const struct bk_text *t, const char *exact,
 		}
 	}
 	/* 2. the exact quote elsewhere */
-	if (best_exact(t, &Q, exact, &bs, &bscore)) {
+	if (best_exact(t, &Q, exact, &bs, &bscore, &count, &apart)) {
+		bool unique =
+			Q.old_count == 1 && count == 1 && Q.m >= UNIQUE_MIN_CP;
+		bool told = Q.old_count >= 2 && count >= 2 &&
+			    count <= Q.old_count && apart != SIZE_MAX;
+
+		if (told && bscore < BOOKS_ANCHOR_SCORE_FLOOR) {
+			bs = apart;
+			bscore = score_of(t, &Q, 1.0, bs, bs + Q.m);
+		}
+		if ((unique || told) && bscore < BOOKS_ANCHOR_SCORE_FLOOR)
+			bscore = BOOKS_ANCHOR_SCORE_FLOOR;
 		if (bscore >= BOOKS_ANCHOR_SCORE_FLOOR || exact_only) {
 			set(out, (int64_t)bs == Q.old_start ? "exact" : "moved",
 			    bs, bs + Q.m, bscore);
@@ -543,7 +734,14 @@ fuzzy:
 			size_t mx = len > Q.m ? len : Q.m;
 			double q = 1.0 - (double)d / (double)mx;
 			double sc = score_of(t, &Q, q, s, c[i].end);
+			struct side a, b;
 
+			/* the same passage edited: both sides confirm it */
+			sides_near(t, &Q, s, c[i].end, &a, &b);
+			if (Q.old_count && sc < BOOKS_ANCHOR_SCORE_FLOOR &&
+			    (strong(&a) || strong(&b)) && agrees(&a) &&
+			    agrees(&b))
+				sc = BOOKS_ANCHOR_SCORE_FLOOR;
 			if (!have || sc > bscore) {
 				have = true;
 				bscore = sc;
@@ -554,9 +752,24 @@ fuzzy:
 		}
 	}
 	if (have && bscore >= BOOKS_ANCHOR_SCORE_FLOOR &&
-	    strcmp(bstate, "needs_review"))
-		set(out, "fuzzy", bs, be, bscore);
-	else if (have && bscore >= BOOKS_ANCHOR_SCORE_MIN)
+	    strcmp(bstate, "needs_review")) {
+		/* the alignment may stop short of an edited word at the
+		 * quote's edge: where the old context is still verbatim right
+		 * next to it, the passage runs up to it */
+		bs = snap(t, Q.pre, Q.npre, bs, k, true);
+		be = snap(t, Q.suf, Q.nsuf, be, k, false);
+		if (be <= bs)
+			be = bs + 1;
+		/* an approximate search can land on the intact quote */
+		bool intact = be - bs == Q.m &&
+			      !memcmp(t->cp + bs, Q.q, Q.m * sizeof(uint32_t));
+
+		set(out,
+		    !intact			 ? "fuzzy"
+		    : (int64_t)bs == Q.old_start ? "exact"
+						 : "moved",
+		    bs, be, bscore);
+	} else if (have && bscore >= BOOKS_ANCHOR_SCORE_MIN)
 		set(out, "needs_review", bs, be, bscore);
 	else
 		out->score = have ? bscore : 0;
@@ -566,10 +779,18 @@ out:
 	free(Q.suf);
 }
 
-void bk_match(const struct bk_text *t, const char *exact, const char *prefix,
-	      const char *suffix, int64_t old_start, struct books_match *out)
+void bk_match_anywhere(const struct bk_text *t, const char *exact,
+		       const char *prefix, const char *suffix,
+		       struct books_match *out)
 {
-	match(t, exact, prefix, suffix, old_start, false, out);
+	match_q(t, exact, prefix, suffix, 0, 0, false, true, out);
+}
+
+void bk_match(const struct bk_text *t, const char *exact, const char *prefix,
+	      const char *suffix, int64_t old_start, int old_count,
+	      struct books_match *out)
+{
+	match(t, exact, prefix, suffix, old_start, old_count, false, out);
 }
 
 void books_match_quote(const char *new_text, size_t new_len, const char *exact,
@@ -579,7 +800,7 @@ void books_match_quote(const char *new_text, size_t new_len, const char *exact,
 	struct bk_text t;
 
 	bk_text_init(&t, new_text, new_len);
-	bk_match(&t, exact, prefix, suffix, old_start, out);
+	bk_match(&t, exact, prefix, suffix, old_start, 0, out);
 	bk_text_free(&t);
 }
 
@@ -823,7 +1044,7 @@ enum books_anchor_error books_anchor_create(struct store *db,
 		}
 	}
 	bk_text_init(&t, text, strlen(text));
-	match(&t, exact, prefix, suffix, start, true, &mt);
+	match(&t, exact, prefix, suffix, start, 0, true, &mt);
 	if (strcmp(mt.state, "exact") && strcmp(mt.state, "moved")) {
 		snprintf(field, fieldlen, "target.selector[0].exact");
 		rc = BOOKS_ANCHOR_NOT_FOUND;
@@ -1044,20 +1265,42 @@ static void block_lookalike(struct store *db, int64_t chapter, int64_t edition,
 	free(nbid);
 }
 
+/* The report names orphans by id only: the quote of a private annotation
+ * is its author's alone, and the operator running the import need not see
+ * anybody's (issue 14). */
 static void note_orphan(struct bk_reanchor_stats *stats, int64_t id,
 			const char *title, const char *exact)
 {
-	size_t n = strlen(exact);
-	size_t cut = utf8_offset(exact, n, 60);
-
+	(void)exact;
 	if (!stats)
 		return;
-	buf_addf(&stats->orphans, "annotation %lld in \"%s\": \"%.*s%s\"\n",
-		 (long long)id, title, (int)cut, exact, cut < n ? "..." : "");
+	buf_addf(&stats->orphans, "annotation %lld in \"%s\"\n", (long long)id,
+		 title);
+}
+
+/* Occurrences of exact in old (up to 3); 0 when old is unknown. */
+static int count_in(const char *old, const char *exact)
+{
+	size_t elen = strlen(exact), olen, i = 0;
+	int n = 0;
+
+	if (!old || !elen)
+		return 0;
+	olen = strlen(old);
+	while (n < 3 && i + elen <= olen) {
+		const char *p = bk_memmem(old + i, olen - i, exact, elen);
+
+		if (!p)
+			break;
+		n++;
+		i = (size_t)(p - old) + 1;
+	}
+	return n;
 }
 
 int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 			const char *title, const char *text, size_t len,
+			const char *old_text, int64_t old_edition,
 			struct bk_reanchor_stats *stats)
 {
 	struct store_stmt *st;
@@ -1071,10 +1314,7 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
+		v = vec_reserve(v, n, &cap, sizeof(*v));
 		v[n].id = store_int(st, 0);
 		v[n].exact = store_text_dup(st, 1);
 		v[n].prefix = store_text_dup(st, 2);
@@ -1096,8 +1336,14 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 		if (!v[i].exact)
 			v[i].exact = xstrdup("");
 		if (!block_keep(db, chapter, edition, &v[i], &t, &mt)) {
+			/* how often the quote occurred in the text the anchor
+			 * was last placed in, when that text is known */
+			int oc = v[i].edition == old_edition
+					 ? count_in(old_text, v[i].exact)
+					 : 0;
+
 			bk_match(&t, v[i].exact, v[i].prefix ? v[i].prefix : "",
-				 v[i].suffix ? v[i].suffix : "", v[i].start,
+				 v[i].suffix ? v[i].suffix : "", v[i].start, oc,
 				 &mt);
 			block_lookalike(db, chapter, edition, &v[i], &mt);
 		}

@@ -25,6 +25,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define XMLFLAGS                                                               \
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
@@ -34,6 +35,13 @@
 	 HTML_PARSE_RECOVER)
 #define MAX_SPINE 5000
 #define MAX_TOC 10000
+/* Memory bounds (issue 14, R2-F7: a 164 KB EPUB whose spine named one
+ * 50 MB entry four times took 1.5 GB): one entry, all entries read
+ * together (uncompressed), and how many reads. Past any, the import fails
+ * with the reason and nothing is written. */
+#define EPUB_MAX_ENTRY (16u << 20)
+#define EPUB_MAX_TOTAL (64u << 20)
+#define EPUB_MAX_READS 10000
 
 struct epub {
 	zip_t *zip;
@@ -56,6 +64,10 @@ struct epub {
 	size_t ntoc, captoc;
 	struct bk_notes notes; /* key "file#id" */
 	int budget;	       /* elements left to visit (all documents) */
+	size_t total;	       /* uncompressed bytes read so far */
+	int reads;	       /* entries read so far */
+	const char *over;      /* the limit that was passed, or NULL */
+	struct bk_book *b;     /* the book being made (figures, slug) */
 };
 
 /* ---- zip ---- */
@@ -72,21 +84,37 @@ static int read_entry(struct epub *E, const char *name, char **data,
 
 	*data = NULL;
 	*len = 0;
+	if (E->over)
+		return SCH_EINVAL;
 	if (idx < 0)
 		return SCH_ENOTFOUND;
-	zip_stat_init(&zs);
-	if (zip_stat_index(E->zip, (zip_uint64_t)idx, 0, &zs) ||
-	    ((zs.valid & ZIP_STAT_SIZE) && zs.size > BK_MAX_FILE))
+	if (++E->reads > EPUB_MAX_READS) {
+		E->over = "more than 10,000 entries read";
 		return SCH_EINVAL;
+	}
+	zip_stat_init(&zs);
+	if (zip_stat_index(E->zip, (zip_uint64_t)idx, 0, &zs))
+		return SCH_EINVAL;
+	if ((zs.valid & ZIP_STAT_SIZE) && zs.size > EPUB_MAX_ENTRY) {
+		E->over = "an entry is over 16 MiB uncompressed";
+		return SCH_EINVAL;
+	}
 	f = zip_fopen_index(E->zip, (zip_uint64_t)idx, 0);
 	if (!f)
 		return SCH_EIO;
 	while ((n = zip_fread(f, chunk, sizeof(chunk))) > 0) {
-		if (b.len + (size_t)n > BK_MAX_FILE) {
+		/* the sizes in the zip may lie: count what comes out */
+		if (b.len + (size_t)n > EPUB_MAX_ENTRY ||
+		    E->total + (size_t)n > EPUB_MAX_TOTAL) {
+			E->over = b.len + (size_t)n > EPUB_MAX_ENTRY
+					  ? "an entry is over 16 MiB "
+					    "uncompressed"
+					  : "over 64 MiB uncompressed in all";
 			zip_fclose(f);
 			buf_free(&b);
 			return SCH_EINVAL;
 		}
+		E->total += (size_t)n;
 		buf_add(&b, chunk, (size_t)n);
 	}
 	zip_fclose(f);
@@ -432,10 +460,7 @@ static void toc_add(struct epub *E, const char *file, const char *frag,
 
 	if (E->ntoc >= MAX_TOC)
 		return;
-	if (E->ntoc == E->captoc) {
-		E->captoc = E->captoc ? E->captoc * 2 : 64;
-		E->toc = xrealloc(E->toc, E->captoc * sizeof(*E->toc));
-	}
+	E->toc = vec_reserve(E->toc, E->ntoc, &E->captoc, sizeof(*E->toc));
 	t = &E->toc[E->ntoc++];
 	t->file = xstrdup(file);
 	t->frag = frag && frag[0] ? xstrdup(frag) : NULL;
@@ -767,6 +792,73 @@ static void leaf(struct walk *w, xmlNode *n, enum bk_type type, const char *tag)
 	bb_close(w->bb);
 }
 
+/* The <img> alone in a paragraph (no text beside it), or NULL. */
+static xmlNode *lone_img(xmlNode *p)
+{
+	xmlNode *img = NULL;
+
+	for (xmlNode *c = p->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE) {
+			for (const xmlChar *t = c->content; t && *t; t++)
+				if (!isspace(*t))
+					return NULL;
+		} else if (c->type == XML_ELEMENT_NODE) {
+			if (img || !name_is(c, "img"))
+				return NULL;
+			img = c;
+		}
+	}
+	return img;
+}
+
+/* An EPUB picture (R2-F1): the image entry is copied into the book's
+ * figures (type sniffed, size-limited, counted against the EPUB's read
+ * limits) and shown from /books/SLUG/PATH like a Markdown book's. */
+static void epub_figure(struct walk *w, xmlNode *img, bool in_figure)
+{
+	char *src = attr(img, "src"), *alt = attr(img, "alt"), *full = NULL;
+	char *dir = xstrdup(w->file), *slash = strrchr(dir, '/');
+	char *data = NULL;
+	size_t len;
+
+	if (slash)
+		slash[1] = '\0';
+	else
+		dir[0] = '\0';
+	if (!src || strchr(src, ':'))
+		goto out; /* none, or another site's */
+	full = resolve_path(dir, src, NULL);
+	if (!bk_safe_path(full, strlen(full))) {
+		bk_warn(w->E->b, "figure %s left out: unusual path", full);
+		goto out;
+	}
+	if (read_entry(w->E, full, &data, &len)) {
+		if (!w->E->over)
+			bk_warn(w->E->b, "figure %s left out: missing", full);
+		goto out;
+	}
+	if (bk_figure_add(w->E->b, full, data, len)) {
+		struct buf h = BUF_INIT;
+
+		bb_close(w->bb);
+		buf_addf(&h, "%s<img src=\"/books/%s/",
+			 in_figure ? "" : "<figure>", w->E->b->slug);
+		html_escape(&h, full, strlen(full));
+		buf_adds(&h, "\" alt=\"");
+		if (alt)
+			html_escape(&h, alt, strlen(alt));
+		buf_addf(&h, "\">%s", in_figure ? "" : "</figure>");
+		bb_markup(w->bb, buf_str(&h));
+		buf_free(&h);
+	}
+out:
+	free(data);
+	free(full);
+	free(dir);
+	xmlFree(src);
+	xmlFree(alt);
+}
+
 static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 {
 	for (; n; n = n->next) {
@@ -776,6 +868,15 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			if (w->bb && n->content)
 				bb_text(w->bb, (const char *)n->content,
 					strlen((const char *)n->content));
+			continue;
+		}
+		if (w->bb && n->type == XML_ELEMENT_NODE &&
+		    (name_is(n, "img") ||
+		     ((name_is(n, "p") || name_is(n, "div")) && lone_img(n)))) {
+			xmlNode *img = name_is(n, "img") ? n : lone_img(n);
+
+			epub_figure(w, img,
+				    n->parent && name_is(n->parent, "figure"));
 			continue;
 		}
 		if (n->type != XML_ELEMENT_NODE || skip_element(n))
@@ -973,34 +1074,6 @@ static void epub_free(struct epub *E)
 	bk_notes_free(&E->notes);
 }
 
-/* "Chapter 3: Title" / "3. Title": the number, and the title without it
- * (malloc'd; the whole title when nothing follows the number). */
-static int title_number(const char *t, char **rest)
-{
-	size_t used, off = 0;
-	int n = 0;
-
-	*rest = xstrdup(t);
-	if (!strncasecmp(t, "chapter ", 8)) {
-		off = 8;
-		n = bk_parse_number(t + 8, strlen(t + 8), &used);
-	} else if (isdigit((unsigned char)t[0])) {
-		n = bk_parse_number(t, strlen(t), &used);
-	}
-	if (!n)
-		return 0;
-	off += used;
-	if (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' ')
-		return 0;
-	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' || t[off] == '-')
-		off++;
-	if (t[off]) {
-		free(*rest);
-		*rest = xstrdup(t + off);
-	}
-	return n;
-}
-
 /* What starting a chapter needs to know in the second pass. */
 struct pass2 {
 	struct bk_book *b;
@@ -1039,7 +1112,7 @@ static void begin(struct pass2 *P, int t)
 		*P->cur_part = E->toc[t].parent;
 	}
 	if (t >= 0)
-		num = title_number(E->toc[t].title, &title);
+		num = bk_title_number(E->toc[t].title, &title);
 	*P->cur = bk_book_add_chapter(P->b, title, num);
 	free(title);
 	if ((*P->cur)->title && !(*P->cur)->title[0]) {
@@ -1079,6 +1152,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	*out = NULL;
 	memset(&E, 0, sizeof(E));
 	E.budget = 5000000;
+	E.b = b;
 	b->format = "epub";
 	E.zip = zip_open(path, ZIP_RDONLY, &zerr);
 	if (!E.zip) {
@@ -1088,17 +1162,31 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		goto out;
 	}
 	rc = load_opf(&E, err, errlen, b);
-	if (rc)
-		goto out;
+	if (rc || E.over)
+		goto too_much;
 	load_toc(&E);
+	/* figures name the slug in their URLs: settle it first */
+	if (!b->title)
+		b->title = xstrdup("Untitled");
+	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	docs = xcalloc(E.nspine, sizeof(*docs));
 	/* pass 1: parse every document and collect its notes */
 	for (size_t i = 0; i < E.nspine; i++) {
 		char *data;
 		size_t len;
 		struct walk w = {.E = &E, .file = E.spine[i]};
+		bool again = false;
 
+		for (size_t k = 0; k < i && !again; k++)
+			again = !strcmp(E.spine[k], E.spine[i]);
+		if (again) { /* read (and shown) once */
+			bk_warn(b, "spine item %s repeated; used once",
+				E.spine[i]);
+			continue;
+		}
 		if (read_entry(&E, E.spine[i], &data, &len)) {
+			if (E.over)
+				goto too_much;
 			bk_warn(b, "spine item %s is missing", E.spine[i]);
 			continue;
 		}
@@ -1179,8 +1267,6 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		bb_close(&bb);
 		free(splits);
 	}
-	if (!b->title)
-		b->title = xstrdup("Untitled");
 	if (!b->author)
 		b->author = xstrdup("");
 	if (!b->language)
@@ -1188,14 +1274,23 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	if (!b->licence)
 		b->licence = xstrdup("");
 	b->edition = xstrdup("1");
-	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	bk_book_drop_empty(b);
 	if (E.budget < 0)
 		bk_warn(b, "the EPUB is too large; the rest was skipped");
 	bk_book_finish(b, &E.notes);
+	if (E.over)
+		goto too_much;
 	*out = b;
 	b = NULL;
 	rc = 0;
+	goto out;
+too_much:
+	if (E.over) {
+		snprintf(err, errlen,
+			 "%s: EPUB refused, %s (nothing was imported)", path,
+			 E.over);
+		rc = SCH_EINVAL;
+	}
 out:
 	for (size_t i = 0; docs && i < E.nspine; i++)
 		xmlFreeDoc(docs[i]);

@@ -19,6 +19,7 @@
 #include "books/internal.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 static const char SQL_BOOK_BY_SLUG[] =
 	"SELECT id, current_edition FROM books WHERE slug = ?";
@@ -34,7 +35,7 @@ static const char SQL_EDITION_INSERT[] =
 	"INSERT INTO editions (book, number, label, source, format, stamp, "
 	"imported_at) VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_OLD_CHAPTERS[] =
-	"SELECT id, title, number, position FROM chapters "
+	"SELECT id, title, number, position, text FROM chapters "
 	"WHERE book = ? AND edition = ? ORDER BY position";
 static const char SQL_PART_INSERT[] =
 	"INSERT INTO parts (edition, position, title) VALUES (?, ?, ?)";
@@ -56,6 +57,7 @@ static const char SQL_BOOK_CURRENT[] =
 struct old_ch {
 	int64_t id;
 	char *title;
+	char *text; /* re-anchoring compares the quote's occurrences */
 	int number;
 	int position;
 	bool used;
@@ -143,12 +145,10 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		if (!st)
 			return SCH_EDB;
 		while ((rc = store_row(st)) > 0) {
-			if (nold == cap) {
-				cap = cap ? cap * 2 : 32;
-				old = xrealloc(old, cap * sizeof(*old));
-			}
+			old = vec_reserve(old, nold, &cap, sizeof(*old));
 			old[nold].id = store_int(st, 0);
 			old[nold].title = store_text_dup(st, 1);
+			old[nold].text = store_text_dup(st, 4);
 			old[nold].number = (int)store_int(st, 2);
 			old[nold].position = (int)store_int(st, 3);
 			old[nold].used = false;
@@ -241,15 +241,24 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		}
 	}
 	rc = store_run(db, SQL_BOOK_CURRENT, "ii", edition, book);
+	if (rc == 0)
+		rc = bk_figures_save(db, book, b);
 	if (rc)
 		goto out;
 
 	/* re-anchor what was on the book */
-	for (size_t i = 0; i < nch && !rc; i++)
-		if (match[i])
-			rc = bk_reanchor_chapter(db, chid[i], edition,
-						 flat[i]->title, flat[i]->text,
-						 flat[i]->text_len, stats);
+	for (size_t i = 0; i < nch && !rc; i++) {
+		const char *otext = NULL;
+
+		if (!match[i])
+			continue;
+		for (size_t j = 0; j < nold; j++)
+			if (old[j].id == match[i])
+				otext = old[j].text;
+		rc = bk_reanchor_chapter(db, chid[i], edition, flat[i]->title,
+					 flat[i]->text, flat[i]->text_len,
+					 otext, old_edition, stats);
+	}
 	for (size_t j = 0; j < nold && !rc; j++)
 		if (!old[j].used)
 			rc = bk_orphan_chapter(db, old[j].id,
@@ -261,8 +270,10 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 	*edition_id = edition;
 	/* hand the ids back to the model for the report */
 out:
-	for (size_t j = 0; j < nold; j++)
+	for (size_t j = 0; j < nold; j++) {
 		free(old[j].title);
+		free(old[j].text);
+	}
 	free(old);
 	free(flat);
 	free(match);

@@ -26,6 +26,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 #define PLAN_MAX_ENTRIES 2000
 
@@ -35,6 +36,7 @@ struct plan_row {
 	int order; /* reading position; large when the chapter is gone */
 	char *due;
 	char *prompt;
+	char *notes; /* facilitator notes (owners and moderators only) */
 };
 
 static int plan_row_cmp(const void *a, const void *b)
@@ -48,10 +50,12 @@ static int plan_row_cmp(const void *a, const void *b)
 }
 
 static const char SQL_PLAN_ROWS[] =
-	"SELECT chapter, due, prompt FROM plan_entries WHERE circle = ?";
+	"SELECT chapter, due, prompt, notes FROM plan_entries WHERE circle = ?";
 
-/* The entries [{chapter, due, prompt}] by due date, then reading order. */
-static json_t *plan_entries_json(struct store *db, int64_t circle)
+/* The entries [{chapter, due, prompt}] by due date, then reading order;
+ * with_notes adds the facilitator notes (owners and moderators). */
+static json_t *plan_entries_json(struct store *db, int64_t circle,
+				 bool with_notes)
 {
 	struct store_stmt *st = store_query(db, SQL_PLAN_ROWS, "i", circle);
 	struct plan_row *rows = NULL;
@@ -59,15 +63,11 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 	json_t *out = json_array();
 
 	while (st && store_row(st) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = realloc(rows, cap * sizeof(*rows));
-			if (!rows)
-				abort();
-		}
+		rows = vec_reserve(rows, n, &cap, sizeof(*rows));
 		rows[n].chapter = store_int(st, 0);
 		rows[n].due = store_text_dup(st, 1);
 		rows[n].prompt = store_text_dup(st, 2);
+		rows[n].notes = store_text_dup(st, 3);
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -85,8 +85,12 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 				       (json_int_t)rows[i].chapter, "due",
 				       rows[i].due ? rows[i].due : "", "prompt",
 				       rows[i].prompt));
+		if (with_notes && rows[i].notes)
+			json_object_set_new(json_array_get(out, i), "notes",
+					    json_string(rows[i].notes));
 		free(rows[i].due);
 		free(rows[i].prompt);
+		free(rows[i].notes);
 	}
 	free(rows);
 	return out;
@@ -123,11 +127,11 @@ static json_t *all_progress_json(struct store *db, int64_t circle)
 	return out;
 }
 
-static json_t *plan_json(struct store *db, int64_t circle)
+static json_t *plan_json(struct store *db, int64_t circle, bool with_notes)
 {
 	return json_pack("{s:I,s:o,s:o}", "circle", (json_int_t)circle,
-			 "entries", plan_entries_json(db, circle), "progress",
-			 all_progress_json(db, circle));
+			 "entries", plan_entries_json(db, circle, with_notes),
+			 "progress", all_progress_json(db, circle));
 }
 
 static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -139,7 +143,8 @@ static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rpc_params_only(ctx, params, allowed) ||
 	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
-	*result = plan_json(rpc_store(ctx), circle);
+	*result =
+		plan_json(rpc_store(ctx), circle, v.role >= VIS_ROLE_MODERATOR);
 	return 0;
 }
 
@@ -166,6 +171,38 @@ static bool valid_date(const char *s)
 	return true;
 }
 
+/* True for a date YYYY-MM-DD, or an RFC 3339 UTC time on a real date
+ * ("2026-12-10T18:00:00Z", fraction allowed; SPEC §3 times are RFC 3339,
+ * issue 14). Stored as given: both sort and compare with the day's date. */
+static bool valid_due(const char *s)
+{
+	char day[11];
+	const char *t = s + 10;
+
+	if (strlen(s) == 10)
+		return valid_date(s);
+	if (strlen(s) < 20 || s[10] != 'T')
+		return false;
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!valid_date(day))
+		return false;
+	/* THH:MM:SS */
+	for (int i = 1; i <= 8; i++)
+		if (i == 3 || i == 6 ? t[i] != ':' : (t[i] < '0' || t[i] > '9'))
+			return false;
+	if (atoi(t + 1) > 23 || atoi(t + 4) > 59 || atoi(t + 7) > 60)
+		return false;
+	t += 9;
+	if (*t == '.') {
+		if (t[1] < '0' || t[1] > '9')
+			return false;
+		for (t++; *t >= '0' && *t <= '9'; t++)
+			;
+	}
+	return !strcmp(t, "Z");
+}
+
 /* -32602 naming entries[i].field. */
 static int entry_fail(struct rpc_ctx *ctx, size_t i, const char *field,
 		      const char *message)
@@ -180,12 +217,40 @@ static int entry_fail(struct rpc_ctx *ctx, size_t i, const char *field,
 static const char SQL_PLAN_CLEAR[] =
 	"DELETE FROM plan_entries WHERE circle = ?";
 static const char SQL_PLAN_INSERT[] =
-	"INSERT INTO plan_entries(circle, chapter, due, prompt)"
-	" VALUES (?, ?, ?, ?)";
+	"INSERT INTO plan_entries(circle, chapter, due, prompt, notes)"
+	" VALUES (?, ?, ?, ?, ?)";
 
-/* Checks one entry; *chapter, *due, *prompt borrowed from e. */
+/* Checks one text field of an entry (prompt, notes): *out borrowed, NULL
+ * when absent or empty. */
+static int check_text(struct rpc_ctx *ctx, json_t *e, size_t i, const char *key,
+		      const char **out)
+{
+	size_t max_cp = rpc_config.max_body_cp ? rpc_config.max_body_cp : 10000;
+	json_t *p = json_object_get(e, key);
+
+	*out = NULL;
+	if (!p || json_is_null(p))
+		return 0;
+	if (!json_is_string(p) ||
+	    !utf8_valid(json_string_value(p), json_string_length(p)))
+		return entry_fail(ctx, i, key, "must be text");
+	if (utf8_count(json_string_value(p), json_string_length(p)) > max_cp) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "entries[%zu].%s", i, key);
+		rpc_fail(ctx, RPC_E_TOO_LARGE, "text too large");
+		rpc_fail_data(ctx, "field", json_string(name));
+		return RPC_ERR;
+	}
+	if (json_string_length(p) > 0)
+		*out = json_string_value(p);
+	return 0;
+}
+
+/* Checks one entry; *chapter, *due, *prompt, *notes borrowed from e. */
 static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
-		       int64_t *chapter, const char **due, const char **prompt)
+		       int64_t *chapter, const char **due, const char **prompt,
+		       const char **notes)
 {
 	size_t max_cp = rpc_config.max_body_cp ? rpc_config.max_body_cp : 10000;
 	struct books_chapter_info ci;
@@ -198,7 +263,7 @@ static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
 	json_object_foreach(e, key, val)
 	{
 		if (strcmp(key, "chapter") && strcmp(key, "due") &&
-		    strcmp(key, "prompt"))
+		    strcmp(key, "prompt") && strcmp(key, "notes"))
 			return entry_fail(ctx, i, key, "unknown field");
 	}
 	c = json_object_get(e, "chapter");
@@ -211,9 +276,13 @@ static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
 	    ci.book != book)
 		return entry_fail(ctx, i, "chapter",
 				  "not a chapter of the circle's book");
-	if (!json_is_string(d) || !valid_date(json_string_value(d)))
-		return entry_fail(ctx, i, "due", "must be a date YYYY-MM-DD");
+	if (!json_is_string(d) || !valid_due(json_string_value(d)))
+		return entry_fail(ctx, i, "due",
+				  "must be a date YYYY-MM-DD or an RFC 3339 "
+				  "UTC time");
 	*due = json_string_value(d);
+	if (check_text(ctx, e, i, "notes", notes))
+		return RPC_ERR;
 	*prompt = NULL;
 	if (p && !json_is_null(p)) {
 		if (!json_is_string(p) ||
@@ -264,9 +333,10 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	json_array_foreach(entries, i, e)
 	{
 		int64_t chapter = 0;
-		const char *due = NULL, *prompt = NULL;
+		const char *due = NULL, *prompt = NULL, *notes = NULL;
 
-		if (check_entry(ctx, e, i, book, &chapter, &due, &prompt))
+		if (check_entry(ctx, e, i, book, &chapter, &due, &prompt,
+				&notes))
 			goto fail;
 		for (size_t j = 0; j < i; j++) {
 			if (seen[j] == chapter) {
@@ -276,8 +346,8 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			}
 		}
 		seen[i] = chapter;
-		rc = store_run(db, SQL_PLAN_INSERT, "iitt", circle, chapter,
-			       due, prompt);
+		rc = store_run(db, SQL_PLAN_INSERT, "iittt", circle, chapter,
+			       due, prompt, notes);
 		if (rc) {
 			rpc_fail_store(ctx, rc);
 			goto fail;
@@ -289,10 +359,11 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	item.author = rpc_account(ctx);
 	if (rpc_publish(ctx, circle, "plan.changed", &item, "circle", circle,
 			json_pack("{s:I,s:o}", "circle", (json_int_t)circle,
-				  "entries", plan_entries_json(db, circle)),
+				  "entries",
+				  plan_entries_json(db, circle, false)),
 			NULL) < 0)
 		return rpc_fail_store(ctx, SCH_EDB);
-	*result = plan_json(db, circle);
+	*result = plan_json(db, circle, true);
 	return 0;
 fail:
 	free(seen);
@@ -479,7 +550,7 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 const struct rpc_method circle_plan_methods[] = {
-	{"plan.get", m_plan_get, RPC_AUTH},
+	{"plan.get", m_plan_get, RPC_AUTH | RPC_READ},
 	{"plan.set", m_plan_set, RPC_AUTH},
 	{"progress.set", m_progress_set, RPC_AUTH},
 	{NULL, NULL, 0}};

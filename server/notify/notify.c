@@ -15,11 +15,13 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
+#include "events/events.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define NOTIFY_PAGE 50	    /* notifications per page of notification.list */
 #define NOTIFY_MAX_IDS 1000 /* ids accepted by one notification.read */
@@ -58,13 +60,7 @@ static const char SQL_FOLLOWERS[] =
 /* RFC 3339 UTC time for JSON. */
 static json_t *notify_time(int64_t t)
 {
-	char s[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(s);
+	return rfc3339_json(t);
 }
 
 /* The notification object clients see; new reference. */
@@ -140,6 +136,19 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 	if (rc)
 		goto out;
 	id = store_last_id(db);
+	/* the mail module mails it per the member's choice */
+	{
+		struct events_event ev = {.type = EVENTS_NOTIFIED, .ctx = ctx};
+
+		ev.u.notice.id = id;
+		ev.u.notice.account = account;
+		ev.u.notice.circle = circle;
+		ev.u.notice.kind = kind;
+		ev.u.notice.data = d;
+		rc = events_emit(&ev);
+		if (rc)
+			goto out;
+	}
 	obj = notify_json(id, circle, kind, d, now, false);
 	rpc_publish_account(ctx, account, "notification.created", obj);
 out:
@@ -279,30 +288,8 @@ bool notify_follows(struct store *db, int64_t account, int64_t circle,
 int notify_followers(struct store *db, int64_t circle, int64_t chapter,
 		     int64_t **out, size_t *n)
 {
-	struct store_stmt *st;
-	int64_t *ids = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	st = store_query(db, SQL_FOLLOWERS, "ii", circle, chapter);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[len++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
-		return rc;
-	}
-	*out = ids;
-	*n = len;
-	return 0;
+	return store_ids(store_query(db, SQL_FOLLOWERS, "ii", circle, chapter),
+			 out, n);
 }
 
 /* account.export: the chapters the account follows. */
@@ -346,7 +333,7 @@ static int notify_forget(struct rpc_ctx *ctx, int64_t account)
 void notify_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"notification.list", notification_list, RPC_AUTH},
+		{"notification.list", notification_list, RPC_AUTH | RPC_READ},
 		{"notification.read", notification_read, RPC_AUTH},
 		{NULL, NULL, 0}};
 

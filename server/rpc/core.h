@@ -4,7 +4,7 @@
 #ifndef SCH_RPC_CORE_H
 #define SCH_RPC_CORE_H
 
-/* Registers server.info (and server.methods for the access matrix test). */
+/* Registers server.info. */
 void rpc_core_init(void);
 
 #endif

@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ struct rpc_config rpc_config = {
 	.max_exact_cp = 4000,
 	.posts_per_minute = 20,
 	.login_failures = 5,
+	.search_per_minute = 30,
 	.autohide_flags = 3,
 	.registration = 0,
 	.pwhash_ops = 2,
@@ -133,6 +135,18 @@ void http_resp_text(struct http_resp *resp, int status, const char *type,
 	resp->body = xstrndup(text, len);
 	resp->body_len = len;
 	resp->content_type = xstrdup(type);
+}
+
+void http_resp_header(struct http_resp *resp, const char *name,
+		      const char *value)
+{
+	struct buf b = BUF_INIT;
+
+	if (resp->headers)
+		buf_adds(&b, resp->headers);
+	buf_addf(&b, "%s: %s\r\n", name, value);
+	free(resp->headers);
+	resp->headers = buf_detach(&b, NULL);
 }
 
 const struct http_req *rpc_http_req(const struct rpc_ctx *ctx)
@@ -308,6 +322,8 @@ static const char *default_message(int code)
 
 int rpc_fail(struct rpc_ctx *ctx, int code, const char *message)
 {
+	/* a JSON-RPC code (RPC_E_*), never an SCH_E* one: clients see it */
+	assert(code <= -32000 && code >= -32768);
 	rpc_ctx_clear_error(ctx);
 	ctx->err_code = code;
 	ctx->err_message = xstrdup(message ? message : default_message(code));
@@ -574,6 +590,7 @@ void rpc_out_free(struct rpc_out *out)
 	free(out->resp.body);
 	free(out->resp.content_type);
 	free(out->resp.set_cookie);
+	free(out->resp.headers);
 	free(out);
 }
 
@@ -790,6 +807,42 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 	return 0;
 }
 
+/* Whether a string holds a NUL (the parser allows them, handlers do not). */
+static bool has_nul(const json_t *s)
+{
+	return json_is_string(s) &&
+	       strlen(json_string_value(s)) != json_string_length(s);
+}
+
+/* The first string (or key) under v holding a NUL, else false. */
+static bool nul_inside(json_t *v, int depth)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (depth > 64)
+		return false;
+	if (has_nul(v))
+		return true;
+	if (json_is_object(v)) {
+		void *it = json_object_iter(v);
+
+		for (; it; it = json_object_iter_next(v, it)) {
+			k = json_object_iter_key(it);
+			/* jansson keys are C strings: an embedded NUL makes
+			 * the key shorter than its stored length */
+			if (strlen(k) != json_object_iter_key_len(it) ||
+			    nul_inside(json_object_iter_value(it), depth + 1))
+				return true;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) if (nul_inside(x, depth + 1)) return
+			true;
+	}
+	return false;
+}
+
 json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 {
 	json_t *id = NULL, *jv, *jm, *params, *result = NULL;
@@ -803,15 +856,16 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 	if (!json_is_object(req))
 		goto invalid;
 	id = json_object_get(req, "id");
-	if (id && !json_is_integer(id) && !json_is_string(id) &&
-	    !json_is_null(id)) {
+	if (id && ((!json_is_integer(id) && !json_is_string(id) &&
+		    !json_is_null(id)) ||
+		   has_nul(id))) {
 		id = NULL;
 		goto invalid;
 	}
 	jv = json_object_get(req, "jsonrpc");
 	jm = json_object_get(req, "method");
 	if (!json_is_string(jv) || strcmp(json_string_value(jv), "2.0") ||
-	    !json_is_string(jm))
+	    has_nul(jv) || !json_is_string(jm) || has_nul(jm))
 		goto invalid;
 	params = json_object_get(req, "params");
 	if (params && !json_is_object(params) && !json_is_array(params))
@@ -837,6 +891,23 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 		rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "sign in first");
 		rc = RPC_E_UNAUTHENTICATED;
 		goto error;
+	}
+	if (params) {
+		/* a NUL in a string: -32602 naming the parameter */
+		void *it = json_object_iter(params);
+
+		for (; it; it = json_object_iter_next(params, it)) {
+			const char *k = json_object_iter_key(it);
+
+			if (strlen(k) != json_object_iter_key_len(it) ||
+			    nul_inside(json_object_iter_value(it), 0)) {
+				rpc_fail_field(ctx, k,
+					       "NUL (\\u0000) is not allowed "
+					       "in text");
+				rc = RPC_E_INVALID_PARAMS;
+				goto error;
+			}
+		}
 	}
 	{
 		json_t *p = params ? json_incref(params) : json_object();
@@ -872,6 +943,49 @@ error:
 	if (!id)
 		return NULL; /* notifications get no reply, even errors */
 	return response(id, NULL, rpc_ctx_error_json(ctx, rc));
+}
+
+int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
+		json_t **result, json_t **error)
+{
+	const struct rpc_method *m = rpc_find(method);
+	struct refbuf *saved = ctx->raw_result;
+	const char *saved_method = ctx->method;
+	double t0 = now_seconds();
+	int rc;
+
+	*result = NULL;
+	*error = NULL;
+	rpc_ctx_clear_error(ctx);
+	if (!m) {
+		json_decref(params);
+		*error = rpc_ctx_error_json(ctx, RPC_E_METHOD_NOT_FOUND);
+		rpc_ctx_clear_error(ctx);
+		return RPC_E_METHOD_NOT_FOUND;
+	}
+	if (!params)
+		params = json_object();
+	ctx->method = m->name;
+	ctx->raw_result = NULL;
+	if ((m->flags & RPC_AUTH) && ctx->account == 0)
+		rc = rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "not authenticated");
+	else
+		rc = m->fn(ctx, params, result);
+	if (rc == 0 && !*result && ctx->raw_result)
+		*result = rpc_take_raw_json(ctx);
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = saved;
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+		*error = rpc_ctx_error_json(ctx, rc);
+		rc = ctx->err_code;
+		rpc_ctx_clear_error(ctx);
+	}
+	rpc_metrics_count(m->name, rc, now_seconds() - t0);
+	ctx->method = saved_method;
+	json_decref(params);
+	return rc;
 }
 
 /* Finishes a deferred call: runs the continuation in a savepoint and

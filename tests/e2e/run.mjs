@@ -24,6 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { organiserSteps } from './organiser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -882,6 +883,9 @@ step('progress is the furthest point read: looking back keeps it, peeking ahead 
 	await carol.waitForSelector('#withheld:has-text("1 thread by others")');
 	await rpcIn(olive, 'circle.update', { circle, spoiler_guard: false });
 });
+// The organiser's dashboard and meeting mode (issue 20): organiser.mjs.
+organiserSteps({ step, people, base, circleUrl: () => circleUrl, check,
+	repo, artifacts });
 
 step('a reset link from the command line sets a new password', async () => {
 	const r = spawnSync(bin, ['admin', 'reset-link', '--db', dbPath,

@@ -1,9 +1,11 @@
 """anchor.review and anchor.resolve after a corrected edition.
 
 The sample book is copied, the words around an annotated passage are
-rewritten (the quote itself is kept, so the best candidate has the right
-text but the wrong context: below the score floor), and the copy is
-re-imported with `scholia import` while the server runs. The annotation
+rewritten and the quote is written twice there (the quote itself is kept,
+so the best candidates have the right text but the wrong context: below the
+score floor; a quote that occurred once and still occurs once would be
+taken as moved, books/anchor.c), and the copy is re-imported with
+`scholia import` while the server runs. The annotation
 must then wait for a moderator: anchor.review lists it with the old quote
 and the proposed passage, members may not see the queue, and accepting moves
 the thread to the proposed passage (anchor.changed to subscribers) while
@@ -100,7 +102,8 @@ def world(server, tmp_path_factory):
         "circle": circle, "chapter": chapter, "body": "mine",
         "target": target(text, s, e), "visibility": "private"})["id"]
 
-    # the corrected edition: new words around each quote, quote kept
+    # the corrected edition: new words around each quote, quote kept (and
+    # repeated, so that no single occurrence identifies it)
     copy = str(tmp_path_factory.mktemp("edition2") / "the-rochdale-pioneers")
     shutil.copytree(BOOK_DIR, copy)
     for s, e, home in passages:
@@ -108,7 +111,8 @@ def world(server, tmp_path_factory):
         with open(path, encoding="utf-8") as f:
             src = f.read()
         window = text[s - CONTEXT:e + CONTEXT]
-        src = src.replace(window, NEW_BEFORE + text[s:e] + NEW_AFTER, 1)
+        src = src.replace(window, NEW_BEFORE + text[s:e] + NEW_AFTER + " " +
+                          text[s:e] + NEW_AFTER, 1)
         with open(path, "w", encoding="utf-8") as f:
             f.write(src)
     subscribe = member.call("circle.subscribe", {"circle": circle})

@@ -36,6 +36,29 @@ static int order_of(struct fixture *f, int64_t chapter)
 	return ci.order;
 }
 
+/* The access gate: members and site admins pass, outsiders and unknown
+ * circles both read as "not found", with the viewer filled in. */
+static void test_gate(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_viewer v;
+
+	assert_int_equal(circles_gate(f->db, f->circle, f->alice, false, &v),
+			 0);
+	assert_int_equal(v.role, VIS_ROLE_OWNER);
+	assert_int_equal(circles_gate(f->db, f->circle, f->bob, false, &v), 0);
+	assert_int_equal(circles_gate(f->db, f->circle, f->carol, false, &v),
+			 SCH_ENOTFOUND);
+	assert_int_equal(v.role, VIS_ROLE_NONE);
+	assert_int_equal(circles_gate(f->db, f->circle, f->carol, true, &v), 0);
+	assert_true(v.is_admin);
+	assert_int_equal(circles_gate(f->db, f->circle, 0, false, &v),
+			 SCH_ENOTFOUND);
+	assert_int_equal(
+		circles_gate(f->db, f->circle + 99, f->alice, false, &v),
+		SCH_ENOTFOUND);
+}
+
 static void test_roles(void **state)
 {
 	struct fixture *f = *state;
@@ -122,8 +145,8 @@ static void test_options_and_progress(void **state)
 	assert_false(v.show_all);
 	assert_int_equal(v.nposted, 0);
 
-	/* looking back does not lower progress: it is the furthest point
-	 * read (SPEC progress.set) ... */
+	/* progress is the furthest point read: a lower position is ignored
+	 * (re-opening chapter 1 does not fall back) ... */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
@@ -132,11 +155,12 @@ static void test_options_and_progress(void **state)
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.progress_order, order_of(f, f->ch[2]));
-	/* ... unless the member rewinds on purpose */
+	/* ... unless the member moves it back deliberately */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[1], "rewind", 1),
+		     json_pack("{s:I,s:I,s:b}", "circle",
+			       (json_int_t)f->circle, "chapter",
+			       (json_int_t)f->ch[1], "rewind", 1),
 		     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
@@ -361,6 +385,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_first_marks, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_many_marks, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_gate, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_member, fixture_setup,
 						fixture_teardown),

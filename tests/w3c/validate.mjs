@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /*
  * validate.mjs - checks a JSON document against the W3C Web Annotation
- * conformance schemas kept in ../shared/w3c-annotation-model (no network).
+ * conformance schemas vendored in annotation-model/ next to this file (no
+ * network; see annotation-model/PROVENANCE.md and license.md).
  *
  * Usage:
  *   node validate.mjs annotation|collection|page [PATH]     (stdin if no PATH
@@ -23,9 +24,8 @@
  * document that holds them (JSON-LD), so an embedded page or item without
  * its own @context is checked with its container's.
  *
- * The shared folder is found from $SCHOLIA_W3C_DIR, else
- * $SCHOLIA_SOURCE_DIR/../shared/w3c-annotation-model, else relative to this
- * file (../../../shared/w3c-annotation-model, i.e. next to the checkout).
+ * The schema folder is $SCHOLIA_W3C_DIR if set (a test points it at a
+ * modified copy), else tests/w3c/annotation-model in this repository.
  *
  * Exit status: 0 every MUST assertion holds, 1 one failed (listed on
  * stdout), 2 usage, unreadable input or missing schemas.
@@ -42,11 +42,7 @@ function modelDir() {
 	const cands = [];
 	if (process.env.SCHOLIA_W3C_DIR)
 		cands.push(process.env.SCHOLIA_W3C_DIR);
-	if (process.env.SCHOLIA_SOURCE_DIR)
-		cands.push(path.join(process.env.SCHOLIA_SOURCE_DIR, "..",
-				     "shared", "w3c-annotation-model"));
-	cands.push(path.join(here, "..", "..", "..", "shared",
-			     "w3c-annotation-model"));
+	cands.push(path.join(here, "annotation-model"));
 	for (const c of cands)
 		if (fs.existsSync(path.join(c, "definitions")))
 			return c;

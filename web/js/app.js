@@ -9,9 +9,14 @@ import {
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { emailCard, notifyCard, forgotLink, inviteByMail, verifyScreen } from './mail.js';
 import { digestScreen, exportLinks } from './digest.js';
 import { modScreen } from './moderation.js';
 import { notifText, notifLink, prepare } from './notes.js';
+import { importSection } from './import.js';
+import { dashboardScreen } from './dashboard.js';
+import { meetingsScreen, meetingScreen } from './meeting.js';
+import { siteScreen, updateSiteLink } from './site.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -36,6 +41,7 @@ async function loadMe() {
 		app.me = null;
 	}
 	document.body.classList.toggle('signed-in', !!app.me);
+	updateSiteLink();
 	const who = document.getElementById('who');
 	if (who)
 		who.textContent = app.me ? name(app.me) : '';
@@ -102,7 +108,11 @@ async function signOut() {
 	try {
 		await rpc.call('auth.logout');
 	} catch (e) { /* the cookie is ended below anyway */ }
-	await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin' });
+	await fetch('/api/session', {
+		method: 'DELETE',
+		headers: { 'Content-Type': 'application/json' },
+		credentials: 'same-origin',
+	});
 	app.me = null;
 	resetSubscriptions();
 	rpc.reconnect();
@@ -136,6 +146,8 @@ export async function route() {
 		return joinScreen(b);
 	if (a === 'reset')
 		return resetScreen(b);
+	if (a === 'verify')
+		return verifyScreen(main, b);
 	if (!app.me) {
 		if (a === 'register')
 			return authScreen('register');
@@ -150,7 +162,13 @@ export async function route() {
 			return modScreen(screen, (f) => screenCleanup.push(f), debounce, Number(b));
 		if (c === 'digest')
 			return digestScreen(screen, Number(b), Number(parts[3]));
+		if (c === 'dashboard')
+			return organiserScreen(dashboardScreen(main, Number(b)));
+		if (c === 'meetings')
+			return organiserScreen(meetingsScreen(main, Number(b)));
 		return circleScreen(Number(b));
+	case 'meeting':
+		return organiserScreen(meetingScreen(main, Number(b)));
 	case 'new':
 		return newCircleScreen();
 	case 'account':
@@ -159,9 +177,26 @@ export async function route() {
 		return inboxScreen();
 	case 'search':
 		return searchScreen(q);
+	case 'site':
+		return siteScreen(main);
 	default:
 		return homeScreen();
 	}
+}
+
+// The organiser's screens (dashboard.js, meeting.js) resolve to their
+// cleanup, run when the reader navigates away.
+function organiserScreen(p) {
+	const gen = routeGen;
+	main.focus({ preventScroll: true });
+	return p.then((done) => {
+		if (typeof done !== 'function')
+			return;
+		if (gen === routeGen)
+			screenCleanup.push(done);
+		else
+			done();
+	});
 }
 
 function setNavCurrent(which) {
@@ -278,7 +313,8 @@ function authScreen(mode, invite) {
 			h('li', {}, 'Everything stays on this server: no tracking, and you can export or delete what you wrote.')));
 	// kept until the next sign-in: the screen may be drawn more than once
 	const flash = app.flash ? h('p', { class: 'ok', role: 'status', id: 'flash' }, app.flash) : null;
-	screen(reg ? 'Create an account' : 'Sign in', flash, intro, h('div', { class: 'auth-wrap' }, form, welcome));
+	screen(reg ? 'Create an account' : 'Sign in', flash, intro, h('div', { class: 'auth-wrap' }, form, welcome),
+		reg ? null : forgotLink());
 	handle.focus();
 	if (invite)
 		rpc.call('circle.invite_info', { code: invite }).then((i) => {
@@ -484,7 +520,7 @@ async function accountScreen() {
 			await signOut();
 		} catch (e) { dErr.textContent = errText(e); }
 	});
-	add(s, pForm, h('section', { class: 'card' }, h('h2', {}, 'Your data'),
+	add(s, emailCard(me), pForm, h('section', { class: 'card' }, h('h2', {}, 'Your data'),
 		h('p', {}, 'Everything you wrote, as one JSON file.'), exp), dForm);
 }
 
@@ -493,6 +529,7 @@ function normPlan(p) {
 	const entries = (p && (p.entries || p.items)) || [];
 	return entries.map((e) => ({
 		chapter: idOf(e.chapter), due: e.due, prompt: e.prompt || '',
+		notes: e.notes || '', // facilitator notes: owners and moderators only
 	}));
 }
 
@@ -688,7 +725,9 @@ async function circleScreen(id) {
 		h('p', { class: 'actions' },
 			h('a', { class: 'button primary', href: `#/read/${id}/${(chs[0] || {}).id}` }, 'Open the book'),
 			h('a', { class: 'button', href: `#/search?c=${id}` }, 'Search'),
-			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null));
+			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null,
+			h('a', { class: 'button', href: `#/circle/${id}/dashboard` }, 'Dashboard'),
+			h('a', { class: 'button', href: `#/circle/${id}/meetings` }, 'Meetings')));
 
 	// Reading plan and everyone's progress, one bar per chapter.
 	const planSec = h('section', { class: 'card', 'aria-labelledby': 'plan-h' },
@@ -718,6 +757,7 @@ async function circleScreen(id) {
 				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null,
 				e && thisWeek(e.due) ? h('span', { class: 'badge badge-week' }, 'this week') : null),
 			e && e.prompt ? h('p', { class: 'prompt' }, e.prompt) : null,
+			e && e.notes ? h('p', { class: 'hint' }, `Facilitator notes: ${e.notes}`) : null,
 			h('div', { class: 'plan-bar' },
 				h('span', { role: 'img', 'aria-label': `${readers.length} of ${total} members have read this far` }, bar),
 				h('span', { class: 'meta', 'aria-hidden': 'true' }, `${readers.length}/${total}`))));
@@ -750,6 +790,7 @@ async function circleScreen(id) {
 	}
 	s.appendChild(h('section', { class: 'card', 'aria-labelledby': 'mem-h' },
 		h('h2', { id: 'mem-h' }, `Members (${members.length})`), ml));
+	s.appendChild(importSection(id));
 
 	// Invite.
 	if (isMod || c.members_can_invite) {
@@ -778,8 +819,9 @@ async function circleScreen(id) {
 						}, 'Copy link'), h('p', { class: 'hint' }, 'Valid for 7 days.'));
 					} catch (e) { toast(errText(e)); }
 				},
-			}, 'Create invite link'), out));
+			}, 'Create invite link'), out, inviteByMail(id, role)));
 	}
+	s.appendChild(notifyCard(id));
 
 	const dueNow = c.current ? Number(idOf(c.current.chapter)) : (dueChapter(plan) || {}).chapter;
 	s.appendChild(exportLinks(id, chs, dueNow));
@@ -834,6 +876,7 @@ function planEditor(circle, chs, plan) {
 			ch,
 			due: h('input', { type: 'date', value: (e.due || '').slice(0, 10), 'aria-label': `Due date for ${ch.title}` }),
 			prompt: h('input', { value: e.prompt || '', 'aria-label': `Prompt for ${ch.title}`, placeholder: 'Discussion prompt' }),
+			notes: h('input', { value: e.notes || '', 'aria-label': `Facilitator notes for ${ch.title}`, placeholder: 'Facilitator notes (organisers only)' }),
 		};
 	});
 	// "First meeting on DATE, every N weeks": fills the due dates from a
@@ -868,6 +911,8 @@ function planEditor(circle, chs, plan) {
 	const f = h('form', { class: 'plan-edit' },
 		h('h3', {}, 'Edit the plan'), fill,
 		rows.map((r) => h('div', { class: 'row' }, h('span', {}, chapterLabel(r.ch)), r.due, r.prompt)),
+		h('h3', {}, 'Edit the plan'),
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt, r.notes)),
 		h('button', { type: 'submit' }, 'Save plan'));
 	const d = h('details', {}, h('summary', {}, 'Edit the plan'), f);
 	f.addEventListener('submit', async (ev) => {
@@ -875,6 +920,7 @@ function planEditor(circle, chs, plan) {
 		const entries = rows.filter((r) => r.due.value).map((r) => ({
 			chapter: r.ch.id, due: r.due.value,
 			...(r.prompt.value.trim() ? { prompt: r.prompt.value.trim() } : {}),
+			...(r.notes.value.trim() ? { notes: r.notes.value.trim() } : {}),
 		}));
 		try {
 			await rpc.call('plan.set', { circle, entries });

@@ -189,9 +189,18 @@ export async function modScreen(screen, onCleanup, debounce, id) {
 	};
 
 	const targetText = async (t) => {
-		const m = /^(annotation|reply|account|circle):(\d+)$/.exec(String(t || ''));
+		// {"annotation": 12} (the SPEC's form) or "annotation:12"
+		if (t && typeof t === 'object') {
+			const k = Object.keys(t)[0];
+			t = k ? `${k}:${idOf(t[k])}` : '';
+		}
+		const m = /^(annotation|reply|account|circle|meeting|invite):(.+)$/.exec(String(t || ''));
 		if (!m)
 			return String(t || '');
+		if (m[1] === 'meeting')
+			return `a meeting (#${m[2]})`;
+		if (m[1] === 'invite')
+			return 'an invitation';
 		const n = Number(m[2]);
 		if (m[1] === 'account') {
 			const p = people.get(n);
