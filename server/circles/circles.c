@@ -1137,6 +1137,7 @@ void circles_init(void)
 	rpc_register(circle_invite_methods);
 	rpc_register(circle_plan_methods);
 	rpc_register(circle_presence_methods);
+	rpc_register(circle_invite_info_methods);
 	rpc_hooks.load_viewer = load_viewer_hook;
 	rpc_hooks.conn_closed = presence_conn_closed;
 	rpc_hooks.tick = presence_tick;

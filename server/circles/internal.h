@@ -92,6 +92,7 @@ int circle_invite_redeem(struct rpc_ctx *ctx, int64_t account,
 			 const char *code);
 extern const struct rpc_method circle_plan_methods[];
 extern const struct rpc_method circle_presence_methods[];
+extern const struct rpc_method circle_invite_info_methods[]; /* invite_info.c */
 
 /* Presence (presence.c; store thread only). */
 /* The circle's present members [{account, chapter, block, at}] (new ref). */

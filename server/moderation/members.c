@@ -112,6 +112,8 @@ static int notify_member(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 			 (json_int_t)circle, "reason", reason);
 	if (strcmp(action, "muted") == 0)
 		json_object_set_new(data, "until", mod_time_json(until));
+	json_object_set_new(data, "actor",
+			    auth_author_json(rpc_store(ctx), rpc_account(ctx)));
 	rc = notify_add(ctx, account, circle, "moderation", data);
 	json_decref(data);
 	return rc;

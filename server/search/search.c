@@ -168,16 +168,52 @@ int search_unindex_post(struct store *db, int kind, int64_t id)
 	return store_run(db, SQL_POST_DELETE, "i", post_rowid(kind, id));
 }
 
+/* The passage an annotation quotes (its TextQuoteSelector's exact), or
+ * NULL; malloc'd. Indexed with the body so that a search for the words of
+ * a passage finds the threads on it. */
+static char *post_quote(struct store *db, int64_t annotation)
+{
+	json_t *target = NULL, *sel;
+	const char *state = NULL;
+	char *out = NULL;
+	size_t i;
+
+	if (books_anchor_get(db, annotation, &target, &state))
+		return NULL;
+	json_array_foreach(json_object_get(target, "selector"), i, sel)
+	{
+		const char *type =
+			json_string_value(json_object_get(sel, "type"));
+		const char *exact =
+			json_string_value(json_object_get(sel, "exact"));
+
+		if (type && exact && !strcmp(type, "TextQuoteSelector"))
+			out = xstrndup(exact, strlen(exact));
+	}
+	json_decref(target);
+	return out;
+}
+
 int search_index_post(struct store *db, int kind, int64_t id, int64_t circle,
 		      const char *body)
 {
-	char *clean;
+	char *clean, *quote = NULL;
+	struct buf b = BUF_INIT;
 	int rc;
 
 	rc = search_unindex_post(db, kind, id);
 	if (rc || !body)
 		return rc;
-	clean = index_copy(body, strlen(body));
+	if (kind == SEARCH_KIND_ANNOTATION)
+		quote = post_quote(db, id);
+	buf_adds(&b, body);
+	if (quote) {
+		buf_adds(&b, "\n\n> ");
+		buf_adds(&b, quote);
+		free(quote);
+	}
+	clean = index_copy(buf_str(&b), b.len);
+	buf_free(&b);
 	rc = store_run(db, SQL_POST_INSERT, "iiiit", post_rowid(kind, id),
 		       (int64_t)kind, id, circle, clean);
 	free(clean);
@@ -556,6 +592,8 @@ static int search_posts(struct rpc_ctx *ctx, const char *match, int64_t circle,
 			o, "annotation",
 			json_integer(t.annotation ? t.annotation : t.id));
 		json_object_set_new(o, "chapter", json_integer(t.chapter));
+		/* (extension) the caller's own private note, marked as such */
+		json_object_set_new(o, "private", json_boolean(t.private_));
 		start = thread_start(db, t.annotation ? t.annotation : t.id);
 		if (start >= 0) {
 			json_t *blk = block_at(db, t.chapter, start);

@@ -7,7 +7,8 @@
 // replies, reacts and flags; Olive hides it from the moderation queue and
 // both readers' views update; the server is killed and restarted on the same
 // database and port and the open pages reconnect and keep receiving events.
-// axe-core runs on every screen (no serious or critical violations), and
+// axe-core runs on every screen in light, dark and at 360 px (no serious
+// or critical violations), and
 // screenshots at desktop and 360 px widths go to tests/e2e/artifacts/.
 // UPDATE_SCREENSHOTS=1 also refreshes docs/screenshots/reading-view.png.
 //
@@ -100,6 +101,22 @@ after(async () => {
 		await killServer();
 	fs.rmSync(tmp, { recursive: true, force: true });
 	fs.writeFileSync(path.join(artifacts, 'server.log'), serverLog);
+	if (process.env.UPDATE_SCREENSHOTS && !broken) {
+		// docs/web.md's pictures of the screens, from this run
+		for (const [from, to] of [
+			['circle-desktop.png', 'circle-plan.png'],
+			['moderation-desktop.png', 'moderation.png'],
+			['moderation-dialog-desktop.png', 'moderation-mute-dialog.png'],
+			['digest-desktop.png', 'meeting-digest.png'],
+			['reader-withheld-desktop.png', 'reader-withheld.png'],
+			['note-popover-desktop.png', 'footnote-popover.png'],
+			['inbox-desktop.png', 'inbox.png'],
+			['reader-dark.png', 'reading-view-dark.png'],
+		]) {
+			if (fs.existsSync(path.join(artifacts, from)))
+				fs.copyFileSync(path.join(artifacts, from), path.join(repo, 'docs/screenshots', to));
+		}
+	}
 });
 
 // The steps depend on each other: after a failure the rest fail at once
@@ -175,6 +192,7 @@ async function shots(page, name) {
 	const vp = page.viewportSize();
 	await page.setViewportSize({ width: 360, height: 780 });
 	await page.screenshot({ path: path.join(artifacts, `${name}-phone.png`) });
+	await axe(page, `${name}-phone`);
 	await page.setViewportSize(vp);
 }
 
@@ -195,6 +213,7 @@ let circleUrl = '';
 let inviteUrl = '';
 let chapterUrl = '';
 let annId = 0;
+let quoteText = '';
 
 step('the server starts and an owner is created from the command line', async () => {
 	port = await freePort();
@@ -217,12 +236,16 @@ step('the owner signs in, starts a circle and makes an invite link', async () =>
 	const page = await newPerson('olive');
 	await page.goto(`${base()}/`);
 	await page.waitForSelector('input[name=handle]');
+	await page.waitForSelector('.welcome h2:has-text("What is Scholia?")');
 	await check(page, 'sign-in');
 	await page.fill('input[name=handle]', 'olive');
 	await page.fill('input[name=password]', 'amber lantern meadow 71');
 	await page.click('form button[type=submit]');
 	await page.waitForSelector('h1:has-text("Your circles")');
-	await page.click('text=Start a circle');
+	// an empty home says how to start or join a circle
+	await page.waitForSelector('#empty-home:has-text("To join one: open the invite link")');
+	await check(page, 'circles-empty');
+	await page.click('a[href="#/new"]');
 	await page.waitForSelector('select option', { state: 'attached' });
 	await page.fill('form input >> nth=0', 'Tuesday readers');
 	await page.fill('form textarea', 'We read **slowly**, a chapter a week.');
@@ -244,6 +267,8 @@ async function registerThroughInvite(key, handle, display) {
 	const page = await newPerson(key);
 	await page.goto(inviteUrl);
 	await page.waitForSelector('input[name=display_name]');
+	// the invite page names who invited, the circle and its book
+	await page.waitForSelector('#invite-info:has-text("Olive invited you to Tuesday readers, a circle reading The Rochdale Pioneers")');
 	if (key === 'bob')
 		await check(page, 'register');
 	await page.fill('input[name=handle]', handle);
@@ -377,7 +402,16 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	await bob.mouse.down();
 	await bob.mouse.move(box.x2, box.y2, { steps: 8 });
 	await bob.mouse.up();
+	quoteText = box.want.trim();
 	await bob.waitForSelector('#start-thread:not([hidden])');
+	// the button never covers the words below the selection
+	const clear = await bob.evaluate(() => {
+		const b = document.getElementById('start-thread').getBoundingClientRect();
+		const sel = document.getSelection().getRangeAt(0).getBoundingClientRect();
+		const col = document.getElementById('chapter-text').getBoundingClientRect();
+		return b.left >= col.right || b.bottom <= sel.top;
+	});
+	assert.ok(clear, 'Start a thread sits beside or above the selection');
 	await bob.click('#start-thread');
 	// While he writes, the passage stays marked.
 	await bob.waitForSelector('#chapter-text mark.hl-pending');
@@ -422,9 +456,13 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 	await carol.click('.composer button[type=submit]');
 	await carol.waitForSelector('.replies .body em:has-text("twenty-eight")');
 	await bob.waitForSelector('.replies .body em:has-text("twenty-eight")');
+	// only kinds with counts show, plus one "React…" control
+	assert.equal(await carol.locator(`[data-post="annotation-${annId}"] .react:visible`).count(), 0);
+	await carol.click(`[data-post="annotation-${annId}"] .react-more`);
 	await carol.click(`[data-post="annotation-${annId}"] [data-kind="insightful"]`);
 	await carol.waitForSelector(`[data-post="annotation-${annId}"] [data-kind="insightful"][aria-pressed="true"]`);
 	await bob.waitForSelector(`[data-post="annotation-${annId}"] [data-kind="insightful"] .n:text-is("1")`);
+	assert.equal(await bob.locator(`[data-post="annotation-${annId}"] .react:visible`).count(), 1);
 	if (process.env.UPDATE_SCREENSHOTS) {
 		// The README's picture: Bob's reading view with the thread open.
 		fs.mkdirSync(path.join(repo, 'docs/screenshots'), { recursive: true });
@@ -441,6 +479,10 @@ step('Carol sees the thread arrive live, replies, reacts and flags', async () =>
 	await carol.selectOption(`[data-post="annotation-${annId}"] .flag-form select`, 'off_topic');
 	await carol.click(`[data-post="annotation-${annId}"] button:has-text("Send flag")`);
 	await carol.waitForSelector(`[data-post="annotation-${annId}"] .ok`);
+	// the owner (a moderator) gets an inbox badge, and the toast says what
+	const olive = people.olive.page;
+	await olive.waitForSelector('#unread:not([hidden])');
+	await olive.waitForSelector('#toast:has-text("Carol flagged the thread on “")');
 });
 
 step('Bob edits; Olive pins and locks; Carol sees each change live', async () => {
@@ -466,13 +508,47 @@ step('Olive hides it from the queue and both views update', async () => {
 	const olive = people.olive.page;
 	await olive.goto(`${circleUrl}/mod`);
 	await olive.waitForSelector('.flag button:has-text("Hide")');
+	// the queue names the thread: author, chapter, quote, a link to it
+	const item = olive.locator(`#flag-queue li[data-target="annotation-${annId}"]`);
+	assert.match(await item.locator('p').first().textContent(), /A thread by Bob in .+/);
+	assert.ok((await item.locator('blockquote.quote').textContent()).length > 10);
+	assert.equal(await item.locator('a:has-text("Open the thread")').getAttribute('href'),
+		`${chapterUrl.replace(base() + '/', '')}?a=${annId}`);
+	await item.locator('li:has-text("Off topic — flagged by Carol")').waitFor();
+	// members: state and only the actions that apply
+	const ownerRow = olive.locator('#mod-members li', { hasText: '· owner' });
+	assert.equal(await ownerRow.locator('button').count(), 0, 'nothing on the owner');
+	const carolRow = olive.locator('#mod-members li', { hasText: '@carol' });
+	await carolRow.locator('button:text-is("Mute…")').click();
+	await olive.waitForSelector('dialog#mod-dialog[open] textarea:focus');
+	await check(olive, 'moderation-dialog');
+	// a reason is needed
+	await olive.click('#mod-dialog button[type=submit]');
+	await olive.waitForSelector('#mod-dialog .error:has-text("Reason")');
+	await olive.fill('#mod-dialog textarea', 'Cooling off after a heated exchange');
+	await olive.selectOption('#mod-dialog select', '72');
+	await olive.click('#mod-dialog button[type=submit]');
+	await olive.waitForSelector('#mod-dialog', { state: 'detached' });
+	await carolRow.locator('.badge-muted:has-text("muted until")').waitFor();
+	assert.equal(await carolRow.locator('button:text-is("Mute…")').count(), 0);
+	await people.carol.page.waitForSelector('#toast:has-text("Olive muted you")');
+	await olive.waitForSelector('#audit-log li:has-text("Olive muted Carol")');
+	await olive.waitForSelector('#audit-log li:has-text("Cooling off")');
+	await carolRow.locator('button:text-is("Unmute")').click();
+	await carolRow.locator('button:text-is("Mute…")').waitFor();
+	// Remove asks too; Escape cancels and changes nothing
+	await carolRow.locator('button:has-text("Remove")').click();
+	await olive.waitForSelector('dialog#mod-dialog[open]');
+	await olive.keyboard.press('Escape');
+	await olive.waitForSelector('#mod-dialog', { state: 'detached' });
+	assert.equal(await carolRow.count(), 1);
 	await check(olive, 'moderation');
 	await olive.click('.flag button:has-text("Hide")');
 	await olive.waitForSelector('text=Nothing waiting.');
 	await people.carol.page.waitForSelector(`[data-post="annotation-${annId}"] .placeholder:has-text("Hidden")`);
 	await people.carol.page.waitForSelector(`mark.hl-hidden[data-ann="${annId}"]`);
 	await people.bob.page.waitForSelector(`[data-post="annotation-${annId}"] .badge-hidden`);
-	await olive.waitForSelector('.list[aria-label="Audit log"] li');
+	await olive.waitForSelector('#audit-log li:has-text("Olive hid Bob’s thread on “")');
 });
 
 step('after a server restart the pages reconnect and stay live', async () => {
@@ -516,10 +592,27 @@ step('account, inbox and search screens pass axe', async () => {
 	const carol = people.carol.page;
 	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
-	await carol.waitForSelector('.inbox li:has-text("mentioned you")');
+	await carol.waitForSelector('.inbox li:has-text("Bob mentioned you in the thread on “")');
+	await carol.waitForSelector('.inbox li:has-text("muted you") :text("Cooling off")');
 	await check(carol, 'inbox');
+	// a notification lands on the thread, its passage marked
+	await carol.click('.inbox li a:has-text("Bob mentioned you")');
+	await carol.waitForSelector(`mark.active[data-ann="${annId}"]`);
+	await carol.waitForSelector('.thread .post');
+	await carol.goto(`${base()}/#/inbox`);
+	await carol.waitForSelector('.inbox li');
 	await carol.goto(`${base()}/#/account`);
 	await carol.waitForSelector('.list[aria-label="Sessions"] li');
+	// right after sign-up there was one session, not the registration's too
+	assert.equal(await carol.locator('.list[aria-label="Sessions"] li').count(), 1);
+	// profile editing
+	await carol.fill('#profile-form input[name=display_name]', 'Carol Reed');
+	await carol.fill('#profile-form textarea[name=bio]', 'Reads the footnotes first.');
+	await carol.click('#profile-form button[type=submit]');
+	await carol.waitForSelector('#toast:has-text("Profile saved")');
+	const acc = await rpcIn(carol, 'account.get', {});
+	assert.equal(acc.display_name, 'Carol Reed');
+	assert.equal(acc.bio, 'Reads the footnotes first.');
 	await check(carol, 'account');
 	const bob = people.bob.page;
 	await bob.goto(`${base()}/#/`);
@@ -527,6 +620,11 @@ step('account, inbox and search screens pass axe', async () => {
 	await check(bob, 'circles-member');
 	await bob.goto(`${base()}/#/inbox`);
 	await bob.waitForSelector('.inbox li:has-text("replied")');
+	// a thread is found by the words of the passage it quotes
+	const qword = quoteText.split(/[^A-Za-z]+/).filter((x) => x.length > 4)
+		.sort((a, b) => b.length - a.length)[0];
+	await bob.goto(`${base()}/#/search?c=${circleUrl.split('/').pop()}&q=${qword}`);
+	await bob.waitForSelector(`.results li a[href$="?a=${annId}"]:has-text("In a thread")`);
 	await bob.goto(`${base()}/#/search?c=${circleUrl.split('/').pop()}&q=restart`);
 	await bob.waitForSelector('.results li a');
 	await check(bob, 'search');
@@ -577,6 +675,16 @@ step('footnotes go and come back; tables scroll on a phone', async () => {
 	await bob.click('.toc-list a:has-text("A Note on Dates")');
 	await bob.waitForSelector('#chapter-text .table-wrap table');
 	await bob.setViewportSize({ width: 360, height: 780 });
+	// on a phone the chapter's text starts within the first screen (a
+	// page opened at this width: the contents start folded)
+	await bob.reload();
+	await bob.waitForSelector('#chapter-text .table-wrap table');
+	const textTop = await bob.evaluate(() => {
+		window.scrollTo(0, 0);
+		const b = document.querySelector('#chapter-text [data-block]:not([hidden])');
+		return b.getBoundingClientRect().top + b.getBoundingClientRect().height / 4;
+	});
+	assert.ok(textTop < 780 * 0.75, `the text starts at ${textTop}px on a 780px phone screen`);
 	const scrolls = await bob.evaluate(() => {
 		const w = document.querySelector('.table-wrap');
 		return w.scrollWidth > w.clientWidth && document.documentElement.scrollWidth <= 360;
@@ -676,6 +784,25 @@ step('five open pages apply 20 posts from their events: no annotation.list per p
 	await pages[0].waitForSelector(`[data-post="annotation-${made[1].id}"] .body:has-text("edited")`);
 	const after = await listCalls();
 	assert.equal(after - before, 0, 'annotation.list calls while 5 pages received 22 posts');
+	// the list: unread marks, a filter by member, sorting by latest activity
+	const p0 = pages[0];
+	await p0.click('#panel button:has-text("All threads")');
+	await p0.waitForSelector('#thread-filter');
+	assert.equal(await p0.locator('#panel li.unread').count(), 9, 'all but the thread read here');
+	await p0.waitForSelector('#unread-count:has-text("9 unread")');
+	const mine = await rpcIn(p0, 'annotation.create', {
+		circle, chapter: chs[1], target: null, body: 'Bob joins in', visibility: 'circle',
+	});
+	await p0.waitForSelector('#panel h2:has-text("Discussion (11)")');
+	await p0.selectOption('#thread-filter', { label: 'Bob' });
+	await p0.waitForSelector('#panel h2:has-text("Discussion (11)")');
+	assert.deepEqual(await p0.$$eval('#panel .thread-link', (xs) => xs.map((x) => x.dataset.ann)), [String(mine.id)]);
+	await p0.selectOption('#thread-filter', '');
+	await p0.selectOption('#thread-sort', 'latest');
+	assert.equal(await p0.getAttribute('#panel .thread-link >> nth=0', 'data-ann'), String(mine.id));
+	await p0.selectOption('#thread-sort', 'position');
+	assert.equal(await p0.getAttribute('#panel .thread-link >> nth=0', 'data-ann'), String(made[0].id));
+	await axe(p0, 'thread-list-tools');
 	for (const p of pages)
 		await p.close();
 });
@@ -788,4 +915,23 @@ step('a reset link from the command line sets a new password', async () => {
 	await page.click('form button[type=submit]');
 	await online(page);
 	await page.waitForSelector('nav.main');
+});
+
+step('a new account has one session, and deleting it says so', async () => {
+	const page = await newPerson('dora');
+	await page.goto(`${base()}/#/register`);
+	await page.waitForSelector('input[name=display_name]');
+	await page.fill('input[name=handle]', 'dora');
+	await page.fill('input[name=display_name]', 'Dora');
+	await page.fill('input[name=password]', 'plain kettle orchard 55');
+	await page.click('form button[type=submit]');
+	await page.waitForSelector('h1:has-text("Your circles")');
+	await page.goto(`${base()}/#/account`);
+	await page.waitForSelector('.list[aria-label="Sessions"] li');
+	assert.equal(await page.locator('.list[aria-label="Sessions"] li').count(), 1);
+	page.once('dialog', (d) => d.accept());
+	await page.fill('form.danger input[type=password]', 'plain kettle orchard 55');
+	await page.click('form.danger button[type=submit]');
+	await page.waitForSelector('#flash:has-text("Your account has been deleted")');
+	await axe(page, 'account-deleted');
 });

@@ -146,6 +146,7 @@ PUBLIC = {
     # the ban ended the banned account's sessions: its token is dead
     "auth.resume": {ANON: OK, BANNED: NOT_AUTH},
     "auth.reset": {ANON: OK, BANNED: OK},
+    "circle.invite_info": {ANON: OK, BANNED: OK},
     # this server runs without --smtp-url: -32003 (data.reason
     # "mail_disabled") for everyone; test_mail.py covers a mail server
     "auth.forgot": {ANON: FORBIDDEN, BANNED: FORBIDDEN},
@@ -569,6 +570,11 @@ def _(w, role, v, ok):
 
 
 # the code is a capability: anyone signed in joins J with it (each role once)
+@row("circle.invite_info", ACCOUNT)
+def _(w, role, v, ok):
+    return mine(w, role), {"code": w.join_code}
+
+
 @row("circle.join", ACCOUNT)
 def _(w, role, v, ok):
     return mine(w, role), {"code": w.join_code}

@@ -460,3 +460,24 @@ def test_progress_block_ids(server, book):
         e = owner.error("progress.set", {"circle": cid, "chapter": ch,
                                          "block": bad})
         assert e["code"] == INVALID and e["data"]["field"] == "block", bad
+
+
+def test_invite_info_before_joining(server, book):
+    """circle.invite_info {code}: the invite page names the circle, the
+    book and who invited, before registering (no account needed)."""
+    owner, c = make_circle(server, book)
+    cid = c["id"]
+    inv = owner.call("circle.invite", {"circle": cid, "max_uses": 1})
+    anon = server.client()
+    info = anon.call("circle.invite_info", {"code": inv["code"]})
+    assert info["circle"]["id"] == cid and info["circle"]["name"] == c["name"]
+    assert info["book"]["title"]
+    assert info["inviter"]["id"] == owner.account["id"]
+    assert info["role"] == "member" and info["expires_at"]
+    assert anon.error("circle.invite_info", {"code": "x" * 26})["code"] == -32004
+    assert anon.error("circle.invite_info", {})["code"] == -32602
+    # a spent code answers like an unknown one
+    m = server.new_account("inf")
+    m.call("circle.join", {"code": inv["code"]})
+    assert anon.error("circle.invite_info",
+                      {"code": inv["code"]})["code"] == -32004

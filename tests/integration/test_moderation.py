@@ -764,6 +764,9 @@ def test_ui_facts_flag_badge_mute_state_notification_context(server, world):
                             "until": rfc3339(until), "reason": "calm"})
     w.mod.call("mod.mute", {"circle": c, "account": a.account["id"],
                             "reason": "calm"})
+    told = [n for n in notifications(f, "moderation")
+            if n["data"].get("action") == "muted"]
+    assert told and told[0]["data"]["actor"]["id"] == w.mod.account["id"]
     ms = {m["account"]["id"]: m for m in
           a.call("circle.members", {"circle": c})["items"]}
     assert ms[f.account["id"]]["muted"] == {"until": rfc3339(until)}

@@ -292,3 +292,26 @@ def test_new_edition_is_reindexed(world, server, tmp_path_factory):
     # the posts are still found after the re-import
     assert ("annotation", world.open["id"]) in \
         posts(search(world.bob, world.circle, "flannelweavers"))
+
+
+def test_threads_are_found_by_the_passage_they_quote(world):
+    """A search for words of the passage finds the threads on it, not only
+    the book's text (issue 17): the quote is indexed with the body."""
+    words = [x for x in world.text.split() if x.isalpha() and len(x) > 3]
+    far = next(x for x in words[40:] if x.lower() != world.word.lower())
+    t = world.alice.call("annotation.create", {
+        "circle": world.circle, "chapter": world.ch,
+        "target": quote_target(world.text, far),
+        "body": "Nothing of the passage in this body",
+        "visibility": "circle"})
+    res = search(world.bob, world.circle, far)
+    hits = [it for it in res["items"]
+            if it["kind"] == "annotation" and it["id"] == t["id"]]
+    assert len(hits) == 1
+    assert hits[0]["private"] is False
+    # an edit re-indexes body and quote together
+    world.alice.call("annotation.update", {"annotation": t["id"],
+                                           "body": "Edited, still no words"})
+    res = search(world.bob, world.circle, far)
+    assert [it for it in res["items"] if it["kind"] == "annotation"
+            and it["id"] == t["id"]]

@@ -11,6 +11,8 @@ import {
 import { showReader, leaveReader } from './reader.js';
 import { emailCard, notifyCard, forgotLink, inviteByMail, verifyScreen } from './mail.js';
 import { digestScreen, exportLinks } from './digest.js';
+import { modScreen } from './moderation.js';
+import { notifText, notifLink, prepare } from './notes.js';
 import { importSection } from './import.js';
 import { dashboardScreen } from './dashboard.js';
 import { meetingsScreen, meetingScreen } from './meeting.js';
@@ -66,10 +68,12 @@ function setUnread(n) {
 		.setAttribute('aria-label', n > 0 ? `Inbox, ${n} unread` : 'Inbox');
 }
 
-rpc.on('event', (ev) => {
+rpc.on('event', async (ev) => {
 	if (ev.type === 'notification.created') {
 		setUnread(app.unread + 1);
-		toast('New notification');
+		const n = ev.data || {};
+		await prepare([n]).catch(() => {});
+		toast(notifText(n));
 		if (location.hash.startsWith('#/inbox'))
 			route();
 	}
@@ -93,6 +97,7 @@ async function signIn(handle, password) {
 		} catch (e) { /* keep default */ }
 		throw new Error(msg);
 	}
+	app.flash = null;
 	resetSubscriptions();
 	rpc.reconnect();
 	await rpc.ready();
@@ -154,7 +159,7 @@ export async function route() {
 		return showReader(main, Number(b), Number(c), q);
 	case 'circle':
 		if (c === 'mod')
-			return modScreen(Number(b));
+			return modScreen(screen, (f) => screenCleanup.push(f), debounce, Number(b));
 		if (c === 'digest')
 			return digestScreen(screen, Number(b), Number(parts[3]));
 		if (c === 'dashboard')
@@ -277,6 +282,10 @@ function authScreen(mode, invite) {
 						throw e;
 					await rpc.call('auth.register', p);
 				}
+				// Registering signed this connection in with a session of
+				// its own; the cookie session below replaces it, so end it
+				// (else the sessions list shows two right after sign-up).
+				await rpc.call('auth.logout').catch(() => {});
 			}
 			await signIn(handle.value.trim(), pw.value);
 			if (invite)
@@ -290,13 +299,33 @@ function authScreen(mode, invite) {
 		}
 	});
 	const intro = invite
-		? h('p', { class: 'lead' }, 'You have been invited to a reading circle. ',
+		? h('p', { class: 'lead', id: 'invite-info' }, 'You have been invited to a reading circle. ',
 			reg ? 'Create an account to join it.' : 'Sign in to join it.')
 		: h('p', { class: 'lead' },
 			'Read a book together, one passage and one conversation at a time.');
-	screen(reg ? 'Create an account' : 'Sign in', intro, form,
+	const welcome = h('aside', { class: 'welcome card', 'aria-labelledby': 'welcome-h' },
+		h('h2', { id: 'welcome-h' }, 'What is Scholia?'),
+		h('p', {}, 'A place for a reading circle: a few people reading the same book on a schedule. ',
+			'Select words in a chapter to start a conversation about them; the others see it live and reply in the margin.'),
+		h('ul', {},
+			h('li', {}, 'Start a circle on a book, set a reading plan, and invite people with a link.'),
+			h('li', {}, 'Keep private notes, follow chapters, and hide what is ahead of you until you get there.'),
+			h('li', {}, 'Everything stays on this server: no tracking, and you can export or delete what you wrote.')));
+	// kept until the next sign-in: the screen may be drawn more than once
+	const flash = app.flash ? h('p', { class: 'ok', role: 'status', id: 'flash' }, app.flash) : null;
+	screen(reg ? 'Create an account' : 'Sign in', flash, intro, h('div', { class: 'auth-wrap' }, form, welcome),
 		reg ? null : forgotLink());
 	handle.focus();
+	if (invite)
+		rpc.call('circle.invite_info', { code: invite }).then((i) => {
+			const book = i.book && i.book.title ? `${i.book.title}${i.book.author ? ' by ' + i.book.author : ''}` : 'a book';
+			add(clear(intro), i.inviter ? `${name(i.inviter)} invited you to ` : 'You are invited to ',
+				h('strong', {}, i.circle.name), `, a circle reading ${book}. `,
+				reg ? 'Create an account to join it.' : 'Sign in to join it.');
+		}).catch((e) => {
+			if (e.code === -32004)
+				add(clear(intro), 'This invitation link has expired or was used up. Ask for a new one; you can still create an account.');
+		});
 }
 
 /* The one-time link printed by `scholia admin reset-link` and by
@@ -380,6 +409,30 @@ function uaShort(ua) {
 	return `${names[b[1]] || b[1]} ${b[2]}${os ? ' on ' + os[0].replace('Mac OS X', 'macOS') : ''}`;
 }
 
+// Display name and bio (account.update).
+function profileForm(me) {
+	const dn = h('input', { name: 'display_name', value: me.display_name || '', maxlength: 100, autocomplete: 'name' });
+	const bio = h('textarea', { name: 'bio', rows: 3, maxlength: 2000 });
+	bio.value = me.bio || '';
+	const err = errBox();
+	const f = h('form', { class: 'profile', id: 'profile-form' },
+		field('Display name', dn), field('About you', bio, 'Shown to the members of your circles.'), err,
+		h('button', { type: 'submit' }, 'Save profile'));
+	f.addEventListener('submit', async (ev) => {
+		ev.preventDefault();
+		err.textContent = '';
+		try {
+			const r = await rpc.call('account.update', { display_name: dn.value.trim(), bio: bio.value.trim() });
+			app.me = { ...app.me, ...(r && typeof r === 'object' ? r : {}), display_name: dn.value.trim(), bio: bio.value.trim() };
+			const who = document.getElementById('who');
+			if (who)
+				who.textContent = name(app.me);
+			toast('Profile saved');
+		} catch (e) { err.textContent = errText(e); }
+	});
+	return f;
+}
+
 async function accountScreen() {
 	const me = app.me;
 	const sessions = h('ul', { class: 'list', 'aria-label': 'Sessions' });
@@ -388,7 +441,8 @@ async function accountScreen() {
 			h('h2', {}, 'Profile'),
 			h('p', {}, `Signed in as @${me.handle}`,
 				me.is_admin ? ' (site admin)' : ''),
-			h('button', { type: 'button', onclick: signOut, id: 'sign-out' },
+			profileForm(me),
+			h('button', { type: 'button', onclick: () => signOut(), id: 'sign-out' },
 				'Sign out')),
 		h('section', { class: 'card' }, h('h2', {}, 'Sessions'), sessions));
 	const loadSessions = async () => {
@@ -462,6 +516,7 @@ async function accountScreen() {
 			return;
 		try {
 			await rpc.call('account.delete', { password: dpw.value });
+			app.flash = 'Your account has been deleted. What you wrote in circles stays, without your name.';
 			await signOut();
 		} catch (e) { dErr.textContent = errText(e); }
 	});
@@ -525,8 +580,13 @@ async function homeScreen() {
 		return;
 	}
 	if (!circles.length)
-		list.appendChild(h('li', { class: 'empty' },
-			'You are in no circle yet. Start one, or open an invite link.'));
+		list.appendChild(h('li', { class: 'empty card', id: 'empty-home' },
+			h('h2', {}, 'Welcome to Scholia'),
+			h('p', {}, 'You are in no circle yet. A circle is a few people reading one book together.'),
+			h('ol', {},
+				h('li', {}, 'To start one: choose “Start a circle”, pick the book, then make an invite link on the circle’s page and send it to your readers.'),
+				h('li', {}, 'To join one: open the invite link someone sent you; it brings you straight into their circle.'),
+				h('li', {}, 'Then open the book, select some words and start a thread.'))));
 	for (const c of circles) {
 		const bookId = idOf(c.book);
 		const li = h('li', { class: 'card circle' },
@@ -871,166 +931,6 @@ function planEditor(circle, chs, plan) {
 }
 
 /* ---------- moderation ---------- */
-const REASONS = { off_topic: 'Off topic', uncivil: 'Uncivil', spam: 'Spam', other: 'Other' };
-
-function targetLabel(t) {
-	if (!t)
-		return '';
-	if (typeof t === 'string') {
-		const m = /^(annotation|reply|account|circle)[:#](\d+)$/.exec(t);
-		if (m)
-			return { annotation: 'thread', reply: 'reply', account: 'member', circle: 'circle' }[m[1]] + ` #${m[2]}`;
-		return t;
-	}
-	if (t.annotation)
-		return `thread #${idOf(t.annotation)}`;
-	if (t.reply)
-		return `reply #${idOf(t.reply)}`;
-	if (t.account)
-		return `member ${name(t.account)}`;
-	if (t.circle)
-		return `circle #${idOf(t.circle)}`;
-	if (t.meeting)
-		return `meeting #${idOf(t.meeting)}`;
-	if (t.invite)
-		return 'an invitation';
-	return JSON.stringify(t);
-}
-
-async function modScreen(id) {
-	const queue = h('ul', { class: 'list', 'aria-label': 'Flag queue' });
-	const log = h('ul', { class: 'list', 'aria-label': 'Audit log' });
-	const secs = h('input', { type: 'number', min: 0, value: 0, class: 'narrow', 'aria-label': 'Slow mode seconds' });
-	const members = h('ul', { class: 'list' });
-	const review = h('ul', { class: 'list', 'aria-label': 'Passages to confirm' });
-	screen('Moderation',
-		h('p', {}, h('a', { href: `#/circle/${id}` }, '← Back to the circle')),
-		h('section', { class: 'card' }, h('h2', {}, 'Flag queue'), queue),
-		h('section', { class: 'card' }, h('h2', {}, 'Slow mode'),
-			h('p', {}, 'Seconds between posts for members (0 turns it off). '),
-			secs, ' ', h('button', {
-				type: 'button', onclick: async () => {
-					try {
-						await rpc.call('mod.slow', { circle: id, seconds: Number(secs.value) });
-						toast('Slow mode set');
-						loadLog();
-					} catch (e) { toast(errText(e)); }
-				},
-			}, 'Set')),
-		h('section', { class: 'card' }, h('h2', {}, 'Passages to confirm'),
-			h('p', { class: 'hint' }, 'After a new edition of the book, threads whose passage changed too much wait here: keep them on the proposed passage, or leave them orphaned with their old quote.'),
-			review),
-		h('section', { class: 'card' }, h('h2', {}, 'Members'), members),
-		h('section', { class: 'card' }, h('h2', {}, 'Audit log'), log));
-	const loadQueue = async () => {
-		clear(queue);
-		try {
-			const items = await rpc.all('mod.queue', { circle: id });
-			if (!items.length)
-				queue.appendChild(h('li', { class: 'empty' }, 'Nothing waiting.'));
-			for (const f of items) {
-				const content = f.content || f.annotation || f.reply || {};
-				const flags = f.flags || [f];
-				queue.appendChild(h('li', { class: 'flag' },
-					h('p', {}, h('strong', {}, targetLabel(f.target)), ' by ', name(content.author)),
-					h('blockquote', { class: 'plain' }, content.body || '(no text)'),
-					h('ul', { class: 'flags' }, flags.map((x) => h('li', {}, `${REASONS[x.reason] || x.reason}${x.note ? ': ' + x.note : ''} — flagged by ${name(x.flagger || x.by || x.account)}`))),
-					h('div', { class: 'actions' },
-						h('button', { type: 'button', onclick: () => resolve(f, 'hide') }, 'Hide'),
-						h('button', { type: 'button', onclick: () => resolve(f, 'dismiss') }, 'Dismiss'))));
-			}
-		} catch (e) { queue.appendChild(h('li', {}, errText(e))); }
-	};
-	const resolve = async (f, action) => {
-		try {
-			await rpc.call('mod.resolve', { flag: f.id ?? (f.flags && f.flags[0].id), action });
-			loadQueue();
-			loadLog();
-		} catch (e) { toast(errText(e)); }
-	};
-	const loadLog = async () => {
-		clear(log);
-		try {
-			for (const x of await rpc.all('mod.log', { circle: id }, 3))
-				log.appendChild(h('li', {}, h('span', { class: 'meta' }, fmtTime(x.at), ' '),
-					`${x.actor ? name(x.actor) : 'Automatic'} — ${x.action} ${targetLabel(x.target)}`,
-					x.reason ? h('span', { class: 'meta' }, ` (${x.reason})`) : null));
-		} catch (e) { log.appendChild(h('li', {}, errText(e))); }
-	};
-	const loadMembers = async () => {
-		clear(members);
-		for (const m of await rpc.all('circle.members', { circle: id }).catch(() => [])) {
-			const acc = memberAccount(m);
-			if (acc.id === app.me.id)
-				continue;
-			const act = (label, method, extra) => h('button', {
-				type: 'button', class: 'small', onclick: async () => {
-					const reason = prompt(`Reason to ${label.toLowerCase()} ${name(acc)}?`);
-					if (reason === null)
-						return;
-					const p = { circle: id, account: acc.id, reason: reason || label.toLowerCase(), ...(extra || {}) };
-					if (method === 'mod.mute') {
-						const hours = prompt('Mute for how many hours? (leave empty: until lifted)', '24');
-						if (hours === null)
-							return;
-						if (Number(hours) > 0)
-							p.until = new Date(Date.now() + Number(hours) * 3600e3).toISOString().replace(/\.\d+Z$/, 'Z');
-					}
-					try {
-						await rpc.call(method, p);
-						toast('Done');
-						loadMembers();
-						loadLog();
-					} catch (e) { toast(errText(e)); }
-				},
-			}, label);
-			members.appendChild(h('li', {}, h('span', {}, name(acc), ' ', h('span', { class: 'meta' }, m.role, m.muted || m.muted_until ? ', muted' : '')),
-				h('span', { class: 'actions' },
-					act('Mute', 'mod.mute'),
-					h('button', {
-						type: 'button', class: 'small', onclick: async () => {
-							try {
-								await rpc.call('mod.unmute', { circle: id, account: acc.id });
-								toast(`${name(acc)} may post again`);
-								loadLog();
-							} catch (e) { toast(errText(e)); }
-						},
-					}, 'Unmute'),
-					act('Remove', 'mod.remove'))));
-		}
-	};
-	const loadReview = async () => {
-		clear(review);
-		try {
-			const items = await rpc.all('anchor.review', { circle: id }, 5);
-			if (!items.length)
-				review.appendChild(h('li', { class: 'empty' }, 'Nothing to confirm.'));
-			for (const a of items) {
-				const decide = (accept) => h('button', {
-					type: 'button', class: 'small', onclick: async () => {
-						try {
-							await rpc.call('anchor.resolve', { annotation: a.id, accept });
-							loadReview();
-							loadLog();
-						} catch (e) { toast(errText(e)); }
-					},
-				}, accept ? 'Keep on the new passage' : 'Leave orphaned');
-				review.appendChild(h('li', { class: 'flag' },
-					h('p', {}, h('a', { href: `#/read/${id}/${idOf(a.chapter)}?a=${a.id}` }, `Thread #${a.id}`), ' by ', name(a.author),
-						typeof a.score === 'number' ? h('span', { class: 'meta' }, ` (match ${Math.round(a.score * 100)}%)`) : null),
-					h('p', { class: 'meta' }, 'Was:'), h('blockquote', { class: 'plain' }, (a.old && a.old.exact) || ''),
-					h('p', { class: 'meta' }, 'Proposed:'), h('blockquote', { class: 'plain' }, (a.proposed && a.proposed.exact) || ''),
-					h('div', { class: 'actions' }, decide(true), decide(false))));
-			}
-		} catch (e) { review.appendChild(h('li', {}, errText(e))); }
-	};
-	loadQueue();
-	loadLog();
-	loadMembers();
-	loadReview();
-	screenCleanup.push(subscribe(id, debounce(() => { loadQueue(); loadLog(); }, 300)));
-}
-
 /* ---------- notifications ---------- */
 async function inboxScreen() {
 	const list = h('ul', { class: 'list inbox', 'aria-label': 'Notifications' });
@@ -1045,14 +945,11 @@ async function inboxScreen() {
 	}, 'Mark all read')), list);
 	try {
 		const items = await rpc.all('notification.list', {}, 3);
+		await prepare(items);
 		if (!items.length)
 			list.appendChild(h('li', { class: 'empty' }, 'No notifications yet.'));
 		for (const n of items) {
-			const d = n.data || {};
-			const circle = idOf(n.circle ?? d.circle);
-			const ann = idOf(d.annotation ?? d.annotation_id);
-			const ch = idOf(d.chapter);
-			const href = circle && ch ? `#/read/${circle}/${ch}${ann ? '?a=' + ann : ''}` : circle ? `#/circle/${circle}` : null;
+			const href = notifLink(n);
 			const text = notifText(n);
 			list.appendChild(h('li', { class: n.read || n.read_at ? 'read' : 'unread' },
 				n.read ? null : h('span', { class: 'dot' }, h('span', { class: 'sr-only' }, 'Unread: ')),
@@ -1068,19 +965,6 @@ async function inboxScreen() {
 				h('span', { class: 'meta' }, ' ', fmtTime(n.created_at))));
 		}
 	} catch (e) { list.appendChild(h('li', {}, errText(e))); }
-}
-
-function notifText(n) {
-	const d = n.data || {};
-	const who = name(d.actor || d.author || d.by);
-	switch (n.kind) {
-	case 'reply': return `${who} replied to you`;
-	case 'mention': return `${who} mentioned you`;
-	case 'moderation': return `A moderator acted on your post${d.action ? ': ' + d.action : ''}`;
-	case 'new_thread': return `New thread by ${who} in a chapter you follow`;
-	case 'flag_resolved': return `Your flag was resolved${d.outcome || d.action ? ': ' + ({ hide: 'the post was hidden', hidden: 'the post was hidden', dismiss: 'no action was needed', dismissed: 'no action was needed' }[d.outcome || d.action] || d.outcome || d.action) : ''}`;
-	default: return n.kind || 'Notification';
-	}
 }
 
 /* ---------- search ---------- */
@@ -1126,9 +1010,11 @@ async function searchScreen(q) {
 				qs.push(`block=${encodeURIComponent(idOf(x.block))}`);
 			if (qs.length)
 				href += '?' + qs.join('&');
-			results.appendChild(h('li', {},
-				h('a', { href }, x.kind === 'text' ? 'In the book' : x.kind === 'reply' ? 'In a reply' : 'In a thread',
-					chapterTitle.get(ch) ? ` — ${chapterTitle.get(ch)}` : ''),
+			results.appendChild(h('li', { class: x.private ? 'private' : null },
+				h('a', { href }, x.kind === 'text' ? 'In the book'
+					: x.kind === 'reply' ? 'In a reply' : x.private ? 'In your private note' : 'In a thread',
+				chapterTitle.get(ch) ? ` — ${chapterTitle.get(ch)}` : ''),
+				x.private ? h('span', { class: 'badge badge-private' }, 'private') : null,
 				snippetEl(x)));
 		}
 	} catch (e) { results.appendChild(h('li', {}, errText(e))); }

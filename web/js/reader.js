@@ -412,6 +412,7 @@ function applyAnnotation(d) {
 	if (Number(idOf(d.chapter)) !== st.chapter && !st.anns.has(id))
 		return false;
 	const a = mergePost(st.anns.get(id), d);
+	a.activity = Date.now();
 	st.anns.set(id, a);
 	if (st.thread && st.thread.id === id)
 		st.thread = { ...mergePost(st.thread, d), replies: st.thread.replies };
@@ -424,6 +425,7 @@ function applyReply(d) {
 	const a = st.anns.get(annId);
 	if (!a)
 		return false;
+	a.activity = Date.now();
 	const t = st.thread && st.thread.id === annId ? st.thread : null;
 	const known = t ? t.replies.findIndex((r) => r.id === d.id) : -1;
 	if (t) {
@@ -433,6 +435,8 @@ function applyReply(d) {
 			t.replies.push(mergePost(null, d));
 		t.reply_count = t.replies.filter((r) => !r.deleted).length;
 		a.reply_count = t.reply_count;
+		if (st.mode === 'thread')
+			markSeen(st, a); // read as it arrives in the open thread
 	} else if (d.created_at && !d.deleted && !d.edited && !(a.seen || new Set()).has(d.id)) {
 		(a.seen = a.seen || new Set()).add(d.id);
 		a.reply_count = (a.reply_count || 0) + 1;
@@ -717,11 +721,24 @@ function updateSelButton() {
 	const rects = r.getClientRects();
 	const rect = rects.length ? rects[rects.length - 1] : r.getBoundingClientRect();
 	st.selBtn.hidden = false;
+	// Never over the words below the selection: in the margin beside the
+	// text when there is room, else just above the selection's first line
+	// (or below its last when it starts at the top of the window).
 	const w = st.selBtn.offsetWidth || 150;
-	const left = Math.min(Math.max(8, rect.right - w / 2), window.innerWidth - w - 8);
-	const top = Math.min(rect.bottom + 8, window.innerHeight - 56);
+	const bh = st.selBtn.offsetHeight || 40;
+	const col = st.article.getBoundingClientRect();
+	const first = rects.length ? rects[0] : rect;
+	let left;
+	let top;
+	if (col.right + 12 + w <= window.innerWidth - 8) {
+		left = col.right + 12;
+		top = Math.min(Math.max(8, first.top), window.innerHeight - bh - 8);
+	} else {
+		left = Math.min(Math.max(8, first.left), window.innerWidth - w - 8);
+		top = first.top - bh - 8 >= 8 ? first.top - bh - 8 : Math.min(rect.bottom + 8, window.innerHeight - bh - 8);
+	}
 	st.selBtn.style.left = `${left}px`;
-	st.selBtn.style.top = `${Math.max(8, top)}px`;
+	st.selBtn.style.top = `${top}px`;
 }
 
 // Keyboard selection without the browser's caret browsing: the text
@@ -879,9 +896,11 @@ function excerpt(a) {
 function threadItem(a) {
 	const badges = [a.pinned && 'pinned', a.locked && 'locked', a.hidden && 'hidden',
 		a.visibility === 'private' && 'private', a.deleted && 'deleted'].filter(Boolean);
-	return h('li', {}, h('button', {
+	const unread = isUnread(R, a);
+	return h('li', { class: unread ? 'unread' : null }, h('button', {
 		type: 'button', class: 'thread-link', 'data-ann': String(a.id), onclick: () => openThread(a.id, true),
-	}, excerpt(a) ? h('span', { class: 'q' }, `“${clip(excerpt(a), 90)}”`) : null,
+	}, unread ? h('span', { class: 'unread-dot' }, h('span', { class: 'sr-only' }, 'Unread: ')) : null,
+	excerpt(a) ? h('span', { class: 'q' }, `“${clip(excerpt(a), 90)}”`) : null,
 	h('span', { class: 'who' }, name(a.author), ' · ', `${a.reply_count || 0} ${a.reply_count === 1 ? 'reply' : 'replies'}`),
 	badges.length ? h('span', { class: 'badges' }, badges.map((b) => h('span', { class: `badge-${b}` }, b))) : null,
 	a.body && !a.hidden ? h('span', { class: 'snip' }, clip(plainText(a), 120)) : a.hidden ? h('span', { class: 'snip' }, 'Hidden by a moderator') : null));
@@ -908,22 +927,91 @@ function clip(s, n) {
 	return cps.length > n ? cps.slice(0, n - 1).join('') + '…' : s;
 }
 
+// Unread: a thread of someone else's never opened here, or with replies
+// since it was last opened. What was seen is kept in this browser
+// (localStorage), per account and circle.
+function seenKey(st) {
+	return `scholia.seen.${app.me.id}.${st.circle}`;
+}
+
+function seenMap(st) {
+	if (!st.seen) {
+		try {
+			st.seen = JSON.parse(localStorage.getItem(seenKey(st)) || '{}');
+		} catch (e) {
+			st.seen = {};
+		}
+	}
+	return st.seen;
+}
+
+function markSeen(st, a) {
+	const m = seenMap(st);
+	m[a.id] = a.reply_count || 0;
+	try {
+		localStorage.setItem(seenKey(st), JSON.stringify(m));
+	} catch (e) { /* private mode: unread marks last for this page */ }
+}
+
+function isUnread(st, a) {
+	if (isMine(a) || a.deleted)
+		return false;
+	const n = seenMap(st)[a.id];
+	return n === undefined || (a.reply_count || 0) > n;
+}
+
+// Latest activity: the thread's own time, or the last event about it.
+function activity(a) {
+	return Math.max(a.activity || 0, Date.parse(a.updated_at || a.created_at || 0) || 0);
+}
+
 function renderList() {
 	const st = R;
 	if (!st || st.mode !== 'list')
 		return;
-	const all = [...st.anns.values()];
+	const everyone = [...st.anns.values()];
+	const authors = new Map();
+	for (const a of everyone)
+		if (a.author && a.author.id !== undefined)
+			authors.set(a.author.id, a.author);
+	if (st.filterBy && !authors.has(st.filterBy))
+		st.filterBy = null;
+	const all = st.filterBy ? everyone.filter((a) => a.author && a.author.id === st.filterBy) : everyone;
 	const pos = (a) => (ChapterMap.position(a.target) || { start: -1 }).start;
-	const sorted = (xs) => xs.sort((x, y) => (y.pinned ? 1 : 0) - (x.pinned ? 1 : 0) || pos(x) - pos(y) || x.id - y.id);
+	const sorted = (xs) => xs.sort(st.sortBy === 'latest'
+		? (x, y) => activity(y) - activity(x) || y.id - x.id
+		: (x, y) => (y.pinned ? 1 : 0) - (x.pinned ? 1 : 0) || pos(x) - pos(y) || x.id - y.id);
 	const onText = sorted(all.filter((a) => a.target && !['orphaned', 'needs_review'].includes(a.anchor)));
 	const whole = sorted(all.filter((a) => !a.target));
 	const lost = sorted(all.filter((a) => a.target && ['orphaned', 'needs_review'].includes(a.anchor)));
-	add(clear(st.panel), panelHead(`Discussion (${all.length})`),
+	const who = h('select', { id: 'thread-filter' },
+		h('option', { value: '' }, 'Everyone'),
+		[...authors.values()].sort((x, y) => name(x).localeCompare(name(y))).map((x) =>
+			h('option', { value: String(x.id), selected: st.filterBy === x.id ? true : null }, name(x))));
+	who.addEventListener('change', () => {
+		st.filterBy = who.value ? Number(who.value) : null;
+		renderList();
+		document.getElementById('thread-filter')?.focus();
+	});
+	const order = h('select', { id: 'thread-sort' },
+		h('option', { value: 'position' }, 'Position in the text'),
+		h('option', { value: 'latest', selected: st.sortBy === 'latest' ? true : null }, 'Latest activity'));
+	order.addEventListener('change', () => {
+		st.sortBy = order.value;
+		renderList();
+		document.getElementById('thread-sort')?.focus();
+	});
+	const unread = everyone.filter((a) => isUnread(st, a)).length;
+	add(clear(st.panel), panelHead(`Discussion (${everyone.length})`),
 		withheldNote(st),
 		h('p', { class: 'hint' }, 'Select words in the text to start a thread on them.'),
 		h('button', { type: 'button', class: 'small', onclick: () => openNew(null) }, 'New thread on the whole chapter'),
+		everyone.length ? h('div', { class: 'list-tools' },
+			h('label', { for: who.id }, 'From '), who, ' ',
+			h('label', { for: order.id }, 'Sort by '), order,
+			unread ? h('span', { class: 'meta', id: 'unread-count' }, ` · ${unread} unread`) : null) : null,
 		h('h3', {}, 'On the text'),
-		onText.length ? h('ul', { class: 'threads', id: 'thread-list' }, onText.map(threadItem)) : h('p', { class: 'empty' }, 'No threads yet.'),
+		onText.length ? h('ul', { class: 'threads', id: 'thread-list' }, onText.map(threadItem)) : h('p', { class: 'empty' }, st.filterBy ? 'None from this member.' : 'No threads yet.'),
 		whole.length ? [h('h3', {}, 'About the whole chapter'), h('ul', { class: 'threads' }, whole.map(threadItem))] : null,
 		lost.length ? [h('h3', {}, 'Passages no longer in the text'),
 			h('p', { class: 'hint' }, 'The text changed in a new edition; these threads keep their old quote.'),
@@ -982,6 +1070,7 @@ async function refreshThread(focus) {
 	st.anns.set(id, mergePost(st.anns.get(id), a));
 	a.replies = a.replies || [];
 	st.thread = a;
+	markSeen(st, { id, reply_count: (a.replies || []).filter((r) => !r.deleted).length });
 	if (st.editing > 0)
 		return; // do not pull the form from under the writer
 	renderThread(a, focus);
@@ -1001,31 +1090,47 @@ function postBody(x) {
 	return div;
 }
 
+// Only the kinds someone chose are shown, with their counts, plus one
+// "React…" control that offers the others.
 function reactions(targetKey, x) {
 	const my = new Set(x.my_reactions || []);
 	const counts = x.reactions || {};
-	return h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' },
-		KINDS.map(([k, label]) => {
-			const b = h('button', {
-				type: 'button', class: 'react small', 'aria-pressed': String(my.has(k)),
-				'data-kind': k,
-			}, `${label} `, h('span', { class: 'n' }, String(counts[k] || 0)));
-			b.addEventListener('click', async () => {
-				try {
-					const r = await rpc.call('reaction.toggle', { target: { [targetKey]: x.id }, kind: k });
-					x.reactions = r.reactions;
-					x.my_reactions = r.my_reactions;
-					const grp = b.closest('.reactions');
-					if (grp) {
-						grp.replaceWith(reactions(targetKey, x));
-						const nb = document.querySelector(`[data-post="${targetKey}-${x.id}"] [data-kind="${k}"]`);
-						if (nb)
-							nb.focus();
-					}
-				} catch (e) { toast(errText(e)); }
-			});
-			return b;
-		}));
+	const btn = ([k, label]) => {
+		const b = h('button', {
+			type: 'button', class: 'react small', 'aria-pressed': String(my.has(k)),
+			'data-kind': k,
+		}, `${label} `, h('span', { class: 'n' }, String(counts[k] || 0)));
+		b.addEventListener('click', async () => {
+			try {
+				const r = await rpc.call('reaction.toggle', { target: { [targetKey]: x.id }, kind: k });
+				x.reactions = r.reactions;
+				x.my_reactions = r.my_reactions;
+				const grp = b.closest('.reactions');
+				if (grp) {
+					grp.replaceWith(reactions(targetKey, x));
+					const nb = document.querySelector(`[data-post="${targetKey}-${x.id}"] [data-kind="${k}"]`) ||
+						document.querySelector(`[data-post="${targetKey}-${x.id}"] .react-more`);
+					if (nb)
+						nb.focus();
+				}
+			} catch (e) { toast(errText(e)); }
+		});
+		return b;
+	};
+	const shown = KINDS.filter(([k]) => counts[k] > 0 || my.has(k));
+	const rest = KINDS.filter(([k]) => !(counts[k] > 0 || my.has(k)));
+	const menu = h('span', { class: 'react-menu', role: 'group', 'aria-label': 'Choose a reaction', hidden: true }, rest.map(btn));
+	const more = rest.length ? h('button', {
+		type: 'button', class: 'small react-more', 'aria-expanded': 'false',
+		onclick: () => {
+			const open = menu.hidden;
+			menu.hidden = !open;
+			more.setAttribute('aria-expanded', String(open));
+			if (open)
+				menu.querySelector('button').focus();
+		},
+	}, 'React…') : null;
+	return h('div', { class: 'reactions', role: 'group', 'aria-label': 'Reactions' }, shown.map(btn), more, menu);
 }
 
 function flagButton(targetKey, x) {
