@@ -59,4 +59,5 @@ static int m_invite_info(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 const struct rpc_method circle_invite_info_methods[] = {
-	{"circle.invite_info", m_invite_info, RPC_PUBLIC}, {NULL, NULL, 0}};
+	{"circle.invite_info", m_invite_info, RPC_PUBLIC | RPC_READ},
+	{NULL, NULL, 0}};

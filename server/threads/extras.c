@@ -77,7 +77,7 @@ json_t *th_withheld_json(struct store *db, const struct vis_viewer *v,
 void threads_extras_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"markdown.preview", markdown_preview, RPC_AUTH},
+		{"markdown.preview", markdown_preview, RPC_AUTH | RPC_READ},
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
