@@ -3,7 +3,7 @@
 // register, invite links, account, circles, circle page, moderation,
 // notifications and search.
 
-import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf } from './dom.js';
+import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf, chapterLabel } from './dom.js';
 import {
 	rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf,
 	resetSubscriptions,
@@ -602,7 +602,7 @@ async function circleScreen(id) {
 		bar.firstChild.style.width = `${pct}%`;
 		ol.appendChild(h('li', {},
 			h('div', { class: 'plan-head' },
-				h('a', { href: `#/read/${id}/${ch.id}` }, ch.number ? `${ch.number}. ${ch.title}` : ch.title),
+				h('a', { href: `#/read/${id}/${ch.id}` }, chapterLabel(ch)),
 				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null),
 			e && e.prompt ? h('p', { class: 'prompt' }, e.prompt) : null,
 			h('div', { class: 'plan-bar' },

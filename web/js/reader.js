@@ -5,7 +5,7 @@
 // moderation, orphaned threads listed apart, presence and saved progress.
 // Everything updates live from circle events.
 
-import { h, add, clear, serverHtml, toast, errText, fmtTime, name, idOf } from './dom.js';
+import { h, add, clear, serverHtml, toast, errText, fmtTime, name, idOf, chapterLabel } from './dom.js';
 import { rpc, app, subscribe, toc, chaptersOf } from './state.js';
 import { ChapterMap } from './anchor.js';
 import { composer } from './compose.js';
@@ -126,7 +126,7 @@ export async function showReader(main, circle, chapter, q) {
 		c.spoiler_guard ? 'Threads in chapters beyond your progress are held back. ' : '') : null;
 	const tocList = h('ol', { class: 'toc-list' }, chs.map((x) => h('li', {},
 		h('a', { href: `#/read/${circle}/${x.id}`, 'aria-current': x.id === chapter ? 'page' : null },
-			x.number ? `${x.number}. ${x.title}` : x.title))));
+			chapterLabel(x)))));
 	const navLinks = h('nav', { class: 'chapter-nav', 'aria-label': 'Chapters' },
 		prev ? h('a', { href: `#/read/${circle}/${prev.id}`, rel: 'prev' }, `← ${prev.title}`) : h('span'),
 		next ? h('a', { href: `#/read/${circle}/${next.id}`, rel: 'next' }, `${next.title} →`) : h('span'));
