@@ -984,6 +984,12 @@ static bool cell_like(const char *s)
  * the top of every page. Such a run (four rows or more) is rebuilt as one
  * table: the headings once as its header row, a row per date.
  */
+/* Line L[k]'s text, "" once a table took it. */
+static const char *at(const struct doc *d, const size_t *L, size_t k)
+{
+	return d->v[L[k]].s ? d->v[L[k]].s : "";
+}
+
 static void tables(struct doc *d)
 {
 	size_t *L = xmalloc((d->n + 1) * sizeof(size_t)), nl = 0;
@@ -996,27 +1002,28 @@ static void tables(struct doc *d)
 		int ncols, maxev = 0, nh = 0;
 		const char *head[4] = {NULL};
 		const char *own = NULL; /* the section heading above */
-		char **cells = NULL;
+		const char **cells = NULL;
 
-		if (!date_cell(d->v[L[p]].s))
+		if (!date_cell(at(d, L, p)))
 			continue;
 		/* the column headings: short lines right above */
-		while (h0 > 0 && p - h0 < 3 && cell_like(d->v[L[h0 - 1]].s) &&
-		       !date_cell(d->v[L[h0 - 1]].s))
+		while (h0 > 0 && p - h0 < 3 && cell_like(at(d, L, h0 - 1)) &&
+		       !date_cell(at(d, L, h0 - 1)))
 			h0--;
 		nh = (int)(p - h0);
 		if (nh == 1)
 			h0 = p, nh = 0; /* one line is no header row */
 		for (int k = 0; k < nh; k++)
-			head[k] = d->v[L[h0 + (size_t)k]].s;
-		if (h0 > 0 && !cell_like(d->v[L[h0 - 1]].s) &&
-		    strlen(d->v[L[h0 - 1]].s) < 60)
-			own = d->v[L[h0 - 1]].s;
+			head[k] = at(d, L, h0 + (size_t)k);
+		if (h0 > 0 && at(d, L, h0 - 1)[0] &&
+		    !cell_like(at(d, L, h0 - 1)) &&
+		    strlen(at(d, L, h0 - 1)) < 60)
+			own = at(d, L, h0 - 1);
 		ncols = nh ? nh : 3;
 		/* the rows */
 		q = p;
 		while (q < nl) {
-			const char *s = d->v[L[q]].s;
+			const char *s = at(d, L, q);
 			int ev = 0;
 
 			if (own && !strcmp(s, own)) {
@@ -1027,7 +1034,7 @@ static void tables(struct doc *d)
 				int k = 0;
 
 				while (k < nh && q + (size_t)k < nl &&
-				       !strcmp(d->v[L[q + (size_t)k]].s,
+				       !strcmp(at(d, L, q + (size_t)k),
 					       head[k]))
 					k++;
 				if (k == nh) {
@@ -1038,11 +1045,11 @@ static void tables(struct doc *d)
 			if (!date_cell(s))
 				break;
 			while (q + 1 + (size_t)ev < nl && ev < ncols - 1 &&
-			       cell_like(d->v[L[q + 1 + (size_t)ev]].s) &&
-			       !date_cell(d->v[L[q + 1 + (size_t)ev]].s) &&
+			       cell_like(at(d, L, q + 1 + (size_t)ev)) &&
+			       !date_cell(at(d, L, q + 1 + (size_t)ev)) &&
 			       !(own &&
-				 !strcmp(d->v[L[q + 1 + (size_t)ev]].s, own)) &&
-			       !(nh && !strcmp(d->v[L[q + 1 + (size_t)ev]].s,
+				 !strcmp(at(d, L, q + 1 + (size_t)ev), own)) &&
+			       !(nh && !strcmp(at(d, L, q + 1 + (size_t)ev),
 					       head[0])))
 				ev++;
 			if (!ev)
@@ -1054,7 +1061,7 @@ static void tables(struct doc *d)
 			}
 			for (int c = 0; c < 3; c++)
 				cells[nrows * 3 + (size_t)c] =
-					c <= ev ? d->v[L[q + (size_t)c]].s
+					c <= ev ? at(d, L, q + (size_t)c)
 						: NULL;
 			nrows++;
 			if (ev > maxev)
@@ -1126,7 +1133,8 @@ static void strip_own_number(char **title, int number)
 	if (!number || !isdigit((unsigned char)t[0]))
 		return;
 	n = bk_parse_number(t, strlen(t), &used);
-	if (n != number || !strchr(".:)", t[used]) || t[used + 1] != ' ')
+	if (n != number || !t[used] || !strchr(".:)", t[used]) ||
+	    t[used + 1] != ' ')
 		return;
 	t += used + 1;
 	while (*t == ' ')
