@@ -3,7 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer, runs every test in both
 # (unit, integration against the real server over real WebSockets, browser
 # end-to-end in headless Chromium), then runs each fuzz target for a bounded
-# time. Exits non-zero on the first failing stage.
+# time, after checking that the C sources follow .clang-format
+# (scripts/check-format.sh). Exits non-zero on the first failing stage.
 #
 # SCHOLIA_FUZZ_SECONDS (default 30) sets the time per fuzz target.
 #
@@ -15,6 +16,9 @@ cd "$(dirname "$0")/.."
 jobs="$(nproc)"
 
 scripts/install-deps.sh --test
+
+echo "== format (clang-format --dry-run --Werror)"
+scripts/check-format.sh
 
 # The browser tests need a Node.js that the pinned playwright-core accepts
 # and a Chromium it can drive: say why and stop here rather than skip them.

@@ -8,7 +8,9 @@
 #include "books/books.h"
 #include "circles/circles.h"
 #include "export/export.h"
+#include "meetings/meetings.h"
 #include "moderation/moderation.h"
+#include "mail/mail.h"
 #include "notify/notify.h"
 #include "rpc/core.h"
 #include "search/search.h"
@@ -30,4 +32,6 @@ void modules_init(void)
 	notify_init();
 	search_init();
 	export_init();
+	mail_init(); /* after circles_init: chains its tick */
+	meetings_init();
 }

@@ -40,6 +40,25 @@ json_t *auth_author_json(struct store *db, int64_t account);
 /* Account id by handle (for @mentions); 0 if none. */
 int64_t auth_account_by_handle(struct store *db, const char *handle);
 
+/* One row of the site admin's account list (borrowed for the callback). */
+struct auth_account_row {
+	int64_t id;
+	const char *handle;
+	const char *display_name;
+	bool is_admin;
+	bool banned;
+	int64_t created_at;
+};
+typedef void (*auth_account_fn)(const struct auth_account_row *row,
+				void *arg);
+/* Calls fn for up to limit accounts with id > after, in id order. Returns
+ * how many rows it passed, or a negative SCH_E* code. */
+int auth_accounts_page(struct store *db, int64_t after, int limit,
+		       auth_account_fn fn, void *arg);
+/* Gives (on) or takes away the site admin role. SCH_ENOTFOUND for no such
+ * account, SCH_ECONFLICT when it would remove the last site admin. */
+int auth_set_admin(struct store *db, int64_t account, bool on);
+
 /* Site-wide ban (moderation's admin.ban): marks the account banned, ends
  * every session and closes its connections. 0 or negative SCH_E*. */
 int auth_set_banned(struct rpc_ctx *ctx, int64_t account, bool banned);
@@ -89,5 +108,38 @@ typedef int (*auth_delete_fn)(struct rpc_ctx *ctx, int64_t account);
  * of each. Calling twice with the same key replaces the earlier one. */
 void auth_add_export_hook(const char *key, auth_export_fn fn);
 void auth_add_delete_hook(const char *name, auth_delete_fn fn);
+
+/* ---- tokens and links for the mail module (server/mail/) ---- */
+
+#define AUTH_TOKEN_TEXT 64 /* room for a token's base64url text + NUL */
+#define AUTH_TOKEN_DIGEST 65 /* room for the hex of its keyed hash + NUL */
+
+/* A new random token (base64url text into token, AUTH_TOKEN_TEXT bytes) and
+ * the hex of its keyed hash (into digest, AUTH_TOKEN_DIGEST bytes), for a
+ * module that stores only the hash. 0 or negative SCH_E*. */
+int auth_token_make(struct store *db, char *token, char *digest);
+/* The keyed hash of a token text: 0, or SCH_EINVAL when it is no token. */
+int auth_token_digest(struct store *db, const char *token, char *digest);
+/* A keyed MAC of msg with the server key, as nhex lower-case hex digits
+ * (at most 64) into out (nhex + 1 bytes). Domain-separated from token
+ * hashes. 0 or negative SCH_E*. */
+int auth_mac_hex(struct store *db, const char *msg, char *out, size_t nhex);
+/* Makes a one-time password-reset link for account valid ttl seconds:
+ * <base>/#/reset/<token> into link. 0 or negative SCH_E*. */
+int auth_reset_link_new(struct store *db, int64_t account, int64_t ttl,
+			const char *base, char *link, size_t linklen);
+
+/*
+ * account.update {email} and account.get's email fields belong to the mail
+ * module. set runs inside account.update with the new address ("" removes
+ * it) and returns 0 or RPC_ERR with the error in ctx; decorate adds the
+ * account's own email fields to its account.get / account.update result.
+ */
+typedef int (*auth_email_set_fn)(struct rpc_ctx *ctx, int64_t account,
+				 const char *email);
+typedef void (*auth_email_decorate_fn)(struct store *db, int64_t account,
+				       json_t *obj);
+void auth_set_email_hooks(auth_email_set_fn set,
+			  auth_email_decorate_fn decorate);
 
 #endif

@@ -56,6 +56,12 @@ static int make_link(struct store *db, int64_t account, int64_t ttl,
 	return rc;
 }
 
+int auth_reset_link_new(struct store *db, int64_t account, int64_t ttl,
+			const char *base, char *link, size_t linklen)
+{
+	return make_link(db, account, ttl, base, link, linklen);
+}
+
 int auth_cli_create_account(struct store *db, const char *handle,
 			    const char *display_name, bool admin,
 			    const char *password, const char *public_url,

@@ -97,6 +97,7 @@ void auth_key_forget(void);
  */
 int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
 		     int64_t *retry_ms);
+/* (handle NULL: a known device; only the address counts, see device.c.) */
 /* After the check: a failure counts against both; a success clears the
  * handle's count. */
 void auth_limit_end(const char *handle, const char *peer, bool by_peer,
@@ -132,8 +133,21 @@ json_t *auth_login_json(struct store *db, int64_t account, const char *token,
  * then defers the password check. Returns RPC_DEFERRED or RPC_ERR. In an
  * HTTP call the continuation answers through rpc_http_resp().
  */
+/* ---- device.c: device cookies (R2-F5) ---- */
+#define AUTH_DEVICE_COOKIE "scholia_device"
+#define AUTH_DEVICE_MAX 128 /* bytes of a device value, NUL included */
+/* A new signed device value for account into out (AUTH_DEVICE_MAX). */
+int auth_device_new(struct store *db, int64_t account, char *out);
+/* Whether value is a device value this server signed for account. */
+bool auth_device_valid(struct store *db, const char *value, int64_t account);
+/* The keyed BLAKE2b of data with the server key (session.c). */
+int auth_key_mac(struct store *db, const void *data, size_t len,
+		 unsigned char *out, size_t outlen);
+
+/* device: the caller's device value (auth.login's param or the device
+ * cookie) or NULL. */
 int auth_login_start(struct rpc_ctx *ctx, const char *handle, const char *pw,
-		     size_t pwlen);
+		     size_t pwlen, const char *device);
 /*
  * Confirms the caller's password on the pool (account.change_password with
  * newpw, account.delete without), then runs cont with the job as arg.

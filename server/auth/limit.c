@@ -7,7 +7,10 @@
  * hour, during which every attempt - even with the right password - is
  * refused before any Argon2id runs. A success clears the handle's count and
  * strikes (not the address's: one known password must not buy guesses at
- * other handles). Checks still in flight on the pool count against a handle
+ * other handles). A device that signed in to the account before (R2-F5,
+ * device.c) passes handle NULL: only its address's limit binds it, so
+ * failures from elsewhere cannot lock its owner out. Checks still in
+ * flight on the pool count against a handle
  * too, so that a burst of parallel guesses cannot slip past the limit.
  *
  * Registrations are limited too, per address: 30 in ten minutes, and 4
@@ -158,21 +161,23 @@ int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
 	int64_t now = now_ms(), wait, w;
 	struct limit_entry *eh, *ea = NULL;
 
-	eh = entry_get('h', handle, now);
+	eh = handle ? entry_get('h', handle, now) : NULL;
 	if (by_peer && peer && *peer)
 		ea = entry_get('a', peer, now);
-	wait = entry_wait(eh, now);
+	wait = eh ? entry_wait(eh, now) : 0;
 	if (ea) {
 		w = entry_wait(ea, now);
 		if (w > wait)
 			wait = w;
 	}
-	if (!wait) {
+	if (!wait && eh) {
 		int f = now - eh->window_start < LIMIT_WINDOW_MS ? eh->failures
 								 : 0;
 		/* parallel guesses: the ones in flight may all fail */
 		if (f + eh->pending >= limit_max())
 			wait = 1000;
+	}
+	if (!wait && ea) {
 		if (ea && ea->pending >= LIMIT_PEER_PENDING)
 			wait = 1000;
 	}
@@ -180,8 +185,10 @@ int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
 		*retry_ms = wait;
 		return 1;
 	}
-	eh->pending++;
-	eh->last = now;
+	if (eh) {
+		eh->pending++;
+		eh->last = now;
+	}
 	if (ea) {
 		ea->pending++;
 		ea->last = now;
@@ -216,20 +223,23 @@ void auth_limit_end(const char *handle, const char *peer, bool by_peer, bool ok)
 	int64_t now = now_ms();
 	struct limit_entry *eh, *ea = NULL;
 
-	eh = entry_get('h', handle, now);
+	eh = handle ? entry_get('h', handle, now) : NULL;
 	if (by_peer && peer && *peer)
 		ea = entry_get('a', peer, now);
-	if (eh->pending > 0)
+	if (eh && eh->pending > 0)
 		eh->pending--;
 	if (ea && ea->pending > 0)
 		ea->pending--;
 	if (ok) {
-		eh->failures = 0;
-		eh->strikes = 0;
-		eh->last = now;
+		if (eh) {
+			eh->failures = 0;
+			eh->strikes = 0;
+			eh->last = now;
+		}
 		return;
 	}
-	entry_fail(eh, now);
+	if (eh)
+		entry_fail(eh, now);
 	if (ea)
 		entry_fail(ea, now);
 }

@@ -28,6 +28,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/utf8.h"
+#include "util/rfc3339.h"
 
 auth_invite_check_fn auth_invite_check;
 auth_invite_redeem_fn auth_invite_redeem;
@@ -75,19 +76,12 @@ static const char SQL_SITE_INVITE_NEW[] =
 
 void auth_time_str(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(t, buf, len);
 }
 
 json_t *auth_time_json(int64_t t)
 {
-	char buf[32];
-
-	auth_time_str(t, buf, sizeof(buf));
-	return json_string(buf);
+	return rfc3339_json(t);
 }
 
 bool auth_handle_ok(const char *handle)
@@ -243,6 +237,9 @@ struct auth_job {
 	int64_t account;
 	bool by_peer; /* counted against the address too */
 	char *peer;
+	bool device_ok; /* JOB_LOGIN: a known device (only the address
+			   limit applies) */
+	char *device;	/* its value */
 	/* results, written by the worker */
 	bool verified;
 	bool rehash;
@@ -273,6 +270,7 @@ static void job_free(void *arg)
 	free(j->display_name);
 	free(j->invite);
 	free(j->peer);
+	free(j->device);
 	sodium_memzero(j, sizeof(*j));
 	free(j);
 }
@@ -645,8 +643,18 @@ static void login_http(struct rpc_ctx *ctx, json_t *body)
 	struct http_resp *resp = rpc_http_resp(ctx);
 	const struct http_req *req = rpc_http_req(ctx);
 	const char *token = json_string_value(json_object_get(body, "token"));
+	const char *dev = json_string_value(json_object_get(body, "device"));
 	struct buf b = BUF_INIT;
 
+	if (dev) { /* the device cookie lives a year, across sessions */
+		buf_addf(&b,
+			 "%s=%s; Path=/api/session; HttpOnly; "
+			 "SameSite=Strict; Max-Age=31536000",
+			 AUTH_DEVICE_COOKIE, dev);
+		if (req && req->tls)
+			buf_adds(&b, "; Secure");
+		buf_addch(&b, '\n');
+	}
 	buf_addf(&b, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
 		 RPC_SESSION_COOKIE, token, (long long)auth_session_max());
 	if (req && req->tls)
@@ -671,7 +679,7 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	int rc;
 
 	ok = j->verified && j->account && job_hash_current(db, j, &banned);
-	auth_limit_end(j->handle, j->peer, true, ok);
+	auth_limit_end(j->device_ok ? NULL : j->handle, j->peer, true, ok);
 	if (!ok) {
 		log_info("auth", "failed login from %s", j->peer);
 		return login_fail(ctx, RPC_E_UNAUTHENTICATED,
@@ -696,6 +704,17 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	sodium_memzero(token, sizeof(token));
 	if (!body)
 		return rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+	/* this client has now signed in to the account: its device value
+	 * (kept when it brought a valid one) exempts it from the handle's
+	 * back-off next time (R2-F5) */
+	if (!j->device_ok) {
+		char dev[AUTH_DEVICE_MAX];
+
+		if (!auth_device_new(db, j->account, dev))
+			json_object_set_new(body, "device", json_string(dev));
+	} else if (j->device) {
+		json_object_set_new(body, "device", json_string(j->device));
+	}
 	log_info("auth", "account %lld logged in (session %lld)",
 		 (long long)j->account, (long long)session);
 	if (rpc_http_resp(ctx)) {
@@ -710,7 +729,7 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 }
 
 int auth_login_start(struct rpc_ctx *ctx, const char *handle, const char *pw,
-		     size_t pwlen)
+		     size_t pwlen, const char *device)
 {
 	struct store *db = rpc_store(ctx);
 	struct auth_job *j;
@@ -722,19 +741,13 @@ int auth_login_start(struct rpc_ctx *ctx, const char *handle, const char *pw,
 	snprintf(lower, sizeof(lower), "%s", handle);
 	for (char *p = lower; *p; p++)
 		*p = (char)tolower((unsigned char)*p);
-	if (auth_limit_begin(lower, rpc_peer(ctx), true, &retry))
-		return login_fail(ctx, RPC_E_RATE_LIMITED,
-				  "too many failed logins: try again later",
-				  retry);
 	j = job_new(JOB_LOGIN);
 	j->handle = xstrdup(lower);
 	j->peer = xstrdup(rpc_peer(ctx));
-	j->pw = auth_secret_dup(pw, pwlen);
-	j->pwlen = pwlen;
 	st = store_query(db, SQL_ACCOUNT_BY_HANDLE, "t", lower);
 	if (!st) {
-		rc = SCH_EDB;
-		goto fail;
+		job_free(j);
+		return rpc_fail_store(ctx, SCH_EDB);
 	}
 	rc = store_row(st);
 	if (rc > 0 && !store_int(st, 3)) {
@@ -742,20 +755,33 @@ int auth_login_start(struct rpc_ctx *ctx, const char *handle, const char *pw,
 		j->hash = store_text_dup(st, 1); /* NULL: never set */
 	}
 	store_done(st);
-	if (rc < 0)
-		goto fail;
+	if (rc < 0) {
+		job_free(j);
+		return rpc_fail_store(ctx, rc);
+	}
+	/* a device that signed in to this account before is bound by its
+	 * address's limit only, not the handle's back-off (R2-F5) */
+	j->device_ok = auth_device_valid(db, device, j->account);
+	if (j->device_ok)
+		j->device = xstrdup(device);
+	if (auth_limit_begin(j->device_ok ? NULL : lower, rpc_peer(ctx), true,
+			     &retry)) {
+		job_free(j);
+		return login_fail(ctx, RPC_E_RATE_LIMITED,
+				  "too many failed logins: try again later",
+				  retry);
+	}
+	j->pw = auth_secret_dup(pw, pwlen);
+	j->pwlen = pwlen;
 	/* an unknown handle verifies against a dummy hash: same cost */
 	return rpc_defer(ctx, job_work, login_cont, j, job_free);
-fail:
-	auth_limit_end(lower, rpc_peer(ctx), true, true);
-	job_free(j);
-	return rpc_fail_store(ctx, rc);
 }
 
 static int auth_login(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"handle", "password", NULL};
-	const char *handle = NULL, *pw = NULL;
+	static const char *const allowed[] = {"handle", "password", "device",
+					      NULL};
+	const char *handle = NULL, *pw = NULL, *device = NULL;
 	size_t pwlen = 0;
 
 	(void)result;
@@ -765,7 +791,10 @@ static int auth_login(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return RPC_ERR;
 	if (param_password_any(ctx, params, "password", &pw, &pwlen))
 		return RPC_ERR;
-	return auth_login_start(ctx, handle, pw, pwlen);
+	if (rpc_param_str(ctx, params, "device", false, 1,
+			  AUTH_DEVICE_MAX - 1, &device))
+		return RPC_ERR;
+	return auth_login_start(ctx, handle, pw, pwlen, device);
 }
 
 /* ---- auth.resume, auth.logout, auth.sessions, auth.revoke ---- */

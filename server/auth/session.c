@@ -277,6 +277,18 @@ out:
 	return rc;
 }
 
+int auth_key_mac(struct store *db, const void *data, size_t len,
+		 unsigned char *out, size_t outlen)
+{
+	unsigned char key[KEY_BYTES];
+	int rc = key_get(db, key);
+
+	if (!rc)
+		crypto_generichash(out, outlen, data, len, key, sizeof(key));
+	sodium_memzero(key, sizeof(key));
+	return rc;
+}
+
 int auth_token_new(struct store *db, char *b64, char *hash)
 {
 	unsigned char raw[AUTH_TOKEN_BYTES];
@@ -314,6 +326,43 @@ int auth_token_hash(struct store *db, const char *b64, char *hash)
 	}
 	rc = hash_raw(db, raw, hash);
 	sodium_memzero(raw, sizeof(raw));
+	return rc;
+}
+
+int auth_token_make(struct store *db, char *token, char *digest)
+{
+	return auth_token_new(db, token, digest);
+}
+
+int auth_token_digest(struct store *db, const char *token, char *digest)
+{
+	return auth_token_hash(db, token, digest);
+}
+
+int auth_mac_hex(struct store *db, const char *msg, char *out, size_t nhex)
+{
+	static const char domain[] = "scholia-mac-v1:";
+	unsigned char key[KEY_BYTES], mac[32];
+	crypto_generichash_state st;
+	char hex[65];
+	int rc;
+
+	if (nhex > 64)
+		nhex = 64;
+	rc = key_get(db, key);
+	if (rc)
+		goto out;
+	crypto_generichash_init(&st, key, sizeof(key), sizeof(mac));
+	crypto_generichash_update(&st, (const unsigned char *)domain,
+				  sizeof(domain) - 1);
+	crypto_generichash_update(&st, (const unsigned char *)msg,
+				  strlen(msg));
+	crypto_generichash_final(&st, mac, sizeof(mac));
+	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
+	memcpy(out, hex, nhex);
+	out[nhex] = '\0';
+out:
+	sodium_memzero(key, sizeof(key));
 	return rc;
 }
 

@@ -42,6 +42,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 /* ---- prepared text ---- */
 
@@ -157,6 +158,7 @@ struct quote {
 	size_t m, npre, nsuf;
 	int64_t old_start;
 	int old_count; /* occurrences in the previous edition; 0 unknown */
+	bool anywhere; /* no old position: nearness does not count */
 };
 
 /* Evidence thresholds (see the top of this file). */
@@ -340,6 +342,8 @@ static double score_of(const struct bk_text *t, const struct quote *Q, double q,
 	double span = t->n > 1000 ? (double)t->n : 1000.0;
 	double p = 1.0 - (d / span > 1.0 ? 1.0 : d / span);
 
+	if (Q->anywhere)
+		p = 1.0;
 	return q * (0.5 + 0.5 * c) * (0.9 + 0.1 * p);
 }
 
@@ -546,6 +550,11 @@ static size_t myers_start(const struct bk_text *t, const struct quote *Q,
 
 /* ---- the matcher ---- */
 
+static void match_q(const struct bk_text *t, const char *exact,
+		    const char *prefix, const char *suffix, int64_t old_start,
+		    int old_count, bool exact_only, bool anywhere,
+		    struct books_match *out);
+
 static uint32_t *decode_dup(const char *s, size_t *n, size_t keep_last,
 			    size_t keep_first)
 {
@@ -631,6 +640,15 @@ static void match(const struct bk_text *t, const char *exact,
 		  const char *prefix, const char *suffix, int64_t old_start,
 		  int old_count, bool exact_only, struct books_match *out)
 {
+	match_q(t, exact, prefix, suffix, old_start, old_count, exact_only,
+		false, out);
+}
+
+static void match_q(const struct bk_text *t, const char *exact,
+		    const char *prefix, const char *suffix, int64_t old_start,
+		    int old_count, bool exact_only, bool anywhere,
+		    struct books_match *out)
+{
 	struct quote Q = {0};
 	size_t bs = 0, k;
 	double bscore = 0;
@@ -646,6 +664,7 @@ static void match(const struct bk_text *t, const char *exact,
 	Q.suf = decode_dup(suffix, &Q.nsuf, 0, BK_CONTEXT_CP);
 	Q.old_start = old_start < 0 ? 0 : old_start;
 	Q.old_count = old_count;
+	Q.anywhere = anywhere;
 	if (!Q.m || Q.m > t->n)
 		goto fuzzy;
 	/* 1. the exact quote at the old offsets */
@@ -758,6 +777,13 @@ out:
 	free(Q.q);
 	free(Q.pre);
 	free(Q.suf);
+}
+
+void bk_match_anywhere(const struct bk_text *t, const char *exact,
+		       const char *prefix, const char *suffix,
+		       struct books_match *out)
+{
+	match_q(t, exact, prefix, suffix, 0, 0, false, true, out);
 }
 
 void bk_match(const struct bk_text *t, const char *exact, const char *prefix,
@@ -1287,10 +1313,7 @@ int bk_reanchor_chapter(struct store *db, int64_t chapter, int64_t edition,
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			v = xrealloc(v, cap * sizeof(*v));
-		}
+		v = vec_reserve(v, n, &cap, sizeof(*v));
 		v[n].id = store_int(st, 0);
 		v[n].exact = store_text_dup(st, 1);
 		v[n].prefix = store_text_dup(st, 2);

@@ -7,9 +7,11 @@
  * chapter id and checked against (edition, stamp): one primary-key lookup
  * per call tells whether another process imported a new edition since, so
  * the server picks it up without a restart and a warm chapter costs a copy.
- * The cache lives on the store thread (handlers run there one at a time).
+ * chapter.get runs on the read pool (several threads): the cache is behind
+ * one mutex, held only to look at or fill a slot, never during SQL.
  */
 #include <ctype.h>
+#include <pthread.h>
 #include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -20,12 +22,11 @@
 
 #include "books/books.h"
 #include "books/internal.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
 #include "util/log.h"
-
-int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
 
 /* ---- the chapter cache ---- */
 
@@ -37,14 +38,17 @@ struct cache_slot {
 	struct refbuf *bytes; /* result serialised once, for replies */
 };
 static struct cache_slot cache[CACHE_SLOTS];
+static pthread_mutex_t cache_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void books_cache_clear(void)
 {
+	pthread_mutex_lock(&cache_lock);
 	for (size_t i = 0; i < CACHE_SLOTS; i++) {
 		json_decref(cache[i].result);
 		refbuf_unref(cache[i].bytes);
 		memset(&cache[i], 0, sizeof(cache[i]));
 	}
+	pthread_mutex_unlock(&cache_lock);
 }
 
 static const char SQL_CH_STAMP[] =
@@ -74,9 +78,14 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	store_done(st);
 	if (!edition)
 		return NULL;
+	pthread_mutex_lock(&cache_lock);
 	if (slot->result && slot->chapter == id && slot->edition == edition &&
-	    slot->stamp == stamp)
-		return json_incref(slot->result);
+	    slot->stamp == stamp) {
+		r = json_incref(slot->result);
+		pthread_mutex_unlock(&cache_lock);
+		return r;
+	}
+	pthread_mutex_unlock(&cache_lock);
 	st = store_query(db, SQL_CH_FULL, "i", id);
 	if (st && store_row(st) > 0) {
 		blocks = json_loads(store_text(st, 5), 0, NULL);
@@ -91,6 +100,7 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	store_done(st);
 	if (!r)
 		return NULL;
+	pthread_mutex_lock(&cache_lock);
 	json_decref(slot->result);
 	refbuf_unref(slot->bytes);
 	slot->chapter = id;
@@ -98,7 +108,9 @@ static json_t *chapter_json(struct store *db, int64_t id)
 	slot->stamp = stamp;
 	slot->result = r;
 	slot->bytes = NULL;
-	return json_incref(r);
+	json_incref(r);
+	pthread_mutex_unlock(&cache_lock);
+	return r;
 }
 
 /* The serialised form of the cached chapter (made on first use; the cache
@@ -107,18 +119,21 @@ static json_t *chapter_json(struct store *db, int64_t id)
 static struct refbuf *chapter_bytes(int64_t id, const json_t *r)
 {
 	struct cache_slot *slot = &cache[(uint64_t)id % CACHE_SLOTS];
+	struct refbuf *rb = NULL;
 	char *s;
 
-	if (slot->result != r)
-		return NULL;
-	if (!slot->bytes) {
+	pthread_mutex_lock(&cache_lock);
+	if (slot->result == r && !slot->bytes) {
 		s = json_dumps(r, JSON_COMPACT);
-		if (!s)
-			return NULL;
-		slot->bytes = refbuf_new(s, strlen(s));
-		free(s);
+		if (s) {
+			slot->bytes = refbuf_new(s, strlen(s));
+			free(s);
+		}
 	}
-	return refbuf_ref(slot->bytes);
+	if (slot->result == r && slot->bytes)
+		rb = refbuf_ref(slot->bytes);
+	pthread_mutex_unlock(&cache_lock);
+	return rb;
 }
 
 /* ---- methods ---- */
@@ -273,93 +288,43 @@ static int chapter_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-/* ---- figures: GET /books/SLUG/PATH from the book folder ---- */
+/* ---- figures: GET /books/SLUG/PATH from the copies made at import ---- */
 
-static const char SQL_SOURCE[] =
-	"SELECT e.source FROM books b JOIN editions e ON e.id = "
-	"b.current_edition WHERE b.slug = ? AND e.format = 'markdown'";
+static const char SQL_FIGURE[] =
+	"SELECT f.type, f.data FROM figures f JOIN books b ON b.id = f.book "
+	"WHERE b.slug = ? AND f.path = ?";
 
-/* An event handler attribute (" onload =") anywhere in lower-case s. */
-static bool has_event_attr(const char *s)
-{
-	for (const char *p = s; (p = strstr(p, "on")); p += 2) {
-		const char *q = p + 2;
-
-		if (p == s || !isspace((unsigned char)p[-1]))
-			continue;
-		if (!isalpha((unsigned char)*q))
-			continue;
-		while (isalpha((unsigned char)*q))
-			q++;
-		while (isspace((unsigned char)*q))
-			q++;
-		if (*q == '=')
-			return true;
-	}
-	return false;
-}
-
+/* Serves a stored figure to a signed-in account (cookie or Bearer): the
+ * import folder is never read here (R2-F1). */
 static int figure_get(struct rpc_ctx *ctx, const struct http_req *req,
 		      struct http_resp *resp)
 {
 	const char *p = req->path + strlen("/books/");
 	const char *slash = strchr(p, '/');
-	char slug[80], path[4200];
-	char *src = NULL, *data = NULL;
-	const char *ext, *type = NULL;
+	char slug[80], type[40] = "";
 	struct store_stmt *st;
-	size_t len;
+	const void *data;
+	size_t len = 0;
 
-	if (!slash || (size_t)(slash - p) >= sizeof(slug) || slash == p)
+	if (!rpc_account(ctx)) {
+		http_resp_text(resp, 401, "text/plain", "sign in first\n", 14);
+		return 0;
+	}
+	if (!slash || (size_t)(slash - p) >= sizeof(slug) || slash == p ||
+	    !bk_safe_path(slash + 1, strlen(slash + 1)))
 		goto notfound;
 	memcpy(slug, p, (size_t)(slash - p));
 	slug[slash - p] = '\0';
-	if (!bk_safe_path(slash + 1, strlen(slash + 1)))
-		goto notfound;
-	ext = strrchr(slash + 1, '.');
-	if (!ext)
-		goto notfound;
-	if (!strcasecmp(ext, ".png"))
-		type = "image/png";
-	else if (!strcasecmp(ext, ".jpg") || !strcasecmp(ext, ".jpeg"))
-		type = "image/jpeg";
-	else if (!strcasecmp(ext, ".gif"))
-		type = "image/gif";
-	else if (!strcasecmp(ext, ".webp"))
-		type = "image/webp";
-	else if (!strcasecmp(ext, ".svg"))
-		type = "image/svg+xml";
-	else
-		goto notfound;
-	st = store_query(rpc_store(ctx), SQL_SOURCE, "t", slug);
-	if (st && store_row(st) > 0)
-		src = store_text_dup(st, 0);
-	store_done(st);
-	if (!src || !src[0])
-		goto notfound;
-	snprintf(path, sizeof(path), "%s/%s", src, slash + 1);
-	if (bk_read_file(path, 8u << 20, &data, &len))
-		goto notfound;
-	if (!strcmp(type, "image/svg+xml")) {
-		/* an SVG from our origin must not carry script */
-		char *low = xstrndup(data, len);
-
-		for (char *c = low; *c; c++)
-			*c = (char)tolower((unsigned char)*c);
-		if (strstr(low, "script") || strstr(low, "foreignobject") ||
-		    has_event_attr(low) || strstr(low, "javascript:")) {
-			free(low);
-			goto notfound;
-		}
-		free(low);
+	st = store_query(rpc_store(ctx), SQL_FIGURE, "tt", slug, slash + 1);
+	if (st && store_row(st) > 0) {
+		snprintf(type, sizeof(type), "%s", store_text(st, 0));
+		data = store_blob(st, 1, &len);
+		http_resp_text(resp, 200, type, data ? data : "", len);
 	}
-	http_resp_text(resp, 200, type, data, len);
-	free(data);
-	free(src);
-	return 0;
+	store_done(st);
+	if (type[0])
+		return 0;
 notfound:
-	free(data);
-	free(src);
 	http_resp_text(resp, 404, "text/plain", "not found\n", 10);
 	return 0;
 }
@@ -367,9 +332,9 @@ notfound:
 void books_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"book.list", book_list, RPC_AUTH},
-		{"book.toc", book_toc, RPC_AUTH},
-		{"chapter.get", chapter_get, RPC_AUTH},
+		{"book.list", book_list, RPC_AUTH | RPC_READ},
+		{"book.toc", book_toc, RPC_AUTH | RPC_READ},
+		{"chapter.get", chapter_get, RPC_AUTH | RPC_READ},
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
@@ -462,25 +427,13 @@ static bool is_zip(const char *path)
 	return z;
 }
 
-static bool slug_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		      isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
-}
-
 /* Reads any supported source into the model. */
 static int load(const char *path, const char *slug, struct bk_book **b,
 		char *err, size_t errlen)
 {
 	struct stat sb;
 	char tmp[4096];
+	int rc;
 
 	if (stat(path, &sb)) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -495,12 +448,25 @@ static int load(const char *path, const char *slug, struct bk_book **b,
 				 path);
 			return SCH_EINVAL;
 		}
-		return bk_import_md_folder(path, slug, b, err, errlen);
+		rc = bk_import_md_folder(path, slug, b, err, errlen);
+		if (!rc)
+			bk_figures_from_dir(*b, path);
+		return rc;
 	}
 	if (has_suffix(path, ".epub") || is_zip(path))
 		return bk_import_epub(path, slug, b, err, errlen);
-	if (has_suffix(path, ".md") || has_suffix(path, ".markdown"))
-		return bk_import_md_file(path, slug, b, err, errlen);
+	if (has_suffix(path, ".md") || has_suffix(path, ".markdown")) {
+		rc = bk_import_md_file(path, slug, b, err, errlen);
+		if (!rc) {
+			/* figures next to the file */
+			const char *sl = strrchr(path, '/');
+
+			snprintf(tmp, sizeof(tmp), "%.*s",
+				 sl ? (int)(sl - path) : 1, sl ? path : ".");
+			bk_figures_from_dir(*b, tmp[0] ? tmp : "/");
+		}
+		return rc;
+	}
 	return bk_import_text(path, slug, b, err, errlen);
 }
 
@@ -606,12 +572,15 @@ static int import_book(struct store *db, struct bk_book *b, const char *path,
 	rc = bk_save(db, b, abspath, &book, &edition, &rs);
 	if (rc)
 		goto fail;
-	if (books_anchor_changed && rs.nchanged) {
-		struct rpc_ctx *ctx = rpc_ctx_new_local(db, 0, false);
+	if (rs.nchanged) {
+		struct events_event ev = {.type = EVENTS_ANCHOR_MOVED};
 
-		for (size_t i = 0; i < rs.nchanged && !rc; i++)
-			rc = books_anchor_changed(ctx, rs.changed[i]);
-		rpc_ctx_free_local(ctx);
+		ev.ctx = rpc_ctx_new_local(db, 0, false);
+		for (size_t i = 0; i < rs.nchanged && !rc; i++) {
+			ev.u.anchor.annotation = rs.changed[i];
+			rc = events_emit(&ev);
+		}
+		rpc_ctx_free_local(ev.ctx);
 		if (rc < 0)
 			goto fail;
 		rc = 0;
@@ -665,7 +634,7 @@ int books_cli_import(struct store *db, const char *path, const char *slug,
 		free(b->author);
 		b->author = xstrdup(meta_author);
 	}
-	if (!slug_valid(b->slug)) {
+	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
 		bk_book_free(b);
@@ -733,6 +702,8 @@ int books_ensure_content(struct store *db, const char *content_dir)
 
 			rc = bk_import_md_folder(dir, NULL, &b, err,
 						 sizeof(err));
+			if (!rc)
+				bk_figures_from_dir(b, dir);
 			if (!rc)
 				rc = import_book(db, b, dir, false, NULL, err,
 						 sizeof(err));

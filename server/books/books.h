@@ -98,15 +98,13 @@ int books_anchor_resolve(struct store *db, int64_t annotation, bool accept);
 #define BOOKS_ANCHOR_MAX_ERRORS 0.25
 
 /*
- * Set by the module that owns annotations (threads/) to hear about
- * re-anchoring: an import calls it, inside the import's transaction, once
- * for every annotation whose anchor changed (state or offsets), with a local
- * call context (rpc_ctx_new_local: events are stored with their seq for
- * replay). It may publish anchor.changed or update its own rows; a negative
- * return aborts the import. NULL (the default): nothing is called.
+ * Re-anchoring is told to the module that owns annotations (threads/)
+ * through the domain event EVENTS_ANCHOR_MOVED (events/events.h): an import
+ * publishes it, inside the import's transaction, once for every annotation
+ * whose anchor changed (state or offsets), with a local call context
+ * (rpc_ctx_new_local: events are stored with their seq for replay). A
+ * negative return of a subscriber aborts the import.
  */
-struct rpc_ctx;
-extern int (*books_anchor_changed)(struct rpc_ctx *ctx, int64_t annotation);
 
 /* Drops every cached rendered chapter (tests that reopen databases). */
 void books_cache_clear(void);
@@ -122,5 +120,37 @@ struct books_match {
 void books_match_quote(const char *new_text, size_t new_len, const char *exact,
 		       const char *prefix, const char *suffix,
 		       int64_t old_start, struct books_match *out);
+
+/*
+ * Finding a quote that comes without a position (highlights imported from
+ * e-readers, a W3C target with a TextQuoteSelector alone) in a book's
+ * current chapters. Both sides are normalised first (white space runs,
+ * ligatures such as U+FB01, curly quotes, dashes, soft hyphens and words
+ * hyphenated across a line break), offsets are mapped back to the real
+ * text; a quote found once is placed, one found more than once is
+ * ambiguous unless its prefix/suffix single out one occurrence; a quote not
+ * found verbatim goes through the re-anchoring matcher (same score floor)
+ * and is placed only at or above BOOKS_ANCHOR_SCORE_FLOOR.
+ */
+enum books_find_status {
+	BOOKS_FIND_PLACED = 0,
+	BOOKS_FIND_AMBIGUOUS,
+	BOOKS_FIND_NOT_FOUND
+};
+struct books_found {
+	enum books_find_status status;
+	int64_t chapter;    /* when placed */
+	int64_t start, end; /* code points of the chapter's text */
+};
+struct books_finder;
+/* Prepares the current chapters of book (chapter 0) or one chapter. NULL
+ * when there is no such book or chapter. Free with books_finder_free. */
+struct books_finder *books_finder_new(struct store *db, int64_t book,
+				      int64_t chapter);
+void books_finder_free(struct books_finder *f);
+/* Finds exact (prefix/suffix may be NULL) and fills *out. */
+void books_finder_find(struct books_finder *f, const char *exact,
+		       const char *prefix, const char *suffix,
+		       struct books_found *out);
 
 #endif

@@ -25,6 +25,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define XMLFLAGS                                                               \
 	(XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING |           \
@@ -432,10 +433,7 @@ static void toc_add(struct epub *E, const char *file, const char *frag,
 
 	if (E->ntoc >= MAX_TOC)
 		return;
-	if (E->ntoc == E->captoc) {
-		E->captoc = E->captoc ? E->captoc * 2 : 64;
-		E->toc = xrealloc(E->toc, E->captoc * sizeof(*E->toc));
-	}
+	E->toc = vec_reserve(E->toc, E->ntoc, &E->captoc, sizeof(*E->toc));
 	t = &E->toc[E->ntoc++];
 	t->file = xstrdup(file);
 	t->frag = frag && frag[0] ? xstrdup(frag) : NULL;
@@ -973,34 +971,6 @@ static void epub_free(struct epub *E)
 	bk_notes_free(&E->notes);
 }
 
-/* "Chapter 3: Title" / "3. Title": the number, and the title without it
- * (malloc'd; the whole title when nothing follows the number). */
-static int title_number(const char *t, char **rest)
-{
-	size_t used, off = 0;
-	int n = 0;
-
-	*rest = xstrdup(t);
-	if (!strncasecmp(t, "chapter ", 8)) {
-		off = 8;
-		n = bk_parse_number(t + 8, strlen(t + 8), &used);
-	} else if (isdigit((unsigned char)t[0])) {
-		n = bk_parse_number(t, strlen(t), &used);
-	}
-	if (!n)
-		return 0;
-	off += used;
-	if (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' ')
-		return 0;
-	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' || t[off] == '-')
-		off++;
-	if (t[off]) {
-		free(*rest);
-		*rest = xstrdup(t + off);
-	}
-	return n;
-}
-
 /* What starting a chapter needs to know in the second pass. */
 struct pass2 {
 	struct bk_book *b;
@@ -1039,7 +1009,7 @@ static void begin(struct pass2 *P, int t)
 		*P->cur_part = E->toc[t].parent;
 	}
 	if (t >= 0)
-		num = title_number(E->toc[t].title, &title);
+		num = bk_title_number(E->toc[t].title, &title);
 	*P->cur = bk_book_add_chapter(P->b, title, num);
 	free(title);
 	if ((*P->cur)->title && !(*P->cur)->title[0]) {

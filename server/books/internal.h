@@ -113,8 +113,18 @@ struct bk_part {
 	size_t n, cap;
 };
 
+/* A figure copied at import (figures.c). */
+struct bk_figure {
+	char *path;	  /* as referenced, relative: "figures/map.png" */
+	const char *type; /* static: "image/png", ... */
+	char *data;
+	size_t len;
+};
+
 struct bk_book {
 	char *slug, *title, *author, *language, *licence, *edition;
+	struct bk_figure *figs; /* figures to store with the edition */
+	size_t nfigs, capfigs, figbytes;
 	const char *format; /* static: "markdown", "markdown-file", "epub",
 			       "text" */
 	struct bk_part *parts;
@@ -197,6 +207,26 @@ void bb_close(struct bk_builder *bb);
 /* A safe relative resource path (figures/x.svg): no scheme, no "..". */
 bool bk_safe_path(const char *p, size_t n);
 
+/* ---- figures.c ---- */
+#define BK_MAX_FIGURE (8u << 20)     /* bytes of one figure */
+#define BK_MAX_FIGURES 2000	     /* figures per book */
+#define BK_MAX_FIGURE_TOTAL (256u << 20) /* bytes of a book's figures */
+/* The image type of data by its first bytes (PNG, JPEG, GIF, WebP), an
+ * SVG that passes a strict allowlist (drawing elements and presentation
+ * attributes only: no script, handlers, links, styles), or NULL. */
+const char *bk_figure_sniff(const char *data, size_t len);
+/* Adds a figure read from memory (EPUB); false (with a warning) when it is
+ * refused. The data is copied. */
+bool bk_figure_add(struct bk_book *b, const char *path, const char *data,
+		   size_t len);
+/* Copies every figure the chapters reference under /books/SLUG/ from dir:
+ * regular files inside dir after resolving links, at most BK_MAX_FIGURE
+ * bytes, of a sniffed image type. Others are warned about and left out. */
+void bk_figures_from_dir(struct bk_book *b, const char *dir);
+/* Replaces the book's stored figures with b's (inside the caller's
+ * transaction). 0 or negative SCH_E*. */
+int bk_figures_save(struct store *db, int64_t book, const struct bk_book *b);
+
 /* ---- md.c ---- */
 /* Removes footnote definitions ([^x]: text, with indented continuation
  * lines) from src into notes; returns the rest (malloc'd). */
@@ -217,6 +247,18 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 /* A number as digits, roman numerals or English words ("twenty-one") at s;
  * *used gets the bytes read; 0 when there is none. */
 int bk_parse_number(const char *s, size_t n, size_t *used);
+/*
+ * The chapter number a title states, for every importer: "Chapter 3: The
+ * Store", "Chapter Three. The Store", "chapter iii - The Store" (digits,
+ * words or roman numerals after "Chapter "), and bare digits followed by
+ * '.' or ':' or nothing ("3. The Store", "12"). Bare digits followed by a
+ * space are a title, not a number ("3 Men in a Boat"). Returns the number
+ * (0: none) and sets *rest to the title after it (malloc'd; the whole title
+ * when nothing follows the number or there is none).
+ */
+int bk_title_number(const char *t, char **rest);
+/* A book slug: 1-64 of a-z 0-9 '-'. */
+bool bk_slug_valid(const char *s);
 
 /* ---- epub.c ---- */
 int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
@@ -257,6 +299,11 @@ struct bk_text {
 };
 void bk_text_init(struct bk_text *t, const char *s, size_t len);
 void bk_text_free(struct bk_text *t);
+/* bk_match for a quote with no known position (imported highlights):
+ * the same scores and floor, without the nearness term. */
+void bk_match_anywhere(const struct bk_text *t, const char *exact,
+		       const char *prefix, const char *suffix,
+		       struct books_match *out);
 /* The matcher on a prepared text (books_match_quote wraps it). old_count:
  * how often the quote occurred in the text it was anchored in (0 unknown);
  * see anchor.c for the evidence it enables. */

@@ -20,6 +20,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define MD_FLAGS                                                               \
 	(MD_FLAG_TABLES | MD_FLAG_NOHTML | MD_FLAG_STRIKETHROUGH |             \
@@ -731,19 +732,25 @@ int bk_parse_number(const char *s, size_t n, size_t *used)
 	return 0;
 }
 
-/* "Chapter 3: Title", "Chapter Three. Title" -> 3 and the title after the
- * number (malloc'd; the whole heading when nothing follows); 0 otherwise. */
-static int title_number(const char *t, char **rest)
+int bk_title_number(const char *t, char **rest)
 {
-	size_t used, off;
-	int n;
+	size_t used = 0, off = 0;
+	int n = 0;
 
 	*rest = xstrdup(t);
-	if (strncasecmp(t, "chapter ", 8))
-		return 0;
-	n = bk_parse_number(t + 8, strlen(t + 8), &used);
-	off = 8 + used;
-	if (!n || (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' '))
+	if (!strncasecmp(t, "chapter ", 8)) {
+		off = 8;
+		n = bk_parse_number(t + 8, strlen(t + 8), &used);
+		off += used;
+		if (t[off] && t[off] != '.' && t[off] != ':' && t[off] != ' ')
+			return 0;
+	} else if (isdigit((unsigned char)t[0])) {
+		n = bk_parse_number(t, strlen(t), &used);
+		off = used;
+		if (t[off] && t[off] != '.' && t[off] != ':')
+			return 0;
+	}
+	if (!n)
 		return 0;
 	while (t[off] == '.' || t[off] == ':' || t[off] == ' ' || t[off] == '-')
 		off++;
@@ -752,6 +759,19 @@ static int title_number(const char *t, char **rest)
 		*rest = xstrdup(t + off);
 	}
 	return n;
+}
+
+bool bk_slug_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (!n || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!(islower((unsigned char)s[i]) ||
+		      isdigit((unsigned char)s[i]) || s[i] == '-'))
+			return false;
+	return true;
 }
 
 /* ---- the book folder ---- */
@@ -771,19 +791,6 @@ static char *jstr(json_t *o, const char *k, const char *dflt)
 		return xstrdup(s);
 	}
 	return dflt ? xstrdup(dflt) : NULL;
-}
-
-static bool slug_ok(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (!n || n > 64)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!(islower((unsigned char)s[i]) ||
-		      isdigit((unsigned char)s[i]) || s[i] == '-'))
-			return false;
-	return true;
 }
 
 int bk_import_md_folder(const char *dir, const char *slug, struct bk_book **out,
@@ -828,7 +835,7 @@ int bk_import_md_folder(const char *dir, const char *slug, struct bk_book **out,
 		b->slug = bk_slugify(tmp);
 		free(tmp);
 	}
-	if (!slug_ok(b->slug)) {
+	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
 		rc = SCH_EINVAL;
@@ -1001,10 +1008,7 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 			fence = !fence;
 		lvl = fence ? 0 : heading_level(line, ll);
 		if (lvl == 1 || lvl == 2) {
-			if (nsec == cap) {
-				cap = cap ? cap * 2 : 32;
-				sec = xrealloc(sec, cap * sizeof(*sec));
-			}
+			sec = vec_reserve(sec, nsec, &cap, sizeof(*sec));
 			if (nsec)
 				sec[nsec - 1].end = i;
 			sec[nsec].level = lvl;
@@ -1039,7 +1043,7 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 		b->title = bk_title_case(stem);
 		free(stem);
 	}
-	if (!slug_ok(b->slug)) {
+	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
 		rc = SCH_EINVAL;
@@ -1100,7 +1104,7 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 			struct bk_chapter *ch;
 			struct buf md = BUF_INIT;
 			char *title;
-			int number = title_number(x->title, &title);
+			int number = bk_title_number(x->title, &title);
 			bool in_part =
 				b->nparts && b->parts[b->nparts - 1].title;
 

@@ -21,6 +21,7 @@
 #include "books/internal.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 static const char SENT_OPEN[] = "\xee\x80\x80";	 /* U+E000 */
 static const char SENT_CLOSE[] = "\xee\x80\x81"; /* U+E001 */
@@ -93,6 +94,11 @@ void bk_book_free(struct bk_book *b)
 	free(b->language);
 	free(b->licence);
 	free(b->edition);
+	for (size_t i = 0; i < b->nfigs; i++) {
+		free(b->figs[i].path);
+		free(b->figs[i].data);
+	}
+	free(b->figs);
 	buf_free(&b->warnings);
 	free(b);
 }
@@ -166,10 +172,7 @@ struct bk_chapter *bk_book_add_chapter(struct bk_book *b, const char *title,
 	if (!b->nparts)
 		bk_book_add_part(b, NULL);
 	p = &b->parts[b->nparts - 1];
-	if (p->n == p->cap) {
-		p->cap = p->cap ? p->cap * 2 : 8;
-		p->ch = xrealloc(p->ch, p->cap * sizeof(*p->ch));
-	}
+	p->ch = vec_reserve(p->ch, p->n, &p->cap, sizeof(*p->ch));
 	ch = xcalloc(1, sizeof(*ch));
 	ch->title = title ? xstrdup(title) : NULL;
 	ch->number = number;
@@ -208,10 +211,7 @@ void bk_notes_add(struct bk_notes *ns, const char *label, const char *text,
 
 	if (bk_notes_find(ns, label))
 		return; /* first definition wins */
-	if (ns->n == ns->cap) {
-		ns->cap = ns->cap ? ns->cap * 2 : 16;
-		ns->v = xrealloc(ns->v, ns->cap * sizeof(*ns->v));
-	}
+	ns->v = vec_reserve(ns->v, ns->n, &ns->cap, sizeof(*ns->v));
 	n = &ns->v[ns->n++];
 	n->label = xstrdup(label);
 	n->text = xstrdup(text);
@@ -245,10 +245,7 @@ int bk_chapter_add_ref(struct bk_chapter *ch, const char *label,
 {
 	if (ch->nrefs >= BK_MAX_REFS)
 		return -1;
-	if (ch->nrefs == ch->caprefs) {
-		ch->caprefs = ch->caprefs ? ch->caprefs * 2 : 16;
-		ch->refs = xrealloc(ch->refs, ch->caprefs * sizeof(*ch->refs));
-	}
+	ch->refs = vec_reserve(ch->refs, ch->nrefs, &ch->caprefs, sizeof(*ch->refs));
 	ch->refs[ch->nrefs].label = xstrdup(label);
 	ch->refs[ch->nrefs].fallback = xstrdup(fallback ? fallback : "");
 	return (int)ch->nrefs++;
@@ -272,8 +269,6 @@ const char *bk_memmem(const char *h, size_t hn, const char *n, size_t nn)
 }
 
 /* ---- escaping and URLs ---- */
-
-
 
 bool bk_safe_path(const char *p, size_t n)
 {
@@ -512,10 +507,7 @@ static int seen_count(struct seen *sn, uint32_t h)
 	for (size_t i = 0; i < sn->n; i++)
 		if (sn->h[i] == h)
 			k++;
-	if (sn->n == sn->cap) {
-		sn->cap = sn->cap ? sn->cap * 2 : 64;
-		sn->h = xrealloc(sn->h, sn->cap * sizeof(*sn->h));
-	}
+	sn->h = vec_reserve(sn->h, sn->n, &sn->cap, sizeof(*sn->h));
 	sn->h[sn->n++] = h;
 	return k;
 }

@@ -19,6 +19,7 @@
 #include "books/internal.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 static const char SQL_BOOK_BY_SLUG[] =
 	"SELECT id, current_edition FROM books WHERE slug = ?";
@@ -144,10 +145,7 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		if (!st)
 			return SCH_EDB;
 		while ((rc = store_row(st)) > 0) {
-			if (nold == cap) {
-				cap = cap ? cap * 2 : 32;
-				old = xrealloc(old, cap * sizeof(*old));
-			}
+			old = vec_reserve(old, nold, &cap, sizeof(*old));
 			old[nold].id = store_int(st, 0);
 			old[nold].title = store_text_dup(st, 1);
 			old[nold].text = store_text_dup(st, 4);
@@ -243,6 +241,8 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		}
 	}
 	rc = store_run(db, SQL_BOOK_CURRENT, "ii", edition, book);
+	if (rc == 0)
+		rc = bk_figures_save(db, book, b);
 	if (rc)
 		goto out;
 

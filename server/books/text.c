@@ -34,6 +34,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define MAX_LINES 2000000
 
@@ -74,10 +75,7 @@ static void add_line(struct doc *d, const char *s, size_t n, int page)
 		n--;
 	while ((size_t)ind < n && (s[ind] == ' ' || s[ind] == '\t'))
 		ind++;
-	if (d->n == d->cap) {
-		d->cap = d->cap ? d->cap * 2 : 1024;
-		d->v = xrealloc(d->v, d->cap * sizeof(*d->v));
-	}
+	d->v = vec_reserve(d->v, d->n, &d->cap, sizeof(*d->v));
 	l = &d->v[d->n++];
 	l->s = xstrndup(s + ind, n - (size_t)ind);
 	l->page = page;

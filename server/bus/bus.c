@@ -1,24 +1,29 @@
 /*
  * bus.c - the event log and catch-up.
  *
- * rpc_publish() stores an event in the caller's savepoint with the circle's
- * next seq and queues its serialised bytes (full and redacted, each built
- * once) as an output that the executor hands to the loop after COMMIT. A
- * rolled-back call drops its queued events, so no event ever leaves for a
- * change that did not happen. rpc_replay() reads the log back through the
- * same visibility rule the loop applies to live events.
+ * bus_publish() stores an event in the caller's savepoint with the circle's
+ * next seq and hands back its serialised bytes (full and redacted, each
+ * built once); rpc_publish() (rpc/publish.c) queues them as an output that
+ * the executor hands to the loop after COMMIT. A rolled-back call drops its
+ * queued events, so no event ever leaves for a change that did not happen.
+ * bus_replay() reads the log back through the same visibility rule the loop
+ * applies to live events.
  */
-#include "rpc/internal.h"
-#include "store/store.h"
-#include "util/buf.h"
-#include "util/err.h"
-#include "util/log.h"
+#include "bus/bus.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "store/store.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/refbuf.h"
+
 /* How many events one catch-up may replay before answering resync. */
 #define BUS_REPLAY_MAX 5000
+/* Bytes of event data one replay may carry: past it the subscriber is told
+ * to resync, so that one reply never nears the 1 MiB send queue (R2-F2). */
+#define BUS_REPLAY_BYTES (512u << 10)
 
 static const char SQL_NEXT_SEQ[] =
 	"INSERT INTO circle_seq(circle, seq) VALUES (?1, 1)"
@@ -70,16 +75,19 @@ static struct refbuf *event_bytes(const char *type, int64_t circle,
 	return rb;
 }
 
-int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
-		    const struct vis_item *item, const char *item_kind,
-		    int64_t item_id, json_t *data, json_t *redacted)
+int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
+		    const char *type, const struct vis_item *item,
+		    const char *item_kind, int64_t item_id, json_t *data,
+		    json_t *redacted, struct refbuf **full,
+		    struct refbuf **red)
 {
 	char *sdata = NULL, *sred = NULL;
 	int64_t seq = 0;
 	int rc;
-	struct rpc_out *o;
 
-	rc = store_int_query(ctx->db, &seq, SQL_NEXT_SEQ, "i", circle);
+	*full = NULL;
+	*red = NULL;
+	rc = store_int_query(db, &seq, SQL_NEXT_SEQ, "i", circle);
 	if (rc != 1) {
 		seq = rc < 0 ? rc : SCH_EDB;
 		goto out;
@@ -87,25 +95,18 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	sdata = json_dumps(data, JSON_COMPACT);
 	if (redacted)
 		sred = json_dumps(redacted, JSON_COMPACT);
-	rc = store_run(ctx->db, SQL_INSERT, "iitttIIIIbbbtIi", circle, seq,
+	rc = store_run(db, SQL_INSERT, "iitttIIIIbbbtIi", circle, seq,
 		       type, sdata, sred, item->author, item->chapter,
 		       (int64_t)item->chapter_order, item->only_account,
 		       (int)item->private_, (int)item->hidden,
-		       (int)item->thread, item_kind, item_id, ctx->now);
+		       (int)item->thread, item_kind, item_id, now);
 	if (rc) {
 		seq = rc;
 		goto out;
 	}
-	o = xcalloc(1, sizeof(*o));
-	o->kind = RPC_OUT_EVENT;
-	o->circle = circle;
-	o->item = *item;
-	o->item.circle = circle;
-	o->bytes = event_bytes(type, circle, seq, sdata);
+	*full = event_bytes(type, circle, seq, sdata);
 	if (sred)
-		o->redacted = event_bytes(type, circle, seq, sred);
-	rpc_ctx_push(ctx, o);
-	rpc_metrics_event();
+		*red = event_bytes(type, circle, seq, sred);
 out:
 	free(sdata);
 	free(sred);
@@ -114,29 +115,29 @@ out:
 	return seq;
 }
 
-int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind,
-		    int64_t item_id, int hidden, bool redact)
+int bus_mark(struct store *db, const char *item_kind, int64_t item_id,
+	     int hidden, bool redact)
 {
 	int rc = 0;
 
 	if (hidden >= 0)
-		rc = store_run(ctx->db, SQL_MARK_HIDDEN, "tii", item_kind,
+		rc = store_run(db, SQL_MARK_HIDDEN, "tii", item_kind,
 			       item_id, (int64_t)hidden);
 	if (!rc && redact)
-		rc = store_run(ctx->db, SQL_REDACT, "ti", item_kind, item_id);
+		rc = store_run(db, SQL_REDACT, "ti", item_kind, item_id);
 	return rc;
 }
 
-int64_t rpc_circle_seq(struct rpc_ctx *ctx, int64_t circle)
+int64_t bus_circle_seq(struct store *db, int64_t circle)
 {
 	int64_t seq = 0;
 
-	if (store_int_query(ctx->db, &seq, SQL_SEQ, "i", circle) != 1)
+	if (store_int_query(db, &seq, SQL_SEQ, "i", circle) != 1)
 		return 0;
 	return seq;
 }
 
-int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
+int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 	       const struct vis_viewer *v, json_t **events, int64_t *seq,
 	       bool *resync)
 {
@@ -144,15 +145,16 @@ int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
 	int64_t min_seq = 0;
 	json_t *list;
 	int rc, n = 0;
+	size_t bytes = 0;
 
 	*events = NULL;
 	*resync = false;
-	*seq = rpc_circle_seq(ctx, circle);
+	*seq = bus_circle_seq(db, circle);
 	if (since_seq >= *seq) {
 		*events = json_array();
 		return 0;
 	}
-	rc = store_int_query(ctx->db, &min_seq, SQL_MIN_SEQ, "i", circle);
+	rc = store_int_query(db, &min_seq, SQL_MIN_SEQ, "i", circle);
 	if (rc < 0)
 		return rc;
 	if (since_seq < 0 || (min_seq > 0 && since_seq < min_seq - 1) ||
@@ -161,7 +163,7 @@ int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
 		return 0;
 	}
 	list = json_array();
-	st = store_query(ctx->db, SQL_REPLAY, "iii", circle, since_seq,
+	st = store_query(db, SQL_REPLAY, "iii", circle, since_seq,
 			 (int64_t)BUS_REPLAY_MAX);
 	while ((rc = store_row(st)) > 0) {
 		struct vis_item item = {0};
@@ -183,6 +185,13 @@ int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
 		text = (r == VIS_REDACTED && !store_is_null(st, 3))
 			       ? store_text(st, 3)
 			       : store_text(st, 2);
+		bytes += text ? strlen(text) : 4;
+		if (bytes > BUS_REPLAY_BYTES) {
+			store_done(st);
+			json_decref(list);
+			*resync = true;
+			return 0;
+		}
 		data = json_loads(text ? text : "null",
 				  JSON_DECODE_ANY, NULL);
 		json_array_append_new(list,

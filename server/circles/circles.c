@@ -21,10 +21,11 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "circles/internal.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
-#include "threads/threads.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define CIRCLE_NAME_MAX 100
 #define CIRCLE_DESC_MAX 2000
@@ -76,13 +77,7 @@ static enum vis_role role_from_text(const char *s)
 
 json_t *circle_time_json(int64_t t)
 {
-	char b[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(b);
+	return rfc3339_json(t);
 }
 
 int circle_param_block(struct rpc_ctx *ctx, json_t *params, char *enc)
@@ -218,6 +213,28 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
 	return rc < 0 ? rc : 0;
 }
 
+int circles_gate(struct store *db, int64_t circle, int64_t account,
+		 bool is_admin, struct vis_viewer *v)
+{
+	int rc = circles_viewer(db, circle, account, is_admin, v);
+
+	if (rc)
+		return rc;
+	return vis_sees_circle(v) ? 0 : SCH_ENOTFOUND;
+}
+
+int circles_gate_rpc(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
+{
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), v);
+
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return 0;
+}
+
 static const char SQL_BOOK[] = "SELECT book FROM circles WHERE id = ?";
 
 int circles_book(struct store *db, int64_t circle, int64_t *book)
@@ -262,22 +279,9 @@ static const char SQL_MEMBER_IDS[] =
 /* Every member's account id; *n gets the count; caller frees. */
 static int64_t *member_ids(struct store *db, int64_t circle, size_t *n)
 {
-	struct store_stmt *st = store_query(db, SQL_MEMBER_IDS, "i", circle);
-	int64_t *ids = NULL;
-	size_t cap = 0;
+	int64_t *ids;
 
-	*n = 0;
-	if (!st)
-		return NULL;
-	while (store_row(st) > 0) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = realloc(ids, cap * sizeof(*ids));
-			if (!ids)
-				abort();
-		}
-		ids[(*n)++] = store_int(st, 0);
-	}
+	store_ids(store_query(db, SQL_MEMBER_IDS, "i", circle), &ids, n);
 	return ids;
 }
 
@@ -343,15 +347,8 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
 		     struct vis_viewer *v)
 {
-	int rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-				rpc_is_admin(ctx), v);
-
-	if (rc == SCH_ENOTFOUND)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (circles_gate_rpc(ctx, circle, v))
+		return RPC_ERR;
 	switch (need) {
 	case CIRCLE_SEE:
 		return 0;
@@ -776,8 +773,18 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	for (int i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
 
-		if (m)
+		if (m) {
+			/* (extension) others add what they know of a member:
+			 * moderation its mute state, as member.muted said */
+			struct events_event ev = {.type = EVENTS_MEMBER_LISTED,
+						  .ctx = ctx};
+
+			ev.u.member.circle = circle;
+			ev.u.member.account = ids[i];
+			ev.u.member.obj = m;
+			(void)events_emit(&ev);
 			json_array_append_new(items, m);
+		}
 	}
 	*result = json_pack(
 		"{s:o,s:o}", "items", items, "next",
@@ -935,23 +942,12 @@ static const char SQL_SUCCESSOR[] =
 int circles_account_deleted(struct rpc_ctx *ctx, int64_t account)
 {
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0;
-	int rc = 0;
+	size_t n = 0;
+	int rc;
 
-	st = store_query(db, SQL_MY_MEMBERSHIPS, "i", account);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 8;
-			ids = realloc(ids, cap * sizeof(*ids));
-			if (!ids)
-				abort();
-		}
-		ids[n++] = store_int(st, 0);
-	}
+	rc = store_ids(store_query(db, SQL_MY_MEMBERSHIPS, "i", account), &ids,
+		       &n);
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		int64_t heir = 0;
 
@@ -990,8 +986,8 @@ static const char SQL_CLONE_SOURCE[] =
 	"SELECT book, description, spoiler_guard, post_first,"
 	" members_can_invite FROM circles WHERE id = ?";
 static const char SQL_CLONE_PLAN[] =
-	"INSERT INTO plan_entries(circle, chapter, due, prompt)"
-	" SELECT ?, chapter, due, prompt FROM plan_entries WHERE circle = ?";
+	"INSERT INTO plan_entries(circle, chapter, due, prompt, notes)"
+	" SELECT ?, chapter, due, prompt, notes FROM plan_entries WHERE circle = ?";
 
 static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
@@ -1031,7 +1027,14 @@ static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	if (with_ann) {
-		rc = threads_clone(ctx, circle, id, rpc_account(ctx), &copied);
+		struct events_event ev = {.type = EVENTS_CIRCLE_CLONED,
+					  .ctx = ctx};
+
+		ev.u.clone.from = circle;
+		ev.u.clone.to = id;
+		ev.u.clone.account = rpc_account(ctx);
+		ev.u.clone.copied = &copied;
+		rc = events_emit(&ev);
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}
@@ -1103,10 +1106,10 @@ static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static const struct rpc_method methods[] = {
 	{"circle.create", m_create, RPC_AUTH},
-	{"circle.list", m_list, RPC_AUTH},
-	{"circle.get", m_get, RPC_AUTH},
+	{"circle.list", m_list, RPC_AUTH | RPC_READ},
+	{"circle.get", m_get, RPC_AUTH | RPC_READ},
 	{"circle.update", m_update, RPC_AUTH},
-	{"circle.members", m_members, RPC_AUTH},
+	{"circle.members", m_members, RPC_AUTH | RPC_READ},
 	{"circle.set_role", m_set_role, RPC_AUTH},
 	{"circle.leave", m_leave, RPC_AUTH},
 	{"circle.clone", m_clone, RPC_AUTH},

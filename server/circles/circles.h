@@ -22,6 +22,23 @@ void circles_init(void);
  * VIS_ROLE_NONE), or SCH_ENOTFOUND when the circle does not exist. */
 int circles_viewer(struct store *db, int64_t circle, int64_t account,
 		   bool is_admin, struct vis_viewer *out);
+/*
+ * The access gate: may this caller see this circle? Every module asks here
+ * (never open-codes it). Loads the caller's viewer into *v and returns 0
+ * when the caller is a member of any role or a site admin
+ * (vis_sees_circle); SCH_ENOTFOUND when the circle does not exist or the
+ * caller may not know that it does; another negative SCH_E* code when the
+ * database fails. *v is filled in whenever the circle exists.
+ */
+int circles_gate(struct store *db, int64_t circle, int64_t account,
+		 bool is_admin, struct vis_viewer *v);
+/*
+ * circles_gate() for the caller of an RPC call: fails the call with -32004
+ * "no such circle" (unknown or not visible) or, on a database error, with
+ * rpc_fail_store()'s -32603. Returns 0 or RPC_ERR (error recorded in ctx).
+ */
+int circles_gate_rpc(struct rpc_ctx *ctx, int64_t circle,
+		     struct vis_viewer *v);
 /* The circle's book; 0 or SCH_ENOTFOUND. */
 int circles_book(struct store *db, int64_t circle, int64_t *book);
 /* Records that account posted in chapter (post-first is met) and pushes the

@@ -15,6 +15,8 @@
 
 #include "circles/circles.h"
 #include "circles/internal.h"
+#include "events/events.h"
+#include "mail/mail.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -53,14 +55,14 @@ static const char SQL_CAN_INVITE[] =
 static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "role", "max_uses",
-					      "expires_in_s", NULL};
+					      "expires_in_s", "email", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	int64_t circle, max_uses = 0, expires_in = INVITE_DEFAULT_S, mci = 0;
 	int64_t expires_at;
 	int idx = 2, rc;
 	enum vis_role role;
-	const char *base;
+	const char *base, *email = NULL;
 	char code[INVITE_CODE_LEN + 1];
 	size_t blen;
 
@@ -71,7 +73,8 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_int(ctx, params, "max_uses", false, 1, INVITE_MAX_USES,
 			  &max_uses) ||
 	    rpc_param_int(ctx, params, "expires_in_s", false, 1, INVITE_MAX_S,
-			  &expires_in))
+			  &expires_in) ||
+	    rpc_param_str(ctx, params, "email", false, 3, 254, &email))
 		return RPC_ERR;
 	role = circle_role_of_word(idx);
 	if (v.role == VIS_ROLE_MEMBER) {
@@ -82,15 +85,24 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (role != VIS_ROLE_MEMBER)
 			return rpc_fail(ctx, RPC_E_FORBIDDEN,
 					"members may invite members only");
-	} else if (v.role == VIS_ROLE_MODERATOR && role == VIS_ROLE_OWNER) {
+	} else if (v.role == VIS_ROLE_MODERATOR && role != VIS_ROLE_MEMBER) {
+		/* only owners set roles (R2-F10) */
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only owners may invite owners");
+				"only owners may invite moderators or owners");
 	}
 	invite_code(code);
 	expires_at = rpc_now(ctx) + expires_in;
 	rc = store_run(db, SQL_INSERT_INVITE, "titIiii", code, circle,
 		       circle_role_name(role), max_uses, expires_at,
 		       rpc_account(ctx), rpc_now(ctx));
+	if (rc == 0) { /* audited by moderation (R2-F10) */
+		struct events_event ev = {.type = EVENTS_INVITE_CREATED,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = circle;
+		ev.u.invite.role = circle_role_name(role);
+		rc = events_emit(&ev);
+	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	base = rpc_config.public_url ? rpc_config.public_url : "";
@@ -103,12 +115,20 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
 		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
 		"expires_at", circle_time_json(expires_at));
+	/* MAIL HOOK: circle.invite {email} mails the link */
+	if (email && mail_invite(ctx, circle, email,
+				 json_string_value(
+					 json_object_get(*result, "url")))) {
+		json_decref(*result);
+		*result = NULL;
+		return RPC_ERR;
+	}
 	return 0;
 }
 
 static const char SQL_FIND_INVITE[] =
-	"SELECT id, circle, role, max_uses, uses, expires_at FROM invites"
-	" WHERE code = ?";
+	"SELECT id, circle, role, max_uses, uses, expires_at, created_at"
+	" FROM invites WHERE code = ?";
 static const char SQL_USE_INVITE[] =
 	"UPDATE invites SET uses = uses + 1 WHERE id = ?";
 static const char SQL_JOIN[] =
@@ -117,7 +137,7 @@ static const char SQL_JOIN[] =
 
 /* A usable invitation: found, not expired, not used up. */
 struct invite {
-	int64_t id, circle, max_uses, uses, expires_at;
+	int64_t id, circle, max_uses, uses, expires_at, created_at;
 	char role[16];
 };
 
@@ -142,6 +162,7 @@ static int find_invite(struct rpc_ctx *ctx, struct store *db,
 		out->max_uses = store_is_null(st, 3) ? 0 : store_int(st, 3);
 		out->uses = store_int(st, 4);
 		out->expires_at = store_int(st, 5);
+		out->created_at = store_int(st, 6);
 	}
 	store_done(st);
 	if (!found)
@@ -177,6 +198,21 @@ static int join_with_code(struct rpc_ctx *ctx, int64_t account,
 	if (v.role != VIS_ROLE_NONE)
 		return rpc_fail(ctx, RPC_E_CONFLICT,
 				"already a member of this circle");
+	/* mod.remove sticks: moderation refuses an invitation older than
+	 * the removal (the error is recorded in ctx) */
+	{
+		struct events_event ev = {.type = EVENTS_JOIN_CHECK,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = inv.circle;
+		ev.u.invite.account = account;
+		ev.u.invite.created_at = inv.created_at;
+		rc = events_emit(&ev);
+		if (rc == RPC_ERR)
+			return RPC_ERR;
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
 	rc = store_run(db, SQL_JOIN, "iiti", inv.circle, account, inv.role,
 		       rpc_now(ctx));
 	if (rc == 0)

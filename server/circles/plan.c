@@ -2,14 +2,18 @@
  * plan.c - the reading plan (which chapter is due when, with an optional
  * discussion prompt) and each member's progress through the book.
  *
- * Progress is what the spoiler guard reads: a member sees threads up to the
- * reading position of their progress chapter (the first chapter of the book
- * is always open). progress.set also carries the two things a member can
- * ask for themselves (documented extensions of SPEC's progress.set):
- * `read: true` marks the chapter read, which meets post first there, and
- * `show_all` asks to see every chapter despite the spoiler guard. Each
- * change is pushed to the member's subscriptions at once.
+ * Progress is the furthest point a member has read (SPEC progress.set):
+ * {chapter, block} is a place inside a chapter, {chapter} alone means read
+ * through it; a position below the saved one is ignored unless `rewind` is
+ * true, so looking back never moves it. It is what the spoiler guard reads:
+ * a member sees threads up to their progress chapter (the first chapter of
+ * the book is always open). progress.set also carries the two things a member
+ * can ask for themselves (documented extensions of SPEC's progress.set): `read:
+ * true` marks the chapter read, which meets post first there, and `show_all`
+ * asks to see every chapter despite the spoiler guard. Each change is pushed to
+ * the member's subscriptions at once.
  */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +26,7 @@
 #include "store/store.h"
 #include "util/err.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 #define PLAN_MAX_ENTRIES 2000
 
@@ -31,6 +36,7 @@ struct plan_row {
 	int order; /* reading position; large when the chapter is gone */
 	char *due;
 	char *prompt;
+	char *notes; /* facilitator notes (owners and moderators only) */
 };
 
 static int plan_row_cmp(const void *a, const void *b)
@@ -44,10 +50,12 @@ static int plan_row_cmp(const void *a, const void *b)
 }
 
 static const char SQL_PLAN_ROWS[] =
-	"SELECT chapter, due, prompt FROM plan_entries WHERE circle = ?";
+	"SELECT chapter, due, prompt, notes FROM plan_entries WHERE circle = ?";
 
-/* The entries [{chapter, due, prompt}] by due date, then reading order. */
-static json_t *plan_entries_json(struct store *db, int64_t circle)
+/* The entries [{chapter, due, prompt}] by due date, then reading order;
+ * with_notes adds the facilitator notes (owners and moderators). */
+static json_t *plan_entries_json(struct store *db, int64_t circle,
+				 bool with_notes)
 {
 	struct store_stmt *st = store_query(db, SQL_PLAN_ROWS, "i", circle);
 	struct plan_row *rows = NULL;
@@ -55,15 +63,11 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 	json_t *out = json_array();
 
 	while (st && store_row(st) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			rows = realloc(rows, cap * sizeof(*rows));
-			if (!rows)
-				abort();
-		}
+		rows = vec_reserve(rows, n, &cap, sizeof(*rows));
 		rows[n].chapter = store_int(st, 0);
 		rows[n].due = store_text_dup(st, 1);
 		rows[n].prompt = store_text_dup(st, 2);
+		rows[n].notes = store_text_dup(st, 3);
 		n++;
 	}
 	for (size_t i = 0; i < n; i++) {
@@ -81,8 +85,12 @@ static json_t *plan_entries_json(struct store *db, int64_t circle)
 				       (json_int_t)rows[i].chapter, "due",
 				       rows[i].due ? rows[i].due : "", "prompt",
 				       rows[i].prompt));
+		if (with_notes && rows[i].notes)
+			json_object_set_new(json_array_get(out, i), "notes",
+					    json_string(rows[i].notes));
 		free(rows[i].due);
 		free(rows[i].prompt);
+		free(rows[i].notes);
 	}
 	free(rows);
 	return out;
@@ -119,11 +127,11 @@ static json_t *all_progress_json(struct store *db, int64_t circle)
 	return out;
 }
 
-static json_t *plan_json(struct store *db, int64_t circle)
+static json_t *plan_json(struct store *db, int64_t circle, bool with_notes)
 {
 	return json_pack("{s:I,s:o,s:o}", "circle", (json_int_t)circle,
-			 "entries", plan_entries_json(db, circle), "progress",
-			 all_progress_json(db, circle));
+			 "entries", plan_entries_json(db, circle, with_notes),
+			 "progress", all_progress_json(db, circle));
 }
 
 static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -135,7 +143,8 @@ static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rpc_params_only(ctx, params, allowed) ||
 	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
-	*result = plan_json(rpc_store(ctx), circle);
+	*result =
+		plan_json(rpc_store(ctx), circle, v.role >= VIS_ROLE_MODERATOR);
 	return 0;
 }
 
@@ -176,12 +185,40 @@ static int entry_fail(struct rpc_ctx *ctx, size_t i, const char *field,
 static const char SQL_PLAN_CLEAR[] =
 	"DELETE FROM plan_entries WHERE circle = ?";
 static const char SQL_PLAN_INSERT[] =
-	"INSERT INTO plan_entries(circle, chapter, due, prompt)"
-	" VALUES (?, ?, ?, ?)";
+	"INSERT INTO plan_entries(circle, chapter, due, prompt, notes)"
+	" VALUES (?, ?, ?, ?, ?)";
 
-/* Checks one entry; *chapter, *due, *prompt borrowed from e. */
+/* Checks one text field of an entry (prompt, notes): *out borrowed, NULL
+ * when absent or empty. */
+static int check_text(struct rpc_ctx *ctx, json_t *e, size_t i, const char *key,
+		      const char **out)
+{
+	size_t max_cp = rpc_config.max_body_cp ? rpc_config.max_body_cp : 10000;
+	json_t *p = json_object_get(e, key);
+
+	*out = NULL;
+	if (!p || json_is_null(p))
+		return 0;
+	if (!json_is_string(p) ||
+	    !utf8_valid(json_string_value(p), json_string_length(p)))
+		return entry_fail(ctx, i, key, "must be text");
+	if (utf8_count(json_string_value(p), json_string_length(p)) > max_cp) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "entries[%zu].%s", i, key);
+		rpc_fail(ctx, RPC_E_TOO_LARGE, "text too large");
+		rpc_fail_data(ctx, "field", json_string(name));
+		return RPC_ERR;
+	}
+	if (json_string_length(p) > 0)
+		*out = json_string_value(p);
+	return 0;
+}
+
+/* Checks one entry; *chapter, *due, *prompt, *notes borrowed from e. */
 static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
-		       int64_t *chapter, const char **due, const char **prompt)
+		       int64_t *chapter, const char **due, const char **prompt,
+		       const char **notes)
 {
 	size_t max_cp = rpc_config.max_body_cp ? rpc_config.max_body_cp : 10000;
 	struct books_chapter_info ci;
@@ -194,7 +231,7 @@ static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
 	json_object_foreach(e, key, val)
 	{
 		if (strcmp(key, "chapter") && strcmp(key, "due") &&
-		    strcmp(key, "prompt"))
+		    strcmp(key, "prompt") && strcmp(key, "notes"))
 			return entry_fail(ctx, i, key, "unknown field");
 	}
 	c = json_object_get(e, "chapter");
@@ -210,6 +247,8 @@ static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
 	if (!json_is_string(d) || !valid_date(json_string_value(d)))
 		return entry_fail(ctx, i, "due", "must be a date YYYY-MM-DD");
 	*due = json_string_value(d);
+	if (check_text(ctx, e, i, "notes", notes))
+		return RPC_ERR;
 	*prompt = NULL;
 	if (p && !json_is_null(p)) {
 		if (!json_is_string(p) ||
@@ -260,9 +299,10 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	json_array_foreach(entries, i, e)
 	{
 		int64_t chapter = 0;
-		const char *due = NULL, *prompt = NULL;
+		const char *due = NULL, *prompt = NULL, *notes = NULL;
 
-		if (check_entry(ctx, e, i, book, &chapter, &due, &prompt))
+		if (check_entry(ctx, e, i, book, &chapter, &due, &prompt,
+				&notes))
 			goto fail;
 		for (size_t j = 0; j < i; j++) {
 			if (seen[j] == chapter) {
@@ -272,8 +312,8 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			}
 		}
 		seen[i] = chapter;
-		rc = store_run(db, SQL_PLAN_INSERT, "iitt", circle, chapter,
-			       due, prompt);
+		rc = store_run(db, SQL_PLAN_INSERT, "iittt", circle, chapter,
+			       due, prompt, notes);
 		if (rc) {
 			rpc_fail_store(ctx, rc);
 			goto fail;
@@ -285,10 +325,11 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	item.author = rpc_account(ctx);
 	if (rpc_publish(ctx, circle, "plan.changed", &item, "circle", circle,
 			json_pack("{s:I,s:o}", "circle", (json_int_t)circle,
-				  "entries", plan_entries_json(db, circle)),
+				  "entries",
+				  plan_entries_json(db, circle, false)),
 			NULL) < 0)
 		return rpc_fail_store(ctx, SCH_EDB);
-	*result = plan_json(db, circle);
+	*result = plan_json(db, circle, true);
 	return 0;
 fail:
 	free(seen);
@@ -312,17 +353,95 @@ static const char SQL_UNMARK_READ[] =
 static const char SQL_SHOW_ALL[] =
 	"UPDATE memberships SET show_all = ? WHERE circle = ? AND account = ?";
 
+static const char SQL_PROGRESS_NOW[] =
+	"SELECT chapter, block FROM progress WHERE circle = ? AND account = ?";
+static const char SQL_BLOCK_POS[] =
+	"SELECT position FROM blocks WHERE chapter = ? AND block = ?"
+	" ORDER BY edition DESC LIMIT 1";
+
+/*
+ * Where a block lies in its chapter, for comparing two reading positions:
+ * an index as given, an id by the blocks table (unknown ids count as the
+ * start), no block at all as past the end (the chapter is read through).
+ */
+static int64_t block_rank(struct store *db, int64_t chapter, const char *enc)
+{
+	int64_t pos = 0;
+
+	if (!enc || !*enc)
+		return INT64_MAX;
+	if (enc[0] != '"')
+		return strtoll(enc, NULL, 10);
+	{
+		/* the stored form is JSON: "id" */
+		char id[CIRCLE_BLOCK_ENC];
+		size_t n = strlen(enc);
+
+		if (n < 2 || n - 2 >= sizeof(id))
+			return 0;
+		memcpy(id, enc + 1, n - 2);
+		id[n - 2] = '\0';
+		if (store_int_query(db, &pos, SQL_BLOCK_POS, "it", chapter,
+				    id) <= 0)
+			return 0;
+	}
+	return pos;
+}
+
+/*
+ * SPEC progress.set: progress is the furthest point read, so a position
+ * below the saved one is ignored unless the member rewinds on purpose.
+ * 1: store the new position, 0: keep the old one, or SCH_E*.
+ */
+static int progress_moves(struct store *db, int64_t circle, int64_t me,
+			  int order, int64_t chapter, const char *block,
+			  bool rewind)
+{
+	struct store_stmt *st;
+	struct books_chapter_info old;
+	int64_t old_chapter, old_rank, new_rank;
+	char *old_block;
+	int rc;
+
+	if (rewind)
+		return 1;
+	st = store_query(db, SQL_PROGRESS_NOW, "ii", circle, me);
+	if (!st)
+		return SCH_EDB;
+	rc = store_row(st);
+	if (rc <= 0) {
+		store_done(st);
+		return rc < 0 ? rc : 1;
+	}
+	old_chapter = store_int(st, 0);
+	old_block = store_text(st, 1) ? strdup(store_text(st, 1)) : NULL;
+	store_done(st);
+	if (books_chapter_info(db, old_chapter, &old) || old.order < order) {
+		free(old_block);
+		return 1;
+	}
+	if (old.order > order) {
+		free(old_block);
+		return 0;
+	}
+	old_rank = block_rank(db, old_chapter, old_block);
+	free(old_block);
+	new_rank = block_rank(db, chapter, block);
+	return new_rank >= old_rank;
+}
+
 static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "chapter",  "block",
-					      "read",	"show_all", NULL};
+					      "read",	"show_all", "rewind",
+					      NULL};
 	struct store *db = rpc_store(ctx);
 	struct books_chapter_info ci;
 	struct vis_viewer v;
 	struct vis_item item;
 	int64_t circle, chapter = 0, book, me = rpc_account(ctx);
 	char block[CIRCLE_BLOCK_ENC];
-	bool read = false, show_all = false, has_read, has_show;
+	bool read = false, show_all = false, rewind = false, has_read, has_show;
 	json_t *posted;
 	int rc;
 
@@ -334,7 +453,8 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rpc_param_id(ctx, params, "chapter", !has_show, &chapter) ||
 	    circle_param_block(ctx, params, block) ||
 	    rpc_param_bool(ctx, params, "read", false, &read) ||
-	    rpc_param_bool(ctx, params, "show_all", false, &show_all))
+	    rpc_param_bool(ctx, params, "show_all", false, &show_all) ||
+	    rpc_param_bool(ctx, params, "rewind", false, &rewind))
 		return RPC_ERR;
 	if (has_read && chapter == 0)
 		return rpc_fail_field(ctx, "chapter",
@@ -347,9 +467,13 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			return rpc_fail_field(
 				ctx, "chapter",
 				"not a chapter of the circle's book");
-		rc = store_run(db, SQL_PROGRESS_UPSERT, "iiiti", circle, me,
-			       chapter, *block ? block : NULL, rpc_now(ctx));
-		if (rc)
+		rc = progress_moves(db, circle, me, ci.order, chapter, block,
+				    rewind);
+		if (rc > 0)
+			rc = store_run(db, SQL_PROGRESS_UPSERT, "iiiti", circle,
+				       me, chapter, *block ? block : NULL,
+				       rpc_now(ctx));
+		if (rc < 0)
 			return rpc_fail_store(ctx, rc);
 	}
 	if (has_read) {
@@ -392,7 +516,7 @@ static int m_progress_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 const struct rpc_method circle_plan_methods[] = {
-	{"plan.get", m_plan_get, RPC_AUTH},
+	{"plan.get", m_plan_get, RPC_AUTH | RPC_READ},
 	{"plan.set", m_plan_set, RPC_AUTH},
 	{"progress.set", m_progress_set, RPC_AUTH},
 	{NULL, NULL, 0}};

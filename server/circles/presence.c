@@ -28,6 +28,7 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define PRESENCE_IDLE_DEFAULT_S 60
 
@@ -171,12 +172,7 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (table[i].conn == conn && table[i].circle == circle)
 			p = &table[i];
 	if (!p) {
-		if (count == cap) {
-			cap = cap ? cap * 2 : 64;
-			table = realloc(table, cap * sizeof(*table));
-			if (!table)
-				abort();
-		}
+		table = vec_reserve(table, count, &cap, sizeof(*table));
 		p = &table[count++];
 		memset(p, 0, sizeof(*p));
 		p->conn = conn;

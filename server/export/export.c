@@ -3,8 +3,10 @@
  *
  *   GET /api/circles/{id}/annotations[?page=N]   W3C AnnotationCollection,
  *                                                or its page N (100 each)
- *   GET /api/circles/{id}/annotations/{aid}      one W3C Annotation
+ *   /api/circles/{id}/annotations/...            the Web Annotation Protocol
+ *                                                container (protocol.c)
  *   GET /api/circles/{id}/digest.md?chapter=ID   Markdown meeting digest
+ *   GET /api/circles/{id}/export.md              Markdown of the whole circle
  *
  * The caller was authenticated by the transport from the session cookie or
  * an Authorization: Bearer token; without an account the answer is 401, and
@@ -30,6 +32,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -198,6 +201,18 @@ static int query_id(const char *query, const char *key, int64_t *out)
 	return 0;
 }
 
+/* The circle's meeting records (docs/export.md) as the extension property
+ * "scholia:meetings" of a collection, when there are any. */
+static void add_meetings(struct rpc_ctx *ctx, int64_t circle,
+			 const struct vis_viewer *v, json_t *doc)
+{
+	json_t *recs = meetings_records(ctx, circle, 0, v);
+
+	if (json_array_size(recs))
+		json_object_set(doc, "scholia:meetings", recs);
+	json_decref(recs);
+}
+
 static void resp_ld(struct http_resp *resp, json_t *doc)
 {
 	char *s = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
@@ -236,6 +251,8 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 	} else {
 		label = circle_name(ctx, circle);
 		doc = export_w3c_collection(w.items, base, circle, label, page);
+		if (doc && page == 0)
+			add_meetings(ctx, circle, v, doc);
 	}
 	if (!doc)
 		resp_error(resp, 404,
@@ -290,6 +307,12 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 	export_digest_chapter(
 		&md, title, json_string_value(json_object_get(e, "prompt")),
 		json_string_value(json_object_get(e, "due")), anns);
+	{
+		json_t *recs = meetings_records(ctx, circle, chapter, v);
+
+		meetings_records_md(&md, recs);
+		json_decref(recs);
+	}
 	body = buf_detach(&md, &len);
 	http_resp_text(resp, 200, MD_TYPE, body, len);
 	free(body);
@@ -302,6 +325,38 @@ out:
 	return 0;
 }
 
+static void cli_markdown(struct rpc_ctx *ctx, struct rpc_ctx *meta,
+			 int64_t circle, json_t *anns, struct buf *md);
+
+/* GET /api/circles/{id}/export.md: what `scholia export --format
+ * markdown` writes, as the caller may see it (their private notes too). */
+static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
+		       int64_t circle, const struct vis_viewer *v)
+{
+	struct buf md = BUF_INIT;
+	json_t *anns = json_array();
+	char *name = NULL, *body;
+	size_t len;
+
+	if (each_visible(ctx, circle, 0, v, true, copy_cb, anns)) {
+		resp_error(resp, 500, "export failed");
+		goto out;
+	}
+	name = circle_name(ctx, circle);
+	buf_adds(&md, "# ");
+	export_md_inline(&md, name ? name : "Circle");
+	buf_adds(&md, ": annotations\n\n");
+	cli_markdown(ctx, ctx, circle, anns, &md);
+	body = buf_detach(&md, &len);
+	http_resp_text(resp, 200, MD_TYPE, body, len);
+	free(body);
+out:
+	buf_free(&md);
+	json_decref(anns);
+	free(name);
+	return 0;
+}
+
 /* GET /api/circles/{id}/... */
 static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		     struct http_resp *resp)
@@ -309,7 +364,7 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 	const char *p = req->path + strlen(ROUTE_PREFIX);
 	struct vis_viewer v;
 	int64_t circle, one = 0;
-	enum { ANNOTATIONS, ONE, DIGEST } what;
+	enum { ANNOTATIONS, ONE, DIGEST, EXPORT_MD } what;
 	int rc;
 
 	if (strncmp(req->path, ROUTE_PREFIX, strlen(ROUTE_PREFIX)) ||
@@ -317,17 +372,18 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 404, "not found");
 		return 0;
 	}
+	if (!strncmp(p, "/annotations/", 13))
+		return export_protocol(ctx, req, resp, circle, p + 13);
+	if (strcmp(req->method, "GET")) {
+		resp_error(resp, 404, "not found");
+		return 0;
+	}
 	if (!strcmp(p, "/annotations")) {
 		what = ANNOTATIONS;
 	} else if (!strcmp(p, "/digest.md")) {
 		what = DIGEST;
-	} else if (!strncmp(p, "/annotations/", 13)) {
-		p += 13;
-		if (parse_id(&p, &one) || *p) {
-			resp_error(resp, 404, "not found");
-			return 0;
-		}
-		what = ONE;
+	} else if (!strcmp(p, "/export.md")) {
+		what = EXPORT_MD;
 	} else {
 		resp_error(resp, 404, "not found");
 		return 0;
@@ -336,20 +392,30 @@ static int h_circles(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 401, "not authenticated");
 		return 0;
 	}
-	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), &v);
-	if (rc || (v.role == VIS_ROLE_NONE && !v.is_admin)) {
+	rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			  rpc_is_admin(ctx), &v);
+	if (rc == SCH_ENOTFOUND) {
 		resp_error(resp, 404, "no such circle");
+		return 0;
+	}
+	if (rc) {
+		resp_error(resp, 500, "database error");
 		return 0;
 	}
 	if (what == DIGEST)
 		return h_digest(ctx, req, resp, circle, &v);
+	if (what == EXPORT_MD)
+		return h_export_md(ctx, resp, circle, &v);
 	return h_annotations(ctx, req, resp, circle, &v, one);
 }
 
 void export_init(void)
 {
-	rpc_http_register("GET", ROUTE_PREFIX, h_circles);
+	static const char *const methods[] = {"GET",  "HEAD", "OPTIONS",
+					      "POST", "PUT",  "DELETE"};
+
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */
@@ -437,6 +503,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		json_array_foreach(anns, i, a) w3c_cb(a, &w);
 		doc = export_w3c_collection(items, base, circle, name,
 					    EXPORT_PAGE_ALL);
+		add_meetings(ctx, circle, &v, doc);
 		s = json_dumps(doc, JSON_INDENT(2) | JSON_ENSURE_ASCII);
 		fputs(s, out);
 		fputc('\n', out);
@@ -446,6 +513,12 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		export_md_inline(&md, name ? name : "Circle");
 		buf_adds(&md, ": annotations\n\n");
 		cli_markdown(ctx, meta, circle, anns, &md);
+		{
+			json_t *recs = meetings_records(ctx, circle, 0, &v);
+
+			meetings_records_md(&md, recs);
+			json_decref(recs);
+		}
 		fputs(buf_str(&md), out);
 	}
 	if (fflush(out)) {

@@ -29,8 +29,21 @@ struct buf;
 	"application/ld+json; profile=\"http://www.w3.org/ns/anno.jsonld\""
 #define EXPORT_ANNO_CONTEXT "http://www.w3.org/ns/anno.jsonld"
 
-/* Registers GET /api/circles/{id}/annotations and .../digest.md. */
+/* Registers GET /api/circles/{id}/annotations and .../digest.md, and the
+ * Web Annotation Protocol container .../annotations/ (every method). */
 void export_init(void);
+
+struct rpc_ctx;
+struct http_req;
+struct http_resp;
+/*
+ * The Web Annotation Protocol (protocol.c) for /api/circles/{circle}/
+ * annotations/{rest}: rest is "" for the container, "{id}" for a thread,
+ * "r{id}" for a reply. Answers every method itself (auth, 401/404 too).
+ * Nonzero when a write failed and the transaction must roll back.
+ */
+int export_protocol(struct rpc_ctx *ctx, const struct http_req *req,
+		    struct http_resp *resp, int64_t circle, const char *rest);
 /* scholia export --circle ID --format w3c|markdown: circle-visible
  * annotations to out. 0 or negative SCH_E* with err. */
 int export_cli(struct store *db, int64_t circle, const char *format,

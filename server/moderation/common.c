@@ -14,6 +14,7 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 const char *mod_kind_name(int kind)
 {
@@ -33,16 +34,8 @@ void mod_target_text(char *buf, size_t len, const char *kind, int64_t id)
 int mod_require_moderator(struct rpc_ctx *ctx, int64_t circle,
 			  struct vis_viewer *v)
 {
-	int rc;
-
-	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), v);
-	if (rc == SCH_ENOTFOUND)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
+	if (circles_gate_rpc(ctx, circle, v))
+		return RPC_ERR;
 	if (!vis_is_moderator(v))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"only moderators may do this");
@@ -165,12 +158,7 @@ bool mod_is_autohidden(struct rpc_ctx *ctx, const struct threads_target *t)
 
 void mod_time_format(int64_t t, char *buf, size_t len)
 {
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (!gmtime_r(&tt, &tm) ||
-	    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-		snprintf(buf, len, "1970-01-01T00:00:00Z");
+	rfc3339_format(t, buf, len);
 }
 
 json_t *mod_time_json(int64_t t)
@@ -183,69 +171,7 @@ json_t *mod_time_json(int64_t t)
 	return json_string(buf);
 }
 
-/* Reads exactly n digits at *p into *out; advances *p. 0 or -1. */
-static int digits(const char **p, int n, int *out)
-{
-	int v = 0;
-
-	for (int i = 0; i < n; i++) {
-		char c = (*p)[i];
-
-		if (c < '0' || c > '9')
-			return -1;
-		v = v * 10 + (c - '0');
-	}
-	*p += n;
-	*out = v;
-	return 0;
-}
-
 int mod_time_parse(const char *s, int64_t *out)
 {
-	const char *p = s;
-	int y, mo, d, h, mi, sec, oh = 0, om = 0, sign = 0;
-	struct tm tm;
-	time_t t;
-
-	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) ||
-	    *p++ != '-' || digits(&p, 2, &d))
-		return -1;
-	if (*p != 'T' && *p != 't' && *p != ' ')
-		return -1;
-	p++;
-	if (digits(&p, 2, &h) || *p++ != ':' || digits(&p, 2, &mi) ||
-	    *p++ != ':' || digits(&p, 2, &sec))
-		return -1;
-	if (*p == '.') {
-		p++;
-		if (*p < '0' || *p > '9')
-			return -1;
-		while (*p >= '0' && *p <= '9')
-			p++;
-	}
-	if (*p == 'Z' || *p == 'z') {
-		p++;
-	} else if (*p == '+' || *p == '-') {
-		sign = *p == '-' ? -1 : 1;
-		p++;
-		if (digits(&p, 2, &oh) || *p++ != ':' || digits(&p, 2, &om))
-			return -1;
-	} else {
-		return -1;
-	}
-	if (*p != '\0' || y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-	    h > 23 || mi > 59 || sec > 60 || oh > 23 || om > 59)
-		return -1;
-	memset(&tm, 0, sizeof(tm));
-	tm.tm_year = y - 1900;
-	tm.tm_mon = mo - 1;
-	tm.tm_mday = d;
-	tm.tm_hour = h;
-	tm.tm_min = mi;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	if (t == (time_t)-1)
-		return -1;
-	*out = (int64_t)t - (int64_t)sign * (oh * 3600 + om * 60);
-	return 0;
+	return rfc3339_parse(s, out);
 }

@@ -81,6 +81,44 @@ static char *open_reasons(struct store *db, const struct threads_target *t)
 	return buf_detach(&b, NULL);
 }
 
+static const char SQL_CIRCLE_MODS[] =
+	"SELECT account FROM memberships WHERE circle = ?"
+	" AND role IN ('owner', 'moderator') AND account != ? AND account != ?";
+
+/* A new flag puts a badge on the inbox of the circle's moderators and
+ * owners (not the flagger's or the author's): a `moderation` notification
+ * with action "flagged". */
+static int notify_moderators(struct rpc_ctx *ctx,
+			     const struct threads_target *t, const char *reason)
+{
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	int64_t mods[64];
+	int n = 0, rc = 0;
+	json_t *data;
+
+	st = store_query(db, SQL_CIRCLE_MODS, "iii", t->circle,
+			 rpc_account(ctx), t->author);
+	if (!st)
+		return SCH_EDB;
+	while (n < 64 && (rc = store_row(st)) > 0)
+		mods[n++] = store_int(st, 0);
+	store_done(st);
+	if (rc < 0)
+		return rc;
+	data = json_pack("{s:s,s:o,s:I,s:s,s:I,s:I,s:o}", "action", "flagged",
+			 "target", mod_target_ref(t->kind, t->id), "circle",
+			 (json_int_t)t->circle, "reason", reason, "annotation",
+			 (json_int_t)t->annotation, "chapter",
+			 (json_int_t)t->chapter, "actor",
+			 auth_author_json(db, rpc_account(ctx)));
+	rc = 0;
+	for (int i = 0; rc == 0 && i < n; i++)
+		rc = notify_add(ctx, mods[i], t->circle, "moderation", data);
+	json_decref(data);
+	return rc;
+}
+
 /* Tells the author of t what moderation did to their post. */
 int mod_notify_author(struct rpc_ctx *ctx, const struct threads_target *t,
 		      const char *action, bool auto_, const char *reason)
@@ -90,10 +128,16 @@ int mod_notify_author(struct rpc_ctx *ctx, const struct threads_target *t,
 
 	if (t->author == 0 || t->author == rpc_account(ctx))
 		return 0;
-	data = json_pack("{s:s,s:o,s:I,s:b,s:s?}", "action", action, "target",
-			 mod_target_ref(t->kind, t->id), "circle",
-			 (json_int_t)t->circle, "auto", auto_, "reason",
-			 reason);
+	data = json_pack("{s:s,s:o,s:I,s:b,s:s?,s:I,s:I}", "action", action,
+			 "target", mod_target_ref(t->kind, t->id), "circle",
+			 (json_int_t)t->circle, "auto", auto_, "reason", reason,
+			 "annotation", (json_int_t)t->annotation, "chapter",
+			 (json_int_t)t->chapter);
+	/* who acted; an automatic hide has no actor (never the flaggers) */
+	if (!auto_)
+		json_object_set_new(
+			data, "actor",
+			auth_author_json(rpc_store(ctx), rpc_account(ctx)));
 	rc = notify_add(ctx, t->author, t->circle, "moderation", data);
 	json_decref(data);
 	return rc;
@@ -193,6 +237,8 @@ int mod_flag_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return rpc_fail_store(ctx, rc);
 	id = store_last_id(db);
 	rc = maybe_autohide(ctx, &t, &hidden);
+	if (rc == 0)
+		rc = notify_moderators(ctx, &t, flag_reasons[reason]);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	*result = json_pack(
@@ -323,11 +369,13 @@ static int notify_flaggers(struct rpc_ctx *ctx, const struct threads_target *t,
 
 		if (a == 0 || a == rpc_account(ctx))
 			continue;
-		data = json_pack("{s:O,s:o,s:I,s:s,s:O}", "flag",
+		data = json_pack("{s:O,s:o,s:I,s:s,s:O,s:I,s:I}", "flag",
 				 json_object_get(f, "id"), "target",
 				 mod_target_ref(t->kind, t->id), "circle",
 				 (json_int_t)t->circle, "outcome", outcome,
-				 "reason", json_object_get(f, "reason"));
+				 "reason", json_object_get(f, "reason"),
+				 "annotation", (json_int_t)t->annotation,
+				 "chapter", (json_int_t)t->chapter);
 		rc = notify_add(ctx, a, t->circle, "flag_resolved", data);
 		json_decref(data);
 	}

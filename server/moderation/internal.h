@@ -77,7 +77,7 @@ int mod_fail_muted(struct rpc_ctx *ctx, int64_t until);
 void mod_time_format(int64_t t, char *buf, size_t len);
 /* A JSON string of the time, or JSON null for 0; new reference. */
 json_t *mod_time_json(int64_t t);
-/* Parses RFC 3339 ("...Z" or "+HH:MM", optional fraction): 0 or -1. */
+/* rfc3339_parse() (util/rfc3339.h): 0 or SCH_EINVAL. */
 int mod_time_parse(const char *s, int64_t *out);
 
 /* Closes every open flag on t with outcome ("dismissed" or "hidden") and
@@ -105,8 +105,13 @@ int mod_remove(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_slow(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_ban(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_unban(struct rpc_ctx *ctx, json_t *params, json_t **result);
+/* Method handlers (invites.c). */
+int mod_invites(struct rpc_ctx *ctx, json_t *params, json_t **result);
+int mod_invite_revoke(struct rpc_ctx *ctx, json_t *params, json_t **result);
 /* Method handlers (log.c). */
 int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result);
 int mod_admin_log(struct rpc_ctx *ctx, json_t *params, json_t **result);
+int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result);
+int mod_admin_set_admin(struct rpc_ctx *ctx, json_t *params, json_t **result);
 
 #endif

@@ -14,6 +14,8 @@
 #include "util/err.h"
 
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #define MOD_LOG_PAGE 50
 
@@ -42,6 +44,27 @@ int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
 			      reason);
 }
 
+/* The stored target text ("annotation:12", "invite:CODE") as the SPEC
+ * names content: {"annotation": 12}; a non-numeric id stays a string.
+ * New reference; JSON null for none. */
+static json_t *target_json(const char *t)
+{
+	const char *colon = t ? strchr(t, ':') : NULL;
+	char kind[32], *end;
+	long long id;
+
+	if (!t)
+		return json_null();
+	if (!colon || colon == t || (size_t)(colon - t) >= sizeof(kind))
+		return json_string(t);
+	memcpy(kind, t, (size_t)(colon - t));
+	kind[colon - t] = '\0';
+	id = strtoll(colon + 1, &end, 10);
+	if (colon[1] && !*end)
+		return json_pack("{s:I}", kind, (json_int_t)id);
+	return json_pack("{s:s}", kind, colon + 1);
+}
+
 /* Runs a prepared page query into {items, next}. */
 static int page_result(struct rpc_ctx *ctx, struct store_stmt *st,
 		       json_t **result)
@@ -67,10 +90,11 @@ static int page_result(struct rpc_ctx *ctx, struct store_stmt *st,
 			break;
 		}
 		last = store_int(st, 0);
-		it = json_pack("{s:I,s:I,s:s,s:s?,s:s?,s:o}", "id",
+		it = json_pack("{s:I,s:I,s:s,s:o,s:s?,s:o}", "id",
 			       (json_int_t)last, "actor",
 			       (json_int_t)store_int(st, 1), "action",
-			       store_text(st, 2), "target", store_text(st, 3),
+			       store_text(st, 2), "target",
+			       target_json(store_text(st, 3)),
 			       "reason", store_text(st, 4), "at",
 			       mod_time_json(store_int(st, 5)));
 		json_array_append_new(items, it);

@@ -312,3 +312,23 @@ int mod_admin_unban(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	return ban_common(ctx, params, result, false);
 }
+
+static const char SQL_MUTE_NOW[] =
+	"SELECT until FROM mutes WHERE circle = ? AND account = ?"
+	" AND (until IS NULL OR until > ?)";
+
+json_t *moderation_mute_json(struct store *db, int64_t circle, int64_t account,
+			     int64_t now)
+{
+	struct store_stmt *st =
+		store_query(db, SQL_MUTE_NOW, "iii", circle, account, now);
+	json_t *o = NULL;
+
+	if (st && store_row(st) > 0)
+		o = json_pack("{s:o}", "until",
+			      store_is_null(st, 0)
+				      ? json_null()
+				      : mod_time_json(store_int(st, 0)));
+	store_done(st);
+	return o ? o : json_null();
+}

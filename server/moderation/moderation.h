@@ -6,9 +6,13 @@
 #ifndef SCH_MODERATION_H
 #define SCH_MODERATION_H
 
+#include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct rpc_ctx;
+struct store;
 struct vis_viewer;
 
 /* Registers flag.create, mod.*, admin.ban, admin.unban. */
@@ -30,8 +34,29 @@ int moderation_check_post(struct rpc_ctx *ctx, const struct vis_viewer *v,
  */
 int moderation_check_muted(struct rpc_ctx *ctx, const struct vis_viewer *v,
 			   int64_t circle);
+/* Whether account was removed from circle (mod.remove) at or after since:
+ * 1 yes, 0 no, or a negative SCH_E* code. An invitation made before a
+ * removal does not let the removed member back in (R2-F6). */
+struct store;
+int moderation_removed_since(struct store *db, int64_t circle, int64_t account,
+			     int64_t since);
+/*
+ * circle.members' `muted`: {until} (RFC 3339, or null until lifted) while
+ * account is muted in circle at time now, else json null. New reference.
+ */
+json_t *moderation_mute_json(struct store *db, int64_t circle, int64_t account,
+			     int64_t now);
 /* Appends an audit entry (actor = caller). 0 or negative SCH_E*. */
 int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
 		   const char *target, const char *reason);
+
+/*
+ * `scholia admin list-accounts|set-admin|log` (what), in the operator's own
+ * process: handle and remove for set-admin. Writes to out; on failure a
+ * negative SCH_E* code with the reason in err.
+ */
+int moderation_cli_admin(struct store *db, const char *what,
+			 const char *handle, bool remove, FILE *out, char *err,
+			 size_t errlen);
 
 #endif

@@ -157,8 +157,8 @@ static void fan_out(struct rpc_out *o)
 			net_ws_send(s->conn, o->bytes);
 			break;
 		case VIS_REDACTED:
-			net_ws_send(s->conn, o->redacted ? o->redacted
-							 : o->bytes);
+			net_ws_send(s->conn,
+				    o->redacted ? o->redacted : o->bytes);
 			break;
 		case VIS_NONE:
 			break;
@@ -190,8 +190,7 @@ static void close_matching(uint64_t key, void *val, void *arg)
 	(void)key;
 	if ((o->conn && c->id == o->conn) ||
 	    (o->session && c->session == o->session) ||
-	    (!o->session && !o->conn && o->account &&
-	     c->account == o->account))
+	    (!o->session && !o->conn && o->account && c->account == o->account))
 		net_ws_close(c, o->ws_code, o->reason);
 }
 
@@ -260,4 +259,5 @@ void net_apply_outputs(void)
 		apply(o);
 		rpc_out_free(o);
 	}
+	net_ws_flush();
 }

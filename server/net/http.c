@@ -9,6 +9,7 @@
  * security headers (CSP without inline script or foreign origins,
  * nosniff, no referrer, no framing).
  */
+#include "mail/mail.h"
 #include "net/internal.h"
 #include "store/store.h"
 #include "util/log.h"
@@ -16,6 +17,7 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #define HTTP_MAX_BODY 65536
@@ -99,6 +101,32 @@ size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
 	return n;
 }
 
+size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
+			  size_t outlen)
+{
+	char hdr[2048];
+	size_t nl = strlen(name), n = 0;
+
+	out[0] = '\0';
+	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
+		return 0;
+	for (const char *p = hdr; p && *p;) {
+		while (*p == ' ' || *p == ';')
+			p++;
+		if (!strncmp(p, name, nl) && p[nl] == '=') {
+			p += nl + 1;
+			n = strcspn(p, "; ");
+			if (n >= outlen)
+				n = 0;
+			memcpy(out, p, n);
+			out[n] = '\0';
+			break;
+		}
+		p = strchr(p, ';');
+	}
+	return n;
+}
+
 static const char *mime_type(const char *path)
 {
 	static const struct {
@@ -168,6 +196,7 @@ static int serve_metrics(struct lws *wsi, struct http_conn *h)
 		 "# TYPE scholia_db_busy_total counter\n"
 		 "scholia_db_busy_total %llu\n",
 		 (unsigned long long)store_busy_count());
+	mail_metrics_write(&b);
 	rc = respond(wsi, h, 200, "text/plain; version=0.0.4; charset=utf-8",
 		     buf_str(&b), b.len);
 	buf_free(&b);
@@ -220,16 +249,136 @@ static int serve_static(struct lws *wsi, struct http_conn *h,
 	return 0;
 }
 
+/* Login CSRF and its kin (issue 14, R2-F8): a state-changing request that
+ * a browser could send with its ambient cookie - POST/DELETE /api/session,
+ * and any other POST or DELETE authenticated by the session cookie rather
+ * than Authorization: Bearer - must carry a JSON content type (a foreign
+ * page cannot send one without a CORS preflight, which we never grant) and,
+ * when the browser says where it comes from, come from our own origin
+ * (Origin, else Sec-Fetch-Site). Returns 0, or the refusal status. */
+static int csrf_check(struct lws *wsi, struct http_conn *h)
+{
+	char ct[128], origin[256], site[32], auth[16];
+	bool session = !strcmp(h->path, "/api/session");
+	bool bearer, cookie;
+
+	if (!strcmp(h->method, "GET") || !strcmp(h->method, "HEAD") ||
+	    !strcmp(h->method, "OPTIONS"))
+		return 0;
+	bearer = lws_hdr_copy(wsi, auth, sizeof(auth),
+			      WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
+		 !strncasecmp(auth, "Bearer ", 7);
+	cookie = !bearer &&
+		 lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE) > 0;
+	if (!session && !cookie)
+		return 0;
+	if (lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
+		ct[0] = '\0';
+	ct[strcspn(ct, "; ")] = '\0';
+	if (session ? strcasecmp(ct, "application/json") != 0
+		    : (strcasecmp(ct, "application/json") != 0 &&
+		       strcasecmp(ct, "application/ld+json") != 0))
+		return 415;
+	if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
+		if (lws_hdr_copy(wsi, origin, sizeof(origin),
+				 WSI_TOKEN_ORIGIN) <= 0 ||
+		    !net_origin_allowed(wsi, origin))
+			return 403;
+		return 0;
+	}
+	if (lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:",
+				15) > 0 &&
+	    strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0)
+		return 403;
+	return 0;
+}
+
+/* Copies a request header (a known token) into out, "" when absent. */
+static void hdr_copy(struct lws *wsi, char *out, size_t len,
+		     enum lws_token_indexes tok)
+{
+	if (lws_hdr_total_length(wsi, tok) <= 0 ||
+	    lws_hdr_copy(wsi, out, (int)len, tok) < 0)
+		out[0] = '\0';
+}
+
+/* Copies a header lws has no token for ("prefer:"), "" when absent. */
+static void custom_copy(struct lws *wsi, char *out, size_t len,
+			const char *name)
+{
+	int n = (int)strlen(name);
+
+	if (lws_hdr_custom_length(wsi, name, n) <= 0 ||
+	    lws_hdr_custom_copy(wsi, out, (int)len, name, n) < 0)
+		out[0] = '\0';
+}
+
+/*
+ * Whether a state-changing request riding on the session cookie comes from
+ * a page we trust: its Origin is ours or configured; without an Origin,
+ * Sec-Fetch-Site says same-origin (or none: typed by the user). A request
+ * with neither header is from a non-browser client, which holds the
+ * cookie itself. Bearer requests never need this: a browser cannot be
+ * made to send an Authorization header to another site.
+ */
+static bool origin_trusted(struct lws *wsi, const char *origin)
+{
+	char site[64];
+
+	if (origin[0])
+		return strcmp(origin, "null") != 0 &&
+		       net_origin_allowed(wsi, origin);
+	custom_copy(wsi, site, sizeof(site), "sec-fetch-site:");
+	return !site[0] || !strcmp(site, "same-origin") ||
+	       !strcmp(site, "none");
+}
+
 static int route(struct lws *wsi, struct http_conn *h)
 {
 	struct http_req req = {0};
-	char host[256], token[256];
+	char host[256], token[256], device[128], accept[512], prefer[512],
+		if_match[256], ctype[256], origin[256];
 	size_t tlen;
+	int refuse = csrf_check(wsi, h);
+
+	if (refuse) {
+		log_info("net", "refused %s %s: %s", h->method, h->path,
+			 refuse == 415 ? "not JSON" : "foreign origin");
+		if (h->body.len)
+			explicit_bzero(h->body.data, h->body.len);
+		buf_free(&h->body);
+		return respond_json_error(wsi, h, refuse,
+					  refuse == 415 ? "expected application/json"
+							: "origin not allowed");
+	}
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
 		host[0] = '\0';
 	tlen = net_request_token(wsi, token, sizeof(token));
 	req.token = tlen ? token : NULL;
+	req.device = net_request_cookie(wsi, "scholia_device", device,
+					sizeof(device))
+			     ? device
+			     : NULL;
+	hdr_copy(wsi, accept, sizeof(accept), WSI_TOKEN_HTTP_ACCEPT);
+	hdr_copy(wsi, if_match, sizeof(if_match), WSI_TOKEN_HTTP_IF_MATCH);
+	hdr_copy(wsi, ctype, sizeof(ctype), WSI_TOKEN_HTTP_CONTENT_TYPE);
+	hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+	custom_copy(wsi, prefer, sizeof(prefer), "prefer:");
+	req.accept = accept;
+	req.prefer = prefer;
+	req.if_match = if_match;
+	req.content_type = ctype;
+	/* the token is the cookie's unless an Authorization header gave it */
+	{
+		char authz[2048];
+
+		hdr_copy(wsi, authz, sizeof(authz),
+			 WSI_TOKEN_HTTP_AUTHORIZATION);
+		req.by_cookie = tlen && strncasecmp(authz, "Bearer ", 7) != 0;
+		explicit_bzero(authz, sizeof(authz));
+	}
+	req.origin_trusted = origin_trusted(wsi, origin);
 	req.method = h->method;
 	req.path = h->path;
 	req.query = h->query;
@@ -243,7 +392,7 @@ static int route(struct lws *wsi, struct http_conn *h)
 	{
 		char peer[64], ua[256];
 
-		lws_get_peer_simple(wsi, peer, sizeof(peer));
+		net_client_addr(wsi, peer, sizeof(peer));
 		if (lws_hdr_copy(wsi, ua, sizeof(ua),
 				 WSI_TOKEN_HTTP_USER_AGENT) < 0)
 			ua[0] = '\0';
@@ -268,6 +417,7 @@ void net_http_answer(uint64_t http_id, struct http_resp *resp)
 	free(h->resp.body);
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);
+	free(h->resp.headers);
 	h->resp = *resp;
 	memset(resp, 0, sizeof(*resp));
 	if (!h->resp.content_type)
@@ -277,6 +427,67 @@ void net_http_answer(uint64_t http_id, struct http_resp *resp)
 	h->have_resp = true;
 	h->sent = 0;
 	lws_callback_on_writable(wsi);
+}
+
+/* The handler's own headers ("Name: value\r\n" lines), then CORS for a
+ * configured origin. */
+static int add_extra_headers(struct lws *wsi, struct http_conn *h,
+			     unsigned char **p, unsigned char *end)
+{
+	static const struct {
+		const char *name, *value;
+	} cors[] = {
+		{"access-control-allow-credentials:", "true"},
+		{"access-control-allow-methods:",
+		 "GET, HEAD, OPTIONS, POST, PUT, DELETE"},
+		{"access-control-allow-headers:",
+		 "Authorization, Content-Type, Accept, Prefer, If-Match"},
+		{"access-control-expose-headers:",
+		 "ETag, Link, Location, Allow, Accept-Post, Content-Location, "
+		 "Preference-Applied, Vary"},
+	};
+	const char *line = h->resp.headers;
+
+	while (line && *line) {
+		const char *colon = strchr(line, ':');
+		const char *eol = strstr(line, "\r\n");
+		char name[64];
+		const char *v;
+		size_t n;
+
+		if (!colon || !eol || colon > eol ||
+		    (size_t)(colon - line) + 2 > sizeof(name))
+			break;
+		n = (size_t)(colon - line);
+		for (size_t i = 0; i < n; i++)
+			name[i] = (char)(line[i] >= 'A' && line[i] <= 'Z'
+						 ? line[i] + 32
+						 : line[i]);
+		name[n] = ':';
+		name[n + 1] = '\0';
+		v = colon + 1;
+		while (*v == ' ')
+			v++;
+		if (lws_add_http_header_by_name(
+			    wsi, (const unsigned char *)name,
+			    (const unsigned char *)v, (int)(eol - v), p, end))
+			return -1;
+		line = eol + 2;
+	}
+	if (!h->cors_origin[0])
+		return 0;
+	if (lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"access-control-allow-origin:",
+		    (const unsigned char *)h->cors_origin,
+		    (int)strlen(h->cors_origin), p, end))
+		return -1;
+	for (size_t i = 0; i < sizeof(cors) / sizeof(cors[0]); i++)
+		if (lws_add_http_header_by_name(
+			    wsi, (const unsigned char *)cors[i].name,
+			    (const unsigned char *)cors[i].value,
+			    (int)strlen(cors[i].value), p, end))
+			return -1;
+	return 0;
 }
 
 static int write_response(struct lws *wsi, struct http_conn *h)
@@ -297,15 +508,28 @@ static int write_response(struct lws *wsi, struct http_conn *h)
 			    wsi, (const unsigned char *)"cache-control:",
 			    (const unsigned char *)"no-store", 8, &p, end))
 			return -1;
-		if (h->resp.set_cookie &&
-		    lws_add_http_header_by_name(
-			    wsi, (const unsigned char *)"set-cookie:",
-			    (const unsigned char *)h->resp.set_cookie,
-			    (int)strlen(h->resp.set_cookie), &p, end))
-			return -1;
-		if (lws_finalize_write_http_header(wsi, start, &p, end))
+		/* set_cookie may hold several cookies, one a line */
+		for (const char *c = h->resp.set_cookie; c && *c;) {
+			size_t cl = strcspn(c, "\n");
+
+			if (lws_add_http_header_by_name(
+				    wsi, (const unsigned char *)"set-cookie:",
+				    (const unsigned char *)c, (int)cl, &p, end))
+				return -1;
+			c += cl + (c[cl] == '\n');
+		}
+		if (add_extra_headers(wsi, h, &p, end) ||
+		    lws_finalize_write_http_header(wsi, start, &p, end))
 			return -1;
 		h->resp.status = 0; /* headers are out */
+		if (h->head || !h->resp.body_len) {
+			/* HEAD: the headers GET would send, no body; an
+			 * empty body (204, OPTIONS) needs no write at all */
+			h->have_resp = false;
+			if (lws_http_transaction_completed(wsi))
+				return -1;
+			return 0;
+		}
 		if (h->resp.body_len) {
 			lws_callback_on_writable(wsi);
 			return 0;
@@ -335,6 +559,7 @@ static void http_reset(struct http_conn *h)
 	free(h->resp.body);
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);
+	free(h->resp.headers);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -347,9 +572,22 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 	(void)ulen;
 	http_reset(h);
 	snprintf(h->path, sizeof(h->path), "%s", in ? in : "/");
-	if (lws_hdr_copy(wsi, h->query, sizeof(h->query),
-			 WSI_TOKEN_HTTP_URI_ARGS) < 0)
-		h->query[0] = '\0';
+	/* each argument is its own fragment: join them with '&' */
+	h->query[0] = '\0';
+	for (int i = 0, used = 0; used < (int)sizeof(h->query) - 1; i++) {
+		int n = lws_hdr_copy_fragment(wsi, h->query + used,
+					      (int)sizeof(h->query) - used,
+					      WSI_TOKEN_HTTP_URI_ARGS, i);
+
+		if (n <= 0)
+			break;
+		used += n;
+		if (used < (int)sizeof(h->query) - 1 &&
+		    lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS,
+					    i + 1) > 0)
+			h->query[used++] = '&';
+		h->query[used] = '\0';
+	}
 	switch (meth) {
 	case LWSHUMETH_GET:
 		strcpy(h->method, "GET");
@@ -363,13 +601,29 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 	case LWSHUMETH_DELETE:
 		strcpy(h->method, "DELETE");
 		break;
+	case LWSHUMETH_PUT:
+		strcpy(h->method, "PUT");
+		break;
+	case LWSHUMETH_OPTIONS:
+		strcpy(h->method, "OPTIONS");
+		break;
 	default:
 		return respond_json_error(wsi, h, 405, "method not allowed");
 	}
+	h->head = meth == LWSHUMETH_HEAD;
 	if (strcmp(h->path, "/metrics") == 0 && meth == LWSHUMETH_GET)
 		return serve_metrics(wsi, h);
 	if (rpc_http_find(h->method, h->path)) {
-		if (meth == LWSHUMETH_POST)
+		char origin[256];
+
+		/* CORS only for the annotation endpoints, and only for
+		 * origins configured with --allowed-origin */
+		hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
+		if (origin[0] && strstr(h->path, "/annotations") &&
+		    net_origin_configured(origin))
+			snprintf(h->cors_origin, sizeof(h->cors_origin), "%s",
+				 origin);
+		if (meth == LWSHUMETH_POST || meth == LWSHUMETH_PUT)
 			return 0; /* wait for the body */
 		return route(wsi, h);
 	}

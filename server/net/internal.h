@@ -41,6 +41,14 @@ struct ws_conn {
 	double last_seen;          /* ev_now() of the last frame received */
 	bool ping_due;             /* write a PING at the next writeable */
 	bool ping_sent;            /* waiting for any frame since the ping */
+	/* the client address (addr.c) and the --auth-timeout list of
+	 * connections not yet signed in, oldest first */
+	char addr[64];
+	double opened;
+	struct ws_conn *auth_prev, *auth_next;
+	bool in_auth;
+	bool dirty;                /* on net.flush_head: frames to write */
+	struct ws_conn *flush_next;
 };
 
 /* A connection's subscription to one circle. */
@@ -59,6 +67,8 @@ struct http_conn {
 	char path[256];
 	char query[256];
 	char method[8];
+	bool head;                 /* HEAD: headers only */
+	char cors_origin[256];     /* a configured Origin to answer CORS for */
 	/* the answer, once known */
 	bool have_resp;
 	struct http_resp resp;
@@ -86,6 +96,10 @@ struct net_state {
 	char *allowed;             /* copy of allowed_origins */
 	struct ws_conn *idle_head, *idle_tail; /* least recently heard first */
 	double now;                /* loop time, set by the idle timer */
+	struct u64map addrs;       /* hash(client address) -> WebSockets */
+	struct ws_conn *auth_head, *auth_tail; /* not signed in, oldest first */
+	bool direct;               /* plain TCP: frames written with writev */
+	struct ws_conn *flush_head; /* connections with frames to write */
 };
 
 extern struct net_state net;
@@ -100,17 +114,37 @@ int net_security_headers(struct lws *wsi, unsigned char **p,
 /* The session token from the Cookie header or Authorization: Bearer; the
  * result is written into out (NUL-terminated), returns its length or 0. */
 size_t net_request_token(struct lws *wsi, char *out, size_t outlen);
+/* The value of cookie name into out; its length, or 0 when absent. */
+size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
+			  size_t outlen);
 
 /* ws.c */
+/* The Origin is the server's own (scheme + Host, or --public-url's) or a
+ * configured --allowed-origin. */
+bool net_origin_allowed(struct lws *wsi, const char *origin);
+/* The Origin is one of --allowed-origin (CORS is answered for these). */
+bool net_origin_configured(const char *origin);
 int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len);
 /* Queues shared bytes to a connection; closes it (1008) past the limit. */
 void net_ws_send(struct ws_conn *c, struct refbuf *rb);
 void net_ws_close(struct ws_conn *c, int code, const char *reason);
+/* Writes what the connections queued since the last call (once per loop
+ * iteration, after the outputs are applied). */
+void net_ws_flush(void);
 
 /* Called once a second: pings connections idle past --idle-ping and drops
  * those silent past --idle-hangup. Cost: the idle ones only. */
 void net_idle_sweep(double now);
+
+/* addr.c */
+/* The client address: the peer's, or from Forwarded / X-Forwarded-For when
+ * the peer is a --trusted-proxy. */
+void net_client_addr(struct lws *wsi, char *out, size_t outlen);
+/* Whether addr holds --max-connections-per-address WebSockets already. */
+bool net_addr_full(const char *addr);
+/* Counts a WebSocket of addr in (+1) or out (-1). */
+void net_addr_add(const char *addr, int delta);
 
 /* fanout.c */
 void net_apply_outputs(void);

@@ -31,10 +31,23 @@ struct net_opts {
 	int http_timeout_s;          /* headers/body must arrive within */
 	struct store *exec_db;       /* the executor's connection (taken) */
 	struct pool *pool;           /* worker pool (borrowed) */
+	int max_per_address;         /* WebSockets per client address; 0 none */
+	int auth_timeout_s;          /* unauthenticated WebSocket lifetime */
+	const char *trusted_proxies; /* comma-separated proxy addresses */
 };
 
 #define NET_OPTS_INIT { "127.0.0.1", 8080, "web", "", "", NULL, NULL, \
-			false, 20000, 65536, 1048576, 30, 75, 10, NULL, NULL }
+			false, 20000, 65536, 1048576, 30, 75, 10, NULL, NULL, \
+			64, 60, "" }
+
+/* What SIGHUP may change without a restart (systemctl reload). The hook
+ * gets the current values and changes those it re-read. */
+struct net_reload {
+	int max_connections;
+};
+/* Sets the hook SIGHUP calls on the loop thread before it re-reads the TLS
+ * certificate and key (renewed certificates, no connection dropped). */
+void net_on_reload(void (*fn)(struct net_reload *r));
 
 /* Serves until SIGTERM/SIGINT, then shuts down gracefully (SPEC §1):
  * stop accepting, close WebSockets with 1001, let the executor commit what

@@ -14,7 +14,9 @@
 #include "util/log.h"
 
 #include <ev.h>
+#include <malloc.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,7 +24,8 @@
 struct net_state net;
 
 static struct ev_loop *loop;
-static ev_signal sig_term, sig_int;
+static ev_signal sig_term, sig_int, sig_hup;
+static void (*reload_hook)(struct net_reload *r);
 static ev_timer shutdown_timer, idle_timer;
 static double shutdown_started;
 
@@ -95,6 +98,78 @@ static void on_signal(struct ev_loop *l, ev_signal *w, int revents)
 	ev_timer_start(l, &shutdown_timer);
 }
 
+void net_on_reload(void (*fn)(struct net_reload *r))
+{
+	reload_hook = fn;
+}
+
+/* A whole file into a new buffer (caller frees); NULL on failure. */
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	char *data = NULL;
+	long n;
+
+	if (!f)
+		return NULL;
+	if (fseek(f, 0, SEEK_END) == 0 && (n = ftell(f)) > 0 &&
+	    n < 1024 * 1024 && fseek(f, 0, SEEK_SET) == 0) {
+		data = malloc((size_t)n + 1);
+		if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+			free(data);
+			data = NULL;
+		} else if (data) {
+			data[n] = '\0';
+			*len = (size_t)n;
+		}
+	}
+	fclose(f);
+	return data;
+}
+
+/* Re-reads the certificate and key into every vhost that uses them; open
+ * connections keep the session they have, new ones get the new pair. */
+static void tls_reload(void)
+{
+	size_t clen = 0, klen = 0;
+	char *cert = slurp(net.opts.tls_cert, &clen);
+	char *key = slurp(net.opts.tls_key, &klen);
+
+	if (!cert || !key)
+		log_warn("net", "cannot read %s or %s: keeping the old "
+				"certificate",
+			 net.opts.tls_cert, net.opts.tls_key);
+	else if (lws_tls_cert_updated(net.context, net.opts.tls_cert,
+				      net.opts.tls_key, cert, clen, key,
+				      klen))
+		log_warn("net", "the new certificate was refused: keeping "
+				"the old one");
+	else
+		log_info("net", "reloaded the TLS certificate %s",
+			 net.opts.tls_cert);
+	if (key)
+		explicit_bzero(key, klen);
+	free(key);
+	free(cert);
+}
+
+static void on_reload(struct ev_loop *l, ev_signal *w, int revents)
+{
+	struct net_reload r = {net.opts.max_connections};
+
+	(void)l;
+	(void)w;
+	(void)revents;
+	log_info("net", "SIGHUP: reloading the settings that can change "
+			"without a restart");
+	if (reload_hook)
+		reload_hook(&r);
+	if (r.max_connections > 0)
+		net.opts.max_connections = r.max_connections;
+	if (net.opts.tls_cert && net.opts.tls_key)
+		tls_reload();
+}
+
 /* lws's own signal hook (it watches SIGINT on event loops) */
 static void lws_signal(void *handle, int signum)
 {
@@ -117,8 +192,17 @@ int net_serve(const struct net_opts *opts)
 
 	memset(&net, 0, sizeof(net));
 	net.opts = *opts;
-	net.allowed = xstrdup(opts->allowed_origins ? opts->allowed_origins
-						    : "");
+	/* two malloc arenas: the loop, the executor and the front threads
+	 * each allocating in an arena of their own kept megabytes mostly
+	 * empty (RSS per idle connection) */
+	mallopt(M_ARENA_MAX, 2);
+	/* plain TCP: frames are written by net/ws.c directly (writev);
+	 * SCHOLIA_DIRECT_WRITE=0 keeps lws's writeable path (benchmarks) */
+	net.direct = !(opts->tls_cert && opts->tls_cert[0]) &&
+		     !(getenv("SCHOLIA_DIRECT_WRITE") &&
+		       strcmp(getenv("SCHOLIA_DIRECT_WRITE"), "0") == 0);
+	net.allowed =
+		xstrdup(opts->allowed_origins ? opts->allowed_origins : "");
 	lws_set_log_level(LLL_ERR | LLL_WARN, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -168,8 +252,9 @@ int net_serve(const struct net_opts *opts)
 		if (net.context || net.shutting_down)
 			break;
 		if (tries == 0)
-			log_warn("net", "cannot listen on %s:%d yet (port in "
-					"use?); retrying for up to 30 s",
+			log_warn("net",
+				 "cannot listen on %s:%d yet (port in "
+				 "use?); retrying for up to 30 s",
 				 opts->host, opts->port);
 		usleep(500000);
 	}
@@ -200,6 +285,8 @@ int net_serve(const struct net_opts *opts)
 	ev_signal_start(loop, &sig_term);
 	ev_signal_init(&sig_int, on_signal, SIGINT);
 	ev_signal_start(loop, &sig_int);
+	ev_signal_init(&sig_hup, on_reload, SIGHUP);
+	ev_signal_start(loop, &sig_hup);
 	log_info("net", "listening on %s://%s:%d",
 		 opts->tls_cert ? "https" : "http", opts->host, opts->port);
 
@@ -207,6 +294,7 @@ int net_serve(const struct net_opts *opts)
 
 	ev_signal_stop(loop, &sig_term);
 	ev_signal_stop(loop, &sig_int);
+	ev_signal_stop(loop, &sig_hup);
 	ev_timer_stop(loop, &shutdown_timer);
 	ev_timer_stop(loop, &idle_timer);
 	/* the executor finishes what is queued and commits */
@@ -218,6 +306,7 @@ int net_serve(const struct net_opts *opts)
 	u64map_free(&net.http);
 	u64map_free(&net.circles);
 	u64map_free(&net.accounts);
+	u64map_free(&net.addrs);
 	free(net.allowed);
 	log_info("net", "stopped");
 	return 0;

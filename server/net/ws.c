@@ -4,18 +4,50 @@
  *
  * Each connection's queue is a ring of pointers to shared, reference-counted
  * buffers: an event for a thousand subscribers is one buffer with a thousand
- * references, not a thousand copies. One lws_write per writeable callback.
+ * references, not a thousand copies.
+ *
+ * Writing (see docs/architecture.md, "Send queues"). On plain TCP the
+ * frames are written by us, not by lws: a connection that got something
+ * queued is put on a flush list, and once per loop iteration (after the
+ * executor's outputs are applied) each one gets one writev() of all its
+ * queued frames (each a 2-10 byte header we make plus the shared payload),
+ * with no POLLOUT arming when the socket takes it all. The byte stream
+ * stays whole because lws only ever writes to a WebSocket between frames:
+ * we write directly only when lws holds no unsent bytes of its own
+ * (lws_partial_buffered) and no ping or close of ours is due; if the kernel
+ * takes part of a frame, the rest of that frame goes to lws's own output
+ * buffer (lws_write LWS_WRITE_RAW), which lws sends before anything else,
+ * and the rest of the queue waits for the WRITEABLE callback. Pings and the
+ * close frame are written by lws in the WRITEABLE callback, between our
+ * frames. Under TLS every frame goes through lws_write in WRITEABLE.
  */
 #include "net/internal.h"
 #include "util/log.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
 
-static bool origin_allowed(struct lws *wsi, const char *origin)
+bool net_origin_configured(const char *origin)
+{
+	const char *list = net.allowed;
+
+	while (list && *list) {
+		const char *comma = strchr(list, ',');
+		size_t n = comma ? (size_t)(comma - list) : strlen(list);
+
+		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
+			return true;
+		list = comma ? comma + 1 : NULL;
+	}
+	return false;
+}
+
+bool net_origin_allowed(struct lws *wsi, const char *origin)
 {
 	char host[256], own[300];
-	const char *list;
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) <= 0)
 		host[0] = '\0';
@@ -28,26 +60,36 @@ static bool origin_allowed(struct lws *wsi, const char *origin)
 	    (net.opts.public_url[strlen(origin)] == '\0' ||
 	     net.opts.public_url[strlen(origin)] == '/'))
 		return true;
-	list = net.allowed;
-	while (list && *list) {
-		const char *comma = strchr(list, ',');
-		size_t n = comma ? (size_t)(comma - list) : strlen(list);
-
-		if (n && strlen(origin) == n && strncmp(origin, list, n) == 0)
-			return true;
-		list = comma ? comma + 1 : NULL;
-	}
-	return false;
+	return net_origin_configured(origin);
 }
 
-/* Answers a refused upgrade with a status and closes (returns > 0). */
+/* Answers a refused upgrade with a status and closes (returns > 0). The
+ * status line is written here: at this point lws would write "HTTP/1.0",
+ * which strict clients reject (R2 contract deviation). */
 static int refuse(struct lws *wsi, unsigned int status, const char *why)
 {
-	unsigned char buf[LWS_PRE + 512], *start = buf + LWS_PRE, *p = start,
-					  *end = buf + sizeof(buf) - 1;
+	unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+					   *end = buf + sizeof(buf) - 1;
 	size_t len = strlen(why);
+	const char *phrase = status == 403   ? "Forbidden"
+			     : status == 429 ? "Too Many Requests"
+			     : status == 503 ? "Service Unavailable"
+					     : "Refused";
+	char clen[24];
 
-	if (lws_add_http_common_headers(wsi, status, "text/plain", len, &p,
+	p += snprintf((char *)p, (size_t)(end - p), "HTTP/1.1 %u %s\r\n",
+		      status, phrase);
+	snprintf(clen, sizeof(clen), "%zu", len);
+	if (lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"content-type:",
+					(const unsigned char *)"text/plain", 10,
+					&p, end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"content-length:",
+		    (const unsigned char *)clen, (int)strlen(clen), &p, end) ||
+	    lws_add_http_header_by_name(wsi,
+					(const unsigned char *)"connection:",
+					(const unsigned char *)"close", 5, &p,
 					end) ||
 	    net_security_headers(wsi, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
@@ -78,7 +120,151 @@ void net_ws_send(struct ws_conn *c, struct refbuf *rb)
 		net_ws_close(c, 1008, "send queue full");
 		return;
 	}
-	lws_callback_on_writable(c->wsi);
+	if (!net.direct) {
+		lws_callback_on_writable(c->wsi);
+		return;
+	}
+	if (!c->dirty) {
+		c->dirty = true;
+		c->flush_next = net.flush_head;
+		net.flush_head = c;
+	}
+}
+
+/* Frames written by one writev at most. */
+#define DIRECT_FRAMES 32
+
+/* The header of an unmasked final text frame of len bytes. */
+static size_t frame_header(unsigned char *h, size_t len)
+{
+	h[0] = 0x81;
+	if (len < 126) {
+		h[1] = (unsigned char)len;
+		return 2;
+	}
+	if (len < 65536) {
+		h[1] = 126;
+		h[2] = (unsigned char)(len >> 8);
+		h[3] = (unsigned char)len;
+		return 4;
+	}
+	h[1] = 127;
+	for (int i = 0; i < 8; i++)
+		h[2 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	return 10;
+}
+
+/*
+ * Writes queued frames with writev until the queue is empty or the socket
+ * is full. Only called when lws has no bytes of this connection buffered.
+ * Returns 0, or -1 when the connection is broken.
+ */
+static int write_frames(struct ws_conn *c)
+{
+	int fd = lws_get_socket_fd(c->wsi);
+
+	while (c->q.len) {
+		unsigned char hdr[DIRECT_FRAMES][10];
+		struct iovec iov[2 * DIRECT_FRAMES];
+		size_t lens[DIRECT_FRAMES], total = 0, done;
+		unsigned n =
+			c->q.len < DIRECT_FRAMES ? c->q.len : DIRECT_FRAMES;
+		struct msghdr mh;
+		ssize_t w;
+
+		for (unsigned i = 0; i < n; i++) {
+			struct refbuf *rb =
+				c->q.ring[(c->q.head + i) % c->q.cap];
+			size_t hl = frame_header(hdr[i], rb->len);
+
+			iov[2 * i].iov_base = hdr[i];
+			iov[2 * i].iov_len = hl;
+			iov[2 * i + 1].iov_base = (void *)refbuf_bytes(rb);
+			iov[2 * i + 1].iov_len = rb->len;
+			lens[i] = hl + rb->len;
+			total += lens[i];
+		}
+		memset(&mh, 0, sizeof(mh));
+		mh.msg_iov = iov;
+		mh.msg_iovlen = 2 * n;
+		w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				lws_callback_on_writable(c->wsi);
+				return 0;
+			}
+			return -1;
+		}
+		done = (size_t)w;
+		for (unsigned i = 0; i < n; i++) {
+			if (done >= lens[i]) {
+				done -= lens[i];
+				sendq_pop(&c->q);
+				continue;
+			}
+			if (done) {
+				/* a frame cut short: its rest goes to lws's
+				 * buffer, sent before any frame of lws's own */
+				unsigned char *rest;
+				size_t hl = iov[2 * i].iov_len, rl;
+				struct refbuf *rb = sendq_peek(&c->q);
+
+				rl = lens[i] - done;
+				rest = xmalloc(rl);
+				if (done < hl) {
+					memcpy(rest, hdr[i] + done, hl - done);
+					memcpy(rest + (hl - done),
+					       refbuf_bytes(rb), rb->len);
+				} else {
+					memcpy(rest,
+					       refbuf_bytes(rb) + (done - hl),
+					       rl);
+				}
+				sendq_pop(&c->q);
+				if (lws_write(c->wsi, rest, rl, LWS_WRITE_RAW) <
+				    0) {
+					free(rest);
+					return -1;
+				}
+				free(rest);
+			}
+			/* the socket is full: wait for WRITEABLE */
+			lws_callback_on_writable(c->wsi);
+			return 0;
+		}
+		if ((size_t)w < total)
+			break; /* not reached: the loop above returns */
+	}
+	return 0;
+}
+
+void net_ws_flush(void)
+{
+	struct ws_conn *c, *next;
+
+	for (c = net.flush_head; c; c = next) {
+		next = c->flush_next;
+		c->flush_next = NULL;
+		c->dirty = false;
+		if (!c->id || !c->q.len)
+			continue;
+		if (c->close_code || c->ping_due ||
+		    lws_partial_buffered(c->wsi)) {
+			/* lws writes first (its buffer, our ping or close):
+			 * the queue follows from WRITEABLE */
+			lws_callback_on_writable(c->wsi);
+			continue;
+		}
+		if (write_frames(c) < 0) {
+			/* broken: lws finds out and closes it */
+			sendq_clear(&c->q);
+			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND,
+					LWS_TO_KILL_ASYNC);
+		}
+	}
+	net.flush_head = NULL;
 }
 
 /* ---- liveness ----
@@ -115,11 +301,61 @@ static void idle_touch(struct ws_conn *c)
 	net.idle_tail = c;
 }
 
+/* ---- --auth-timeout: connections not signed in, oldest first ---- */
+static void auth_unlink(struct ws_conn *c)
+{
+	if (!c->in_auth)
+		return;
+	if (c->auth_prev)
+		c->auth_prev->auth_next = c->auth_next;
+	else
+		net.auth_head = c->auth_next;
+	if (c->auth_next)
+		c->auth_next->auth_prev = c->auth_prev;
+	else
+		net.auth_tail = c->auth_prev;
+	c->auth_prev = c->auth_next = NULL;
+	c->in_auth = false;
+}
+
+static void auth_append(struct ws_conn *c)
+{
+	c->in_auth = true;
+	c->auth_prev = net.auth_tail;
+	c->auth_next = NULL;
+	if (net.auth_tail)
+		net.auth_tail->auth_next = c;
+	else
+		net.auth_head = c;
+	net.auth_tail = c;
+}
+
+/* Closes connections that did not sign in within --auth-timeout (R2-F4);
+ * those that did leave the list here, lazily. */
+static void auth_sweep(double now)
+{
+	struct ws_conn *c, *next;
+
+	for (c = net.auth_head; c; c = next) {
+		next = c->auth_next;
+		if (c->account) {
+			auth_unlink(c);
+			continue;
+		}
+		if (now - c->opened < net.opts.auth_timeout_s)
+			break;
+		auth_unlink(c);
+		net_ws_close(c, 1008, "authentication timeout");
+	}
+}
+
 void net_idle_sweep(double now)
 {
 	struct ws_conn *c, *next;
 
 	net.now = now;
+	if (net.opts.auth_timeout_s > 0)
+		auth_sweep(now);
 	for (c = net.idle_head; c; c = next) {
 		double idle = now - c->last_seen;
 
@@ -153,7 +389,11 @@ static void on_established(struct lws *wsi, struct ws_conn *c)
 	idle_touch(c);
 	net.nconns++;
 	u64map_put(&net.conns, c->id, c);
-	lws_get_peer_simple(wsi, peer, sizeof(peer));
+	net_client_addr(wsi, peer, sizeof(peer));
+	snprintf(c->addr, sizeof(c->addr), "%s", peer);
+	net_addr_add(c->addr, 1);
+	c->opened = net.now;
+	auth_append(c);
 	if (lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
 		ua[0] = '\0';
 	tlen = net_request_token(wsi, token, sizeof(token));
@@ -165,7 +405,19 @@ static void on_closed(struct ws_conn *c)
 {
 	if (!c->id)
 		return;
+	if (c->dirty) {
+		/* unlink from the flush list */
+		struct ws_conn **pp = &net.flush_head;
+
+		while (*pp && *pp != c)
+			pp = &(*pp)->flush_next;
+		if (*pp)
+			*pp = c->flush_next;
+		c->dirty = false;
+	}
 	idle_unlink(c);
+	auth_unlink(c);
+	net_addr_add(c->addr, -1);
 	net_sub_remove_all(c);
 	net_account_unlink(c);
 	u64map_del(&net.conns, c->id);
@@ -196,8 +448,8 @@ static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
 	if (!final)
 		return;
 	if (c->rx_oversize) {
-		struct refbuf *rb = rpc_error_bytes(RPC_E_TOO_LARGE,
-						    "message too large");
+		struct refbuf *rb =
+			rpc_error_bytes(RPC_E_TOO_LARGE, "message too large");
 
 		net_ws_send(c, rb);
 		refbuf_unref(rb);
@@ -206,8 +458,9 @@ static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
 		return;
 	}
 	if (lws_frame_is_binary(wsi)) {
-		struct refbuf *rb = rpc_error_bytes(
-			RPC_E_INVALID_REQUEST, "binary frames are not JSON-RPC");
+		struct refbuf *rb =
+			rpc_error_bytes(RPC_E_INVALID_REQUEST,
+					"binary frames are not JSON-RPC");
 
 		net_ws_send(c, rb);
 		refbuf_unref(rb);
@@ -253,6 +506,14 @@ static int on_writeable(struct lws *wsi, struct ws_conn *c)
 			lws_callback_on_writable(wsi);
 		return 0;
 	}
+	if (net.direct) {
+		/* lws's buffer is empty at WRITEABLE: our frames go now */
+		if (write_frames(c) < 0)
+			return -1;
+		if (!c->q.len && c->close_code)
+			lws_callback_on_writable(wsi);
+		return 0;
+	}
 	rb = sendq_peek(&c->q);
 	if (!rb)
 		return 0;
@@ -278,10 +539,24 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			return refuse(wsi, 503, "shutting down");
 		if (net.nconns >= net.opts.max_connections)
 			return refuse(wsi, 503, "too many connections");
+		{
+			char addr[64];
+
+			net_client_addr(wsi, addr, sizeof(addr));
+			if (net_addr_full(addr)) {
+				log_info("net",
+					 "refused upgrade: %s holds %d "
+					 "connections",
+					 addr, net.opts.max_per_address);
+				return refuse(wsi, 429,
+					      "too many connections from "
+					      "this address");
+			}
+		}
 		if (lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN) > 0) {
 			if (lws_hdr_copy(wsi, origin, sizeof(origin),
 					 WSI_TOKEN_ORIGIN) < 0 ||
-			    !origin_allowed(wsi, origin)) {
+			    !net_origin_allowed(wsi, origin)) {
 				log_info("net", "refused upgrade from origin "
 						"%.100s", origin);
 				return refuse(wsi, 403, "origin not allowed");
@@ -294,6 +569,7 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return 0;
 	case LWS_CALLBACK_RECEIVE:
 		on_receive(wsi, c, in, len);
+		net_ws_flush(); /* an error answered here */
 		return 0;
 	case LWS_CALLBACK_RECEIVE_PONG:
 		idle_touch(c);

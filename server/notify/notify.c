@@ -14,11 +14,14 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "books/books.h"
+#include "mail/mail.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define NOTIFY_PAGE 50	    /* notifications per page of notification.list */
 #define NOTIFY_MAX_IDS 1000 /* ids accepted by one notification.read */
@@ -57,13 +60,7 @@ static const char SQL_FOLLOWERS[] =
 /* RFC 3339 UTC time for JSON. */
 static json_t *notify_time(int64_t t)
 {
-	char s[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(s);
+	return rfc3339_json(t);
 }
 
 /* The notification object clients see; new reference. */
@@ -74,6 +71,47 @@ static json_t *notify_json(int64_t id, int64_t circle, const char *kind,
 			 "circle", circle ? json_integer(circle) : json_null(),
 			 "kind", kind, "data", data, "created_at",
 			 notify_time(created_at), "read", read);
+}
+
+#define NOTIFY_QUOTE_CP 160
+
+/*
+ * What the inbox needs to say what happened without a second request: the
+ * passage the thread quotes ("quote", cut to NOTIFY_QUOTE_CP code points).
+ * It is the book's text, not a post's body, so no body is ever copied.
+ */
+static void notify_add_quote(struct store *db, json_t *d)
+{
+	json_t *ann = json_object_get(d, "annotation"), *target = NULL, *sel;
+	const char *state = NULL, *exact = NULL, *p;
+	size_t i, n = 0;
+
+	if (!json_is_integer(ann) || json_object_get(d, "quote"))
+		return;
+	if (books_anchor_get(db, json_integer_value(ann), &target, &state))
+		return;
+	json_array_foreach(json_object_get(target, "selector"), i, sel)
+	{
+		const char *type =
+			json_string_value(json_object_get(sel, "type"));
+
+		if (type && !strcmp(type, "TextQuoteSelector"))
+			exact = json_string_value(
+				json_object_get(sel, "exact"));
+	}
+	if (exact) {
+		/* cut at a code point boundary */
+		for (p = exact; *p && n < NOTIFY_QUOTE_CP; n++) {
+			p++;
+			while ((*p & 0xC0) == 0x80)
+				p++;
+		}
+		json_object_set_new(d, "quote",
+				    json_stringn(exact, (size_t)(p - exact)));
+		if (*p)
+			json_object_set_new(d, "quote_cut", json_true());
+	}
+	json_decref(target);
 }
 
 int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
@@ -87,7 +125,8 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 
 	if (account <= 0 || !kind)
 		return SCH_EINVAL;
-	d = data && json_is_object(data) ? json_incref(data) : json_object();
+	d = data && json_is_object(data) ? json_deep_copy(data) : json_object();
+	notify_add_quote(db, d);
 	text = json_dumps(d, JSON_COMPACT);
 	if (!text) {
 		json_decref(d);
@@ -97,6 +136,10 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 	if (rc)
 		goto out;
 	id = store_last_id(db);
+	/* MAIL HOOK: the mail module mails it per the member's choice */
+	rc = mail_on_notification(ctx, id, account, circle, kind, d);
+	if (rc)
+		goto out;
 	obj = notify_json(id, circle, kind, d, now, false);
 	rpc_publish_account(ctx, account, "notification.created", obj);
 out:
@@ -236,30 +279,8 @@ bool notify_follows(struct store *db, int64_t account, int64_t circle,
 int notify_followers(struct store *db, int64_t circle, int64_t chapter,
 		     int64_t **out, size_t *n)
 {
-	struct store_stmt *st;
-	int64_t *ids = NULL;
-	size_t len = 0, cap = 0;
-	int rc;
-
-	*out = NULL;
-	*n = 0;
-	st = store_query(db, SQL_FOLLOWERS, "ii", circle, chapter);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (len == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[len++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
-		return rc;
-	}
-	*out = ids;
-	*n = len;
-	return 0;
+	return store_ids(store_query(db, SQL_FOLLOWERS, "ii", circle, chapter),
+			 out, n);
 }
 
 /* account.export: the chapters the account follows. */
@@ -303,7 +324,7 @@ static int notify_forget(struct rpc_ctx *ctx, int64_t account)
 void notify_init(void)
 {
 	static const struct rpc_method methods[] = {
-		{"notification.list", notification_list, RPC_AUTH},
+		{"notification.list", notification_list, RPC_AUTH | RPC_READ},
 		{"notification.read", notification_read, RPC_AUTH},
 		{NULL, NULL, 0}};
 

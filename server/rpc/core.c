@@ -19,6 +19,7 @@ static int server_info(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rpc_config.max_depth, "posts_per_minute",
 		rpc_config.posts_per_minute, "login_failures_per_minute",
 		rpc_config.login_failures, "handle_min", 3, "handle_max", 32);
+	json_object_set_new(*result, "mail", json_boolean(rpc_config.mail));
 	return 0;
 }
 
@@ -38,7 +39,7 @@ static int healthz(struct rpc_ctx *ctx, const struct http_req *req,
 }
 
 static const struct rpc_method core_methods[] = {
-	{"server.info", server_info, RPC_PUBLIC},
+	{"server.info", server_info, RPC_PUBLIC | RPC_READ},
 	{NULL, NULL, 0},
 };
 

@@ -12,6 +12,7 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+#include <assert.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -133,6 +134,18 @@ void http_resp_text(struct http_resp *resp, int status, const char *type,
 	resp->body = xstrndup(text, len);
 	resp->body_len = len;
 	resp->content_type = xstrdup(type);
+}
+
+void http_resp_header(struct http_resp *resp, const char *name,
+		      const char *value)
+{
+	struct buf b = BUF_INIT;
+
+	if (resp->headers)
+		buf_adds(&b, resp->headers);
+	buf_addf(&b, "%s: %s\r\n", name, value);
+	free(resp->headers);
+	resp->headers = buf_detach(&b, NULL);
 }
 
 const struct http_req *rpc_http_req(const struct rpc_ctx *ctx)
@@ -308,6 +321,8 @@ static const char *default_message(int code)
 
 int rpc_fail(struct rpc_ctx *ctx, int code, const char *message)
 {
+	/* a JSON-RPC code (RPC_E_*), never an SCH_E* one: clients see it */
+	assert(code <= -32000 && code >= -32768);
 	rpc_ctx_clear_error(ctx);
 	ctx->err_code = code;
 	ctx->err_message = xstrdup(message ? message : default_message(code));
@@ -574,6 +589,7 @@ void rpc_out_free(struct rpc_out *out)
 	free(out->resp.body);
 	free(out->resp.content_type);
 	free(out->resp.set_cookie);
+	free(out->resp.headers);
 	free(out);
 }
 
@@ -872,6 +888,49 @@ error:
 	if (!id)
 		return NULL; /* notifications get no reply, even errors */
 	return response(id, NULL, rpc_ctx_error_json(ctx, rc));
+}
+
+int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
+		json_t **result, json_t **error)
+{
+	const struct rpc_method *m = rpc_find(method);
+	struct refbuf *saved = ctx->raw_result;
+	const char *saved_method = ctx->method;
+	double t0 = now_seconds();
+	int rc;
+
+	*result = NULL;
+	*error = NULL;
+	rpc_ctx_clear_error(ctx);
+	if (!m) {
+		json_decref(params);
+		*error = rpc_ctx_error_json(ctx, RPC_E_METHOD_NOT_FOUND);
+		rpc_ctx_clear_error(ctx);
+		return RPC_E_METHOD_NOT_FOUND;
+	}
+	if (!params)
+		params = json_object();
+	ctx->method = m->name;
+	ctx->raw_result = NULL;
+	if ((m->flags & RPC_AUTH) && ctx->account == 0)
+		rc = rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "not authenticated");
+	else
+		rc = m->fn(ctx, params, result);
+	if (rc == 0 && !*result && ctx->raw_result)
+		*result = rpc_take_raw_json(ctx);
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = saved;
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+		*error = rpc_ctx_error_json(ctx, rc);
+		rc = ctx->err_code;
+		rpc_ctx_clear_error(ctx);
+	}
+	rpc_metrics_count(m->name, rc, now_seconds() - t0);
+	ctx->method = saved_method;
+	json_decref(params);
+	return rc;
 }
 
 /* Finishes a deferred call: runs the continuation in a savepoint and

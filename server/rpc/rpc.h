@@ -4,7 +4,7 @@
  *
  * The RPC layer knows nothing of sockets. A connection is a 64-bit id. The
  * transport (net/) hands whole text messages to rpc_submit_message(); the
- * store executor (store/exec.c) runs handlers in group-committed batches and
+ * store executor (exec/exec.c) runs handlers in group-committed batches and
  * hands back replies, events and effects to the transport after COMMIT.
  *
  * A domain module registers its methods once at start-up:
@@ -41,36 +41,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "util/err.h"
 #include "util/refbuf.h"
 #include "visibility/visibility.h"
 
 struct store;
 struct rpc_ctx;
 
-/* JSON-RPC error codes (standard, then SPEC §3). */
-enum rpc_code {
-	RPC_E_PARSE = -32700,
-	RPC_E_INVALID_REQUEST = -32600,
-	RPC_E_METHOD_NOT_FOUND = -32601,
-	RPC_E_INVALID_PARAMS = -32602,
-	RPC_E_INTERNAL = -32603,
-	RPC_E_UNAUTHENTICATED = -32001,
-	RPC_E_FORBIDDEN = -32003,
-	RPC_E_NOT_FOUND = -32004,
-	RPC_E_CONFLICT = -32009,
-	RPC_E_LOCKED = -32010,
-	RPC_E_TOO_LARGE = -32013,
-	RPC_E_RATE_LIMITED = -32029
-};
+/* The JSON-RPC error codes RPC_E_* are in the project's one enumeration,
+ * util/err.h. */
 
 /* Handler return value after rpc_fail*() recorded the error. */
-#define RPC_ERR (-1)
+#define RPC_ERR SCH_ERECORDED
 /* Handler return value after rpc_defer(): the reply comes later. */
-#define RPC_DEFERRED (-2)
+#define RPC_DEFERRED SCH_EDEFERRED
 
 /* Method flags. */
 #define RPC_AUTH 0x1   /* needs an authenticated account (else -32001) */
 #define RPC_PUBLIC 0x0 /* callable without an account */
+/* Only reads: runs on the read pool (a read-only connection, its own WAL
+ * snapshot) instead of the executor, unless the caller's connection has
+ * earlier calls still in the executor's hands (read-your-writes). A method
+ * without it is a write. Its handler must not publish, defer or change the
+ * connection's authentication. */
+#define RPC_READ 0x2
 
 /* A method handler; see the top of this file. */
 typedef int (*rpc_handler_fn)(struct rpc_ctx *ctx, json_t *params,
@@ -134,6 +128,16 @@ void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb);
  */
 int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
 		    json_t **result);
+/*
+ * Like rpc_call_nested, but as a call of its own that an HTTP endpoint
+ * makes on the caller's behalf (the Web Annotation Protocol's POST is an
+ * annotation.create): the method's RPC_AUTH flag is checked, the call is
+ * counted in /metrics under its name, and on failure *error gets the
+ * JSON-RPC error object {code, message, data?} (new reference). Takes the
+ * reference of params. 0 with *result, or the error code.
+ */
+int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
+		json_t **result, json_t **error);
 
 /* ---- errors ---- */
 
@@ -184,7 +188,7 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
  * simply a decimal id) into *out (0 when absent). */
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 
-/* ---- events (bus) ---- */
+/* ---- events: the bus (bus/bus.h) bound to this call (rpc/publish.c) ---- */
 
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
@@ -302,6 +306,16 @@ struct http_req {
 	const char *host;       /* Host header */
 	bool tls;               /* served over TLS */
 	const char *public_url; /* --public-url, or "" */
+	const char *device;     /* the device cookie (auth/device.c), or NULL */
+	/* headers the Web Annotation Protocol reads ("" when absent) */
+	const char *accept;
+	const char *prefer;
+	const char *if_match;
+	const char *content_type;
+	bool by_cookie;         /* token came from the session cookie */
+	bool origin_trusted;    /* Origin is ours or --allowed-origin, or,
+				   without Origin, Sec-Fetch-Site is
+				   same-origin or none */
 };
 
 /* The answer; the handler fills it. Buffers are owned by the response and
@@ -311,7 +325,10 @@ struct http_resp {
 	char *content_type; /* malloc'd */
 	char *body;         /* malloc'd */
 	size_t body_len;
-	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL */
+	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL;
+			       several cookies are separated by '\n' */
+	char *headers;      /* malloc'd extra "Name: value\r\n" lines, or
+			       NULL */
 };
 
 /* An HTTP handler; runs on the store thread with a call context whose
@@ -335,6 +352,9 @@ void http_resp_json(struct http_resp *resp, int status, json_t *body);
 /* Convenience: sets status, type and a copy of text. */
 void http_resp_text(struct http_resp *resp, int status, const char *type,
 		    const char *text, size_t len);
+/* Appends one "name: value" header line to the response. */
+void http_resp_header(struct http_resp *resp, const char *name,
+		      const char *value);
 
 /* ---- local calls: command line, unit tests, fuzz targets ---- */
 
@@ -373,6 +393,7 @@ struct rpc_config {
 	const char *content_dir; /* sample book folder */
 	const char *server_key_path; /* file holding the token-hash key */
 	int presence_idle_s;     /* presence timeout */
+	bool mail;               /* --smtp-url is set (server.info) */
 };
 extern struct rpc_config rpc_config;
 

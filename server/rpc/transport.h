@@ -60,7 +60,10 @@ struct rpc_out {
 /* Requests in one JSON-RPC batch at most (more: -32600 for the batch). */
 #define RPC_MAX_BATCH 100
 /* Fairness and backpressure: one transaction takes at most RPC_FAIR_SHARE
- * messages of one connection; when RPC_PAUSE_AT of its messages wait, the
+ * calls of one connection (a batch counts as its number of calls; a lone
+ * batch larger than the share is taken alone), and a read-pool thread runs
+ * at most that many of one connection's calls before serving the next
+ * connection; when RPC_PAUSE_AT of its messages wait, the
  * transport stops reading from it until RPC_OUT_RESUME (sent when no more
  * than RPC_RESUME_AT wait). A flooding client thus fills its own socket
  * buffers, not the server's memory or everyone's latency. */
@@ -75,8 +78,12 @@ struct rpc_exec_opts {
 	void (*wake)(void *arg);/* called from other threads after outputs */
 	void *wake_arg;
 	int max_batch;          /* calls per transaction at most */
+	int readers;            /* read-pool threads (0: 2; -1: none, every
+				   call runs on the executor) */
 };
-#define RPC_EXEC_OPTS_INIT { NULL, NULL, NULL, NULL, 256 }
+#define RPC_EXEC_OPTS_INIT { NULL, NULL, NULL, NULL, 256, 0 }
+/* Read-pool threads at most. */
+#define RPC_READERS_MAX 8
 
 /* Starts the executor thread. 0 or negative SCH_E*. */
 int rpc_exec_start(const struct rpc_exec_opts *opts);
@@ -96,6 +103,12 @@ unsigned rpc_submit_message(uint64_t conn, const char *msg, size_t len);
 /* An HTTP request routed to a module (all strings copied). */
 void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 		     const char *peer, const char *user_agent);
+
+/* Jobs waiting in the executor's queue (tests use it to know that what
+ * they sent has reached the executor). */
+unsigned rpc_exec_queued(void);
+/* Calls answered on the read pool and on the executor since start. */
+void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls);
 
 /* Takes every output queued so far, oldest first (caller frees each). */
 struct rpc_out *rpc_take_outputs(void);

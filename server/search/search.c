@@ -27,6 +27,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -618,13 +619,8 @@ static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_str(ctx, params, "q", true, 1, SEARCH_MAX_QUERY_CP, &q) ||
 	    rpc_param_cursor(ctx, params, &cursor))
 		return RPC_ERR;
-	rc = circles_viewer(db, circle, rpc_account(ctx), rpc_is_admin(ctx),
-			    &v);
-	if (rc == SCH_ENOTFOUND ||
-	    (rc == 0 && v.role == VIS_ROLE_NONE && !v.is_admin))
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
+	if (circles_gate_rpc(ctx, circle, &v))
+		return RPC_ERR;
 	if (search_fts_query(q, &match))
 		return rpc_fail_field(ctx, "q", "the query holds no word");
 	rc = circles_book(db, circle, &book);
@@ -655,10 +651,29 @@ fail:
 	return rpc_fail_store(ctx, rc);
 }
 
+/* threads' posts (events.h): keep the index in step. Private posts are
+ * never indexed; a body replaces the one indexed before. */
+static int on_post(const struct events_event *ev, void *arg)
+{
+	const struct events_post *p = &ev->u.post;
+	struct store *db = rpc_store(ev->ctx);
+
+	(void)arg;
+	if (ev->type == EVENTS_POST_DELETED)
+		return search_unindex_post(db, p->kind, p->id);
+	if (p->private_ || !p->body)
+		return 0;
+	search_unindex_post(db, p->kind, p->id);
+	return search_index_post(db, p->kind, p->id, p->circle, p->body);
+}
+
 void search_init(void)
 {
 	static const struct rpc_method methods[] = {
 		{"search", m_search, RPC_AUTH}, {NULL, NULL, 0}};
 
 	rpc_register(methods);
+	events_on(EVENTS_POST_CREATED, on_post, NULL);
+	events_on(EVENTS_POST_EDITED, on_post, NULL);
+	events_on(EVENTS_POST_DELETED, on_post, NULL);
 }

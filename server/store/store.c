@@ -10,6 +10,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/vec.h"
 
 #include <errno.h>
 #include <sqlite3.h>
@@ -24,8 +25,8 @@
 
 /* A cached prepared statement. */
 struct store_stmt {
-	sqlite3_stmt *st;  /* the prepared statement */
-	const char *sql;   /* key: the caller's static SQL text */
+	sqlite3_stmt *st; /* the prepared statement */
+	const char *sql;  /* key: the caller's static SQL text */
 	struct store *owner;
 };
 
@@ -34,7 +35,7 @@ struct store {
 	char *path;
 	struct store_stmt **cache; /* open addressing by sql pointer */
 	size_t cache_cap, cache_used;
-	int last_rc;               /* last error code seen */
+	int last_rc; /* last error code seen */
 };
 
 static atomic_ullong busy_count;
@@ -58,6 +59,11 @@ static int map_rc(struct store *s, int rc)
 		return SCH_EBUSY;
 	case SQLITE_CONSTRAINT:
 		return SCH_ECONFLICT;
+	case SQLITE_READONLY:
+		/* a method registered RPC_READ tried to write (read pool) */
+		log_warn("store", "write refused on a read connection: %s",
+			 sqlite3_errmsg(s->db));
+		return SCH_EDB;
 	case SQLITE_FULL:
 		return SCH_EFULL;
 	case SQLITE_CORRUPT:
@@ -205,7 +211,8 @@ static int bind_va(struct store_stmt *st, const char *types, va_list ap)
 			break;
 		}
 		case 'b':
-			rc = sqlite3_bind_int(st->st, idx, va_arg(ap, int) != 0);
+			rc = sqlite3_bind_int(st->st, idx,
+					      va_arg(ap, int) != 0);
 			break;
 		case 'd':
 			rc = sqlite3_bind_double(st->st, idx,
@@ -214,6 +221,15 @@ static int bind_va(struct store_stmt *st, const char *types, va_list ap)
 		case 'n':
 			rc = sqlite3_bind_null(st->st, idx);
 			break;
+		case 'B': { /* a blob: pointer, then size_t length */
+			const void *v = va_arg(ap, const void *);
+			size_t n = va_arg(ap, size_t);
+
+			rc = sqlite3_bind_blob64(st->st, idx, v ? v : "",
+						 (sqlite3_uint64)n,
+						 SQLITE_TRANSIENT);
+			break;
+		}
 		default:
 			die("store: bad bind type '%c'", *t);
 		}
@@ -291,6 +307,14 @@ double store_double(struct store_stmt *st, int col)
 const char *store_text(struct store_stmt *st, int col)
 {
 	return (const char *)sqlite3_column_text(st->st, col);
+}
+
+const void *store_blob(struct store_stmt *st, int col, size_t *len)
+{
+	const void *p = sqlite3_column_blob(st->st, col);
+
+	*len = (size_t)sqlite3_column_bytes(st->st, col);
+	return p;
 }
 
 bool store_is_null(struct store_stmt *st, int col)
@@ -437,6 +461,26 @@ static int make_parent_dir(const char *path)
 	return rc;
 }
 
+int store_open_reader(const struct store *s, struct store **out)
+{
+	struct store_opts so = STORE_OPTS_INIT;
+	char err[256];
+	int rc;
+
+	*out = NULL;
+	if (strcmp(s->path, ":memory:") == 0 || s->path[0] == '\0')
+		return SCH_EINVAL;
+	so.path = s->path;
+	so.migrations_dir = NULL;
+	so.migrate = false;
+	so.query_only = true;
+	so.durability = STORE_DURABILITY_NORMAL;
+	rc = store_open(&so, out, err, sizeof(err));
+	if (rc)
+		log_error("store", "read connection: %s", err);
+	return rc;
+}
+
 int store_open(const struct store_opts *opts, struct store **out, char *err,
 	       size_t errlen)
 {
@@ -474,8 +518,9 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 	if (!opts->readonly && !memory) {
 		rc = store_exec(s, "PRAGMA journal_mode=WAL");
 		if (rc) {
-			snprintf(err, errlen, "cannot enable WAL on %s: %s (%s)",
-				 opts->path, sqlite3_errmsg(s->db),
+			snprintf(err, errlen,
+				 "cannot enable WAL on %s: %s (%s)", opts->path,
+				 sqlite3_errmsg(s->db),
 				 store_last_error_kind(s));
 			goto fail;
 		}
@@ -488,6 +533,13 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 				   "PRAGMA temp_store=MEMORY;"
 				   "PRAGMA cache_size=-16000;"
 				   "PRAGMA wal_autocheckpoint=4000");
+	if (rc) {
+		snprintf(err, errlen, "cannot configure %s: %s", opts->path,
+			 sqlite3_errmsg(s->db));
+		goto fail;
+	}
+	if (!rc && opts->query_only)
+		rc = store_exec(s, "PRAGMA query_only=1");
 	if (rc) {
 		snprintf(err, errlen, "cannot configure %s: %s", opts->path,
 			 sqlite3_errmsg(s->db));
@@ -518,14 +570,15 @@ fail:
 	return rc ? rc : SCH_EDB;
 }
 
-/* SCHOLIA_SQL_PROFILE=1: at close, log the cached statements that ran
- * the most VM steps and full-scan steps (a missing index shows here). */
+/* SCHOLIA_SQL_PROFILE=1: at close, log how many statements ran and the
+ * cached statements that ran most often, with their VM and full-scan
+ * steps (a missing index shows here). */
 static int cmp_steps(const void *a, const void *b)
 {
 	const struct store_stmt *x = *(struct store_stmt *const *)a;
 	const struct store_stmt *y = *(struct store_stmt *const *)b;
-	int sx = sqlite3_stmt_status(x->st, SQLITE_STMTSTATUS_VM_STEP, 0);
-	int sy = sqlite3_stmt_status(y->st, SQLITE_STMTSTATUS_VM_STEP, 0);
+	int sx = sqlite3_stmt_status(x->st, SQLITE_STMTSTATUS_RUN, 0);
+	int sy = sqlite3_stmt_status(y->st, SQLITE_STMTSTATUS_RUN, 0);
 
 	return (sy > sx) - (sy < sx);
 }
@@ -542,12 +595,24 @@ static void profile_report(struct store *s)
 		if (s->cache[i])
 			list[n++] = s->cache[i];
 	qsort(list, n, sizeof(*list), cmp_steps);
-	for (size_t i = 0; i < n && i < 15; i++)
-		log_info("sqlprofile", "vm %d scan %d sort %d: %.160s",
+	{
+		long long runs = 0;
+
+		for (size_t i = 0; i < n; i++)
+			runs += sqlite3_stmt_status(list[i]->st,
+						    SQLITE_STMTSTATUS_RUN, 0);
+		log_info("sqlprofile", "statements run: %lld (%zu cached)",
+			 runs, n);
+	}
+	for (size_t i = 0; i < n && i < 40; i++)
+		log_info("sqlprofile", "runs %d vm %d scan %d sort %d: %.160s",
+			 sqlite3_stmt_status(list[i]->st, SQLITE_STMTSTATUS_RUN,
+					     0),
 			 sqlite3_stmt_status(list[i]->st,
 					     SQLITE_STMTSTATUS_VM_STEP, 0),
 			 sqlite3_stmt_status(list[i]->st,
-					     SQLITE_STMTSTATUS_FULLSCAN_STEP, 0),
+					     SQLITE_STMTSTATUS_FULLSCAN_STEP,
+					     0),
 			 sqlite3_stmt_status(list[i]->st,
 					     SQLITE_STMTSTATUS_SORT, 0),
 			 list[i]->sql);
@@ -569,9 +634,8 @@ void store_close(struct store *s)
 	if (s->db) {
 		if (sqlite3_get_autocommit(s->db) == 0)
 			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-		sqlite3_wal_checkpoint_v2(s->db, NULL,
-					  SQLITE_CHECKPOINT_TRUNCATE, NULL,
-					  NULL);
+		sqlite3_wal_checkpoint_v2(
+			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close_v2(s->db);
 	}
 	free(s->path);
@@ -614,4 +678,78 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen)
 	rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
 	sqlite3_close(dst);
 	return rc == SQLITE_OK ? 0 : SCH_EDB;
+}
+
+int store_ids(struct store_stmt *st, int64_t **ids, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return SCH_EDB;
+	while ((rc = store_row(st)) > 0)
+		*VEC_PUSH(*ids, *n, cap) = store_int(st, 0);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int store_restore(const char *in, const char *out, char *err, size_t errlen)
+{
+	sqlite3 *src = NULL, *dst = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3_backup *b;
+	int rc = SCH_EDB;
+
+	if (sqlite3_open_v2(in, &src, SQLITE_OPEN_READONLY, NULL) !=
+	    SQLITE_OK) {
+		snprintf(err, errlen, "cannot open %s: %s", in,
+			 src ? sqlite3_errmsg(src) : "out of memory");
+		rc = SCH_EIO;
+		goto out;
+	}
+	/* a backup that is not a sound database is refused before anything
+	 * of the current one is touched */
+	if (sqlite3_prepare_v2(src, "PRAGMA quick_check", -1, &st, NULL) !=
+		    SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_ROW ||
+	    strcmp((const char *)sqlite3_column_text(st, 0), "ok") != 0) {
+		snprintf(err, errlen, "%s is not a sound database: %s", in,
+			 sqlite3_errmsg(src));
+		rc = SCH_ECORRUPT;
+		goto out;
+	}
+	sqlite3_finalize(st);
+	st = NULL;
+	if (sqlite3_open(out, &dst) != SQLITE_OK) {
+		snprintf(err, errlen, "cannot create %s: %s", out,
+			 dst ? sqlite3_errmsg(dst) : "out of memory");
+		rc = SCH_EIO;
+		goto out;
+	}
+	b = sqlite3_backup_init(dst, "main", src, "main");
+	if (!b) {
+		snprintf(err, errlen, "restore failed: %s",
+			 sqlite3_errmsg(dst));
+		goto out;
+	}
+	rc = sqlite3_backup_step(b, -1);
+	sqlite3_backup_finish(b);
+	if (rc != SQLITE_DONE) {
+		snprintf(err, errlen, "restore failed: %s",
+			 sqlite3_errmsg(dst));
+		rc = SCH_EDB;
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	sqlite3_close(dst);
+	sqlite3_close(src);
+	return rc;
 }

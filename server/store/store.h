@@ -12,6 +12,7 @@
  *	t  const char *     (NULL binds NULL)
  *	b  int (0/1)        d  double
  *	n  nothing: binds NULL
+ *	B  const void *, size_t   (a blob)
  *
  * For example:
  *	st = store_query(db, SQL_GET_ACCOUNT, "t", handle);
@@ -23,8 +24,8 @@
  * store_row() returns 0); do not start the same SQL twice at once.
  *
  * Threads: one struct store is used by one thread at a time. The server gives
- * the executor thread its own connection (store/exec.h); commands use one
- * directly.
+ * the executor thread its own connection and each read-pool thread one from
+ * store_open_reader() (exec/exec.c); commands use one directly.
  */
 #ifndef SCH_STORE_H
 #define SCH_STORE_H
@@ -51,10 +52,11 @@ struct store_opts {
 	int busy_timeout_ms;               /* sqlite busy_timeout */
 	bool migrate;                      /* apply pending migrations on open */
 	bool readonly;                     /* open read-only, never migrate */
+	bool query_only;                   /* PRAGMA query_only: reads only */
 };
 
 #define STORE_OPTS_INIT { "./data/scholia.db", NULL, STORE_DURABILITY_FULL, \
-			  5000, true, false }
+			  5000, true, false, false }
 
 /*
  * Opens (creating the file and its folder if needed) and, when opts->migrate,
@@ -64,6 +66,15 @@ struct store_opts {
  */
 int store_open(const struct store_opts *opts, struct store **out, char *err,
 	       size_t errlen);
+/*
+ * Opens a second connection to the database of s for reads only (the read
+ * pool): no migrations, PRAGMA query_only, so a handler that tries to write
+ * gets an error instead of writing outside the executor's transaction. Each
+ * read transaction (a savepoint) sees one WAL snapshot: every transaction
+ * committed before it began. Returns 0 or a negative SCH_E* code
+ * (SCH_EINVAL for an in-memory database, which cannot be shared).
+ */
+int store_open_reader(const struct store *s, struct store **out);
 /* Finalises statements, checkpoints the WAL (truncate) and closes. */
 void store_close(struct store *s);
 
@@ -80,6 +91,8 @@ int64_t store_int(struct store_stmt *st, int col);
 double store_double(struct store_stmt *st, int col);
 const char *store_text(struct store_stmt *st, int col); /* NULL for NULL */
 bool store_is_null(struct store_stmt *st, int col);
+/* A blob column (borrowed until the next step) and its length. */
+const void *store_blob(struct store_stmt *st, int col, size_t *len);
 /* Copies of a text column (NULL stays NULL); caller frees. */
 char *store_text_dup(struct store_stmt *st, int col);
 
@@ -89,6 +102,10 @@ int store_run(struct store *s, const char *sql, const char *types, ...);
  * returns 1 and sets *out, 0 when there is no row, or negative SCH_E*. */
 int store_int_query(struct store *s, int64_t *out, const char *sql,
 		    const char *types, ...);
+/* Runs st (from store_query; NULL gives SCH_EDB) to its end, collecting the
+ * integer of column 0 of every row: 0 with *ids (malloc'd, caller frees;
+ * NULL when none) and *n, or a negative SCH_E* code with nothing kept. */
+int store_ids(struct store_stmt *st, int64_t **ids, size_t *n);
 /* Executes one or more statements without parameters (DDL, pragmas). */
 int store_exec(struct store *s, const char *sql);
 
@@ -122,6 +139,11 @@ int store_migration_print(struct store *s, const char *dir, FILE *out);
 
 /* SQLite online backup of the whole database into path. */
 int store_backup(struct store *s, const char *path, char *err, size_t errlen);
+
+/* Copies the database file in (checked with quick_check first: a file that
+ * is not a sound database is SCH_ECORRUPT) into a new file out. Used by
+ * `scholia restore`, which moves the result into place. */
+int store_restore(const char *in, const char *out, char *err, size_t errlen);
 
 /* Quick health probe: 0 when a trivial query runs. */
 int store_ping(struct store *s);

@@ -14,7 +14,7 @@
 
 #include "auth/auth.h"
 #include "rpc/rpc.h"
-#include "search/search.h"
+#include "events/events.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
@@ -50,22 +50,7 @@ static const char SQL_WIPE_REACTIONS[] =
 static int th_ids(struct store *db, const char *sql, int64_t arg, int64_t **ids,
 		  size_t *n)
 {
-	struct store_stmt *st = store_query(db, sql, "i", arg);
-	size_t cap = 0;
-	int rc;
-
-	*ids = NULL;
-	*n = 0;
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (*n == cap) {
-			cap = cap ? cap * 2 : 32;
-			*ids = xrealloc(*ids, cap * sizeof(**ids));
-		}
-		(*ids)[(*n)++] = store_int(st, 0);
-	}
-	return rc < 0 ? rc : 0;
+	return store_ids(store_query(db, sql, "i", arg), ids, n);
 }
 
 /* Every live post of one kind by account, as its author sees it. */
@@ -155,7 +140,8 @@ static int th_wipe(struct rpc_ctx *ctx, int kind, int64_t id)
 		rc = store_run(db, SQL_WIPE_REACTIONS, "ii", (int64_t)kind, id);
 	if (rc)
 		return rc;
-	search_unindex_post(db, kind, id);
+	(void)th_emit_post(ctx, EVENTS_POST_DELETED,
+		     &(struct th_post){.kind = kind, .id = id, .deleted = true});
 	return rpc_events_mark(ctx, th_kind_name(kind), id, -1, true);
 }
 

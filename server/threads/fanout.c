@@ -22,6 +22,7 @@
 #include "threads/internal.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 #define TH_MAX_MENTIONS 20 /* handles honoured in one body */
 #define TH_HANDLE_MAX 32
@@ -49,10 +50,7 @@ static void th_seen_add(struct th_seen *s, int64_t id)
 {
 	if (th_seen_has(s, id))
 		return;
-	if (s->n == s->cap) {
-		s->cap = s->cap ? s->cap * 2 : 16;
-		s->ids = xrealloc(s->ids, s->cap * sizeof(*s->ids));
-	}
+	s->ids = vec_reserve(s->ids, s->n, &s->cap, sizeof(*s->ids));
 	s->ids[s->n++] = id;
 }
 

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "events/events.h"
 #include "visibility/visibility.h"
 
 struct store;
@@ -45,6 +46,15 @@ struct th_post {
  * Free with th_post_free. */
 int th_post_load(struct store *db, int kind, int64_t id, struct th_post *p);
 void th_post_free(struct th_post *p);
+/* Publishes a domain event about p (events/events.h: EVENTS_POST_*);
+ * 0 or the first subscriber's nonzero return. */
+int th_emit_post(struct rpc_ctx *ctx, enum events_type type,
+		 const struct th_post *p);
+/* Asks the subscribers of EVENTS_POST_CHECK or EVENTS_REACT_CHECK
+ * (moderation) whether the caller may write in circle: 0 or RPC_ERR with
+ * the error recorded in ctx. */
+int th_check_write(struct rpc_ctx *ctx, enum events_type type,
+		   const struct vis_viewer *v, int64_t circle);
 
 /* The reading position of a chapter (0 when unknown). */
 int th_chapter_order(struct store *db, int64_t chapter);
@@ -84,6 +94,14 @@ json_t *th_versions_json(struct store *db, int kind, int64_t id);
  */
 int th_publish_post(struct rpc_ctx *ctx, const char *type,
 		    const struct th_post *p);
+/*
+ * The same, and the caller's reply (the full object with the caller's
+ * my_reactions, a new reference in *reply): the object is built from the
+ * database once per write, the redacted form and the reply are copies of
+ * it (a write's statements, see docs/benchmarks.md).
+ */
+int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
+			  const struct th_post *p, int64_t me, json_t **reply);
 
 /*
  * Notifications for a new or edited post: mentions of @handles (skipping
@@ -94,7 +112,29 @@ int th_publish_post(struct rpc_ctx *ctx, const char *type,
 int th_notify_post(struct rpc_ctx *ctx, const struct th_post *p,
 		   const char *old_body, bool is_new);
 
+/* annotation.list's `withheld`: {count, reason} of the chapter's threads
+ * by others that the spoiler guard ("spoiler_guard") or post first
+ * ("post_first") holds back from v, or json null (extras.c). */
+json_t *th_withheld_json(struct store *db, const struct vis_viewer *v,
+			 int64_t circle, int64_t chapter);
+/* Registers markdown.preview (extras.c). */
+void threads_extras_init(void);
+
 /* Registers the account.export and account.delete hooks (account.c). */
 void threads_account_init(void);
+
+/*
+ * annotation.create after its checks (membership, chapter, mute, slow mode
+ * and rate limit): inserts, anchors, indexes, publishes and notifies, and
+ * sets *result to the new annotation. RPC_ERR with the error recorded.
+ * annotation.import calls it once per highlight after checking the caller
+ * once (an import is one post for the limits).
+ */
+int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
+			 json_t *target, const char *body, bool private_,
+			 json_t **result);
+/* annotation.import (import.c). */
+int th_annotation_import(struct rpc_ctx *ctx, json_t *params,
+			 json_t **result);
 
 #endif

@@ -22,10 +22,16 @@
 #include "util/html.h"
 
 #define MD_LINK_STACK 128 /* nesting depth tracked for links and images */
+/* R2-F2: blocks nested deeper than this are rendered as their text only,
+ * and a rendering past MD_MAX_HTML bytes falls back to the escaped source
+ * (a body of 9,990 ">" made 270 KB of HTML). */
+#define MD_MAX_DEPTH 16
+#define MD_MAX_HTML (64u << 10)
 
 /* Renderer state passed to the md4c callbacks. */
 struct md_out {
 	struct buf b;
+	int blocks; /* open blocks (not counting the document) */
 	int depth;		    /* open link/image spans */
 	bool opened[MD_LINK_STACK]; /* did that span emit an <a>? */
 	int open_links;		    /* <a> elements currently open */
@@ -218,6 +224,14 @@ static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
 {
 	struct md_out *o = userdata;
 
+	if (o->b.len > MD_MAX_HTML)
+		return 1; /* abort: threads_render_markdown falls back */
+	if (type != MD_BLOCK_DOC && ++o->blocks > MD_MAX_DEPTH) {
+		if (type == MD_BLOCK_P || type == MD_BLOCK_LI ||
+		    type == MD_BLOCK_H)
+			buf_addch(&o->b, ' ');
+		return 0;
+	}
 	switch (type) {
 	case MD_BLOCK_DOC:
 	case MD_BLOCK_HTML:
@@ -284,6 +298,8 @@ static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *userdata)
 {
 	struct md_out *o = userdata;
 
+	if (type != MD_BLOCK_DOC && o->blocks-- > MD_MAX_DEPTH)
+		return 0;
 	switch (type) {
 	case MD_BLOCK_DOC:
 	case MD_BLOCK_HTML:
@@ -437,6 +453,8 @@ static int md_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,
 {
 	struct md_out *o = userdata;
 
+	if (o->b.len > MD_MAX_HTML)
+		return 1; /* abort: threads_render_markdown falls back */
 	switch (type) {
 	case MD_TEXT_NULLCHAR:
 		md_put_utf8(&o->b, 0xFFFD, true);
@@ -481,7 +499,8 @@ char *threads_render_markdown(const char *src, size_t len)
 	 * ending in "[a](", found by fuzzing): give it a NUL after them */
 	copy = xstrndup(src ? src : "", len);
 	if (md_parse(copy, (MD_SIZE)len, &parser, &o) != 0) {
-		/* out of memory inside md4c: fall back to escaped text */
+		/* too large, or out of memory inside md4c: fall back to
+		 * escaped text */
 		buf_reset(&o.b);
 		buf_adds(&o.b, "<p>");
 		html_escape(&o.b, copy, len);

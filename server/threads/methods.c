@@ -16,10 +16,9 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
-#include "moderation/moderation.h"
+#include "events/events.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
-#include "search/search.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
@@ -27,6 +26,9 @@
 #include "util/err.h"
 
 #define TH_PAGE 200 /* annotations per page of annotation.list */
+/* and at most this many bytes of JSON (at least one item): one reply must
+ * never near the 1 MiB send queue (R2-F2) */
+#define TH_PAGE_BYTES (512u << 10)
 
 static const char *const th_reactions[] = {"agree", "insightful", "question",
 					   "disagree", NULL};
@@ -43,6 +45,9 @@ static const char SQL_LIST[] =
 static const char SQL_UPDATE_ANN[] =
 	"UPDATE annotations SET body = ?, body_html = ?, updated_at = ?,"
 	" edited = 1 WHERE id = ?";
+static const char SQL_PUBLISH_ANN[] =
+	"UPDATE annotations SET visibility = 'circle', updated_at = ?"
+	" WHERE id = ?";
 static const char SQL_UPDATE_REPLY[] =
 	"UPDATE replies SET body = ?, body_html = ?, updated_at = ?,"
 	" edited = 1 WHERE id = ?";
@@ -102,15 +107,17 @@ static int th_not_found(struct rpc_ctx *ctx)
 	return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
 }
 
-/* The caller's viewer in circle; -32004 unless the caller may see it. */
+/* The caller's viewer in circle; -32004 "not found" unless the caller may
+ * see it (the access gate, circles/circles.h: the message names no circle,
+ * as the caller may have asked for a post). */
 static int th_viewer(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
 {
-	if (circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			   rpc_is_admin(ctx), v) != 0)
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), v);
+
+	if (rc == SCH_ENOTFOUND)
 		return th_not_found(ctx);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return th_not_found(ctx);
-	return 0;
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 /* Posting, replying, reacting and following need membership: a site admin
@@ -189,12 +196,13 @@ static bool th_locked_for(const struct th_post *p, const struct vis_viewer *v)
 	return p->locked && !vis_is_moderator(v);
 }
 
-static int th_index(struct store *db, const struct th_post *p)
+/* Tells the subscribers (search) that p was written or edited. */
+static int th_index(struct rpc_ctx *ctx, enum events_type type,
+		    const struct th_post *p)
 {
 	if (p->private_ || p->deleted || !p->body)
 		return 0;
-	search_unindex_post(db, p->kind, p->id);
-	return search_index_post(db, p->kind, p->id, p->circle, p->body);
+	return th_emit_post(ctx, type, p);
 }
 
 /* The start offset of a normalised target (-1 when it has none). */
@@ -221,15 +229,11 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 {
 	static const char *const allowed[] = {"circle", "chapter",    "target",
 					      "body",	"visibility", NULL};
-	struct store *db = rpc_store(ctx);
-	int64_t circle, chapter, id, me = rpc_account(ctx), now = rpc_now(ctx);
+	int64_t circle, chapter;
 	const char *body;
 	json_t *target;
 	int visibility = 0;
 	struct vis_viewer v;
-	struct th_post p;
-	char *html;
-	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -248,12 +252,25 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	if (th_viewer(ctx, circle, &v) || th_need_member(ctx, &v) ||
 	    th_check_chapter(ctx, circle, chapter))
 		return RPC_ERR;
-	if (moderation_check_post(ctx, &v, circle))
+	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, circle))
 		return RPC_ERR;
+	return th_annotation_insert(ctx, circle, chapter, target, body,
+				    visibility == 1, result);
+}
+
+int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
+			 json_t *target, const char *body, bool private_,
+			 json_t **result)
+{
+	struct store *db = rpc_store(ctx);
+	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
+	struct th_post p;
+	char *html;
+	int rc;
 
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_ANN, "iiitttii", circle, chapter, me,
-		       body, html, th_visibilities[visibility], now, now);
+		       body, html, th_visibilities[private_ ? 1 : 0], now, now);
 	free(html);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
@@ -296,17 +313,19 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	if (!p.private_) {
 		rc = circles_mark_posted(ctx, circle, me, chapter);
 		if (!rc)
-			rc = th_index(db, &p);
+			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	}
 	if (!rc)
-		rc = th_publish_post(ctx, "annotation.created", &p);
+		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
+					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
 		return rpc_fail_store(ctx, rc);
 	}
-	*result = th_post_json(db, &p, me, VIS_FULL);
 	th_post_free(&p);
 	return 0;
 }
@@ -342,6 +361,8 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct vis_viewer v;
 	json_t *items;
 	int n = 0, m, i, rc;
+	size_t bytes = 0;
+	bool full = false;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -361,7 +382,7 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
 	m = 0;
-	for (i = 0; i < n && i < TH_PAGE; i++) {
+	for (i = 0; i < n && i < TH_PAGE && !full; i++) {
 		struct th_post p;
 		struct vis_item item;
 		enum vis_result r;
@@ -383,7 +404,10 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			if (start != p.position)
 				store_run(db, SQL_ANN_POSITION, "ii", start,
 					  p.id);
+			bytes += json_dumpb(rows[m].obj, NULL, 0,
+					    JSON_COMPACT);
 			m++;
+			full = bytes >= TH_PAGE_BYTES;
 		}
 		th_post_free(&p);
 	}
@@ -393,9 +417,11 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		json_array_append_new(items, rows[i].obj);
 	*result = json_pack(
 		"{s:o, s:o}", "items", items, "next",
-		n > TH_PAGE
-			? json_sprintf("%lld", (long long)(offset + TH_PAGE))
+		(full && i < n) || n > TH_PAGE
+			? json_sprintf("%lld", (long long)(offset + i))
 			: json_null());
+	json_object_set_new(*result, "withheld",
+			    th_withheld_json(db, &v, circle, chapter));
 	return 0;
 }
 
@@ -424,15 +450,80 @@ static int annotation_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		     int kind);
+
+/*
+ * annotation.update {visibility: "circle"} of a private annotation: it
+ * becomes a circle thread as if posted now (the post limits, mute and slow
+ * mode apply; search, post-first and chapter follows learn of it) and
+ * annotation.created goes to the circle. A body given too is applied
+ * first, as an ordinary edit.
+ */
+static int th_publish(struct rpc_ctx *ctx, json_t *params, json_t **result,
+		      int64_t id, const char *body)
+{
+	struct store *db = rpc_store(ctx);
+	int64_t me = rpc_account(ctx);
+	struct vis_viewer v;
+	struct th_post p;
+	json_t *edited = NULL;
+	int rc;
+
+	if (body) {
+		json_t *pp = json_pack("{s:I,s:s}", "annotation",
+				       (json_int_t)id, "body", body);
+
+		rc = th_update(ctx, pp, &edited, TH_ANNOTATION);
+		json_decref(pp);
+		json_decref(edited);
+		if (rc)
+			return RPC_ERR;
+	}
+	(void)params;
+	rc = th_post_load(db, TH_ANNOTATION, id, &p);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (th_viewer(ctx, p.circle, &v) || th_need_member(ctx, &v) ||
+	    th_check_write(ctx, EVENTS_POST_CHECK, &v, p.circle)) {
+		th_post_free(&p);
+		return RPC_ERR;
+	}
+	rc = store_run(db, SQL_PUBLISH_ANN, "ii", rpc_now(ctx), id);
+	th_post_free(&p);
+	if (!rc)
+		rc = th_post_load(db, TH_ANNOTATION, id, &p);
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
+	if (!rc)
+		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
+	if (!rc)
+		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
+					   result);
+	if (!rc)
+		rc = th_notify_post(ctx, &p, NULL, true);
+	if (rc) {
+		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
+		return rpc_fail_store(ctx, rc);
+	}
+	th_post_free(&p);
+	return 0;
+}
+
 /* annotation.update and reply.update. */
 static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		     int kind)
 {
-	static const char *const allowed_a[] = {"annotation", "body", NULL};
+	static const char *const allowed_a[] = {"annotation", "body",
+						"visibility", NULL};
 	static const char *const allowed_r[] = {"reply", "body", NULL};
 	struct store *db = rpc_store(ctx);
-	const char *name = th_kind_name(kind), *body;
+	const char *name = th_kind_name(kind), *body = NULL;
 	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
+	int visibility = -1;
 	struct vis_viewer v;
 	struct th_post p;
 	enum vis_result r;
@@ -442,10 +533,34 @@ static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 	if (rpc_params_only(ctx, params,
 			    kind == TH_REPLY ? allowed_r : allowed_a) ||
 	    rpc_param_id(ctx, params, name, true, &id) ||
-	    th_param_body(ctx, params, &body))
+	    (kind == TH_ANNOTATION &&
+	     rpc_param_enum(ctx, params, "visibility", false, th_visibilities,
+			    &visibility)) ||
+	    ((visibility < 0 || json_object_get(params, "body")) &&
+	     th_param_body(ctx, params, &body)))
 		return RPC_ERR;
 	if (th_load_visible(ctx, kind, id, &p, &v, &r))
 		return RPC_ERR;
+	if (visibility >= 0 && p.author == me && !p.deleted) {
+		/* private -> circle only; circle -> private is refused */
+		if (visibility == 1 && !p.private_) {
+			th_post_free(&p);
+			return rpc_fail_field(ctx, "visibility",
+					      "a circle annotation cannot "
+					      "become private");
+		}
+		if (visibility == 0 && p.private_) {
+			th_post_free(&p);
+			return th_publish(ctx, params, result, id, body);
+		}
+	}
+	if (!body) {
+		body = p.body ? p.body : "";
+		if (!*body) {
+			th_post_free(&p);
+			return rpc_fail_field(ctx, "body", "body is empty");
+		}
+	}
 	if (p.author != me) {
 		rc = rpc_fail(ctx, RPC_E_FORBIDDEN, "only the author may edit");
 		goto out;
@@ -483,7 +598,7 @@ static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		rc = rpc_fail_store(ctx, rc);
 		goto out;
 	}
-	rc = th_index(db, &p);
+	rc = th_index(ctx, EVENTS_POST_EDITED, &p);
 	if (!rc)
 		rc = th_publish_post(ctx,
 				     kind == TH_REPLY ? "reply.updated"
@@ -534,7 +649,7 @@ static int th_delete_row(struct rpc_ctx *ctx, struct th_post *p, bool gone)
 			       p->id);
 	if (rc)
 		return rc;
-	search_unindex_post(db, p->kind, p->id);
+	(void)th_emit_post(ctx, EVENTS_POST_DELETED, p);
 	rc = rpc_events_mark(ctx, th_kind_name(p->kind), p->id, -1, true);
 	if (rc)
 		return rc;
@@ -676,7 +791,7 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			goto fail;
 		}
 	}
-	if (moderation_check_post(ctx, &v, a.circle))
+	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, a.circle))
 		goto fail;
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_REPLY, "iIittii", ann, parent, me, body,
@@ -691,17 +806,19 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!p.private_) {
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
 		if (!rc)
-			rc = th_index(db, &p);
+			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	}
 	if (!rc)
-		rc = th_publish_post(ctx, "reply.created", &p);
+		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
+					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
+		json_decref(*result);
+		*result = NULL;
 		goto fail_store;
 	}
-	*result = th_post_json(db, &p, me, VIS_FULL);
 	th_post_free(&p);
 	th_post_free(&a);
 	return 0;
@@ -747,7 +864,7 @@ static int reaction_toggle(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (r == VIS_NONE || t.deleted)
 		return th_not_found(ctx);
 	if (th_need_member(ctx, &v) ||
-	    moderation_check_muted(ctx, &v, t.circle))
+	    th_check_write(ctx, EVENTS_REACT_CHECK, &v, t.circle))
 		return RPC_ERR;
 	if (r == VIS_REDACTED)
 		return rpc_fail(ctx, RPC_E_FORBIDDEN, "the post is hidden");
@@ -811,10 +928,9 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	struct vis_viewer v;
 	int64_t circle, *ids = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	json_t *items;
 	int rc;
 
@@ -826,20 +942,10 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!vis_is_moderator(&v))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"only moderators review anchors");
-	st = store_query(db, SQL_CIRCLE_ANNS, "i", circle);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
-	if (rc < 0) {
-		free(ids);
+	rc = store_ids(store_query(db, SQL_CIRCLE_ANNS, "i", circle), &ids,
+		       &n);
+	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
-	}
 	items = json_array();
 	for (i = 0; i < n; i++) {
 		struct th_post p;
@@ -885,7 +991,6 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	enum vis_result r;
 	json_t *target = NULL;
 	const char *state = NULL;
-	char ref[64];
 	bool accept;
 	int rc;
 
@@ -914,12 +1019,15 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(db, SQL_ANN_POSITION, "ii",
 			       th_target_start(target), id);
 	json_decref(target);
-	if (!rc && !p.private_) {
-		snprintf(ref, sizeof(ref), "{\"annotation\":%lld}",
-			 (long long)id);
-		rc = moderation_log(ctx, p.circle,
-				    accept ? "anchor.accept" : "anchor.reject",
-				    ref, NULL);
+	if (!rc) {
+		struct events_event ev = {.type = EVENTS_ANCHOR_RESOLVED,
+					  .ctx = ctx};
+
+		ev.u.anchor.annotation = id;
+		ev.u.anchor.circle = p.circle;
+		ev.u.anchor.accepted = accept;
+		ev.u.anchor.private_ = p.private_;
+		rc = events_emit(&ev);
 	}
 	if (!rc)
 		rc = th_publish_post(ctx, "anchor.changed", &p);
@@ -939,14 +1047,17 @@ static int anchor_resolve(struct rpc_ctx *ctx, json_t *params, json_t **result)
  * (the import runs in another process: it reaches live subscribers through
  * catch-up, as circle.subscribe replays since their last seq).
  */
-static int threads_anchor_changed(struct rpc_ctx *ctx, int64_t annotation)
+static int threads_anchor_changed(const struct events_event *ev, void *arg)
 {
+	struct rpc_ctx *ctx = ev->ctx;
+	int64_t annotation = ev->u.anchor.annotation;
 	struct store *db = rpc_store(ctx);
 	const char *state = NULL;
 	json_t *target = NULL;
 	struct th_post p;
 	int rc;
 
+	(void)arg;
 	if (th_post_load(db, TH_ANNOTATION, annotation, &p))
 		return 0; /* not ours (or gone): nothing to tell */
 	rc = books_anchor_get(db, annotation, &target, &state);
@@ -960,15 +1071,29 @@ static int threads_anchor_changed(struct rpc_ctx *ctx, int64_t annotation)
 	return rc < 0 ? rc : 0;
 }
 
+/* circle.clone with annotations (circles publishes, see events.h). */
+static int threads_on_clone(const struct events_event *ev, void *arg)
+{
+	int copied = 0;
+	int rc;
+
+	(void)arg;
+	rc = threads_clone(ev->ctx, ev->u.clone.from, ev->u.clone.to,
+			   ev->u.clone.account, &copied);
+	*ev->u.clone.copied += copied;
+	return rc;
+}
+
 void threads_init(void)
 {
 	static const struct rpc_method methods[] = {
 		{"annotation.create", annotation_create, RPC_AUTH},
-		{"annotation.list", annotation_list, RPC_AUTH},
-		{"annotation.get", annotation_get, RPC_AUTH},
+		{"annotation.list", annotation_list, RPC_AUTH | RPC_READ},
+		{"annotation.get", annotation_get, RPC_AUTH | RPC_READ},
 		{"annotation.update", annotation_update, RPC_AUTH},
 		{"annotation.delete", annotation_delete, RPC_AUTH},
 		{"reply.create", reply_create, RPC_AUTH},
+		{"annotation.import", th_annotation_import, RPC_AUTH},
 		{"reply.update", reply_update, RPC_AUTH},
 		{"reply.delete", reply_delete, RPC_AUTH},
 		{"reaction.toggle", reaction_toggle, RPC_AUTH},
@@ -979,5 +1104,7 @@ void threads_init(void)
 
 	rpc_register(methods);
 	threads_account_init();
-	books_anchor_changed = threads_anchor_changed;
+	events_on(EVENTS_ANCHOR_MOVED, threads_anchor_changed, NULL);
+	events_on(EVENTS_CIRCLE_CLONED, threads_on_clone, NULL);
+	threads_extras_init();
 }

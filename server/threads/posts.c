@@ -18,14 +18,16 @@
 #include "auth/auth.h"
 #include "books/books.h"
 #include "circles/circles.h"
+#include "events/events.h"
 #include "rpc/rpc.h"
-#include "search/search.h"
 #include "store/store.h"
 #include "threads/internal.h"
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
+#include "util/vec.h"
 
 static const char *const th_reaction_kinds[] = {"agree", "insightful",
 						"question", "disagree", NULL};
@@ -85,13 +87,7 @@ const char *th_kind_name(int kind)
 
 json_t *th_time_json(int64_t t)
 {
-	char s[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(s, sizeof(s), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(s);
+	return rfc3339_json(t);
 }
 
 json_t *th_target_ref(int kind, int64_t id)
@@ -140,6 +136,32 @@ int th_post_load(struct store *db, int kind, int64_t id, struct th_post *p)
 	p->deleted = store_int(st, 14) != 0;
 	store_done(st);
 	return 0;
+}
+
+int th_emit_post(struct rpc_ctx *ctx, enum events_type type,
+		 const struct th_post *p)
+{
+	struct events_event ev = {.type = type, .ctx = ctx};
+
+	ev.u.post.kind = p->kind;
+	ev.u.post.id = p->id;
+	ev.u.post.circle = p->circle;
+	ev.u.post.chapter = p->chapter;
+	ev.u.post.author = p->author;
+	ev.u.post.private_ = p->private_;
+	ev.u.post.body = p->deleted ? NULL : p->body;
+	return events_emit(&ev);
+}
+
+int th_check_write(struct rpc_ctx *ctx, enum events_type type,
+		   const struct vis_viewer *v, int64_t circle)
+{
+	struct events_event ev = {.type = type, .ctx = ctx};
+
+	ev.u.post.circle = circle;
+	ev.u.post.author = rpc_account(ctx);
+	ev.u.post.viewer = v;
+	return events_emit(&ev);
 }
 
 void th_post_free(struct th_post *p)
@@ -227,6 +249,9 @@ static json_t *th_str_or_null(const char *s)
 	return s ? json_string(s) : json_null();
 }
 
+int64_t (*threads_reply_outcome)(struct store *db, int64_t reply,
+				 int64_t annotation);
+
 json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		     enum vis_result r)
 {
@@ -254,6 +279,14 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		json_object_set_new(o, "parent",
 				    p->parent ? json_integer(p->parent)
 					      : json_null());
+		if (threads_reply_outcome) {
+			int64_t m =
+				threads_reply_outcome(db, p->id, p->annotation);
+
+			if (m > 0)
+				json_object_set_new(o, "meeting_outcome",
+						    json_integer(m));
+		}
 	} else {
 		json_t *target = NULL;
 		const char *state = "exact";
@@ -277,18 +310,41 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 	return o;
 }
 
-int th_publish_post(struct rpc_ctx *ctx, const char *type,
-		    const struct th_post *p)
+int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
+			  const struct th_post *p, int64_t me, json_t **reply)
 {
 	struct store *db = rpc_store(ctx);
 	struct vis_item item;
+	json_t *full, *redacted;
 	int64_t seq;
 
 	th_post_vis(db, p, &item);
+	full = th_post_json(db, p, 0, VIS_FULL);
+	/* what th_post_json(VIS_REDACTED) gives: no body, hidden */
+	redacted = json_deep_copy(full);
+	json_object_set_new(redacted, "body", json_null());
+	json_object_set_new(redacted, "body_html", json_null());
+	json_object_set_new(redacted, "hidden", json_true());
+	if (reply) {
+		*reply = json_deep_copy(full);
+		if (me)
+			json_object_set_new(
+				*reply, "my_reactions",
+				th_my_reactions_json(db, p->kind, p->id, me));
+	}
 	seq = rpc_publish(ctx, p->circle, type, &item, th_kind_name(p->kind),
-			  p->id, th_post_json(db, p, 0, VIS_FULL),
-			  th_post_json(db, p, 0, VIS_REDACTED));
+			  p->id, full, redacted);
+	if (seq < 0 && reply) {
+		json_decref(*reply);
+		*reply = NULL;
+	}
 	return seq < 0 ? (int)seq : 0;
+}
+
+int th_publish_post(struct rpc_ctx *ctx, const char *type,
+		    const struct th_post *p)
+{
+	return th_publish_post_reply(ctx, type, p, 0, NULL);
 }
 
 /* ---- threads.h ---- */
@@ -466,24 +522,13 @@ static int th_walk_cmp(const void *a, const void *b)
 static int th_add_replies(struct store *db, json_t *obj, int64_t annotation,
 			  const struct vis_viewer *v)
 {
-	struct store_stmt *st;
 	int64_t *ids = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	json_t *arr = json_array();
 	int rc;
 
-	st = store_query(db, SQL_THREAD_REPLIES, "i", annotation);
-	if (!st) {
-		rc = SCH_EDB;
-		goto out;
-	}
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
+	rc = store_ids(store_query(db, SQL_THREAD_REPLIES, "i", annotation),
+		       &ids, &n);
 	if (rc < 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -530,10 +575,7 @@ int threads_each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 64;
-			rows = xrealloc(rows, cap * sizeof(*rows));
-		}
+		rows = vec_reserve(rows, n, &cap, sizeof(*rows));
 		rows[n].id = store_int(st, 0);
 		rows[n].chapter = store_int(st, 1);
 		rows[n].position = store_int(st, 2);
@@ -601,22 +643,13 @@ int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
 		  int64_t account, int *copied)
 {
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	int64_t *ids = NULL, now = rpc_now(ctx);
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, i;
 	int rc;
 
 	*copied = 0;
-	st = store_query(db, SQL_CLONE_SRC, "ii", from, account);
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			ids = xrealloc(ids, cap * sizeof(*ids));
-		}
-		ids[n++] = store_int(st, 0);
-	}
+	rc = store_ids(store_query(db, SQL_CLONE_SRC, "ii", from, account),
+		       &ids, &n);
 	for (i = 0; rc == 0 && i < n; i++) {
 		struct th_post p;
 		int64_t id;
@@ -634,8 +667,8 @@ int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
 		rc = th_post_load(db, TH_ANNOTATION, id, &p);
 		if (rc)
 			break;
-		if (p.body)
-			search_index_post(db, TH_ANNOTATION, id, to, p.body);
+		/* as before the split: an index failure does not stop it */
+		(void)th_emit_post(ctx, EVENTS_POST_CREATED, &p);
 		rc = th_publish_post(ctx, "annotation.created", &p);
 		th_post_free(&p);
 		if (!rc)

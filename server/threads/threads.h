@@ -75,6 +75,14 @@ int threads_each_visible(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 int threads_clone(struct rpc_ctx *ctx, int64_t from, int64_t to,
 		  int64_t account, int *copied);
 
+/*
+ * Set by the meetings module: the meeting whose outcome the reply is (reply
+ * id, and the thread it is in), or 0. Reply objects carry a nonzero answer
+ * as "meeting_outcome". NULL (the default): no reply carries it.
+ */
+extern int64_t (*threads_reply_outcome)(struct store *db, int64_t reply,
+					int64_t annotation);
+
 /* Markdown body -> safe HTML (no raw HTML, only http/https/mailto links).
  * Returns a malloc'd NUL-terminated string the caller frees. */
 char *threads_render_markdown(const char *src, size_t len);

@@ -5,6 +5,7 @@
 #include "util/buf.h"
 #include "util/log.h"
 
+#include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,6 +69,8 @@ void buf_grow(struct buf *b, size_t extra)
 void buf_add(struct buf *b, const void *data, size_t len)
 {
 	buf_grow(b, len);
+	/* room for the bytes and the NUL that keeps data a C string */
+	assert(b->len + len < b->cap);
 	if (len)
 		memcpy(b->data + b->len, data, len);
 	b->len += len;

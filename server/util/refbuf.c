@@ -4,6 +4,7 @@
 #include "util/refbuf.h"
 #include "util/buf.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,8 +27,13 @@ struct refbuf *refbuf_ref(struct refbuf *rb)
 
 void refbuf_unref(struct refbuf *rb)
 {
+	int was;
+
 	if (!rb)
 		return;
-	if (atomic_fetch_sub_explicit(&rb->refs, 1, memory_order_acq_rel) == 1)
+	was = atomic_fetch_sub_explicit(&rb->refs, 1, memory_order_acq_rel);
+	/* one unref per ref: below 1 would be a use after free */
+	assert(was >= 1);
+	if (was == 1)
 		free(rb);
 }

@@ -12,12 +12,19 @@
  */
 #include "visibility/visibility.h"
 
+#include <assert.h>
+
 bool vis_is_moderator(const struct vis_viewer *v)
 {
 	if (v->role >= VIS_ROLE_MODERATOR)
 		return true;
 	/* SPEC §4: site admins act as moderators in circles they can see */
 	return v->is_admin && v->account != 0;
+}
+
+bool vis_sees_circle(const struct vis_viewer *v)
+{
+	return v->role != VIS_ROLE_NONE || v->is_admin;
 }
 
 static bool posted_in(const struct vis_viewer *v, int64_t chapter)
@@ -30,6 +37,7 @@ static bool posted_in(const struct vis_viewer *v, int64_t chapter)
 
 void vis_mark_posted(struct vis_viewer *v, int64_t chapter)
 {
+	assert(v->nposted >= 0 && v->nposted <= VIS_MAX_POSTED);
 	if (chapter == 0 || posted_in(v, chapter))
 		return;
 	if (v->nposted < VIS_MAX_POSTED)
@@ -48,7 +56,7 @@ enum vis_result vis_check(const struct vis_viewer *v,
 		return item->only_account == v->account ? VIS_FULL : VIS_NONE;
 	if (v->circle != item->circle)
 		return VIS_NONE;
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
+	if (!vis_sees_circle(v))
 		return VIS_NONE;
 	if (item->private_)
 		return own ? VIS_FULL : VIS_NONE;

@@ -73,6 +73,13 @@ enum vis_result {
 enum vis_result vis_check(const struct vis_viewer *v,
 			  const struct vis_item *item);
 
+/*
+ * The access gate's rule: may this viewer see the circle at all (a member
+ * of any role, or a site admin)? vis_check() starts from it; circles_gate()
+ * (circles/circles.h) is the one place that loads a viewer and asks it.
+ */
+bool vis_sees_circle(const struct vis_viewer *v);
+
 /* True if the viewer moderates (moderator, owner, or site admin member). */
 bool vis_is_moderator(const struct vis_viewer *v);
 

@@ -452,12 +452,12 @@ enum cstate { C_FREE, C_TCP, C_HS, C_OPEN, C_DOWN };
 enum role { R_MEMBER, R_WRITER, R_LOGIN, R_SETUP, R_BARE };
 enum op {
 	OP_RESUME, OP_SUB, OP_CREATE, OP_REPLY, OP_LIST, OP_CHGET,
-	OP_LOGIN, OP_REGISTER, OP_JOIN, OP_OTHER, NOP
+	OP_LOGIN, OP_REGISTER, OP_JOIN, OP_OTHER, OP_CLIST, NOP
 };
 static const char *const op_name[NOP] = {
 	"auth.resume", "circle.subscribe", "annotation.create",
 	"reply.create", "annotation.list", "chapter.get", "auth.login",
-	"auth.register", "circle.join", "other"};
+	"auth.register", "circle.join", "other", "client.list"};
 
 #define NPEND 32
 #define NSUB 3
@@ -490,7 +490,17 @@ struct conn {
 	int step;               /* setup state machine */
 	uint32_t src;           /* source address (host order), 0: spread */
 	char reply[256];        /* setup: last reply's result bits */
+	uint64_t list_due[NSUB]; /* naive client: re-fetch at this time */
 };
+
+/* LOADGEN_CLIENT=naive: each connection behaves as the web app's reader
+ * did before it applied events (web/js/reader.js): every annotation,
+ * reply or reaction event of a circle schedules a re-fetch of the
+ * chapter's annotation.list 60 ms later, the timer restarting with each
+ * event (debounce). Counted as the op "client.list". Default ("events"):
+ * the client applies the event and sends nothing. */
+static int g_naive_client;
+#define CLIENT_DEBOUNCE_NS 60000000ull
 
 static int ep = -1;
 static struct conn *conns;
@@ -1037,6 +1047,14 @@ static void handle_event(struct conn *c, const char *params, const char *e,
 		return;
 	}
 	rep.deliveries++;
+	if (g_naive_client) {
+		const char *ty = jget(params, e, "type");
+
+		if (ty && (memcmp(ty, "\"annotation.", 12) == 0 ||
+			   memcmp(ty, "\"reply.", 7) == 0 ||
+			   memcmp(ty, "\"reaction.", 10) == 0))
+			c->list_due[s] = now_ns() + CLIENT_DEBOUNCE_NS;
+	}
 	{
 		const char *d = jget(params, e, "data");
 		const char *b = d ? jget(d, e, "body") : NULL;
@@ -1096,6 +1114,31 @@ static void on_message(struct conn *c, const char *p, size_t n)
 /* load phase: what a member connection does */
 
 static int body_pad = 120;
+
+/* The naive client's re-fetches that are due (at most every 5 ms). */
+static void client_lists(void)
+{
+	static uint64_t last;
+	uint64_t now = now_ns();
+
+	if (!g_naive_client || now - last < 5000000ull)
+		return;
+	last = now;
+	for (int i = 0; i < nconns; i++) {
+		struct conn *c = &conns[i];
+
+		for (int s = 0; s < c->nsub; s++) {
+			if (!c->list_due[s] || c->list_due[s] > now)
+				continue;
+			c->list_due[s] = 0;
+			if (c->state != C_OPEN || c->npend >= NPEND - 4)
+				continue;
+			rpc_send(c, OP_CLIST, s, now, "annotation.list",
+				 "{\"circle\":%lld,\"chapter\":%lld}",
+				 (long long)c->circ[s], (long long)st.chapter);
+		}
+	}
+}
 
 static void make_body(char *out, size_t cap, uint64_t t)
 {
@@ -1881,6 +1924,7 @@ next:
 		loop_once(next > now ? (next - now < 5000000 ? next - now
 							     : 5000000)
 				     : 0);
+		client_lists();
 	}
 	if (cm->nodrain)
 		return;
@@ -1890,7 +1934,8 @@ next:
 		uint64_t lastd = rep.deliveries, quiet = now_ns();
 
 		while (now_ns() < drain_end) {
-			loop_once(20000000);
+			loop_once(5000000);
+			client_lists();
 			if (rep.deliveries != lastd) {
 				lastd = rep.deliveries;
 				quiet = now_ns();
@@ -2935,6 +2980,8 @@ int main(int argc, char **argv)
 	const char *v = getenv("BENCH_VERBOSE");
 
 	g_verbose = v && *v == '1';
+	v = getenv("LOADGEN_CLIENT");
+	g_naive_client = v && strcmp(v, "naive") == 0;
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2)
 		die("usage: loadgen selftest|info|setup|run|raw ...");

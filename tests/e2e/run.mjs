@@ -23,6 +23,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { organiserSteps } from './organiser.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -224,9 +225,11 @@ step('the owner signs in, starts a circle and makes an invite link', async () =>
 	await page.click('text=Start a circle');
 	await page.waitForSelector('select option', { state: 'attached' });
 	await page.fill('form input >> nth=0', 'Tuesday readers');
+	await page.fill('form textarea', 'We read **slowly**, a chapter a week.');
 	await page.click('button:has-text("Create circle")');
 	await page.waitForSelector('h2:has-text("Reading plan")');
 	circleUrl = page.url();
+	await page.waitForSelector('#circle-description strong:has-text("slowly")');
 	await page.click('#make-invite');
 	await page.waitForSelector('#invite-url');
 	inviteUrl = await page.inputValue('#invite-url');
@@ -264,11 +267,24 @@ step('the owner sets the reading plan; a member sees its prompt live', async () 
 	const olive = people.olive.page;
 	const carol = people.carol.page;
 	await olive.click('summary:has-text("Edit the plan")');
-	await olive.fill('.plan-edit input[type=date] >> nth=0', '2030-01-15');
+	// "first meeting on DATE, every N weeks" fills the dates from chapter 1
+	await olive.fill('#fill-first', '2030-01-15');
+	await olive.fill('#fill-every', '2');
+	await olive.click('#fill-dates');
+	const dates = await olive.$$eval('.plan-edit .row input[type=date]', (xs) => xs.map((x) => x.value));
+	const firstNumbered = dates.findIndex(Boolean);
+	assert.ok(firstNumbered > 0, 'front matter is left without a date');
+	assert.deepEqual(dates.slice(firstNumbered, firstNumbered + 3), ['2030-01-15', '2030-01-29', '2030-02-12']);
+	await olive.fill('.plan-edit .row input[type=date] >> nth=0', '2030-01-08');
 	await olive.fill('.plan-edit input[placeholder="Discussion prompt"] >> nth=0', 'Who were these books for?');
 	await olive.click('.plan-edit button[type=submit]');
 	await carol.waitForSelector('.plan .prompt:has-text("Who were these books for?")');
 	await carol.waitForSelector('.plan .meta:has-text("due")');
+	// parts are shown, and each chapter's number once
+	await carol.waitForSelector('.plan-parts .part-title:has-text("Part One")');
+	const labels = await carol.$$eval('.plan .plan-head a', (xs) => xs.map((x) => x.textContent));
+	assert.ok(labels.includes('1. A Town of Flannel and Cotton'), labels.join(' | '));
+	assert.equal(await carol.evaluate(() => getComputedStyle(document.querySelector('.plan li')).listStyleType), 'none');
 });
 
 step('both open the chapter; each sees the other reading', async () => {
@@ -371,6 +387,11 @@ step('Bob selects a passage with the mouse and starts a thread', async () => {
 	await bob.waitForSelector('.mentions li:has-text("@carol")');
 	await bob.keyboard.press('Enter');
 	assert.equal(await bob.inputValue('.composer textarea'), 'Why **twenty-eight**? @carol ');
+	// the preview is the server's rendering of the post (markdown.preview)
+	await bob.click('.composer button:has-text("Preview")');
+	await bob.waitForSelector('.composer .preview strong:has-text("twenty-eight")');
+	assert.ok(!(await bob.textContent('.composer .preview')).includes('**'));
+	await bob.click('.composer button:has-text("Write")');
 	await bob.click('.composer button[type=submit]');
 	await bob.waitForSelector('.thread .post .body strong:has-text("twenty-eight")');
 	await bob.waitForSelector('#chapter-text mark.hl-pending', { state: 'detached' });
@@ -486,9 +507,12 @@ step('a dropped connection catches up with since_seq', async () => {
 step('account, inbox and search screens pass axe', async () => {
 	// Reading saved progress: the plan's chart shows both readers in the
 	// first chapter, and the circle list shows Bob's own progress.
+	await people.bob.page.click('#mark-read');
+	await people.bob.page.waitForSelector('#mark-read[hidden]', { state: 'attached' });
 	const olive = people.olive.page;
 	await olive.goto(circleUrl);
-	await olive.waitForSelector('.plan li:first-child .plan-bar .meta:text-matches("^[23]/3$")');
+	const chs0 = await chapterIds(olive);
+	await olive.waitForSelector(`.plan li[data-chapter="${chs0[0]}"] .plan-bar .meta:text-matches("^[123]/3$")`);
 	const carol = people.carol.page;
 	await carol.waitForSelector('#unread:not([hidden])');
 	await carol.goto(`${base()}/#/inbox`);
@@ -522,9 +546,30 @@ step('footnotes go and come back; tables scroll on a phone', async () => {
 	await bob.waitForFunction((u) => location.href !== u, before);
 	await bob.waitForFunction(() => [...document.querySelectorAll('h1')]
 		.some((x) => x.textContent.includes('Introduction')));
+	// contents: parts, and chapter numbers once
+	await bob.waitForSelector('.toc-part .part-title:has-text("Part Two")');
+	assert.equal(await bob.locator('.toc-list a:text-is("4. Twenty-Eight Pounds and a Warehouse in Toad Lane")').count(), 1);
+	await check(bob, 'reader-footnotes');
 	const ref = await bob.waitForSelector('#chapter-text .noteref a');
 	const url = bob.url();
+	const noteText = await bob.evaluate(() => {
+		const a = document.querySelector('#chapter-text .noteref a');
+		const n = document.getElementById(decodeURIComponent(a.getAttribute('href').slice(1)));
+		return [...n.childNodes].filter((x) => !(x.classList && x.classList.contains('note-label')))
+			.map((x) => x.textContent).join('').trim().slice(0, 40);
+	});
+	// the marker opens the note in a popover...
 	await ref.click();
+	await bob.waitForSelector('#note-pop:focus');
+	assert.ok((await bob.textContent('#note-pop')).includes(noteText));
+	await check(bob, 'note-popover');
+	await bob.keyboard.press('Escape');
+	await bob.waitForSelector('#note-pop', { state: 'detached' });
+	assert.ok(await bob.evaluate(() => document.activeElement.closest('.noteref') !== null), 'focus is back on the marker');
+	// ... from the keyboard too, and "Go to the note" jumps
+	await bob.keyboard.press('Enter');
+	await bob.waitForSelector('#note-pop:focus');
+	await bob.click('#note-pop button:has-text("Go to the note")');
 	await bob.waitForFunction(() => document.activeElement && document.activeElement.classList.contains('note'));
 	assert.equal(bob.url(), url, 'the router hash is untouched');
 	await bob.click(':focus .note-label');
@@ -563,6 +608,157 @@ step('a passage can be selected with the keyboard alone', async () => {
 	await carol.waitForSelector('.thread .body:has-text("without a mouse")');
 	assert.equal(await carol.getAttribute('#chapter-text', 'contenteditable'), null);
 });
+
+// Calls the server as the signed-in person of a page, through the app's
+// own connection (the module instance the app uses).
+async function rpcIn(page, method, params) {
+	return page.evaluate(async ([m, p]) => {
+		const { rpc } = await import('/js/state.js');
+		return rpc.call(m, p);
+	}, [method, params]);
+}
+
+async function listCalls() {
+	const r = await fetch(`${base()}/metrics`);
+	const m = /scholia_rpc_calls_total\{method="annotation\.list"\} (\d+)/.exec(await r.text());
+	return m ? Number(m[1]) : 0;
+}
+
+async function chapterIds(page) {
+	const circle = Number(circleUrl.split('/').pop());
+	const c = await rpcIn(page, 'circle.get', { circle });
+	const t = await rpcIn(page, 'book.toc', { book: c.book.id ?? c.book });
+	return t.parts.flatMap((p) => p.chapters.map((x) => x.id));
+}
+
+step('five open pages apply 20 posts from their events: no annotation.list per post', async () => {
+	const olive = people.olive.page;
+	const circle = Number(circleUrl.split('/').pop());
+	const chs = await chapterIds(olive);
+	const url = `${base()}/#/read/${circle}/${chs[1]}`;
+	const pages = [];
+	for (const key of ['bob', 'bob', 'carol', 'carol', 'carol']) {
+		const p = await people[key].ctx.newPage();
+		p.setDefaultTimeout(TIMEOUT);
+		p.on('pageerror', (e) => { serverLog += `[${key} extra pageerror] ${e.message}\n`; });
+		await p.goto(url);
+		await p.waitForSelector('#panel h2:has-text("Discussion (0)")');
+		await online(p);
+		pages.push(p);
+	}
+	await olive.goto(circleUrl);
+	await online(olive);
+	const before = await listCalls();
+	// 10 threads, 6 replies and 4 reactions: 20 posts by another member
+	const made = [];
+	for (let i = 0; i < 10; i++)
+		made.push(await rpcIn(olive, 'annotation.create', {
+			circle, chapter: chs[1], target: null, body: `Live thread **${i}**`, visibility: 'circle',
+		}));
+	for (let i = 0; i < 6; i++)
+		await rpcIn(olive, 'reply.create', { annotation: made[i % 2].id, body: `reply ${i}` });
+	for (const k of ['agree', 'insightful', 'question', 'disagree'])
+		await rpcIn(olive, 'reaction.toggle', { target: { annotation: made[0].id }, kind: k });
+	// cards show the rendered words, not the Markdown source
+	await pages[0].waitForSelector('#panel h2:has-text("Discussion (10)")');
+	const snips = await pages[0].$$eval('#panel .snip', (xs) => xs.map((x) => x.textContent));
+	assert.ok(snips.includes('Live thread 0'), snips.join(' | '));
+	for (const p of pages) {
+		await p.waitForSelector('#panel h2:has-text("Discussion (10)")');
+		await p.waitForSelector(`#panel .thread-link[data-ann="${made[0].id}"] .who:has-text("3 replies")`);
+	}
+	// an open thread follows too: replies and reactions arrive in place
+	await pages[0].click(`#panel .thread-link[data-ann="${made[1].id}"]`);
+	await pages[0].waitForSelector('.replies li', { state: 'attached' });
+	await rpcIn(olive, 'reply.create', { annotation: made[1].id, body: 'one more, *live*' });
+	await pages[0].waitForSelector('.replies .body em:has-text("live")');
+	await rpcIn(olive, 'annotation.update', { annotation: made[1].id, body: 'Live thread edited' });
+	await pages[0].waitForSelector(`[data-post="annotation-${made[1].id}"] .body:has-text("edited")`);
+	const after = await listCalls();
+	assert.equal(after - before, 0, 'annotation.list calls while 5 pages received 22 posts');
+	for (const p of pages)
+		await p.close();
+});
+
+step('the circle links its exports and shows a chapter\'s meeting digest', async () => {
+	const olive = people.olive.page;
+	const circle = Number(circleUrl.split('/').pop());
+	const chs = await chapterIds(olive);
+	await people.olive.ctx.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: base() });
+	await olive.goto(circleUrl);
+	await olive.waitForSelector('#export-md');
+	for (const [sel, type, want] of [['#export-w3c', 'json', 'AnnotationCollection'], ['#export-md', 'markdown', 'Live thread']]) {
+		const href = await olive.getAttribute(sel, 'href');
+		assert.ok(await olive.getAttribute(sel, 'download'));
+		const res = await people.olive.ctx.request.get(`${base()}${href}`);
+		assert.equal(res.status(), 200, href);
+		assert.match(res.headers()['content-type'], new RegExp(type));
+		assert.ok((await res.text()).includes(want), `${href} holds ${want}`);
+	}
+	await olive.selectOption('#digest-chapter', String(chs[1]));
+	await olive.click('#open-digest');
+	await olive.waitForSelector('#digest h1:has-text("Meeting digest")');
+	await olive.waitForSelector('#digest :text("Live thread edited")');
+	assert.equal(await olive.locator('#digest pre').count(), 0, 'rendered, not raw');
+	await check(olive, 'digest');
+	await olive.click('#copy-digest');
+	await olive.waitForSelector('#toast:has-text("copied")');
+	const copied = await olive.evaluate(() => navigator.clipboard.readText());
+	assert.match(copied, /^# Meeting digest/);
+	const dl = await olive.getAttribute('#download-digest', 'href');
+	assert.equal(dl, `/api/circles/${circle}/digest.md?chapter=${chs[1]}`);
+	assert.match(await olive.getAttribute('#download-digest', 'download'), /\.md$/);
+});
+
+step('progress is the furthest point read: looking back keeps it, peeking ahead keeps threads withheld', async () => {
+	const olive = people.olive.page;
+	const carol = people.carol.page;
+	const circle = Number(circleUrl.split('/').pop());
+	const chs = await chapterIds(olive);
+	await rpcIn(olive, 'circle.update', { circle, spoiler_guard: true });
+	await rpcIn(olive, 'annotation.create', {
+		circle, chapter: chs[3], target: null, body: 'A twist in chapter four', visibility: 'circle',
+	});
+	// peeking ahead: the text is there, the thread is withheld and counted
+	await carol.goto(`${base()}/#/read/${circle}/${chs[3]}`);
+	await carol.waitForSelector('#chapter-text [data-block]');
+	await carol.waitForSelector('#withheld:has-text("1 thread by others waiting, shown once you have read this chapter")');
+	await carol.waitForSelector('#progress-note:has-text("ahead of your progress")');
+	await check(carol, 'reader-withheld');
+	const before = await rpcIn(carol, 'circle.get', { circle });
+	// marking it read releases the thread
+	await carol.click('#mark-read');
+	await carol.waitForSelector('#panel .thread-link:has-text("A twist in chapter four")');
+	await carol.waitForSelector('#withheld', { state: 'detached' });
+	const me = (await rpcIn(carol, 'circle.get', { circle })).me;
+	assert.equal(me.progress.chapter, chs[3]);
+	assert.equal(me.progress.block, null);
+	assert.notEqual(before.me.progress && before.me.progress.chapter, chs[3]);
+	// re-opening chapter one (and reading there) does not lower it
+	await carol.goto(`${base()}/#/read/${circle}/${chs[0]}`);
+	await carol.waitForSelector('#chapter-text [data-block]');
+	await carol.waitForSelector('#progress-note:has-text("You have read this chapter")');
+	await carol.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+	await carol.goto(`${base()}/#/`);
+	await carol.waitForSelector('.circle .progress .label:has-text("Your progress: 4 of")');
+	await carol.goto(`${base()}/#/read/${circle}/${chs[3]}`);
+	await carol.waitForSelector('#panel .thread-link:has-text("A twist in chapter four")');
+	// the plan's bars use the same value
+	await carol.goto(circleUrl);
+	await carol.waitForSelector(`.plan li[data-chapter="${chs[3]}"] .plan-bar .meta:text-matches("^[1-9]/")`);
+	await carol.waitForSelector(`.plan li.current[data-chapter="${chs[4]}"] .badge-current`);
+	// a deliberate rewind moves it back and withholds again
+	await carol.goto(`${base()}/#/read/${circle}/${chs[1]}`);
+	await carol.waitForSelector('#rewind:not([hidden])');
+	await carol.click('#rewind');
+	await carol.waitForSelector('#rewind[hidden]', { state: 'attached' });
+	await carol.goto(`${base()}/#/read/${circle}/${chs[3]}`);
+	await carol.waitForSelector('#withheld:has-text("1 thread by others")');
+	await rpcIn(olive, 'circle.update', { circle, spoiler_guard: false });
+});
+// The organiser's dashboard and meeting mode (issue 20): organiser.mjs.
+organiserSteps({ step, people, base, circleUrl: () => circleUrl, check,
+	repo, artifacts });
 
 step('a reset link from the command line sets a new password', async () => {
 	const r = spawnSync(bin, ['admin', 'reset-link', '--db', dbPath,

@@ -23,6 +23,8 @@ FAST_ENV = {
     # cheap Argon2id for tests; production defaults are libsodium INTERACTIVE
     "SCHOLIA_PWHASH_OPS": "1",
     "SCHOLIA_PWHASH_MEM": "8192",
+    # never the host's /etc/scholia/scholia.conf: a test says what it wants
+    "SCHOLIA_CONFIG": "/dev/null",
 }
 
 
@@ -40,6 +42,12 @@ class Server:
         self.db = os.path.join(self.tmpdir, "scholia.db")
         self.port = free_port()
         self.extra_args = list(extra_args or [])
+        # every test client comes from 127.0.0.1: the per-address limit
+        # and the unauthenticated lifetime are off unless a test sets them
+        # (tests/integration/test_review2_net.py does)
+        for flag in ("--max-connections-per-address", "--auth-timeout"):
+            if flag not in self.extra_args:
+                self.extra_args += [flag, "0"]
         self.env = dict(env or {})
         self.content = content if content is not None else os.path.join(SOURCE, "content")
         self.proc = None

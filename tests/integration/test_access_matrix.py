@@ -146,6 +146,11 @@ PUBLIC = {
     # the ban ended the banned account's sessions: its token is dead
     "auth.resume": {ANON: OK, BANNED: NOT_AUTH},
     "auth.reset": {ANON: OK, BANNED: OK},
+    # this server runs without --smtp-url: -32003 (data.reason
+    # "mail_disabled") for everyone; test_mail.py covers a mail server
+    "auth.forgot": {ANON: FORBIDDEN, BANNED: FORBIDDEN},
+    # no verification token of this world is valid: -32004 for everyone
+    "auth.verify_email": {ANON: NOT_FOUND, BANNED: NOT_FOUND},
 }
 
 Row = namedtuple("Row", "build table variants")
@@ -461,6 +466,11 @@ def _(w, role, v, ok):
     return mine(w, role), {}
 
 
+@row("markdown.preview", ACCOUNT)
+def _(w, role, v, ok):
+    return mine(w, role), {"body": "*seen* as posted"}
+
+
 @row("auth.revoke", ACCOUNT, ("-", "others"))
 def _(w, role, v, ok):
     if role in (ANON, BANNED):
@@ -485,6 +495,23 @@ def _(w, role, v, ok):
     token = re.search(r"#/reset/([A-Za-z0-9_\-]+)", out).group(1)
     return w.fresh_conn(role), {"reset_token": token,
                                 "password": "plover-annex-%d-quill" % w.n}
+
+
+@row("auth.forgot", table(*[FORBIDDEN] * 6))
+def _(w, role, v, ok):
+    return w.fresh_conn(role), {"handle": w.reset_target.handle}
+
+
+@row("auth.verify_email", table(*[NOT_FOUND] * 6))
+def _(w, role, v, ok):
+    return w.fresh_conn(role), {"token": "A" * 43}
+
+
+# circle.notify: one's own mail choice in a circle one belongs to; a site
+# admin who is not a member has none (-32004, like a non-member)
+@row("circle.notify", table(NOT_FOUND, OK, OK, OK, OK, NOT_FOUND), CIRCLE)
+def _(w, role, v, ok):
+    return mine(w, role), {"circle": w.circle(v), "email": "instant"}
 
 
 @row("account.get", ACCOUNT)
@@ -566,11 +593,21 @@ for _name, _tbl, _extra in (
         ("circle.clone", OWNER_ONLY, {"name": "cohort 2"}),
         ("plan.set", OWNER_ONLY, {"entries": []}),
         ("search", READ, {"q": "the"}),
+        ("annotation.import", POST, {"format": "w3c", "data": "[]"}),
         ("anchor.review", MODERATE, None),
         ("mod.queue", MODERATE, None),
         ("mod.slow", MODERATE, {"seconds": 0}),
-        ("mod.log", MODERATE, None)):
+        ("mod.log", MODERATE, None),
+        ("circle.invites", MODERATE, None)):
     MATRIX[_name] = Row(circle_only(_extra), _tbl, CIRCLE)
+
+
+# issue 14 R2-F6: owners and moderators revoke invitations (a fresh code)
+@row("circle.invite_revoke", MODERATE, CIRCLE)
+def _(w, role, v, ok):
+    circle = w.circle(v)
+    code = w.owner_of[circle].call("circle.invite", {"circle": circle})["code"]
+    return mine(w, role), {"circle": circle, "code": code}
 
 
 def circle_chapter(extra=None):
@@ -771,6 +808,80 @@ def _(w, role, v, ok):
 @row("admin.log", ADMIN_ONLY)
 def _(w, role, v, ok):
     return mine(w, role), {}
+
+
+# ---- the organiser's tools (issue 20, docs/circles.md "For organisers")
+# Running a meeting's agenda (advance, outcome) and exporting a plan kit
+# (it carries facilitator notes): moderators and owners; SPEC gives the
+# site admin "—", answered -32003 like the other owner/moderator-only
+# methods for an admin who is not a member.
+RUN = table(NOT_FOUND, FORBIDDEN, FORBIDDEN, OK, OK, FORBIDDEN)
+AT = "2027-01-01T19:00:00Z"
+
+
+def meeting_in(w, circle, fresh=False):
+    """A meeting of circle with the circle's shared thread on its agenda
+    (one per circle, or a new one)."""
+    cache = w.__dict__.setdefault("meetings", {})
+    if fresh or circle not in cache:
+        owner = w.owner_of[circle]
+        m = owner.call("meeting.create", {"circle": circle, "at": AT})["id"]
+        owner.call("meeting.agenda", {"meeting": m,
+                                      "annotations": [w.content[circle]]})
+        if fresh:
+            return m
+        cache[circle] = m
+    return cache[circle]
+
+
+# members see their own line (a site admin who is no member: -32003)
+MATRIX["circle.dashboard"] = Row(circle_only(), SELF, CIRCLE)
+MATRIX["meeting.list"] = Row(circle_only(), READ, CIRCLE)
+MATRIX["meeting.create"] = Row(circle_only({"at": AT}), OWNER_ONLY, CIRCLE)
+MATRIX["plan.export"] = Row(circle_only(), RUN, CIRCLE)
+MATRIX["plan.import"] = Row(circle_only({
+    "kit": {"scholia_plan_kit": 1, "book": {}, "entries": []},
+    "start": "2027-01-04"}), OWNER_ONLY, CIRCLE)
+
+
+def on_meeting(extra, fresh_when_ok=False):
+    def build(w, role, v, ok):
+        circle = w.circle(v)
+        p = {"meeting": meeting_in(w, circle, fresh=fresh_when_ok and ok)}
+        p.update(extra(w, circle))
+        return mine(w, role), p
+    return build
+
+
+for _name, _tbl, _extra, _fresh in (
+        ("meeting.get", READ, lambda w, c: {}, False),
+        ("meeting.update", OWNER_ONLY, lambda w, c: {"title": "renamed"},
+         False),
+        ("meeting.delete", OWNER_ONLY, lambda w, c: {}, True),
+        ("meeting.agenda", OWNER_ONLY,
+         lambda w, c: {"annotations": [w.content[c]]}, False),
+        ("meeting.advance", RUN, lambda w, c: {"item": w.content[c]}, False),
+        ("meeting.outcome", RUN,
+         lambda w, c: {"annotation": w.content[c], "body": "decided"}, False),
+        # proposing, a raised hand and attendance are not posts: a muted
+        # member may still take part in the meeting
+        ("meeting.propose", SELF,
+         lambda w, c: {"annotation": w.content[c]}, False),
+        ("meeting.hand", SELF, lambda w, c: {"up": True}, False),
+        ("meeting.attend", SELF, lambda w, c: {"present": True}, False)):
+    MATRIX[_name] = Row(on_meeting(_extra, _fresh), _tbl, CIRCLE)
+
+
+# Extension (docs/operations.md): the site screen's account list and role.
+@row("admin.accounts", ADMIN_ONLY)
+def _(w, role, v, ok):
+    return mine(w, role), {}
+
+
+@row("admin.set_admin", ADMIN_ONLY)
+def _(w, role, v, ok):
+    target = w.server.new_account("tadm") if ok else w.spare
+    return mine(w, role), {"account": target.account["id"], "on": True}
 
 
 # ------------------------------------------------------------ known gaps

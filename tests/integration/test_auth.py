@@ -220,7 +220,8 @@ def test_cookie_session_over_http(server):
     # DELETE ends the cookie's session, clears the cookie, closes the socket
     status, hdrs, body = server.http(
         "DELETE", "/api/session",
-        headers={"Cookie": "scholia_session=" + data["token"]})
+        headers={"Cookie": "scholia_session=" + data["token"],
+                 "Content-Type": "application/json"})
     assert status == 200
     assert "Max-Age=0" in hdrs["set-cookie"]
     assert c.wait_closed() == 4001

@@ -311,8 +311,12 @@ def test_figures_are_served_safely(server):
     slug = sample_slug()
     figures = sorted(os.listdir(os.path.join(SAMPLE, "figures")))
     assert figures
+    c = server.new_account("figures")
+    auth = {"Authorization": "Bearer " + c.token}
+    c.close()
     status, headers, body = server.http(
-        "GET", "/books/%s/figures/%s" % (slug, figures[0]), raw=True)
+        "GET", "/books/%s/figures/%s" % (slug, figures[0]), raw=True,
+        headers=auth)
     assert status == 200
     assert headers["content-type"].startswith("image/")
     with open(os.path.join(SAMPLE, "figures", figures[0]), "rb") as f:
@@ -321,5 +325,5 @@ def test_figures_are_served_safely(server):
                 "/books/%s/book.json" % slug,
                 "/books/%s/figures/missing.svg" % slug,
                 "/books/no-such-book/figures/%s" % figures[0]):
-        status, _, _ = server.http("GET", bad)
+        status, _, _ = server.http("GET", bad, headers=auth)
         assert status == 404, bad

@@ -207,10 +207,11 @@ def test_invites(server, book):
     mod = invite_join(server, owner, cid, "moderator", "mod")
     co = invite_join(server, owner, cid, "owner", "coown")
     assert co.call("circle.get", {"circle": cid})["role"] == "owner"
-    # a moderator invites members and moderators, never owners
+    # a moderator invites members only: only owners set roles (issue 14
+    # R2-F10)
     assert mod.call("circle.invite", {"circle": cid})["role"] == "member"
-    assert mod.call("circle.invite", {"circle": cid,
-                                      "role": "moderator"})["role"] == "moderator"
+    assert err(mod, "circle.invite", {"circle": cid,
+                                      "role": "moderator"}) == FORBIDDEN
     assert err(mod, "circle.invite", {"circle": cid, "role": "owner"}) == FORBIDDEN
 
     # members only when members_can_invite, and only as members

@@ -380,3 +380,89 @@ def test_spoiler_guard_withholds_notifications(server, book):
     assert ev["data"]["data"]["chapter"] == chs[0]
     listed = reader.call("notification.list", {})["items"]
     assert [n["data"]["chapter"] for n in listed] == [chs[0]]
+
+
+def test_progress_is_the_furthest_point_read(server, book):
+    """SPEC progress.set: looking back never lowers progress (and so never
+    withholds again what the spoiler guard released); rewind does."""
+    chs = book[1]
+    owner, cid, (reader, writer) = setup_circle(server, book, 2,
+                                                spoiler_guard=True)
+    writer.call("progress.set", {"circle": cid, "chapter": chs[3]})
+    post(writer, cid, chs[2], "third chapter thoughts")
+
+    def listed(ch):
+        return [x["body"] for x in reader.call(
+            "annotation.list", {"circle": cid, "chapter": ch})["items"]]
+
+    # read through chapter three (no block: the whole chapter)
+    p = reader.call("progress.set", {"circle": cid, "chapter": chs[2]})
+    assert p["progress"]["chapter"] == chs[2] and p["progress"]["block"] is None
+    assert listed(chs[2]) == ["third chapter thoughts"]
+    # looking back at chapter one, or at the start of chapter three, is
+    # ignored: progress stays, the threads stay released
+    for back in ({"chapter": chs[0]}, {"chapter": chs[0], "block": 5},
+                 {"chapter": chs[2], "block": 0}):
+        p = reader.call("progress.set", dict(back, circle=cid))
+        assert p["progress"]["chapter"] == chs[2], back
+        assert p["progress"]["block"] is None, back
+    assert listed(chs[2]) == ["third chapter thoughts"]
+    me = reader.call("circle.get", {"circle": cid})["me"]
+    assert me["progress"]["chapter"] == chs[2]
+    # within a chapter, a later block moves it on, an earlier one does not
+    reader.call("progress.set", {"circle": cid, "chapter": chs[3], "block": 4})
+    p = reader.call("progress.set", {"circle": cid, "chapter": chs[3],
+                                     "block": 2})
+    assert p["progress"]["block"] == 4
+    p = reader.call("progress.set", {"circle": cid, "chapter": chs[3],
+                                     "block": 7})
+    assert p["progress"]["block"] == 7
+    # a deliberate rewind moves it back and withholds again
+    p = reader.call("progress.set", {"circle": cid, "chapter": chs[1],
+                                     "rewind": True})
+    assert p["progress"]["chapter"] == chs[1]
+    assert listed(chs[2]) == []
+    assert reader.error("progress.set", {"circle": cid, "chapter": chs[1],
+                                         "rewind": "yes"})["code"] == -32602
+
+
+def test_withheld_counts(server, book):
+    """annotation.list says how many threads are held back, and why."""
+    chs = book[1]
+    owner, cid, (reader, writer) = setup_circle(server, book, 2,
+                                                spoiler_guard=True)
+    writer.call("progress.set", {"circle": cid, "chapter": chs[3]})
+    for i in range(3):
+        post(writer, cid, chs[2], "ahead %d" % i)
+    post(reader, cid, chs[2], "my own note ahead")
+    post(writer, cid, chs[0], "in chapter one")
+    r = reader.call("annotation.list", {"circle": cid, "chapter": chs[2]})
+    assert [x["body"] for x in r["items"]] == ["my own note ahead"]
+    assert r["withheld"] == {"count": 3, "reason": "spoiler_guard"}
+    r = reader.call("annotation.list", {"circle": cid, "chapter": chs[0]})
+    assert r["withheld"] is None
+    # the owner (a moderator) sees everything: nothing withheld
+    r = owner.call("annotation.list", {"circle": cid, "chapter": chs[2]})
+    assert r["withheld"] is None and len(r["items"]) == 4
+    # post first: withheld until the member posts there
+    owner.call("circle.update", {"circle": cid, "spoiler_guard": False,
+                                 "post_first": True})
+    r = reader.call("annotation.list", {"circle": cid, "chapter": chs[0]})
+    assert r["items"] == []
+    assert r["withheld"] == {"count": 1, "reason": "post_first"}
+    post(reader, cid, chs[0], "now I have posted")
+    r = reader.call("annotation.list", {"circle": cid, "chapter": chs[0]})
+    assert r["withheld"] is None and len(r["items"]) == 2
+
+
+def test_markdown_preview_renders_as_a_post(server, book):
+    owner, cid, (a,) = setup_circle(server, book, 1)
+    body = "Why **bold**? <script>x</script> [l](javascript:alert(1)) *em*"
+    prev = a.call("markdown.preview", {"body": body})["body_html"]
+    made = post(a, cid, book[1][0], body)
+    assert prev == made["body_html"]
+    assert "<strong>bold</strong>" in prev and "<script>" not in prev
+    assert a.error("markdown.preview", {"body": "  \n"})["code"] == -32602
+    assert a.error("markdown.preview", {"body": "x" * 10001})["code"] in (
+        -32602, -32013)
+    assert a.error("markdown.preview", {})["code"] == -32602

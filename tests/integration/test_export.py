@@ -211,10 +211,13 @@ def test_unknown_paths_are_404(server, world):
                  "/api/circles/%d/annotations/x" % world.circle,
                  "/api/circles/0/annotations",
                  "/api/circles/99999999999999999999/annotations",
-                 "/api/circles/%d/annotations/" % world.circle,
                  "/api/circles/%d/annotations/1/x" % world.circle):
         status, _, _ = get(server, path, world.member)
         assert status == 404, path
+    # with the slash it is the Web Annotation Protocol container (issue 19)
+    status, _, _ = get(server, "/api/circles/%d/annotations/" % world.circle,
+                       world.member)
+    assert status == 200
     status, _, _ = get(server, "/api/circles/%d/annotations?page="
                        "99999999999999999999" % world.circle, world.member)
     assert status == 400
@@ -565,3 +568,21 @@ def test_validator_honours_expected_result_and_assertion_type(
     r = run(dict(good, secret=1))
     assert r.returncode == 1, r.stdout + r.stderr
     assert "FAIL" in r.stdout and "x-mustNotHaveSecret" in r.stdout
+
+
+def test_export_md(server, world):
+    """GET /api/circles/{id}/export.md (SPEC §2): the whole circle as
+    Markdown, as the caller may see it."""
+    path = "/api/circles/%d/export.md" % world.circle
+    assert get(server, path)[0] == 401
+    assert get(server, path, world.outsider)[0] == 404
+    status, hdrs, md = get(server, path, world.member)
+    assert status == 200, md
+    assert hdrs["content-type"].startswith("text/markdown")
+    assert md.startswith("# Export \\*circle\\*: annotations")
+    assert "Busy thread about" in md and "A reply with *care*" in md
+    assert "PROMPT" in md
+    assert "PRIVATE-NOTE-xyzzy" not in md
+    assert "HIDDEN-BODY-plugh" not in md
+    _, _, mine = get(server, path, world.other)
+    assert "Busy thread about" in mine

@@ -339,7 +339,7 @@ def test_autohide_after_three_members(server, world):
     # the log names the system as actor
     log = w.mod.call("mod.log", {"circle": w.a})["items"]
     auto = [e for e in log if e["action"] == "auto_hide"
-            and e["target"] == "annotation:%d" % t]
+            and e["target"] == {"annotation": t}]
     assert auto and auto[0]["actor"] is None
     # a moderator dismisses: unhidden, and no longer auto-hidden after that
     q = w.mod.call("mod.queue", {"circle": w.a})
@@ -682,7 +682,7 @@ def test_ban_closes_sockets_and_refuses_login(server, world):
     # logged site-wide (circle null), readable by admins
     log = w.admin.call("admin.log", {})["items"]
     assert any(x["action"] == "ban" and
-               x["target"] == "account:%d" % victim.account["id"] and
+               x["target"] == {"account": victim.account["id"]} and
                x["reason"] == "spam bot" for x in log)
     assert code_of(w.mod, "admin.log", {}) == -32003
     w.admin.call("admin.unban", {"account": victim.account["id"]})
@@ -708,9 +708,9 @@ def test_log_records_actions_newest_first(server, world):
     log = owner.call("mod.log", {"circle": c})
     acts = [(e["action"], e["target"], e["reason"]) for e in log["items"]]
     assert acts[:3] == [
-        ("mute", "account:%d" % m.account["id"], "shouting"),
-        ("hide", "annotation:%d" % t, "rude"),
-        ("lock", "annotation:%d" % t, "calm down"),
+        ("mute", {"account": m.account["id"]}, "shouting"),
+        ("hide", {"annotation": t}, "rude"),
+        ("lock", {"annotation": t}, "calm down"),
     ]
     e = log["items"][0]
     assert e["actor"]["id"] == owner.account["id"]
@@ -724,8 +724,70 @@ def test_log_records_actions_newest_first(server, world):
     assert len(p1["items"]) == 50 and p1["next"]
     p2 = owner.call("mod.log", {"circle": c, "cursor": p1["next"]})
     ids = [e["id"] for e in p1["items"] + p2["items"]]
-    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 63
+    # 60 + lock, hide, mute + the invitation join() made (audited since
+    # issue 14 R2-F10)
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == 64
     assert p2["next"] is None
     # no method edits or deletes it
     for method in ("mod.log.delete", "mod.log.update", "mod.unlog"):
         assert code_of(owner, method, {"circle": c}) == -32601
+
+
+def test_ui_facts_flag_badge_mute_state_notification_context(server, world):
+    """What the web app's moderation screen and inbox need (issue 17):
+    moderators are notified of a new flag; circle.members shows who is
+    muted and until when; moderation and flag notifications name the
+    actor (never for an automatic hide), the thread, its chapter and quote."""
+    w = world
+    c = new_circle(w.owner, w.book, "UI facts")
+    join(w.owner, w.mod, c, "moderator")
+    a, f = server.new_account("uiauth"), server.new_account("uiflag")
+    join(w.owner, a, c)
+    join(w.owner, f, c)
+    text = a.call("chapter.get", {"chapter": w.chapters[1]})["text"]
+    exact = text[:40].split("\n")[0]
+    ann = a.call("annotation.create", {
+        "circle": c, "chapter": w.chapters[1], "body": "flag me",
+        "visibility": "circle", "target": {"source": "x", "selector": [
+            {"type": "TextQuoteSelector", "exact": exact},
+            {"type": "TextPositionSelector", "start": 0,
+             "end": len(exact)}]}})["id"]
+    fl = f.call("flag.create", {"target": {"annotation": ann},
+                                "reason": "spam"})
+    for m in (w.owner, w.mod):
+        got = [n for n in notifications(m, "moderation")
+               if n["data"].get("action") == "flagged"
+               and n["data"]["annotation"] == ann]
+        assert len(got) == 1, m.handle
+        d = got[0]["data"]
+        assert d["chapter"] == w.chapters[1] and d["reason"] == "spam"
+        assert d["quote"] == exact
+        assert d["actor"]["id"] == f.account["id"]
+    # neither the flagger nor the author hears of the flag itself
+    for m in (a, f):
+        assert not [n for n in notifications(m, "moderation")
+                    if n["data"].get("action") == "flagged"]
+    w.mod.call("mod.resolve", {"flag": fl["id"], "action": "hide"})
+    hid = [n for n in notifications(a, "moderation")
+           if n["data"].get("annotation") == ann]
+    assert hid and hid[0]["data"]["actor"]["id"] == w.mod.account["id"]
+    assert hid[0]["data"]["chapter"] == w.chapters[1]
+    assert hid[0]["data"]["quote"] == exact
+    res = [n for n in notifications(f, "flag_resolved")
+           if n["data"].get("annotation") == ann]
+    assert res and res[0]["data"]["quote"] == exact
+    # mute state in circle.members
+    until = datetime.now(timezone.utc) + timedelta(hours=3)
+    w.mod.call("mod.mute", {"circle": c, "account": f.account["id"],
+                            "until": rfc3339(until), "reason": "calm"})
+    w.mod.call("mod.mute", {"circle": c, "account": a.account["id"],
+                            "reason": "calm"})
+    ms = {m["account"]["id"]: m for m in
+          a.call("circle.members", {"circle": c})["items"]}
+    assert ms[f.account["id"]]["muted"] == {"until": rfc3339(until)}
+    assert ms[a.account["id"]]["muted"] == {"until": None}
+    assert ms[w.owner.account["id"]]["muted"] is None
+    w.mod.call("mod.unmute", {"circle": c, "account": a.account["id"]})
+    ms = {m["account"]["id"]: m for m in
+          a.call("circle.members", {"circle": c})["items"]}
+    assert ms[a.account["id"]]["muted"] is None

@@ -44,6 +44,8 @@ class TlsServer(Server):
         data = r.read()
         hdrs = {}
         for k, v in r.getheaders():
+            if k.lower() == "set-cookie" and v.startswith("scholia_session="):
+                hdrs["set-cookie"] = v   # the device cookie comes too
             hdrs.setdefault(k.lower(), v)
         conn.close()
         return r.status, hdrs, data

@@ -48,7 +48,8 @@ class Closed(Exception):
 
 class Client:
     def __init__(self, url, origin=None, subprotocol="scholia.v1",
-                 cookie=None, headers=None, max_size=16 * 1024 * 1024):
+                 cookie=None, headers=None, max_size=16 * 1024 * 1024,
+                 local_addr=None):
         self.url = url
         self.loop = _get_loop()
         self.messages = queue.Queue()   # responses and other non-events
@@ -64,6 +65,8 @@ class Client:
               "ping_interval": None, "compression": None}
         if origin is not None:
             kw["origin"] = origin
+        if local_addr is not None:   # e.g. ("127.0.0.2", 0): a proxy
+            kw["local_addr"] = local_addr
         if subprotocol:
             kw["subprotocols"] = [subprotocol]
         async def _connect():

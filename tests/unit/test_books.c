@@ -949,9 +949,41 @@ static void test_ensure_content(void **state)
 	json_decref(r);
 }
 
+/* One reading of "Chapter N" titles for the EPUB and Markdown importers. */
+static void expect_title(const char *t, int number, const char *rest)
+{
+	char *r = NULL;
+
+	assert_int_equal(bk_title_number(t, &r), number);
+	assert_string_equal(r, rest);
+	free(r);
+}
+
+static void test_title_number(void **state)
+{
+	(void)state;
+	expect_title("Chapter 3: The Store", 3, "The Store");
+	expect_title("Chapter Three. The Store", 3, "The Store");
+	expect_title("chapter iv - Toad Lane", 4, "Toad Lane");
+	expect_title("Chapter 12", 12, "Chapter 12");
+	expect_title("3. The Store", 3, "The Store");
+	expect_title("3: The Store", 3, "The Store");
+	expect_title("12", 12, "12");
+	/* bare digits then a space: a title that starts with a number */
+	expect_title("3 Men in a Boat", 0, "3 Men in a Boat");
+	expect_title("Chapters of Life", 0, "Chapters of Life");
+	expect_title("Chapter Seventy", 70, "Chapter Seventy");
+	expect_title("Preface", 0, "Preface");
+	assert_true(bk_slug_valid("rochdale-1844"));
+	assert_false(bk_slug_valid(""));
+	assert_false(bk_slug_valid("Rochdale"));
+	assert_false(bk_slug_valid("a_b"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_title_number),
 		cmocka_unit_test(test_md_folder),
 		cmocka_unit_test(test_md_single_file),
 		cmocka_unit_test(test_text_pdftotext),

@@ -22,6 +22,7 @@
 #endif
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -36,6 +37,7 @@
 
 #include "books/books.h"
 #include "books/internal.h"
+#include "events/events.h"
 #include "modules.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -337,21 +339,24 @@ static int64_t check(struct fixture *f, int64_t id, const char *want)
 	return s;
 }
 
-/* The ids books_anchor_changed was called with. */
+/* The ids EVENTS_ANCHOR_MOVED was published with while listening. */
 static int64_t changed[64];
 static int nchanged;
+static bool listening;
 
-static int on_changed(struct rpc_ctx *ctx, int64_t annotation)
+static int on_changed(const struct events_event *ev, void *arg)
 {
-	assert_non_null(ctx);
-	if (nchanged < 64)
-		changed[nchanged++] = annotation;
+	(void)arg;
+	assert_non_null(ev->ctx);
+	assert_int_equal(ev->type, EVENTS_ANCHOR_MOVED);
+	if (listening && nchanged < 64)
+		changed[nchanged++] = ev->u.anchor.annotation;
 	return 0;
 }
 
 static void test_reanchor(void **state)
 {
-	int (*saved)(struct rpc_ctx *, int64_t) = books_anchor_changed;
+	static bool subscribed;
 	struct fixture *f = *state;
 	char *rep, *text;
 	json_t *rev, *target;
@@ -412,10 +417,13 @@ static void test_reanchor(void **state)
 	/* the edited edition; the owner of annotations hears of each
 	 * anchor that changed */
 	write_book(f, true, true);
-	books_anchor_changed = on_changed;
+	if (!subscribed)
+		events_on(EVENTS_ANCHOR_MOVED, on_changed, NULL);
+	subscribed = true;
+	listening = true;
 	nchanged = 0;
 	rep = import(f);
-	books_anchor_changed = saved;
+	listening = false;
 	assert_int_equal(nchanged, 6);
 	for (int i = 0; i < nchanged; i++)
 		assert_true(changed[i] >= 2 && changed[i] <= 7);

@@ -36,6 +36,29 @@ static int order_of(struct fixture *f, int64_t chapter)
 	return ci.order;
 }
 
+/* The access gate: members and site admins pass, outsiders and unknown
+ * circles both read as "not found", with the viewer filled in. */
+static void test_gate(void **state)
+{
+	struct fixture *f = *state;
+	struct vis_viewer v;
+
+	assert_int_equal(circles_gate(f->db, f->circle, f->alice, false, &v),
+			 0);
+	assert_int_equal(v.role, VIS_ROLE_OWNER);
+	assert_int_equal(circles_gate(f->db, f->circle, f->bob, false, &v), 0);
+	assert_int_equal(circles_gate(f->db, f->circle, f->carol, false, &v),
+			 SCH_ENOTFOUND);
+	assert_int_equal(v.role, VIS_ROLE_NONE);
+	assert_int_equal(circles_gate(f->db, f->circle, f->carol, true, &v), 0);
+	assert_true(v.is_admin);
+	assert_int_equal(circles_gate(f->db, f->circle, 0, false, &v),
+			 SCH_ENOTFOUND);
+	assert_int_equal(
+		circles_gate(f->db, f->circle + 99, f->alice, false, &v),
+		SCH_ENOTFOUND);
+}
+
 static void test_roles(void **state)
 {
 	struct fixture *f = *state;
@@ -351,6 +374,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_post_first_marks, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_many_marks, fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_gate, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_remove_member, fixture_setup,
 						fixture_teardown),

@@ -28,6 +28,8 @@
 #include "moderation/moderation.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
+#include "util/err.h"
+#include "util/rfc3339.h"
 
 struct fixture {
 	char path[64];
@@ -269,12 +271,22 @@ static void test_times(void **state)
 	assert_int_equal(t, 1795726316);
 	assert_int_equal(mod_time_parse("2026-11-26T20:51:56-00:30", &t), 0);
 	assert_int_equal(t, 1795726316 + 1800);
-	assert_int_equal(mod_time_parse("2026-11-26", &t), -1);
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56", &t), -1);
-	assert_int_equal(mod_time_parse("2026-13-26T20:51:56Z", &t), -1);
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56Zjunk", &t), -1);
-	assert_int_equal(mod_time_parse("tomorrow", &t), -1);
-	assert_int_equal(mod_time_parse("", &t), -1);
+	assert_int_equal(mod_time_parse("2026-11-26", &t), SCH_EINVAL);
+	assert_int_equal(mod_time_parse("2026-11-26T20:51:56", &t), SCH_EINVAL);
+	assert_int_equal(mod_time_parse("2026-13-26T20:51:56Z", &t), SCH_EINVAL);
+	assert_int_equal(mod_time_parse("2026-11-26T20:51:56Zjunk", &t), SCH_EINVAL);
+	assert_int_equal(mod_time_parse("tomorrow", &t), SCH_EINVAL);
+	assert_int_equal(mod_time_parse("", &t), SCH_EINVAL);
+	/* the one formatter (util/rfc3339.h) every module's JSON uses */
+	rfc3339_format(0, buf, sizeof(buf));
+	assert_string_equal(buf, "1970-01-01T00:00:00Z");
+	{
+		json_t *j = rfc3339_json(1795726316);
+
+		assert_string_equal(json_string_value(j),
+				    "2026-11-26T20:51:56Z");
+		json_decref(j);
+	}
 }
 
 int main(void)

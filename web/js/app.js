@@ -3,12 +3,17 @@
 // register, invite links, account, circles, circle page, moderation,
 // notifications and search.
 
-import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf, chapterLabel } from './dom.js';
+import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf, serverHtml } from './dom.js';
 import {
-	rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf,
+	rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf, chapterLabel,
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { digestScreen, exportLinks } from './digest.js';
+import { importSection } from './import.js';
+import { dashboardScreen } from './dashboard.js';
+import { meetingsScreen, meetingScreen } from './meeting.js';
+import { siteScreen, updateSiteLink } from './site.js';
 
 const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
@@ -33,6 +38,7 @@ async function loadMe() {
 		app.me = null;
 	}
 	document.body.classList.toggle('signed-in', !!app.me);
+	updateSiteLink();
 	const who = document.getElementById('who');
 	if (who)
 		who.textContent = app.me ? name(app.me) : '';
@@ -96,7 +102,11 @@ async function signOut() {
 	try {
 		await rpc.call('auth.logout');
 	} catch (e) { /* the cookie is ended below anyway */ }
-	await fetch('/api/session', { method: 'DELETE', credentials: 'same-origin' });
+	await fetch('/api/session', {
+		method: 'DELETE',
+		headers: { 'Content-Type': 'application/json' },
+		credentials: 'same-origin',
+	});
 	app.me = null;
 	resetSubscriptions();
 	rpc.reconnect();
@@ -142,7 +152,15 @@ export async function route() {
 	case 'circle':
 		if (c === 'mod')
 			return modScreen(Number(b));
+		if (c === 'digest')
+			return digestScreen(screen, Number(b), Number(parts[3]));
+		if (c === 'dashboard')
+			return organiserScreen(dashboardScreen(main, Number(b)));
+		if (c === 'meetings')
+			return organiserScreen(meetingsScreen(main, Number(b)));
 		return circleScreen(Number(b));
+	case 'meeting':
+		return organiserScreen(meetingScreen(main, Number(b)));
 	case 'new':
 		return newCircleScreen();
 	case 'account':
@@ -151,9 +169,26 @@ export async function route() {
 		return inboxScreen();
 	case 'search':
 		return searchScreen(q);
+	case 'site':
+		return siteScreen(main);
 	default:
 		return homeScreen();
 	}
+}
+
+// The organiser's screens (dashboard.js, meeting.js) resolve to their
+// cleanup, run when the reader navigates away.
+function organiserScreen(p) {
+	const gen = routeGen;
+	main.focus({ preventScroll: true });
+	return p.then((done) => {
+		if (typeof done !== 'function')
+			return;
+		if (gen === routeGen)
+			screenCleanup.push(done);
+		else
+			done();
+	});
 }
 
 function setNavCurrent(which) {
@@ -435,6 +470,7 @@ function normPlan(p) {
 	const entries = (p && (p.entries || p.items)) || [];
 	return entries.map((e) => ({
 		chapter: idOf(e.chapter), due: e.due, prompt: e.prompt || '',
+		notes: e.notes || '', // facilitator notes: owners and moderators only
 	}));
 }
 
@@ -445,13 +481,17 @@ function normProgress(p, members) {
 		const id = idOf(acc);
 		if (id === undefined || id === null || ch === undefined || ch === null)
 			return;
-		out.set(Number(id), { account: acc, chapter: Number(idOf(ch)) });
+		out.set(Number(id), { account: acc, chapter: Number(idOf(ch)), block: blk ?? null });
 	};
+	let blk = null;
 	const list = (p && (p.progress || p.members)) || [];
-	for (const x of list)
+	for (const x of list) {
+		blk = x.block ?? x.progress?.block;
 		add(x.account || x.member || x, x.chapter ?? x.progress?.chapter);
+	}
 	for (const m of members || []) {
 		const pr = m.progress;
+		blk = pr && pr.block;
 		if (pr && !out.has(Number(idOf(m.account || m))))
 			add(m.account || m, idOf(pr.chapter ?? pr));
 	}
@@ -500,21 +540,56 @@ async function homeScreen() {
 			else
 				due = dueChapter(normPlan(await rpc.call('plan.get', { circle: c.id }).catch(() => null)));
 			const mp = full.me && full.me.progress;
-			const mine = mp ? { chapter: Number(idOf(mp.chapter)) } : null;
 			const dueCh = due && chs.find((x) => x.id === due.chapter);
-			const myCh = mine && chs.find((x) => x.id === mine.chapter);
+			const myCh = mp && chs.find((x) => x.id === Number(idOf(mp.chapter)));
+			const nRead = chaptersRead(mp, chs);
 			add(li,
 				h('p', {}, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
 				dueCh ? h('p', {}, 'Due: ',
 					h('a', { href: `#/read/${c.id}/${dueCh.id}` }, dueCh.title),
 					due.due ? ` by ${fmtDate(due.due)}` : '') : null,
-				progressBar(myCh ? myCh.order : 0, chs.length, 'Your progress'),
+				progressBar(nRead, chs.length, 'Your progress'),
 				h('p', {}, h('a', {
-					href: `#/read/${c.id}/${(myCh || dueCh || chs[0] || {}).id}`,
+					href: `#/read/${c.id}/${((myCh && (mp.block === null ? chs[nRead] || myCh : myCh)) || dueCh || chs[0] || {}).id}`,
 					class: 'button',
 				}, myCh ? 'Continue reading' : 'Start reading')));
 		})().catch(() => {});
 	}
+}
+
+// Progress is the furthest point read: {chapter, block} is a place in a
+// chapter, {chapter} alone means read through it (SPEC progress.set).
+// How many chapters it counts as read, the one value the home page and
+// the plan's bars show.
+export function chaptersRead(p, chs) {
+	if (!p)
+		return 0;
+	const ch = chs.find((x) => x.id === Number(idOf(p.chapter)));
+	if (!ch)
+		return 0;
+	return p.block === null || p.block === undefined ? ch.order : ch.order - 1;
+}
+
+// Is a YYYY-MM-DD date in the current week (Monday to Sunday)?
+export function thisWeek(due, now = new Date()) {
+	if (!due)
+		return false;
+	const d0 = new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
+	const monday = new Date(d0);
+	monday.setUTCDate(d0.getUTCDate() - ((d0.getUTCDay() + 6) % 7));
+	const next = new Date(monday);
+	next.setUTCDate(monday.getUTCDate() + 7);
+	const d = new Date(`${due}T00:00:00Z`);
+	return d >= monday && d < next;
+}
+
+// Markdown the server stores as source (a circle's description): shown as
+// the server renders posts (markdown.preview), plain text until then.
+function renderedText(md, id) {
+	const div = h('div', { class: 'rendered', id }, h('p', {}, md));
+	rpc.call('markdown.preview', { body: md })
+		.then((r) => serverHtml(div, r.body_html)).catch(() => {});
+	return div;
 }
 
 function progressBar(value, max, label) {
@@ -582,29 +657,43 @@ async function circleScreen(id) {
 
 	const s = screen(c.name,
 		h('p', { class: 'lead' }, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
-		c.description ? h('p', {}, c.description) : null,
+		c.description ? renderedText(c.description, 'circle-description') : null,
 		h('p', { class: 'actions' },
 			h('a', { class: 'button primary', href: `#/read/${id}/${(chs[0] || {}).id}` }, 'Open the book'),
 			h('a', { class: 'button', href: `#/search?c=${id}` }, 'Search'),
-			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null));
+			isMod ? h('a', { class: 'button', href: `#/circle/${id}/mod` }, 'Moderation') : null,
+			h('a', { class: 'button', href: `#/circle/${id}/dashboard` }, 'Dashboard'),
+			h('a', { class: 'button', href: `#/circle/${id}/meetings` }, 'Meetings')));
 
 	// Reading plan and everyone's progress, one bar per chapter.
 	const planSec = h('section', { class: 'card', 'aria-labelledby': 'plan-h' },
 		h('h2', { id: 'plan-h' }, 'Reading plan'));
 	const total = Math.max(1, members.length || prog.length);
-	const ol = h('ol', { class: 'plan' });
-	const orderOf = new Map(chs.map((x) => [x.id, x.order]));
+	const myProg = prog.find((p) => Number(idOf(p.account)) === app.me.id);
+	const myNext = chaptersRead(myProg, chs) + 1;
+	const ol = h('div', { class: 'plan-parts' });
+	let partOl = null;
+	let lastPart;
 	for (const ch of chs) {
+		if (!partOl || (ch.part || null) !== lastPart) {
+			lastPart = ch.part || null;
+			if (lastPart)
+				ol.appendChild(h('h3', { class: 'part-title' }, lastPart));
+			partOl = ol.appendChild(h('ul', { class: 'plan' }));
+		}
 		const e = plan.find((x) => x.chapter === ch.id);
-		const readers = prog.filter((p) => (orderOf.get(p.chapter) || 0) >= ch.order);
+		const readers = prog.filter((p) => chaptersRead(p, chs) >= ch.order);
 		const pct = Math.round((100 * readers.length) / total);
 		const bar = h('span', { class: 'bar' }, h('span', { class: 'fill' }));
 		bar.firstChild.style.width = `${pct}%`;
-		ol.appendChild(h('li', {},
+		partOl.appendChild(h('li', { 'data-chapter': String(ch.id), class: ch.order === myNext ? 'current' : null },
 			h('div', { class: 'plan-head' },
 				h('a', { href: `#/read/${id}/${ch.id}` }, chapterLabel(ch)),
-				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null),
+				ch.order === myNext ? h('span', { class: 'badge badge-current' }, 'you are here') : null,
+				e && e.due ? h('span', { class: 'meta' }, ` due ${fmtDate(e.due)}`) : null,
+				e && thisWeek(e.due) ? h('span', { class: 'badge badge-week' }, 'this week') : null),
 			e && e.prompt ? h('p', { class: 'prompt' }, e.prompt) : null,
+			e && e.notes ? h('p', { class: 'hint' }, `Facilitator notes: ${e.notes}`) : null,
 			h('div', { class: 'plan-bar' },
 				h('span', { role: 'img', 'aria-label': `${readers.length} of ${total} members have read this far` }, bar),
 				h('span', { class: 'meta', 'aria-hidden': 'true' }, `${readers.length}/${total}`))));
@@ -637,6 +726,7 @@ async function circleScreen(id) {
 	}
 	s.appendChild(h('section', { class: 'card', 'aria-labelledby': 'mem-h' },
 		h('h2', { id: 'mem-h' }, `Members (${members.length})`), ml));
+	s.appendChild(importSection(id));
 
 	// Invite.
 	if (isMod || c.members_can_invite) {
@@ -668,6 +758,8 @@ async function circleScreen(id) {
 			}, 'Create invite link'), out));
 	}
 
+	const dueNow = c.current ? Number(idOf(c.current.chapter)) : (dueChapter(plan) || {}).chapter;
+	s.appendChild(exportLinks(id, chs, dueNow));
 	if (isOwner)
 		s.appendChild(optionsForm(c));
 	s.appendChild(h('section', { class: 'card' }, h('button', {
@@ -719,11 +811,43 @@ function planEditor(circle, chs, plan) {
 			ch,
 			due: h('input', { type: 'date', value: (e.due || '').slice(0, 10), 'aria-label': `Due date for ${ch.title}` }),
 			prompt: h('input', { value: e.prompt || '', 'aria-label': `Prompt for ${ch.title}`, placeholder: 'Discussion prompt' }),
+			notes: h('input', { value: e.notes || '', 'aria-label': `Facilitator notes for ${ch.title}`, placeholder: 'Facilitator notes (organisers only)' }),
 		};
 	});
+	// "First meeting on DATE, every N weeks": fills the due dates from a
+	// chosen chapter on (the owner can still change any of them).
+	const first = h('input', { type: 'date', id: 'fill-first' });
+	const every = h('input', { type: 'number', min: 1, max: 365, value: 1, id: 'fill-every', class: 'narrow' });
+	const unit = h('select', { id: 'fill-unit' }, h('option', { value: '7' }, 'weeks'), h('option', { value: '1' }, 'days'));
+	const from = h('select', { id: 'fill-from' }, chs.map((ch, i) => h('option', {
+		value: String(i), selected: ch.number === 1 ? true : null,
+	}, chapterLabel(ch))));
+	const fill = h('fieldset', { class: 'plan-fill' }, h('legend', {}, 'Fill the dates'),
+		h('label', { for: first.id }, 'First meeting on '), first, ' ',
+		h('label', { for: every.id }, 'then every '), every, ' ',
+		h('label', { class: 'sr-only', for: unit.id }, 'Unit'), unit, ' ',
+		h('label', { for: from.id }, 'from '), from, ' ',
+		h('button', {
+			type: 'button', id: 'fill-dates', onclick: () => {
+				if (!first.value) {
+					toast('Choose the date of the first meeting');
+					first.focus();
+					return;
+				}
+				const step = Math.max(1, Number(every.value) || 1) * Number(unit.value);
+				const d = new Date(`${first.value}T00:00:00Z`);
+				for (const r of rows.slice(Number(from.value))) {
+					r.due.value = d.toISOString().slice(0, 10);
+					d.setUTCDate(d.getUTCDate() + step);
+				}
+				toast('Dates filled: check them and save');
+			},
+		}, 'Fill'));
 	const f = h('form', { class: 'plan-edit' },
+		h('h3', {}, 'Edit the plan'), fill,
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, chapterLabel(r.ch)), r.due, r.prompt)),
 		h('h3', {}, 'Edit the plan'),
-		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt)),
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt, r.notes)),
 		h('button', { type: 'submit' }, 'Save plan'));
 	const d = h('details', {}, h('summary', {}, 'Edit the plan'), f);
 	f.addEventListener('submit', async (ev) => {
@@ -731,6 +855,7 @@ function planEditor(circle, chs, plan) {
 		const entries = rows.filter((r) => r.due.value).map((r) => ({
 			chapter: r.ch.id, due: r.due.value,
 			...(r.prompt.value.trim() ? { prompt: r.prompt.value.trim() } : {}),
+			...(r.notes.value.trim() ? { notes: r.notes.value.trim() } : {}),
 		}));
 		try {
 			await rpc.call('plan.set', { circle, entries });
@@ -758,6 +883,8 @@ function targetLabel(t) {
 		return `reply #${idOf(t.reply)}`;
 	if (t.account)
 		return `member ${name(t.account)}`;
+	if (t.circle)
+		return `circle #${idOf(t.circle)}`;
 	return JSON.stringify(t);
 }
 

@@ -1,9 +1,10 @@
 // compose.js - the Markdown composer: a textarea with @mention completion
-// from circle.members and an escape-only preview. The preview shows the
-// source as text (never as HTML): the formatted rendering is the server's
-// body_html, shown once the post is saved.
+// from circle.members and a preview rendered exactly as the post will be:
+// markdown.preview runs the server's own renderer and rules and answers
+// the same sanitised body_html a saved post gets (never our own HTML).
 
-import { h, clear, name } from './dom.js';
+import { h, clear, name, serverHtml, errText } from './dom.js';
+import { rpc } from './state.js';
 
 let seq = 0;
 
@@ -31,13 +32,27 @@ export function composer(opts) {
 		h('div', { class: 'row' }, toggle, submit,
 			opts.onCancel ? h('button', { type: 'button', onclick: opts.onCancel }, 'Cancel') : null));
 
-	toggle.addEventListener('click', () => {
+	toggle.addEventListener('click', async () => {
 		const on = preview.hidden;
 		preview.hidden = !on;
 		ta.hidden = on;
 		toggle.setAttribute('aria-pressed', String(on));
 		toggle.textContent = on ? 'Write' : 'Preview';
-		preview.textContent = ta.value || 'Nothing to preview.';
+		if (!on)
+			return;
+		if (!ta.value.trim()) {
+			preview.textContent = 'Nothing to preview.';
+			return;
+		}
+		preview.textContent = 'Rendering…';
+		const text = ta.value;
+		try {
+			const r = await rpc.call('markdown.preview', { body: text });
+			if (ta.value === text && !preview.hidden)
+				serverHtml(preview, r.body_html);
+		} catch (e) {
+			preview.textContent = errText(e);
+		}
 	});
 
 	let active = -1;

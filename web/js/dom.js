@@ -125,11 +125,3 @@ export function add(el, ...children) {
 	append(el, children);
 	return el;
 }
-
-// A chapter as the contents show it: "3. The Regime", or the title alone
-// when it starts with a number of its own ("1. The Regime", "IV: Exile"),
-// so that no chapter reads "3. 1. The Regime".
-export function chapterLabel(ch) {
-	const own = /^(\d+|[IVXLC]+)[.:)]\s/.test(ch.title || '');
-	return ch.number && !own ? `${ch.number}. ${ch.title}` : ch.title;
-}

@@ -5,8 +5,8 @@
 // moderation, orphaned threads listed apart, presence and saved progress.
 // Everything updates live from circle events.
 
-import { h, add, clear, serverHtml, toast, errText, fmtTime, name, idOf, chapterLabel } from './dom.js';
-import { rpc, app, subscribe, toc, chaptersOf } from './state.js';
+import { h, add, clear, serverHtml, toast, errText, fmtTime, name, idOf } from './dom.js';
+import { rpc, app, subscribe, toc, chaptersOf, chapterLabel, partsOf } from './state.js';
 import { ChapterMap } from './anchor.js';
 import { composer } from './compose.js';
 
@@ -24,6 +24,7 @@ export function leaveReader() {
 	if (!R)
 		return;
 	R.closed = true;
+	closeNotePop(false);
 	for (const f of R.cleanup)
 		f();
 	R = null;
@@ -41,7 +42,8 @@ export async function showReader(main, circle, chapter, q) {
 		mode: 'list', members: [], role: null, presence: new Map(),
 		pending: null, sig: '', editing: 0, closed: false,
 		replyComposer: null, replyParent: null, newComposer: null,
-		lastBlock: null, furthest: -1,
+		lastBlock: null, furthest: -1, thread: null, withheld: null,
+		progress: null, progressOrder: 0,
 	};
 	clear(main);
 	main.appendChild(h('p', { class: 'loading' }, 'Loading the chapter…'));
@@ -98,18 +100,23 @@ export async function showReader(main, circle, chapter, q) {
 	// Spoiler guard and post first (enforced by the server): say why
 	// threads may be missing and offer the member's own levers.
 	const levers = [];
-	if (!st.isMod && c.post_first)
-		levers.push(h('button', {
-			type: 'button', class: 'small', id: 'mark-read', onclick: async (ev) => {
-				try {
-					await rpc.call('progress.set', { circle, chapter, read: true });
-					ev.target.disabled = true;
-					ev.target.textContent = 'Marked read';
-					await loadAnnotations();
-					renderList();
-				} catch (e) { toast(errText(e)); }
-			},
-		}, 'Mark chapter read (shows others’ threads)'));
+	st.order = idx + 1;
+	st.chs = chs;
+	setProgress(st, c.me && c.me.progress);
+	st.progressEl = h('p', { class: 'hint progress-note', id: 'progress-note', 'aria-live': 'polite' });
+	st.markBtn = h('button', {
+		type: 'button', class: 'small', id: 'mark-read', onclick: async () => {
+			await saveProgress(st, { chapter, read: true });
+		},
+	}, 'Mark chapter read');
+	st.rewindBtn = h('button', {
+		type: 'button', class: 'small', id: 'rewind', onclick: async () => {
+			const first = st.map && st.map.blocks[0];
+			await saveProgress(st, { chapter, rewind: true, ...(first ? { block: first.id } : {}) });
+			toast('Your progress is now at the start of this chapter');
+		},
+	}, 'Move my progress back here');
+	levers.push(st.markBtn, st.rewindBtn);
 	if (!st.isMod && c.spoiler_guard) {
 		const box = h('input', { type: 'checkbox', checked: !!(c.me && c.me.show_all) });
 		box.addEventListener('change', async () => {
@@ -121,12 +128,16 @@ export async function showReader(main, circle, chapter, q) {
 		});
 		levers.push(h('label', { class: 'check inline' }, box, ' Show threads in chapters ahead of me'));
 	}
-	const guardNote = levers.length ? h('p', { class: 'hint' },
+	const guardNote = !st.isMod && (c.post_first || c.spoiler_guard) ? h('p', { class: 'hint' },
 		c.post_first ? 'This circle asks you to post before you see the others’ threads in a chapter. ' : '',
 		c.spoiler_guard ? 'Threads in chapters beyond your progress are held back. ' : '') : null;
-	const tocList = h('ol', { class: 'toc-list' }, chs.map((x) => h('li', {},
+	const tocLink = (x) => h('li', {},
 		h('a', { href: `#/read/${circle}/${x.id}`, 'aria-current': x.id === chapter ? 'page' : null },
-			chapterLabel(x)))));
+			chapterLabel(x)));
+	const tocList = h('ul', { class: 'toc-list' }, partsOf(chs).map((p) => p.title
+		? h('li', { class: 'toc-part' }, h('span', { class: 'part-title' }, p.title),
+			h('ul', {}, p.chapters.map(tocLink)))
+		: p.chapters.map(tocLink)));
 	const navLinks = h('nav', { class: 'chapter-nav', 'aria-label': 'Chapters' },
 		prev ? h('a', { href: `#/read/${circle}/${prev.id}`, rel: 'prev' }, `← ${prev.title}`) : h('span'),
 		next ? h('a', { href: `#/read/${circle}/${next.id}`, rel: 'next' }, `${next.title} →`) : h('span'));
@@ -141,6 +152,7 @@ export async function showReader(main, circle, chapter, q) {
 				h('h1', { id: 'chapter-title' }, ch.title), st.presenceEl,
 				entry && entry.prompt ? h('p', { class: 'prompt' }, h('strong', {}, 'Prompt: '), entry.prompt) : null,
 				guardNote,
+				st.progressEl,
 				h('div', { class: 'tools' }, followBtn, keyboardToggle(st), levers,
 					h('button', { type: 'button', class: 'small', id: 'show-threads', onclick: () => openList(true) }, 'Discussion'))),
 			h('div', { class: 'text-wrap' }, st.article, st.strip),
@@ -182,6 +194,7 @@ export async function showReader(main, circle, chapter, q) {
 		(back || st.article.querySelector('[data-block]') || st.article).focus?.();
 	});
 	renderText();
+	drawProgress(st);
 	await loadAnnotations();
 	if (st.closed)
 		return;
@@ -334,36 +347,163 @@ function markActive(id) {
 }
 
 /* ---------- data ---------- */
+// The chapter's threads are fetched once when it opens, again only on
+// `resync` and after the member's own action that releases withheld
+// threads (reading on under the spoiler guard, a first post or "mark
+// read" under post first). Every other change arrives as an event that
+// carries the object, and is applied here (applyEvent).
 async function loadAnnotations() {
 	const st = R;
 	try {
-		const items = await rpc.all('annotation.list', { circle: st.circle, chapter: st.chapter });
+		const items = [];
+		let cursor = null;
+		let withheld = null;
+		for (let i = 0; i < 20; i++) {
+			const r = await rpc.call('annotation.list', {
+				circle: st.circle, chapter: st.chapter, ...(cursor ? { cursor } : {}),
+			});
+			if (i === 0)
+				withheld = r.withheld || null;
+			items.push(...(r.items || []));
+			cursor = r.next;
+			if (!cursor)
+				break;
+		}
 		if (R !== st)
 			return;
 		st.anns = new Map(items.map((a) => [a.id, a]));
+		st.withheld = withheld;
 	} catch (e) {
 		toast(errText(e));
 	}
 	await drawHighlights(false);
 }
 
-let refreshTimer = null;
-function scheduleRefresh(annId) {
+// A full reload: on resync, or when the member's own action may have
+// released withheld threads.
+async function reloadAll() {
 	const st = R;
-	if (annId)
-		(st.dirty = st.dirty || new Set()).add(annId);
-	clearTimeout(refreshTimer);
-	refreshTimer = setTimeout(async () => {
+	if (!st)
+		return;
+	await loadAnnotations();
+	if (R !== st)
+		return;
+	if (st.mode === 'thread' && st.open)
+		await refreshThread();
+	else if (st.mode === 'list')
+		renderList();
+}
+
+// Merges a post object from an event (or a method's answer) into what we
+// hold: my_reactions and reply counts are per viewer and survive.
+function mergePost(prev, d) {
+	const o = { ...(prev || {}), ...d };
+	if (prev && prev.my_reactions && !(d.my_reactions && d.my_reactions.length))
+		o.my_reactions = prev.my_reactions;
+	if (prev && d.reply_count === undefined)
+		o.reply_count = prev.reply_count;
+	delete o.replies;
+	return o;
+}
+
+function applyAnnotation(d) {
+	const st = R;
+	const id = Number(d.id);
+	if (Number(idOf(d.chapter)) !== st.chapter && !st.anns.has(id))
+		return false;
+	const a = mergePost(st.anns.get(id), d);
+	st.anns.set(id, a);
+	if (st.thread && st.thread.id === id)
+		st.thread = { ...mergePost(st.thread, d), replies: st.thread.replies };
+	return true;
+}
+
+function applyReply(d) {
+	const st = R;
+	const annId = Number(idOf(d.annotation));
+	const a = st.anns.get(annId);
+	if (!a)
+		return false;
+	const t = st.thread && st.thread.id === annId ? st.thread : null;
+	const known = t ? t.replies.findIndex((r) => r.id === d.id) : -1;
+	if (t) {
+		if (known >= 0)
+			t.replies[known] = mergePost(t.replies[known], d);
+		else
+			t.replies.push(mergePost(null, d));
+		t.reply_count = t.replies.filter((r) => !r.deleted).length;
+		a.reply_count = t.reply_count;
+	} else if (d.created_at && !d.deleted && !d.edited && !(a.seen || new Set()).has(d.id)) {
+		(a.seen = a.seen || new Set()).add(d.id);
+		a.reply_count = (a.reply_count || 0) + 1;
+	}
+	return true;
+}
+
+function applyReaction(d) {
+	const st = R;
+	const key = d.target && (d.target.annotation !== undefined ? 'annotation' : 'reply');
+	if (!key)
+		return false;
+	const id = Number(d.target[key]);
+	const mine = idOf(d.account) === app.me.id;
+	const upd = (x) => {
+		if (!x)
+			return;
+		x.reactions = d.reactions;
+		if (mine && d.kind) {
+			const my = new Set(x.my_reactions || []);
+			if (d.on)
+				my.add(d.kind);
+			else
+				my.delete(d.kind);
+			x.my_reactions = [...my];
+		}
+	};
+	let hit = false;
+	if (key === 'annotation') {
+		hit = st.anns.has(id);
+		upd(st.anns.get(id));
+		if (st.thread && st.thread.id === id)
+			upd(st.thread);
+	} else if (st.thread) {
+		const r = st.thread.replies.find((x) => x.id === id);
+		hit = !!r;
+		upd(r);
+	}
+	return hit;
+}
+
+// Redraws what an applied change touches, in one animation frame.
+function redrawSoon() {
+	const st = R;
+	if (st.redrawQueued)
+		return;
+	st.redrawQueued = true;
+	requestAnimationFrame(async () => {
+		st.redrawQueued = false;
 		if (R !== st)
 			return;
-		const dirty = st.dirty || new Set();
-		st.dirty = null;
-		await loadAnnotations();
-		if (st.open && (dirty.has(st.open) || !dirty.size || st.mode === 'thread'))
-			await refreshThread();
+		await drawHighlights(false);
+		if (st.mode === 'thread' && st.thread && st.editing === 0)
+			renderThread(st.thread, false);
 		else if (st.mode === 'list')
 			renderList();
-	}, 60);
+	});
+}
+
+function applyEvent(ev) {
+	const d = ev.data || {};
+	const t = ev.type;
+	let hit = false;
+	if (t.startsWith('annotation.') || t.startsWith('thread.') || t === 'anchor.changed')
+		hit = applyAnnotation(d.annotation && typeof d.annotation === 'object' ? d.annotation : d);
+	else if (t.startsWith('reply.'))
+		hit = applyReply(d);
+	else if (t === 'reaction.changed')
+		hit = applyReaction(d);
+	if (hit)
+		redrawSoon();
 }
 
 function onEvent(ev) {
@@ -379,16 +519,9 @@ function onEvent(ev) {
 		return;
 	}
 	if (ev.type === 'resync')
-		return scheduleRefresh();
-	if (/^(annotation|reply|reaction|thread|anchor)\./.test(ev.type)) {
-		const ch = idOf(d.chapter ?? d.annotation?.chapter);
-		if (ch !== undefined && ch !== null && Number(ch) !== st.chapter && !st.anns.has(d.id))
-			return;
-		const annId = ev.type.startsWith('annotation') || ev.type.startsWith('thread')
-			? Number(idOf(d.id ?? d.annotation)) : Number(idOf(d.annotation ?? d.target?.annotation));
-		scheduleRefresh(annId || null);
-		return;
-	}
+		return reloadAll();
+	if (/^(annotation|reply|reaction|thread|anchor)\./.test(ev.type))
+		return applyEvent(ev);
 	if (ev.type.startsWith('member.'))
 		rpc.all('circle.members', { circle: st.circle }).then((m) => {
 			st.members = m.map((x) => (x.account && typeof x.account === 'object' ? { ...x.account, role: x.role } : x));
@@ -439,9 +572,63 @@ function sendPresence(force) {
 	rpc.call('presence.set', p).catch(() => {});
 }
 
+// Progress is the furthest point read (SPEC progress.set). It moves on
+// only while the member reads the chapter at or right after it: each block
+// read is saved, and the chapter's last block saves "read through this
+// chapter". Opening an earlier chapter changes nothing (the server ignores
+// a lower position anyway), and a glance at a chapter further ahead keeps
+// its threads withheld until the member marks it read. Moving back is the
+// explicit "Move my progress back here".
+function setProgress(st, p) {
+	st.progress = p || null;
+	const ch = p && st.chs.find((x) => x.id === Number(idOf(p.chapter)));
+	st.progressOrder = ch ? ch.order : 0;
+	st.readThrough = ch ? (p.block === null || p.block === undefined ? ch.order : ch.order - 1) : 0;
+}
+
+// Where this chapter stands against the member's progress.
+function progressState(st) {
+	if (st.order <= st.readThrough)
+		return 'read';
+	if (st.order <= Math.max(1, st.readThrough + 1, st.progressOrder))
+		return 'reading';
+	return 'ahead';
+}
+
+function drawProgress(st) {
+	if (!st.progressEl)
+		return;
+	const s = progressState(st);
+	const n = st.readThrough;
+	st.progressEl.textContent = s === 'read'
+		? `You have read this chapter (your progress: ${n} of ${st.chs.length} chapters read).`
+		: s === 'ahead'
+			? `This chapter is ahead of your progress (${n} of ${st.chs.length} chapters read).` +
+				(st.c.spoiler_guard && !st.isMod ? ' Its threads stay hidden until you mark it read.' : '')
+			: '';
+	st.markBtn.hidden = s === 'read';
+	st.rewindBtn.hidden = !(st.order < st.progressOrder || (s === 'read' && st.order === st.progressOrder));
+}
+
+async function saveProgress(st, p) {
+	try {
+		const before = st.progressOrder;
+		const r = await rpc.call('progress.set', { circle: st.circle, ...p });
+		if (R !== st)
+			return;
+		setProgress(st, r.progress);
+		drawProgress(st);
+		// Reading on (spoiler guard) or marking read (post first) may
+		// release withheld threads: the one case for a new list.
+		if (st.withheld && (st.progressOrder !== before || p.read))
+			await reloadAll();
+	} catch (e) { toast(errText(e)); }
+}
+
 function watchProgress() {
 	const st = R;
 	const order = new Map(st.map.blocks.map((b, i) => [String(b.id), i]));
+	const last = st.map.blocks.length - 1;
 	let timer = null;
 	const io = new IntersectionObserver((entries) => {
 		for (const e of entries) {
@@ -455,11 +642,14 @@ function watchProgress() {
 			if (i !== undefined && i > st.furthest) {
 				st.furthest = i;
 				st.lastBlock = st.map.blocks[i].id;
+				if (progressState(st) !== 'reading')
+					continue;
 				clearTimeout(timer);
 				timer = setTimeout(() => {
-					if (R !== st)
+					if (R !== st || progressState(st) !== 'reading')
 						return;
-					rpc.call('progress.set', { circle: st.circle, chapter: st.chapter, block: st.lastBlock }).catch(() => {});
+					saveProgress(st, st.furthest >= last ? { chapter: st.chapter }
+						: { chapter: st.chapter, block: st.lastBlock });
 					sendPresence(false);
 				}, 1500);
 			}
@@ -625,6 +815,9 @@ function openNew(target) {
 				st.anns.set(a.id, a);
 				st.pending = null;
 				await drawHighlights(false);
+				// post first: a first post here releases the others' threads
+				if (st.withheld && st.withheld.reason === 'post_first' && a.visibility !== 'private')
+					await loadAnnotations();
 				openThread(a.id);
 			} catch (e) {
 				e.userMessage = errText(e);
@@ -691,7 +884,22 @@ function threadItem(a) {
 	}, excerpt(a) ? h('span', { class: 'q' }, `“${clip(excerpt(a), 90)}”`) : null,
 	h('span', { class: 'who' }, name(a.author), ' · ', `${a.reply_count || 0} ${a.reply_count === 1 ? 'reply' : 'replies'}`),
 	badges.length ? h('span', { class: 'badges' }, badges.map((b) => h('span', { class: `badge-${b}` }, b))) : null,
-	a.body && !a.hidden ? h('span', { class: 'snip' }, clip(a.body, 120)) : a.hidden ? h('span', { class: 'snip' }, 'Hidden by a moderator') : null));
+	a.body && !a.hidden ? h('span', { class: 'snip' }, clip(plainText(a), 120)) : a.hidden ? h('span', { class: 'snip' }, 'Hidden by a moderator') : null));
+}
+
+// A card inside a button shows the rendered words (no **markers**), as
+// text: the server's body_html is parsed off-document, never inserted.
+const parsed = new WeakMap();
+function plainText(a) {
+	if (!a.body_html)
+		return a.body || '';
+	const hit = parsed.get(a);
+	if (hit !== undefined)
+		return hit;
+	const doc = new DOMParser().parseFromString(a.body_html, 'text/html');
+	const t = (doc.body.textContent || '').replace(/\s+/g, ' ').trim();
+	parsed.set(a, t);
+	return t;
 }
 
 function clip(s, n) {
@@ -711,6 +919,7 @@ function renderList() {
 	const whole = sorted(all.filter((a) => !a.target));
 	const lost = sorted(all.filter((a) => a.target && ['orphaned', 'needs_review'].includes(a.anchor)));
 	add(clear(st.panel), panelHead(`Discussion (${all.length})`),
+		withheldNote(st),
 		h('p', { class: 'hint' }, 'Select words in the text to start a thread on them.'),
 		h('button', { type: 'button', class: 'small', onclick: () => openNew(null) }, 'New thread on the whole chapter'),
 		h('h3', {}, 'On the text'),
@@ -719,6 +928,19 @@ function renderList() {
 		lost.length ? [h('h3', {}, 'Passages no longer in the text'),
 			h('p', { class: 'hint' }, 'The text changed in a new edition; these threads keep their old quote.'),
 			h('ul', { class: 'threads orphans' }, lost.map(threadItem))] : null);
+}
+
+// "3 threads, shown once you post": what the spoiler guard or post first
+// holds back here (annotation.list's `withheld`).
+function withheldNote(st) {
+	const w = st.withheld;
+	if (!w || !w.count)
+		return null;
+	const n = `${w.count} ${w.count === 1 ? 'thread' : 'threads'} by others`;
+	const why = w.reason === 'post_first'
+		? 'shown once you post here (or mark the chapter read)'
+		: 'shown once you have read this chapter (or mark it read)';
+	return h('p', { class: 'notice withheld', id: 'withheld', role: 'status' }, `${n} waiting, ${why}.`);
 }
 
 async function openThread(id, scroll) {
@@ -757,7 +979,9 @@ async function refreshThread(focus) {
 	}
 	if (R !== st || st.open !== id)
 		return;
-	st.anns.set(id, { ...st.anns.get(id), ...a, replies: undefined });
+	st.anns.set(id, mergePost(st.anns.get(id), a));
+	a.replies = a.replies || [];
+	st.thread = a;
 	if (st.editing > 0)
 		return; // do not pull the form from under the writer
 	renderThread(a, focus);
@@ -847,7 +1071,6 @@ function modButtons(targetKey, x, isThread) {
 			}
 			try {
 				await rpc.call(method, p);
-				scheduleRefresh(R.open);
 			} catch (e) { toast(errText(e)); }
 		},
 	}, label);
@@ -896,8 +1119,9 @@ function ownButtons(targetKey, x) {
 			if (!confirm('Delete this post?'))
 				return;
 			try {
-				await rpc.call(targetKey === 'annotation' ? 'annotation.delete' : 'reply.delete', { [targetKey]: x.id });
-				scheduleRefresh(R.open);
+				const r = await rpc.call(targetKey === 'annotation' ? 'annotation.delete' : 'reply.delete', { [targetKey]: x.id });
+				if (r && typeof r === 'object' && r.id)
+					applyEvent({ type: `${targetKey}.deleted`, data: r });
 			} catch (e) { toast(errText(e)); }
 		},
 	}, 'Delete');
@@ -947,15 +1171,21 @@ function renderThread(a, focus) {
 				const p = { annotation: a.id, body: text };
 				if (st.replyParent)
 					p.parent = st.replyParent;
+				let r;
 				try {
-					await rpc.call('reply.create', p);
+					r = await rpc.call('reply.create', p);
 				} catch (e) {
 					e.userMessage = errText(e);
 					throw e;
 				}
 				st.replyParent = null;
 				st.replyComposer.querySelector('label').textContent = 'Reply';
-				scheduleRefresh(a.id);
+				const before = st.withheld;
+				if (r && r.id)
+					applyEvent({ type: 'reply.created', data: r });
+				// post first: a first reply here releases the others' threads
+				if (before && before.reason === 'post_first')
+					reloadAll();
 			},
 		});
 	}
@@ -981,6 +1211,75 @@ function renderThread(a, focus) {
 		st.panel.focus();
 }
 
+// A footnote marker opens its note in a popover beside it (mouse, touch
+// and keyboard alike: it is a link, so Enter activates it too), with
+// "Go to the note" for the jump. The note's content is a copy of the
+// server's own chapter HTML. Escape, Close or a click elsewhere closes it
+// and focus returns to the marker.
+function closeNotePop(back) {
+	const st = R;
+	if (!st || !st.notePop)
+		return;
+	const { el, ref, off } = st.notePop;
+	st.notePop = null;
+	off();
+	el.remove();
+	if (back)
+		ref.focus();
+}
+
+function openNotePop(ref, note) {
+	const st = R;
+	closeNotePop(false);
+	const body = h('div', { class: 'note-pop-body' });
+	for (const n of note.childNodes) {
+		if (n.nodeType === 1 && n.classList.contains('note-label'))
+			continue;
+		body.appendChild(n.cloneNode(true));
+	}
+	for (const x of body.querySelectorAll('[id]'))
+		x.removeAttribute('id');
+	const label = `Note ${ref.textContent.trim()}`;
+	const go = h('button', { type: 'button', class: 'small' }, 'Go to the note');
+	const close = h('button', { type: 'button', class: 'small', 'aria-label': 'Close the note' }, 'Close');
+	const el = h('div', { class: 'note-pop', role: 'dialog', 'aria-label': label, tabindex: '-1', id: 'note-pop' },
+		h('p', { class: 'note-pop-title' }, label), body, h('div', { class: 'row' }, go, close));
+	document.body.appendChild(el);
+	const r = ref.getBoundingClientRect();
+	const w = Math.min(360, window.innerWidth - 16);
+	el.style.width = `${w}px`;
+	el.style.left = `${Math.max(8, Math.min(r.left + window.scrollX - w / 2, window.scrollX + window.innerWidth - w - 8))}px`;
+	el.style.top = `${r.bottom + window.scrollY + 6}px`;
+	const onKey = (ev) => {
+		if (ev.key === 'Escape') {
+			ev.preventDefault();
+			closeNotePop(true);
+		}
+	};
+	const onDown = (ev) => {
+		if (!el.contains(ev.target) && ev.target !== ref)
+			closeNotePop(false);
+	};
+	el.addEventListener('keydown', onKey);
+	document.addEventListener('pointerdown', onDown, true);
+	st.notePop = { el, ref, off: () => document.removeEventListener('pointerdown', onDown, true) };
+	go.addEventListener('click', () => {
+		closeNotePop(false);
+		jumpTo(note);
+	});
+	close.addEventListener('click', () => closeNotePop(true));
+	el.focus();
+}
+
+function jumpTo(t) {
+	t.scrollIntoView({ block: 'center' });
+	if (!t.hasAttribute('tabindex'))
+		t.setAttribute('tabindex', '-1');
+	t.focus({ preventScroll: true });
+	t.classList.add('flash');
+	setTimeout(() => t.classList.remove('flash'), 2000);
+}
+
 function onArticleClick(ev) {
 	const st = R;
 	const a = ev.target.closest('a[href^="#"]');
@@ -990,14 +1289,10 @@ function onArticleClick(ev) {
 		ev.preventDefault();
 		const id = decodeURIComponent(a.getAttribute('href').slice(1));
 		const t = document.getElementById(id) || st.article.querySelector(`[name="${CSS.escape(id)}"]`);
-		if (t) {
-			t.scrollIntoView({ block: 'center' });
-			if (!t.hasAttribute('tabindex'))
-				t.setAttribute('tabindex', '-1');
-			t.focus({ preventScroll: true });
-			t.classList.add('flash');
-			setTimeout(() => t.classList.remove('flash'), 2000);
-		}
+		if (t && a.closest('.noteref') && t.classList.contains('note'))
+			openNotePop(a, t);
+		else if (t)
+			jumpTo(t);
 		return;
 	}
 	const sel = document.getSelection();

@@ -11,10 +11,28 @@
  * with an error and its events are dropped: nothing is acknowledged that is
  * not on disk.
  *
+ * The front stage and the read pool. Every message of a connection first
+ * goes to one of a few front threads (never more than one at a time per
+ * connection, so its messages keep their order), which parses it off both
+ * the loop and the executor. A message whose calls are all reads (RPC_READ
+ * at registration) runs right there, on the thread's own read-only
+ * connection (store_open_reader: a WAL snapshot that never waits for a
+ * write batch), and its reply is serialised there too; every other message
+ * goes to the executor, already parsed. Read-your-writes: a connection
+ * counts the jobs it has in the executor's hands (in_exec: messages, the
+ * cookie authentication of its upgrade, deferred continuations); while that
+ * is not zero, its reads go to the executor too, behind its own writes, so a
+ * read always sees every earlier call of its connection and replies leave
+ * in the order the calls came. Reads never wait for other connections'
+ * writes. Both paths run the same dispatcher (rpc_dispatch) and so the same
+ * permission and visibility code.
+ *
  * Connection state that calls depend on (which account and session a
- * connection is signed in as) lives here, on this thread, so that a cookie
- * authentication at upgrade, an auth.login and the calls after it are seen
- * in the order they happened without any locking.
+ * connection is signed in as) lives in one table under fx.lock; the
+ * executor changes it only after a call that signed in or out, and a read
+ * of that connection cannot run before that call's batch is delivered.
+ *
+ * Lock order: fx.lock, then ex.lock, then ex.out_lock.
  */
 #include "rpc/internal.h"
 #include "store/store.h"
@@ -25,6 +43,7 @@
 #include "util/u64map.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,6 +51,7 @@
 
 json_t *rpc_continue(struct rpc_ctx *ctx, struct rpc_deferral *d,
 		     bool *deferred);
+static json_t *error_for(json_t *resp, const char *message);
 
 enum job_kind { JOB_OPEN, JOB_CLOSE, JOB_MSG, JOB_HTTP, JOB_CONT };
 
@@ -41,6 +61,8 @@ struct http_call {
 	struct http_req req; /* strings below are owned copies */
 	char *method, *path, *query, *body, *host, *public_url, *token;
 	char *peer, *user_agent;
+	char *device; /* the device cookie, or NULL */
+	char *accept, *prefer, *if_match, *content_type;
 	struct http_resp resp;
 };
 
@@ -48,10 +70,10 @@ struct http_call {
 struct cont {
 	uint64_t conn;
 	char *method;
-	json_t *id;               /* owned copy, NULL for notifications */
-	struct rpc_batch *batch;  /* when part of a JSON-RPC batch */
+	json_t *id;		 /* owned copy, NULL for notifications */
+	struct rpc_batch *batch; /* when part of a JSON-RPC batch */
 	size_t batch_slot;
-	struct http_call *http;   /* when an HTTP call */
+	struct http_call *http; /* when an HTTP call */
 	struct rpc_deferral d;
 };
 
@@ -60,30 +82,46 @@ struct job {
 	enum job_kind kind;
 	struct job *next;
 	uint64_t conn;
-	char *text;   /* JOB_MSG: the message; JOB_OPEN: token */
-	size_t len;
-	char *peer, *user_agent;
+	char *text;	 /* JOB_OPEN: token */
+	json_t *msg;	 /* JOB_MSG: the parsed message (NULL: perr) */
+	int perr;	 /* JOB_MSG: RPC_E_PARSE or RPC_E_INVALID_REQUEST */
+	unsigned ncalls; /* JOB_MSG: requests in the message (fair share) */
 	struct http_call *http;
 	struct cont *cont;
 };
 
-/* What the executor knows about a connection. */
+/* A message waiting for the front stage. */
+struct msg {
+	struct msg *next;
+	char *text;
+	size_t len;
+};
+
+/* What the server knows about a connection (fx.lock). */
 struct conn_state {
+	uint64_t id;
 	int64_t account, session;
 	bool is_admin;
+	bool active;	  /* on the ready list or being fronted */
+	bool closing;	  /* rpc_conn_close came: JOB_CLOSE once drained */
+	bool paused;	  /* the transport stopped reading from it */
+	unsigned waiting; /* messages submitted and not yet started */
+	unsigned in_exec; /* jobs of it in the executor's hands */
 	char *peer, *user_agent;
+	struct msg *mq_head, *mq_tail; /* not yet fronted */
+	struct conn_state *ready_next;
 };
 
 /* The result of one job in the batch, held until COMMIT. */
 struct pending {
 	uint64_t conn;
-	json_t *resp;          /* response object/array, or NULL */
-	struct refbuf *raw;    /* pre-serialised result to splice into resp */
-	bool final;            /* resp is already the error to send */
-	struct rpc_out *outs;  /* events and effects of the calls */
+	json_t *resp;	      /* response object/array, or NULL */
+	struct refbuf *raw;   /* pre-serialised result to splice into resp */
+	bool final;	      /* resp is already the error to send */
+	struct rpc_out *outs; /* events and effects of the calls */
 	struct rpc_out *outs_tail;
-	struct cont *defer;    /* to submit after commit (list) */
-	struct http_call *http;/* HTTP answer to send after commit */
+	struct cont *defer;	/* to submit after commit (list) */
+	struct http_call *http; /* HTTP answer to send after commit */
 	struct pending *next;
 };
 
@@ -97,23 +135,33 @@ static struct {
 	/* outputs to the loop */
 	pthread_mutex_t out_lock;
 	struct rpc_out *out_head, *out_tail;
+	unsigned queued; /* jobs in head..tail */
 	/* executor-thread-only state */
-	struct u64map conns;
 	time_t last_tick, last_session_check;
 	struct pending *cur_head, *cur_tail; /* pendings of this batch */
-	struct job *defer_head;              /* deferrals of this batch */
-	struct u64map waiting;               /* conn -> struct waiting, under
-						lock: messages queued */
+	struct job *defer_head;		     /* deferrals of this batch */
+	uint64_t *done;			     /* conns of this batch's jobs */
+	size_t ndone, done_cap;
 } ex = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.out_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
-/* Messages of one connection waiting in the queue (backpressure). */
-struct waiting {
-	unsigned count;
-	bool paused; /* the transport stopped reading from the connection */
+/* The front stage: connections, their message queues, the read pool. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct u64map conns; /* conn id -> struct conn_state */
+	struct conn_state *ready_head, *ready_tail;
+	bool stopping;
+	int nthreads;
+	pthread_t threads[RPC_READERS_MAX];
+	struct store *dbs[RPC_READERS_MAX]; /* NULL: no read pool */
+	atomic_ullong pool_calls, exec_calls;
+} fx = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
 };
 
 /* ---- queues ---- */
@@ -126,20 +174,127 @@ static void enqueue(struct job *j)
 	else
 		ex.head = j;
 	ex.tail = j;
+	ex.queued++;
 	pthread_cond_signal(&ex.cond);
 	pthread_mutex_unlock(&ex.lock);
 }
 
+unsigned rpc_exec_queued(void)
+{
+	unsigned n;
+
+	pthread_mutex_lock(&ex.lock);
+	n = ex.queued;
+	pthread_mutex_unlock(&ex.lock);
+	return n;
+}
+
+void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls)
+{
+	*pool_calls = atomic_load(&fx.pool_calls);
+	*exec_calls = atomic_load(&fx.exec_calls);
+}
+
+/* fx.lock held */
+static struct conn_state *conn_find(uint64_t conn)
+{
+	return conn ? u64map_get(&fx.conns, conn) : NULL;
+}
+
+static void conn_free(struct conn_state *cs)
+{
+	struct msg *m, *next;
+
+	for (m = cs->mq_head; m; m = next) {
+		next = m->next;
+		explicit_bzero(m->text, m->len);
+		free(m->text);
+		free(m);
+	}
+	free(cs->peer);
+	free(cs->user_agent);
+	free(cs);
+}
+
+/* One more (or one fewer) job of conn in the executor's hands. */
+static void exec_hold(uint64_t conn)
+{
+	struct conn_state *cs;
+
+	if (!conn)
+		return;
+	pthread_mutex_lock(&fx.lock);
+	cs = conn_find(conn);
+	if (cs)
+		cs->in_exec++;
+	pthread_mutex_unlock(&fx.lock);
+}
+
+/* Remembers that a job of conn ran in this batch: its hold ends after the
+ * batch's replies are handed to the loop. */
+static void exec_done_later(uint64_t conn)
+{
+	if (!conn)
+		return;
+	if (ex.ndone == ex.done_cap) {
+		ex.done_cap = ex.done_cap ? ex.done_cap * 2 : 64;
+		ex.done = xrealloc(ex.done, ex.done_cap * sizeof(*ex.done));
+	}
+	ex.done[ex.ndone++] = conn;
+}
+
+static void exec_release_done(void)
+{
+	pthread_mutex_lock(&fx.lock);
+	for (size_t i = 0; i < ex.ndone; i++) {
+		struct conn_state *cs = conn_find(ex.done[i]);
+
+		if (cs && cs->in_exec)
+			cs->in_exec--;
+	}
+	pthread_mutex_unlock(&fx.lock);
+	ex.ndone = 0;
+}
+
+/* Outputs of the batch being delivered (executor thread): handed to the
+ * loop all at once, right before the batch's connections are released. */
+struct out_chain {
+	struct rpc_out *head, *tail;
+};
+static _Thread_local struct out_chain *stage;
+
 static void emit(struct rpc_out *o)
 {
-	pthread_mutex_lock(&ex.out_lock);
 	o->next = NULL;
+	if (stage) {
+		if (stage->tail)
+			stage->tail->next = o;
+		else
+			stage->head = o;
+		stage->tail = o;
+		return;
+	}
+	pthread_mutex_lock(&ex.out_lock);
 	if (ex.out_tail)
 		ex.out_tail->next = o;
 	else
 		ex.out_head = o;
 	ex.out_tail = o;
 	pthread_mutex_unlock(&ex.out_lock);
+}
+
+static void emit_chain(struct out_chain *c)
+{
+	if (!c->head)
+		return;
+	pthread_mutex_lock(&ex.out_lock);
+	if (ex.out_tail)
+		ex.out_tail->next = c->head;
+	else
+		ex.out_head = c->head;
+	ex.out_tail = c->tail;
+	pthread_mutex_unlock(&ex.out_lock);
+	c->head = c->tail = NULL;
 }
 
 struct rpc_out *rpc_take_outputs(void)
@@ -163,16 +318,24 @@ void rpc_conn_open(uint64_t conn, const char *peer, const char *user_agent,
 		   const char *token)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
+	struct conn_state *cs = xcalloc(1, sizeof(*cs));
 
+	cs->id = conn;
+	cs->peer = xstrdup(peer ? peer : "");
+	cs->user_agent = xstrdup(user_agent ? user_agent : "");
+	/* the open (cookie authentication) is a job in the executor's hands:
+	 * the connection's first calls wait for it */
+	cs->in_exec = 1;
 	j->kind = JOB_OPEN;
 	j->conn = conn;
-	j->peer = xstrdup(peer ? peer : "");
-	j->user_agent = xstrdup(user_agent ? user_agent : "");
 	j->text = token ? xstrdup(token) : NULL;
+	pthread_mutex_lock(&fx.lock);
+	u64map_put(&fx.conns, conn, cs);
 	enqueue(j);
+	pthread_mutex_unlock(&fx.lock);
 }
 
-void rpc_conn_close(uint64_t conn)
+static void enqueue_close(uint64_t conn)
 {
 	struct job *j = xcalloc(1, sizeof(*j));
 
@@ -181,33 +344,81 @@ void rpc_conn_close(uint64_t conn)
 	enqueue(j);
 }
 
-unsigned rpc_submit_message(uint64_t conn, const char *msg, size_t len)
+void rpc_conn_close(uint64_t conn)
 {
-	struct job *j = xcalloc(1, sizeof(*j));
-	struct waiting *w;
+	struct conn_state *cs;
+
+	pthread_mutex_lock(&fx.lock);
+	cs = conn_find(conn);
+	if (cs)
+		cs->closing = true;
+	/* messages that came before the close still run first: the front
+	 * thread that holds the connection queues the close when done */
+	if (!cs || !cs->active)
+		enqueue_close(conn);
+	pthread_mutex_unlock(&fx.lock);
+}
+
+/* fx.lock held */
+static void make_ready(struct conn_state *cs)
+{
+	cs->active = true;
+	cs->ready_next = NULL;
+	if (fx.ready_tail)
+		fx.ready_tail->ready_next = cs;
+	else
+		fx.ready_head = cs;
+	fx.ready_tail = cs;
+	pthread_cond_signal(&fx.cond);
+}
+
+unsigned rpc_submit_message(uint64_t conn, const char *text, size_t len)
+{
+	struct msg *m = xcalloc(1, sizeof(*m));
+	struct conn_state *cs;
 	unsigned n;
 
-	j->kind = JOB_MSG;
-	j->conn = conn;
-	j->text = xstrndup(msg, len);
-	j->len = len;
-	pthread_mutex_lock(&ex.lock);
-	w = u64map_get(&ex.waiting, conn);
-	if (!w) {
-		w = xcalloc(1, sizeof(*w));
-		u64map_put(&ex.waiting, conn, w);
+	m->text = xstrndup(text, len);
+	m->len = len;
+	pthread_mutex_lock(&fx.lock);
+	cs = conn_find(conn);
+	if (!cs) {
+		/* a message for a connection never opened (unit tests) */
+		cs = xcalloc(1, sizeof(*cs));
+		cs->id = conn;
+		cs->peer = xstrdup("");
+		cs->user_agent = xstrdup("");
+		u64map_put(&fx.conns, conn, cs);
 	}
-	n = ++w->count;
-	if (n >= RPC_PAUSE_AT)
-		w->paused = true;
-	if (ex.tail)
-		ex.tail->next = j;
+	if (cs->mq_tail)
+		cs->mq_tail->next = m;
 	else
-		ex.head = j;
-	ex.tail = j;
-	pthread_cond_signal(&ex.cond);
-	pthread_mutex_unlock(&ex.lock);
+		cs->mq_head = m;
+	cs->mq_tail = m;
+	n = ++cs->waiting;
+	if (n >= RPC_PAUSE_AT)
+		cs->paused = true;
+	if (!cs->active)
+		make_ready(cs);
+	pthread_mutex_unlock(&fx.lock);
 	return n;
+}
+
+/* fx.lock held: one message of cs has started (ran as a read or was taken
+ * by the executor). */
+static void message_started(struct conn_state *cs)
+{
+	if (cs->waiting)
+		cs->waiting--;
+	if (cs->paused && cs->waiting <= RPC_RESUME_AT) {
+		struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+		cs->paused = false;
+		o->kind = RPC_OUT_RESUME;
+		o->conn = cs->id;
+		emit(o);
+		wake();
+	}
 }
 
 static char *dup_or_empty(const char *s)
@@ -240,6 +451,18 @@ void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 	h->req.tls = req->tls;
 	h->req.public_url = h->public_url;
 	h->req.token = h->token;
+	h->device = req->device ? xstrdup(req->device) : NULL;
+	h->req.device = h->device;
+	h->accept = dup_or_empty(req->accept);
+	h->prefer = dup_or_empty(req->prefer);
+	h->if_match = dup_or_empty(req->if_match);
+	h->content_type = dup_or_empty(req->content_type);
+	h->req.accept = h->accept;
+	h->req.prefer = h->prefer;
+	h->req.if_match = h->if_match;
+	h->req.content_type = h->content_type;
+	h->req.by_cookie = req->by_cookie;
+	h->req.origin_trusted = req->origin_trusted;
 	j->kind = JOB_HTTP;
 	j->http = h;
 	enqueue(j);
@@ -261,9 +484,15 @@ static void http_call_free(struct http_call *h)
 	}
 	free(h->peer);
 	free(h->user_agent);
+	free(h->device);
+	free(h->accept);
+	free(h->prefer);
+	free(h->if_match);
+	free(h->content_type);
 	free(h->resp.body);
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);
+	free(h->resp.headers);
 	free(h);
 }
 
@@ -294,24 +523,38 @@ static void pool_done(void *arg)
 
 	j->kind = JOB_CONT;
 	j->cont = arg;
+	j->conn = j->cont->conn;
 	enqueue(j);
 }
 
 /* ---- contexts ---- */
 
-static struct conn_state *conn_get(uint64_t conn)
+static bool conn_known(uint64_t conn)
 {
-	return conn ? u64map_get(&ex.conns, conn) : NULL;
+	bool known;
+
+	pthread_mutex_lock(&fx.lock);
+	known = conn_find(conn) != NULL;
+	pthread_mutex_unlock(&fx.lock);
+	return known;
 }
 
-static void ctx_init(struct rpc_ctx *ctx, uint64_t conn, time_t now)
+/* A call context on db for conn. The peer and user-agent strings are
+ * borrowed: a connection's state is freed by its JOB_CLOSE, which runs on
+ * the executor after every job of it and after the front stage let go. */
+static void ctx_init_db(struct rpc_ctx *ctx, uint64_t conn, time_t now,
+			struct store *db)
 {
-	struct conn_state *cs = conn_get(conn);
+	struct conn_state *cs;
 
 	memset(ctx, 0, sizeof(*ctx));
-	ctx->db = ex.opts.db;
+	ctx->db = db;
 	ctx->conn = conn;
 	ctx->now = (int64_t)now;
+	if (!conn)
+		return;
+	pthread_mutex_lock(&fx.lock);
+	cs = conn_find(conn);
 	if (cs) {
 		ctx->account = cs->account;
 		ctx->session = cs->session;
@@ -319,6 +562,12 @@ static void ctx_init(struct rpc_ctx *ctx, uint64_t conn, time_t now)
 		ctx->peer = cs->peer;
 		ctx->user_agent = cs->user_agent;
 	}
+	pthread_mutex_unlock(&fx.lock);
+}
+
+static void ctx_init(struct rpc_ctx *ctx, uint64_t conn, time_t now)
+{
+	ctx_init_db(ctx, conn, now, ex.opts.db);
 }
 
 static struct pending *pending_new(uint64_t conn)
@@ -339,14 +588,17 @@ static struct pending *pending_new(uint64_t conn)
 static void collect(struct pending *p, struct rpc_ctx *ctx)
 {
 	if (ctx->auth_changed && ctx->conn) {
-		struct conn_state *cs = conn_get(ctx->conn);
+		struct conn_state *cs;
 		struct rpc_out *o = xcalloc(1, sizeof(*o));
 
+		pthread_mutex_lock(&fx.lock);
+		cs = conn_find(ctx->conn);
 		if (cs) {
 			cs->account = ctx->new_account;
 			cs->session = ctx->new_session;
 			cs->is_admin = ctx->new_admin;
 		}
+		pthread_mutex_unlock(&fx.lock);
 		o->kind = RPC_OUT_AUTH;
 		o->conn = ctx->conn;
 		o->account = ctx->new_account;
@@ -380,6 +632,8 @@ static void take_deferral(struct rpc_ctx *ctx, struct rpc_batch *batch,
 	c->d = ctx->defer;
 	memset(&ctx->defer, 0, sizeof(ctx->defer));
 	ctx->deferred = false;
+	/* the continuation is the connection's job until it answers */
+	exec_hold(c->conn);
 	{
 		struct job *j = xcalloc(1, sizeof(*j));
 
@@ -392,30 +646,24 @@ static void take_deferral(struct rpc_ctx *ctx, struct rpc_batch *batch,
 
 /* ---- running jobs ---- */
 
-static void run_message(struct job *j, time_t now)
+/* Runs a parsed message with the database db (the executor's, in its
+ * transaction, or a read connection's) into p. on_exec: deferrals are
+ * possible (the executor only; read methods never defer). */
+static void run_message(struct pending *p, struct job *j, struct store *db,
+			time_t now, bool on_exec)
 {
-	struct pending *p = pending_new(j->conn);
 	struct rpc_ctx ctx;
-	json_error_t jerr;
-	json_t *msg;
+	json_t *msg = j->msg;
 	bool deferred;
 
-	ctx_init(&ctx, j->conn, now);
-	if (rpc_json_depth(j->text, j->len, rpc_config.max_depth) >
-	    rpc_config.max_depth) {
-		rpc_fail(&ctx, RPC_E_INVALID_REQUEST, "JSON nested too deeply");
+	ctx_init_db(&ctx, j->conn, now, db);
+	if (j->perr) {
+		rpc_fail(&ctx, j->perr,
+			 j->perr == RPC_E_PARSE ? "Parse error"
+						: "JSON nested too deeply");
 		p->resp = json_pack("{s:s,s:o,s:n}", "jsonrpc", "2.0", "error",
 				    rpc_ctx_error_json(&ctx, 0), "id");
-		rpc_metrics_count("(invalid)", RPC_E_INVALID_REQUEST, 0);
-		rpc_ctx_clear_error(&ctx);
-		return;
-	}
-	msg = json_loadb(j->text, j->len, JSON_REJECT_DUPLICATES, &jerr);
-	if (!msg) {
-		rpc_fail(&ctx, RPC_E_PARSE, "Parse error");
-		p->resp = json_pack("{s:s,s:o,s:n}", "jsonrpc", "2.0", "error",
-				    rpc_ctx_error_json(&ctx, 0), "id");
-		rpc_metrics_count("(invalid)", RPC_E_PARSE, 0);
+		rpc_metrics_count("(invalid)", j->perr, 0);
 		rpc_ctx_clear_error(&ctx);
 		return;
 	}
@@ -430,7 +678,6 @@ static void run_message(struct job *j, time_t now)
 					    "error",
 					    rpc_ctx_error_json(&ctx, 0), "id");
 			rpc_ctx_clear_error(&ctx);
-			json_decref(msg);
 			return;
 		}
 		batch = xcalloc(1, sizeof(*batch));
@@ -439,13 +686,13 @@ static void run_message(struct job *j, time_t now)
 		for (i = 0; i < n; i++) {
 			json_t *r;
 
-			ctx_init(&ctx, j->conn, now);
+			ctx_init_db(&ctx, j->conn, now, db);
 			r = rpc_dispatch(&ctx, json_array_get(msg, i),
 					 &deferred);
 			if (r && ctx.raw_result)
 				json_object_set_new(r, "result",
 						    rpc_take_raw_json(&ctx));
-			if (deferred) {
+			if (deferred && on_exec) {
 				json_array_append_new(batch->replies,
 						      json_null());
 				batch->pending++;
@@ -453,6 +700,11 @@ static void run_message(struct job *j, time_t now)
 					      json_array_size(batch->replies) -
 						      1,
 					      NULL);
+			} else if (deferred) {
+				json_array_append_new(
+					batch->replies,
+					error_for(json_array_get(msg, i),
+						  "a read deferred"));
 			} else if (r) {
 				json_array_append_new(batch->replies, r);
 			}
@@ -464,7 +716,6 @@ static void run_message(struct job *j, time_t now)
 			json_decref(batch->replies);
 			free(batch);
 		}
-		json_decref(msg);
 		return;
 	}
 	p->resp = rpc_dispatch(&ctx, msg, &deferred);
@@ -472,33 +723,31 @@ static void run_message(struct job *j, time_t now)
 		p->raw = ctx.raw_result;
 		ctx.raw_result = NULL;
 	}
-	if (deferred)
+	if (deferred && on_exec)
 		take_deferral(&ctx, NULL, 0, NULL);
+	else if (deferred)
+		p->resp = error_for(msg, "a read deferred");
 	collect(p, &ctx);
-	json_decref(msg);
 }
 
 static void run_open(struct job *j, time_t now)
 {
-	struct conn_state *cs = xcalloc(1, sizeof(*cs));
 	struct pending *p;
 	struct rpc_ctx ctx;
 
-	cs->peer = j->peer;
-	cs->user_agent = j->user_agent;
-	j->peer = j->user_agent = NULL;
-	u64map_put(&ex.conns, j->conn, cs);
 	if (!j->text || !rpc_hooks.authenticate)
 		return;
 	ctx_init(&ctx, j->conn, now);
+	if (!ctx.peer)
+		return; /* closed already */
 	p = pending_new(j->conn);
 	if (store_savepoint(ctx.db) == 0) {
 		int64_t account = 0, session = 0;
 		bool admin = false;
 
 		if (rpc_hooks.authenticate(ctx.db, j->text, &account, &session,
-					   &admin, cs->peer,
-					   cs->user_agent) == 0 &&
+					   &admin, ctx.peer,
+					   ctx.user_agent) == 0 &&
 		    account) {
 			store_release(ctx.db);
 			rpc_set_auth(&ctx, account, session, admin);
@@ -511,10 +760,11 @@ static void run_open(struct job *j, time_t now)
 
 static void run_close(struct job *j, time_t now)
 {
-	struct conn_state *cs = u64map_get(&ex.conns, j->conn);
+	struct conn_state *cs;
 	struct rpc_ctx ctx;
+	bool known = conn_known(j->conn);
 
-	if (rpc_hooks.conn_closed && cs) {
+	if (rpc_hooks.conn_closed && known) {
 		struct pending *p = pending_new(0);
 
 		ctx_init(&ctx, j->conn, now);
@@ -525,12 +775,11 @@ static void run_close(struct job *j, time_t now)
 		ctx.conn = 0;
 		collect(p, &ctx);
 	}
-	cs = u64map_del(&ex.conns, j->conn);
-	if (cs) {
-		free(cs->peer);
-		free(cs->user_agent);
-		free(cs);
-	}
+	pthread_mutex_lock(&fx.lock);
+	cs = u64map_del(&fx.conns, j->conn);
+	pthread_mutex_unlock(&fx.lock);
+	if (cs)
+		conn_free(cs);
 }
 
 static void run_http(struct job *j, time_t now)
@@ -566,8 +815,8 @@ static void run_http(struct job *j, time_t now)
 		int64_t account = 0, session = 0;
 		bool admin = false;
 
-		if (rpc_hooks.authenticate(ctx.db, h->token, &account,
-					   &session, &admin, h->peer,
+		if (rpc_hooks.authenticate(ctx.db, h->token, &account, &session,
+					   &admin, h->peer,
 					   h->user_agent) == 0) {
 			ctx.account = account;
 			ctx.session = session;
@@ -587,9 +836,9 @@ static void run_http(struct job *j, time_t now)
 		if (h->resp.status < 400) {
 			free(h->resp.body);
 			h->resp.body = NULL;
-			http_resp_json(&h->resp, 500,
-				       json_pack("{s:s}", "error",
-						 "internal error"));
+			http_resp_json(
+				&h->resp, 500,
+				json_pack("{s:s}", "error", "internal error"));
 		}
 	} else if (store_release(ctx.db)) {
 		store_rollback_to(ctx.db);
@@ -613,9 +862,8 @@ static void finish_batch_slot(struct pending *p, struct cont *c, json_t *r)
 		size_t i;
 		json_t *v;
 
-		json_array_foreach(b->replies, i, v)
-			if (!json_is_null(v))
-				json_array_append(out, v);
+		json_array_foreach(b->replies, i, v) if (!json_is_null(v))
+			json_array_append(out, v);
 		if (json_array_size(out))
 			p->resp = out;
 		else
@@ -635,7 +883,7 @@ static void run_cont(struct job *j, time_t now)
 	json_t *r;
 
 	j->cont = NULL;
-	if (c->conn && !conn_get(c->conn)) {
+	if (c->conn && !conn_known(c->conn)) {
 		/* the connection went away; still finish the call so that
 		 * its effects (a rehash, say) are not half done */
 	}
@@ -663,9 +911,9 @@ static void run_cont(struct job *j, time_t now)
 	}
 	if (c->http) {
 		if (ctx.err_code && c->http->resp.status < 400)
-			http_resp_json(&c->http->resp, 500,
-				       json_pack("{s:s}", "error",
-						 "internal error"));
+			http_resp_json(
+				&c->http->resp, 500,
+				json_pack("{s:s}", "error", "internal error"));
 		p->http = c->http;
 		c->http = NULL;
 		json_decref(r);
@@ -697,53 +945,75 @@ static void run_tick(time_t now)
 	if (store_savepoint(ctx.db) == 0) {
 		rpc_hooks.tick(&ctx);
 		store_release(ctx.db);
+		/* a tick may hand work to the pool after commit (mail) */
+		if (ctx.deferred)
+			take_deferral(&ctx, NULL, 0, NULL);
 	}
 	collect(p, &ctx);
 }
 
-/* Session re-check: an expired, revoked or banned session is cut off. */
-struct check_arg {
-	time_t now;
-	struct pending *p;
-	uint64_t slot; /* connections whose id % SESSION_CHECK_SLOTS match */
-};
-
-/* Each second a thirtieth of the connections is re-checked: every session
+/* Session re-check: an expired, revoked or banned session is cut off.
+ * Each second a thirtieth of the connections is re-checked: every session
  * is looked at every 30 s, and 10,000 of them never cost one batch 10,000
  * queries (that showed as a 2 s tail in the benchmark's p99). */
 #define SESSION_CHECK_SLOTS 30
+
+struct check_arg {
+	uint64_t slot; /* connections whose id % SESSION_CHECK_SLOTS match */
+	uint64_t *conns;
+	int64_t *sessions;
+	size_t n, cap;
+};
 
 static void check_conn(uint64_t key, void *val, void *arg)
 {
 	struct conn_state *cs = val;
 	struct check_arg *ca = arg;
-	struct rpc_out *o;
 
-	if (key % SESSION_CHECK_SLOTS != ca->slot || !cs->session ||
-	    rpc_hooks.session_alive(ex.opts.db, cs->session))
+	if (key % SESSION_CHECK_SLOTS != ca->slot || !cs->session)
 		return;
-	o = xcalloc(1, sizeof(*o));
-	o->kind = RPC_OUT_CLOSE;
-	o->conn = key;
-	o->session = cs->session;
-	o->ws_code = 4001;
-	snprintf(o->reason, sizeof(o->reason), "session ended");
-	if (ca->p->outs_tail)
-		ca->p->outs_tail->next = o;
-	else
-		ca->p->outs = o;
-	ca->p->outs_tail = o;
+	if (ca->n == ca->cap) {
+		ca->cap = ca->cap ? ca->cap * 2 : 64;
+		ca->conns = xrealloc(ca->conns, ca->cap * sizeof(*ca->conns));
+		ca->sessions =
+			xrealloc(ca->sessions, ca->cap * sizeof(*ca->sessions));
+	}
+	ca->conns[ca->n] = key;
+	ca->sessions[ca->n++] = cs->session;
 }
 
 static void run_session_check(time_t now)
 {
-	struct check_arg ca = {now, NULL,
-			       (uint64_t)now % SESSION_CHECK_SLOTS};
+	struct check_arg ca = {(uint64_t)now % SESSION_CHECK_SLOTS, NULL, NULL,
+			       0, 0};
+	struct pending *p;
 
 	if (!rpc_hooks.session_alive)
 		return;
-	ca.p = pending_new(0);
-	u64map_each(&ex.conns, check_conn, &ca);
+	/* collect under the lock, query without it */
+	pthread_mutex_lock(&fx.lock);
+	u64map_each(&fx.conns, check_conn, &ca);
+	pthread_mutex_unlock(&fx.lock);
+	p = pending_new(0);
+	for (size_t i = 0; i < ca.n; i++) {
+		struct rpc_out *o;
+
+		if (rpc_hooks.session_alive(ex.opts.db, ca.sessions[i]))
+			continue;
+		o = xcalloc(1, sizeof(*o));
+		o->kind = RPC_OUT_CLOSE;
+		o->conn = ca.conns[i];
+		o->session = ca.sessions[i];
+		o->ws_code = 4001;
+		snprintf(o->reason, sizeof(o->reason), "session ended");
+		if (p->outs_tail)
+			p->outs_tail->next = o;
+		else
+			p->outs = o;
+		p->outs_tail = o;
+	}
+	free(ca.conns);
+	free(ca.sessions);
 }
 
 /* After commit: effects that change this thread's connection table. */
@@ -770,7 +1040,9 @@ static void apply_local_effects(struct rpc_out *o)
 		if (o->kind == RPC_OUT_CLOSE) {
 			struct clear_arg ca = {o->account, o->session};
 
-			u64map_each(&ex.conns, clear_conn, &ca);
+			pthread_mutex_lock(&fx.lock);
+			u64map_each(&fx.conns, clear_conn, &ca);
+			pthread_mutex_unlock(&fx.lock);
 		}
 	}
 }
@@ -806,9 +1078,8 @@ static void deliver(struct pending *p, bool committed)
 			size_t i;
 			json_t *v, *arr = json_array();
 
-			json_array_foreach(p->resp, i, v)
-				json_array_append_new(arr,
-						      commit_failed_error(v));
+			json_array_foreach(p->resp, i, v) json_array_append_new(
+				arr, commit_failed_error(v));
 			json_decref(p->resp);
 			p->resp = arr;
 		} else if (p->resp) {
@@ -820,6 +1091,8 @@ static void deliver(struct pending *p, bool committed)
 		if (p->http) {
 			free(p->http->resp.set_cookie);
 			p->http->resp.set_cookie = NULL;
+			free(p->http->resp.headers);
+			p->http->resp.headers = NULL;
 			http_resp_json(&p->http->resp, 503,
 				       json_pack("{s:s}", "error",
 						 "could not save"));
@@ -829,10 +1102,9 @@ static void deliver(struct pending *p, bool committed)
 		o = xcalloc(1, sizeof(*o));
 		o->kind = RPC_OUT_REPLY;
 		o->conn = p->conn;
-		if (p->raw && committed &&
-		    json_object_get(p->resp, "result"))
-			o->bytes = rpc_splice_raw(p->raw,
-						  json_object_get(p->resp, "id"));
+		if (p->raw && committed && json_object_get(p->resp, "result"))
+			o->bytes = rpc_splice_raw(
+				p->raw, json_object_get(p->resp, "id"));
 		else
 			o->bytes = rpc_dump(p->resp);
 		emit(o);
@@ -857,12 +1129,11 @@ static void deliver(struct pending *p, bool committed)
 
 static void job_free(struct job *j)
 {
-	/* a message may carry a password (auth.login): wipe our copy */
+	/* a token: wipe our copy */
 	if (j->text)
-		explicit_bzero(j->text, j->len ? j->len : strlen(j->text));
+		explicit_bzero(j->text, strlen(j->text));
 	free(j->text);
-	free(j->peer);
-	free(j->user_agent);
+	json_decref(j->msg);
 	http_call_free(j->http);
 	cont_free(j->cont);
 	free(j);
@@ -872,17 +1143,15 @@ static void job_free(struct job *j)
  * for each request, with its id, so the client knows which calls failed. */
 #define UNAVAILABLE "the database is unavailable"
 
-static json_t *unavailable_reply(const char *text, size_t len)
+static json_t *unavailable_reply(json_t *msg)
 {
-	json_t *msg = json_loadb(text, len, 0, NULL), *out = NULL, *v;
+	json_t *out = NULL, *v;
 	size_t i;
 
 	if (json_is_array(msg)) {
 		out = json_array();
-		json_array_foreach(msg, i, v)
-			if (json_object_get(v, "id"))
-				json_array_append_new(
-					out, error_for(v, UNAVAILABLE));
+		json_array_foreach(msg, i, v) if (json_object_get(v, "id"))
+			json_array_append_new(out, error_for(v, UNAVAILABLE));
 		if (!json_array_size(out)) {
 			json_decref(out);
 			out = NULL;
@@ -892,7 +1161,6 @@ static json_t *unavailable_reply(const char *text, size_t len)
 	} else if (!msg) {
 		out = error_for(NULL, UNAVAILABLE);
 	}
-	json_decref(msg);
 	return out;
 }
 
@@ -915,20 +1183,26 @@ static void run_batch(struct job *jobs, time_t now)
 		in_tx = true;
 	for (j = jobs; j; j = next) {
 		next = j->next;
+		if (j->kind == JOB_MSG || j->kind == JOB_OPEN ||
+		    j->kind == JOB_CONT)
+			exec_done_later(j->conn);
+		if (j->kind == JOB_MSG)
+			atomic_fetch_add(&fx.exec_calls, j->ncalls);
 		if (!in_tx && j->kind != JOB_OPEN && j->kind != JOB_CLOSE) {
 			/* no transaction: answer every call with an error */
 			struct pending *pp = pending_new(j->conn);
 
 			if (j->kind == JOB_MSG) {
-				pp->resp = unavailable_reply(j->text, j->len);
+				pp->resp = unavailable_reply(j->msg);
 				pp->final = true;
 			} else if (j->kind == JOB_HTTP) {
 				pp->http = j->http;
 				pp->final = true;
 				j->http = NULL;
-				http_resp_json(&pp->http->resp, 503,
-					       json_pack("{s:s}", "error",
-							 "database unavailable"));
+				http_resp_json(
+					&pp->http->resp, 503,
+					json_pack("{s:s}", "error",
+						  "database unavailable"));
 			}
 			job_free(j);
 			continue;
@@ -937,15 +1211,12 @@ static void run_batch(struct job *jobs, time_t now)
 		case JOB_OPEN:
 			if (in_tx)
 				run_open(j, now);
-			else
-				u64map_put(&ex.conns, j->conn,
-					   xcalloc(1, sizeof(struct conn_state)));
 			break;
 		case JOB_CLOSE:
 			run_close(j, now);
 			break;
 		case JOB_MSG:
-			run_message(j, now);
+			run_message(pending_new(j->conn), j, db, now, true);
 			break;
 		case JOB_HTTP:
 			run_http(j, now);
@@ -974,12 +1245,21 @@ static void run_batch(struct job *jobs, time_t now)
 			committed = true;
 		}
 	}
-	for (p = ex.cur_head; p; p = pnext) {
-		pnext = p->next;
-		deliver(p, committed);
-		free(p);
+	{
+		struct out_chain chain = {NULL, NULL};
+
+		stage = &chain;
+		for (p = ex.cur_head; p; p = pnext) {
+			pnext = p->next;
+			deliver(p, committed);
+			free(p);
+		}
+		stage = NULL;
+		ex.cur_head = ex.cur_tail = NULL;
+		emit_chain(&chain);
 	}
-	ex.cur_head = ex.cur_tail = NULL;
+	/* replies are out: the connections' later reads may run on the pool */
+	exec_release_done();
 	/* deferred work starts only after its first half is on disk */
 	{
 		struct job *dj = ex.defer_head, *dnext;
@@ -991,10 +1271,12 @@ static void run_batch(struct job *jobs, time_t now)
 				pool_submit(ex.opts.pool, pool_work, pool_done,
 					    dj->cont);
 			} else {
+				exec_done_later(dj->cont->conn);
 				cont_free(dj->cont);
 			}
 			free(dj);
 		}
+		exec_release_done();
 	}
 	wake();
 }
@@ -1004,33 +1286,36 @@ static void run_batch(struct job *jobs, time_t now)
 #define TAKE_BLOCKED ((uintptr_t)1 << 62)
 
 /*
- * Takes the next batch from the queue (ex.lock held): at most max_batch
- * jobs, at most RPC_FAIR_SHARE messages of any one connection; jobs left
- * behind keep their order. Emits RPC_OUT_RESUME for connections whose
- * waiting messages fell to RPC_RESUME_AT.
+ * Takes the next batch from the queue (ex.lock held): about max_batch calls,
+ * at most RPC_FAIR_SHARE calls of any one connection (a batch message
+ * counts as its calls; one larger than the share goes alone); jobs left
+ * behind keep their order.
  */
 static struct job *take_jobs(void)
 {
 	struct job *j, *next, *head = NULL, *tail = NULL, *kh = NULL,
-				*kt = NULL;
+			      *kt = NULL;
 	struct u64map taken = U64MAP_INIT;
-	int n = 0;
+	unsigned n = 0;
 
 	for (j = ex.head; j; j = next) {
 		uintptr_t c = 0;
-		bool take = n < ex.opts.max_batch;
+		unsigned calls = j->kind == JOB_MSG ? j->ncalls : 1;
+		bool take = n < (unsigned)ex.opts.max_batch;
 
 		next = j->next;
 		j->next = NULL;
 		if (take && j->conn && j->kind != JOB_CONT) {
 			c = (uintptr_t)u64map_get(&taken, j->conn);
 			if ((c & TAKE_BLOCKED) ||
-			    (j->kind == JOB_MSG && c >= RPC_FAIR_SHARE)) {
+			    (j->kind == JOB_MSG && c > 0 &&
+			     c + calls > RPC_FAIR_SHARE)) {
 				take = false;
 				u64map_put(&taken, j->conn,
 					   (void *)(c | TAKE_BLOCKED));
 			} else if (j->kind == JOB_MSG) {
-				u64map_put(&taken, j->conn, (void *)(c + 1));
+				u64map_put(&taken, j->conn,
+					   (void *)(c + calls));
 			}
 		}
 		if (!take) {
@@ -1041,28 +1326,13 @@ static struct job *take_jobs(void)
 			kt = j;
 			continue;
 		}
-		if (j->kind == JOB_MSG) {
-			struct waiting *w = u64map_get(&ex.waiting, j->conn);
-
-			if (w && w->count)
-				w->count--;
-			if (w && w->paused && w->count <= RPC_RESUME_AT) {
-				struct rpc_out *o = xcalloc(1, sizeof(*o));
-
-				w->paused = false;
-				o->kind = RPC_OUT_RESUME;
-				o->conn = j->conn;
-				emit(o);
-			}
-			if (w && !w->count && !w->paused)
-				free(u64map_del(&ex.waiting, j->conn));
-		}
 		if (tail)
 			tail->next = j;
 		else
 			head = j;
 		tail = j;
-		n++;
+		n += calls;
+		ex.queued--;
 	}
 	ex.head = kh;
 	ex.tail = kt;
@@ -1074,7 +1344,7 @@ static void *exec_main(void *arg)
 {
 	(void)arg;
 	for (;;) {
-		struct job *jobs;
+		struct job *jobs, *j;
 		struct timespec ts;
 
 		pthread_mutex_lock(&ex.lock);
@@ -1089,40 +1359,176 @@ static void *exec_main(void *arg)
 		}
 		jobs = take_jobs();
 		pthread_mutex_unlock(&ex.lock);
+		/* backpressure: the messages taken have started */
+		pthread_mutex_lock(&fx.lock);
+		for (j = jobs; j; j = j->next) {
+			struct conn_state *cs;
+
+			if (j->kind == JOB_MSG && (cs = conn_find(j->conn)))
+				message_started(cs);
+		}
+		pthread_mutex_unlock(&fx.lock);
 		run_batch(jobs, time(NULL));
 	}
 	return NULL;
 }
 
+/* ---- the front stage and the read pool ---- */
+
+/* Parses a message (off the loop and the executor) into j. */
+static void parse_message(struct job *j, struct msg *m)
+{
+	json_error_t jerr;
+
+	if (rpc_json_depth(m->text, m->len, rpc_config.max_depth) >
+	    rpc_config.max_depth) {
+		j->perr = RPC_E_INVALID_REQUEST;
+	} else {
+		j->msg = json_loadb(m->text, m->len, JSON_REJECT_DUPLICATES,
+				    &jerr);
+		if (!j->msg)
+			j->perr = RPC_E_PARSE;
+	}
+	/* a message may carry a password (auth.login): wipe our copy */
+	explicit_bzero(m->text, m->len);
+	free(m->text);
+	free(m);
+	j->ncalls = 1;
+	if (json_is_array(j->msg) && json_array_size(j->msg) > 1)
+		j->ncalls = (unsigned)json_array_size(j->msg);
+}
+
+/* Whether one request may run on the read pool: an RPC_READ method, or
+ * something answered without the database (invalid, unknown method). */
+static bool request_reads(json_t *req)
+{
+	json_t *jm =
+		json_is_object(req) ? json_object_get(req, "method") : NULL;
+	const struct rpc_method *m;
+
+	if (!json_is_string(jm))
+		return true;
+	m = rpc_find(json_string_value(jm));
+	return !m || (m->flags & RPC_READ);
+}
+
+static bool message_reads(const struct job *j)
+{
+	size_t i;
+	json_t *v;
+
+	if (j->perr)
+		return true;
+	if (!json_is_array(j->msg))
+		return request_reads(j->msg);
+	json_array_foreach(j->msg, i, v) if (!request_reads(v)) return false;
+	return true;
+}
+
+/* Runs a read message on a read connection and hands its reply to the
+ * loop (serialised here). */
+static void run_read(struct job *j, struct store *db)
+{
+	struct pending p;
+
+	memset(&p, 0, sizeof(p));
+	p.conn = j->conn;
+	run_message(&p, j, db, time(NULL), false);
+	atomic_fetch_add(&fx.pool_calls, j->ncalls);
+	deliver(&p, true);
+	wake();
+}
+
+static void *front_main(void *arg)
+{
+	struct store *db = arg; /* NULL: no read pool */
+
+	pthread_mutex_lock(&fx.lock);
+	for (;;) {
+		struct conn_state *cs;
+		unsigned budget = RPC_FAIR_SHARE;
+
+		while (!fx.ready_head && !fx.stopping)
+			pthread_cond_wait(&fx.cond, &fx.lock);
+		if (!fx.ready_head)
+			break;
+		cs = fx.ready_head;
+		fx.ready_head = cs->ready_next;
+		if (!fx.ready_head)
+			fx.ready_tail = NULL;
+		cs->ready_next = NULL;
+		while (cs->mq_head && budget > 0) {
+			struct msg *m = cs->mq_head;
+			struct job *j = xcalloc(1, sizeof(*j));
+
+			cs->mq_head = m->next;
+			if (!cs->mq_head)
+				cs->mq_tail = NULL;
+			j->kind = JOB_MSG;
+			j->conn = cs->id;
+			pthread_mutex_unlock(&fx.lock);
+			parse_message(j, m);
+			pthread_mutex_lock(&fx.lock);
+			budget -= j->ncalls < budget ? j->ncalls : budget;
+			if (!db || cs->in_exec || !message_reads(j)) {
+				/* a write, or a read behind this connection's
+				 * own calls in the executor */
+				cs->in_exec++;
+				enqueue(j);
+				continue;
+			}
+			pthread_mutex_unlock(&fx.lock);
+			run_read(j, db);
+			job_free(j);
+			pthread_mutex_lock(&fx.lock);
+			message_started(cs);
+		}
+		if (cs->mq_head) {
+			make_ready(cs); /* its turn is over: to the back */
+		} else {
+			cs->active = false;
+			if (cs->closing)
+				enqueue_close(cs->id);
+		}
+	}
+	pthread_mutex_unlock(&fx.lock);
+	return NULL;
+}
+
 int rpc_exec_start(const struct rpc_exec_opts *opts)
 {
+	int readers;
+
 	ex.opts = *opts;
 	if (ex.opts.max_batch <= 0)
 		ex.opts.max_batch = 256;
 	ex.stopping = false;
 	ex.last_tick = ex.last_session_check = time(NULL);
+	readers = opts->readers == 0 ? 2 : opts->readers;
+	if (readers > RPC_READERS_MAX)
+		readers = RPC_READERS_MAX;
+	fx.stopping = false;
+	fx.nthreads = readers > 0 ? readers : 1;
+	for (int i = 0; i < fx.nthreads; i++) {
+		fx.dbs[i] = NULL;
+		if (readers > 0 && store_open_reader(opts->db, &fx.dbs[i]))
+			fx.dbs[i] = NULL; /* in memory: everything on the
+					     executor */
+	}
 	if (pthread_create(&ex.thread, NULL, exec_main, NULL))
 		return SCH_EIO;
 	ex.running = true;
+	for (int i = 0; i < fx.nthreads; i++)
+		if (pthread_create(&fx.threads[i], NULL, front_main, fx.dbs[i]))
+			die("exec: cannot start a front thread");
 	return 0;
 }
 
 static void free_conn(uint64_t key, void *val, void *arg)
 {
-	struct conn_state *cs = val;
-
 	(void)key;
 	(void)arg;
-	free(cs->peer);
-	free(cs->user_agent);
-	free(cs);
-}
-
-static void free_waiting(uint64_t key, void *val, void *arg)
-{
-	(void)key;
-	(void)arg;
-	free(val);
+	conn_free(val);
 }
 
 void rpc_exec_stop(void)
@@ -1131,16 +1537,30 @@ void rpc_exec_stop(void)
 
 	if (!ex.running)
 		return;
+	/* the front stage hands on what it holds, then the executor
+	 * finishes everything queued */
+	pthread_mutex_lock(&fx.lock);
+	fx.stopping = true;
+	pthread_cond_broadcast(&fx.cond);
+	pthread_mutex_unlock(&fx.lock);
+	for (int i = 0; i < fx.nthreads; i++)
+		pthread_join(fx.threads[i], NULL);
 	pthread_mutex_lock(&ex.lock);
 	ex.stopping = true;
 	pthread_cond_signal(&ex.cond);
 	pthread_mutex_unlock(&ex.lock);
 	pthread_join(ex.thread, NULL);
 	ex.running = false;
-	u64map_each(&ex.conns, free_conn, NULL);
-	u64map_free(&ex.conns);
-	u64map_each(&ex.waiting, free_waiting, NULL);
-	u64map_free(&ex.waiting);
+	for (int i = 0; i < fx.nthreads; i++) {
+		store_close(fx.dbs[i]);
+		fx.dbs[i] = NULL;
+	}
+	u64map_each(&fx.conns, free_conn, NULL);
+	u64map_free(&fx.conns);
+	fx.ready_head = fx.ready_tail = NULL;
+	free(ex.done);
+	ex.done = NULL;
+	ex.ndone = ex.done_cap = 0;
 	for (o = rpc_take_outputs(); o; o = next) {
 		next = o->next;
 		rpc_out_free(o);

@@ -1,0 +1,14 @@
+-- 0015_w3c_links: what a Web Annotation Protocol client said about an
+-- annotation or reply that Scholia itself has no field for. Owned by
+-- server/export/ (protocol.c). `canonical` is the IRI the client gave as
+-- the annotation's lasting identity (the protocol requires a server to keep
+-- it); `via` is the JSON text of the client's `via` (one IRI or an array).
+-- kind 0 is annotations(id), 1 replies(id); rows of deleted posts are
+-- simply no longer shown.
+CREATE TABLE w3c_links (
+	kind INTEGER NOT NULL,
+	item INTEGER NOT NULL,
+	canonical TEXT,
+	via TEXT,
+	PRIMARY KEY (kind, item)
+);
