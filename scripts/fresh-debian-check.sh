@@ -13,6 +13,11 @@
 #   SCHOLIA_FUZZ_SECONDS   passed on to scripts/test.sh
 #   FRESH_COMMAND          run this instead of scripts/test.sh (e.g.
 #                          "scripts/run.sh" to check the run command)
+#   FRESH_EXTRA_CA         a CA certificate (.crt) the fresh system must
+#                          trust too, on a network whose TLS goes through an
+#                          intercepting proxy (npm fails with
+#                          SELF_SIGNED_CERT_IN_CHAIN otherwise); unset on a
+#                          plain network
 #
 # The exit status is the test command's; its output ends with the counts of
 # every stage (scripts/test.sh).
@@ -42,6 +47,13 @@ deb $mirror bookworm-updates main
 deb http://deb.debian.org/debian-security bookworm-security main
 EOF
 cp /etc/resolv.conf "$root/etc/resolv.conf"
+extra_env=()
+if [ -n "${FRESH_EXTRA_CA:-}" ]; then
+	mkdir -p "$root/usr/local/share/ca-certificates"
+	cp "$FRESH_EXTRA_CA" "$root/usr/local/share/ca-certificates/fresh-extra-ca.crt"
+	chroot "$root" update-ca-certificates >/dev/null
+	extra_env=(NODE_EXTRA_CA_CERTS=/etc/ssl/certs/ca-certificates.crt)
+fi
 
 mounted=()
 # shellcheck disable=SC2317 # called by the EXIT trap
@@ -66,7 +78,7 @@ echo "== $command_in (as root, in the fresh Debian 12)"
 rc=0
 chroot "$root" /usr/bin/env -i HOME=/root TERM="${TERM:-dumb}" \
 	PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-	SCHOLIA_FUZZ_SECONDS="${SCHOLIA_FUZZ_SECONDS:-30}" \
+	SCHOLIA_FUZZ_SECONDS="${SCHOLIA_FUZZ_SECONDS:-30}" "${extra_env[@]}" \
 	/bin/bash -c "cd /root/scholia && $command_in" || rc=$?
 echo "== fresh-debian-check: exit $rc"
 exit "$rc"
