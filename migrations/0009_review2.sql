@@ -11,3 +11,16 @@ CREATE TABLE figures (
 	data BLOB NOT NULL,
 	PRIMARY KEY (book, path)
 ) WITHOUT ROWID;
+
+-- search finds the caller's own private annotations (issue 14): the threads
+-- module now indexes them too (search re-checks visibility for every hit),
+-- so index those written before.
+INSERT INTO search_posts(rowid, kind, id, circle, body)
+	SELECT id * 2, 0, id, circle, body FROM annotations
+	WHERE body IS NOT NULL AND deleted = 0 AND gone = 0
+	AND visibility = 'private';
+INSERT INTO search_posts(rowid, kind, id, circle, body)
+	SELECT r.id * 2 + 1, 1, r.id, a.circle, r.body
+	FROM replies r JOIN annotations a ON a.id = r.annotation
+	WHERE r.body IS NOT NULL AND r.deleted = 0 AND r.gone = 0
+	AND a.visibility = 'private';

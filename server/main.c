@@ -7,6 +7,7 @@
  */
 #include "auth/auth.h"
 #include "books/books.h"
+#include "circles/circles.h"
 #include "export/export.h"
 #include "mail/mail.h"
 #include "moderation/moderation.h"
@@ -84,6 +85,7 @@ static struct opt opts[] = {
 	{"--session-max", "SCHOLIA_SESSION_MAX", OPT_INT, "session absolute expiry (s)", NULL, 90 * 86400, false},
 	{"--key-file", "SCHOLIA_KEY_FILE", OPT_STR, "server key for token hashes (default <db>.key)", NULL, 0, false},
 	{"--posts-per-minute", "SCHOLIA_POSTS_PER_MINUTE", OPT_INT, "posts a minute per member per circle", NULL, 20, false},
+	{"--search-per-minute", "SCHOLIA_SEARCH_PER_MINUTE", OPT_INT, "searches a minute per member (0: no limit)", NULL, 30, false},
 	{"--login-failures", "SCHOLIA_LOGIN_FAILURES", OPT_INT, "login failures a minute before back-off", NULL, 5, false},
 	{"--autohide-flags", "SCHOLIA_AUTOHIDE_FLAGS", OPT_INT, "distinct flags that hide content", NULL, 3, false},
 	{"--presence-idle", "SCHOLIA_PRESENCE_IDLE", OPT_INT, "presence idle timeout (s)", NULL, 60, false},
@@ -488,23 +490,24 @@ static void configure(void)
 	rpc_config.max_message = (size_t)onum("--max-message");
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
-	rpc_config.autohide_flags = (int)onum("--autohide-flags");
-	rpc_config.registration = strcmp(reg, "invite") == 0   ? 1
+	rpc_config.search_per_minute = (int)onum("--search-per-minute");
+	moderation_config.autohide_flags = (int)onum("--autohide-flags");
+	auth_config.registration = strcmp(reg, "invite") == 0   ? 1
 				  : strcmp(reg, "closed") == 0 ? 2
 							       : 0;
-	rpc_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
-	rpc_config.pwhash_mem = (size_t)onum("--pwhash-mem");
-	rpc_config.session_idle_s = (int)onum("--session-idle");
-	rpc_config.session_max_s = (int)onum("--session-max");
+	auth_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
+	auth_config.pwhash_mem = (size_t)onum("--pwhash-mem");
+	auth_config.session_idle_s = (int)onum("--session-idle");
+	auth_config.session_max_s = (int)onum("--session-max");
 	rpc_config.public_url = ostr("--public-url");
 	rpc_config.content_dir = find_dir("--content", "content");
-	rpc_config.presence_idle_s = (int)onum("--presence-idle");
+	circles_config.presence_idle_s = (int)onum("--presence-idle");
 	configure_mail();
 	if (ostr("--key-file")) {
-		rpc_config.server_key_path = ostr("--key-file");
+		auth_config.server_key_path = ostr("--key-file");
 	} else {
 		snprintf(keyfile, sizeof(keyfile), "%s.key", ostr("--db"));
-		rpc_config.server_key_path = keyfile;
+		auth_config.server_key_path = keyfile;
 	}
 }
 
@@ -591,7 +594,7 @@ static void reload(struct net_reload *r)
 	set_log_level();
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
-	rpc_config.autohide_flags = (int)onum("--autohide-flags");
+	moderation_config.autohide_flags = (int)onum("--autohide-flags");
 	r->max_connections = (int)onum("--max-connections");
 	log_info("main", "reloaded: log level %s, %d connections at most",
 		 ostr("--log-level"), r->max_connections);
@@ -811,9 +814,23 @@ static int cmd_admin(const char *what)
 			free(pw);
 		}
 	} else {
-		rc = auth_cli_reset_link(db, ostr("--handle"),
-					 rpc_config.public_url, stdout, err,
-					 sizeof(err));
+		/* without --public-url, the server's own address as
+		 * configured (flags, environment), not a fixed :8080 */
+		char base[300];
+		const char *host = ostr("--host");
+
+		if (rpc_config.public_url && rpc_config.public_url[0])
+			snprintf(base, sizeof(base), "%s",
+				 rpc_config.public_url);
+		else
+			snprintf(base, sizeof(base), "%s://%s:%ld",
+				 ostr("--tls-cert") ? "https" : "http",
+				 !strcmp(host, "0.0.0.0") || !strcmp(host, "::")
+					 ? "127.0.0.1"
+					 : host,
+				 onum("--port"));
+		rc = auth_cli_reset_link(db, ostr("--handle"), base, stdout,
+					 err, sizeof(err));
 	}
 	if (rc)
 		fprintf(stderr, "scholia admin: %s\n", err[0] ? err : "failed");

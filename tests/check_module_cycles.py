@@ -3,7 +3,8 @@
 
 A module is a folder of server/ (auth, books, circles, ...). Module A
 depends on module B when a file in server/A/ includes "B/...". The graph
-must be acyclic: a lower module tells the ones above it what happened
+must be acyclic, and every edge must point down the layers below (those of
+docs/architecture.md): a lower module tells the ones above it what happened
 through the domain events (server/events/events.h), never by including
 them. Prints the graph with -v; exits 1 naming a cycle when there is one.
 
@@ -12,6 +13,26 @@ Usage: check_module_cycles.py [-v] [SERVER_DIR] | --self-test
 import os
 import re
 import sys
+
+# The layers of docs/architecture.md, top first. An include must point to a
+# lower layer (or, within one layer, be listed in SIDEWAYS). A module that
+# is not listed is reported but not failed: place it when adding it.
+LAYERS = [
+    ["main.c"],
+    ["net"],
+    ["export"],
+    ["meetings"],
+    ["mail", "search", "moderation"],
+    ["threads"],
+    ["circles", "notify"],
+    ["auth", "books"],
+    ["exec", "rpc"],
+    ["bus"],
+    ["store"],
+    ["events", "visibility"],
+    ["util"],
+]
+SIDEWAYS = {("exec", "rpc")}
 
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([A-Za-z0-9_]+)/[^"]+"', re.M)
 
@@ -64,6 +85,19 @@ def find_cycle(graph):
     return None
 
 
+def layer_violations(graph):
+    """(module, dependency) pairs that point up or sideways, and the
+    modules that no layer names."""
+    level = {m: i for i, layer in enumerate(LAYERS) for m in layer}
+    bad, unplaced = [], sorted(m for m in graph if m not in level)
+    for m in sorted(graph):
+        for d in sorted(graph[m]):
+            if m in level and d in level and level[d] <= level[m] \
+                    and (m, d) not in SIDEWAYS:
+                bad.append((m, d))
+    return bad, unplaced
+
+
 def self_test():
     """The check must be able to fail: a made-up tree with a cycle."""
     import tempfile
@@ -77,6 +111,11 @@ def self_test():
         assert cycle and cycle[0] == cycle[-1] and set(cycle) == {"a", "b", "c"}, cycle
         os.remove(os.path.join(t, "c", "c.c"))
         assert find_cycle(module_graph(t)) is None
+    # an upward include breaks the layers even without a cycle
+    bad, _ = layer_violations({"util": {"store"}, "store": set()})
+    assert bad == [("util", "store")], bad
+    bad, _ = layer_violations({"store": {"util"}, "util": set()})
+    assert bad == [], bad
     return 0
 
 
@@ -99,7 +138,17 @@ def main(argv):
         print("module include cycle: %s" % " -> ".join(cycle),
               file=sys.stderr)
         return 1
-    print("module graph of %d modules has no cycle" % len(graph))
+    bad, unplaced = layer_violations(graph)
+    for m in unplaced:
+        print("note: module %s/ is in no layer of LAYERS "
+              "(docs/architecture.md)" % m, file=sys.stderr)
+    if bad:
+        for m, d in bad:
+            print("module %s/ includes %s/, which is not below it "
+                  "(docs/architecture.md)" % (m, d), file=sys.stderr)
+        return 1
+    print("module graph of %d modules has no cycle and follows the layers"
+          % len(graph))
     return 0
 
 

@@ -14,6 +14,17 @@
 struct store;
 struct rpc_ctx;
 
+/* The auth module's settings (main.c fills them from the flags). */
+struct auth_config {
+	int registration;	       /* 0 open, 1 invite, 2 closed */
+	unsigned long long pwhash_ops; /* crypto_pwhash opslimit */
+	size_t pwhash_mem;	       /* crypto_pwhash memlimit */
+	int session_idle_s;	       /* sliding expiry */
+	int session_max_s;	       /* absolute expiry */
+	const char *server_key_path;   /* file holding the token-hash key */
+};
+extern struct auth_config auth_config;
+
 /* Registers auth.* and account.* methods, POST/DELETE /api/session, and the
  * authenticate / session_alive hooks. Call once before serving. */
 void auth_init(void);

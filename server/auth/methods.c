@@ -72,6 +72,15 @@ static const char SQL_SITE_INVITE_NEW[] =
 	"INSERT INTO invites_site (hash, created_by, created_at, expires_at, "
 	"max_uses) VALUES (?, ?, ?, ?, ?)";
 
+struct auth_config auth_config = {
+	.registration = 0,
+	.pwhash_ops = 2,
+	.pwhash_mem = 67108864,
+	.session_idle_s = 30 * 86400,
+	.session_max_s = 90 * 86400,
+	.server_key_path = NULL,
+};
+
 /* ---- small shared helpers ---- */
 
 void auth_time_str(int64_t t, char *buf, size_t len)
@@ -576,9 +585,9 @@ static int auth_register(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return RPC_ERR;
 	if (rpc_param_str(ctx, params, "invite", false, 1, 200, &invite))
 		return RPC_ERR;
-	if (rpc_config.registration == 2)
+	if (auth_config.registration == 2)
 		return rpc_fail(ctx, RPC_E_FORBIDDEN, "registration is closed");
-	if (rpc_config.registration == 1 && !invite)
+	if (auth_config.registration == 1 && !invite)
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"registration needs an invitation");
 	if (invite && register_invite(ctx, invite, &site))

@@ -98,15 +98,15 @@ static char dummy_hash[AUTH_PWHASH_MAX];
 
 unsigned long long auth_pw_ops(void)
 {
-	if (rpc_config.pwhash_ops)
-		return rpc_config.pwhash_ops;
+	if (auth_config.pwhash_ops)
+		return auth_config.pwhash_ops;
 	return crypto_pwhash_OPSLIMIT_INTERACTIVE;
 }
 
 size_t auth_pw_mem(void)
 {
-	if (rpc_config.pwhash_mem)
-		return rpc_config.pwhash_mem;
+	if (auth_config.pwhash_mem)
+		return auth_config.pwhash_mem;
 	return crypto_pwhash_MEMLIMIT_INTERACTIVE;
 }
 

@@ -9,7 +9,7 @@
  * comparison that matters happens on keyed hashes whose timing reveals
  * nothing an attacker can steer.
  *
- * The key lives in the file rpc_config.server_key_path (created with mode
+ * The key lives in the file auth_config.server_key_path (created with mode
  * 0600 on first use, 64 hex digits) or, when no path is configured, in the
  * auth_key table. The file is preferred: with the table, a copy of the
  * database carries the key too. A key from the file is cached; a key from
@@ -78,13 +78,13 @@ static const char SQL_SESSION_REVOKE[] =
 
 int64_t auth_session_idle(void)
 {
-	return rpc_config.session_idle_s > 0 ? rpc_config.session_idle_s
+	return auth_config.session_idle_s > 0 ? auth_config.session_idle_s
 					     : 30 * 24 * 3600;
 }
 
 int64_t auth_session_max(void)
 {
-	return rpc_config.session_max_s > 0 ? rpc_config.session_max_s
+	return auth_config.session_max_s > 0 ? auth_config.session_max_s
 					    : 90 * 24 * 3600;
 }
 
@@ -228,7 +228,7 @@ static int key_from_db(struct store *db, unsigned char *key)
 /* The server key (KEY_BYTES) into key. */
 static int key_get(struct store *db, unsigned char *key)
 {
-	const char *path = rpc_config.server_key_path;
+	const char *path = auth_config.server_key_path;
 	int rc;
 
 	if (sodium_init() < 0)

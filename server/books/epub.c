@@ -35,6 +35,13 @@
 	 HTML_PARSE_RECOVER)
 #define MAX_SPINE 5000
 #define MAX_TOC 10000
+/* Memory bounds (issue 14, R2-F7: a 164 KB EPUB whose spine named one
+ * 50 MB entry four times took 1.5 GB): one entry, all entries read
+ * together (uncompressed), and how many reads. Past any, the import fails
+ * with the reason and nothing is written. */
+#define EPUB_MAX_ENTRY (16u << 20)
+#define EPUB_MAX_TOTAL (64u << 20)
+#define EPUB_MAX_READS 10000
 
 struct epub {
 	zip_t *zip;
@@ -57,6 +64,10 @@ struct epub {
 	size_t ntoc, captoc;
 	struct bk_notes notes; /* key "file#id" */
 	int budget;	       /* elements left to visit (all documents) */
+	size_t total;	       /* uncompressed bytes read so far */
+	int reads;	       /* entries read so far */
+	const char *over;      /* the limit that was passed, or NULL */
+	struct bk_book *b;     /* the book being made (figures, slug) */
 };
 
 /* ---- zip ---- */
@@ -73,21 +84,37 @@ static int read_entry(struct epub *E, const char *name, char **data,
 
 	*data = NULL;
 	*len = 0;
+	if (E->over)
+		return SCH_EINVAL;
 	if (idx < 0)
 		return SCH_ENOTFOUND;
-	zip_stat_init(&zs);
-	if (zip_stat_index(E->zip, (zip_uint64_t)idx, 0, &zs) ||
-	    ((zs.valid & ZIP_STAT_SIZE) && zs.size > BK_MAX_FILE))
+	if (++E->reads > EPUB_MAX_READS) {
+		E->over = "more than 10,000 entries read";
 		return SCH_EINVAL;
+	}
+	zip_stat_init(&zs);
+	if (zip_stat_index(E->zip, (zip_uint64_t)idx, 0, &zs))
+		return SCH_EINVAL;
+	if ((zs.valid & ZIP_STAT_SIZE) && zs.size > EPUB_MAX_ENTRY) {
+		E->over = "an entry is over 16 MiB uncompressed";
+		return SCH_EINVAL;
+	}
 	f = zip_fopen_index(E->zip, (zip_uint64_t)idx, 0);
 	if (!f)
 		return SCH_EIO;
 	while ((n = zip_fread(f, chunk, sizeof(chunk))) > 0) {
-		if (b.len + (size_t)n > BK_MAX_FILE) {
+		/* the sizes in the zip may lie: count what comes out */
+		if (b.len + (size_t)n > EPUB_MAX_ENTRY ||
+		    E->total + (size_t)n > EPUB_MAX_TOTAL) {
+			E->over = b.len + (size_t)n > EPUB_MAX_ENTRY
+					  ? "an entry is over 16 MiB "
+					    "uncompressed"
+					  : "over 64 MiB uncompressed in all";
 			zip_fclose(f);
 			buf_free(&b);
 			return SCH_EINVAL;
 		}
+		E->total += (size_t)n;
 		buf_add(&b, chunk, (size_t)n);
 	}
 	zip_fclose(f);
@@ -259,27 +286,30 @@ static char *text_of(const xmlNode *n)
 
 /* ---- package ---- */
 
-static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
+/* The package path that META-INF/container.xml names (malloc'd, *opf).
+ * 0, or a negative SCH_E* code with err set. */
+static int container_rootfile(struct epub *E, char **opf, char *err,
+			      size_t errlen)
 {
-	char *data = NULL, *opf = NULL, *ncx_id = NULL;
+	char *data = NULL, *found = NULL;
 	size_t len;
-	xmlDoc *doc = NULL;
+	xmlDoc *doc;
 	xmlNode *root, *n;
 	int rc;
 
+	*opf = NULL;
 	rc = read_entry(E, "META-INF/container.xml", &data, &len);
 	if (rc) {
 		snprintf(err, errlen, "EPUB: no META-INF/container.xml");
-		goto out;
+		return rc;
 	}
 	doc = xmlReadMemory(data, (int)len, NULL, NULL, XMLFLAGS);
 	free(data);
-	data = NULL;
 	root = doc ? xmlDocGetRootElement(doc) : NULL;
 	for (n = root; n;) {
 		if (name_is(n, "rootfile")) {
-			opf = attr(n, "full-path");
-			if (opf)
+			found = attr(n, "full-path");
+			if (found)
 				break;
 		}
 		if (n->children && n->type == XML_ELEMENT_NODE)
@@ -292,17 +322,116 @@ static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 		}
 	}
 	xmlFreeDoc(doc);
-	doc = NULL;
-	if (!opf) {
+	if (!found) {
 		snprintf(err, errlen, "EPUB: container.xml names no rootfile");
-		rc = SCH_EINVAL;
+		return SCH_EINVAL;
+	}
+	*opf = xstrdup(found);
+	xmlFree(found);
+	return 0;
+}
+
+/* <metadata>: title, creator, language, rights (the first of each). */
+static void opf_metadata(xmlNode *sec, struct bk_book *b)
+{
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char **dst = NULL;
+
+		if (name_is(n, "title") && !b->title)
+			dst = &b->title;
+		else if (name_is(n, "creator") && !b->author)
+			dst = &b->author;
+		else if (name_is(n, "language") && !b->language)
+			dst = &b->language;
+		else if (name_is(n, "rights") && !b->licence)
+			dst = &b->licence;
+		if (dst) {
+			char *t = text_of(n);
+
+			*dst = bk_clean_utf8(t, strnlen(t, BK_MAX_TITLE),
+					     NULL);
+			free(t);
+		}
+	}
+}
+
+/* <manifest>: every item with an id and an href, paths resolved. */
+static void opf_manifest(struct epub *E, xmlNode *sec)
+{
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char *id, *href;
+
+		if (!name_is(n, "item") || E->nman >= MAX_TOC)
+			continue;
+		id = attr(n, "id");
+		href = attr(n, "href");
+		if (id && href) {
+			struct manifest *m;
+			char *t = attr(n, "media-type");
+			char *p = attr(n, "properties");
+
+			E->man = xrealloc(E->man,
+					  (E->nman + 1) * sizeof(*E->man));
+			m = &E->man[E->nman++];
+			m->id = xstrdup(id);
+			m->href = resolve_path(E->opf_dir, href, NULL);
+			m->type = xstrdup(t ? t : "");
+			m->props = xstrdup(p ? p : "");
+			xmlFree(t);
+			xmlFree(p);
+		}
+		xmlFree(id);
+		xmlFree(href);
+	}
+}
+
+/* <spine>: the reading order (linear="no" marks auxiliary content) and
+ * the id of the NCX table of contents (*ncx_id, malloc'd, or unchanged). */
+static void opf_spine(struct epub *E, xmlNode *sec, char **ncx_id)
+{
+	char *toc = attr(sec, "toc");
+
+	if (toc) {
+		free(*ncx_id);
+		*ncx_id = xstrdup(toc);
+		xmlFree(toc);
+	}
+	for (xmlNode *n = sec->children; n; n = n->next) {
+		char *idref;
+
+		if (!name_is(n, "itemref") || E->nspine >= MAX_SPINE)
+			continue;
+		idref = attr(n, "idref");
+		for (size_t i = 0; idref && i < E->nman; i++) {
+			char *lin;
+
+			if (strcmp(E->man[i].id, idref))
+				continue;
+			lin = attr(n, "linear");
+			E->spine = xrealloc(E->spine,
+					    (E->nspine + 1) * sizeof(char *));
+			E->aux = xrealloc(E->aux,
+					  (E->nspine + 1) * sizeof(bool));
+			E->aux[E->nspine] = lin && !strcmp(lin, "no");
+			xmlFree(lin);
+			E->spine[E->nspine++] = xstrdup(E->man[i].href);
+			break;
+		}
+		xmlFree(idref);
+	}
+}
+
+static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
+{
+	char *data = NULL, *opf = NULL, *ncx_id = NULL;
+	size_t len;
+	xmlDoc *doc = NULL;
+	xmlNode *root;
+	int rc;
+
+	rc = container_rootfile(E, &opf, err, errlen);
+	if (rc)
 		goto out;
-	}
-	{
-		char *o = xstrdup(opf);
-		xmlFree(opf);
-		opf = o;
-	}
 	rc = read_entry(E, opf, &data, &len);
 	if (rc) {
 		snprintf(err, errlen, "EPUB: cannot read package %s", opf);
@@ -317,91 +446,12 @@ static int load_opf(struct epub *E, char *err, size_t errlen, struct bk_book *b)
 		goto out;
 	}
 	for (xmlNode *sec = root->children; sec; sec = sec->next) {
-		if (name_is(sec, "metadata")) {
-			for (n = sec->children; n; n = n->next) {
-				char **dst = NULL;
-
-				if (name_is(n, "title") && !b->title)
-					dst = &b->title;
-				else if (name_is(n, "creator") && !b->author)
-					dst = &b->author;
-				else if (name_is(n, "language") && !b->language)
-					dst = &b->language;
-				else if (name_is(n, "rights") && !b->licence)
-					dst = &b->licence;
-				if (dst) {
-					char *t = text_of(n);
-					*dst = bk_clean_utf8(
-						t, strnlen(t, BK_MAX_TITLE),
-						NULL);
-					free(t);
-				}
-			}
-		} else if (name_is(sec, "manifest")) {
-			for (n = sec->children; n; n = n->next) {
-				char *id, *href;
-
-				if (!name_is(n, "item") || E->nman >= MAX_TOC)
-					continue;
-				id = attr(n, "id");
-				href = attr(n, "href");
-				if (id && href) {
-					struct manifest *m;
-					char *t = attr(n, "media-type");
-					char *p = attr(n, "properties");
-
-					E->man = xrealloc(
-						E->man, (E->nman +
-							 1) * sizeof(*E->man));
-					m = &E->man[E->nman++];
-					m->id = xstrdup(id);
-					m->href = resolve_path(E->opf_dir, href,
-							       NULL);
-					m->type = xstrdup(t ? t : "");
-					m->props = xstrdup(p ? p : "");
-					xmlFree(t);
-					xmlFree(p);
-				}
-				xmlFree(id);
-				xmlFree(href);
-			}
-		} else if (name_is(sec, "spine")) {
-			char *toc = attr(sec, "toc");
-
-			if (toc) {
-				ncx_id = xstrdup(toc);
-				xmlFree(toc);
-			}
-			for (n = sec->children; n; n = n->next) {
-				char *idref;
-
-				if (!name_is(n, "itemref") ||
-				    E->nspine >= MAX_SPINE)
-					continue;
-				idref = attr(n, "idref");
-				for (size_t i = 0; idref && i < E->nman; i++)
-					if (!strcmp(E->man[i].id, idref)) {
-						char *lin = attr(n, "linear");
-
-						E->spine = xrealloc(
-							E->spine,
-							(E->nspine + 1) *
-								sizeof(char *));
-						E->aux = xrealloc(
-							E->aux,
-							(E->nspine + 1) *
-								sizeof(bool));
-						E->aux[E->nspine] =
-							lin &&
-							!strcmp(lin, "no");
-						xmlFree(lin);
-						E->spine[E->nspine++] =
-							xstrdup(E->man[i].href);
-						break;
-					}
-				xmlFree(idref);
-			}
-		}
+		if (name_is(sec, "metadata"))
+			opf_metadata(sec, b);
+		else if (name_is(sec, "manifest"))
+			opf_manifest(E, sec);
+		else if (name_is(sec, "spine"))
+			opf_spine(E, sec, &ncx_id);
 	}
 	if (!E->nspine) {
 		snprintf(err, errlen, "EPUB: the spine is empty");
@@ -765,6 +815,160 @@ static void leaf(struct walk *w, xmlNode *n, enum bk_type type, const char *tag)
 	bb_close(w->bb);
 }
 
+/* The <img> alone in a paragraph (no text beside it), or NULL. */
+static xmlNode *lone_img(xmlNode *p)
+{
+	xmlNode *img = NULL;
+
+	for (xmlNode *c = p->children; c; c = c->next) {
+		if (c->type == XML_TEXT_NODE) {
+			for (const xmlChar *t = c->content; t && *t; t++)
+				if (!isspace(*t))
+					return NULL;
+		} else if (c->type == XML_ELEMENT_NODE) {
+			if (img || !name_is(c, "img"))
+				return NULL;
+			img = c;
+		}
+	}
+	return img;
+}
+
+/* An EPUB picture (R2-F1): the image entry is copied into the book's
+ * figures (type sniffed, size-limited, counted against the EPUB's read
+ * limits) and shown from /books/SLUG/PATH like a Markdown book's. */
+static void epub_figure(struct walk *w, xmlNode *img, bool in_figure)
+{
+	char *src = attr(img, "src"), *alt = attr(img, "alt"), *full = NULL;
+	char *dir = xstrdup(w->file), *slash = strrchr(dir, '/');
+	char *data = NULL;
+	size_t len;
+
+	if (slash)
+		slash[1] = '\0';
+	else
+		dir[0] = '\0';
+	if (!src || strchr(src, ':'))
+		goto out; /* none, or another site's */
+	full = resolve_path(dir, src, NULL);
+	if (!bk_safe_path(full, strlen(full))) {
+		bk_warn(w->E->b, "figure %s left out: unusual path", full);
+		goto out;
+	}
+	if (read_entry(w->E, full, &data, &len)) {
+		if (!w->E->over)
+			bk_warn(w->E->b, "figure %s left out: missing", full);
+		goto out;
+	}
+	if (bk_figure_add(w->E->b, full, data, len)) {
+		struct buf h = BUF_INIT;
+
+		bb_close(w->bb);
+		buf_addf(&h, "%s<img src=\"/books/%s/",
+			 in_figure ? "" : "<figure>", w->E->b->slug);
+		html_escape(&h, full, strlen(full));
+		buf_adds(&h, "\" alt=\"");
+		if (alt)
+			html_escape(&h, alt, strlen(alt));
+		buf_addf(&h, "\">%s", in_figure ? "" : "</figure>");
+		bb_markup(w->bb, buf_str(&h));
+		buf_free(&h);
+	}
+out:
+	free(data);
+	free(full);
+	free(dir);
+	xmlFree(src);
+	xmlFree(alt);
+}
+
+/* Collecting pass: a footnote's text becomes one note (key: file#id),
+ * its leading back-link and "1." label dropped. */
+static void collect_note(struct walk *w, xmlNode *n, const char *id)
+{
+	struct bk_chapter tmp;
+	struct bk_builder bb;
+	struct walk w2 = *w;
+	char *key = note_key(w->file, id);
+
+	memset(&tmp, 0, sizeof(tmp));
+	bb_init(&bb, &tmp);
+	bb_open(&bb, BK_NOTE, "p", NULL);
+	bb.merge = true;
+	w2.bb = &bb;
+	for (xmlNode *c = n->children; c; c = c->next) {
+		/* a leading back-link */
+		if (name_is(c, "a") && c == n->children)
+			continue;
+		if (c->type == XML_ELEMENT_NODE && is_block_name(c))
+			inline_walk(&w2, c->children, 1);
+		else {
+			xmlNode *next = c->next;
+			c->next = NULL;
+			inline_walk(&w2, c, 1);
+			c->next = next;
+		}
+		bb_text(&bb, " ", 1);
+	}
+	if (tmp.nitems) {
+		struct bk_item *it = &tmp.items[0];
+		char *t = xstrdup(buf_str(&it->text));
+		size_t tl = strlen(t), k = 0;
+
+		while (tl && t[tl - 1] == ' ')
+			t[--tl] = '\0';
+		/* a leading "1." or "1" label */
+		while (k < tl && k < 4 && isdigit((unsigned char)t[k]))
+			k++;
+		if (k && k < tl &&
+		    (t[k] == '.' || t[k] == ' ' || t[k] == ')')) {
+			struct buf h = BUF_INIT;
+
+			k++;
+			while (t[k] == ' ')
+				k++;
+			html_escape(&h, t + k, tl - k);
+			bk_notes_add(&w->E->notes, key, t + k, buf_str(&h));
+			buf_free(&h);
+		} else {
+			bk_notes_add(&w->E->notes, key, t, buf_str(&it->html));
+		}
+		free(t);
+		buf_free(&it->text);
+		buf_free(&it->html);
+	}
+	free(tmp.items);
+	free(key);
+}
+
+static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list);
+
+/* A structural element kept as markup around its blocks (table, rows,
+ * lists, blockquote, figure); tfoot is written as tbody. */
+static void container(struct walk *w, xmlNode *n, int depth, bool notes_list)
+{
+	const char *nm = (const char *)n->name;
+	char open[24], close[24];
+
+	if (!strcasecmp(nm, "tfoot"))
+		nm = "tbody";
+	snprintf(open, sizeof(open), "<%s>", nm);
+	snprintf(close, sizeof(close), "</%s>", nm);
+	for (char *c = open; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	for (char *c = close; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	bb_markup(w->bb, open);
+	w->open++;
+	if (name_is(n, "blockquote"))
+		w->quote++;
+	block_walk(w, n->children, depth + 1, notes_list);
+	if (name_is(n, "blockquote"))
+		w->quote--;
+	w->open--;
+	bb_markup(w->bb, close);
+}
+
 static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 {
 	for (; n; n = n->next) {
@@ -774,6 +978,15 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			if (w->bb && n->content)
 				bb_text(w->bb, (const char *)n->content,
 					strlen((const char *)n->content));
+			continue;
+		}
+		if (w->bb && n->type == XML_ELEMENT_NODE &&
+		    (name_is(n, "img") ||
+		     ((name_is(n, "p") || name_is(n, "div")) && lone_img(n)))) {
+			xmlNode *img = name_is(n, "img") ? n : lone_img(n);
+
+			epub_figure(w, img,
+				    n->parent && name_is(n->parent, "figure"));
 			continue;
 		}
 		if (n->type != XML_ELEMENT_NODE || skip_element(n))
@@ -790,70 +1003,8 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 		if (is_note(n, notes_list)) {
 			char *id = attr(n, "id");
 
-			if (!w->bb && id) {
-				/* collect: the note's text as one block */
-				struct bk_chapter tmp;
-				struct bk_builder bb;
-				struct walk w2 = *w;
-				char *key = note_key(w->file, id);
-
-				memset(&tmp, 0, sizeof(tmp));
-				bb_init(&bb, &tmp);
-				bb_open(&bb, BK_NOTE, "p", NULL);
-				bb.merge = true;
-				w2.bb = &bb;
-				for (xmlNode *c = n->children; c; c = c->next) {
-					/* a leading back-link */
-					if (name_is(c, "a") && c == n->children)
-						continue;
-					if (c->type == XML_ELEMENT_NODE &&
-					    is_block_name(c))
-						inline_walk(&w2, c->children,
-							    1);
-					else {
-						xmlNode *next = c->next;
-						c->next = NULL;
-						inline_walk(&w2, c, 1);
-						c->next = next;
-					}
-					bb_text(&bb, " ", 1);
-				}
-				if (tmp.nitems) {
-					struct bk_item *it = &tmp.items[0];
-					char *t = xstrdup(buf_str(&it->text));
-					size_t tl = strlen(t), k = 0;
-
-					while (tl && t[tl - 1] == ' ')
-						t[--tl] = '\0';
-					/* a leading "1." or "1" label */
-					while (k < tl && k < 4 &&
-					       isdigit((unsigned char)t[k]))
-						k++;
-					if (k && k < tl &&
-					    (t[k] == '.' || t[k] == ' ' ||
-					     t[k] == ')')) {
-						struct buf h = BUF_INIT;
-
-						k++;
-						while (t[k] == ' ')
-							k++;
-						html_escape(&h, t + k, tl - k);
-						bk_notes_add(&w->E->notes, key,
-							     t + k,
-							     buf_str(&h));
-						buf_free(&h);
-					} else {
-						bk_notes_add(
-							&w->E->notes, key, t,
-							buf_str(&it->html));
-					}
-					free(t);
-					buf_free(&it->text);
-					buf_free(&it->html);
-				}
-				free(tmp.items);
-				free(key);
-			}
+			if (!w->bb && id)
+				collect_note(w, n, id);
 			xmlFree(id);
 			continue;
 		}
@@ -879,26 +1030,7 @@ static void block_walk(struct walk *w, xmlNode *n, int depth, bool notes_list)
 			   name_is(n, "tr") || name_is(n, "blockquote") ||
 			   name_is(n, "figure") || name_is(n, "ul") ||
 			   name_is(n, "ol")) {
-			const char *nm = (const char *)n->name;
-			char open[24], close[24];
-
-			if (!strcasecmp(nm, "tfoot"))
-				nm = "tbody";
-			snprintf(open, sizeof(open), "<%s>", nm);
-			snprintf(close, sizeof(close), "</%s>", nm);
-			for (char *c = open; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			for (char *c = close; *c; c++)
-				*c = (char)tolower((unsigned char)*c);
-			bb_markup(w->bb, open);
-			w->open++;
-			if (name_is(n, "blockquote"))
-				w->quote++;
-			block_walk(w, n->children, depth + 1, notes_list);
-			if (name_is(n, "blockquote"))
-				w->quote--;
-			w->open--;
-			bb_markup(w->bb, close);
+			container(w, n, depth, notes_list);
 		} else if (name_is(n, "hr")) {
 			bb_markup(w->bb, "<hr>");
 		} else if (name_is(n, "pre")) {
@@ -1049,6 +1181,7 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	*out = NULL;
 	memset(&E, 0, sizeof(E));
 	E.budget = 5000000;
+	E.b = b;
 	b->format = "epub";
 	E.zip = zip_open(path, ZIP_RDONLY, &zerr);
 	if (!E.zip) {
@@ -1058,17 +1191,31 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		goto out;
 	}
 	rc = load_opf(&E, err, errlen, b);
-	if (rc)
-		goto out;
+	if (rc || E.over)
+		goto too_much;
 	load_toc(&E);
+	/* figures name the slug in their URLs: settle it first */
+	if (!b->title)
+		b->title = xstrdup("Untitled");
+	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	docs = xcalloc(E.nspine, sizeof(*docs));
 	/* pass 1: parse every document and collect its notes */
 	for (size_t i = 0; i < E.nspine; i++) {
 		char *data;
 		size_t len;
 		struct walk w = {.E = &E, .file = E.spine[i]};
+		bool again = false;
 
+		for (size_t k = 0; k < i && !again; k++)
+			again = !strcmp(E.spine[k], E.spine[i]);
+		if (again) { /* read (and shown) once */
+			bk_warn(b, "spine item %s repeated; used once",
+				E.spine[i]);
+			continue;
+		}
 		if (read_entry(&E, E.spine[i], &data, &len)) {
+			if (E.over)
+				goto too_much;
 			bk_warn(b, "spine item %s is missing", E.spine[i]);
 			continue;
 		}
@@ -1149,8 +1296,6 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		bb_close(&bb);
 		free(splits);
 	}
-	if (!b->title)
-		b->title = xstrdup("Untitled");
 	if (!b->author)
 		b->author = xstrdup("");
 	if (!b->language)
@@ -1158,14 +1303,23 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 	if (!b->licence)
 		b->licence = xstrdup("");
 	b->edition = xstrdup("1");
-	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	bk_book_drop_empty(b);
 	if (E.budget < 0)
 		bk_warn(b, "the EPUB is too large; the rest was skipped");
 	bk_book_finish(b, &E.notes);
+	if (E.over)
+		goto too_much;
 	*out = b;
 	b = NULL;
 	rc = 0;
+	goto out;
+too_much:
+	if (E.over) {
+		snprintf(err, errlen,
+			 "%s: EPUB refused, %s (nothing was imported)", path,
+			 E.over);
+		rc = SCH_EINVAL;
+	}
 out:
 	for (size_t i = 0; docs && i < E.nspine; i++)
 		xmlFreeDoc(docs[i]);

@@ -975,28 +975,16 @@ struct section {
 	size_t end;
 };
 
-int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
-		      char *err, size_t errlen)
+/* The sections of a single Markdown file: its # and ## headings outside
+ * code fences, each up to the next. 0, or SCH_EINVAL (too many, in err). */
+static int find_sections(const char *text, size_t tl, struct section **out,
+			 size_t *nout, bool *has_h2, char *err, size_t errlen)
 {
-	char *src = NULL, *clean = NULL, *text = NULL;
-	size_t sl, cl, tl, nsec = 0, cap = 0;
 	struct section *sec = NULL;
-	struct bk_notes notes = {0};
-	struct bk_book *b = NULL;
-	bool has_h2 = false, fence = false;
-	int chapter_level, part_level, seq = 0;
-	int rc;
-	char img_base[128];
+	size_t nsec = 0, cap = 0;
+	bool fence = false;
 
-	*out = NULL;
-	rc = bk_read_file(path, BK_MAX_FILE, &src, &sl);
-	if (rc) {
-		snprintf(err, errlen, "%s: cannot read", path);
-		goto out;
-	}
-	clean = bk_clean_utf8(src, sl, &cl);
-	text = bk_md_extract_notes(clean, cl, &notes, &tl);
-	/* find headings outside code fences */
+	*has_h2 = false;
 	for (size_t i = 0; i < tl;) {
 		const char *line = text + i;
 		const char *nl = memchr(line, '\n', tl - i);
@@ -1018,41 +1006,135 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 			sec[nsec].end = tl;
 			nsec++;
 			if (lvl == 2)
-				has_h2 = true;
+				*has_h2 = true;
 			if (nsec > BK_MAX_CHAPTERS + BK_MAX_PARTS) {
 				snprintf(err, errlen, "too many headings");
-				rc = SCH_EINVAL;
-				goto out;
+				*out = sec;
+				*nout = nsec;
+				return SCH_EINVAL;
 			}
 		}
 		i = next;
 	}
-	b = bk_book_new();
-	b->format = "markdown-file";
-	{
-		const char *base = strrchr(path, '/');
-		char *stem = xstrdup(base ? base + 1 : path);
-		char *dot = strrchr(stem, '.');
+	*out = sec;
+	*nout = nsec;
+	return 0;
+}
 
-		if (dot && dot != stem)
-			*dot = '\0';
-		b->slug = slug ? xstrdup(slug) : bk_slugify(stem);
-		for (char *p = stem; *p; p++)
-			if (*p == '-' || *p == '_')
-				*p = ' ';
-		b->title = bk_title_case(stem);
-		free(stem);
-	}
+/* A new book named after the file (its stem, title-cased; the slug from
+ * it unless given). 0, or SCH_EINVAL for a bad slug (*out is set either
+ * way and freed by the caller). */
+static int file_book(const char *path, const char *slug, struct bk_book **out,
+		     char *err, size_t errlen)
+{
+	struct bk_book *b = bk_book_new();
+	const char *base = strrchr(path, '/');
+	char *stem = xstrdup(base ? base + 1 : path);
+	char *dot = strrchr(stem, '.');
+
+	*out = b;
+	b->format = "markdown-file";
+	if (dot && dot != stem)
+		*dot = '\0';
+	b->slug = slug ? xstrdup(slug) : bk_slugify(stem);
+	for (char *p = stem; *p; p++)
+		if (*p == '-' || *p == '_')
+			*p = ' ';
+	b->title = bk_title_case(stem);
+	free(stem);
 	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);
-		rc = SCH_EINVAL;
-		goto out;
+		return SCH_EINVAL;
 	}
 	b->author = xstrdup("");
 	b->language = xstrdup("en");
 	b->licence = xstrdup("");
 	b->edition = xstrdup("1");
+	return 0;
+}
+
+/* Adds a chapter titled title whose Markdown is the section's body. */
+static void section_chapter(struct bk_book *b, const char *title, int number,
+			    const char *body, size_t len, const char *img_base)
+{
+	struct bk_chapter *ch = bk_book_add_chapter(b, title, number);
+	struct buf md = BUF_INIT;
+
+	buf_addf(&md, "# %s\n", title);
+	buf_add(&md, body, len);
+	bk_md_chapter(ch, md.data, md.len, img_base);
+	buf_free(&md);
+}
+
+/* A part heading: a part, or - with its own text and no chapters - a
+ * chapter of front or back matter. */
+static void part_section(struct bk_book *b, const struct section *x,
+			 bool empty_part, const char *text,
+			 const char *img_base)
+{
+	if (empty_part && !blank_line(text + x->body, x->end - x->body)) {
+		if (!b->nparts || b->parts[b->nparts - 1].title ||
+		    !b->parts[b->nparts - 1].n)
+			bk_book_add_part(b, NULL);
+		section_chapter(b, x->title, 0, text + x->body,
+				x->end - x->body, img_base);
+		return;
+	}
+	if (!blank_line(text + x->body, x->end - x->body))
+		bk_warn(b, "part \"%s\": text before its first chapter was "
+			   "ignored",
+			x->title);
+	bk_book_add_part(b, x->title);
+}
+
+/* A chapter heading: numbered from its title ("Chapter 3"), else next in
+ * its part; *seq is the last number given. */
+static void chapter_section(struct bk_book *b, const struct section *x,
+			    int *seq, const char *text, const char *img_base)
+{
+	char *title;
+	int number = bk_title_number(x->title, &title);
+	bool in_part = b->nparts && b->parts[b->nparts - 1].title;
+
+	if (!number && in_part)
+		number = ++*seq;
+	else if (number)
+		*seq = number;
+	if (!b->nparts)
+		bk_book_add_part(b, NULL);
+	section_chapter(b, title, number, text + x->body, x->end - x->body,
+			img_base);
+	free(title);
+}
+
+int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
+		      char *err, size_t errlen)
+{
+	char *src = NULL, *clean = NULL, *text = NULL;
+	size_t sl, cl, tl, nsec = 0;
+	struct section *sec = NULL;
+	struct bk_notes notes = {0};
+	struct bk_book *b = NULL;
+	bool has_h2 = false;
+	int chapter_level, part_level, seq = 0;
+	int rc;
+	char img_base[128];
+
+	*out = NULL;
+	rc = bk_read_file(path, BK_MAX_FILE, &src, &sl);
+	if (rc) {
+		snprintf(err, errlen, "%s: cannot read", path);
+		goto out;
+	}
+	clean = bk_clean_utf8(src, sl, &cl);
+	text = bk_md_extract_notes(clean, cl, &notes, &tl);
+	rc = find_sections(text, tl, &sec, &nsec, &has_h2, err, errlen);
+	if (rc)
+		goto out;
+	rc = file_book(path, slug, &b, err, errlen);
+	if (rc)
+		goto out;
 	snprintf(img_base, sizeof(img_base), "/books/%s/", b->slug);
 	chapter_level = has_h2 ? 2 : 1;
 	part_level = has_h2 ? 1 : 0;
@@ -1064,63 +1146,13 @@ int bk_import_md_file(const char *path, const char *slug, struct bk_book **out,
 		goto out;
 	}
 	for (size_t s = 0; s < nsec; s++) {
-		struct section *x = &sec[s];
-		bool empty_part;
-
-		if (x->level == part_level) {
-			/* a part heading with its own text and no chapters
-			 * is a chapter of front or back matter */
-			empty_part = (s + 1 == nsec ||
-				      sec[s + 1].level == part_level);
-			if (empty_part &&
-			    !blank_line(text + x->body, x->end - x->body)) {
-				struct bk_chapter *ch;
-				struct buf md = BUF_INIT;
-
-				if (b->nparts &&
-				    (b->parts[b->nparts - 1].title ||
-				     !b->parts[b->nparts - 1].n))
-					bk_book_add_part(b, NULL);
-				else if (!b->nparts)
-					bk_book_add_part(b, NULL);
-				ch = bk_book_add_chapter(b, x->title, 0);
-				buf_addf(&md, "# %s\n", x->title);
-				buf_add(&md, text + x->body, x->end - x->body);
-				bk_md_chapter(ch, md.data, md.len, img_base);
-				buf_free(&md);
-				continue;
-			}
-			if (!blank_line(text + x->body, x->end - x->body))
-				bk_warn(b,
-					"part \"%s\": text before its first "
-					"chapter was ignored",
-					x->title);
-			bk_book_add_part(b, x->title);
-			continue;
-		}
-		if (x->level != chapter_level)
-			continue;
-		{
-			struct bk_chapter *ch;
-			struct buf md = BUF_INIT;
-			char *title;
-			int number = bk_title_number(x->title, &title);
-			bool in_part =
-				b->nparts && b->parts[b->nparts - 1].title;
-
-			if (!number && in_part)
-				number = ++seq;
-			else if (number)
-				seq = number;
-			if (!b->nparts)
-				bk_book_add_part(b, NULL);
-			ch = bk_book_add_chapter(b, title, number);
-			buf_addf(&md, "# %s\n", title);
-			buf_add(&md, text + x->body, x->end - x->body);
-			bk_md_chapter(ch, md.data, md.len, img_base);
-			buf_free(&md);
-			free(title);
-		}
+		if (sec[s].level == part_level)
+			part_section(b, &sec[s],
+				     s + 1 == nsec ||
+					     sec[s + 1].level == part_level,
+				     text, img_base);
+		else if (sec[s].level == chapter_level)
+			chapter_section(b, &sec[s], &seq, text, img_base);
 	}
 	bk_book_finish(b, &notes);
 	*out = b;

@@ -94,77 +94,81 @@ static char *blocks_json(const struct bk_chapter *ch)
 	return buf_detach(&b, NULL);
 }
 
-int bk_save(struct store *db, struct bk_book *b, const char *source,
-	    int64_t *book_id, int64_t *edition_id,
-	    struct bk_reanchor_stats *stats)
+/* The book row (inserted, or its metadata updated) and a new edition row:
+ * *book, *old_edition (0 for a new book) and *edition. 0 or SCH_E*. */
+static int save_book_row(struct store *db, struct bk_book *b,
+			 const char *source, int64_t now, int64_t *book,
+			 int64_t *old_edition, int64_t *edition)
 {
 	struct store_stmt *st;
-	int64_t book = 0, old_edition = 0, edition, number = 1;
-	struct old_ch *old = NULL;
-	size_t nold = 0, cap = 0, nch = bk_book_nchapters(b), k;
-	struct bk_chapter **flat = NULL;
-	int64_t *match = NULL, *chid = NULL;
-	int rc = 0;
-	int64_t now = (int64_t)time(NULL);
+	int64_t number = 1;
+	int rc;
 
+	*book = *old_edition = 0;
 	st = store_query(db, SQL_BOOK_BY_SLUG, "t", b->slug);
 	if (!st)
 		return SCH_EDB;
 	if ((rc = store_row(st)) > 0) {
-		book = store_int(st, 0);
-		old_edition = store_int(st, 1);
+		*book = store_int(st, 0);
+		*old_edition = store_int(st, 1);
 	}
 	store_done(st);
 	if (rc < 0)
 		return rc;
-	if (!book) {
+	if (!*book) {
 		rc = store_run(db, SQL_BOOK_INSERT, "ttttti", b->slug, b->title,
 			       b->author, b->language, b->licence, now);
 		if (rc)
 			return rc;
-		book = store_last_id(db);
+		*book = store_last_id(db);
 	} else {
 		rc = store_run(db, SQL_BOOK_META, "tttti", b->title, b->author,
-			       b->language, b->licence, book);
+			       b->language, b->licence, *book);
 		if (rc)
 			return rc;
 	}
-	rc = store_int_query(db, &number, SQL_EDITION_NEXT, "i", book);
+	rc = store_int_query(db, &number, SQL_EDITION_NEXT, "i", *book);
 	if (rc < 0)
 		return rc;
-	rc = store_run(db, SQL_EDITION_INSERT, "iitttii", book, number,
+	rc = store_run(db, SQL_EDITION_INSERT, "iitttii", *book, number,
 		       b->edition ? b->edition : "", source ? source : "",
 		       b->format ? b->format : "", random_stamp(), now);
 	if (rc)
 		return rc;
-	edition = store_last_id(db);
+	*edition = store_last_id(db);
+	return 0;
+}
 
-	/* the previous edition's chapters */
-	if (old_edition) {
-		st = store_query(db, SQL_OLD_CHAPTERS, "ii", book, old_edition);
-		if (!st)
-			return SCH_EDB;
-		while ((rc = store_row(st)) > 0) {
-			old = vec_reserve(old, nold, &cap, sizeof(*old));
-			old[nold].id = store_int(st, 0);
-			old[nold].title = store_text_dup(st, 1);
-			old[nold].text = store_text_dup(st, 4);
-			old[nold].number = (int)store_int(st, 2);
-			old[nold].position = (int)store_int(st, 3);
-			old[nold].used = false;
-			nold++;
-		}
-		if (rc < 0)
-			goto out;
+/* The previous edition's chapters (*old, *nold; caller frees). */
+static int load_old_chapters(struct store *db, int64_t book,
+			     int64_t old_edition, struct old_ch **old,
+			     size_t *nold)
+{
+	struct store_stmt *st;
+	size_t cap = 0;
+	int rc;
+
+	st = store_query(db, SQL_OLD_CHAPTERS, "ii", book, old_edition);
+	if (!st)
+		return SCH_EDB;
+	while ((rc = store_row(st)) > 0) {
+		struct old_ch *o = VEC_PUSH(*old, *nold, cap);
+
+		o->id = store_int(st, 0);
+		o->title = store_text_dup(st, 1);
+		o->text = store_text_dup(st, 4);
+		o->number = (int)store_int(st, 2);
+		o->position = (int)store_int(st, 3);
+		o->used = false;
 	}
-	flat = xcalloc(nch + 1, sizeof(*flat));
-	match = xcalloc(nch + 1, sizeof(*match));
-	chid = xcalloc(nch + 1, sizeof(*chid));
-	k = 0;
-	for (size_t p = 0; p < b->nparts; p++)
-		for (size_t c = 0; c < b->parts[p].n; c++)
-			flat[k++] = b->parts[p].ch[c];
-	/* three passes: title, number, position */
+	return rc < 0 ? rc : 0;
+}
+
+/* Which old chapter each new one continues (match[i], 0 for none), in
+ * three passes: same title, same number, same position. */
+static void match_chapters(struct bk_chapter **flat, size_t nch,
+			   struct old_ch *old, size_t nold, int64_t *match)
+{
 	for (int pass = 0; pass < 3; pass++)
 		for (size_t i = 0; i < nch; i++) {
 			if (match[i])
@@ -190,6 +194,73 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 				}
 			}
 		}
+}
+
+/* One chapter of the new edition (at reading position k, in part): the
+ * continued chapter's row updated (match) or a new row, and its blocks.
+ * Sets ch->id and ch->kept. 0 or SCH_E*. */
+static int save_chapter(struct store *db, int64_t book, int64_t edition,
+			int64_t part, size_t k, struct bk_chapter *ch,
+			int64_t match)
+{
+	char *bj = blocks_json(ch);
+	int64_t id;
+	int rc;
+
+	if (match) {
+		id = match;
+		rc = store_run(db, SQL_CHAPTER_UPDATE, "iiiItiittti", edition,
+			       part, (int64_t)k, (int64_t)ch->number,
+			       ch->title, (int64_t)ch->words,
+			       (int64_t)ch->nnotes, ch->text, ch->html, bj, id);
+	} else {
+		rc = store_run(db, SQL_CHAPTER_INSERT, "iiiiItiittt", book,
+			       edition, part, (int64_t)k, (int64_t)ch->number,
+			       ch->title, (int64_t)ch->words,
+			       (int64_t)ch->nnotes, ch->text, ch->html, bj);
+		id = store_last_id(db);
+	}
+	free(bj);
+	if (rc)
+		return rc;
+	ch->id = id;
+	ch->kept = match != 0;
+	for (size_t i = 0; i < ch->nblocks && !rc; i++)
+		rc = store_run(db, SQL_BLOCK_INSERT, "iiittii", id, edition,
+			       (int64_t)i, ch->blocks[i].id,
+			       bk_type_name(ch->blocks[i].type),
+			       (int64_t)ch->blocks[i].start,
+			       (int64_t)ch->blocks[i].end);
+	return rc;
+}
+
+int bk_save(struct store *db, struct bk_book *b, const char *source,
+	    int64_t *book_id, int64_t *edition_id,
+	    struct bk_reanchor_stats *stats)
+{
+	int64_t book = 0, old_edition = 0, edition = 0;
+	struct old_ch *old = NULL;
+	size_t nold = 0, nch = bk_book_nchapters(b), k;
+	struct bk_chapter **flat = NULL;
+	int64_t *match = NULL;
+	int rc;
+
+	rc = save_book_row(db, b, source, (int64_t)time(NULL), &book,
+			   &old_edition, &edition);
+	if (rc)
+		return rc;
+	if (old_edition) {
+		rc = load_old_chapters(db, book, old_edition, &old, &nold);
+		if (rc)
+			goto out;
+	}
+	flat = xcalloc(nch + 1, sizeof(*flat));
+	match = xcalloc(nch + 1, sizeof(*match));
+	k = 0;
+	for (size_t p = 0; p < b->nparts; p++)
+		for (size_t c = 0; c < b->parts[p].n; c++)
+			flat[k++] = b->parts[p].ch[c];
+	match_chapters(flat, nch, old, nold, match);
 
 	/* parts and chapters */
 	k = 0;
@@ -201,44 +272,11 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		if (rc)
 			goto out;
 		part = store_last_id(db);
-		for (size_t c = 0; c < b->parts[p].n; c++, k++) {
-			struct bk_chapter *ch = b->parts[p].ch[c];
-			char *bj = blocks_json(ch);
-			int64_t id;
-
-			if (match[k]) {
-				id = match[k];
-				rc = store_run(db, SQL_CHAPTER_UPDATE,
-					       "iiiItiittti", edition, part,
-					       (int64_t)k, (int64_t)ch->number,
-					       ch->title, (int64_t)ch->words,
-					       (int64_t)ch->nnotes, ch->text,
-					       ch->html, bj, id);
-			} else {
-				rc = store_run(
-					db, SQL_CHAPTER_INSERT, "iiiiItiittt",
-					book, edition, part, (int64_t)k,
-					(int64_t)ch->number, ch->title,
-					(int64_t)ch->words, (int64_t)ch->nnotes,
-					ch->text, ch->html, bj);
-				id = store_last_id(db);
-			}
-			free(bj);
-			if (rc)
-				goto out;
-			chid[k] = id;
-			ch->id = id;
-			ch->kept = match[k] != 0;
-			for (size_t i = 0; i < ch->nblocks && !rc; i++)
-				rc = store_run(db, SQL_BLOCK_INSERT, "iiittii",
-					       id, edition, (int64_t)i,
-					       ch->blocks[i].id,
-					       bk_type_name(ch->blocks[i].type),
-					       (int64_t)ch->blocks[i].start,
-					       (int64_t)ch->blocks[i].end);
-			if (rc)
-				goto out;
-		}
+		for (size_t c = 0; c < b->parts[p].n && !rc; c++, k++)
+			rc = save_chapter(db, book, edition, part, k,
+					  b->parts[p].ch[c], match[k]);
+		if (rc)
+			goto out;
 	}
 	rc = store_run(db, SQL_BOOK_CURRENT, "ii", edition, book);
 	if (rc == 0)
@@ -255,7 +293,7 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		for (size_t j = 0; j < nold; j++)
 			if (old[j].id == match[i])
 				otext = old[j].text;
-		rc = bk_reanchor_chapter(db, chid[i], edition, flat[i]->title,
+		rc = bk_reanchor_chapter(db, flat[i]->id, edition, flat[i]->title,
 					 flat[i]->text, flat[i]->text_len,
 					 otext, old_edition, stats);
 	}
@@ -268,7 +306,6 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		goto out;
 	*book_id = book;
 	*edition_id = edition;
-	/* hand the ids back to the model for the report */
 out:
 	for (size_t j = 0; j < nold; j++) {
 		free(old[j].title);
@@ -277,6 +314,5 @@ out:
 	free(old);
 	free(flat);
 	free(match);
-	free(chid);
 	return rc;
 }

@@ -213,6 +213,8 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
 	return rc < 0 ? rc : 0;
 }
 
+struct circles_config circles_config = {.presence_idle_s = 60};
+
 int circles_gate(struct store *db, int64_t circle, int64_t account,
 		 bool is_admin, struct vis_viewer *v)
 {
@@ -542,6 +544,20 @@ static int64_t publish_circle(struct rpc_ctx *ctx, int64_t circle,
 			   NULL);
 }
 
+/* The circle as the caller sees it (with "role" and "me") as a method's
+ * result. 0, or RPC_ERR with the error recorded. */
+static int circle_result(struct rpc_ctx *ctx, int64_t circle, json_t **result)
+{
+	struct vis_viewer v;
+	int rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
+				rpc_is_admin(ctx), &v);
+
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	*result = circle_json(ctx, circle, &v);
+	return 0;
+}
+
 /* ---- circle.create ---- */
 
 static const char SQL_INSERT_CIRCLE[] =
@@ -576,7 +592,6 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 					      NULL};
 	const char *name, *desc = "";
 	int64_t book, id;
-	struct vis_viewer v;
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
@@ -594,12 +609,7 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = insert_circle(ctx, name, desc, book, false, false, false, 0, &id);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	rc = circles_viewer(rpc_store(ctx), id, rpc_account(ctx),
-			    rpc_is_admin(ctx), &v);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	*result = circle_json(ctx, id, &v);
-	return 0;
+	return circle_result(ctx, id, result);
 }
 
 /* ---- circle.list ---- */
@@ -733,12 +743,7 @@ static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}
-	rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-			    rpc_is_admin(ctx), &v);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	*result = circle_json(ctx, circle, &v);
-	return 0;
+	return circle_result(ctx, circle, result);
 }
 
 /* ---- circle.members ---- */
@@ -1038,10 +1043,8 @@ static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}
-	rc = circles_viewer(db, id, rpc_account(ctx), rpc_is_admin(ctx), &v);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	*result = circle_json(ctx, id, &v);
+	if (circle_result(ctx, id, result))
+		return RPC_ERR;
 	json_object_set_new(*result, "annotations_copied",
 			    json_integer(copied));
 	return 0;

@@ -14,6 +14,12 @@
 struct store;
 struct rpc_ctx;
 
+/* The circles module's settings (main.c fills them from the flags). */
+struct circles_config {
+	int presence_idle_s; /* presence timeout */
+};
+extern struct circles_config circles_config;
+
 /* Registers circle.*, plan.*, progress.set, presence.set and the
  * load_viewer / conn_closed / tick hooks. */
 void circles_init(void);

@@ -16,7 +16,6 @@
 #include "circles/circles.h"
 #include "circles/internal.h"
 #include "events/events.h"
-#include "mail/mail.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -115,13 +114,20 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		(json_int_t)circle, "role", circle_role_name(role), "max_uses",
 		max_uses ? json_integer(max_uses) : json_null(), "uses", 0,
 		"expires_at", circle_time_json(expires_at));
-	/* MAIL HOOK: circle.invite {email} mails the link */
-	if (email && mail_invite(ctx, circle, email,
-				 json_string_value(
-					 json_object_get(*result, "url")))) {
-		json_decref(*result);
-		*result = NULL;
-		return RPC_ERR;
+	/* circle.invite {email}: the mail module mails the link */
+	if (email) {
+		struct events_event ev = {.type = EVENTS_INVITE_MAIL,
+					  .ctx = ctx};
+
+		ev.u.invite.circle = circle;
+		ev.u.invite.email = email;
+		ev.u.invite.url =
+			json_string_value(json_object_get(*result, "url"));
+		if (events_emit(&ev)) {
+			json_decref(*result);
+			*result = NULL;
+			return RPC_ERR;
+		}
 	}
 	return 0;
 }

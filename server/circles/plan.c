@@ -171,6 +171,38 @@ static bool valid_date(const char *s)
 	return true;
 }
 
+/* True for a date YYYY-MM-DD, or an RFC 3339 UTC time on a real date
+ * ("2026-12-10T18:00:00Z", fraction allowed; SPEC §3 times are RFC 3339,
+ * issue 14). Stored as given: both sort and compare with the day's date. */
+static bool valid_due(const char *s)
+{
+	char day[11];
+	const char *t = s + 10;
+
+	if (strlen(s) == 10)
+		return valid_date(s);
+	if (strlen(s) < 20 || s[10] != 'T')
+		return false;
+	memcpy(day, s, 10);
+	day[10] = '\0';
+	if (!valid_date(day))
+		return false;
+	/* THH:MM:SS */
+	for (int i = 1; i <= 8; i++)
+		if (i == 3 || i == 6 ? t[i] != ':' : (t[i] < '0' || t[i] > '9'))
+			return false;
+	if (atoi(t + 1) > 23 || atoi(t + 4) > 59 || atoi(t + 7) > 60)
+		return false;
+	t += 9;
+	if (*t == '.') {
+		if (t[1] < '0' || t[1] > '9')
+			return false;
+		for (t++; *t >= '0' && *t <= '9'; t++)
+			;
+	}
+	return !strcmp(t, "Z");
+}
+
 /* -32602 naming entries[i].field. */
 static int entry_fail(struct rpc_ctx *ctx, size_t i, const char *field,
 		      const char *message)
@@ -244,8 +276,10 @@ static int check_entry(struct rpc_ctx *ctx, json_t *e, size_t i, int64_t book,
 	    ci.book != book)
 		return entry_fail(ctx, i, "chapter",
 				  "not a chapter of the circle's book");
-	if (!json_is_string(d) || !valid_date(json_string_value(d)))
-		return entry_fail(ctx, i, "due", "must be a date YYYY-MM-DD");
+	if (!json_is_string(d) || !valid_due(json_string_value(d)))
+		return entry_fail(ctx, i, "due",
+				  "must be a date YYYY-MM-DD or an RFC 3339 "
+				  "UTC time");
 	*due = json_string_value(d);
 	if (check_text(ctx, e, i, "notes", notes))
 		return RPC_ERR;

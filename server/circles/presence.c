@@ -6,7 +6,7 @@
  * lock), never stored, published as presence.changed without a seq. One
  * entry per (connection, circle); a member with two tabs open is present
  * while either is. An entry that is not refreshed by presence.set within
- * rpc_config.presence_idle_s (default 60 s) is dropped by the tick, and a
+ * circles_config.presence_idle_s (default 60 s) is dropped by the tick, and a
  * closed connection drops its entries at once.
  *
  * A connection that moves more than once a second is not echoed to the
@@ -49,7 +49,7 @@ static size_t count, cap;
 
 static int idle_limit(void)
 {
-	return rpc_config.presence_idle_s > 0 ? rpc_config.presence_idle_s
+	return circles_config.presence_idle_s > 0 ? circles_config.presence_idle_s
 					      : PRESENCE_IDLE_DEFAULT_S;
 }
 

@@ -24,6 +24,9 @@
  *   circles     EVENTS_MEMBER_LISTED    moderation (mute state)
  *   circles     EVENTS_INVITE_CREATED   moderation (audit log)
  *   circles     EVENTS_JOIN_CHECK       moderation (a removal sticks)
+ *   circles     EVENTS_INVITE_MAIL      mail (mails the invitation link)
+ *   notify      EVENTS_NOTIFICATION_ADDED  mail (instant, batch or digest)
+ *   threads     EVENTS_POST_CHECK       moderation (annotation.import too)
  *
  * Modules subscribe in their *_init() (modules.c fixes the order);
  * subscribers of one type run in that order.
@@ -52,6 +55,8 @@ enum events_type {
 	EVENTS_MEMBER_LISTED,	/* circle.members lists a member (.member) */
 	EVENTS_INVITE_CREATED,	/* circle.invite made a code (.invite) */
 	EVENTS_JOIN_CHECK,	/* may account join through it? (.invite) */
+	EVENTS_INVITE_MAIL,	/* circle.invite {email} (.invite) */
+	EVENTS_NOTIFICATION_ADDED, /* notify stored one (.notification) */
 	EVENTS_NTYPES
 };
 
@@ -60,19 +65,19 @@ enum events_type {
 #define EVENTS_REPLY 1
 
 struct events_post {
-	int kind;	/* EVENTS_ANNOTATION or EVENTS_REPLY */
-	int64_t id;	/* 0 in the checks when the post is not written */
+	int kind;   /* EVENTS_ANNOTATION or EVENTS_REPLY */
+	int64_t id; /* 0 in the checks when the post is not written */
 	int64_t circle;
 	int64_t chapter;
 	int64_t author;
 	bool private_;
-	const char *body; /* Markdown source; NULL when gone */
+	const char *body;		 /* Markdown source; NULL when gone */
 	const struct vis_viewer *viewer; /* the caller's; in the checks */
 };
 
 struct events_anchor {
 	int64_t annotation;
-	int64_t circle;	/* ANCHOR_RESOLVED */
+	int64_t circle; /* ANCHOR_RESOLVED */
 	bool accepted;	/* ANCHOR_RESOLVED */
 	bool private_;	/* ANCHOR_RESOLVED: the annotation is private */
 };
@@ -99,6 +104,16 @@ struct events_invite {
 	int64_t account;	/* JOIN_CHECK: who joins */
 	int64_t created_at;	/* JOIN_CHECK: when the invitation was made */
 	const char *role;	/* INVITE_CREATED: the role it grants */
+	const char *email;	/* INVITE_MAIL: the address to mail */
+	const char *url;	/* INVITE_MAIL: the join link */
+};
+
+struct events_notification {
+	int64_t id;	 /* the stored notification */
+	int64_t account; /* whose inbox */
+	int64_t circle;	 /* 0: none */
+	const char *kind;
+	json_t *data; /* borrowed */
 };
 
 struct events_event {
@@ -111,6 +126,7 @@ struct events_event {
 		struct events_account account;
 		struct events_member member;
 		struct events_invite invite;
+		struct events_notification notification;
 	} u;
 };
 

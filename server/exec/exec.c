@@ -1384,7 +1384,12 @@ static void parse_message(struct job *j, struct msg *m)
 	    rpc_config.max_depth) {
 		j->perr = RPC_E_INVALID_REQUEST;
 	} else {
-		j->msg = json_loadb(m->text, m->len, JSON_REJECT_DUPLICATES,
+		/* any JSON value (a scalar is then -32600, not -32700) and
+		 * NUL in strings (then -32602 naming the field, in
+		 * rpc_dispatch): issue 14 */
+		j->msg = json_loadb(m->text, m->len,
+				    JSON_REJECT_DUPLICATES | JSON_DECODE_ANY |
+					    JSON_ALLOW_NUL,
 				    &jerr);
 		if (!j->msg)
 			j->perr = RPC_E_PARSE;

@@ -347,6 +347,12 @@ static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
 	export_md_inline(&md, name ? name : "Circle");
 	buf_adds(&md, ": annotations\n\n");
 	cli_markdown(ctx, ctx, circle, anns, &md);
+	{
+		json_t *recs = meetings_records(ctx, circle, 0, v);
+
+		meetings_records_md(&md, recs);
+		json_decref(recs);
+	}
 	body = buf_detach(&md, &len);
 	http_resp_text(resp, 200, MD_TYPE, body, len);
 	free(body);

@@ -117,6 +117,14 @@ int mail_render_item(struct rpc_ctx *rctx, int64_t circle, const char *kind,
 		     json_t *data, struct buf *text, struct buf *html,
 		     int64_t *thread_out);
 
+/* ---- mailin.c ---- */
+
+/* The text of a reply without quoted lines ("> ...") and without what
+ * follows an "On ... wrote:" line, a "-- " signature delimiter or a
+ * forwarded-message marker, trimmed. Returns a malloc'd string the caller
+ * frees. */
+char *mail_strip_quotes(const char *text);
+
 /* ---- digest.c ---- */
 
 /* Queues every due digest; returns how many were queued, negative on

@@ -42,7 +42,7 @@ int mail_check_config(char *why, size_t whylen);
 bool mail_enabled(void);
 
 /*
- * MAIL HOOK (notify): a notification was stored for account (notify_add).
+ * A notification was stored for account (notify publishes EVENTS_NOTIFICATION_ADDED).
  * Queues an instant mail, a batched one or a digest item per the member's
  * circle.notify choice. data borrowed. 0 or negative SCH_E*.
  */

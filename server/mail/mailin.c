@@ -177,8 +177,7 @@ static bool cut_here(const char *line, size_t n)
 	return false;
 }
 
-/* The reply without quoted lines and what follows the cut; malloc'd. */
-static char *strip_quotes(const char *text)
+char *mail_strip_quotes(const char *text)
 {
 	struct buf b = BUF_INIT;
 	const char *p = text;
@@ -368,7 +367,7 @@ int mail_cli_in(struct store *db, FILE *in)
 		goto refuse;
 	}
 	text = body_text(msg);
-	body = text ? strip_quotes(text) : NULL;
+	body = text ? mail_strip_quotes(text) : NULL;
 	if (!body || !*body) {
 		snprintf(why, sizeof(why), "we found no text above the quote");
 		goto refuse;

@@ -18,6 +18,7 @@
 
 #include "auth/auth.h"
 #include "circles/circles.h"
+#include "events/events.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -68,7 +69,7 @@ static const char *const SQL_FORGET[] = {
 	"DELETE FROM mail_threads WHERE account = ?",
 	"DELETE FROM mail_digests WHERE account = ?",
 	"DELETE FROM mail_reminders WHERE account = ?",
-	"DELETE FROM mail_outbox WHERE account = ? AND state = 'pending'",
+	"DELETE FROM mail_outbox WHERE account = ?",
 	NULL};
 
 static const char *const pref_words[] = {"off", "instant", "daily", NULL};
@@ -212,6 +213,9 @@ static int email_set(struct rpc_ctx *ctx, int64_t account, const char *email)
 		return mail_fail_disabled(ctx);
 	if (!mail_addr_ok(email))
 		return rpc_fail_field(ctx, "email", "not an email address");
+	mail_verified_address(db, account, token, sizeof(token));
+	if (strcmp(token, email) == 0)
+		return 0; /* the same verified address: nothing to confirm */
 	rc = auth_token_make(db, token, digest);
 	if (!rc)
 		rc = store_run(db, SQL_ADDR_SET, "ittii", account, email,
@@ -602,6 +606,23 @@ static void mail_tick(struct rpc_ctx *ctx)
 	mail_outbox_tick(ctx);
 }
 
+/* Domain events of lower modules (events/events.h). */
+static int on_notification(const struct events_event *ev, void *arg)
+{
+	const struct events_notification *n = &ev->u.notification;
+
+	(void)arg;
+	return mail_on_notification(ev->ctx, n->id, n->account, n->circle,
+				    n->kind, n->data);
+}
+
+static int on_invite_mail(const struct events_event *ev, void *arg)
+{
+	(void)arg;
+	return mail_invite(ev->ctx, ev->u.invite.circle, ev->u.invite.email,
+			   ev->u.invite.url);
+}
+
 void mail_init(void)
 {
 	static const struct rpc_method methods[] = {
@@ -618,4 +639,6 @@ void mail_init(void)
 	rpc_http_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
 	prev_tick = rpc_hooks.tick;
 	rpc_hooks.tick = mail_tick;
+	events_on(EVENTS_NOTIFICATION_ADDED, on_notification, NULL);
+	events_on(EVENTS_INVITE_MAIL, on_invite_mail, NULL);
 }

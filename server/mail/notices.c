@@ -19,6 +19,7 @@
  * part, a link to the exact passage, List-Unsubscribe for the circle and,
  * with --reply-to-domain, a per-recipient per-thread reply address.
  */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,18 +89,22 @@ int mail_reply_parse(struct store *db, const char *local, int64_t *account,
 		     int64_t *thread)
 {
 	long long a = 0, t = 0;
-	char mac[64], want[MAIL_ADDR_MAX + 1], got[MAIL_ADDR_MAX + 1];
+	char low[MAIL_ADDR_MAX + 1], want[MAIL_ADDR_MAX + 1];
+	size_t len;
 	int n = 0;
 
-	if (!local || sscanf(local, "reply+%lld-%lld-%n", &a, &t, &n) != 2 ||
-	    n <= 0 || a <= 0 || t <= 0 || strlen(local + n) >= sizeof(mac))
+	if (!local || strlen(local) >= sizeof(low) - 1)
+		return -1;
+	/* some mail systems change the case of the local part */
+	for (len = 0; local[len]; len++)
+		low[len] = (char)tolower((unsigned char)local[len]);
+	low[len++] = '@';
+	low[len] = '\0';
+	if (sscanf(low, "reply+%lld-%lld-%n", &a, &t, &n) != 2 || n <= 0 ||
+	    a <= 0 || t <= 0)
 		return -1;
 	mail_reply_address(db, a, t, want, sizeof(want));
-	snprintf(got, sizeof(got), "%s@", local);
-	for (char *p = got; *p; p++)
-		if (*p >= 'A' && *p <= 'Z')
-			*p = (char)(*p - 'A' + 'a');
-	if (!want[0] || strncmp(want, got, strlen(got)) != 0)
+	if (!want[0] || strncmp(want, low, len) != 0)
 		return -1;
 	*account = a;
 	*thread = t;
@@ -141,11 +146,19 @@ static const char *str_or(json_t *o, const char *key, const char *def)
 /* Quotes the passage a thread is anchored to, if any. */
 static void add_quote(json_t *ann, struct buf *text, struct buf *html)
 {
-	json_t *t = json_object_get(ann, "target");
-	const char *exact = str_or(t, "exact", NULL);
+	json_t *t = json_object_get(ann, "target"), *sel, *one;
+	const char *exact = NULL;
+	size_t i;
 
-	if (!exact)
-		exact = str_or(json_object_get(t, "selector"), "exact", NULL);
+	/* a W3C-style target: {selector: [{type: TextQuoteSelector, exact}]} */
+	sel = json_object_get(t, "selector");
+	if (json_is_object(sel))
+		exact = str_or(sel, "exact", NULL);
+	json_array_foreach(sel, i, one)
+	{
+		if (!exact)
+			exact = str_or(one, "exact", NULL);
+	}
 	if (!exact || !*exact)
 		return;
 	buf_adds(text, "> ");
@@ -318,7 +331,6 @@ int mail_on_notification(struct rpc_ctx *ctx, int64_t notification,
 	struct buf tb = BUF_INIT, hb = BUF_INIT;
 	int rc = 0, shown;
 
-	(void)notification;
 	if (!mail_enabled() || circle <= 0)
 		return 0;
 	if (strcmp(kind, "reply") && strcmp(kind, "mention") &&
@@ -359,6 +371,12 @@ out:
 	free(text);
 	buf_free(&tb);
 	buf_free(&hb);
+	if (rc == SCH_EINVAL) {
+		/* a mail that cannot be made never stops the post */
+		log_warn("mail", "no mail for notification %lld",
+			 (long long)notification);
+		rc = 0;
+	}
 	return rc;
 }
 

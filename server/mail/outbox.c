@@ -29,10 +29,11 @@
 #include "util/err.h"
 #include "util/log.h"
 
-#define MAIL_BATCH 20	      /* mails per pool job */
-#define MAIL_LEASE_S 300      /* a claim lasts this long */
-#define MAIL_FIRST_RETRY_S 5  /* first retry after a temporary failure */
-#define MAIL_MAX_RETRY_S 3600 /* longest wait between tries */
+#define MAIL_BATCH 20		/* mails per pool job */
+#define MAIL_LEASE_S 300	/* a claim lasts this long */
+#define MAIL_FIRST_RETRY_S 5	/* first retry after a temporary failure */
+#define MAIL_MAX_RETRY_S 3600	/* longest wait between tries */
+#define MAIL_KEEP_S (7 * 86400) /* sent and failed mails kept this long */
 
 static const char SQL_QUEUE[] =
 	"INSERT INTO mail_outbox(message_id, account, rcpt, kind, message,"
@@ -56,6 +57,8 @@ static const char SQL_ROW[] =
 static const char SQL_RESTART[] =
 	"UPDATE mail_outbox SET claim_until = 0, next_at = min(next_at, ?)"
 	" WHERE state = 'pending'";
+static const char SQL_PURGE[] =
+	"DELETE FROM mail_outbox WHERE state <> 'pending' AND done_at < ?";
 static const char SQL_PENDING[] =
 	"SELECT count(*) FROM mail_outbox WHERE state = 'pending'";
 
@@ -70,6 +73,7 @@ struct mail_job {
 
 static bool job_in_flight; /* store thread only */
 static bool restarted;	   /* store thread only: start-up done */
+static int64_t last_purge; /* store thread only: last purge */
 
 int mail_queue(struct store *db, int64_t account, const char *kind,
 	       const struct mail_msg *m, int64_t now)
@@ -224,6 +228,12 @@ void mail_outbox_tick(struct rpc_ctx *ctx)
 		store_run(db, SQL_RESTART, "i", now);
 	}
 	refresh_pending(db);
+	if (now - last_purge >= 3600) {
+		/* a mail holds what a post said: keep it no longer than needed
+		 */
+		last_purge = now;
+		store_run(db, SQL_PURGE, "i", now - MAIL_KEEP_S);
+	}
 	if (job_in_flight)
 		return;
 	j = claim(db, now);

@@ -69,7 +69,7 @@ int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result)
 /* The audit target of an account, as the SPEC names content elsewhere. */
 static void account_target(char *buf, size_t len, int64_t account)
 {
-	snprintf(buf, len, "{\"account\":%lld}", (long long)account);
+	snprintf(buf, len, "account:%lld", (long long)account);
 }
 
 int mod_admin_set_admin(struct rpc_ctx *ctx, json_t *params, json_t **result)

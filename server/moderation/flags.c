@@ -2,7 +2,7 @@
  * flags.c - members report posts (flag.create), moderators work through
  * the queue (mod.queue) and decide (mod.resolve).
  *
- * Auto-hide: when members flag a post and rpc_config.autohide_flags distinct
+ * Auto-hide: when members flag a post and moderation_config.autohide_flags distinct
  * members have an open flag on it, the post is hidden until a moderator
  * decides, the author is told why (a "moderation" notification with the
  * reasons), and the system's action is logged with a null actor. Once a
@@ -154,7 +154,7 @@ static int maybe_autohide(struct rpc_ctx *ctx, const struct threads_target *t,
 	int rc;
 
 	*hidden = t->hidden;
-	if (t->hidden || rpc_config.autohide_flags <= 0)
+	if (t->hidden || moderation_config.autohide_flags <= 0)
 		return 0;
 	rc = store_int_query(db, &dismissed, SQL_DISMISSED_ANY, "ti",
 			     mod_kind_name(t->kind), t->id);
@@ -166,7 +166,7 @@ static int maybe_autohide(struct rpc_ctx *ctx, const struct threads_target *t,
 			     mod_kind_name(t->kind), t->id);
 	if (rc < 0)
 		return rc;
-	if (n < rpc_config.autohide_flags)
+	if (n < moderation_config.autohide_flags)
 		return 0;
 	reasons = open_reasons(db, t);
 	buf_addf(&b,

@@ -55,6 +55,14 @@ static json_t *target_json(const char *t)
 
 	if (!t)
 		return json_null();
+	if (t[0] == '{') { /* already in the SPEC's form */
+		json_t *o = json_loads(t, 0, NULL);
+
+		if (json_is_object(o))
+			return o;
+		json_decref(o);
+		return json_string(t);
+	}
 	if (!colon || colon == t || (size_t)(colon - t) >= sizeof(kind))
 		return json_string(t);
 	memcpy(kind, t, (size_t)(colon - t));

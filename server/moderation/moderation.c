@@ -13,6 +13,8 @@
 #include "moderation/internal.h"
 #include "rpc/rpc.h"
 
+struct moderation_config moderation_config = {.autohide_flags = 3};
+
 static const struct rpc_method moderation_methods[] = {
 	{"flag.create", mod_flag_create, RPC_AUTH},
 	{"mod.queue", mod_queue, RPC_AUTH | RPC_READ},
@@ -57,7 +59,7 @@ static int on_anchor_resolved(const struct events_event *ev, void *arg)
 	(void)arg;
 	if (a->private_)
 		return 0;
-	snprintf(ref, sizeof(ref), "{\"annotation\":%lld}",
+	snprintf(ref, sizeof(ref), "annotation:%lld",
 		 (long long)a->annotation);
 	return moderation_log(ev->ctx, a->circle,
 			      a->accepted ? "anchor.accept" : "anchor.reject",

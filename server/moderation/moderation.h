@@ -12,6 +12,12 @@
 #include <stdio.h>
 
 struct rpc_ctx;
+
+/* The moderation module's settings (main.c fills them from the flags). */
+struct moderation_config {
+	int autohide_flags; /* open flags that hide a post (3) */
+};
+extern struct moderation_config moderation_config;
 struct store;
 struct vis_viewer;
 

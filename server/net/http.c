@@ -28,8 +28,7 @@ static const char CSP[] =
 	"object-src 'none'; base-uri 'none'; form-action 'self'; "
 	"frame-ancestors 'none'";
 
-int net_security_headers(struct lws *wsi, unsigned char **p,
-			 unsigned char *end)
+int net_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 {
 	static const struct {
 		const char *name, *value;
@@ -171,8 +170,8 @@ static int respond(struct lws *wsi, struct http_conn *h, int status,
 	return 0;
 }
 
-static int respond_json_error(struct lws *wsi, struct http_conn *h,
-			      int status, const char *msg)
+static int respond_json_error(struct lws *wsi, struct http_conn *h, int status,
+			      const char *msg)
 {
 	char body[160];
 	int n = snprintf(body, sizeof(body), "{\"error\":\"%s\"}", msg);
@@ -197,6 +196,19 @@ static int serve_metrics(struct lws *wsi, struct http_conn *h)
 		 "scholia_db_busy_total %llu\n",
 		 (unsigned long long)store_busy_count());
 	mail_metrics_write(&b);
+	{
+		uint64_t pool_calls, exec_calls;
+
+		rpc_exec_counts(&pool_calls, &exec_calls);
+		buf_addf(&b,
+			 "# HELP scholia_calls_total JSON-RPC calls run, by "
+			 "where: the read pool or the executor.\n"
+			 "# TYPE scholia_calls_total counter\n"
+			 "scholia_calls_total{path=\"read_pool\"} %llu\n"
+			 "scholia_calls_total{path=\"executor\"} %llu\n",
+			 (unsigned long long)pool_calls,
+			 (unsigned long long)exec_calls);
+	}
 	rc = respond(wsi, h, 200, "text/plain; version=0.0.4; charset=utf-8",
 		     buf_str(&b), b.len);
 	buf_free(&b);
@@ -213,8 +225,7 @@ static bool path_is_safe(const char *path)
 	return true;
 }
 
-static int serve_static(struct lws *wsi, struct http_conn *h,
-			const char *path)
+static int serve_static(struct lws *wsi, struct http_conn *h, const char *path)
 {
 	char want[PATH_MAX], real[PATH_MAX], root[PATH_MAX];
 	unsigned char hdrs[1024], *p = hdrs, *end = hdrs + sizeof(hdrs);
@@ -264,6 +275,10 @@ static int csrf_check(struct lws *wsi, struct http_conn *h)
 
 	if (!strcmp(h->method, "GET") || !strcmp(h->method, "HEAD") ||
 	    !strcmp(h->method, "OPTIONS"))
+		return 0;
+	/* one-click unsubscribe (RFC 8058) is a form post authenticated by
+	 * its own token, never by the cookie */
+	if (!strncmp(h->path, "/api/mail/", 10))
 		return 0;
 	bearer = lws_hdr_copy(wsi, auth, sizeof(auth),
 			      WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
@@ -560,6 +575,8 @@ static void http_reset(struct http_conn *h)
 	free(h->resp.content_type);
 	free(h->resp.set_cookie);
 	free(h->resp.headers);
+	free(h->path);
+	free(h->query);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -571,22 +588,31 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 	(void)uri;
 	(void)ulen;
 	http_reset(h);
-	snprintf(h->path, sizeof(h->path), "%s", in ? in : "/");
-	/* each argument is its own fragment: join them with '&' */
-	h->query[0] = '\0';
-	for (int i = 0, used = 0; used < (int)sizeof(h->query) - 1; i++) {
-		int n = lws_hdr_copy_fragment(wsi, h->query + used,
-					      (int)sizeof(h->query) - used,
-					      WSI_TOKEN_HTTP_URI_ARGS, i);
+	{
+		char path[256], query[512];
+		int used = 0;
 
-		if (n <= 0)
-			break;
-		used += n;
-		if (used < (int)sizeof(h->query) - 1 &&
-		    lws_hdr_fragment_length(wsi, WSI_TOKEN_HTTP_URI_ARGS,
-					    i + 1) > 0)
-			h->query[used++] = '&';
-		h->query[used] = '\0';
+		snprintf(path, sizeof(path), "%s", in ? in : "/");
+		/* each argument is its own fragment: join them with '&' */
+		query[0] = '\0';
+		for (int i = 0; used < (int)sizeof(query) - 1; i++) {
+			int n = lws_hdr_copy_fragment(wsi, query + used,
+						      (int)sizeof(query) - used,
+						      WSI_TOKEN_HTTP_URI_ARGS,
+						      i);
+
+			if (n <= 0)
+				break;
+			used += n;
+			if (used < (int)sizeof(query) - 1 &&
+			    lws_hdr_fragment_length(wsi,
+						    WSI_TOKEN_HTTP_URI_ARGS,
+						    i + 1) > 0)
+				query[used++] = '&';
+			query[used] = '\0';
+		}
+		h->path = xstrdup(path);
+		h->query = xstrdup(query);
 	}
 	switch (meth) {
 	case LWSHUMETH_GET:

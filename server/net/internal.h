@@ -64,8 +64,9 @@ struct http_conn {
 	uint64_t id;               /* for RPC_OUT_HTTP, 0 if not routed */
 	struct buf body;           /* request body being collected */
 	bool body_too_large;
-	char path[256];
-	char query[256];
+	char *path;                /* malloc'd for the request (not kept in
+				      every idle WebSocket's session data) */
+	char *query;
 	char method[8];
 	bool head;                 /* HEAD: headers only */
 	char cors_origin[256];     /* a configured Origin to answer CORS for */

@@ -258,10 +258,15 @@ void net_ws_flush(void)
 			continue;
 		}
 		if (write_frames(c) < 0) {
-			/* broken: lws finds out and closes it */
+			/* broken (the peer is gone): nothing more is queued
+			 * for it, and lws closes it when it reads the error.
+			 * No lws_set_timeout here: each one is a sorted insert
+			 * into lws's one timer list, and a client process
+			 * that exits drops thousands of sockets at once */
 			sendq_clear(&c->q);
-			lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_SEND,
-					LWS_TO_KILL_ASYNC);
+			c->close_code = 1001;
+			snprintf(c->close_reason, sizeof(c->close_reason),
+				 "gone");
 		}
 	}
 	net.flush_head = NULL;

@@ -15,7 +15,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
-#include "mail/mail.h"
+#include "events/events.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -136,8 +136,18 @@ int notify_add(struct rpc_ctx *ctx, int64_t account, int64_t circle,
 	if (rc)
 		goto out;
 	id = store_last_id(db);
-	/* MAIL HOOK: the mail module mails it per the member's choice */
-	rc = mail_on_notification(ctx, id, account, circle, kind, d);
+	/* the mail module mails it per the member's choice */
+	{
+		struct events_event ev = {.type = EVENTS_NOTIFICATION_ADDED,
+					  .ctx = ctx};
+
+		ev.u.notification.id = id;
+		ev.u.notification.account = account;
+		ev.u.notification.circle = circle;
+		ev.u.notification.kind = kind;
+		ev.u.notification.data = d;
+		rc = events_emit(&ev);
+	}
 	if (rc)
 		goto out;
 	obj = notify_json(id, circle, kind, d, now, false);

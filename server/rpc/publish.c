@@ -31,8 +31,8 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	return seq;
 }
 
-int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind,
-		    int64_t item_id, int hidden, bool redact)
+int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
+		    int hidden, bool redact)
 {
 	return bus_mark(ctx->db, item_kind, item_id, hidden, redact);
 }

@@ -26,16 +26,9 @@ struct rpc_config rpc_config = {
 	.max_exact_cp = 4000,
 	.posts_per_minute = 20,
 	.login_failures = 5,
-	.autohide_flags = 3,
-	.registration = 0,
-	.pwhash_ops = 2,
-	.pwhash_mem = 67108864,
-	.session_idle_s = 30 * 86400,
-	.session_max_s = 90 * 86400,
+	.search_per_minute = 30,
 	.public_url = "",
 	.content_dir = "content",
-	.server_key_path = NULL,
-	.presence_idle_s = 60,
 };
 
 /* ---- method table ---- */
@@ -806,6 +799,42 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 	return 0;
 }
 
+/* Whether a string holds a NUL (the parser allows them, handlers do not). */
+static bool has_nul(const json_t *s)
+{
+	return json_is_string(s) &&
+	       strlen(json_string_value(s)) != json_string_length(s);
+}
+
+/* The first string (or key) under v holding a NUL, else false. */
+static bool nul_inside(json_t *v, int depth)
+{
+	const char *k;
+	json_t *x;
+	size_t i;
+
+	if (depth > 64)
+		return false;
+	if (has_nul(v))
+		return true;
+	if (json_is_object(v)) {
+		void *it = json_object_iter(v);
+
+		for (; it; it = json_object_iter_next(v, it)) {
+			k = json_object_iter_key(it);
+			/* jansson keys are C strings: an embedded NUL makes
+			 * the key shorter than its stored length */
+			if (strlen(k) != json_object_iter_key_len(it) ||
+			    nul_inside(json_object_iter_value(it), depth + 1))
+				return true;
+		}
+	} else if (json_is_array(v)) {
+		json_array_foreach(v, i, x) if (nul_inside(x, depth + 1)) return
+			true;
+	}
+	return false;
+}
+
 json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 {
 	json_t *id = NULL, *jv, *jm, *params, *result = NULL;
@@ -819,15 +848,16 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 	if (!json_is_object(req))
 		goto invalid;
 	id = json_object_get(req, "id");
-	if (id && !json_is_integer(id) && !json_is_string(id) &&
-	    !json_is_null(id)) {
+	if (id && ((!json_is_integer(id) && !json_is_string(id) &&
+		    !json_is_null(id)) ||
+		   has_nul(id))) {
 		id = NULL;
 		goto invalid;
 	}
 	jv = json_object_get(req, "jsonrpc");
 	jm = json_object_get(req, "method");
 	if (!json_is_string(jv) || strcmp(json_string_value(jv), "2.0") ||
-	    !json_is_string(jm))
+	    has_nul(jv) || !json_is_string(jm) || has_nul(jm))
 		goto invalid;
 	params = json_object_get(req, "params");
 	if (params && !json_is_object(params) && !json_is_array(params))
@@ -853,6 +883,23 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 		rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "sign in first");
 		rc = RPC_E_UNAUTHENTICATED;
 		goto error;
+	}
+	if (params) {
+		/* a NUL in a string: -32602 naming the parameter */
+		void *it = json_object_iter(params);
+
+		for (; it; it = json_object_iter_next(params, it)) {
+			const char *k = json_object_iter_key(it);
+
+			if (strlen(k) != json_object_iter_key_len(it) ||
+			    nul_inside(json_object_iter_value(it), 0)) {
+				rpc_fail_field(ctx, k,
+					       "NUL (\\u0000) is not allowed "
+					       "in text");
+				rc = RPC_E_INVALID_PARAMS;
+				goto error;
+			}
+		}
 	}
 	{
 		json_t *p = params ? json_incref(params) : json_object();

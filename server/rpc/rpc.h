@@ -376,6 +376,9 @@ int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
 		   json_t **result, json_t **error);
 
 /* ---- configuration that handlers read (set once by main) ---- */
+/* What server.info advertises and what several modules share. A module's
+ * own settings are in its own struct (auth_config, circles_config,
+ * moderation_config), filled by main.c too. */
 struct rpc_config {
 	size_t max_message;      /* 65536 */
 	int max_depth;           /* 32 */
@@ -383,16 +386,9 @@ struct rpc_config {
 	size_t max_exact_cp;     /* 4000 */
 	int posts_per_minute;    /* 20 */
 	int login_failures;      /* 5 per minute */
-	int autohide_flags;      /* 3 */
-	int registration;        /* 0 open, 1 invite, 2 closed */
-	unsigned long long pwhash_ops; /* crypto_pwhash opslimit */
-	size_t pwhash_mem;       /* crypto_pwhash memlimit */
-	int session_idle_s;      /* sliding expiry */
-	int session_max_s;       /* absolute expiry */
+	int search_per_minute;   /* 30 searches a minute per member; 0 none */
 	const char *public_url;  /* "" means from the Host header */
 	const char *content_dir; /* sample book folder */
-	const char *server_key_path; /* file holding the token-hash key */
-	int presence_idle_s;     /* presence timeout */
 	bool mail;               /* --smtp-url is set (server.info) */
 };
 extern struct rpc_config rpc_config;

@@ -24,6 +24,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "books/books.h"
 #include "circles/circles.h"
@@ -603,6 +604,63 @@ static int search_text(struct rpc_ctx *ctx, const char *match, int64_t book,
 	return rc < 0 ? rc : 0;
 }
 
+/* ---- the per-member rate limit (SPEC §5: 30 a minute; issue 14 R2-F3) ----
+ * A fixed one-minute window per account in a small open-addressed table,
+ * touched by the store thread only (handlers run one at a time). A full
+ * table forgets the windows that have ended; if every slot is live the
+ * account shares the slot it hashes to, which can only make the limit
+ * stricter for it. */
+#define RATE_SLOTS 4096
+#define RATE_WINDOW_MS 60000
+
+struct rate_slot {
+	int64_t account;
+	int64_t window_start; /* ms */
+	int count;
+};
+static struct rate_slot rate[RATE_SLOTS];
+
+/* 0 when account may search now (and counts it), else the wait in ms. */
+static int64_t rate_take(int64_t account, int64_t now_ms)
+{
+	size_t h = (size_t)((uint64_t)account * 0x9E3779B97F4A7C15ull >> 52) %
+		   RATE_SLOTS;
+	struct rate_slot *s = NULL;
+	int limit = rpc_config.search_per_minute;
+
+	if (limit <= 0)
+		return 0;
+	for (size_t i = 0; i < 16 && !s; i++) {
+		struct rate_slot *c = &rate[(h + i) % RATE_SLOTS];
+
+		if (c->account == account)
+			s = c;
+		else if (!c->account ||
+			 now_ms - c->window_start >= RATE_WINDOW_MS)
+			s = c, s->account = 0;
+	}
+	if (!s)
+		s = &rate[h];
+	if (s->account != account ||
+	    now_ms - s->window_start >= RATE_WINDOW_MS) {
+		s->account = account;
+		s->window_start = now_ms;
+		s->count = 0;
+	}
+	if (s->count >= limit)
+		return s->window_start + RATE_WINDOW_MS - now_ms;
+	s->count++;
+	return 0;
+}
+
+static int64_t clock_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
+}
+
 static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "q", "cursor", NULL};
@@ -623,6 +681,17 @@ static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return RPC_ERR;
 	if (search_fts_query(q, &match))
 		return rpc_fail_field(ctx, "q", "the query holds no word");
+	{
+		int64_t wait = rate_take(rpc_account(ctx), clock_ms());
+
+		if (wait > 0) {
+			free(match);
+			return rpc_fail_retry(ctx, RPC_E_RATE_LIMITED,
+					      "too many searches: try again "
+					      "later",
+					      wait);
+		}
+	}
 	rc = circles_book(db, circle, &book);
 	if (rc)
 		goto fail;
@@ -651,8 +720,9 @@ fail:
 	return rpc_fail_store(ctx, rc);
 }
 
-/* threads' posts (events.h): keep the index in step. Private posts are
- * never indexed; a body replaces the one indexed before. */
+/* threads' posts (events.h): keep the index in step; a body replaces the
+ * one indexed before. Private posts are indexed too: every hit is checked
+ * with vis_check, which shows them to their author alone (issue 14). */
 static int on_post(const struct events_event *ev, void *arg)
 {
 	const struct events_post *p = &ev->u.post;
@@ -661,7 +731,7 @@ static int on_post(const struct events_event *ev, void *arg)
 	(void)arg;
 	if (ev->type == EVENTS_POST_DELETED)
 		return search_unindex_post(db, p->kind, p->id);
-	if (p->private_ || !p->body)
+	if (!p->body)
 		return 0;
 	search_unindex_post(db, p->kind, p->id);
 	return search_index_post(db, p->kind, p->id, p->circle, p->body);

@@ -30,7 +30,6 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
-#include "moderation/moderation.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/internal.h"
@@ -506,7 +505,7 @@ int th_annotation_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		goto out;
 	}
 	/* one post for mute, slow mode and the rate limit */
-	if (moderation_check_post(ctx, &v, circle))
+	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, circle))
 		goto out;
 	finder = books_finder_new(db, book, 0);
 	items = json_array();

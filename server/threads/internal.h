@@ -134,7 +134,6 @@ int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 			 json_t *target, const char *body, bool private_,
 			 json_t **result);
 /* annotation.import (import.c). */
-int th_annotation_import(struct rpc_ctx *ctx, json_t *params,
-			 json_t **result);
+int th_annotation_import(struct rpc_ctx *ctx, json_t *params, json_t **result);
 
 #endif

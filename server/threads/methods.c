@@ -200,7 +200,9 @@ static bool th_locked_for(const struct th_post *p, const struct vis_viewer *v)
 static int th_index(struct rpc_ctx *ctx, enum events_type type,
 		    const struct th_post *p)
 {
-	if (p->private_ || p->deleted || !p->body)
+	/* private posts too: search shows them to their author alone
+	 * (vis_check), as the SPEC wants (issue 14 deviation) */
+	if (p->deleted || !p->body)
 		return 0;
 	return th_emit_post(ctx, type, p);
 }
@@ -310,11 +312,10 @@ int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 	rc = th_post_load(db, TH_ANNOTATION, id, &p);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (!p.private_) {
+	if (!p.private_)
 		rc = circles_mark_posted(ctx, circle, me, chapter);
-		if (!rc)
-			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
-	}
+	if (!rc)
+		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	if (!rc)
 		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
 					   result);
@@ -803,11 +804,10 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	rc = th_post_load(db, TH_REPLY, id, &p);
 	if (rc)
 		goto fail_store;
-	if (!p.private_) {
+	if (!p.private_)
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
-		if (!rc)
-			rc = th_index(ctx, EVENTS_POST_CREATED, &p);
-	}
+	if (!rc)
+		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	if (!rc)
 		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
 					   result);

@@ -2,8 +2,8 @@
  * pool.h - a small pthread pool for slow work (Argon2id, imports).
  *
  * Jobs run on a worker thread; when a job's work function returns, its done
- * function is queued back to whoever asked (the store executor, see
- * store/exec.h) through the callback given at submit. The pool never touches
+ * function is queued back to whoever asked (the executor, exec/exec.c)
+ * through the callback given at submit. The pool never touches
  * the database or a socket itself. The number of jobs running at once is the
  * number of threads, which bounds the memory Argon2id can take.
  */

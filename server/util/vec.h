@@ -20,7 +20,7 @@ void *vec_reserve(void *v, size_t n, size_t *cap, size_t elem);
 
 /* Appends one element to the array v holding n of cap; evaluates to a
  * pointer to the new element (n is incremented). */
-#define VEC_PUSH(v, n, cap)                                                  \
+#define VEC_PUSH(v, n, cap)                                                    \
 	((v) = vec_reserve((v), (n), &(cap), sizeof(*(v))), &(v)[(n)++])
 
 #endif

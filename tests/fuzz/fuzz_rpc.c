@@ -292,9 +292,9 @@ static void setup(void)
 		die("mkdtemp");
 	snprintf(dbpath, sizeof(dbpath), "%s/fuzz.db", dir);
 	snprintf(keypath, sizeof(keypath), "%s/fuzz.key", dir);
-	rpc_config.pwhash_ops = 1;
-	rpc_config.pwhash_mem = 8192;
-	rpc_config.server_key_path = keypath;
+	auth_config.pwhash_ops = 1;
+	auth_config.pwhash_mem = 8192;
+	auth_config.server_key_path = keypath;
 	/* let the fuzzer reach past the limits, not only into them */
 	rpc_config.posts_per_minute = 1000000;
 	rpc_config.login_failures = 1000000;

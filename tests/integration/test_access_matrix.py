@@ -998,7 +998,7 @@ HTTP_XFAIL = {}
 
 def http_cases():
     out = []
-    for view in ("annotations", "digest"):
+    for view in ("annotations", "container", "digest"):
         for variant in CIRCLE:
             for role in ROLES:
                 marks = []
@@ -1015,7 +1015,8 @@ def test_http_views(world, server, view, role, variant):
     w = world
     circle = w.circle(variant)
     path = "/api/circles/%d/%s" % (circle, "annotations" if view ==
-                                   "annotations" else
+                                   "annotations" else "annotations/"
+                                   if view == "container" else
                                    "digest.md?chapter=%d" % w.chapter)
     headers = {}
     if role == BANNED:

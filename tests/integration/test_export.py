@@ -73,39 +73,15 @@ def some_word(text, n):
     raise AssertionError("not enough words")
 
 
-class World:
-    pass
-
-
 @pytest.fixture(scope="module")
-def world(server):
-    w = World()
-    w.owner = server.new_account("exo")
-    books = w.owner.call("book.list", {})["items"]
-    assert books, "the sample book should be imported on first start"
-    w.book = books[0]["id"]
-    toc = w.owner.call("book.toc", {"book": w.book})
-    w.chapters = [c["id"] for p in toc["parts"] for c in p["chapters"]]
+def world(server, make_world):
+    w = make_world(owner="exo", circle_name="Export *circle*",
+                   members={"member": "exm", "other": "exn"},
+                   moderators={"mod": "exd"}, outsider="exx")
     w.ch = w.chapters[1] if len(w.chapters) > 1 else w.chapters[0]
     chap = w.owner.call("chapter.get", {"chapter": w.ch})
     w.title = chap["title"]
     w.text = chap["text"]
-    circle = w.owner.call("circle.create", {"name": "Export *circle*",
-                                            "book": w.book})
-    w.circle = circle["id"]
-
-    def join(prefix, role="member"):
-        code = w.owner.call("circle.invite",
-                            {"circle": w.circle, "role": role})["code"]
-        c = server.new_account(prefix)
-        c.call("circle.join", {"code": code})
-        return c
-
-    w.join = join
-    w.member = join("exm")
-    w.other = join("exn")
-    w.mod = join("exd", "moderator")
-    w.outsider = server.new_account("exx")
     # a circle of the outsider's, to prove ids of one circle open nothing
     w.outsider_circle = w.outsider.call(
         "circle.create", {"name": "Elsewhere", "book": w.book})["id"]

@@ -54,6 +54,8 @@ def test_address_is_used_only_once_verified(env):
     assert anon.error("auth.verify_email", {"token": token})["code"] == -32004
     got = c.call("account.get")
     assert got["email"] == addr and got["email_verified"] is True
+    # saving the same address again keeps it verified
+    assert c.call("account.update", {"email": addr})["email_verified"] is True
     time.sleep(1.5)
     assert [m for m in sink.to(addr) if "Reset" in m["Subject"]] == []
     # the export carries the address
@@ -171,7 +173,15 @@ def about(sink, addr, needle):
 def test_reply_mails_at_once_then_batches_the_thread(env, world):
     srv, sink = env
     w = world
-    thread = post(w.ann, w, "What did the **Pioneers** sell first?")
+    text = w.ann.call("chapter.get", {"chapter": w.chapters[0]})["text"]
+    quote = text[40:90]
+    thread = w.ann.call("annotation.create", {
+        "circle": w.circle, "chapter": w.chapters[0],
+        "body": "What did the **Pioneers** sell first?",
+        "visibility": "circle", "target": {"selector": [
+            {"type": "TextQuoteSelector", "exact": quote,
+             "prefix": text[8:40], "suffix": text[90:122]},
+            {"type": "TextPositionSelector", "start": 40, "end": 90}]}})["id"]
     # three replies in one JSON-RPC batch (one transaction, one instant):
     # the first is mailed at once, the two others wait for the window
     bodies = ["Flour and *butter*, first reply", "second reply", "third reply"]
@@ -196,6 +206,8 @@ def test_reply_mails_at_once_then_batches_the_thread(env, world):
     # one-click unsubscribe and a reply address for this reader and thread
     html = text_of(first, "html")
     assert "<em>butter</em>" in html
+    # the passage the thread is anchored to is quoted
+    assert "> " + quote.split("\n")[0] in text_of(first)
     link = "%s/#/read/%d/%d?a=%d" % (PUBLIC, w.circle, w.chapters[0], thread)
     assert link in text_of(first) and link in html
     assert first["List-Unsubscribe"].startswith("<%s/api/mail/unsubscribe?t="
@@ -375,3 +387,14 @@ def test_plan_reminder_the_day_before(env, world):
     time.sleep(2.5)  # checked again after a window: still one reminder
     assert len([x for x in sink.to(w.ben.email)
                 if "by tomorrow" in text_of(x)]) == 1
+
+
+def test_new_thread_in_a_followed_chapter(env, world):
+    srv, sink = env
+    w = world
+    w.ben.call("chapter.follow", {"circle": w.circle,
+                                  "chapter": w.chapters[2], "on": True})
+    post(w.ann, w, "A fresh thread in a followed chapter", chapter=w.chapters[2])
+    m = sink.wait_for(lambda m: m.to == w.ben.email and
+                      "started a thread" in text_of(m))[0]
+    assert "A fresh thread in a followed chapter" in text_of(m)

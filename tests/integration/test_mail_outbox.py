@@ -48,6 +48,10 @@ def test_451_is_retried_soon_and_delivered_once_it_recovers(env):
     # retried within seconds (the first retry is due after 5 s), not later
     assert sink.rcpt_attempts >= start + 2
     assert sink.to("retry@example.org") == []
+    deadline = time.time() + 10  # the result is recorded after the answer
+    while metric(srv, "scholia_mail_deferred_total") < 2 and \
+            time.time() < deadline:
+        time.sleep(0.05)
     assert metric(srv, "scholia_mail_deferred_total") >= 2
     sink.fail_with(None)
     got = sink.wait_for(lambda m: m.to == "retry@example.org", timeout=30)
@@ -131,5 +135,37 @@ def test_credentials_are_never_sent_without_tls(env):
         assert metric(srv, "scholia_mail_deferred_total") >= 1
     finally:
         srv.stop()
+        srv.extra_args = args
+        srv.start()
+
+
+def test_without_smtp_url_the_mail_methods_say_so(env):
+    srv, sink = env
+    srv.stop()
+    args = srv.extra_args
+    i = args.index("--smtp-url")
+    srv.extra_args = args[:i] + args[i + 2:]
+    srv.start()
+    try:
+        c = srv.new_account("nomail")
+        assert c.call("server.info")["mail"] is False
+        book = c.call("book.list")["items"][0]["id"]
+        circle = c.call("circle.create", {"name": "No mail",
+                                          "book": book})["id"]
+        for method, params in [
+                ("auth.forgot", {"handle": c.handle}),
+                ("account.update", {"email": "x@example.org"}),
+                ("circle.invite", {"circle": circle,
+                                   "email": "x@example.org"})]:
+            e = c.error(method, params)
+            assert e["code"] == -32003 and \
+                e["data"]["reason"] == "mail_disabled", method
+        # removing an address and choosing needs no mail
+        assert c.call("account.update", {"email": ""})["email"] is None
+        assert c.call("circle.notify", {"circle": circle,
+                                        "email": "off"})["email"] == "off"
+    finally:
+        srv.stop()
+        srv.assert_clean_exit()
         srv.extra_args = args
         srv.start()

@@ -11,7 +11,6 @@ limit of 20 posts a minute never interferes between tests.
 import json
 import time
 from datetime import datetime, timedelta, timezone
-from types import SimpleNamespace
 
 import pytest
 
@@ -26,17 +25,6 @@ def code_of(client, method, params):
     if "error" in r:
         return r["error"]["code"]
     return 0
-
-
-def first_book(c):
-    r = c.call("book.list", {})
-    items = r["items"] if isinstance(r, dict) else r
-    assert items, "the sample book should be imported on first start"
-    book = items[0]["id"]
-    toc = c.call("book.toc", {"book": book})
-    chapters = [ch["id"] for part in toc["parts"] for ch in part["chapters"]]
-    assert len(chapters) >= 2
-    return book, chapters
 
 
 def new_circle(owner, book, name="circle"):
@@ -68,24 +56,18 @@ def notifications(c, kind):
 
 
 @pytest.fixture(scope="module")
-def world(server):
-    w = SimpleNamespace()
+def world(server, make_world):
     # the first account is the site admin
-    w.admin = server.new_account("admin", admin=True)
-    assert w.admin.account["is_admin"] is True
-    w.owner = server.new_account("owner")
-    w.mod = server.new_account("mod")
-    w.member = server.new_account("member")
-    w.author = server.new_account("author")
-    w.outsider = server.new_account("outsider")
+    admin = server.new_account("admin", admin=True)
+    assert admin.account["is_admin"] is True
+    w = make_world(owner="owner", circle_name="Circle A",
+                   moderators=("mod",),
+                   members={"member": "member", "author": "author",
+                            "modb_mem": "modbmem"},
+                   outsider="outsider")
+    assert len(w.chapters) >= 2
+    w.admin, w.a = admin, w.circle
     w.modb_out = server.new_account("modbout")
-    w.modb_mem = server.new_account("modbmem")
-    w.book, w.chapters = first_book(w.owner)
-    w.a = new_circle(w.owner, w.book, "Circle A")
-    join(w.owner, w.mod, w.a, "moderator")
-    join(w.owner, w.member, w.a)
-    join(w.owner, w.author, w.a)
-    join(w.owner, w.modb_mem, w.a)
     w.b = new_circle(w.modb_out, w.book, "Circle B")
     join(w.modb_out, w.modb_mem, w.b, "moderator")
     w.roles = {

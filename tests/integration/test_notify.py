@@ -23,22 +23,10 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world(server):
-    owner = server.new_account("nowner")
-    ann = server.new_account("nann")
-    ben = server.new_account("nben")
-    outsider = server.new_account("nout")
-    book = owner.call("book.list", {})["items"][0]["id"]
-    toc = owner.call("book.toc", {"book": book})
-    chapters = [c["id"] for p in toc["parts"] for c in p["chapters"]]
-    circle = owner.call("circle.create", {"name": "Inbox", "book": book})["id"]
-    code = owner.call("circle.invite", {"circle": circle})["code"]
-    ann.call("circle.join", {"code": code})
-    ben.call("circle.join", {"code": code})
-    w = type("World", (), {})()
-    w.owner, w.ann, w.ben, w.outsider = owner, ann, ben, outsider
-    w.circle, w.chapters = circle, chapters
-    return w
+def world(make_world):
+    return make_world(owner="nowner", circle_name="Inbox",
+                      members={"ann": "nann", "ben": "nben"},
+                      outsider="nout")
 
 
 def post(w, client, body, chapter=None, visibility="circle"):

@@ -234,7 +234,7 @@ def test_admin_tasks_from_the_shell_and_the_site_methods(tmp_path):
         assert res == {"account": bob.account["id"], "is_admin": False}
         log = root.call("admin.log", {})["items"]
         assert log[0]["action"] == "admin_revoke"
-        assert log[0]["target"] == '{"account":%d}' % bob.account["id"]
+        assert log[0]["target"] == {"account": bob.account["id"]}
         assert log[0]["actor"]["id"] == root.account["id"]
         carol = srv.new_account("carol")
         with pytest.raises(Exception) as e:

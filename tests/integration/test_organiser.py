@@ -243,7 +243,7 @@ def test_meeting_life(world, server):
     assert [i["annotation"] for i in m["agenda"]] == [w.t1, w.t3]
     log = w.owner.call("mod.log", {"circle": w.circle})["items"]
     assert [x["action"] for x in log[:2]] == ["meeting.agenda"] * 2
-    assert log[0]["target"] == "meeting:%d" % mid
+    assert log[0]["target"] == {"meeting": mid}
 
     # live: the owner advances, members' screens follow
     for cl in (w.ahead, w.behind):
@@ -303,11 +303,11 @@ def test_meeting_life(world, server):
                                      if r["id"] == w.r1][0]
     log = w.owner.call("mod.log", {"circle": w.circle})["items"]
     assert log[0]["action"] == "meeting.outcome"
-    assert log[0]["target"] == "annotation:%d" % w.t1
+    assert log[0]["target"] == {"annotation": w.t1}
     acts = [(x["action"], x["target"]) for x in log]
-    assert ("meeting.advance", "meeting:%d" % mid) in acts
+    assert ("meeting.advance", {"meeting": mid}) in acts
     assert ("meeting.lower_hand",
-            "account:%d" % w.ontrack.account["id"]) in acts
+            {"account": w.ontrack.account["id"]}) in acts
     w.owner.call("meeting.outcome", {"meeting": mid, "annotation": w.t3,
                                      "body": "Owen next week."})
     w.owner.call("meeting.update", {"meeting": mid, "status": "ended"})
@@ -330,6 +330,11 @@ def test_meeting_life(world, server):
     assert st == 200 and "## Meetings" not in body
     md = server.cmd("export", "--circle", str(w.circle),
                     "--format", "markdown").stdout
+    assert "## Meetings" in md and "Owen next week." in md
+    st, _, md = server.http(
+        "GET", "/api/circles/%d/export.md" % w.circle,
+        headers={"Authorization": "Bearer " + w.behind.token})
+    assert st == 200
     assert "## Meetings" in md and "Owen next week." in md
     doc = json.loads(server.cmd("export", "--circle", str(w.circle),
                                 "--format", "w3c").stdout)
@@ -369,6 +374,14 @@ def test_agenda_respects_visibility(world):
     got = w.behind.call("meeting.get", {"meeting": mid})
     assert [i["annotation"] for i in got["agenda"]] == [w.t1]
     assert "suggestions" not in got
+    # nor in the dashboard's figures and passages
+    d_owner = w.owner.call("circle.dashboard", {"circle": w.circle})
+    d_behind = w.behind.call("circle.dashboard", {"circle": w.circle})
+    assert d_owner["totals"]["threads"] == d_behind["totals"]["threads"] + 1
+    ch3 = [c for c in d_behind["chapters"] if c["chapter"] == w.ch[3]][0]
+    assert (ch3["threads"], ch3["passages"]) == (0, [])
+    assert late in [p["annotation"] for c in d_owner["chapters"]
+                    for p in c["passages"]]
     got = w.ahead.call("meeting.get", {"meeting": mid})
     assert [i["annotation"] for i in got["agenda"]] == [w.t1]
     e = w.behind.error("meeting.propose", {"meeting": mid, "annotation": late})

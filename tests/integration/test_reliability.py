@@ -45,23 +45,16 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world(server):
-    owner = server.new_account("owner")
-    book = owner.call("book.list", {})["items"][0]["id"]
-    toc = owner.call("book.toc", {"book": book})
-    chapter = toc["parts"][0]["chapters"][0]["id"]
-    circle = owner.call("circle.create", {"name": "Durable", "book": book})["id"]
-    code = owner.call("circle.invite", {"circle": circle})["code"]
-    writers = []
+def world(make_world):
+    w = make_world(owner="owner", circle_name="Durable")
+    w.chapter = w.chapters[0]
+    w.writers = []
     for i in range(WRITERS):
-        c = server.new_account("writer")
-        c.call("circle.join", {"code": code})
-        writers.append({"handle": c.handle, "token": c.token})
+        c = w.join("writer")
+        w.writers.append({"handle": c.handle, "token": c.token})
         c.close()
-    w = type("World", (), {})()
-    w.owner_token = owner.token
-    owner.close()
-    w.circle, w.chapter, w.writers = circle, chapter, writers
+    w.owner_token = w.owner.token
+    w.owner.close()
     w.annotations = {}   # id -> body (acknowledged)
     w.replies = {}       # id -> (annotation id, body) (acknowledged)
     w.lock = threading.Lock()

@@ -104,3 +104,53 @@ def test_symlinks_and_later_files_are_not_served(server, tmp_path):
         "GET", "/books/fig-links/good.png", headers=bearer(c), raw=True)
     assert status == 200 and body == png_bytes()
     c.close()
+
+
+def test_epub_images_are_stored_and_served(server, tmp_path):
+    import zipfile
+    path = str(tmp_path / "pics.epub")
+    container = ('<?xml version="1.0"?><container version="1.0" xmlns="urn:'
+                 'oasis:names:tc:opendocument:xmlns:container"><rootfiles>'
+                 '<rootfile full-path="OEBPS/content.opf" media-type="'
+                 'application/oebps-package+xml"/></rootfiles></container>')
+    opf = ('<?xml version="1.0"?><package xmlns="http://www.idpf.org/2007/'
+           'opf" version="2.0" unique-identifier="u"><metadata xmlns:dc='
+           '"http://purl.org/dc/elements/1.1/"><dc:identifier id="u">p'
+           '</dc:identifier><dc:title>Pictures Book</dc:title><dc:language>'
+           'en</dc:language></metadata><manifest><item id="c" href="text/'
+           'c.xhtml" media-type="application/xhtml+xml"/></manifest><spine>'
+           '<itemref idref="c"/></spine></package>')
+    doc = ('<html xmlns="http://www.w3.org/1999/xhtml"><body><h1>Pictures'
+           '</h1><p>Before the picture.</p>'
+           '<p><img src="../images/pic.png" alt="A pic"/></p>'
+           '<figure><img src="../images/evil.svg"/><figcaption>Evil'
+           '</figcaption></figure>'
+           '<div><img src="../images/fake.png"/></div>'
+           '<p>After the picture.</p></body></html>')
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("mimetype", "application/epub+zip")
+        z.writestr("META-INF/container.xml", container)
+        z.writestr("OEBPS/content.opf", opf)
+        z.writestr("OEBPS/text/c.xhtml", doc)
+        z.writestr("OEBPS/images/pic.png", png_bytes())
+        z.writestr("OEBPS/images/evil.svg",
+                   '<svg xmlns="http://www.w3.org/2000/svg" onload="x()"/>')
+        z.writestr("OEBPS/images/fake.png", "<script>x()</script>")
+    r = server.cmd("import", path)
+    assert "figure OEBPS/images/evil.svg left out" in r.stdout
+    assert "figure OEBPS/images/fake.png left out" in r.stdout
+    c = server.new_account("epubfig")
+    book = [b for b in c.call("book.list", {})["items"]
+            if b["slug"] == "pictures-book"][0]["id"]
+    toc = c.call("book.toc", {"book": book})
+    ch = [x for p in toc["parts"] for x in p["chapters"]][0]["id"]
+    html = c.call("chapter.get", {"chapter": ch})["html"]
+    url = "/books/pictures-book/OEBPS/images/pic.png"
+    assert '<img src="%s" alt="A pic">' % url in html
+    assert "evil.svg" not in html and "fake.png" not in html
+    status, headers, body = server.http("GET", url, headers=bearer(c),
+                                        raw=True)
+    assert status == 200 and body == png_bytes()
+    assert headers["content-type"] == "image/png"
+    assert server.http("GET", url)[0] == 401
+    c.close()

@@ -84,3 +84,45 @@ def test_list_and_replay_stay_under_the_send_queue(world, server):
     assert len(json.dumps(r)) < 768 * 1024
     assert reader.call("server.info", {})   # still connected
     reader.close()
+
+
+# ---- R2-F3 (search's rate limit) and the search deviation ----
+
+def test_search_finds_own_private_annotations_only(world, server):
+    w = world
+    a = w.owner.call("annotation.create", {
+        "circle": w.circle, "chapter": w.chapters[0],
+        "body": "my secret quokkaword note", "visibility": "private",
+        "target": None})
+    hits = w.owner.call("search", {"circle": w.circle, "q": "quokkaword"})
+    assert [h["id"] for h in hits["items"] if h["kind"] == "annotation"] \
+        == [a["id"]]
+    other = server.new_account("peer")
+    code = w.owner.call("circle.invite", {"circle": w.circle})["code"]
+    other.call("circle.join", {"code": code})
+    hits = other.call("search", {"circle": w.circle, "q": "quokkaword"})
+    assert hits["items"] == []
+    other.close()
+
+
+def test_search_is_rate_limited_per_member(world, server):
+    w = world
+    m = server.new_account("searcher")
+    code = w.owner.call("circle.invite", {"circle": w.circle})["code"]
+    m.call("circle.join", {"code": code})
+    for i in range(30):
+        m.call("search", {"circle": w.circle, "q": "word%d" % i})
+    e = m.error("search", {"circle": w.circle, "q": "more"})
+    assert e["code"] == -32029
+    assert 0 < e["data"]["retry_after_ms"] <= 60000
+    # a batch is no way around it
+    import json
+    m.send_text(json.dumps([{"jsonrpc": "2.0", "id": 900 + i,
+                             "method": "search",
+                             "params": {"circle": w.circle, "q": "x"}}
+                            for i in range(5)]))
+    r = m.recv_json()
+    assert all(x["error"]["code"] == -32029 for x in r)
+    # other members are not affected
+    assert "items" in w.owner.call("search", {"circle": w.circle, "q": "x"})
+    m.close()

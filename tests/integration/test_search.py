@@ -37,34 +37,13 @@ def posts(res):
             if it["kind"] != "text"]
 
 
-class World:
-    pass
-
-
 @pytest.fixture(scope="module")
-def world(server):
-    w = World()
-    w.owner = server.new_account("sro")
-    bk = w.owner.call("book.list", {})["items"][0]["id"]
-    toc = w.owner.call("book.toc", {"book": bk})
-    w.book = bk
-    w.chapters = [c["id"] for p in toc["parts"] for c in p["chapters"]]
+def world(server, make_world):
+    w = make_world(owner="sro", circle_name="Searchers",
+                   members={"alice": "sra", "bob": "srb"},
+                   moderators={"mod": "srd"}, outsider="srx")
     w.ch = w.chapters[0]
     w.text = w.owner.call("chapter.get", {"chapter": w.ch})["text"]
-    w.circle = w.owner.call("circle.create", {"name": "Searchers",
-                                              "book": bk})["id"]
-
-    def join(prefix, role="member"):
-        code = w.owner.call("circle.invite",
-                            {"circle": w.circle, "role": role})["code"]
-        c = server.new_account(prefix)
-        c.call("circle.join", {"code": code})
-        return c
-
-    w.alice = join("sra")
-    w.bob = join("srb")
-    w.mod = join("srd", "moderator")
-    w.outsider = server.new_account("srx")
     w.word = next(x for x in w.text.split() if len(x) > 5 and x.isalpha())
 
     def post(who, body, visibility="circle", chapter=None):

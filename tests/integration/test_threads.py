@@ -30,31 +30,16 @@ def server(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def world(server):
-    owner = server.new_account("owner")
-    alice = server.new_account("alice")
-    bob = server.new_account("bob")
-    eve = server.new_account("eve")
-    books = owner.call("book.list", {})["items"]
-    assert books, "the sample book is imported at start"
-    book = books[0]["id"]
-    toc = owner.call("book.toc", {"book": book})
-    chapters = [c for p in toc["parts"] for c in p["chapters"]]
+def world(make_world):
+    w = make_world(owner="owner", members=("alice", "bob"), outsider="eve",
+                   texts=True)
+    w.eve = w.outsider
     # the longest chapter holds passages and an over-long quote
-    texts = {}
-    for c in chapters:
-        texts[c["id"]] = owner.call("chapter.get", {"chapter": c["id"]})["text"]
-    chapter = max(texts, key=lambda k: len(texts[k]))
-    other_chapter = [c["id"] for c in chapters if c["id"] != chapter][0]
-    circle = owner.call("circle.create", {"name": "Readers", "book": book})["id"]
-    code = owner.call("circle.invite", {"circle": circle})["code"]
-    alice.call("circle.join", {"code": code})
-    bob.call("circle.join", {"code": code})
-    other = eve.call("circle.create", {"name": "Elsewhere", "book": book})["id"]
-    w = type("World", (), {})()
-    w.owner, w.alice, w.bob, w.eve = owner, alice, bob, eve
-    w.book, w.circle, w.other = book, circle, other
-    w.chapter, w.text, w.other_chapter = chapter, texts[chapter], other_chapter
+    w.chapter = max(w.texts, key=lambda k: len(w.texts[k]))
+    w.text = w.texts[w.chapter]
+    w.other_chapter = [c for c in w.chapters if c != w.chapter][0]
+    w.other = w.eve.call("circle.create", {"name": "Elsewhere",
+                                           "book": w.book})["id"]
     return w
 
 

@@ -72,25 +72,20 @@ def target(text, start, end):
 
 
 @pytest.fixture(scope="module")
-def world(server, tmp_path_factory):
-    owner = server.new_account("aowner")
-    member = server.new_account("amember")
-    book = owner.call("book.list", {})["items"][0]["id"]
-    toc = owner.call("book.toc", {"book": book})
-    slug = toc["book"]["slug"]
-    chapters = [c["id"] for p in toc["parts"] for c in p["chapters"]]
+def world(server, make_world, tmp_path_factory):
+    w = make_world(owner="aowner", circle_name="Editions",
+                   members={"member": "amember"})
+    owner, member, circle = w.owner, w.member, w.circle
+    slug = w.toc["book"]["slug"]
     files = sources()
     chapter = text = passages = None
-    for ch in chapters:
+    for ch in w.chapters:
         t = owner.call("chapter.get", {"chapter": ch})["text"]
         ps = find_passages(t, files, 3)
         if len(ps) == 3:
             chapter, text, passages = ch, t, ps
             break
     assert passages, "no chapter with three editable passages"
-    circle = owner.call("circle.create", {"name": "Editions", "book": book})["id"]
-    code = owner.call("circle.invite", {"circle": circle})["code"]
-    member.call("circle.join", {"code": code})
     anns = []
     for s, e, _ in passages:
         anns.append(member.call("annotation.create", {
@@ -118,8 +113,7 @@ def world(server, tmp_path_factory):
     subscribe = member.call("circle.subscribe", {"circle": circle})
     assert "seq" in subscribe
     server.cmd("import", copy, "--book", slug)
-    w = type("World", (), {})()
-    w.owner, w.member, w.circle, w.chapter = owner, member, circle, chapter
+    w.chapter = chapter
     w.text, w.passages, w.anns, w.private = text, passages, anns, private
     w.seq0 = subscribe["seq"]
     return w

@@ -42,13 +42,13 @@ static int setup(void **state)
 	struct fixture *f = calloc(1, sizeof(*f));
 
 	f->db = fixture_open_db(f->path, sizeof(f->path), "auth");
-	rpc_config.pwhash_ops = 1;
-	rpc_config.pwhash_mem = 8192;
-	rpc_config.registration = 0;
+	auth_config.pwhash_ops = 1;
+	auth_config.pwhash_mem = 8192;
+	auth_config.registration = 0;
 	rpc_config.login_failures = 5;
-	rpc_config.session_idle_s = 0;
-	rpc_config.session_max_s = 0;
-	rpc_config.server_key_path = NULL;
+	auth_config.session_idle_s = 0;
+	auth_config.session_max_s = 0;
+	auth_config.server_key_path = NULL;
 	auth_key_forget();
 	auth_limit_reset();
 	auth_init();
@@ -63,7 +63,7 @@ static int teardown(void **state)
 	fixture_close_db(f->db, f->path);
 	if (f->key[0])
 		unlink(f->key);
-	rpc_config.server_key_path = NULL;
+	auth_config.server_key_path = NULL;
 	auth_key_forget();
 	free(f);
 	return 0;
@@ -570,13 +570,13 @@ static void test_registration_modes(void **state)
 	char code[64];
 	json_t *e = NULL;
 
-	rpc_config.registration = 2;
+	auth_config.registration = 2;
 	assert_int_equal(
 		call(c, "auth.register",
 		     json_pack("{s:s,s:s}", "handle", "kate", "password", PW),
 		     NULL),
 		RPC_E_FORBIDDEN);
-	rpc_config.registration = 1;
+	auth_config.registration = 1;
 	assert_int_equal(
 		call(c, "auth.register",
 		     json_pack("{s:s,s:s}", "handle", "kate", "password", PW),
@@ -607,7 +607,7 @@ static void test_registration_modes(void **state)
 					"password", PW, "invite", code),
 			      NULL),
 			 RPC_E_INVALID_PARAMS);
-	rpc_config.registration = 0;
+	auth_config.registration = 0;
 	rpc_ctx_free_local(c);
 }
 
@@ -667,7 +667,7 @@ static void test_cli_and_rehash(void **state)
 	assert_int_equal(store_row(st), 1);
 	h1 = store_text_dup(st, 0);
 	store_done(st);
-	rpc_config.pwhash_ops = 2;
+	auth_config.pwhash_ops = 2;
 	assert_int_equal(call(c, "auth.login",
 			      json_pack("{s:s,s:s}", "handle", "root_admin",
 					"password", PW),
@@ -682,7 +682,7 @@ static void test_cli_and_rehash(void **state)
 	assert_non_null(strstr(h2, "t=2"));
 	free(h1);
 	free(h2);
-	rpc_config.pwhash_ops = 1;
+	auth_config.pwhash_ops = 1;
 	rpc_ctx_free_local(c);
 }
 
@@ -694,7 +694,7 @@ static void test_key_file(void **state)
 	struct stat stt;
 
 	snprintf(f->key, sizeof(f->key), "%s.key", f->path);
-	rpc_config.server_key_path = f->key;
+	auth_config.server_key_path = f->key;
 	auth_key_forget();
 	a = registered(f, "lena", t, sizeof(t));
 	assert_int_equal(stat(f->key, &stt), 0);

@@ -145,11 +145,22 @@ static void test_options_and_progress(void **state)
 	assert_false(v.show_all);
 	assert_int_equal(v.nposted, 0);
 
-	/* going back is allowed: progress is what the member says */
+	/* progress is the furthest point read: a lower position is ignored
+	 * (re-opening chapter 1 does not fall back) ... */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
 		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
 			       "chapter", (json_int_t)f->ch[1]),
+		     NULL),
+		0);
+	circles_viewer(f->db, f->circle, f->bob, false, &v);
+	assert_int_equal(v.progress_order, order_of(f, f->ch[2]));
+	/* ... unless the member moves it back deliberately */
+	assert_int_equal(
+		fixture_call(f, f->bob, "progress.set",
+		     json_pack("{s:I,s:I,s:b}", "circle",
+			       (json_int_t)f->circle, "chapter",
+			       (json_int_t)f->ch[1], "rewind", 1),
 		     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,12 @@ static struct store *open_fresh(const char *name, const char *migrations)
 
 static const char SQL_T_INSERT[] = "INSERT INTO t(v) VALUES (?1)";
 static const char SQL_T_COUNT[] = "SELECT count(*) FROM t WHERE v = ?1";
+static const char SQL_T_ALL[] = "SELECT count(*) FROM t";
+
+/* A second connection to the executor's database (test_group_commit_many):
+ * it sees committed rows only, so the rows the executor's connection sees
+ * beyond it were written earlier in the same, still open, transaction. */
+static struct store *observer;
 
 static int m_write(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
@@ -73,6 +80,35 @@ static int m_write(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (strcmp(v, "fail-after-write") == 0)
 		return rpc_fail(ctx, RPC_E_CONFLICT, "refused after writing");
 	*result = json_pack("{s:s,s:I}", "v", v, "seq", (json_int_t)seq);
+	if (observer) {
+		int64_t mine = 0, committed = 0;
+
+		store_int_query(rpc_store(ctx), &mine, SQL_T_ALL, "");
+		store_int_query(observer, &committed, SQL_T_ALL, "");
+		/* 1: this call's row alone; more: earlier calls' rows too */
+		json_object_set_new(*result, "uncommitted",
+				    json_integer(mine - committed));
+	}
+	return 0;
+}
+
+/* test.block: holds the store thread until the test opens the gate, so
+ * that everything submitted meanwhile is queued before the next batch. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_cond = PTHREAD_COND_INITIALIZER;
+static bool gate_entered, gate_open;
+
+static int m_block(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	(void)ctx;
+	(void)params;
+	pthread_mutex_lock(&gate_lock);
+	gate_entered = true;
+	pthread_cond_broadcast(&gate_cond);
+	while (!gate_open)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
+	*result = json_object();
 	return 0;
 }
 
@@ -137,6 +173,7 @@ static int m_slow(struct rpc_ctx *ctx, json_t *params, json_t **result)
 static const struct rpc_method test_methods[] = {
 	{"test.write", m_write, RPC_PUBLIC},
 	{"test.count", m_count, RPC_PUBLIC},
+	{"test.block", m_block, RPC_PUBLIC},
 	{"test.int", m_needs_int, RPC_PUBLIC},
 	{"test.crash", m_crash, RPC_PUBLIC},
 	{"test.slow", m_slow, RPC_PUBLIC},
@@ -436,8 +473,22 @@ static void test_group_commit_many(void **state)
 {
 	char msg[160];
 	json_int_t last = 0;
+	char mig[512];
+	int firsts = 0, max_shared = 0;
 
 	(void)state;
+	snprintf(mig, sizeof(mig), "%s/migrations", SCHOLIA_SOURCE_DIR);
+	observer = open_fresh("exec.db", mig);
+	/* hold the store thread, so that all 200 are queued before it runs */
+	gate_entered = gate_open = false;
+	rpc_submit_message(1, "{\"jsonrpc\":\"2.0\",\"id\":999,"
+			      "\"method\":\"test.block\"}",
+			   strlen("{\"jsonrpc\":\"2.0\",\"id\":999,"
+				  "\"method\":\"test.block\"}"));
+	pthread_mutex_lock(&gate_lock);
+	while (!gate_entered)
+		pthread_cond_wait(&gate_cond, &gate_lock);
+	pthread_mutex_unlock(&gate_lock);
 	/* many writes queued at once share transactions; every one is
 	 * answered and seqs grow by one each */
 	for (int i = 0; i < 200; i++) {
@@ -447,18 +498,42 @@ static void test_group_commit_many(void **state)
 				 i + 1000, i);
 		rpc_submit_message(1, msg, (size_t)n);
 	}
+	pthread_mutex_lock(&gate_lock);
+	gate_open = true;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_lock);
+	json_decref(reply_json()); /* test.block */
 	for (int i = 0; i < 200; i++) {
 		json_t *r = reply_json();
 		json_int_t seq = json_integer_value(
 			json_object_get(json_object_get(r, "result"), "seq"));
+		json_int_t unc = json_integer_value(json_object_get(
+			json_object_get(r, "result"), "uncommitted"));
 
 		assert_int_equal(json_integer_value(json_object_get(r, "id")),
 				 i + 1000);
 		if (last)
 			assert_int_equal(seq, last + 1);
 		last = seq;
+		/* the first call of a transaction sees its own row alone */
+		assert_true(unc >= 1);
+		if (unc == 1)
+			firsts++;
+		if (unc > max_shared)
+			max_shared = (int)unc;
 		json_decref(r);
 	}
+	/* shared: far fewer transactions than calls, and one of them held
+	 * many calls; RPC_FAIR_SHARE bounds what one connection gets into
+	 * one transaction */
+	if (getenv("TEST_VERBOSE"))
+		print_message("200 calls in %d transactions, up to %d in one\n",
+			      firsts, max_shared);
+	assert_true(firsts >= 200 / RPC_FAIR_SHARE);
+	assert_true(firsts < 100);
+	assert_true(max_shared >= 10 && max_shared <= RPC_FAIR_SHARE);
+	store_close(observer);
+	observer = NULL;
 }
 
 static void test_deferred(void **state)

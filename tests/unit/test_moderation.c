@@ -65,7 +65,7 @@ static int setup(void **state)
 	f->db = fixture_open_db(f->path, sizeof(f->path), "mod");
 	assert_int_equal(store_exec(f->db, "PRAGMA foreign_keys=OFF;"), 0);
 	rpc_config.posts_per_minute = 20;
-	rpc_config.autohide_flags = 3;
+	moderation_config.autohide_flags = 3;
 	*state = f;
 	return 0;
 }

@@ -355,8 +355,8 @@ static void test_account_delete_wipes_private(void **state)
 	int64_t dora, priv, pub, gone = 0, has_body = 1, events = 0;
 	json_t *r;
 
-	rpc_config.pwhash_ops = 1;
-	rpc_config.pwhash_mem = 8192;
+	auth_config.pwhash_ops = 1;
+	auth_config.pwhash_mem = 8192;
 	assert_int_equal(auth_cli_create_account(f->db, "dora", NULL, false,
 						 "correct horse battery", "",
 						 out, err, sizeof(err)),

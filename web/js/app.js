@@ -9,6 +9,7 @@ import {
 	resetSubscriptions,
 } from './state.js';
 import { showReader, leaveReader } from './reader.js';
+import { emailCard, notifyCard, forgotLink, inviteByMail, verifyScreen } from './mail.js';
 import { digestScreen, exportLinks } from './digest.js';
 import { importSection } from './import.js';
 import { dashboardScreen } from './dashboard.js';
@@ -140,6 +141,8 @@ export async function route() {
 		return joinScreen(b);
 	if (a === 'reset')
 		return resetScreen(b);
+	if (a === 'verify')
+		return verifyScreen(main, b);
 	if (!app.me) {
 		if (a === 'register')
 			return authScreen('register');
@@ -291,7 +294,8 @@ function authScreen(mode, invite) {
 			reg ? 'Create an account to join it.' : 'Sign in to join it.')
 		: h('p', { class: 'lead' },
 			'Read a book together, one passage and one conversation at a time.');
-	screen(reg ? 'Create an account' : 'Sign in', intro, form);
+	screen(reg ? 'Create an account' : 'Sign in', intro, form,
+		reg ? null : forgotLink());
 	handle.focus();
 }
 
@@ -461,7 +465,7 @@ async function accountScreen() {
 			await signOut();
 		} catch (e) { dErr.textContent = errText(e); }
 	});
-	add(s, pForm, h('section', { class: 'card' }, h('h2', {}, 'Your data'),
+	add(s, emailCard(me), pForm, h('section', { class: 'card' }, h('h2', {}, 'Your data'),
 		h('p', {}, 'Everything you wrote, as one JSON file.'), exp), dForm);
 }
 
@@ -755,8 +759,9 @@ async function circleScreen(id) {
 						}, 'Copy link'), h('p', { class: 'hint' }, 'Valid for 7 days.'));
 					} catch (e) { toast(errText(e)); }
 				},
-			}, 'Create invite link'), out));
+			}, 'Create invite link'), out, inviteByMail(id, role)));
 	}
+	s.appendChild(notifyCard(id));
 
 	const dueNow = c.current ? Number(idOf(c.current.chapter)) : (dueChapter(plan) || {}).chapter;
 	s.appendChild(exportLinks(id, chs, dueNow));
@@ -885,6 +890,10 @@ function targetLabel(t) {
 		return `member ${name(t.account)}`;
 	if (t.circle)
 		return `circle #${idOf(t.circle)}`;
+	if (t.meeting)
+		return `meeting #${idOf(t.meeting)}`;
+	if (t.invite)
+		return 'an invitation';
 	return JSON.stringify(t);
 }
 

@@ -240,6 +240,10 @@ export async function meetingScreen(main, id) {
 					return;
 				try {
 					await rpc.call('meeting.outcome', { meeting: m.id, annotation: it.annotation, body: ta.value });
+					// the textarea on screen now (a live change may have
+					// re-rendered it meanwhile)
+					const cur = document.getElementById(ta.id) || ta;
+					cur.value = '';
 					toast('Outcome posted');
 					await refresh();
 				} catch (e) { toast(errText(e)); }
@@ -295,6 +299,9 @@ export async function meetingScreen(main, id) {
 	async function render() {
 		await loadCurrent();
 		const keep = document.activeElement && document.activeElement.id;
+		// drafts of outcomes survive the re-render a live change causes
+		const drafts = new Map([...root.querySelectorAll('textarea[id^="oc-"]')]
+			.map((t) => [t.id, t.value]));
 		clear(root);
 		document.title = `${m.title || 'Meeting'} · Scholia`;
 		const present = h('input', { type: 'checkbox', id: 'mt-present', checked: m.present });
@@ -340,6 +347,11 @@ export async function meetingScreen(main, id) {
 			(m.suggestions || []).map((s) => ({ ...s, thread: { target: s.target, excerpt: s.excerpt } })),
 			(s) => `${threadLabel(s.thread)} — ${s.reason === 'unanswered' ? 'no reply yet' : `${s.replies} replies, ${s.replies_week} this week`}`) : null;
 		root.append(...[props, sugg, await proposeBox()].filter(Boolean));
+		for (const [tid, val] of drafts) {
+			const ta = document.getElementById(tid);
+			if (ta && val)
+				ta.value = val;
+		}
 		if (keep) {
 			const el = document.getElementById(keep);
 			if (el)
