@@ -104,6 +104,8 @@ static struct opt opts[] = {
 	{"--status", NULL, OPT_FLAG, "migrate: list applied and pending", NULL, 0, false},
 	{"--book", NULL, OPT_STR, "import: the book's slug", NULL, 0, false},
 	{"--dry-run", NULL, OPT_FLAG, "import: report only, write nothing", NULL, 0, false},
+	{"--title", NULL, OPT_STR, "import: the book's title (else from the source)", NULL, 0, false},
+	{"--author", NULL, OPT_STR, "import: the book's author (else from the source)", NULL, 0, false},
 	{"--handle", NULL, OPT_STR, "admin: the account's handle", NULL, 0, false},
 	{"--display-name", NULL, OPT_STR, "admin: display name", NULL, 0, false},
 	{"--admin", NULL, OPT_FLAG, "admin create-account: site admin", NULL, 0, false},
@@ -149,7 +151,7 @@ static void usage(FILE *f)
 		"usage:\n"
 		"  scholia serve [--host H] [--port P] [--web DIR] [--content DIR] [--public-url URL]\n"
 		"  scholia migrate [--status]\n"
-		"  scholia import PATH [--book SLUG] [--dry-run]\n"
+		"  scholia import PATH [--book SLUG] [--title T] [--author A] [--dry-run]\n"
 		"  scholia admin create-account --handle H [--display-name N] [--admin]\n"
 		"  scholia admin reset-link --handle H\n"
 		"  scholia admin invite [--max-uses N] [--expires-in SECONDS]\n"
@@ -712,6 +714,7 @@ static int cmd_import(const char *path)
 
 	if (rc)
 		return exit_for(rc);
+	books_cli_import_meta(ostr("--title"), ostr("--author"));
 	rc = books_cli_import(db, path, ostr("--book"), onum("--dry-run"),
 			      stdout, err, sizeof(err));
 	if (rc)

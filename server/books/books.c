@@ -605,6 +605,16 @@ out:
 	return rc;
 }
 
+static char *meta_title, *meta_author;
+
+void books_cli_import_meta(const char *title, const char *author)
+{
+	free(meta_title);
+	free(meta_author);
+	meta_title = title && title[0] ? xstrdup(title) : NULL;
+	meta_author = author && author[0] ? xstrdup(author) : NULL;
+}
+
 int books_cli_import(struct store *db, const char *path, const char *slug,
 		     bool dry_run, FILE *out, char *err, size_t errlen)
 {
@@ -616,6 +626,14 @@ int books_cli_import(struct store *db, const char *path, const char *slug,
 	rc = load(path, slug, &b, err, errlen);
 	if (rc)
 		return rc;
+	if (meta_title) {
+		free(b->title);
+		b->title = xstrdup(meta_title);
+	}
+	if (meta_author) {
+		free(b->author);
+		b->author = xstrdup(meta_author);
+	}
 	if (!bk_slug_valid(b->slug)) {
 		snprintf(err, errlen, "slug \"%s\": use 1-64 of a-z 0-9 -",
 			 b->slug);

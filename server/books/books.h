@@ -22,6 +22,10 @@ void books_init(void);
 /* scholia import PATH [--book SLUG] [--dry-run]: prints the report to out. */
 int books_cli_import(struct store *db, const char *path, const char *slug,
 		     bool dry_run, FILE *out, char *err, size_t errlen);
+/* --title / --author of scholia import: the title and author the next
+ * books_cli_import gives the book instead of what its source says (NULL or
+ * "": keep the source's). Copied; each call replaces the last. */
+void books_cli_import_meta(const char *title, const char *author);
 /* Imports every book folder under content_dir that is not in the database
  * yet (serve's first start). */
 int books_ensure_content(struct store *db, const char *content_dir);

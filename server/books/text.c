@@ -14,6 +14,18 @@
  * squeezed out), spelled-out, roman or arabic numbers, a title on the line
  * below, and the usual front and back matter words. Without form feeds the
  * same rules run over the whole text as one page.
+ *
+ * Also (issue 14): a first page of a few short lines is a title page (the
+ * book's title, "by NAME" its author; else the file's name titles it);
+ * letter-spaced capitals are joined by the word they spell ("E PI LO GUE"
+ * is the matter heading "Epilogue"; "C H A P T E R  T W O" splits at the
+ * wider gaps); "1. The Regime" under "Chapter 1" loses the repeated number;
+ * a chapter's heading again at the top of a later page is its running
+ * head; a run of date lines each followed by one or two short lines, with
+ * the column headings repeated per page, becomes one table; numbers glued
+ * to words that ascend through a chapter become superscript markers; and a
+ * short line under a chapter heading that describes a picture (no final
+ * stop, body text after it) becomes a caption.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -30,6 +42,15 @@ struct line {
 	char *s; /* trimmed of trailing blanks; NULL = dropped */
 	int page;
 	int indent; /* leading blanks */
+	int table;  /* > 0: a rebuilt table (doc.tables[table - 1]) starts
+		     * here */
+};
+
+/* A table rebuilt from a run of short lines (see tables()). */
+struct table {
+	int ncols, nrows; /* nrows includes the header row, if any */
+	bool header;
+	char **cell; /* nrows * ncols, NULL = empty */
 };
 
 struct doc {
@@ -37,7 +58,10 @@ struct doc {
 	size_t n, cap;
 	int npages;
 	struct bk_notes notes;
-	int width; /* typical line length */
+	int width;	      /* typical line length */
+	char *title, *author; /* from a title page, or NULL */
+	struct table *tables;
+	int ntables;
 };
 
 static void add_line(struct doc *d, const char *s, size_t n, int page)
@@ -56,6 +80,7 @@ static void add_line(struct doc *d, const char *s, size_t n, int page)
 	l->s = xstrndup(s + ind, n - (size_t)ind);
 	l->page = page;
 	l->indent = ind;
+	l->table = 0;
 }
 
 static bool blank(const struct line *l)
@@ -448,14 +473,57 @@ static bool all_caps(const char *s)
 	return letter;
 }
 
+/* Letter-spacing with wider gaps between words: "C H A P T E R  T W O"
+ * (most tokens single letters, words separated by two or more spaces)
+ * -> "CHAPTER TWO"; NULL when s is not like that. */
+static char *unspace_gaps(const char *s)
+{
+	struct buf b = BUF_INIT;
+	int singles = 0, tokens = 0;
+	bool gap = false;
+
+	for (const char *p = s; *p;) {
+		const char *q = p;
+
+		while (*q && *q != ' ')
+			q++;
+		if (q > p) {
+			tokens++;
+			singles += q - p == 1;
+		}
+		if (*q == ' ' && q[1] == ' ')
+			gap = true;
+		p = q;
+		while (*p == ' ')
+			p++;
+	}
+	if (!gap || tokens < 4 || singles * 4 < tokens * 3)
+		return NULL;
+	for (const char *p = s; *p; p++) {
+		if (*p != ' ') {
+			buf_addch(&b, *p);
+		} else if (p[1] == ' ') {
+			while (p[1] == ' ')
+				p++;
+			if (b.len)
+				buf_addch(&b, ' ');
+		}
+	}
+	return buf_detach(&b, NULL);
+}
+
 /* Undoes letter-spacing of small capitals: "T HE E QUITABLE" -> "THE
  * EQUITABLE": a one-letter token joins the token after it. */
 static char *unspace(const char *s)
 {
 	struct buf b = BUF_INIT;
-	char *copy = xstrdup(s), *save = NULL, *tok;
+	char *copy, *save = NULL, *tok, *g = unspace_gaps(s);
 	bool glue = false;
 	int singles = 0, tokens = 0;
+
+	if (g)
+		return g;
+	copy = xstrdup(s);
 
 	for (tok = strtok_r(copy, " ", &save); tok;
 	     tok = strtok_r(NULL, " ", &save)) {
@@ -488,6 +556,14 @@ static const char *const MATTER[] = {
 	"AFTERWORD",  "ACKNOWLEDGEMENTS", "ACKNOWLEDGMENTS", "PROLOGUE",
 	"CONCLUSION", "APPENDIX",	  "BIBLIOGRAPHY",    "GLOSSARY",
 	"CHRONOLOGY", "TIMELINE",	  "NOTES",	     "NOTEONSOURCES",
+	NULL};
+/* The titles of MATTER, in its order: a letter-spaced heading is named by
+ * the word it spells ("E PI LO GUE" -> "Epilogue"), not by its pieces. */
+static const char *const MATTER_TITLE[] = {
+	"Preface",    "Foreword",	  "Introduction",    "Epilogue",
+	"Afterword",  "Acknowledgements", "Acknowledgments", "Prologue",
+	"Conclusion", "Appendix",	  "Bibliography",    "Glossary",
+	"Chronology", "Timeline",	  "Notes",	     "Note on Sources",
 	NULL};
 
 /* Classifies a line; sets *number and *title (malloc'd, may be NULL when
@@ -548,8 +624,9 @@ static enum hkind heading(const char *line, int *number, char **title)
 	if (all_caps(line) || strlen(line) < 40) {
 		for (size_t i = 0; MATTER[i]; i++)
 			if (!strcmp(sq, MATTER[i])) {
-				k = H_MATTER;
-				break;
+				*title = xstrdup(MATTER_TITLE[i]);
+				free(sq);
+				return H_MATTER;
 			}
 		if (k == H_NONE && all_caps(line) &&
 		    (!strncmp(sq, "NOTESON", 7) || !strncmp(sq, "ANOTEON", 7)))
@@ -628,7 +705,92 @@ struct builder {
 	struct buf para;
 	bool in_part; /* inside a titled part */
 	bool numbered_seen;
+	int marker, book_marker; /* last glued note marker: chapter, book */
+	long caption;		 /* item that may be a caption, or -1 */
 };
+
+/* A number glued to the end of a word or its punctuation at s[j]
+ * ("advisor.1 ", "power,2", "1906.3 Nothing"): its value and length, else
+ * 0. After a digit and a point or comma ("2.1 per cent") only when a new
+ * sentence follows. */
+static int glued_number(const char *s, size_t j, size_t *len)
+{
+	size_t k = j;
+	int n = 0;
+	unsigned char before = j ? (unsigned char)s[j - 1] : ' ';
+
+	if (!j || !(isalpha(before) || before >= 0x80 ||
+		    strchr(".,;:!?'\")]", before)))
+		return 0;
+	while (isdigit((unsigned char)s[k]) && k - j < 3)
+		n = n * 10 + (s[k++] - '0');
+	if (k == j || isdigit((unsigned char)s[k]) ||
+	    isalpha((unsigned char)s[k]) || (unsigned char)s[k] >= 0x80)
+		return 0;
+	if (s[k] && !strchr(" \n.,;:!?)", s[k]))
+		return 0;
+	if ((before == '.' || before == ',') && j >= 2 &&
+	    isdigit((unsigned char)s[j - 2])) {
+		size_t x = k;
+
+		while (s[x] == ' ' || s[x] == '\n')
+			x++;
+		if (x == k || !isupper((unsigned char)s[x]))
+			return 0;
+	}
+	*len = k - j;
+	return n;
+}
+
+/* Footnote markers glued to words, recognised when their numbers ascend
+ * through the chapter (1, 2, 3 ... or continuing the book's count), are
+ * written as superscript digits. */
+static void glued_markers(struct builder *B)
+{
+	struct buf out = BUF_INIT;
+	const char *s = buf_str(&B->para);
+	size_t i = 0, len;
+
+	while (s[i]) {
+		int n = isdigit((unsigned char)s[i]) &&
+					(i == 0 ||
+					 !isdigit((unsigned char)s[i - 1]))
+				? glued_number(s, i, &len)
+				: 0;
+
+		if (n && (n == B->marker + 1 ||
+			  (!B->marker && n == B->book_marker + 1))) {
+			char sup[32];
+
+			sup_number(n, sup, sizeof(sup));
+			buf_adds(&out, sup);
+			B->marker = B->book_marker = n;
+			i += len;
+			continue;
+		}
+		buf_addch(&out, s[i++]);
+	}
+	buf_reset(&B->para);
+	buf_add(&B->para, out.data ? out.data : "", out.len);
+	buf_free(&out);
+}
+
+/* A caption: one short line that describes a picture, right under the
+ * chapter's heading and followed by body text; it does not end a sentence
+ * (no final stop) and has no note marker. */
+static bool caption_like(const char *s)
+{
+	size_t n = strlen(s);
+	int words = 1;
+
+	if (n < 12 || n > 120 || strchr(s, '\n') ||
+	    !isupper((unsigned char)s[0]) || strchr(".:;,!?", s[n - 1]) ||
+	    strstr(s, "\xee\x80\x82"))
+		return false;
+	for (size_t i = 0; i < n; i++)
+		words += s[i] == ' ';
+	return words >= 3;
+}
 
 static void flush_para(struct builder *B)
 {
@@ -642,6 +804,20 @@ static void flush_para(struct builder *B)
 			      "\"Opening pages\"");
 		B->ch = bk_book_add_chapter(B->b, "Opening pages", 0);
 	}
+	glued_markers(B);
+	/* the caption candidate is one when body text follows it */
+	if (B->caption >= 0) {
+		if ((size_t)B->caption < B->ch->nitems &&
+		    (strchr(buf_str(&B->para), '\n') || B->para.len > 200)) {
+			struct bk_item *it = &B->ch->items[B->caption];
+
+			it->type = BK_CAPTION;
+			snprintf(it->tag, sizeof(it->tag), "figcaption");
+			it->pre = xstrdup("<figure class=\"caption\">");
+			it->post = xstrdup("</figure>");
+		}
+		B->caption = -1;
+	}
 	t = refs_to_chapter(B->ch, buf_str(&B->para));
 	bb_init(&bb, B->ch);
 	if (B->ch->nitems == 0) {
@@ -650,11 +826,51 @@ static void flush_para(struct builder *B)
 		bb_text(&bb, B->ch->title, strlen(B->ch->title));
 		bb_close(&bb);
 	}
+	if (B->ch->nitems == 1 && caption_like(t))
+		B->caption = (long)B->ch->nitems;
 	bb_open(&bb, BK_PARAGRAPH, "p", NULL);
 	bb_text(&bb, t, strlen(t));
 	bb_close(&bb);
 	free(t);
 	buf_reset(&B->para);
+}
+
+static void emit_table(struct builder *B, const struct table *t)
+{
+	struct bk_builder bb;
+
+	if (!B->ch) {
+		bk_warn(B->b, "text before the first heading was kept as "
+			      "\"Opening pages\"");
+		B->ch = bk_book_add_chapter(B->b, "Opening pages", 0);
+	}
+	B->caption = -1;
+	bb_init(&bb, B->ch);
+	if (B->ch->nitems == 0) {
+		bb_open(&bb, BK_HEADING, "h1", NULL);
+		bb_text(&bb, B->ch->title, strlen(B->ch->title));
+		bb_close(&bb);
+	}
+	bb_markup(&bb, "<div class=\"table-wrap\"><table>");
+	for (int r = 0; r < t->nrows; r++) {
+		bool th = t->header && r == 0;
+
+		if (r == 0)
+			bb_markup(&bb, th ? "<thead>" : "<tbody>");
+		bb_markup(&bb, "<tr>");
+		for (int c = 0; c < t->ncols; c++) {
+			const char *x = t->cell[r * t->ncols + c];
+
+			bb_open(&bb, BK_CELL, th ? "th" : "td", NULL);
+			if (x)
+				bb_text(&bb, x, strlen(x));
+			bb_close(&bb);
+		}
+		bb_markup(&bb, "</tr>");
+		if (th)
+			bb_markup(&bb, "</thead><tbody>");
+	}
+	bb_markup(&bb, "</tbody></table></div>");
 }
 
 static void new_chapter(struct builder *B, const char *title, int number)
@@ -671,6 +887,8 @@ static void new_chapter(struct builder *B, const char *title, int number)
 	}
 	if (number)
 		B->numbered_seen = true;
+	B->marker = 0;
+	B->caption = -1;
 	B->ch = bk_book_add_chapter(B->b, title, number);
 	bb_init(&bb, B->ch);
 	bb_open(&bb, BK_HEADING, "h1", NULL);
@@ -711,9 +929,278 @@ static bool page_edge_blank(const struct doc *d, size_t i)
 	return j == d->n || d->v[j].page != page;
 }
 
+/* ---- tables ---- */
+
+/* A date cell: "1905", "1860s", "c. 1480", "1462-1505", "1462–1505". */
+static bool date_cell(const char *s)
+{
+	size_t i = 0, d = 0, n = strlen(s);
+
+	if (n < 3 || n > 16)
+		return false;
+	if (!strncmp(s, "c. ", 3))
+		i = 3;
+	while (isdigit((unsigned char)s[i]))
+		i++, d++;
+	if (d < 3 || d > 4)
+		return false;
+	if (s[i] == 's')
+		i++;
+	if (!s[i])
+		return true;
+	if (s[i] == '-')
+		i++;
+	else if (!strncmp(s + i, "\xe2\x80\x93", 3) ||
+		 !strncmp(s + i, "\xe2\x80\x94", 3))
+		i += 3;
+	else
+		return false;
+	d = 0;
+	while (isdigit((unsigned char)s[i]))
+		i++, d++;
+	return d >= 1 && d <= 4 && !s[i];
+}
+
+/* A short line that can be a table cell (not a sentence of body text). */
+static bool cell_like(const char *s)
+{
+	size_t n = strlen(s);
+	int k, num;
+	char *t = NULL;
+
+	if (!n || n > 80)
+		return false;
+	k = heading(s, &num, &t);
+	free(t);
+	return k == H_NONE;
+}
+
+/*
+ * A timeline set in columns comes out of pdftotext as a run of short lines
+ * that cycles through the same pattern: a date, then one or two event
+ * columns, with the column headings (and the section's heading) repeated at
+ * the top of every page. Such a run (four rows or more) is rebuilt as one
+ * table: the headings once as its header row, a row per date.
+ */
+/* Line L[k]'s text, "" once a table took it. */
+static const char *at(const struct doc *d, const size_t *L, size_t k)
+{
+	return d->v[L[k]].s ? d->v[L[k]].s : "";
+}
+
+static void tables(struct doc *d)
+{
+	size_t *L = xmalloc((d->n + 1) * sizeof(size_t)), nl = 0;
+
+	for (size_t i = 0; i < d->n; i++)
+		if (!blank(&d->v[i]))
+			L[nl++] = i;
+	for (size_t p = 0; p < nl; p++) {
+		size_t h0 = p, q, start, nrows = 0, cap = 0;
+		int ncols, maxev = 0, nh = 0;
+		const char *head[4] = {NULL};
+		const char *own = NULL; /* the section heading above */
+		const char **cells = NULL;
+
+		if (!date_cell(at(d, L, p)))
+			continue;
+		/* the column headings: short lines right above */
+		while (h0 > 0 && p - h0 < 3 && cell_like(at(d, L, h0 - 1)) &&
+		       !date_cell(at(d, L, h0 - 1)))
+			h0--;
+		nh = (int)(p - h0);
+		if (nh == 1)
+			h0 = p, nh = 0; /* one line is no header row */
+		for (int k = 0; k < nh; k++)
+			head[k] = at(d, L, h0 + (size_t)k);
+		if (h0 > 0 && at(d, L, h0 - 1)[0] &&
+		    !cell_like(at(d, L, h0 - 1)) &&
+		    strlen(at(d, L, h0 - 1)) < 60)
+			own = at(d, L, h0 - 1);
+		ncols = nh ? nh : 3;
+		/* the rows */
+		q = p;
+		while (q < nl) {
+			const char *s = at(d, L, q);
+			int ev = 0;
+
+			if (own && !strcmp(s, own)) {
+				q++; /* the heading repeated on a new page */
+				continue;
+			}
+			if (nh && !strcmp(s, head[0])) {
+				int k = 0;
+
+				while (k < nh && q + (size_t)k < nl &&
+				       !strcmp(at(d, L, q + (size_t)k),
+					       head[k]))
+					k++;
+				if (k == nh) {
+					q += (size_t)k;
+					continue;
+				}
+			}
+			if (!date_cell(s))
+				break;
+			while (q + 1 + (size_t)ev < nl && ev < ncols - 1 &&
+			       cell_like(at(d, L, q + 1 + (size_t)ev)) &&
+			       !date_cell(at(d, L, q + 1 + (size_t)ev)) &&
+			       !(own &&
+				 !strcmp(at(d, L, q + 1 + (size_t)ev), own)) &&
+			       !(nh && !strcmp(at(d, L, q + 1 + (size_t)ev),
+					       head[0])))
+				ev++;
+			if (!ev)
+				break;
+			if (nrows == cap) {
+				cap = cap ? cap * 2 : 16;
+				cells = xrealloc(cells,
+						 cap * 3 * sizeof(char *));
+			}
+			for (int c = 0; c < 3; c++)
+				cells[nrows * 3 + (size_t)c] =
+					c <= ev ? at(d, L, q + (size_t)c)
+						: NULL;
+			nrows++;
+			if (ev > maxev)
+				maxev = ev;
+			q += 1 + (size_t)ev;
+		}
+		if (nrows < 4 || (nh && maxev > nh - 1)) {
+			free(cells);
+			continue;
+		}
+		if (!nh)
+			ncols = 1 + maxev;
+		/* the table replaces the lines from its header to its end */
+		{
+			struct table *t;
+
+			d->tables =
+				xrealloc(d->tables,
+					 (size_t)(d->ntables + 1) * sizeof(*t));
+			t = &d->tables[d->ntables++];
+			t->ncols = ncols;
+			t->header = nh > 0;
+			t->nrows = (int)nrows + (nh > 0);
+			t->cell = xcalloc((size_t)t->nrows * (size_t)ncols,
+					  sizeof(char *));
+			for (int k = 0; k < nh; k++)
+				t->cell[k] = xstrdup(head[k]);
+			for (size_t r = 0; r < nrows; r++)
+				for (int c = 0; c < ncols && c < 3; c++)
+					if (cells[r * 3 + (size_t)c])
+						t->cell[(r + (nh > 0)) *
+								(size_t)ncols +
+							(size_t)c] =
+							xstrdup(cells[r * 3 +
+								      (size_t)c]);
+			free(cells);
+			start = h0;
+			for (size_t k = start + 1; k < q; k++)
+				drop(&d->v[L[k]]);
+			d->v[L[start]].table = d->ntables;
+			/* the blank lines inside go too */
+			for (size_t i = L[start] + 1; i < L[q - 1]; i++)
+				if (d->v[i].s && !d->v[i].s[0])
+					drop(&d->v[i]);
+			p = q - 1;
+		}
+	}
+	free(L);
+}
+
+/* No text before line i on its page (a heading there may be a running
+ * head). */
+static bool first_on_page(const struct doc *d, size_t i)
+{
+	for (size_t j = i; j-- > 0 && d->v[j].page == d->v[i].page;)
+		if (!blank(&d->v[j]))
+			return false;
+	return true;
+}
+
+/* "1. The Regime" under "Chapter 1": the title without the number it
+ * repeats (the contents show the number once). */
+static void strip_own_number(char **title, int number)
+{
+	const char *t = *title;
+	size_t used;
+	int n;
+
+	if (!number || !isdigit((unsigned char)t[0]))
+		return;
+	n = bk_parse_number(t, strlen(t), &used);
+	if (n != number || !t[used] || !strchr(".:)", t[used]) ||
+	    t[used + 1] != ' ')
+		return;
+	t += used + 1;
+	while (*t == ' ')
+		t++;
+	if (*t) {
+		char *rest = xstrdup(t);
+
+		free(*title);
+		*title = rest;
+	}
+}
+
+/* A title page: the first of several pages, a few short lines and no
+ * heading or running text. Its first line is the title; "by NAME" (or
+ * "by" above a line) names the author. The page is dropped. */
+static void title_page(struct doc *d, const size_t *pstart)
+{
+	size_t n = 0, by = (size_t)-1, first = (size_t)-1;
+
+	if (d->npages < 2)
+		return;
+	for (size_t i = pstart[0]; i < pstart[1]; i++) {
+		const char *s = d->v[i].s;
+		size_t l;
+		int num;
+		char *t = NULL;
+		enum hkind k;
+
+		if (blank(&d->v[i]))
+			continue;
+		l = strlen(s);
+		k = heading(s, &num, &t);
+		free(t);
+		if (++n > 8 || l > 80 || k != H_NONE ||
+		    (l > 1 && s[l - 1] == '.' && s[l - 2] != '.'))
+			return;
+		if (first == (size_t)-1)
+			first = i;
+		if (!strcasecmp(s, "by") || !strncasecmp(s, "by ", 3))
+			by = i;
+	}
+	if (first == (size_t)-1)
+		return;
+	{
+		char *u = unspace(d->v[first].s);
+
+		d->title = all_caps(u) ? bk_title_case(u) : xstrdup(u);
+		free(u);
+	}
+	if (by != (size_t)-1) {
+		const char *a = d->v[by].s + 2;
+
+		while (*a == ' ')
+			a++;
+		if (!*a)
+			for (size_t j = by + 1; j < pstart[1] && !*a; j++)
+				if (!blank(&d->v[j]))
+					a = d->v[j].s;
+		if (*a)
+			d->author = all_caps(a) ? bk_title_case(a) : xstrdup(a);
+	}
+	for (size_t i = pstart[0]; i < pstart[1]; i++)
+		drop(&d->v[i]);
+}
+
 static void build(struct doc *d, struct bk_book *b)
 {
-	struct builder B = {.b = b};
+	struct builder B = {.b = b, .caption = -1};
 
 	d->width = median_width(d);
 	for (size_t i = 0; i < d->n; i++) {
@@ -725,6 +1212,11 @@ static void build(struct doc *d, struct bk_book *b)
 
 		if (!l->s)
 			continue; /* dropped (page furniture, notes) */
+		if (l->table) {
+			flush_para(&B);
+			emit_table(&B, &d->tables[l->table - 1]);
+			continue;
+		}
 		if (!l->s[0]) {
 			if (!page_edge_blank(d, i))
 				flush_para(&B);
@@ -755,8 +1247,11 @@ static void build(struct doc *d, struct bk_book *b)
 					flush_para(&B);
 			}
 		}
-		/* a heading starts a paragraph of its own */
-		k = B.para.len ? H_NONE : heading(l->s, &number, &title);
+		/* a heading starts a paragraph of its own, or a page (a
+		 * paragraph does not run on into it) */
+		k = B.para.len && !first_on_page(d, i)
+			    ? H_NONE
+			    : heading(l->s, &number, &title);
 		if (k != H_NONE) {
 			struct buf full = BUF_INIT;
 
@@ -792,6 +1287,18 @@ static void build(struct doc *d, struct bk_book *b)
 				B.in_part = true;
 				B.ch = NULL;
 			} else {
+				if (title && k == H_CHAPTER)
+					strip_own_number(&title, number);
+				/* the chapter's heading again at the top of a
+				 * later page: its running head */
+				if (title && B.ch && B.ch->title &&
+				    !strcasecmp(B.ch->title, title) &&
+				    first_on_page(d, i) &&
+				    bk_book_nchapters(b) > 0) {
+					free(title);
+					buf_free(&full);
+					continue;
+				}
 				new_chapter(&B,
 					    title ? title
 						  : (number ? "Untitled"
@@ -867,13 +1374,15 @@ int bk_import_text_mem(const char *data, size_t len, const char *slug,
 			k++;
 		pstart[p] = k;
 	}
+	title_page(&d, pstart);
 	strip_heads(&d, pstart);
 	footnotes(&d, pstart);
+	tables(&d);
 	b = bk_book_new();
 	b->format = "text";
 	b->slug = xstrdup(slug ? slug : "book");
-	b->title = xstrdup("Untitled");
-	b->author = xstrdup("");
+	b->title = d.title ? d.title : xstrdup("Untitled");
+	b->author = d.author ? d.author : xstrdup("");
 	b->language = xstrdup("en");
 	b->licence = xstrdup("");
 	b->edition = xstrdup("1");
@@ -882,6 +1391,12 @@ int bk_import_text_mem(const char *data, size_t len, const char *slug,
 	for (size_t k = 0; k < d.n; k++)
 		free(d.v[k].s);
 	free(d.v);
+	for (int k = 0; k < d.ntables; k++) {
+		for (int c = 0; c < d.tables[k].nrows * d.tables[k].ncols; c++)
+			free(d.tables[k].cell[c]);
+		free(d.tables[k].cell);
+	}
+	free(d.tables);
 	if (!bk_book_nchapters(b)) {
 		snprintf(err, errlen, "no text found");
 		bk_notes_free(&d.notes);
@@ -914,7 +1429,8 @@ int bk_import_text(const char *path, const char *slug, struct bk_book **out,
 		*dot = '\0';
 	sl = slug ? xstrdup(slug) : bk_slugify(stem);
 	rc = bk_import_text_mem(data, len, sl, out, err, errlen);
-	if (!rc) {
+	/* no title page: the file's name */
+	if (!rc && !strcmp((*out)->title, "Untitled")) {
 		for (char *p = stem; *p; p++)
 			if (*p == '-' || *p == '_')
 				*p = ' ';

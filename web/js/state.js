@@ -120,9 +120,12 @@ export async function toc(bookId) {
 
 // Flattened chapters of a toc in reading order, with their part title.
 // "1. A Town of Flannel and Cotton": the book's own number, once (the
-// lists that show it are not numbered by the browser).
+// lists that show it are not numbered by the browser); a title that starts
+// with a number of its own ("1. The Regime", "IV: Exile") is shown alone,
+// so that no chapter reads "3. 1. The Regime".
 export function chapterLabel(x) {
-	return x.number ? `${x.number}. ${x.title}` : x.title;
+	const own = /^(\d+|[IVXLC]+)[.:)]\s/.test(x.title || '');
+	return x.number && !own ? `${x.number}. ${x.title}` : x.title;
 }
 
 // [{title, chapters}] in reading order: the book's parts, front and back
