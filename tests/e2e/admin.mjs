@@ -275,7 +275,7 @@ const circleId = () => Number(circleUrl.split('/').pop());
 step('a member imports Kindle highlights and reads the report', async () => {
 	const ben = people.ben.page;
 	await ben.goto(`${base()}/#/`);
-	await ben.click('text=Start a circle');
+	await ben.click('a.button[href="#/new"]');
 	await ben.waitForSelector('select option', { state: 'attached' });
 	await ben.fill('form input >> nth=0', 'Thursday readers');
 	await ben.click('button:has-text("Create circle")');
