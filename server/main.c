@@ -49,73 +49,133 @@ enum opt_type { OPT_STR, OPT_INT, OPT_FLAG };
 
 /* One command-line flag and its environment variable. */
 struct opt {
-	const char *name;   /* "--port" */
-	const char *env;    /* "SCHOLIA_PORT" */
+	const char *name; /* "--port" */
+	const char *env;  /* "SCHOLIA_PORT" */
 	enum opt_type type;
 	const char *help;
-	const char *str;    /* value (strings) */
-	long num;           /* value (numbers, flags) */
+	const char *str; /* value (strings) */
+	long num;	 /* value (numbers, flags) */
 	bool set;
 };
 
 static struct opt opts[] = {
-	{"--db", "SCHOLIA_DB", OPT_STR, "database file", "./data/scholia.db", 0, false},
-	{"--host", "SCHOLIA_HOST", OPT_STR, "listen address", "127.0.0.1", 0, false},
+	{"--db", "SCHOLIA_DB", OPT_STR, "database file", "./data/scholia.db", 0,
+	 false},
+	{"--host", "SCHOLIA_HOST", OPT_STR, "listen address", "127.0.0.1", 0,
+	 false},
 	{"--port", "SCHOLIA_PORT", OPT_INT, "listen port", NULL, 8080, false},
-	{"--web", "SCHOLIA_WEB", OPT_STR, "folder of the web app", NULL, 0, false},
-	{"--content", "SCHOLIA_CONTENT", OPT_STR, "folder of books imported on first start", NULL, 0, false},
-	{"--migrations", "SCHOLIA_MIGRATIONS", OPT_STR, "folder of NNNN_name.sql migrations", NULL, 0, false},
-	{"--public-url", "SCHOLIA_PUBLIC_URL", OPT_STR, "public base URL for links and export ids", "", 0, false},
-	{"--registration", "SCHOLIA_REGISTRATION", OPT_STR, "open|invite|closed", "open", 0, false},
-	{"--durability", "SCHOLIA_DURABILITY", OPT_STR, "full|normal (fsync per commit or not)", "full", 0, false},
-	{"--allowed-origin", "SCHOLIA_ALLOWED_ORIGIN", OPT_STR, "extra WebSocket origins, comma-separated", "", 0, false},
-	{"--max-connections", "SCHOLIA_MAX_CONNECTIONS", OPT_INT, "WebSocket connections before 503", NULL, 20000, false},
-	{"--max-connections-per-address", "SCHOLIA_MAX_CONNECTIONS_PER_ADDRESS", OPT_INT, "WebSockets per client address before 429 (0: no limit)", NULL, 64, false},
-	{"--auth-timeout", "SCHOLIA_AUTH_TIMEOUT", OPT_INT, "seconds a WebSocket may stay unauthenticated (0: no limit)", NULL, 60, false},
-	{"--trusted-proxy", "SCHOLIA_TRUSTED_PROXY", OPT_STR, "reverse proxies whose Forwarded/X-Forwarded-For is believed, comma-separated", "", 0, false},
-	{"--max-message", "SCHOLIA_MAX_MESSAGE", OPT_INT, "largest WebSocket message (bytes)", NULL, 65536, false},
-	{"--max-queue", "SCHOLIA_MAX_QUEUE", OPT_INT, "unsent bytes per connection before 1008", NULL, 1048576, false},
-	{"--tls-cert", "SCHOLIA_TLS_CERT", OPT_STR, "PEM certificate: serve HTTPS/WSS", NULL, 0, false},
-	{"--tls-key", "SCHOLIA_TLS_KEY", OPT_STR, "PEM private key", NULL, 0, false},
-	{"--redirect-http", "SCHOLIA_REDIRECT_HTTP", OPT_FLAG, "with TLS, redirect plain HTTP to HTTPS", NULL, 0, false},
-	{"--workers", "SCHOLIA_WORKERS", OPT_INT, "worker threads (bounds concurrent Argon2id)", NULL, 2, false},
-	{"--pwhash-ops", "SCHOLIA_PWHASH_OPS", OPT_INT, "Argon2id opslimit", NULL, 2, false},
-	{"--pwhash-mem", "SCHOLIA_PWHASH_MEM", OPT_INT, "Argon2id memlimit (bytes)", NULL, 67108864, false},
-	{"--session-idle", "SCHOLIA_SESSION_IDLE", OPT_INT, "session sliding expiry (s)", NULL, 30 * 86400, false},
-	{"--session-max", "SCHOLIA_SESSION_MAX", OPT_INT, "session absolute expiry (s)", NULL, 90 * 86400, false},
-	{"--key-file", "SCHOLIA_KEY_FILE", OPT_STR, "server key for token hashes (default <db>.key)", NULL, 0, false},
-	{"--posts-per-minute", "SCHOLIA_POSTS_PER_MINUTE", OPT_INT, "posts a minute per member per circle", NULL, 20, false},
-	{"--search-per-minute", "SCHOLIA_SEARCH_PER_MINUTE", OPT_INT, "searches a minute per member (0: no limit)", NULL, 30, false},
-	{"--login-failures", "SCHOLIA_LOGIN_FAILURES", OPT_INT, "login failures a minute before back-off", NULL, 5, false},
-	{"--autohide-flags", "SCHOLIA_AUTOHIDE_FLAGS", OPT_INT, "distinct flags that hide content", NULL, 3, false},
-	{"--presence-idle", "SCHOLIA_PRESENCE_IDLE", OPT_INT, "presence idle timeout (s)", NULL, 60, false},
-	{"--idle-ping", "SCHOLIA_IDLE_PING", OPT_INT, "ping an idle WebSocket after (s)", NULL, 30, false},
-	{"--idle-hangup", "SCHOLIA_IDLE_HANGUP", OPT_INT, "hang up an unresponsive WebSocket after (s)", NULL, 75, false},
-	{"--http-timeout", "SCHOLIA_HTTP_TIMEOUT", OPT_INT, "seconds for a request's headers and body", NULL, 10, false},
-	{"--log-level", "SCHOLIA_LOG_LEVEL", OPT_STR, "debug|info|warn|error", "info", 0, false},
-	{"--smtp-url", "SCHOLIA_SMTP_URL", OPT_STR, "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT (none: no mail)", NULL, 0, false},
-	{"--mail-from", "SCHOLIA_MAIL_FROM", OPT_STR, "sender of mails, \"Name <address>\"", "Scholia <scholia@localhost>", 0, false},
-	{"--reply-to-domain", "SCHOLIA_REPLY_TO_DOMAIN", OPT_STR, "domain of reply-by-email addresses (none: off)", NULL, 0, false},
-	{"--mail-batch-window", "SCHOLIA_MAIL_BATCH_WINDOW", OPT_INT, "seconds an instant mail's thread is batched", NULL, 600, false},
-	{"--digest-hour", "SCHOLIA_DIGEST_HOUR", OPT_INT, "local hour serve sends daily digests (-1: never)", NULL, 7, false},
-	{"--mail-give-up", "SCHOLIA_MAIL_GIVE_UP", OPT_INT, "seconds before an undeliverable mail is given up", NULL, 3 * 86400, false},
-	{"--config", "SCHOLIA_CONFIG", OPT_STR, "config file (default " SCHOLIA_CONFIG_DEFAULT " when it exists)", NULL, 0, false},
+	{"--web", "SCHOLIA_WEB", OPT_STR, "folder of the web app", NULL, 0,
+	 false},
+	{"--content", "SCHOLIA_CONTENT", OPT_STR,
+	 "folder of books imported on first start", NULL, 0, false},
+	{"--migrations", "SCHOLIA_MIGRATIONS", OPT_STR,
+	 "folder of NNNN_name.sql migrations", NULL, 0, false},
+	{"--public-url", "SCHOLIA_PUBLIC_URL", OPT_STR,
+	 "public base URL for links and export ids", "", 0, false},
+	{"--registration", "SCHOLIA_REGISTRATION", OPT_STR,
+	 "open|invite|closed", "open", 0, false},
+	{"--durability", "SCHOLIA_DURABILITY", OPT_STR,
+	 "full|normal (fsync per commit or not)", "full", 0, false},
+	{"--allowed-origin", "SCHOLIA_ALLOWED_ORIGIN", OPT_STR,
+	 "extra WebSocket origins, comma-separated", "", 0, false},
+	{"--max-connections", "SCHOLIA_MAX_CONNECTIONS", OPT_INT,
+	 "WebSocket connections before 503", NULL, 20000, false},
+	{"--max-connections-per-address", "SCHOLIA_MAX_CONNECTIONS_PER_ADDRESS",
+	 OPT_INT, "WebSockets per client address before 429 (0: no limit)",
+	 NULL, 64, false},
+	{"--auth-timeout", "SCHOLIA_AUTH_TIMEOUT", OPT_INT,
+	 "seconds a WebSocket may stay unauthenticated (0: no limit)", NULL, 60,
+	 false},
+	{"--trusted-proxy", "SCHOLIA_TRUSTED_PROXY", OPT_STR,
+	 "reverse proxies whose Forwarded/X-Forwarded-For is believed, "
+	 "comma-separated",
+	 "", 0, false},
+	{"--max-message", "SCHOLIA_MAX_MESSAGE", OPT_INT,
+	 "largest WebSocket message (bytes)", NULL, 65536, false},
+	{"--max-queue", "SCHOLIA_MAX_QUEUE", OPT_INT,
+	 "unsent bytes per connection before 1008", NULL, 1048576, false},
+	{"--tls-cert", "SCHOLIA_TLS_CERT", OPT_STR,
+	 "PEM certificate: serve HTTPS/WSS", NULL, 0, false},
+	{"--tls-key", "SCHOLIA_TLS_KEY", OPT_STR, "PEM private key", NULL, 0,
+	 false},
+	{"--redirect-http", "SCHOLIA_REDIRECT_HTTP", OPT_FLAG,
+	 "with TLS, redirect plain HTTP to HTTPS", NULL, 0, false},
+	{"--workers", "SCHOLIA_WORKERS", OPT_INT,
+	 "worker threads (bounds concurrent Argon2id)", NULL, 2, false},
+	{"--pwhash-ops", "SCHOLIA_PWHASH_OPS", OPT_INT, "Argon2id opslimit",
+	 NULL, 2, false},
+	{"--pwhash-mem", "SCHOLIA_PWHASH_MEM", OPT_INT,
+	 "Argon2id memlimit (bytes)", NULL, 67108864, false},
+	{"--session-idle", "SCHOLIA_SESSION_IDLE", OPT_INT,
+	 "session sliding expiry (s)", NULL, 30 * 86400, false},
+	{"--session-max", "SCHOLIA_SESSION_MAX", OPT_INT,
+	 "session absolute expiry (s)", NULL, 90 * 86400, false},
+	{"--key-file", "SCHOLIA_KEY_FILE", OPT_STR,
+	 "server key for token hashes (default <db>.key)", NULL, 0, false},
+	{"--posts-per-minute", "SCHOLIA_POSTS_PER_MINUTE", OPT_INT,
+	 "posts a minute per member per circle", NULL, 20, false},
+	{"--search-per-minute", "SCHOLIA_SEARCH_PER_MINUTE", OPT_INT,
+	 "searches a minute per member (0: no limit)", NULL, 30, false},
+	{"--login-failures", "SCHOLIA_LOGIN_FAILURES", OPT_INT,
+	 "login failures a minute before back-off", NULL, 5, false},
+	{"--autohide-flags", "SCHOLIA_AUTOHIDE_FLAGS", OPT_INT,
+	 "distinct flags that hide content", NULL, 3, false},
+	{"--presence-idle", "SCHOLIA_PRESENCE_IDLE", OPT_INT,
+	 "presence idle timeout (s)", NULL, 60, false},
+	{"--idle-ping", "SCHOLIA_IDLE_PING", OPT_INT,
+	 "ping an idle WebSocket after (s)", NULL, 30, false},
+	{"--idle-hangup", "SCHOLIA_IDLE_HANGUP", OPT_INT,
+	 "hang up an unresponsive WebSocket after (s)", NULL, 75, false},
+	{"--http-timeout", "SCHOLIA_HTTP_TIMEOUT", OPT_INT,
+	 "seconds for a request's headers and body", NULL, 10, false},
+	{"--log-level", "SCHOLIA_LOG_LEVEL", OPT_STR, "debug|info|warn|error",
+	 "info", 0, false},
+	{"--smtp-url", "SCHOLIA_SMTP_URL", OPT_STR,
+	 "smtp://HOST:PORT or smtps://USER:PASS@HOST:PORT (none: no mail)",
+	 NULL, 0, false},
+	{"--mail-from", "SCHOLIA_MAIL_FROM", OPT_STR,
+	 "sender of mails, \"Name <address>\"", "Scholia <scholia@localhost>",
+	 0, false},
+	{"--reply-to-domain", "SCHOLIA_REPLY_TO_DOMAIN", OPT_STR,
+	 "domain of reply-by-email addresses (none: off)", NULL, 0, false},
+	{"--mail-batch-window", "SCHOLIA_MAIL_BATCH_WINDOW", OPT_INT,
+	 "seconds an instant mail's thread is batched", NULL, 600, false},
+	{"--digest-hour", "SCHOLIA_DIGEST_HOUR", OPT_INT,
+	 "local hour serve sends daily digests (-1: never)", NULL, 7, false},
+	{"--mail-give-up", "SCHOLIA_MAIL_GIVE_UP", OPT_INT,
+	 "seconds before an undeliverable mail is given up", NULL, 3 * 86400,
+	 false},
+	{"--config", "SCHOLIA_CONFIG", OPT_STR,
+	 "config file (default " SCHOLIA_CONFIG_DEFAULT " when it exists)",
+	 NULL, 0, false},
 	/* sub-command specific */
-	{"--status", NULL, OPT_FLAG, "migrate: list applied and pending", NULL, 0, false},
+	{"--status", NULL, OPT_FLAG, "migrate: list applied and pending", NULL,
+	 0, false},
 	{"--book", NULL, OPT_STR, "import: the book's slug", NULL, 0, false},
-	{"--dry-run", NULL, OPT_FLAG, "import: report only, write nothing", NULL, 0, false},
-	{"--title", NULL, OPT_STR, "import: the book's title (else from the source)", NULL, 0, false},
-	{"--author", NULL, OPT_STR, "import: the book's author (else from the source)", NULL, 0, false},
-	{"--handle", NULL, OPT_STR, "admin: the account's handle", NULL, 0, false},
-	{"--display-name", NULL, OPT_STR, "admin: display name", NULL, 0, false},
-	{"--admin", NULL, OPT_FLAG, "admin create-account: site admin", NULL, 0, false},
-	{"--max-uses", NULL, OPT_INT, "admin invite: uses (0 unlimited)", NULL, 0, false},
-	{"--expires-in", NULL, OPT_INT, "admin invite: lifetime (s)", NULL, 7 * 86400, false},
+	{"--dry-run", NULL, OPT_FLAG, "import: report only, write nothing",
+	 NULL, 0, false},
+	{"--title", NULL, OPT_STR,
+	 "import: the book's title (else from the source)", NULL, 0, false},
+	{"--author", NULL, OPT_STR,
+	 "import: the book's author (else from the source)", NULL, 0, false},
+	{"--handle", NULL, OPT_STR, "admin: the account's handle", NULL, 0,
+	 false},
+	{"--display-name", NULL, OPT_STR, "admin: display name", NULL, 0,
+	 false},
+	{"--admin", NULL, OPT_FLAG, "admin create-account: site admin", NULL, 0,
+	 false},
+	{"--max-uses", NULL, OPT_INT, "admin invite: uses (0 unlimited)", NULL,
+	 0, false},
+	{"--expires-in", NULL, OPT_INT, "admin invite: lifetime (s)", NULL,
+	 7 * 86400, false},
 	{"--circle", NULL, OPT_INT, "export: the circle id", NULL, 0, false},
 	{"--format", NULL, OPT_STR, "export: w3c|markdown", "w3c", 0, false},
-	{"--keep", NULL, OPT_INT, "backup into a folder: keep the newest N", NULL, 14, false},
-	{"--remove", NULL, OPT_FLAG, "admin set-admin: take the role away", NULL, 0, false},
-	{"--force", NULL, OPT_FLAG, "restore: replace an existing database", NULL, 0, false},
+	{"--keep", NULL, OPT_INT, "backup into a folder: keep the newest N",
+	 NULL, 14, false},
+	{"--remove", NULL, OPT_FLAG, "admin set-admin: take the role away",
+	 NULL, 0, false},
+	{"--force", NULL, OPT_FLAG, "restore: replace an existing database",
+	 NULL, 0, false},
 	{"--help", NULL, OPT_FLAG, "this text", NULL, 0, false},
 };
 #define NOPTS (sizeof(opts) / sizeof(opts[0]))
@@ -124,7 +184,7 @@ static struct opt opts[] = {
  * `scholia config show`; NULL is the default. Kept beside opts[] so that
  * the table's rows stay short. */
 static const char *opt_from[NOPTS];
-#define OPT_FROM(o) opt_from[(o) - opts]
+#define OPT_FROM(o) opt_from[(o)-opts]
 
 static struct opt *opt(const char *name)
 {
@@ -149,23 +209,30 @@ static void usage(FILE *f)
 	fprintf(f,
 		"scholia %s - a server for reading circles\n\n"
 		"usage:\n"
-		"  scholia serve [--host H] [--port P] [--web DIR] [--content DIR] [--public-url URL]\n"
+		"  scholia serve [--host H] [--port P] [--web DIR] [--content "
+		"DIR] [--public-url URL]\n"
 		"  scholia migrate [--status]\n"
-		"  scholia import PATH [--book SLUG] [--title T] [--author A] [--dry-run]\n"
-		"  scholia admin create-account --handle H [--display-name N] [--admin]\n"
+		"  scholia import PATH [--book SLUG] [--title T] [--author A] "
+		"[--dry-run]\n"
+		"  scholia admin create-account --handle H [--display-name N] "
+		"[--admin]\n"
 		"  scholia admin reset-link --handle H\n"
 		"  scholia admin invite [--max-uses N] [--expires-in SECONDS]\n"
 		"  scholia admin list-accounts | log\n"
 		"  scholia admin set-admin --handle H [--remove]\n"
-		"  scholia backup OUT         (OUT a folder: a dated file, --keep N newest)\n"
+		"  scholia backup OUT         (OUT a folder: a dated file, "
+		"--keep N newest)\n"
 		"  scholia restore IN         (into a stopped server's --db)\n"
 		"  scholia config check | show\n"
 		"  scholia export --circle ID --format w3c|markdown\n"
 		"  scholia mail digests\n"
 		"  scholia mail-in < message\n\n"
-		"Settings come from the flags, then the environment, then the config\n"
-		"file (--config PATH, default " SCHOLIA_CONFIG_DEFAULT " when it\n"
-		"exists: `key = value` lines named like the long flags), then the\n"
+		"Settings come from the flags, then the environment, then the "
+		"config\n"
+		"file (--config PATH, default " SCHOLIA_CONFIG_DEFAULT
+		" when it\n"
+		"exists: `key = value` lines named like the long flags), then "
+		"the\n"
 		"defaults.\n\n"
 		"options (each also read from its environment variable):\n",
 		SCHOLIA_VERSION);
@@ -193,8 +260,9 @@ static int set_value(struct opt *o, const char *v, const char *from)
 	} else if (o->type == OPT_INT) {
 		o->num = strtol(v, &end, 10);
 		if (end == v || *end) {
-			fprintf(stderr, "scholia: %s wants a number, got '%s'\n",
-				from, v);
+			fprintf(stderr,
+				"scholia: %s wants a number, got '%s'\n", from,
+				v);
 			return -1;
 		}
 	} else {
@@ -224,8 +292,7 @@ static struct opt *conf_opt(const char *key, char *msg, size_t msglen)
 		}
 		return &opts[i];
 	}
-	snprintf(msg, msglen, "unknown setting '%s' (see scholia --help)",
-		 key);
+	snprintf(msg, msglen, "unknown setting '%s' (see scholia --help)", key);
 	return NULL;
 }
 
@@ -263,8 +330,7 @@ static int check_value(const struct opt *o, const char *v, char *msg,
 		}
 	} else if (o->type == OPT_FLAG) {
 		if (strcmp(v, "0") && strcmp(v, "1") && strcmp(v, "true") &&
-		    strcmp(v, "false") && strcmp(v, "yes") &&
-		    strcmp(v, "no")) {
+		    strcmp(v, "false") && strcmp(v, "yes") && strcmp(v, "no")) {
 			snprintf(msg, msglen,
 				 "%s wants true or false, got '%s'",
 				 o->name + 2, v);
@@ -305,8 +371,8 @@ static const char *keep_string(const char *v)
 }
 
 /* conf_read callback: check, and unless ctx is NULL (config check), set. */
-static int conf_apply(const char *key, const char *value, int line,
-		      void *ctx, char *msg, size_t msglen)
+static int conf_apply(const char *key, const char *value, int line, void *ctx,
+		      char *msg, size_t msglen)
 {
 	struct opt *o = conf_opt(key, msg, msglen);
 	const char *copy;
@@ -359,14 +425,15 @@ static int parse(int argc, char **argv, const char **args, int *nargs)
 	/* `scholia config check` reads the file itself and reports every
 	 * problem; everything else refuses to start on a bad file */
 	if (conf && !(argc > 2 && strcmp(argv[1], "config") == 0 &&
-		       strcmp(argv[2], "check") == 0)) {
+		      strcmp(argv[2], "check") == 0)) {
 		int bad = conf_read(conf, conf_apply, opts, stderr);
 
 		if (bad < 0 && !explicit)
 			bad = 0; /* the default file vanished: no file */
 		if (bad) {
-			fprintf(stderr, "scholia: fix %s (scholia config "
-					"check lists its problems)\n",
+			fprintf(stderr,
+				"scholia: fix %s (scholia config "
+				"check lists its problems)\n",
 				conf);
 			return -1;
 		}
@@ -461,8 +528,8 @@ static void configure_mail(void)
 	if (rpc_config.public_url && *rpc_config.public_url)
 		snprintf(base, sizeof(base), "%s", rpc_config.public_url);
 	else
-		snprintf(base, sizeof(base), "http://%s:%ld",
-			 ostr("--host"), onum("--port"));
+		snprintf(base, sizeof(base), "http://%s:%ld", ostr("--host"),
+			 onum("--port"));
 	mail_config.base_url = base;
 	rpc_config.mail = mail_config.smtp_url != NULL;
 }
@@ -492,9 +559,9 @@ static void configure(void)
 	rpc_config.login_failures = (int)onum("--login-failures");
 	rpc_config.search_per_minute = (int)onum("--search-per-minute");
 	moderation_config.autohide_flags = (int)onum("--autohide-flags");
-	auth_config.registration = strcmp(reg, "invite") == 0   ? 1
-				  : strcmp(reg, "closed") == 0 ? 2
-							       : 0;
+	auth_config.registration = strcmp(reg, "invite") == 0	? 1
+				   : strcmp(reg, "closed") == 0 ? 2
+								: 0;
 	auth_config.pwhash_ops = (unsigned long long)onum("--pwhash-ops");
 	auth_config.pwhash_mem = (size_t)onum("--pwhash-mem");
 	auth_config.session_idle_s = (int)onum("--session-idle");
@@ -615,8 +682,9 @@ static int cmd_serve(void)
 	}
 	lock = db_lock();
 	if (lock == -1) {
-		fprintf(stderr, "scholia: another scholia serve is running on "
-				"%s\n",
+		fprintf(stderr,
+			"scholia: another scholia serve is running on "
+			"%s\n",
 			ostr("--db"));
 		return EXIT_DB;
 	}
@@ -696,10 +764,8 @@ static int cmd_migrate(void)
 	if (rc)
 		return exit_for(rc);
 	if (onum("--status"))
-		rc = store_migration_print(db,
-					   find_dir("--migrations",
-						    "migrations"),
-					   stdout);
+		rc = store_migration_print(
+			db, find_dir("--migrations", "migrations"), stdout);
 	else
 		printf("database %s is up to date\n", ostr("--db"));
 	store_close(db);
@@ -718,7 +784,8 @@ static int cmd_import(const char *path)
 	rc = books_cli_import(db, path, ostr("--book"), onum("--dry-run"),
 			      stdout, err, sizeof(err));
 	if (rc)
-		fprintf(stderr, "scholia import: %s\n", err[0] ? err : "failed");
+		fprintf(stderr, "scholia import: %s\n",
+			err[0] ? err : "failed");
 	store_close(db);
 	return exit_for(rc);
 }
@@ -773,9 +840,9 @@ static int cmd_admin(const char *what)
 
 	if (what && strcmp(what, "invite") == 0)
 		return cmd_admin_invite();
-	if (what && (strcmp(what, "list-accounts") == 0 ||
-		     strcmp(what, "set-admin") == 0 ||
-		     strcmp(what, "log") == 0)) {
+	if (what &&
+	    (strcmp(what, "list-accounts") == 0 ||
+	     strcmp(what, "set-admin") == 0 || strcmp(what, "log") == 0)) {
 		rc = open_db(&db, true);
 		if (rc)
 			return exit_for(rc);
@@ -804,11 +871,10 @@ static int cmd_admin(const char *what)
 	if (strcmp(what, "create-account") == 0) {
 		char *pw = read_password();
 
-		rc = auth_cli_create_account(db, ostr("--handle"),
-					     ostr("--display-name"),
-					     onum("--admin"), pw,
-					     rpc_config.public_url, stdout,
-					     err, sizeof(err));
+		rc = auth_cli_create_account(
+			db, ostr("--handle"), ostr("--display-name"),
+			onum("--admin"), pw, rpc_config.public_url, stdout, err,
+			sizeof(err));
 		if (pw) {
 			memset(pw, 0, strlen(pw));
 			free(pw);
@@ -939,7 +1005,8 @@ static int cmd_export(void)
 	rc = export_cli(db, onum("--circle"), ostr("--format"),
 			rpc_config.public_url, stdout, err, sizeof(err));
 	if (rc)
-		fprintf(stderr, "scholia export: %s\n", err[0] ? err : "failed");
+		fprintf(stderr, "scholia export: %s\n",
+			err[0] ? err : "failed");
 	store_close(db);
 	return exit_for(rc);
 }
@@ -996,8 +1063,9 @@ static int move_aside(const char *path, const char *stamp)
 		if (access(from, F_OK) != 0)
 			continue;
 		if (rename(from, to) != 0) {
-			fprintf(stderr, "scholia restore: cannot move %s: "
-					"%s\n",
+			fprintf(stderr,
+				"scholia restore: cannot move %s: "
+				"%s\n",
 				from, strerror(errno));
 			return -1;
 		}
@@ -1019,8 +1087,9 @@ static int cmd_restore(const char *in)
 	int lock = db_lock(), rc;
 
 	if (lock == -1) {
-		fprintf(stderr, "scholia restore: a server is running on %s; "
-				"stop it first (systemctl stop scholia)\n",
+		fprintf(stderr,
+			"scholia restore: a server is running on %s; "
+			"stop it first (systemctl stop scholia)\n",
 			db);
 		return EXIT_DB;
 	}
@@ -1086,11 +1155,12 @@ static int cmd_config(const char *what, int argc, char **argv)
 		for (size_t i = 0; i < NOPTS; i++) {
 			char val[512];
 
-			if (!opts[i].env || strcmp(opts[i].name, "--config") == 0)
+			if (!opts[i].env ||
+			    strcmp(opts[i].name, "--config") == 0)
 				continue;
 			if (opts[i].type == OPT_STR)
-				mask_secret(opts[i].str ? opts[i].str : "",
-					    val, sizeof(val));
+				mask_secret(opts[i].str ? opts[i].str : "", val,
+					    sizeof(val));
 			else
 				snprintf(val, sizeof(val), "%ld", opts[i].num);
 			printf("%s = %s  # %s\n", opts[i].name + 2, val,

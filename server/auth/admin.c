@@ -23,8 +23,8 @@ static const char SQL_SET[] =
 int auth_accounts_page(struct store *db, int64_t after, int limit,
 		       auth_account_fn fn, void *arg)
 {
-	struct store_stmt *st = store_query(db, SQL_PAGE, "ii", after,
-					    (int64_t)limit);
+	struct store_stmt *st =
+		store_query(db, SQL_PAGE, "ii", after, (int64_t)limit);
 	int rc, n = 0;
 
 	if (!st)

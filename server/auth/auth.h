@@ -60,8 +60,7 @@ struct auth_account_row {
 	bool banned;
 	int64_t created_at;
 };
-typedef void (*auth_account_fn)(const struct auth_account_row *row,
-				void *arg);
+typedef void (*auth_account_fn)(const struct auth_account_row *row, void *arg);
 /* Calls fn for up to limit accounts with id > after, in id order. Returns
  * how many rows it passed, or a negative SCH_E* code. */
 int auth_accounts_page(struct store *db, int64_t after, int limit,
@@ -122,7 +121,7 @@ void auth_add_delete_hook(const char *name, auth_delete_fn fn);
 
 /* ---- tokens and links for the mail module (server/mail/) ---- */
 
-#define AUTH_TOKEN_TEXT 64 /* room for a token's base64url text + NUL */
+#define AUTH_TOKEN_TEXT 64   /* room for a token's base64url text + NUL */
 #define AUTH_TOKEN_DIGEST 65 /* room for the hex of its keyed hash + NUL */
 
 /* A new random token (base64url text into token, AUTH_TOKEN_TEXT bytes) and

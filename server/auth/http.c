@@ -77,11 +77,10 @@ static int session_post(struct rpc_ctx *ctx, const struct http_req *req,
 	} else {
 		json_t *d = json_object_get(body, "device");
 
-		rc = auth_login_start(ctx, json_string_value(h),
-				      json_string_value(p),
-				      json_string_length(p),
-				      json_is_string(d) ? json_string_value(d)
-							: req->device);
+		rc = auth_login_start(
+			ctx, json_string_value(h), json_string_value(p),
+			json_string_length(p),
+			json_is_string(d) ? json_string_value(d) : req->device);
 	}
 	wipe_string(p);
 	json_decref(body);

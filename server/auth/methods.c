@@ -800,8 +800,8 @@ static int auth_login(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return RPC_ERR;
 	if (param_password_any(ctx, params, "password", &pw, &pwlen))
 		return RPC_ERR;
-	if (rpc_param_str(ctx, params, "device", false, 1,
-			  AUTH_DEVICE_MAX - 1, &device))
+	if (rpc_param_str(ctx, params, "device", false, 1, AUTH_DEVICE_MAX - 1,
+			  &device))
 		return RPC_ERR;
 	return auth_login_start(ctx, handle, pw, pwlen, device);
 }

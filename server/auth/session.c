@@ -79,13 +79,13 @@ static const char SQL_SESSION_REVOKE[] =
 int64_t auth_session_idle(void)
 {
 	return auth_config.session_idle_s > 0 ? auth_config.session_idle_s
-					     : 30 * 24 * 3600;
+					      : 30 * 24 * 3600;
 }
 
 int64_t auth_session_max(void)
 {
 	return auth_config.session_max_s > 0 ? auth_config.session_max_s
-					    : 90 * 24 * 3600;
+					     : 90 * 24 * 3600;
 }
 
 /* Parses 64 hex digits (trailing white space allowed) into key. */
@@ -355,8 +355,7 @@ int auth_mac_hex(struct store *db, const char *msg, char *out, size_t nhex)
 	crypto_generichash_init(&st, key, sizeof(key), sizeof(mac));
 	crypto_generichash_update(&st, (const unsigned char *)domain,
 				  sizeof(domain) - 1);
-	crypto_generichash_update(&st, (const unsigned char *)msg,
-				  strlen(msg));
+	crypto_generichash_update(&st, (const unsigned char *)msg, strlen(msg));
 	crypto_generichash_final(&st, mac, sizeof(mac));
 	sodium_bin2hex(hex, sizeof(hex), mac, sizeof(mac));
 	memcpy(out, hex, nhex);

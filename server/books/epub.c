@@ -348,8 +348,7 @@ static void opf_metadata(xmlNode *sec, struct bk_book *b)
 		if (dst) {
 			char *t = text_of(n);
 
-			*dst = bk_clean_utf8(t, strnlen(t, BK_MAX_TITLE),
-					     NULL);
+			*dst = bk_clean_utf8(t, strnlen(t, BK_MAX_TITLE), NULL);
 			free(t);
 		}
 	}

@@ -208,8 +208,8 @@ void bb_close(struct bk_builder *bb);
 bool bk_safe_path(const char *p, size_t n);
 
 /* ---- figures.c ---- */
-#define BK_MAX_FIGURE (8u << 20)     /* bytes of one figure */
-#define BK_MAX_FIGURES 2000	     /* figures per book */
+#define BK_MAX_FIGURE (8u << 20)	 /* bytes of one figure */
+#define BK_MAX_FIGURES 2000		 /* figures per book */
 #define BK_MAX_FIGURE_TOTAL (256u << 20) /* bytes of a book's figures */
 /* The image type of data by its first bytes (PNG, JPEG, GIF, WebP), an
  * SVG that passes a strict allowlist (drawing elements and presentation

@@ -349,7 +349,8 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 			buf_adds(&pre, "<figure>");
 			if (m->img_src[0]) {
 				buf_adds(&pre, "<img src=\"");
-				html_escape(&pre, m->img_src, strlen(m->img_src));
+				html_escape(&pre, m->img_src,
+					    strlen(m->img_src));
 				buf_adds(&pre, "\" alt=\"\">");
 			}
 			it->pre = buf_detach(&pre, NULL);
@@ -440,7 +441,8 @@ static int enter_span(MD_SPANTYPE type, void *detail, void *ud)
 		m->nimg++;
 		m->img_src[0] = '\0';
 		attr_copy(&d->src, src, sizeof(src));
-		if (html_url_scheme_ok(src, strlen(src)) && !strncmp(src, "https", 5))
+		if (html_url_scheme_ok(src, strlen(src)) &&
+		    !strncmp(src, "https", 5))
 			snprintf(m->img_src, sizeof(m->img_src), "%s", src);
 		else if (bk_safe_path(src, strlen(src)))
 			snprintf(m->img_src, sizeof(m->img_src), "%s%s",
@@ -1082,8 +1084,9 @@ static void part_section(struct bk_book *b, const struct section *x,
 		return;
 	}
 	if (!blank_line(text + x->body, x->end - x->body))
-		bk_warn(b, "part \"%s\": text before its first chapter was "
-			   "ignored",
+		bk_warn(b,
+			"part \"%s\": text before its first chapter was "
+			"ignored",
 			x->title);
 	bk_book_add_part(b, x->title);
 }

@@ -245,7 +245,8 @@ int bk_chapter_add_ref(struct bk_chapter *ch, const char *label,
 {
 	if (ch->nrefs >= BK_MAX_REFS)
 		return -1;
-	ch->refs = vec_reserve(ch->refs, ch->nrefs, &ch->caprefs, sizeof(*ch->refs));
+	ch->refs = vec_reserve(ch->refs, ch->nrefs, &ch->caprefs,
+			       sizeof(*ch->refs));
 	ch->refs[ch->nrefs].label = xstrdup(label);
 	ch->refs[ch->nrefs].fallback = xstrdup(fallback ? fallback : "");
 	return (int)ch->nrefs++;

@@ -210,9 +210,9 @@ static int save_chapter(struct store *db, int64_t book, int64_t edition,
 	if (match) {
 		id = match;
 		rc = store_run(db, SQL_CHAPTER_UPDATE, "iiiItiittti", edition,
-			       part, (int64_t)k, (int64_t)ch->number,
-			       ch->title, (int64_t)ch->words,
-			       (int64_t)ch->nnotes, ch->text, ch->html, bj, id);
+			       part, (int64_t)k, (int64_t)ch->number, ch->title,
+			       (int64_t)ch->words, (int64_t)ch->nnotes,
+			       ch->text, ch->html, bj, id);
 	} else {
 		rc = store_run(db, SQL_CHAPTER_INSERT, "iiiiItiittt", book,
 			       edition, part, (int64_t)k, (int64_t)ch->number,
@@ -293,9 +293,9 @@ int bk_save(struct store *db, struct bk_book *b, const char *source,
 		for (size_t j = 0; j < nold; j++)
 			if (old[j].id == match[i])
 				otext = old[j].text;
-		rc = bk_reanchor_chapter(db, flat[i]->id, edition, flat[i]->title,
-					 flat[i]->text, flat[i]->text_len,
-					 otext, old_edition, stats);
+		rc = bk_reanchor_chapter(
+			db, flat[i]->id, edition, flat[i]->title, flat[i]->text,
+			flat[i]->text_len, otext, old_edition, stats);
 	}
 	for (size_t j = 0; j < nold && !rc; j++)
 		if (!old[j].used)

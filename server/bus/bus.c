@@ -57,8 +57,8 @@ static json_t *event_params(const char *type, int64_t circle, int64_t seq,
 /* The notification's bytes around data already serialised for the log:
  * the event is serialised once, not once for the log and again for the
  * wire. type is one of our own event names (no escaping needed). */
-static struct refbuf *event_bytes(const char *type, int64_t circle,
-				  int64_t seq, const char *data)
+static struct refbuf *event_bytes(const char *type, int64_t circle, int64_t seq,
+				  const char *data)
 {
 	struct buf b = BUF_INIT;
 	struct refbuf *rb;
@@ -78,8 +78,7 @@ static struct refbuf *event_bytes(const char *type, int64_t circle,
 int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
 		    const char *type, const struct vis_item *item,
 		    const char *item_kind, int64_t item_id, json_t *data,
-		    json_t *redacted, struct refbuf **full,
-		    struct refbuf **red)
+		    json_t *redacted, struct refbuf **full, struct refbuf **red)
 {
 	char *sdata = NULL, *sred = NULL;
 	int64_t seq = 0;
@@ -95,8 +94,8 @@ int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
 	sdata = json_dumps(data, JSON_COMPACT);
 	if (redacted)
 		sred = json_dumps(redacted, JSON_COMPACT);
-	rc = store_run(db, SQL_INSERT, "iitttIIIIbbbtIi", circle, seq,
-		       type, sdata, sred, item->author, item->chapter,
+	rc = store_run(db, SQL_INSERT, "iitttIIIIbbbtIi", circle, seq, type,
+		       sdata, sred, item->author, item->chapter,
 		       (int64_t)item->chapter_order, item->only_account,
 		       (int)item->private_, (int)item->hidden,
 		       (int)item->thread, item_kind, item_id, now);
@@ -121,8 +120,8 @@ int bus_mark(struct store *db, const char *item_kind, int64_t item_id,
 	int rc = 0;
 
 	if (hidden >= 0)
-		rc = store_run(db, SQL_MARK_HIDDEN, "tii", item_kind,
-			       item_id, (int64_t)hidden);
+		rc = store_run(db, SQL_MARK_HIDDEN, "tii", item_kind, item_id,
+			       (int64_t)hidden);
 	if (!rc && redact)
 		rc = store_run(db, SQL_REDACT, "ti", item_kind, item_id);
 	return rc;
@@ -192,8 +191,7 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 			*resync = true;
 			return 0;
 		}
-		data = json_loads(text ? text : "null",
-				  JSON_DECODE_ANY, NULL);
+		data = json_loads(text ? text : "null", JSON_DECODE_ANY, NULL);
 		json_array_append_new(list,
 				      event_params(store_text(st, 1), circle,
 						   store_int(st, 0),

@@ -992,7 +992,8 @@ static const char SQL_CLONE_SOURCE[] =
 	" members_can_invite FROM circles WHERE id = ?";
 static const char SQL_CLONE_PLAN[] =
 	"INSERT INTO plan_entries(circle, chapter, due, prompt, notes)"
-	" SELECT ?, chapter, due, prompt, notes FROM plan_entries WHERE circle = ?";
+	" SELECT ?, chapter, due, prompt, notes FROM plan_entries WHERE circle "
+	"= ?";
 
 static int m_clone(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {

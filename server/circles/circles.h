@@ -43,8 +43,7 @@ int circles_gate(struct store *db, int64_t circle, int64_t account,
  * "no such circle" (unknown or not visible) or, on a database error, with
  * rpc_fail_store()'s -32603. Returns 0 or RPC_ERR (error recorded in ctx).
  */
-int circles_gate_rpc(struct rpc_ctx *ctx, int64_t circle,
-		     struct vis_viewer *v);
+int circles_gate_rpc(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v);
 /* The circle's book; 0 or SCH_ENOTFOUND. */
 int circles_book(struct store *db, int64_t circle, int64_t *book);
 /* Records that account posted in chapter (post-first is met) and pushes the

@@ -53,8 +53,8 @@ static const char SQL_CAN_INVITE[] =
 
 static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", "role", "max_uses",
-					      "expires_in_s", "email", NULL};
+	static const char *const allowed[] = {
+		"circle", "role", "max_uses", "expires_in_s", "email", NULL};
 	struct store *db = rpc_store(ctx);
 	struct vis_viewer v;
 	int64_t circle, max_uses = 0, expires_in = INVITE_DEFAULT_S, mci = 0;
@@ -149,8 +149,8 @@ struct invite {
 
 /* Looks a code up: 0 when usable, else RPC_ERR with -32004 in ctx (when
  * ctx is NULL, just a negative value). */
-static int find_invite(struct rpc_ctx *ctx, struct store *db,
-		       const char *code, int64_t now, struct invite *out)
+static int find_invite(struct rpc_ctx *ctx, struct store *db, const char *code,
+		       int64_t now, struct invite *out)
 {
 	struct store_stmt *st;
 	bool found = false;
@@ -188,8 +188,8 @@ static int find_invite(struct rpc_ctx *ctx, struct store *db,
 
 /* Joins account to the invitation's circle (circle.join, and registration
  * with a circle invite, where the caller is not signed in yet). */
-static int join_with_code(struct rpc_ctx *ctx, int64_t account,
-			  bool is_admin, const char *code, int64_t *circle)
+static int join_with_code(struct rpc_ctx *ctx, int64_t account, bool is_admin,
+			  const char *code, int64_t *circle)
 {
 	struct store *db = rpc_store(ctx);
 	struct invite inv;
@@ -226,8 +226,8 @@ static int join_with_code(struct rpc_ctx *ctx, int64_t account,
 	if (rc)
 		return rpc_fail_store(ctx, rc);
 	if (circle_publish_member(ctx, inv.circle, account, "member.joined",
-				  circle_member_json(db, inv.circle,
-						     account)) < 0)
+				  circle_member_json(db, inv.circle, account)) <
+	    0)
 		return rpc_fail_store(ctx, SCH_EDB);
 	rc = circle_push_viewer(ctx, inv.circle, account);
 	if (rc)
@@ -267,8 +267,7 @@ int circle_invite_check(struct store *db, const char *code)
 	return find_invite(NULL, db, code, (int64_t)time(NULL), &inv) == 0;
 }
 
-int circle_invite_redeem(struct rpc_ctx *ctx, int64_t account,
-			 const char *code)
+int circle_invite_redeem(struct rpc_ctx *ctx, int64_t account, const char *code)
 {
 	int64_t circle;
 

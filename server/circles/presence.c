@@ -49,8 +49,9 @@ static size_t count, cap;
 
 static int idle_limit(void)
 {
-	return circles_config.presence_idle_s > 0 ? circles_config.presence_idle_s
-					      : PRESENCE_IDLE_DEFAULT_S;
+	return circles_config.presence_idle_s > 0
+		       ? circles_config.presence_idle_s
+		       : PRESENCE_IDLE_DEFAULT_S;
 }
 
 static json_t *entry_json(struct store *db, const struct presence *p)

@@ -101,11 +101,11 @@ struct events_member {
 
 struct events_invite {
 	int64_t circle;
-	int64_t account;	/* JOIN_CHECK: who joins */
-	int64_t created_at;	/* JOIN_CHECK: when the invitation was made */
-	const char *role;	/* INVITE_CREATED: the role it grants */
-	const char *email;	/* INVITE_MAIL: the address to mail */
-	const char *url;	/* INVITE_MAIL: the join link */
+	int64_t account;    /* JOIN_CHECK: who joins */
+	int64_t created_at; /* JOIN_CHECK: when the invitation was made */
+	const char *role;   /* INVITE_CREATED: the role it grants */
+	const char *email;  /* INVITE_MAIL: the address to mail */
+	const char *url;    /* INVITE_MAIL: the join link */
 };
 
 struct events_notification {

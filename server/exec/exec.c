@@ -1093,9 +1093,9 @@ static void deliver(struct pending *p, bool committed)
 			p->http->resp.set_cookie = NULL;
 			free(p->http->resp.headers);
 			p->http->resp.headers = NULL;
-			http_resp_json(&p->http->resp, 503,
-				       json_pack("{s:s}", "error",
-						 "could not save"));
+			http_resp_json(
+				&p->http->resp, 503,
+				json_pack("{s:s}", "error", "could not save"));
 		}
 	}
 	if (p->resp && p->conn) {

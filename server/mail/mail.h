@@ -42,9 +42,10 @@ int mail_check_config(char *why, size_t whylen);
 bool mail_enabled(void);
 
 /*
- * A notification was stored for account (notify publishes EVENTS_NOTIFICATION_ADDED).
- * Queues an instant mail, a batched one or a digest item per the member's
- * circle.notify choice. data borrowed. 0 or negative SCH_E*.
+ * A notification was stored for account (notify publishes
+ * EVENTS_NOTIFICATION_ADDED). Queues an instant mail, a batched one or a digest
+ * item per the member's circle.notify choice. data borrowed. 0 or negative
+ * SCH_E*.
  */
 int mail_on_notification(struct rpc_ctx *ctx, int64_t notification,
 			 int64_t account, int64_t circle, const char *kind,

@@ -25,10 +25,9 @@ static void row_json(const struct auth_account_row *r, void *arg)
 	json_array_append_new(
 		(json_t *)arg,
 		json_pack("{s:I,s:s,s:s,s:b,s:b,s:o}", "id", (json_int_t)r->id,
-			  "handle", r->handle, "display_name",
-			  r->display_name, "is_admin", r->is_admin, "banned",
-			  r->banned, "created_at",
-			  mod_time_json(r->created_at)));
+			  "handle", r->handle, "display_name", r->display_name,
+			  "is_admin", r->is_admin, "banned", r->banned,
+			  "created_at", mod_time_json(r->created_at)));
 }
 
 int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -54,7 +53,8 @@ int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	}
 	*result = json_pack("{s:o}", "items", items);
 	if (n == ADMIN_PAGE) {
-		json_t *last = json_array_get(items, json_array_size(items) - 1);
+		json_t *last =
+			json_array_get(items, json_array_size(items) - 1);
 
 		snprintf(cur, sizeof(cur), "%lld",
 			 (long long)json_integer_value(
@@ -140,8 +140,8 @@ static int cli_list(struct store *db, FILE *out)
 	struct cli_list l = {out, 0};
 	int n;
 
-	fprintf(out, "%-6s %-32s %-5s %-6s %-20s  %s\n", "id", "handle",
-		"role", "state", "created", "display name");
+	fprintf(out, "%-6s %-32s %-5s %-6s %-20s  %s\n", "id", "handle", "role",
+		"state", "created", "display name");
 	do {
 		n = auth_accounts_page(db, l.last, ADMIN_PAGE, row_print, &l);
 		if (n < 0)
@@ -199,8 +199,7 @@ static int cli_log(struct store *db, FILE *out)
 		gmtime_r(&t, &tm);
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
 		fprintf(out, "%s  %-14s actor %-6s target %s%s%s\n", when,
-			store_text(st, 2),
-			store_is_null(st, 1) ? "shell" : "",
+			store_text(st, 2), store_is_null(st, 1) ? "shell" : "",
 			target ? target : "-", reason ? "  reason: " : "",
 			reason ? reason : "");
 		if (!store_is_null(st, 1))
@@ -210,9 +209,8 @@ static int cli_log(struct store *db, FILE *out)
 	return rc;
 }
 
-int moderation_cli_admin(struct store *db, const char *what,
-			 const char *handle, bool remove, FILE *out, char *err,
-			 size_t errlen)
+int moderation_cli_admin(struct store *db, const char *what, const char *handle,
+			 bool remove, FILE *out, char *err, size_t errlen)
 {
 	if (strcmp(what, "list-accounts") == 0)
 		return cli_list(db, out);

@@ -2,10 +2,10 @@
  * flags.c - members report posts (flag.create), moderators work through
  * the queue (mod.queue) and decide (mod.resolve).
  *
- * Auto-hide: when members flag a post and moderation_config.autohide_flags distinct
- * members have an open flag on it, the post is hidden until a moderator
- * decides, the author is told why (a "moderation" notification with the
- * reasons), and the system's action is logged with a null actor. Once a
+ * Auto-hide: when members flag a post and moderation_config.autohide_flags
+ * distinct members have an open flag on it, the post is hidden until a
+ * moderator decides, the author is told why (a "moderation" notification with
+ * the reasons), and the system's action is logged with a null actor. Once a
  * moderator has dismissed flags on a post, further flags go to the queue but
  * no longer hide it automatically: a moderator has already judged it.
  */

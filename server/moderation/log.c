@@ -102,8 +102,8 @@ static int page_result(struct rpc_ctx *ctx, struct store_stmt *st,
 			       (json_int_t)last, "actor",
 			       (json_int_t)store_int(st, 1), "action",
 			       store_text(st, 2), "target",
-			       target_json(store_text(st, 3)),
-			       "reason", store_text(st, 4), "at",
+			       target_json(store_text(st, 3)), "reason",
+			       store_text(st, 4), "at",
 			       mod_time_json(store_int(st, 5)));
 		json_array_append_new(items, it);
 		n++;

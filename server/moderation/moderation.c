@@ -59,8 +59,7 @@ static int on_anchor_resolved(const struct events_event *ev, void *arg)
 	(void)arg;
 	if (a->private_)
 		return 0;
-	snprintf(ref, sizeof(ref), "annotation:%lld",
-		 (long long)a->annotation);
+	snprintf(ref, sizeof(ref), "annotation:%lld", (long long)a->annotation);
 	return moderation_log(ev->ctx, a->circle,
 			      a->accepted ? "anchor.accept" : "anchor.reject",
 			      ref, NULL);

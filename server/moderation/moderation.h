@@ -61,8 +61,7 @@ int moderation_log(struct rpc_ctx *ctx, int64_t circle, const char *action,
  * process: handle and remove for set-admin. Writes to out; on failure a
  * negative SCH_E* code with the reason in err.
  */
-int moderation_cli_admin(struct store *db, const char *what,
-			 const char *handle, bool remove, FILE *out, char *err,
-			 size_t errlen);
+int moderation_cli_admin(struct store *db, const char *what, const char *handle,
+			 bool remove, FILE *out, char *err, size_t errlen);
 
 #endif

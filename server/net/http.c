@@ -283,8 +283,8 @@ static int csrf_check(struct lws *wsi, struct http_conn *h)
 	bearer = lws_hdr_copy(wsi, auth, sizeof(auth),
 			      WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
 		 !strncasecmp(auth, "Bearer ", 7);
-	cookie = !bearer &&
-		 lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE) > 0;
+	cookie =
+		!bearer && lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_COOKIE) > 0;
 	if (!session && !cookie)
 		return 0;
 	if (lws_hdr_copy(wsi, ct, sizeof(ct), WSI_TOKEN_HTTP_CONTENT_TYPE) <= 0)
@@ -301,9 +301,10 @@ static int csrf_check(struct lws *wsi, struct http_conn *h)
 			return 403;
 		return 0;
 	}
-	if (lws_hdr_custom_copy(wsi, site, sizeof(site), "sec-fetch-site:",
-				15) > 0 &&
-	    strcasecmp(site, "same-origin") != 0 && strcasecmp(site, "none") != 0)
+	if (lws_hdr_custom_copy(wsi, site, sizeof(site),
+				"sec-fetch-site:", 15) > 0 &&
+	    strcasecmp(site, "same-origin") != 0 &&
+	    strcasecmp(site, "none") != 0)
 		return 403;
 	return 0;
 }
@@ -363,8 +364,9 @@ static int route(struct lws *wsi, struct http_conn *h)
 			explicit_bzero(h->body.data, h->body.len);
 		buf_free(&h->body);
 		return respond_json_error(wsi, h, refuse,
-					  refuse == 415 ? "expected application/json"
-							: "origin not allowed");
+					  refuse == 415
+						  ? "expected application/json"
+						  : "origin not allowed");
 	}
 
 	if (lws_hdr_copy(wsi, host, sizeof(host), WSI_TOKEN_HOST) < 0)
@@ -596,18 +598,16 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 		/* each argument is its own fragment: join them with '&' */
 		query[0] = '\0';
 		for (int i = 0; used < (int)sizeof(query) - 1; i++) {
-			int n = lws_hdr_copy_fragment(wsi, query + used,
-						      (int)sizeof(query) - used,
-						      WSI_TOKEN_HTTP_URI_ARGS,
-						      i);
+			int n = lws_hdr_copy_fragment(
+				wsi, query + used, (int)sizeof(query) - used,
+				WSI_TOKEN_HTTP_URI_ARGS, i);
 
 			if (n <= 0)
 				break;
 			used += n;
 			if (used < (int)sizeof(query) - 1 &&
-			    lws_hdr_fragment_length(wsi,
-						    WSI_TOKEN_HTTP_URI_ARGS,
-						    i + 1) > 0)
+			    lws_hdr_fragment_length(
+				    wsi, WSI_TOKEN_HTTP_URI_ARGS, i + 1) > 0)
 				query[used++] = '&';
 			query[used] = '\0';
 		}

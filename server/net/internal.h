@@ -24,30 +24,30 @@ struct net_sub;
 /* One WebSocket connection. */
 struct ws_conn {
 	struct lws *wsi;
-	uint64_t id;               /* never reused within a process */
-	int64_t account, session;  /* as told by RPC_OUT_AUTH */
-	struct sendq q;            /* bounded queue of shared buffers */
+	uint64_t id;		  /* never reused within a process */
+	int64_t account, session; /* as told by RPC_OUT_AUTH */
+	struct sendq q;		  /* bounded queue of shared buffers */
 	/* receive: one message being assembled */
 	struct buf rx;
-	bool rx_oversize;          /* discarding the rest of a big message */
+	bool rx_oversize; /* discarding the rest of a big message */
 	/* subscriptions */
 	struct net_sub **subs;
 	int nsubs, subs_cap;
 	/* closing */
-	int close_code;            /* nonzero: close at next writeable */
+	int close_code; /* nonzero: close at next writeable */
 	char close_reason[64];
 	/* liveness: connections in order of last activity from the peer */
 	struct ws_conn *idle_prev, *idle_next;
-	double last_seen;          /* ev_now() of the last frame received */
-	bool ping_due;             /* write a PING at the next writeable */
-	bool ping_sent;            /* waiting for any frame since the ping */
+	double last_seen; /* ev_now() of the last frame received */
+	bool ping_due;	  /* write a PING at the next writeable */
+	bool ping_sent;	  /* waiting for any frame since the ping */
 	/* the client address (addr.c) and the --auth-timeout list of
 	 * connections not yet signed in, oldest first */
 	char addr[64];
 	double opened;
 	struct ws_conn *auth_prev, *auth_next;
 	bool in_auth;
-	bool dirty;                /* on net.flush_head: frames to write */
+	bool dirty; /* on net.flush_head: frames to write */
 	struct ws_conn *flush_next;
 };
 
@@ -56,20 +56,20 @@ struct net_sub {
 	struct ws_conn *conn;
 	int64_t circle;
 	struct vis_viewer viewer;
-	size_t index;              /* position in the circle's array */
+	size_t index; /* position in the circle's array */
 };
 
 /* One HTTP transaction being answered. */
 struct http_conn {
-	uint64_t id;               /* for RPC_OUT_HTTP, 0 if not routed */
-	struct buf body;           /* request body being collected */
+	uint64_t id;	 /* for RPC_OUT_HTTP, 0 if not routed */
+	struct buf body; /* request body being collected */
 	bool body_too_large;
-	char *path;                /* malloc'd for the request (not kept in
-				      every idle WebSocket's session data) */
+	char *path; /* malloc'd for the request (not kept in
+		       every idle WebSocket's session data) */
 	char *query;
 	char method[8];
-	bool head;                 /* HEAD: headers only */
-	char cors_origin[256];     /* a configured Origin to answer CORS for */
+	bool head;	       /* HEAD: headers only */
+	char cors_origin[256]; /* a configured Origin to answer CORS for */
 	/* the answer, once known */
 	bool have_resp;
 	struct http_resp resp;
@@ -87,19 +87,19 @@ struct net_state {
 	struct net_opts opts;
 	struct lws_context *context;
 	struct lws_vhost *vhost;
-	struct u64map conns;       /* id -> ws_conn */
-	struct u64map http;        /* id -> wsi of a routed HTTP request */
-	struct u64map circles;     /* circle -> struct circle_subs */
-	struct u64map accounts;    /* account -> struct conn_list */
+	struct u64map conns;	/* id -> ws_conn */
+	struct u64map http;	/* id -> wsi of a routed HTTP request */
+	struct u64map circles;	/* circle -> struct circle_subs */
+	struct u64map accounts; /* account -> struct conn_list */
 	uint64_t next_id;
-	int nconns;                /* WebSocket connections */
+	int nconns; /* WebSocket connections */
 	bool shutting_down;
-	char *allowed;             /* copy of allowed_origins */
+	char *allowed;			       /* copy of allowed_origins */
 	struct ws_conn *idle_head, *idle_tail; /* least recently heard first */
-	double now;                /* loop time, set by the idle timer */
-	struct u64map addrs;       /* hash(client address) -> WebSockets */
+	double now;	     /* loop time, set by the idle timer */
+	struct u64map addrs; /* hash(client address) -> WebSockets */
 	struct ws_conn *auth_head, *auth_tail; /* not signed in, oldest first */
-	bool direct;               /* plain TCP: frames written with writev */
+	bool direct;		    /* plain TCP: frames written with writev */
 	struct ws_conn *flush_head; /* connections with frames to write */
 };
 

@@ -14,11 +14,14 @@
 struct sendq {
 	struct refbuf **ring;
 	unsigned cap, head, len;
-	size_t bytes;  /* unsent payload bytes */
-	size_t limit;  /* bytes allowed before push refuses */
+	size_t bytes; /* unsent payload bytes */
+	size_t limit; /* bytes allowed before push refuses */
 };
 
-#define SENDQ_INIT(limit) { NULL, 0, 0, 0, 0, (limit) }
+#define SENDQ_INIT(limit)                                                      \
+	{                                                                      \
+		NULL, 0, 0, 0, 0, (limit)                                      \
+	}
 
 /* Queues a reference to rb. Returns 0, or -1 when the queue would pass its
  * limit (nothing is queued: the caller closes the connection). */

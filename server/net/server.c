@@ -141,12 +141,12 @@ static void tls_reload(void)
 	char *key = slurp(net.opts.tls_key, &klen);
 
 	if (!cert || !key)
-		log_warn("net", "cannot read %s or %s: keeping the old "
-				"certificate",
+		log_warn("net",
+			 "cannot read %s or %s: keeping the old "
+			 "certificate",
 			 net.opts.tls_cert, net.opts.tls_key);
 	else if (lws_tls_cert_updated(net.context, net.opts.tls_cert,
-				      net.opts.tls_key, cert, clen, key,
-				      klen))
+				      net.opts.tls_key, cert, clen, key, klen))
 		log_warn("net", "the new certificate was refused: keeping "
 				"the old one");
 	else

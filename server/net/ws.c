@@ -80,17 +80,15 @@ static int refuse(struct lws *wsi, unsigned int status, const char *why)
 	p += snprintf((char *)p, (size_t)(end - p), "HTTP/1.1 %u %s\r\n",
 		      status, phrase);
 	snprintf(clen, sizeof(clen), "%zu", len);
-	if (lws_add_http_header_by_name(wsi,
-					(const unsigned char *)"content-type:",
-					(const unsigned char *)"text/plain", 10,
-					&p, end) ||
+	if (lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"content-type:",
+		    (const unsigned char *)"text/plain", 10, &p, end) ||
 	    lws_add_http_header_by_name(
 		    wsi, (const unsigned char *)"content-length:",
 		    (const unsigned char *)clen, (int)strlen(clen), &p, end) ||
-	    lws_add_http_header_by_name(wsi,
-					(const unsigned char *)"connection:",
-					(const unsigned char *)"close", 5, &p,
-					end) ||
+	    lws_add_http_header_by_name(
+		    wsi, (const unsigned char *)"connection:",
+		    (const unsigned char *)"close", 5, &p, end) ||
 	    net_security_headers(wsi, &p, end) ||
 	    lws_finalize_write_http_header(wsi, start, &p, end))
 		return -1;
@@ -562,8 +560,10 @@ int net_ws_callback(struct lws *wsi, enum lws_callback_reasons reason,
 			if (lws_hdr_copy(wsi, origin, sizeof(origin),
 					 WSI_TOKEN_ORIGIN) < 0 ||
 			    !net_origin_allowed(wsi, origin)) {
-				log_info("net", "refused upgrade from origin "
-						"%.100s", origin);
+				log_info("net",
+					 "refused upgrade from origin "
+					 "%.100s",
+					 origin);
 				return refuse(wsi, 403, "origin not allowed");
 			}
 		}

@@ -19,20 +19,20 @@ struct rpc_deferral {
 
 /* A batch response being assembled (JSON-RPC batch). */
 struct rpc_batch {
-	json_t *replies;  /* array of response objects */
-	int pending;      /* deferred calls not yet answered */
+	json_t *replies; /* array of response objects */
+	int pending;	 /* deferred calls not yet answered */
 	uint64_t conn;
 };
 
 /* One call being handled on the store thread. */
 struct rpc_ctx {
 	struct store *db;
-	uint64_t conn;         /* 0: HTTP or local */
+	uint64_t conn; /* 0: HTTP or local */
 	int64_t account, session;
 	bool is_admin;
 	const char *peer, *user_agent;
 	const char *method;
-	json_t *id;            /* request id (borrowed), NULL: notification */
+	json_t *id; /* request id (borrowed), NULL: notification */
 	int64_t now;
 	/* the error recorded by rpc_fail*() */
 	int err_code;
@@ -42,14 +42,14 @@ struct rpc_ctx {
 	struct rpc_out *outs, *outs_tail;
 	struct rpc_deferral defer;
 	bool deferred;
-	bool auth_changed;     /* rpc_set_auth was called */
+	bool auth_changed; /* rpc_set_auth was called */
 	int64_t new_account, new_session;
 	bool new_admin;
 	/* HTTP */
 	const struct http_req *http_req;
 	struct http_resp *http_resp;
 	uint64_t http_id;
-	bool local;            /* rpc_ctx_new_local */
+	bool local;		   /* rpc_ctx_new_local */
 	struct refbuf *raw_result; /* rpc_result_raw, spliced after commit */
 };
 

@@ -322,8 +322,7 @@ int rpc_fail(struct rpc_ctx *ctx, int code, const char *message)
 	return RPC_ERR;
 }
 
-int rpc_fail_field(struct rpc_ctx *ctx, const char *field,
-		   const char *message)
+int rpc_fail_field(struct rpc_ctx *ctx, const char *field, const char *message)
 {
 	rpc_fail(ctx, RPC_E_INVALID_PARAMS, message);
 	rpc_fail_data(ctx, "field", json_string(field));
@@ -383,8 +382,8 @@ json_t *rpc_ctx_error_json(struct rpc_ctx *ctx, int code)
 
 static json_t *param_get(json_t *params, const char *name)
 {
-	json_t *v = json_is_object(params) ? json_object_get(params, name)
-					   : NULL;
+	json_t *v =
+		json_is_object(params) ? json_object_get(params, name) : NULL;
 
 	return v;
 }
@@ -431,9 +430,9 @@ int rpc_param_bool(struct rpc_ctx *ctx, json_t *params, const char *name,
 	return 0;
 }
 
-static int param_string(struct rpc_ctx *ctx, json_t *params,
-			const char *name, bool required, size_t min_cp,
-			size_t max_cp, bool too_large, const char **out)
+static int param_string(struct rpc_ctx *ctx, json_t *params, const char *name,
+			bool required, size_t min_cp, size_t max_cp,
+			bool too_large, const char **out)
 {
 	json_t *v = param_get(params, name);
 	const char *s;
@@ -455,21 +454,22 @@ static int param_string(struct rpc_ctx *ctx, json_t *params,
 		if (too_large) {
 			rpc_fail(ctx, RPC_E_TOO_LARGE, "text too long");
 			rpc_fail_data(ctx, "field", json_string(name));
-			rpc_fail_data(ctx, "max", json_integer((json_int_t)max_cp));
+			rpc_fail_data(ctx, "max",
+				      json_integer((json_int_t)max_cp));
 			return RPC_ERR;
 		}
 		return rpc_fail_field(ctx, name, "too long");
 	}
 	if (cp < min_cp)
-		return rpc_fail_field(ctx, name, min_cp == 1 ? "must not be empty"
-							     : "too short");
+		return rpc_fail_field(ctx, name,
+				      min_cp == 1 ? "must not be empty"
+						  : "too short");
 	*out = s;
 	return 0;
 }
 
 int rpc_param_str(struct rpc_ctx *ctx, json_t *params, const char *name,
-		  bool required, size_t min_cp, size_t max_cp,
-		  const char **out)
+		  bool required, size_t min_cp, size_t max_cp, const char **out)
 {
 	return param_string(ctx, params, name, required, min_cp, max_cp, false,
 			    out);
@@ -525,7 +525,8 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
 
 	if (!json_is_object(params))
 		return 0;
-	json_object_foreach(params, key, v) {
+	json_object_foreach(params, key, v)
+	{
 		bool ok = false;
 
 		for (int i = 0; allowed[i]; i++)
@@ -680,12 +681,12 @@ void rpc_effect_close(struct rpc_ctx *ctx, int64_t account, int64_t session,
 	rpc_ctx_push(ctx, o);
 }
 
-void rpc_publish_account(struct rpc_ctx *ctx, int64_t account,
-			 const char *type, json_t *data)
+void rpc_publish_account(struct rpc_ctx *ctx, int64_t account, const char *type,
+			 json_t *data)
 {
-	json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:o}}", "jsonrpc", "2.0",
-			       "method", "event", "params", "type", type,
-			       "data", data);
+	json_t *ev =
+		json_pack("{s:s,s:s,s:{s:s,s:o}}", "jsonrpc", "2.0", "method",
+			  "event", "params", "type", type, "data", data);
 	struct rpc_out *o = new_out(ctx, RPC_OUT_ACCOUNT);
 
 	o->account = account;
@@ -698,10 +699,10 @@ void rpc_publish_ephemeral(struct rpc_ctx *ctx, int64_t circle,
 			   const char *type, const struct vis_item *item,
 			   json_t *data)
 {
-	json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:I,s:n,s:o}}", "jsonrpc",
-			       "2.0", "method", "event", "params", "type",
-			       type, "circle", (json_int_t)circle, "seq",
-			       "data", data);
+	json_t *ev =
+		json_pack("{s:s,s:s,s:{s:s,s:I,s:n,s:o}}", "jsonrpc", "2.0",
+			  "method", "event", "params", "type", type, "circle",
+			  (json_int_t)circle, "seq", "data", data);
 	struct rpc_out *o = new_out(ctx, RPC_OUT_EVENT);
 
 	/* SPEC: presence.changed has no seq */
@@ -774,7 +775,8 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 		refbuf_unref(ctx->raw_result);
 		ctx->raw_result = NULL;
 		if (rc == 0)
-			log_error("rpc", "%s returned no result", m ? m->name : "?");
+			log_error("rpc", "%s returned no result",
+				  m ? m->name : "?");
 		store_rollback_to(ctx->db);
 		rpc_ctx_drop(ctx);
 		json_decref(*result);
@@ -829,8 +831,8 @@ static bool nul_inside(json_t *v, int depth)
 				return true;
 		}
 	} else if (json_is_array(v)) {
-		json_array_foreach(v, i, x) if (nul_inside(x, depth + 1)) return
-			true;
+		json_array_foreach(v, i,
+				   x) if (nul_inside(x, depth + 1)) return true;
 	}
 	return false;
 }
@@ -929,8 +931,8 @@ invalid:
 	rpc_metrics_count(ctx->method, rc, now_seconds() - t0);
 	return response(NULL, NULL, rpc_ctx_error_json(ctx, rc));
 error:
-	rpc_metrics_count(rpc_method_name(ctx), ctx->err_code ? ctx->err_code
-							       : rc,
+	rpc_metrics_count(rpc_method_name(ctx),
+			  ctx->err_code ? ctx->err_code : rc,
 			  now_seconds() - t0);
 	if (!id)
 		return NULL; /* notifications get no reply, even errors */
@@ -1121,9 +1123,9 @@ int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
 /* ---- metrics ---- */
 
 #define METRIC_BUCKETS 12
-static const double bucket_le[METRIC_BUCKETS] = {
-	0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
-	0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
+static const double bucket_le[METRIC_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005,
+						 0.01,	 0.025, 0.05,	0.1,
+						 0.25,	 0.5,	1.0,	2.5};
 
 /* Counters of one method. */
 struct method_metrics {
@@ -1205,12 +1207,12 @@ uint64_t rpc_events_total(void)
 void rpc_metrics_write(struct buf *out)
 {
 	pthread_mutex_lock(&metrics_lock);
-	buf_adds(out, "# HELP scholia_rpc_calls_total JSON-RPC calls by method.\n"
-		      "# TYPE scholia_rpc_calls_total counter\n");
+	buf_adds(out,
+		 "# HELP scholia_rpc_calls_total JSON-RPC calls by method.\n"
+		 "# TYPE scholia_rpc_calls_total counter\n");
 	for (int i = 0; i < nmetrics; i++)
 		buf_addf(out, "scholia_rpc_calls_total{method=\"%s\"} %llu\n",
-			 metrics[i].name,
-			 (unsigned long long)metrics[i].calls);
+			 metrics[i].name, (unsigned long long)metrics[i].calls);
 	buf_adds(out, "# HELP scholia_rpc_errors_total JSON-RPC errors by "
 		      "method and code.\n"
 		      "# TYPE scholia_rpc_errors_total counter\n");
@@ -1241,16 +1243,18 @@ void rpc_metrics_write(struct buf *out)
 			 "le=\"+Inf\"} %llu\n",
 			 metrics[i].name, (unsigned long long)cum);
 		buf_addf(out,
-			 "scholia_rpc_duration_seconds_sum{method=\"%s\"} %.6f\n",
+			 "scholia_rpc_duration_seconds_sum{method=\"%s\"} "
+			 "%.6f\n",
 			 metrics[i].name, metrics[i].sum);
 		buf_addf(out,
 			 "scholia_rpc_duration_seconds_count{method=\"%s\"} "
 			 "%llu\n",
 			 metrics[i].name, (unsigned long long)cum);
 	}
-	buf_addf(out, "# HELP scholia_events_total Events stored and sent.\n"
-		      "# TYPE scholia_events_total counter\n"
-		      "scholia_events_total %llu\n",
+	buf_addf(out,
+		 "# HELP scholia_events_total Events stored and sent.\n"
+		 "# TYPE scholia_events_total counter\n"
+		 "scholia_events_total %llu\n",
 		 (unsigned long long)events_total);
 	pthread_mutex_unlock(&metrics_lock);
 }

@@ -144,8 +144,7 @@ int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
 /* Records the error for the reply; returns RPC_ERR for `return rpc_fail()`. */
 int rpc_fail(struct rpc_ctx *ctx, int code, const char *message);
 /* -32602 with data.field. */
-int rpc_fail_field(struct rpc_ctx *ctx, const char *field,
-		   const char *message);
+int rpc_fail_field(struct rpc_ctx *ctx, const char *field, const char *message);
 /* Code with data.retry_after_ms (-32029, -32010 slow mode and mute). */
 int rpc_fail_retry(struct rpc_ctx *ctx, int code, const char *message,
 		   int64_t retry_after_ms);
@@ -209,8 +208,8 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
  * (-1 leaves it), redact replaces the full data by the redacted data for
  * good (deletion). Returns 0 or a negative SCH_E* code.
  */
-int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind,
-		    int64_t item_id, int hidden, bool redact);
+int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
+		    int hidden, bool redact);
 /*
  * Replay for circle.subscribe: every stored event of circle after since_seq
  * that vis_check() lets v see, oldest first, as event params objects
@@ -229,8 +228,8 @@ void rpc_publish_ephemeral(struct rpc_ctx *ctx, int64_t circle,
 			   json_t *data);
 /* An event sent to one account's connections only, after commit
  * (notification.created). Takes the reference of data. */
-void rpc_publish_account(struct rpc_ctx *ctx, int64_t account,
-			 const char *type, json_t *data);
+void rpc_publish_account(struct rpc_ctx *ctx, int64_t account, const char *type,
+			 json_t *data);
 
 /* ---- effects on connections, applied by the transport after commit ---- */
 
@@ -292,30 +291,29 @@ extern struct rpc_hooks rpc_hooks;
  * upgrade and on /api requests). */
 #define RPC_SESSION_COOKIE "scholia_session"
 
-
 /* A request, borrowed for the handler's duration. */
 struct http_req {
-	const char *token;      /* from the cookie or Authorization: Bearer, or
-				   NULL; the caller is already authenticated
-				   from it when valid */
-	const char *method;     /* "GET", "POST", "DELETE" */
-	const char *path;       /* "/api/circles/7/annotations" */
-	const char *query;      /* "page=2" or "" */
-	const char *body;       /* request body ("" if none) */
+	const char *token;  /* from the cookie or Authorization: Bearer, or
+			       NULL; the caller is already authenticated
+			       from it when valid */
+	const char *method; /* "GET", "POST", "DELETE" */
+	const char *path;   /* "/api/circles/7/annotations" */
+	const char *query;  /* "page=2" or "" */
+	const char *body;   /* request body ("" if none) */
 	size_t body_len;
-	const char *host;       /* Host header */
-	bool tls;               /* served over TLS */
+	const char *host;	/* Host header */
+	bool tls;		/* served over TLS */
 	const char *public_url; /* --public-url, or "" */
-	const char *device;     /* the device cookie (auth/device.c), or NULL */
+	const char *device;	/* the device cookie (auth/device.c), or NULL */
 	/* headers the Web Annotation Protocol reads ("" when absent) */
 	const char *accept;
 	const char *prefer;
 	const char *if_match;
 	const char *content_type;
-	bool by_cookie;         /* token came from the session cookie */
-	bool origin_trusted;    /* Origin is ours or --allowed-origin, or,
-				   without Origin, Sec-Fetch-Site is
-				   same-origin or none */
+	bool by_cookie;	     /* token came from the session cookie */
+	bool origin_trusted; /* Origin is ours or --allowed-origin, or,
+				without Origin, Sec-Fetch-Site is
+				same-origin or none */
 };
 
 /* The answer; the handler fills it. Buffers are owned by the response and
@@ -323,12 +321,12 @@ struct http_req {
 struct http_resp {
 	int status;
 	char *content_type; /* malloc'd */
-	char *body;         /* malloc'd */
+	char *body;	    /* malloc'd */
 	size_t body_len;
-	char *set_cookie;   /* malloc'd full Set-Cookie value, or NULL;
-			       several cookies are separated by '\n' */
-	char *headers;      /* malloc'd extra "Name: value\r\n" lines, or
-			       NULL */
+	char *set_cookie; /* malloc'd full Set-Cookie value, or NULL;
+			     several cookies are separated by '\n' */
+	char *headers;	  /* malloc'd extra "Name: value\r\n" lines, or
+			     NULL */
 };
 
 /* An HTTP handler; runs on the store thread with a call context whose
@@ -380,16 +378,16 @@ int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
  * own settings are in its own struct (auth_config, circles_config,
  * moderation_config), filled by main.c too. */
 struct rpc_config {
-	size_t max_message;      /* 65536 */
-	int max_depth;           /* 32 */
-	size_t max_body_cp;      /* 10000 */
-	size_t max_exact_cp;     /* 4000 */
-	int posts_per_minute;    /* 20 */
-	int login_failures;      /* 5 per minute */
-	int search_per_minute;   /* 30 searches a minute per member; 0 none */
-	const char *public_url;  /* "" means from the Host header */
+	size_t max_message;	 /* 65536 */
+	int max_depth;		 /* 32 */
+	size_t max_body_cp;	 /* 10000 */
+	size_t max_exact_cp;	 /* 4000 */
+	int posts_per_minute;	 /* 20 */
+	int login_failures;	 /* 5 per minute */
+	int search_per_minute;	 /* 30 searches a minute per member; 0 none */
+	const char *public_url;	 /* "" means from the Host header */
 	const char *content_dir; /* sample book folder */
-	bool mail;               /* --smtp-url is set (server.info) */
+	bool mail;		 /* --smtp-url is set (server.info) */
 };
 extern struct rpc_config rpc_config;
 

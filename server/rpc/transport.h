@@ -26,16 +26,16 @@ struct pool;
 
 /* What one output asks the transport to do. */
 enum rpc_out_kind {
-	RPC_OUT_REPLY,       /* send bytes to conn */
-	RPC_OUT_EVENT,       /* circle event: fan out with vis_check */
+	RPC_OUT_REPLY,	     /* send bytes to conn */
+	RPC_OUT_EVENT,	     /* circle event: fan out with vis_check */
 	RPC_OUT_ACCOUNT,     /* event to every connection of account */
-	RPC_OUT_AUTH,        /* conn is now account/session (0: none) */
+	RPC_OUT_AUTH,	     /* conn is now account/session (0: none) */
 	RPC_OUT_SUBSCRIBE,   /* conn subscribes to circle with viewer */
 	RPC_OUT_UNSUBSCRIBE, /* conn leaves circle */
-	RPC_OUT_VIEWER,      /* new viewer for account's subs in circle */
-	RPC_OUT_CLOSE,       /* close conns of session (or of account) */
-	RPC_OUT_HTTP,        /* answer HTTP request http_id */
-	RPC_OUT_RESUME       /* conn's queue drained: read from it again */
+	RPC_OUT_VIEWER,	     /* new viewer for account's subs in circle */
+	RPC_OUT_CLOSE,	     /* close conns of session (or of account) */
+	RPC_OUT_HTTP,	     /* answer HTTP request http_id */
+	RPC_OUT_RESUME	     /* conn's queue drained: read from it again */
 };
 
 /* One output; the transport frees it with rpc_out_free. */
@@ -43,17 +43,17 @@ struct rpc_out {
 	enum rpc_out_kind kind;
 	struct rpc_out *next;
 	uint64_t conn;
-	struct refbuf *bytes;    /* reply / full event / account event */
+	struct refbuf *bytes;	 /* reply / full event / account event */
 	struct refbuf *redacted; /* event for VIS_REDACTED viewers, or NULL */
-	struct vis_item item;    /* event visibility facts */
+	struct vis_item item;	 /* event visibility facts */
 	int64_t circle;
 	int64_t account;
 	int64_t session;
 	bool is_admin;
 	struct vis_viewer viewer;
-	int ws_code;             /* RPC_OUT_CLOSE */
+	int ws_code; /* RPC_OUT_CLOSE */
 	char reason[64];
-	uint64_t http_id;        /* RPC_OUT_HTTP */
+	uint64_t http_id; /* RPC_OUT_HTTP */
 	struct http_resp resp;
 };
 
@@ -73,15 +73,18 @@ struct rpc_out {
 
 /* Options of the executor; start from RPC_EXEC_OPTS_INIT. */
 struct rpc_exec_opts {
-	struct store *db;       /* the executor's own connection (taken) */
-	struct pool *pool;      /* worker pool for rpc_defer (borrowed) */
-	void (*wake)(void *arg);/* called from other threads after outputs */
+	struct store *db;	 /* the executor's own connection (taken) */
+	struct pool *pool;	 /* worker pool for rpc_defer (borrowed) */
+	void (*wake)(void *arg); /* called from other threads after outputs */
 	void *wake_arg;
-	int max_batch;          /* calls per transaction at most */
-	int readers;            /* read-pool threads (0: 2; -1: none, every
-				   call runs on the executor) */
+	int max_batch; /* calls per transaction at most */
+	int readers;   /* read-pool threads (0: 2; -1: none, every
+			  call runs on the executor) */
 };
-#define RPC_EXEC_OPTS_INIT { NULL, NULL, NULL, NULL, 256, 0 }
+#define RPC_EXEC_OPTS_INIT                                                     \
+	{                                                                      \
+		NULL, NULL, NULL, NULL, 256, 0                                 \
+	}
 /* Read-pool threads at most. */
 #define RPC_READERS_MAX 8
 

@@ -158,10 +158,11 @@ int store_migrate(struct store *s, const char *dir, char *err, size_t errlen)
 		goto out;
 	}
 	if (n && current > list[n - 1].version) {
-		snprintf(err, errlen,
-			 "database %s was migrated to version %d by a newer "
-			 "scholia (this one knows up to %d); refusing to use it",
-			 store_path(s), current, list[n - 1].version);
+		snprintf(
+			err, errlen,
+			"database %s was migrated to version %d by a newer "
+			"scholia (this one knows up to %d); refusing to use it",
+			store_path(s), current, list[n - 1].version);
 		rc = SCH_ETOONEW;
 		goto out;
 	}
@@ -235,8 +236,10 @@ int store_migration_print(struct store *s, const char *dir, FILE *out)
 			list[i].name);
 	}
 	if (n && current > list[n - 1].version)
-		fprintf(out, "database is at version %d, newer than this "
-			     "scholia (%d)\n", current, list[n - 1].version);
+		fprintf(out,
+			"database is at version %d, newer than this "
+			"scholia (%d)\n",
+			current, list[n - 1].version);
 	free_list(list, n);
 	return 0;
 }

@@ -40,23 +40,26 @@ struct store_stmt;
 
 /* How a commit reaches the disk (SPEC §5 --durability). */
 enum store_durability {
-	STORE_DURABILITY_FULL,  /* synchronous=FULL: survives a power cut */
+	STORE_DURABILITY_FULL,	/* synchronous=FULL: survives a power cut */
 	STORE_DURABILITY_NORMAL /* synchronous=NORMAL: survives kill -9 */
 };
 
 /* Options for store_open; start from STORE_OPTS_INIT. */
 struct store_opts {
-	const char *path;                  /* database file; ":memory:" works */
-	const char *migrations_dir;        /* folder of NNNN_name.sql files */
+	const char *path;	    /* database file; ":memory:" works */
+	const char *migrations_dir; /* folder of NNNN_name.sql files */
 	enum store_durability durability;
-	int busy_timeout_ms;               /* sqlite busy_timeout */
-	bool migrate;                      /* apply pending migrations on open */
-	bool readonly;                     /* open read-only, never migrate */
-	bool query_only;                   /* PRAGMA query_only: reads only */
+	int busy_timeout_ms; /* sqlite busy_timeout */
+	bool migrate;	     /* apply pending migrations on open */
+	bool readonly;	     /* open read-only, never migrate */
+	bool query_only;     /* PRAGMA query_only: reads only */
 };
 
-#define STORE_OPTS_INIT { "./data/scholia.db", NULL, STORE_DURABILITY_FULL, \
-			  5000, true, false, false }
+#define STORE_OPTS_INIT                                                        \
+	{                                                                      \
+		"./data/scholia.db", NULL, STORE_DURABILITY_FULL, 5000, true,  \
+			false, false                                           \
+	}
 
 /*
  * Opens (creating the file and its folder if needed) and, when opts->migrate,
@@ -127,8 +130,8 @@ int store_rollback_to(struct store *s);
 
 /* Migrations (store/migrate.c). */
 struct migration_status {
-	int applied;  /* highest version recorded in the database */
-	int available;/* highest version in the migrations folder */
+	int applied;   /* highest version recorded in the database */
+	int available; /* highest version in the migrations folder */
 };
 int store_migrate(struct store *s, const char *dir, char *err, size_t errlen);
 /* Reads the applied and available versions. */

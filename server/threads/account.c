@@ -140,8 +140,9 @@ static int th_wipe(struct rpc_ctx *ctx, int kind, int64_t id)
 		rc = store_run(db, SQL_WIPE_REACTIONS, "ii", (int64_t)kind, id);
 	if (rc)
 		return rc;
-	(void)th_emit_post(ctx, EVENTS_POST_DELETED,
-		     &(struct th_post){.kind = kind, .id = id, .deleted = true});
+	(void)th_emit_post(
+		ctx, EVENTS_POST_DELETED,
+		&(struct th_post){.kind = kind, .id = id, .deleted = true});
 	return rpc_events_mark(ctx, th_kind_name(kind), id, -1, true);
 }
 

@@ -32,11 +32,10 @@
 struct md_out {
 	struct buf b;
 	int blocks; /* open blocks (not counting the document) */
-	int depth;		    /* open link/image spans */
+	int depth;  /* open link/image spans */
 	bool opened[MD_LINK_STACK]; /* did that span emit an <a>? */
 	int open_links;		    /* <a> elements currently open */
 };
-
 
 /* Appends a code point as UTF-8; escape: HTML-escape ASCII. */
 static void md_put_utf8(struct buf *b, uint32_t cp, bool escape)

@@ -405,8 +405,7 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			if (start != p.position)
 				store_run(db, SQL_ANN_POSITION, "ii", start,
 					  p.id);
-			bytes += json_dumpb(rows[m].obj, NULL, 0,
-					    JSON_COMPACT);
+			bytes += json_dumpb(rows[m].obj, NULL, 0, JSON_COMPACT);
 			m++;
 			full = bytes >= TH_PAGE_BYTES;
 		}
@@ -942,8 +941,7 @@ static int anchor_review(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!vis_is_moderator(&v))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"only moderators review anchors");
-	rc = store_ids(store_query(db, SQL_CIRCLE_ANNS, "i", circle), &ids,
-		       &n);
+	rc = store_ids(store_query(db, SQL_CIRCLE_ANNS, "i", circle), &ids, &n);
 	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
 	items = json_array();

@@ -22,7 +22,7 @@ void threads_init(void);
 /* What moderation and notify need to know about a target
  * ({"annotation":ID} or {"reply":ID}). */
 struct threads_target {
-	int kind;           /* 0 annotation, 1 reply */
+	int kind; /* 0 annotation, 1 reply */
 	int64_t id;
 	int64_t circle;
 	int64_t chapter;
@@ -31,7 +31,7 @@ struct threads_target {
 	bool private_;
 	bool hidden;
 	bool deleted;
-	bool locked;        /* the thread is locked */
+	bool locked; /* the thread is locked */
 };
 /* Parses {"annotation":ID} / {"reply":ID}: 0, SCH_EINVAL (bad shape),
  * SCH_ENOTFOUND. */
@@ -45,7 +45,8 @@ int threads_set_hidden(struct rpc_ctx *ctx, const struct threads_target *t,
 int threads_set_locked(struct rpc_ctx *ctx, int64_t annotation, bool locked);
 int threads_set_pinned(struct rpc_ctx *ctx, int64_t annotation, bool pinned);
 /* The object (annotation or reply) as the viewer may see it; new ref or NULL */
-json_t *threads_target_json(struct rpc_ctx *ctx, const struct threads_target *t);
+json_t *threads_target_json(struct rpc_ctx *ctx,
+			    const struct threads_target *t);
 
 /* Loads the facts of an annotation (kind 0) or reply (kind 1) by id:
  * 0 or SCH_ENOTFOUND. */

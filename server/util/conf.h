@@ -18,8 +18,8 @@
  * one pair of surrounding double quotes removed; both are borrowed and live
  * only for the call (copy what you keep). Return 0 to accept, or non-zero
  * after writing why into msg (msglen bytes). */
-typedef int (*conf_fn)(const char *key, const char *value, int line,
-		       void *ctx, char *msg, size_t msglen);
+typedef int (*conf_fn)(const char *key, const char *value, int line, void *ctx,
+		       char *msg, size_t msglen);
 
 /* Reads path and calls fn for each setting. Malformed lines and refused
  * settings are printed to errs (may be NULL) as "PATH:LINE: message".

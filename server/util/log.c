@@ -46,10 +46,12 @@ static void vlog(enum log_level level, const char *module, const char *fmt,
 	r = snprintf(line + n, sizeof(line) - n, "%s %s: ", level_name(level),
 		     module);
 	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+		n += (size_t)r < sizeof(line) - n ? (size_t)r
+						  : sizeof(line) - n - 1;
 	r = vsnprintf(line + n, sizeof(line) - n, fmt, ap);
 	if (r > 0)
-		n += (size_t)r < sizeof(line) - n ? (size_t)r : sizeof(line) - n - 1;
+		n += (size_t)r < sizeof(line) - n ? (size_t)r
+						  : sizeof(line) - n - 1;
 	/* one event, one line: fold any newline the message carried */
 	for (size_t i = 0; i < n; i++)
 		if (line[i] == '\n' || line[i] == '\r')

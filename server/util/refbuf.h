@@ -17,8 +17,8 @@
 
 /* Shared bytes; never modified after creation. */
 struct refbuf {
-	atomic_int refs; /* owners; freed when it drops to 0 */
-	size_t len;      /* payload bytes */
+	atomic_int refs;      /* owners; freed when it drops to 0 */
+	size_t len;	      /* payload bytes */
 	unsigned char data[]; /* REFBUF_HEADROOM bytes, then the payload */
 };
 

@@ -18,11 +18,14 @@ struct u64map_slot {
 /* The map. */
 struct u64map {
 	struct u64map_slot *slots;
-	size_t cap;  /* power of two, or 0 */
+	size_t cap; /* power of two, or 0 */
 	size_t used;
 };
 
-#define U64MAP_INIT { NULL, 0, 0 }
+#define U64MAP_INIT                                                            \
+	{                                                                      \
+		NULL, 0, 0                                                     \
+	}
 
 void *u64map_get(const struct u64map *m, uint64_t key);
 /* Inserts or replaces; key must be nonzero. */

@@ -37,36 +37,36 @@ enum vis_role {
 
 /* What the rule needs to know about a piece of content. */
 struct vis_item {
-	int64_t circle;       /* circle it belongs to */
-	int64_t author;       /* account that wrote it; 0 for system items */
+	int64_t circle;	      /* circle it belongs to */
+	int64_t author;	      /* account that wrote it; 0 for system items */
 	int64_t chapter;      /* chapter it sits in; 0 if none */
 	int chapter_order;    /* reading position of that chapter (1-based) */
 	int64_t only_account; /* nonzero: nobody else may see it */
-	bool private_;        /* visibility "private" */
-	bool hidden;          /* hidden by a moderator or auto-hide */
-	bool thread;          /* a thread (annotation) rather than a reply;
+	bool private_;	      /* visibility "private" */
+	bool hidden;	      /* hidden by a moderator or auto-hide */
+	bool thread;	      /* a thread (annotation) rather than a reply;
 				 post first withholds both (anything with a
 				 chapter), see visibility.c */
 };
 
 /* What the rule needs to know about the viewer in that circle. */
 struct vis_viewer {
-	int64_t account;      /* 0: anonymous */
-	int64_t circle;       /* circle this state is for */
-	enum vis_role role;   /* membership in that circle */
-	bool is_admin;        /* site admin */
-	bool spoiler_guard;   /* the circle's option */
-	bool post_first;      /* the circle's option */
-	bool show_all;        /* the viewer asked to see everything */
-	int progress_order;   /* reading position reached (0: none) */
-	int nposted;          /* entries used in posted[] */
+	int64_t account;		/* 0: anonymous */
+	int64_t circle;			/* circle this state is for */
+	enum vis_role role;		/* membership in that circle */
+	bool is_admin;			/* site admin */
+	bool spoiler_guard;		/* the circle's option */
+	bool post_first;		/* the circle's option */
+	bool show_all;			/* the viewer asked to see everything */
+	int progress_order;		/* reading position reached (0: none) */
+	int nposted;			/* entries used in posted[] */
 	int64_t posted[VIS_MAX_POSTED]; /* chapters where post-first is met */
 };
 
 enum vis_result {
-	VIS_NONE = 0,     /* may not know it exists */
+	VIS_NONE = 0,	  /* may not know it exists */
 	VIS_REDACTED = 1, /* sees the placeholder: hidden:true, body null */
-	VIS_FULL = 2      /* sees it all */
+	VIS_FULL = 2	  /* sees it all */
 };
 
 /* The rule. Both pointers borrowed. */

@@ -390,7 +390,7 @@ static struct {
 	char (*tok)[128];
 	char (*handle)[40];
 	char password[64];
-} st = {"127.0.0.1", 8080, 0, 0, 0, 0, 0, {0}, "", 0, NULL, NULL,
+} st = {"127.0.0.1",	   8080, 0, 0, 0, 0, 0, {0}, "", 0, NULL, NULL,
 	"bench-password-1"};
 
 static void state_load(const char *path)
@@ -408,8 +408,7 @@ static void state_load(const char *path)
 			continue;
 		if (!strcmp(w, "chapter") && sscanf(line, "%*s %lld", &x) == 1)
 			st.chapter = x;
-		else if (!strcmp(w, "c10") &&
-			 sscanf(line, "%*s %lld", &x) == 1)
+		else if (!strcmp(w, "c10") && sscanf(line, "%*s %lld", &x) == 1)
 			st.c10 = x;
 		else if (!strcmp(w, "c1000") &&
 			 sscanf(line, "%*s %lld", &x) == 1)
@@ -451,13 +450,24 @@ static void state_load(const char *path)
 enum cstate { C_FREE, C_TCP, C_HS, C_OPEN, C_DOWN };
 enum role { R_MEMBER, R_WRITER, R_LOGIN, R_SETUP, R_BARE };
 enum op {
-	OP_RESUME, OP_SUB, OP_CREATE, OP_REPLY, OP_LIST, OP_CHGET,
-	OP_LOGIN, OP_REGISTER, OP_JOIN, OP_OTHER, OP_CLIST, NOP
+	OP_RESUME,
+	OP_SUB,
+	OP_CREATE,
+	OP_REPLY,
+	OP_LIST,
+	OP_CHGET,
+	OP_LOGIN,
+	OP_REGISTER,
+	OP_JOIN,
+	OP_OTHER,
+	OP_CLIST,
+	NOP
 };
 static const char *const op_name[NOP] = {
-	"auth.resume", "circle.subscribe", "annotation.create",
-	"reply.create", "annotation.list", "chapter.get", "auth.login",
-	"auth.register", "circle.join", "other", "client.list"};
+	"auth.resume",	"circle.subscribe", "annotation.create",
+	"reply.create", "annotation.list",  "chapter.get",
+	"auth.login",	"auth.register",    "circle.join",
+	"other",	"client.list"};
 
 #define NPEND 32
 #define NSUB 3
@@ -469,8 +479,8 @@ struct pend {
 
 struct conn {
 	int fd;
-	int idx;               /* slot */
-	int acct;              /* account index, -1: owner */
+	int idx;  /* slot */
+	int acct; /* account index, -1: owner */
 	uint8_t state, role, frag, closing;
 	int port;
 	char accept[32];
@@ -487,9 +497,9 @@ struct conn {
 	uint64_t nextid;
 	uint64_t t_retry, t_start;
 	int backoff, caught, epout;
-	int step;               /* setup state machine */
-	uint32_t src;           /* source address (host order), 0: spread */
-	char reply[256];        /* setup: last reply's result bits */
+	int step;		 /* setup state machine */
+	uint32_t src;		 /* source address (host order), 0: spread */
+	char reply[256];	 /* setup: last reply's result bits */
 	uint64_t list_due[NSUB]; /* naive client: re-fetch at this time */
 };
 
@@ -511,11 +521,11 @@ static int nconns;
 struct report {
 	uint64_t sent[NOP], acked[NOP], errs[NOP];
 	uint64_t deliveries, replayed, lost, dup, closes, timeouts, overflow,
-		 resync, conn_ok, conn_fail, skipped, late;
-	uint64_t cpu_us;            /* this worker's CPU time in the phase */
-	uint64_t t_first, t_last;   /* connect/reconnect: first ok, all done */
+		resync, conn_ok, conn_fail, skipped, late;
+	uint64_t cpu_us;	     /* this worker's CPU time in the phase */
+	uint64_t t_first, t_last;    /* connect/reconnect: first ok, all done */
 	uint64_t posts_circ[NCSLOT]; /* acked posts per circle slot */
-	uint64_t nev;               /* event entries that follow */
+	uint64_t nev;		     /* event entries that follow */
 	struct hist ack[NOP], fan, login;
 };
 static struct report rep;
@@ -733,9 +743,9 @@ static void conn_drop(struct conn *c)
 		c->backoff = c->backoff ? c->backoff * 2 : 20;
 		if (c->backoff > 500)
 			c->backoff = 500;
-		c->t_retry = now_ns() +
-			     (uint64_t)(rnd() % (uint64_t)c->backoff) *
-				     1000000ull;
+		c->t_retry =
+			now_ns() +
+			(uint64_t)(rnd() % (uint64_t)c->backoff) * 1000000ull;
 	}
 }
 
@@ -758,8 +768,8 @@ static int conn_start(struct conn *c, int port)
 #endif
 	memset(&src, 0, sizeof(src));
 	src.sin_family = AF_INET;
-	src.sin_addr.s_addr = htonl(c->src ? c->src
-				    : 0x7f000002u + (uint32_t)(c->idx % 8));
+	src.sin_addr.s_addr =
+		htonl(c->src ? c->src : 0x7f000002u + (uint32_t)(c->idx % 8));
 	bind(c->fd, (struct sockaddr *)&src, sizeof(src));
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
@@ -897,8 +907,7 @@ static void parse_frames(struct conn *c)
 			} else {
 				c->frag = 1;
 				c->msgn = 0;
-				buf_put(&c->msg, &c->msgn, &c->msgcap, p,
-					len);
+				buf_put(&c->msg, &c->msgn, &c->msgcap, p, len);
 			}
 			break;
 		case 8:
@@ -1024,7 +1033,8 @@ static int g_verbose;
 static void handle_event(struct conn *c, const char *params, const char *e,
 			 int live)
 {
-	const char *pc = jget(params, e, "circle"), *ps = jget(params, e, "seq");
+	const char *pc = jget(params, e, "circle"),
+		   *ps = jget(params, e, "seq");
 	int64_t circle = jint(pc, e, -1), seq = jint(ps, e, -1);
 	int s;
 
@@ -1060,7 +1070,8 @@ static void handle_event(struct conn *c, const char *params, const char *e,
 		const char *b = d ? jget(d, e, "body") : NULL;
 
 		if (b && e - b > 8 && memcmp(b, "\"bench ", 7) == 0) {
-			uint64_t t = (uint64_t)jint(b + 7, e, 0), now = now_ns();
+			uint64_t t = (uint64_t)jint(b + 7, e, 0),
+				 now = now_ns();
 
 			if (t && now > t) {
 				uint64_t us = (now - t) / 1000;
@@ -1352,11 +1363,11 @@ static void on_reply(struct conn *c, struct pend *pd, const char *res,
 #define BENCH_WRITER_ACCTS 512
 
 static struct {
-	int n;           /* members to create */
-	int next;        /* next member index to hand out */
-	int conc;        /* connections registering at once */
+	int n;	  /* members to create */
+	int next; /* next member index to hand out */
+	int conc; /* connections registering at once */
 	char (*codes)[128];
-	int ncodes;       /* code index: 0 c10, 1 c1000, 2.. c100[k] */
+	int ncodes; /* code index: 0 c10, 1 c1000, 2.. c100[k] */
 	FILE *out;
 } su;
 
@@ -1460,7 +1471,6 @@ static int sync_call(struct conn *c, const char *method, const char *params)
 	return rep.errs[OP_OTHER] ? -1 : 0;
 }
 
-
 static void init_epoll(int n)
 {
 	struct rlimit rl;
@@ -1490,8 +1500,8 @@ static int open_sync(struct conn *c, int role)
 	c->role = (uint8_t)role;
 	if (conn_start(c, st.port) < 0)
 		return -1;
-	while (c->state != C_OPEN && c->state != C_FREE &&
-	       c->state != C_DOWN && now_ns() < deadline)
+	while (c->state != C_OPEN && c->state != C_FREE && c->state != C_DOWN &&
+	       now_ns() < deadline)
 		loop_once(10000000);
 	return c->state == C_OPEN ? 0 : -1;
 }
@@ -1632,8 +1642,8 @@ static int cmd_setup(int argc, char **argv)
 			{
 				int slot = k;
 
-				jstr(jget(sync_res,
-					  sync_res + strlen(sync_res), "code"),
+				jstr(jget(sync_res, sync_res + strlen(sync_res),
+					  "code"),
 				     sync_res + strlen(sync_res),
 				     su.codes[slot], 128);
 				if (slot + 1 > su.ncodes)
@@ -1654,8 +1664,8 @@ static int cmd_setup(int argc, char **argv)
 		o->nsub = 1;
 		o->circ[0] = st.c1000;
 		while ((rep.acked[OP_CREATE] + rep.errs[OP_CREATE] <
-			(uint64_t)annots) && now_ns() < deadline &&
-		       o->state == C_OPEN) {
+			(uint64_t)annots) &&
+		       now_ns() < deadline && o->state == C_OPEN) {
 			while (o->npend < 32 && sent < annots) {
 				snprintf(body, sizeof(body),
 					 "Existing note %d on this chapter: "
@@ -1692,8 +1702,7 @@ static int cmd_setup(int argc, char **argv)
 
 			for (int k = 0; k < conc; k++) {
 				/* a connection that failed: next member */
-				if (conns[k].state == C_FREE &&
-				    su.next < su.n)
+				if (conns[k].state == C_FREE && su.next < su.n)
 					setup_start(&conns[k]);
 				if (conns[k].state != C_FREE &&
 				    conns[k].state != C_DOWN)
@@ -1708,8 +1717,7 @@ static int cmd_setup(int argc, char **argv)
 	fprintf(stderr,
 		"loadgen setup: %llu members registered (%llu failures) "
 		"in %.1f s\n",
-		(unsigned long long)setup_done,
-		(unsigned long long)setup_fail,
+		(unsigned long long)setup_done, (unsigned long long)setup_fail,
 		(double)(now_ns() - t0) / 1e9);
 	return setup_done == (uint64_t)su.n && !setup_fail ? 0 : 1;
 }
@@ -1717,14 +1725,13 @@ static int cmd_setup(int argc, char **argv)
 /* ------------------------------------------------------------------ */
 /* run: the parent and its workers */
 
-enum cmdtype { CMD_CONNECT = 1, CMD_LOAD, CMD_WRITERS, CMD_KILLWAIT,
-	       CMD_QUIT };
+enum cmdtype { CMD_CONNECT = 1, CMD_LOAD, CMD_WRITERS, CMD_KILLWAIT, CMD_QUIT };
 struct cmd {
 	int type;
 	double rate, dur;
-	int mix[4];     /* create, reply, list, chapter.get (percent) */
-	int target;     /* 0 own c100, 1 c1000 */
-	int storm;      /* login connections opened at 0.5 s */
+	int mix[4]; /* create, reply, list, chapter.get (percent) */
+	int target; /* 0 own c100, 1 c1000 */
+	int storm;  /* login connections opened at 0.5 s */
 	int nodrain;
 	int wconns, wwin, wport;
 	int64_t wcircle, wchapter;
@@ -1751,7 +1758,8 @@ static void worker_setup(void)
 		c->acct = a;
 		c->state = C_DOWN;
 		c->nsub = 0;
-		c->circ[c->nsub++] = st.c100[(a / 100) % (st.n100 ? st.n100 : 1)];
+		c->circ[c->nsub++] =
+			st.c100[(a / 100) % (st.n100 ? st.n100 : 1)];
 		if (a < 1000)
 			c->circ[c->nsub++] = st.c1000;
 		if (a < 10)
@@ -1917,7 +1925,7 @@ static void worker_load(const struct cmd *cm)
 					 (long long)st.chapter);
 			else
 				send_post(c, op, sub, next);
-next:
+		next:
 			next += (uint64_t)(-log(1.0 - rnd01()) / rate * 1e9);
 		}
 		now = now_ns();
@@ -1968,10 +1976,12 @@ static void worker_writers(const struct cmd *cm)
 		c->role = R_WRITER;
 		/* main server: a member account each (the post limit is per
 		 * member); baseline server: its owner */
-		c->acct = cm->wtoken[0] ? -1
-			: (wk_id + i * nworkers) %
-			  (st.nacct < BENCH_WRITER_ACCTS ? st.nacct
-							 : BENCH_WRITER_ACCTS);
+		c->acct = cm->wtoken[0]
+				  ? -1
+				  : (wk_id + i * nworkers) %
+					    (st.nacct < BENCH_WRITER_ACCTS
+						     ? st.nacct
+						     : BENCH_WRITER_ACCTS);
 		conn_start(c, cm->wport);
 	}
 	/* 1 s warm-up, then count: reset counters at t0 + 1 s */
@@ -2118,7 +2128,7 @@ static const char *pidfile, *restart_cmd;
 
 struct agg {
 	struct report r;
-	struct hist last;   /* last-recipient latency per event */
+	struct hist last; /* last-recipient latency per event */
 	uint64_t events;
 };
 static struct agg A;
@@ -2210,8 +2220,7 @@ static void collect(void)
 		A.r.cpu_us += r->cpu_us;
 		for (int s = 0; s < NCSLOT; s++)
 			A.r.posts_circ[s] += r->posts_circ[s];
-		if (r->t_first &&
-		    (!A.r.t_first || r->t_first < A.r.t_first))
+		if (r->t_first && (!A.r.t_first || r->t_first < A.r.t_first))
 			A.r.t_first = r->t_first;
 		if (r->t_last > A.r.t_last)
 			A.r.t_last = r->t_last;
@@ -2234,8 +2243,8 @@ static uint64_t subs_of_slot(int slot)
 			n++;
 		else if (slot == 1 && a < 1000)
 			n++;
-		else if (slot >= 3 && 3 + (a / 100) % (st.n100 ? st.n100 : 1) ==
-					      slot)
+		else if (slot >= 3 &&
+			 3 + (a / 100) % (st.n100 ? st.n100 : 1) == slot)
 			n++;
 	}
 	return n;
@@ -2337,18 +2346,14 @@ static void phase_json(const char *name, double secs, const char *extra_fmt,
 		"\"skipped\":%llu,\"events\":%llu,"
 		"\"late_before_phase\":%llu,\"loadgen_cpu_us\":%llu,",
 		(unsigned long long)A.r.deliveries, (unsigned long long)exp,
-		(unsigned long long)A.r.replayed,
-		(unsigned long long)A.r.lost, (unsigned long long)A.r.dup,
-		(unsigned long long)A.r.closes,
+		(unsigned long long)A.r.replayed, (unsigned long long)A.r.lost,
+		(unsigned long long)A.r.dup, (unsigned long long)A.r.closes,
 		(unsigned long long)A.r.timeouts,
 		(unsigned long long)A.r.overflow,
-		(unsigned long long)A.r.resync,
-		(unsigned long long)A.r.conn_ok,
+		(unsigned long long)A.r.resync, (unsigned long long)A.r.conn_ok,
 		(unsigned long long)A.r.conn_fail,
-		(unsigned long long)A.r.skipped,
-		(unsigned long long)A.events,
-		(unsigned long long)A.r.late,
-		(unsigned long long)A.r.cpu_us);
+		(unsigned long long)A.r.skipped, (unsigned long long)A.events,
+		(unsigned long long)A.r.late, (unsigned long long)A.r.cpu_us);
 	for (int o = 0; o < NOP; o++) {
 		char nm[64];
 
@@ -2418,8 +2423,8 @@ static void reap_pidfile(void)
 	}
 }
 
-static int run_load(const char *name, double rate, double dur,
-		    const int mix[4], int target, int storm, int nodrain)
+static int run_load(const char *name, double rate, double dur, const int mix[4],
+		    int target, int storm, int nodrain)
 {
 	struct cmd cm;
 	double cpu0 = proc_cpu_us(server_pid), cpu1;
@@ -2463,12 +2468,13 @@ static int run_load(const char *name, double rate, double dur,
 
 static int cmd_run(int argc, char **argv)
 {
-	const char *state = NULL, *json = NULL, *phases =
-		"connect,idle,steady,knee,reads,storm,writers,kill";
+	const char *state = NULL, *json = NULL,
+		   *phases =
+			   "connect,idle,steady,knee,reads,storm,writers,kill";
 	const char *base_state = NULL;
 	int base_port = 0;
-	double idle_s = envd("BENCH_IDLE", 30), steady_s =
-		envd("BENCH_STEADY", 10);
+	double idle_s = envd("BENCH_IDLE", 30),
+	       steady_s = envd("BENCH_STEADY", 10);
 	double rate = envd("BENCH_RATE", 500), step_s = envd("BENCH_STEP", 5);
 	int mix[4] = {50, 45, 4, 1}, wmix[4] = {50, 50, 0, 0};
 	char *ph, *save = NULL, *list;
@@ -2581,7 +2587,8 @@ static int cmd_run(int argc, char **argv)
 						nconn_total
 				      : -1;
 			fprintf(stderr,
-				"  idle           %.0f s: server RSS %ld -> %ld "
+				"  idle           %.0f s: server RSS %ld -> "
+				"%ld "
 				"kB: %.0f bytes per idle connection\n",
 				idle_s, rss0, rss1, per);
 			memset(&A, 0, sizeof(A));
@@ -2601,7 +2608,8 @@ static int cmd_run(int argc, char **argv)
 			 * lost, the sustained maximum the last step with
 			 * nothing lost whose acks kept up */
 			double r = envd("BENCH_KNEE_START", rate);
-			double good_r = 0, good_d = 0, good_p99 = 0, good_cpu = 0;
+			double good_r = 0, good_d = 0, good_p99 = 0,
+			       good_cpu = 0;
 			double max_r = 0, max_d = 0, max_p99 = 0;
 			int steps = (int)envd("BENCH_KNEE_STEPS", 10);
 			int passed = 0;
@@ -2625,10 +2633,13 @@ static int cmd_run(int argc, char **argv)
 					passed = 1;
 				if (!passed) {
 					good_r = r, good_d = d, good_p99 = p99;
-					good_cpu = A.r.deliveries
-						? (proc_cpu_us(server_pid) - c0) /
-						  (double)A.r.deliveries
-						: 0;
+					good_cpu =
+						A.r.deliveries
+							? (proc_cpu_us(
+								   server_pid) -
+							   c0) / (double)A.r
+									  .deliveries
+							: 0;
 				}
 				r *= envd("BENCH_KNEE_FACTOR", 1.5);
 			}
@@ -2659,8 +2670,7 @@ static int cmd_run(int argc, char **argv)
 
 			run_load("storm_control", rate, 4, wmix, 0, 0, 0);
 			run_load("storm", rate, 4, wmix, 0, n, 0);
-		} else if (!strcmp(ph, "writers") ||
-			   !strcmp(ph, "baseline")) {
+		} else if (!strcmp(ph, "writers") || !strcmp(ph, "baseline")) {
 			int base = !strcmp(ph, "baseline");
 			double cpu0 = proc_cpu_us(server_pid), secs;
 
@@ -2709,8 +2719,8 @@ static int cmd_run(int argc, char **argv)
 						die("command write");
 				}
 			} else {
-				cm.wconns = (cm.wconns + nworkers - 1) /
-					    nworkers;
+				cm.wconns =
+					(cm.wconns + nworkers - 1) / nworkers;
 				broadcast(&cm);
 			}
 			collect();
@@ -2762,8 +2772,8 @@ static int cmd_run(int argc, char **argv)
 			collect();
 			reap_pidfile();
 			if (!A.r.t_last)
-				A.r.t_last = A.r.t_first = tk +
-					(uint64_t)(cm.timeout * 1e9);
+				A.r.t_last = A.r.t_first =
+					tk + (uint64_t)(cm.timeout * 1e9);
 			{
 				double from_kill =
 					(double)(A.r.t_last - tk) / 1e9;
@@ -2775,9 +2785,11 @@ static int cmd_run(int argc, char **argv)
 
 				fprintf(stderr,
 					"  reconnect      %llu of %d caught up "
-					"(%llu replayed events, %llu lost, %llu "
+					"(%llu replayed events, %llu lost, "
+					"%llu "
 					"dup, %llu resync): %.2f s after kill, "
-					"%.2f s after restart, %.2f s after the "
+					"%.2f s after restart, %.2f s after "
+					"the "
 					"first reconnect\n",
 					(unsigned long long)A.r.conn_ok,
 					nconn_total,
@@ -2786,15 +2798,16 @@ static int cmd_run(int argc, char **argv)
 					(unsigned long long)A.r.dup,
 					(unsigned long long)A.r.resync,
 					from_kill, from_restart, from_first);
-				phase_json("reconnect", from_kill,
-					   "\"caught_up\":%llu,"
-					   "\"secs_after_kill\":%.3f,"
-					   "\"secs_after_restart\":%.3f,"
-					   "\"secs_after_first_reconnect\":%.3f,"
-					   "\"restart_cmd_secs\":%.3f",
-					   (unsigned long long)A.r.conn_ok,
-					   from_kill, from_restart, from_first,
-					   (double)(tr_end - tr) / 1e9);
+				phase_json(
+					"reconnect", from_kill,
+					"\"caught_up\":%llu,"
+					"\"secs_after_kill\":%.3f,"
+					"\"secs_after_restart\":%.3f,"
+					"\"secs_after_first_reconnect\":%.3f,"
+					"\"restart_cmd_secs\":%.3f",
+					(unsigned long long)A.r.conn_ok,
+					from_kill, from_restart, from_first,
+					(double)(tr_end - tr) / 1e9);
 			}
 		} else {
 			fprintf(stderr, "loadgen: unknown phase %s\n", ph);
@@ -2879,8 +2892,8 @@ static int cmd_raw(int argc, char **argv)
 			if (k <= 0)
 				break;
 			for (int j = 0; j < k; j++) {
-				ssize_t r = read(evs[j].data.fd, rb,
-						 sizeof(rb));
+				ssize_t r =
+					read(evs[j].data.fd, rb, sizeof(rb));
 
 				if (r > 0)
 					got += (uint64_t)r;
@@ -2923,8 +2936,7 @@ static int cmd_selftest(void)
 		sprintf(hex + 2 * i, "%02x", d[i]);
 	if (strcmp(hex, "a9993e364706816aba3e25717850c26c9cd0d89d"))
 		bad = printf("sha1(abc) = %s\n", hex);
-	sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56,
-	     d);
+	sha1("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 56, d);
 	for (int i = 0; i < 20; i++)
 		sprintf(hex + 2 * i, "%02x", d[i]);
 	if (strcmp(hex, "84983e441c3bd26ebaae4aa1f95129e5e54670f1"))

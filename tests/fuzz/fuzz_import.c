@@ -80,7 +80,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(chpath, sizeof(chpath), "%s/ch1.md", dir);
 		if (nul) {
 			write_file(path, data, (size_t)(nul - data));
-			write_file(chpath, nul + 1, size - (size_t)(nul - data) - 1);
+			write_file(chpath, nul + 1,
+				   size - (size_t)(nul - data) - 1);
 		} else {
 			write_file(path, meta, strlen(meta));
 			write_file(chpath, data, size);

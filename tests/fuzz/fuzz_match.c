@@ -17,7 +17,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *copy, *part[4] = { NULL, NULL, NULL, NULL };
+	char *copy, *part[4] = {NULL, NULL, NULL, NULL};
 	struct books_match m;
 	int64_t old_start;
 	size_t text_len;

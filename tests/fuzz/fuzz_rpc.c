@@ -4,15 +4,16 @@
  *
  * Once per process: a fresh temporary database with every migration and the
  * sample book, every module registered, an account owning a circle with a
- * second member and posts by both (see seed_content()), the store executor thread and a worker pool, exactly as
- * `scholia serve` wires them (minus the sockets). Each input is submitted as
- * one WebSocket text message with rpc_submit_message() on a fresh connection
- * authenticated by the fuzz account's session token, followed by a sentinel
- * call; the outputs are drained until the sentinel's reply arrives, so every
- * reply, event and effect of the input went through the executor. When an
- * input logged the account out, revoked its session or deleted it, the
- * account is logged in (or re-created) again so later inputs stay
- * authenticated. FUZZ_RPC_VERBOSE=1 prints every reply (to check a seed).
+ * second member and posts by both (see seed_content()), the store executor
+ * thread and a worker pool, exactly as `scholia serve` wires them (minus the
+ * sockets). Each input is submitted as one WebSocket text message with
+ * rpc_submit_message() on a fresh connection authenticated by the fuzz
+ * account's session token, followed by a sentinel call; the outputs are drained
+ * until the sentinel's reply arrives, so every reply, event and effect of the
+ * input went through the executor. When an input logged the account out,
+ * revoked its session or deleted it, the account is logged in (or re-created)
+ * again so later inputs stay authenticated. FUZZ_RPC_VERBOSE=1 prints every
+ * reply (to check a seed).
  */
 #include <jansson.h>
 #include <pthread.h>
@@ -160,7 +161,8 @@ static void login(void)
 		snprintf(msg, sizeof(msg),
 			 "{\"jsonrpc\":\"2.0\",\"id\":\"fz-login\",\"method\":"
 			 "\"auth.login\",\"params\":{\"handle\":\"%s\","
-			 "\"password\":\"" FZ_PASSWORD "\"}}", handle);
+			 "\"password\":\"" FZ_PASSWORD "\"}}",
+			 handle);
 		submit(conn, msg);
 		r = wait_reply("fz-login");
 		rpc_conn_close(conn);
@@ -208,18 +210,18 @@ static void seed_content(void)
 	FILE *devnull = fopen("/dev/null", "w");
 
 	rpc_conn_open(conn, "127.0.0.1", "fuzz", token);
-	json_decref(seed_call(conn,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"circle.create\",\"params\":{\"name\":\"Fuzz circle\","
-		"\"book\":1}}"));
-	json_decref(seed_call(conn,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"annotation.create\",\"params\":{\"circle\":1,"
-		"\"chapter\":1,\"target\":null,\"visibility\":\"circle\","
-		"\"body\":\"first\"}}"));
+	json_decref(seed_call(
+		conn, "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		      "\"circle.create\",\"params\":{\"name\":\"Fuzz circle\","
+		      "\"book\":1}}"));
+	json_decref(seed_call(
+		conn, "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		      "\"annotation.create\",\"params\":{\"circle\":1,"
+		      "\"chapter\":1,\"target\":null,\"visibility\":\"circle\","
+		      "\"body\":\"first\"}}"));
 	res = seed_call(conn,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"circle.invite\",\"params\":{\"circle\":1}}");
+			"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+			"\"circle.invite\",\"params\":{\"circle\":1}}");
 	s = open_db(false);
 	if (auth_cli_create_account(s, "fuzzpeer", "Peer", false, FZ_PASSWORD,
 				    "", devnull, err, sizeof(err)))
@@ -228,10 +230,10 @@ static void seed_content(void)
 	if (devnull)
 		fclose(devnull);
 	rpc_conn_open(peer, "127.0.0.1", "fuzz", NULL);
-	json_decref(seed_call(peer,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"auth.login\",\"params\":{\"handle\":\"fuzzpeer\","
-		"\"password\":\"" FZ_PASSWORD "\"}}"));
+	json_decref(seed_call(
+		peer, "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		      "\"auth.login\",\"params\":{\"handle\":\"fuzzpeer\","
+		      "\"password\":\"" FZ_PASSWORD "\"}}"));
 	if (json_is_string(json_object_get(res, "code"))) {
 		snprintf(msg, sizeof(msg),
 			 "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
@@ -240,19 +242,19 @@ static void seed_content(void)
 		json_decref(seed_call(peer, msg));
 	}
 	json_decref(res);
-	json_decref(seed_call(peer,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"annotation.create\",\"params\":{\"circle\":1,"
-		"\"chapter\":1,\"target\":null,\"visibility\":\"circle\","
-		"\"body\":\"the peer's thought\"}}"));
-	json_decref(seed_call(peer,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"reply.create\",\"params\":{\"annotation\":1,"
-		"\"body\":\"the peer's reply\"}}"));
+	json_decref(seed_call(
+		peer, "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		      "\"annotation.create\",\"params\":{\"circle\":1,"
+		      "\"chapter\":1,\"target\":null,\"visibility\":\"circle\","
+		      "\"body\":\"the peer's thought\"}}"));
+	json_decref(seed_call(
+		peer, "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		      "\"reply.create\",\"params\":{\"annotation\":1,"
+		      "\"body\":\"the peer's reply\"}}"));
 	rpc_conn_close(peer);
-	json_decref(seed_call(conn,
-		"{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
-		"\"circle.subscribe\",\"params\":{\"circle\":1}}"));
+	json_decref(seed_call(
+		conn, "{\"jsonrpc\":\"2.0\",\"id\":\"fz-seed\",\"method\":"
+		      "\"circle.subscribe\",\"params\":{\"circle\":1}}"));
 	rpc_conn_close(conn);
 }
 

@@ -82,31 +82,34 @@ static void test_roles(void **state)
 
 	assert_int_equal(
 		fixture_call(f, f->alice, "circle.set_role",
-		     json_pack("{s:I,s:I,s:s}", "circle", (json_int_t)f->circle,
-			       "account", (json_int_t)f->bob, "role",
-			       "moderator"),
-		     NULL),
+			     json_pack("{s:I,s:I,s:s}", "circle",
+				       (json_int_t)f->circle, "account",
+				       (json_int_t)f->bob, "role", "moderator"),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.role, VIS_ROLE_MODERATOR);
 	/* the last owner cannot step down */
-	assert_int_equal(fixture_call(f, f->alice, "circle.set_role",
-			      json_pack("{s:I,s:I,s:s}", "circle",
-					(json_int_t)f->circle, "account",
-					(json_int_t)f->alice, "role", "member"),
-			      NULL),
-			 RPC_E_CONFLICT);
-	/* a moderator is not an owner */
-	assert_int_equal(fixture_call(f, f->bob, "circle.update",
-			      json_pack("{s:I,s:b}", "circle",
-					(json_int_t)f->circle, "post_first", 1),
-			      NULL),
-			 RPC_E_FORBIDDEN);
-	/* an outsider learns nothing */
 	assert_int_equal(
-		fixture_call(f, f->carol, "circle.get",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), NULL),
-		RPC_E_NOT_FOUND);
+		fixture_call(f, f->alice, "circle.set_role",
+			     json_pack("{s:I,s:I,s:s}", "circle",
+				       (json_int_t)f->circle, "account",
+				       (json_int_t)f->alice, "role", "member"),
+			     NULL),
+		RPC_E_CONFLICT);
+	/* a moderator is not an owner */
+	assert_int_equal(
+		fixture_call(f, f->bob, "circle.update",
+			     json_pack("{s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "post_first", 1),
+			     NULL),
+		RPC_E_FORBIDDEN);
+	/* an outsider learns nothing */
+	assert_int_equal(fixture_call(f, f->carol, "circle.get",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      NULL),
+			 RPC_E_NOT_FOUND);
 }
 
 static void test_options_and_progress(void **state)
@@ -128,15 +131,17 @@ static void test_options_and_progress(void **state)
 
 	assert_int_equal(
 		fixture_call(f, f->alice, "circle.update",
-		     json_pack("{s:I,s:b,s:b}", "circle", (json_int_t)f->circle,
-			       "spoiler_guard", 1, "post_first", 1),
-		     NULL),
+			     json_pack("{s:I,s:b,s:b}", "circle",
+				       (json_int_t)f->circle, "spoiler_guard",
+				       1, "post_first", 1),
+			     NULL),
 		0);
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I,s:i}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[2], "block", 5),
-		     NULL),
+			     json_pack("{s:I,s:I,s:i}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[2], "block", 5),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_true(v.spoiler_guard);
@@ -149,46 +154,50 @@ static void test_options_and_progress(void **state)
 	 * (re-opening chapter 1 does not fall back) ... */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[1]),
-		     NULL),
+			     json_pack("{s:I,s:I}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[1]),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.progress_order, order_of(f, f->ch[2]));
 	/* ... unless the member moves it back deliberately */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I,s:b}", "circle",
-			       (json_int_t)f->circle, "chapter",
-			       (json_int_t)f->ch[1], "rewind", 1),
-		     NULL),
+			     json_pack("{s:I,s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[1], "rewind", 1),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.progress_order, order_of(f, f->ch[1]));
 
 	/* asking to see everything, and back */
-	assert_int_equal(fixture_call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:b}", "circle",
-					(json_int_t)f->circle, "show_all", 1),
-			      NULL),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->bob, "progress.set",
+			     json_pack("{s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "show_all", 1),
+			     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_true(v.show_all);
 	assert_int_equal(v.progress_order, order_of(f, f->ch[1]));
-	assert_int_equal(fixture_call(f, f->bob, "progress.set",
-			      json_pack("{s:I,s:b}", "circle",
-					(json_int_t)f->circle, "show_all", 0),
-			      NULL),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->bob, "progress.set",
+			     json_pack("{s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "show_all", 0),
+			     NULL),
+		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_false(v.show_all);
 
 	/* outsiders may not set progress */
 	assert_int_equal(
 		fixture_call(f, f->carol, "progress.set",
-		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[1]),
-		     NULL),
+			     json_pack("{s:I,s:I}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[1]),
+			     NULL),
 		RPC_E_NOT_FOUND);
 }
 
@@ -206,9 +215,9 @@ static void test_post_first_marks(void **state)
 	it.chapter_order = order_of(f, f->ch[0]);
 	it.thread = true;
 	fixture_call(f, f->alice, "circle.update",
-	     json_pack("{s:I,s:b}", "circle", (json_int_t)f->circle,
-		       "post_first", 1),
-	     NULL);
+		     json_pack("{s:I,s:b}", "circle", (json_int_t)f->circle,
+			       "post_first", 1),
+		     NULL);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(vis_check(&v, &it), VIS_NONE);
 
@@ -225,9 +234,10 @@ static void test_post_first_marks(void **state)
 	/* marking read meets it too, and can be taken back */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[1], "read", 1),
-		     NULL),
+			     json_pack("{s:I,s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[1], "read", 1),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.nposted, 2);
@@ -235,9 +245,10 @@ static void test_post_first_marks(void **state)
 	assert_int_equal(vis_check(&v, &it), VIS_FULL);
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[1], "read", 0),
-		     NULL),
+			     json_pack("{s:I,s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[1], "read", 0),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.nposted, 1);
@@ -245,9 +256,10 @@ static void test_post_first_marks(void **state)
 	/* a post is not taken back by read: false */
 	assert_int_equal(
 		fixture_call(f, f->bob, "progress.set",
-		     json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)f->circle,
-			       "chapter", (json_int_t)f->ch[0], "read", 0),
-		     NULL),
+			     json_pack("{s:I,s:I,s:b}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)f->ch[0], "read", 0),
+			     NULL),
 		0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.nposted, 1);
@@ -296,10 +308,11 @@ static void test_remove_member(void **state)
 			 0);
 	circles_viewer(f->db, f->circle, f->bob, false, &v);
 	assert_int_equal(v.role, VIS_ROLE_NONE);
-	assert_int_equal(
-		fixture_call(f, f->bob, "circle.get",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), NULL),
-		RPC_E_NOT_FOUND);
+	assert_int_equal(fixture_call(f, f->bob, "circle.get",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      NULL),
+			 RPC_E_NOT_FOUND);
 	rpc_ctx_free_local(ctx);
 }
 
@@ -311,17 +324,18 @@ static void test_account_deleted(void **state)
 	json_t *r;
 
 	/* carol joins as moderator, after bob the member */
-	assert_int_equal(
-		fixture_call(f, f->alice, "circle.invite",
-		     json_pack("{s:I,s:s}", "circle", (json_int_t)f->circle,
-			       "role", "moderator"),
-		     &r),
-		0);
+	assert_int_equal(fixture_call(f, f->alice, "circle.invite",
+				      json_pack("{s:I,s:s}", "circle",
+						(json_int_t)f->circle, "role",
+						"moderator"),
+				      &r),
+			 0);
 	assert_int_equal(
 		fixture_call(f, f->carol, "circle.join",
-		     json_pack("{s:s}", "code",
-			       json_string_value(json_object_get(r, "code"))),
-		     NULL),
+			     json_pack("{s:s}", "code",
+				       json_string_value(
+					       json_object_get(r, "code"))),
+			     NULL),
 		0);
 	json_decref(r);
 	/* the sole owner goes: the moderator takes over */
@@ -347,24 +361,25 @@ static void test_events_stored(void **state)
 	json_t *r;
 	int64_t seq0, seq1;
 
-	assert_int_equal(
-		fixture_call(f, f->bob, "circle.subscribe",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
-		0);
+	assert_int_equal(fixture_call(f, f->bob, "circle.subscribe",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      &r),
+			 0);
 	seq0 = json_integer_value(json_object_get(r, "seq"));
 	json_decref(r);
 	assert_true(seq0 >= 1); /* bob's member.joined */
 	fixture_call(f, f->alice, "plan.set",
-	     json_pack("{s:I,s:[{s:I,s:s}]}", "circle", (json_int_t)f->circle,
-		       "entries", "chapter", (json_int_t)f->ch[0], "due",
-		       "2026-12-01"),
-	     NULL);
-	assert_int_equal(
-		fixture_call(f, f->bob, "circle.subscribe",
-		     json_pack("{s:I,s:I}", "circle", (json_int_t)f->circle,
-			       "since_seq", (json_int_t)seq0),
-		     &r),
-		0);
+		     json_pack("{s:I,s:[{s:I,s:s}]}", "circle",
+			       (json_int_t)f->circle, "entries", "chapter",
+			       (json_int_t)f->ch[0], "due", "2026-12-01"),
+		     NULL);
+	assert_int_equal(fixture_call(f, f->bob, "circle.subscribe",
+				      json_pack("{s:I,s:I}", "circle",
+						(json_int_t)f->circle,
+						"since_seq", (json_int_t)seq0),
+				      &r),
+			 0);
 	seq1 = json_integer_value(json_object_get(r, "seq"));
 	assert_int_equal(seq1, seq0 + 1);
 	assert_int_equal(json_array_size(json_object_get(r, "events")), 1);
@@ -379,21 +394,23 @@ static void test_events_stored(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_roles, fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_options_and_progress,
-						fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_post_first_marks, fixture_setup,
+		cmocka_unit_test_setup_teardown(test_roles, fixture_setup,
 						fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_options_and_progress,
+						fixture_setup,
+						fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_post_first_marks, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_many_marks, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_gate, fixture_setup,
 						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_remove_member, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_account_deleted, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_events_stored, fixture_setup,
-						fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_remove_member, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_account_deleted, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_events_stored, fixture_setup, fixture_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -319,11 +319,11 @@ static void test_errors(void **state)
 	r = call_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.int\","
 		     "\"params\":{\"n\":\"x\"}}");
 	assert_int_equal(error_code(r), RPC_E_INVALID_PARAMS);
-	assert_string_equal(json_string_value(json_object_get(
-				    json_object_get(json_object_get(r, "error"),
-						    "data"),
-				    "field")),
-			    "n");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_object_get(r, "error"), "data"),
+			"field")),
+		"n");
 	json_decref(r);
 
 	r = call_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.int\","
@@ -331,7 +331,8 @@ static void test_errors(void **state)
 	assert_int_equal(error_code(r), RPC_E_INVALID_PARAMS);
 	json_decref(r);
 
-	r = call_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.crash\"}");
+	r = call_raw(
+		"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"test.crash\"}");
 	assert_int_equal(error_code(r), RPC_E_INTERNAL);
 	json_decref(r);
 
@@ -379,9 +380,9 @@ static void test_batch_and_notifications(void **state)
 	assert_true(json_is_array(r));
 	/* the notification gets no reply; the 7 gets Invalid Request */
 	assert_int_equal(json_array_size(r), 3);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_array_get(r, 0), "id")),
-			 1);
+	assert_int_equal(
+		json_integer_value(json_object_get(json_array_get(r, 0), "id")),
+		1);
 	assert_int_equal(error_code(json_array_get(r, 1)),
 			 RPC_E_METHOD_NOT_FOUND);
 	assert_int_equal(error_code(json_array_get(r, 2)),
@@ -481,8 +482,9 @@ static void test_group_commit_many(void **state)
 	observer = open_fresh("exec.db", mig);
 	/* hold the store thread, so that all 200 are queued before it runs */
 	gate_entered = gate_open = false;
-	rpc_submit_message(1, "{\"jsonrpc\":\"2.0\",\"id\":999,"
-			      "\"method\":\"test.block\"}",
+	rpc_submit_message(1,
+			   "{\"jsonrpc\":\"2.0\",\"id\":999,"
+			   "\"method\":\"test.block\"}",
 			   strlen("{\"jsonrpc\":\"2.0\",\"id\":999,"
 				  "\"method\":\"test.block\"}"));
 	pthread_mutex_lock(&gate_lock);
@@ -555,11 +557,11 @@ static void test_deferred(void **state)
 		     "\"params\":{\"n\":5}}]");
 	assert_true(json_is_array(r));
 	assert_int_equal(json_array_size(r), 2);
-	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(json_array_get(r, 0),
-						 "result"),
-				 "doubled")),
-			 4);
+	assert_int_equal(
+		json_integer_value(json_object_get(
+			json_object_get(json_array_get(r, 0), "result"),
+			"doubled")),
+		4);
 	json_decref(r);
 }
 
@@ -590,7 +592,8 @@ static void test_migrations(void **state)
 	snprintf(dir, sizeof(dir), "%s/mig", tmpdir);
 	assert_int_equal(mkdir(dir, 0755), 0);
 	write_file(dir, "0001_a.sql", "CREATE TABLE a(x);");
-	write_file(dir, "0002_b.sql", "CREATE TABLE b(y); INSERT INTO b VALUES (1);");
+	write_file(dir, "0002_b.sql",
+		   "CREATE TABLE b(y); INSERT INTO b VALUES (1);");
 	write_file(dir, "README.md", "not a migration");
 	snprintf(path, sizeof(path), "%s/m.db", tmpdir);
 	so.path = path;
@@ -599,13 +602,15 @@ static void test_migrations(void **state)
 	assert_int_equal(store_migration_status(s, dir, &ms), 0);
 	assert_int_equal(ms.applied, 2);
 	assert_int_equal(ms.available, 2);
-	assert_int_equal(store_int_query(s, &n, "SELECT count(*) FROM b", ""), 1);
+	assert_int_equal(store_int_query(s, &n, "SELECT count(*) FROM b", ""),
+			 1);
 	assert_int_equal(n, 1);
 	store_close(s);
 
 	/* re-open: nothing applied twice */
 	assert_int_equal(store_open(&so, &s, err, sizeof(err)), 0);
-	assert_int_equal(store_int_query(s, &n, "SELECT count(*) FROM b", ""), 1);
+	assert_int_equal(store_int_query(s, &n, "SELECT count(*) FROM b", ""),
+			 1);
 	assert_int_equal(n, 1);
 	store_close(s);
 
@@ -694,9 +699,9 @@ static void test_utf8(void **state)
 	assert_true(utf8_valid(s, strlen(s)));
 	assert_int_equal(utf8_count(s, strlen(s)), 4);
 	assert_int_equal(utf8_offset(s, strlen(s), 2), 3);
-	assert_false(utf8_valid("\xc0\xaf", 2));         /* overlong */
-	assert_false(utf8_valid("\xed\xa0\x80", 3));     /* surrogate */
-	assert_false(utf8_valid("\xe2\x80", 2));         /* truncated */
+	assert_false(utf8_valid("\xc0\xaf", 2));	 /* overlong */
+	assert_false(utf8_valid("\xed\xa0\x80", 3));	 /* surrogate */
+	assert_false(utf8_valid("\xe2\x80", 2));	 /* truncated */
 	assert_false(utf8_valid("\xf5\x80\x80\x80", 4)); /* > U+10FFFF */
 }
 

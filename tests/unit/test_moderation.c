@@ -273,8 +273,10 @@ static void test_times(void **state)
 	assert_int_equal(t, 1795726316 + 1800);
 	assert_int_equal(mod_time_parse("2026-11-26", &t), SCH_EINVAL);
 	assert_int_equal(mod_time_parse("2026-11-26T20:51:56", &t), SCH_EINVAL);
-	assert_int_equal(mod_time_parse("2026-13-26T20:51:56Z", &t), SCH_EINVAL);
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56Zjunk", &t), SCH_EINVAL);
+	assert_int_equal(mod_time_parse("2026-13-26T20:51:56Z", &t),
+			 SCH_EINVAL);
+	assert_int_equal(mod_time_parse("2026-11-26T20:51:56Zjunk", &t),
+			 SCH_EINVAL);
 	assert_int_equal(mod_time_parse("tomorrow", &t), SCH_EINVAL);
 	assert_int_equal(mod_time_parse("", &t), SCH_EINVAL);
 	/* the one formatter (util/rfc3339.h) every module's JSON uses */

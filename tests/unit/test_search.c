@@ -121,19 +121,38 @@ static void test_query_hostile_inputs_run(void **state)
 	static const struct {
 		const char *q;
 		int hits; /* -1: refused by search_fts_query */
-	} cases[] = {
-		{"\"", -1},	      {"\"\"\"", -1},	{"'", -1},
-		{"(", -1},	      {")", -1},	{"*", -1},
-		{"^", -1},	      {"\\", -1},	{"..", -1},
-		{"+", -1},	      {"%", -1},	{"_", -1},
-		{"a AND", 0},	      {"OR OR OR", 0},	{"NEAR(", 0},
-		{"NEAR(a b, 1", 0},   {"body:", 0},	{"{body}: x", 0},
-		{"-x", 0},	      {"a:b:c", 0},	{"' OR 1=1 --", 0},
-		{"x\" OR \"y", 0},   {"\xf0\x9f\x99\x82 emoji", 0},
-		{"\"unterminated", 0}, {"a*b*c", 0},	{"*prefix", 0},
-		/* hostile spellings of words that are in the post */
-		{"(Rochdale", 1},     {"pioneers\"", 1}, {"Rochd*", 1},
-		{"{the}: pioneers", 1}, {"' rochdale --", 1}};
+	} cases[] = {{"\"", -1},
+		     {"\"\"\"", -1},
+		     {"'", -1},
+		     {"(", -1},
+		     {")", -1},
+		     {"*", -1},
+		     {"^", -1},
+		     {"\\", -1},
+		     {"..", -1},
+		     {"+", -1},
+		     {"%", -1},
+		     {"_", -1},
+		     {"a AND", 0},
+		     {"OR OR OR", 0},
+		     {"NEAR(", 0},
+		     {"NEAR(a b, 1", 0},
+		     {"body:", 0},
+		     {"{body}: x", 0},
+		     {"-x", 0},
+		     {"a:b:c", 0},
+		     {"' OR 1=1 --", 0},
+		     {"x\" OR \"y", 0},
+		     {"\xf0\x9f\x99\x82 emoji", 0},
+		     {"\"unterminated", 0},
+		     {"a*b*c", 0},
+		     {"*prefix", 0},
+		     /* hostile spellings of words that are in the post */
+		     {"(Rochdale", 1},
+		     {"pioneers\"", 1},
+		     {"Rochd*", 1},
+		     {"{the}: pioneers", 1},
+		     {"' rochdale --", 1}};
 
 	assert_int_equal(search_index_post(f->db, SEARCH_KIND_ANNOTATION, 1, 1,
 					   "The Rochdale pioneers"),
@@ -146,7 +165,8 @@ static void test_query_hostile_inputs_run(void **state)
 		rc = search_fts_query(cases[i].q, &m);
 		if (cases[i].hits < 0) {
 			if (rc != SCH_EINVAL)
-				fail_msg("query %s was not refused", cases[i].q);
+				fail_msg("query %s was not refused",
+					 cases[i].q);
 			continue;
 		}
 		if (rc != 0)

@@ -38,13 +38,14 @@ static int64_t post(struct fixture *f, int64_t account, int64_t chapter,
 	json_t *r;
 	int64_t id;
 
-	assert_int_equal(fixture_call(f, account, "annotation.create",
-			      json_pack("{s:I,s:I,s:n,s:s,s:s}", "circle",
-					(json_int_t)f->circle, "chapter",
-					(json_int_t)chapter, "target", "body",
-					body, "visibility", visibility),
-			      &r),
-			 0);
+	assert_int_equal(
+		fixture_call(f, account, "annotation.create",
+			     json_pack("{s:I,s:I,s:n,s:s,s:s}", "circle",
+				       (json_int_t)f->circle, "chapter",
+				       (json_int_t)chapter, "target", "body",
+				       body, "visibility", visibility),
+			     &r),
+		0);
 	id = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
 	assert_true(id > 0);
@@ -56,9 +57,10 @@ static int reply(struct fixture *f, int64_t account, int64_t annotation,
 {
 	json_t *r = NULL;
 	int code = fixture_call(f, account, "reply.create",
-			json_pack("{s:I,s:s}", "annotation",
-				  (json_int_t)annotation, "body", "a reply"),
-			&r);
+				json_pack("{s:I,s:s}", "annotation",
+					  (json_int_t)annotation, "body",
+					  "a reply"),
+				&r);
 
 	if (id)
 		*id = json_integer_value(json_object_get(r, "id"));
@@ -150,11 +152,12 @@ static void test_locked_refuses_replies(void **state)
 	assert_int_equal(threads_target_get(f->db, 0, a, &t), 0);
 	assert_true(t.locked);
 	assert_int_equal(reply(f, f->bob, a, NULL), RPC_E_LOCKED);
-	assert_int_equal(fixture_call(f, f->bob, "annotation.update",
-			      json_pack("{s:I,s:s}", "annotation",
-					(json_int_t)a, "body", "changed"),
-			      NULL),
-			 RPC_E_LOCKED);
+	assert_int_equal(
+		fixture_call(f, f->bob, "annotation.update",
+			     json_pack("{s:I,s:s}", "annotation", (json_int_t)a,
+				       "body", "changed"),
+			     NULL),
+		RPC_E_LOCKED);
 	/* the owner moderates: still allowed */
 	assert_int_equal(reply(f, f->alice, a, NULL), 0);
 	assert_int_equal(threads_set_locked(ctx, a, false), 0);
@@ -278,33 +281,38 @@ static void test_delete_rules(void **state)
 	json_t *r;
 
 	assert_int_equal(reply(f, f->alice, a, NULL), 0);
-	assert_int_equal(fixture_call(f, f->alice, "annotation.delete",
-			      json_pack("{s:I}", "annotation", (json_int_t)a),
-			      NULL),
-			 RPC_E_FORBIDDEN);
-	assert_int_equal(fixture_call(f, f->bob, "annotation.delete",
-			      json_pack("{s:I}", "annotation", (json_int_t)a),
-			      NULL),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->alice, "annotation.delete",
+			     json_pack("{s:I}", "annotation", (json_int_t)a),
+			     NULL),
+		RPC_E_FORBIDDEN);
+	assert_int_equal(
+		fixture_call(f, f->bob, "annotation.delete",
+			     json_pack("{s:I}", "annotation", (json_int_t)a),
+			     NULL),
+		0);
 	assert_int_equal(threads_target_get(f->db, 0, a, &t), 0);
 	assert_true(t.deleted);
-	assert_int_equal(fixture_call(f, f->alice, "annotation.get",
-			      json_pack("{s:I}", "annotation", (json_int_t)a),
-			      &r),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->alice, "annotation.get",
+			     json_pack("{s:I}", "annotation", (json_int_t)a),
+			     &r),
+		0);
 	assert_true(json_is_null(json_object_get(r, "body")));
 	assert_int_equal(json_integer_value(json_object_get(r, "reply_count")),
 			 1);
 	json_decref(r);
-	assert_int_equal(fixture_call(f, f->bob, "annotation.delete",
-			      json_pack("{s:I}", "annotation", (json_int_t)b),
-			      NULL),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->bob, "annotation.delete",
+			     json_pack("{s:I}", "annotation", (json_int_t)b),
+			     NULL),
+		0);
 	assert_int_equal(threads_target_get(f->db, 0, b, &t), SCH_ENOTFOUND);
-	assert_int_equal(fixture_call(f, f->alice, "annotation.get",
-			      json_pack("{s:I}", "annotation", (json_int_t)b),
-			      NULL),
-			 RPC_E_NOT_FOUND);
+	assert_int_equal(
+		fixture_call(f, f->alice, "annotation.get",
+			     json_pack("{s:I}", "annotation", (json_int_t)b),
+			     NULL),
+		RPC_E_NOT_FOUND);
 }
 
 static void test_clone(void **state)
@@ -318,11 +326,12 @@ static void test_clone(void **state)
 	copied_from = post(f, f->alice, f->ch[0], "the owner's note", "circle");
 	post(f, f->alice, f->ch[0], "the owner's private note", "private");
 	post(f, f->bob, f->ch[0], "a member's note", "circle");
-	assert_int_equal(fixture_call(f, f->alice, "circle.create",
-			      json_pack("{s:s,s:I}", "name", "Next cohort",
-					"book", (json_int_t)f->book),
-			      &r),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->alice, "circle.create",
+			     json_pack("{s:s,s:I}", "name", "Next cohort",
+				       "book", (json_int_t)f->book),
+			     &r),
+		0);
 	other = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
 	assert_int_equal(
@@ -330,9 +339,9 @@ static void test_clone(void **state)
 	assert_int_equal(copied, 1);
 	assert_int_equal(
 		fixture_call(f, f->alice, "annotation.list",
-		     json_pack("{s:I,s:I}", "circle", (json_int_t)other,
-			       "chapter", (json_int_t)f->ch[0]),
-		     &r),
+			     json_pack("{s:I,s:I}", "circle", (json_int_t)other,
+				       "chapter", (json_int_t)f->ch[0]),
+			     &r),
 		0);
 	assert_int_equal(json_array_size(json_object_get(r, "items")), 1);
 	assert_string_equal(
@@ -363,25 +372,27 @@ static void test_account_delete_wipes_private(void **state)
 			 0);
 	fclose(out);
 	dora = auth_account_by_handle(f->db, "dora");
-	assert_int_equal(
-		fixture_call(f, f->alice, "circle.invite",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
-		0);
+	assert_int_equal(fixture_call(f, f->alice, "circle.invite",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      &r),
+			 0);
 	assert_int_equal(
 		fixture_call(f, dora, "circle.join",
-		     json_pack("{s:s}", "code",
-			       json_string_value(json_object_get(r, "code"))),
-		     NULL),
+			     json_pack("{s:s}", "code",
+				       json_string_value(
+					       json_object_get(r, "code"))),
+			     NULL),
 		0);
 	json_decref(r);
 	priv = post(f, dora, f->ch[0], "dora's secret", "private");
 	pub = post(f, dora, f->ch[0], "dora's public note", "circle");
 	assert_int_equal(reply(f, dora, priv, NULL), 0);
-	assert_int_equal(
-		fixture_call(f, dora, "account.delete",
-		     json_pack("{s:s}", "password", "correct horse battery"),
-		     NULL),
-		0);
+	assert_int_equal(fixture_call(f, dora, "account.delete",
+				      json_pack("{s:s}", "password",
+						"correct horse battery"),
+				      NULL),
+			 0);
 	assert_int_equal(store_int_query(f->db, &gone,
 					 "SELECT gone FROM annotations"
 					 " WHERE id = ?",
@@ -409,10 +420,11 @@ static void test_account_delete_wipes_private(void **state)
 			 1);
 	assert_int_equal(events, 0);
 	/* the public note stays for the circle */
-	assert_int_equal(fixture_call(f, f->bob, "annotation.get",
-			      json_pack("{s:I}", "annotation", (json_int_t)pub),
-			      &r),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->bob, "annotation.get",
+			     json_pack("{s:I}", "annotation", (json_int_t)pub),
+			     &r),
+		0);
 	assert_string_equal(json_string_value(json_object_get(r, "body")),
 			    "dora's public note");
 	json_decref(r);
@@ -421,19 +433,21 @@ static void test_account_delete_wipes_private(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_target_parse, fixture_setup,
-						fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_target_parse, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_target_vis, fixture_setup,
 						fixture_teardown),
 		cmocka_unit_test_setup_teardown(test_locked_refuses_replies,
-						fixture_setup, fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_hidden_redacted, fixture_setup,
+						fixture_setup,
 						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_each_visible, fixture_setup,
+		cmocka_unit_test_setup_teardown(
+			test_hidden_redacted, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_each_visible, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(
+			test_delete_rules, fixture_setup, fixture_teardown),
+		cmocka_unit_test_setup_teardown(test_clone, fixture_setup,
 						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_delete_rules, fixture_setup,
-						fixture_teardown),
-		cmocka_unit_test_setup_teardown(test_clone, fixture_setup, fixture_teardown),
 		cmocka_unit_test_setup_teardown(
 			test_account_delete_wipes_private, fixture_setup,
 			fixture_teardown),

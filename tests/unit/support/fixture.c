@@ -26,7 +26,7 @@
 /* Calls method as account; returns the error code (0: ok) and the result
  * in *res (caller frees; may be NULL). */
 int fixture_call(struct fixture *f, int64_t account, const char *method,
-		json_t *params, json_t **res)
+		 json_t *params, json_t **res)
 {
 	struct rpc_ctx *ctx = rpc_ctx_new_local(f->db, account, false);
 	json_t *r = NULL, *e = NULL;
@@ -73,14 +73,16 @@ static void load_book(struct fixture *f)
 		    NULL, false, out, err, sizeof(err)) != 0)
 		fail_msg("import: %s", err);
 	fclose(out);
-	assert_int_equal(fixture_call(f, f->alice, "book.list", json_object(), &r), 0);
+	assert_int_equal(
+		fixture_call(f, f->alice, "book.list", json_object(), &r), 0);
 	f->book = json_integer_value(json_object_get(
 		json_array_get(json_object_get(r, "items"), 0), "id"));
 	json_decref(r);
-	assert_int_equal(fixture_call(f, f->alice, "book.toc",
-			      json_pack("{s:I}", "book", (json_int_t)f->book),
-			      &r),
-			 0);
+	assert_int_equal(
+		fixture_call(f, f->alice, "book.toc",
+			     json_pack("{s:I}", "book", (json_int_t)f->book),
+			     &r),
+		0);
 	parts = json_object_get(r, "parts");
 	json_array_foreach(parts, i, part)
 	{
@@ -141,21 +143,23 @@ int fixture_setup(void **state)
 	assert_true(f->alice > 0 && f->bob > 0 && f->carol > 0);
 	load_book(f);
 	assert_int_equal(fixture_call(f, f->alice, "circle.create",
-			      json_pack("{s:s,s:I}", "name", "Readers", "book",
-					(json_int_t)f->book),
-			      &r),
+				      json_pack("{s:s,s:I}", "name", "Readers",
+						"book", (json_int_t)f->book),
+				      &r),
 			 0);
 	f->circle = json_integer_value(json_object_get(r, "id"));
 	json_decref(r);
-	assert_int_equal(
-		fixture_call(f, f->alice, "circle.invite",
-		     json_pack("{s:I}", "circle", (json_int_t)f->circle), &r),
-		0);
+	assert_int_equal(fixture_call(f, f->alice, "circle.invite",
+				      json_pack("{s:I}", "circle",
+						(json_int_t)f->circle),
+				      &r),
+			 0);
 	assert_int_equal(
 		fixture_call(f, f->bob, "circle.join",
-		     json_pack("{s:s}", "code",
-			       json_string_value(json_object_get(r, "code"))),
-		     NULL),
+			     json_pack("{s:s}", "code",
+				       json_string_value(
+					       json_object_get(r, "code"))),
+			     NULL),
 		0);
 	json_decref(r);
 	*state = f;
