@@ -344,3 +344,76 @@ step('the member shares a placed note with the circle and opens it in the reader
 	assert.match(marked, /^The characteristic product of the district was (fl|ﬂ)annel/);
 	assert.equal(circleId() > 0, true);
 });
+
+// Issue 17: anchor.review has its screen. A corrected edition rewrites the
+// words around an annotated passage and writes the quote twice there (so no
+// single occurrence identifies it: below the score floor, as in
+// tests/integration/test_threads_anchors.py); `scholia import` runs beside
+// the server; the moderation screen then shows the old quote beside the
+// proposed passage, and keeping it empties the list.
+step('after a new edition, moderators see the old quote beside the proposed passage', async () => {
+	const ben = people.ben.page;
+	const call = (m, p) => ben.evaluate(async ([mm, pp]) => {
+		const { rpc } = await import('/js/state.js');
+		return rpc.call(mm, pp);
+	}, [m, p]);
+	const circle = circleId();
+	const c = await call('circle.get', { circle });
+	const toc = await call('book.toc', { book: c.book.id ?? c.book });
+	const slug = toc.book.slug;
+	const bookDir = path.join(repo, 'content', slug);
+	const files = Object.fromEntries(fs.readdirSync(bookDir).filter((n) => n.endsWith('.md'))
+		.map((n) => [n, fs.readFileSync(path.join(bookDir, n), 'utf8')]));
+	const count = (hay, needle) => hay.split(needle).length - 1;
+	let found = null;
+	for (const ch of toc.parts.flatMap((p) => p.chapters)) {
+		// offsets are code points of chapter.get's text
+		const cp = Array.from((await call('chapter.get', { chapter: ch.id })).text);
+		const text = cp.join('');
+		for (let s = 200; s + 70 < cp.length && !found; s += 37) {
+			const e = s + 30;
+			const quote = cp.slice(s, e).join('');
+			const win = cp.slice(s - 40, e + 40).join('');
+			if (count(text, quote) !== 1 || win.includes('\n'))
+				continue;
+			const homes = Object.keys(files).filter((n) => count(files[n], win) === 1);
+			if (homes.length === 1)
+				found = { ch: ch.id, cp, s, e, quote, win, home: homes[0] };
+		}
+		if (found)
+			break;
+	}
+	assert.ok(found, 'a passage that can be edited around');
+	const { cp, s, e, quote } = found;
+	const ann = await call('annotation.create', {
+		circle, chapter: found.ch, visibility: 'circle', body: 'Does this survive the new edition?',
+		target: { selector: [
+			{ type: 'TextQuoteSelector', exact: quote, prefix: cp.slice(s - 32, s).join(''), suffix: cp.slice(e, e + 32).join('') },
+			{ type: 'TextPositionSelector', start: s, end: e }] },
+	});
+	const copy = path.join(tmp, 'edition2', slug);
+	fs.cpSync(bookDir, copy, { recursive: true });
+	const before = 'Quite other words, put here by the editor of the new edition; ';
+	const after = ' - and so the corrected edition reads differently from here on,';
+	const src = fs.readFileSync(path.join(copy, found.home), 'utf8');
+	fs.writeFileSync(path.join(copy, found.home),
+		src.replace(found.win, `${before}${quote}${after} ${quote}${after}`));
+	const r = spawnSync(bin, ['import', copy, '--book', slug, '--db', dbPath], { env, encoding: 'utf8' });
+	assert.equal(r.status, 0, r.stderr);
+	assert.equal((await call('annotation.get', { annotation: ann.id })).anchor, 'needs_review');
+
+	await ben.goto(`${base()}/#/circle/${circle}/mod`);
+	await ben.waitForSelector('#anchor-review li.review');
+	const sides = await ben.$$eval('#anchor-review li.review .side-by-side > .side', (xs) => xs.map((x) => ({
+		label: x.querySelector('h3').textContent, mark: x.querySelector('mark').textContent,
+	})));
+	assert.deepEqual(sides.map((x) => x.label), ['Old quote', 'Proposed passage']);
+	assert.equal(sides[0].mark, quote);
+	assert.ok(sides[1].mark.includes(quote.trim().slice(0, 12)), `proposed: ${sides[1].mark}`);
+	await check(ben, 'anchor-review');
+	await ben.click('#anchor-review li.review button:text-is("Keep on the new passage")');
+	await ben.waitForSelector('#anchor-review li.empty:has-text("Nothing to confirm.")');
+	const got = await call('annotation.get', { annotation: ann.id });
+	assert.notEqual(got.anchor, 'needs_review');
+	assert.ok(['moved', 'fuzzy', 'exact'].includes(got.anchor), got.anchor);
+});
