@@ -600,6 +600,16 @@ static int open_db(struct store **db, bool migrate)
 	int rc;
 
 	so.path = ostr("--db");
+	/* SPEC §1 names PostgreSQL URLs; this build has no PostgreSQL store
+	 * yet (docs/scaling.md): say so rather than make a file by that name */
+	if (strncmp(so.path, "postgresql:", 11) == 0 ||
+	    strncmp(so.path, "postgres:", 9) == 0) {
+		fprintf(stderr, "scholia: this build stores in SQLite only; "
+				"PostgreSQL (--db %.11s...) is not available "
+				"yet (docs/scaling.md)\n",
+			so.path);
+		return SCH_EINVAL;
+	}
 	so.migrations_dir = find_dir("--migrations", "migrations");
 	so.durability = strcmp(ostr("--durability"), "normal") == 0
 				? STORE_DURABILITY_NORMAL
