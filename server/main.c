@@ -604,9 +604,10 @@ static int open_db(struct store **db, bool migrate)
 	 * yet (docs/scaling.md): say so rather than make a file by that name */
 	if (strncmp(so.path, "postgresql:", 11) == 0 ||
 	    strncmp(so.path, "postgres:", 9) == 0) {
-		fprintf(stderr, "scholia: this build stores in SQLite only; "
-				"PostgreSQL (--db %.11s...) is not available "
-				"yet (docs/scaling.md)\n",
+		fprintf(stderr,
+			"scholia: this build stores in SQLite only; "
+			"PostgreSQL (--db %.11s...) is not available "
+			"yet (docs/scaling.md)\n",
 			so.path);
 		return SCH_EINVAL;
 	}
