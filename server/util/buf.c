@@ -64,6 +64,10 @@ void buf_grow(struct buf *b, size_t extra)
 		want = b->cap * 2;
 	b->data = xrealloc(b->data, want);
 	b->cap = want;
+	/* data stays a C string even before the first byte is added, so that
+	 * buf_detach() of a grown but empty buffer gives "" (a fuzz finding:
+	 * an empty "slug" in book.json was read past its end) */
+	b->data[b->len] = '\0';
 }
 
 void buf_add(struct buf *b, const void *data, size_t len)
