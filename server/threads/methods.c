@@ -207,6 +207,35 @@ static int th_index(struct rpc_ctx *ctx, enum events_type type,
 	return th_emit_post(ctx, type, p);
 }
 
+/*
+ * A new circle thread, created or shared from private, is announced: its
+ * chapter marked posted (not for a private one), the search index, the
+ * annotation.created event, the notifications; *result gets the caller's
+ * copy. Frees p. Returns 0, or RPC_ERR with the error recorded.
+ */
+static int th_announce_annotation(struct rpc_ctx *ctx, struct th_post *p,
+				  int64_t me, json_t **result)
+{
+	int rc = 0;
+
+	if (!p->private_)
+		rc = circles_mark_posted(ctx, p->circle, me, p->chapter);
+	if (!rc)
+		rc = th_index(ctx, EVENTS_POST_CREATED, p);
+	if (!rc)
+		rc = th_publish_post_reply(ctx, "annotation.created", p, me,
+					   result);
+	if (!rc)
+		rc = th_notify_post(ctx, p, NULL, true);
+	th_post_free(p);
+	if (rc) {
+		json_decref(*result);
+		*result = NULL;
+		return rpc_fail_store(ctx, rc);
+	}
+	return 0;
+}
+
 /* The start offset of a normalised target (-1 when it has none). */
 static int64_t th_target_start(json_t *target)
 {
@@ -312,23 +341,7 @@ int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 	rc = th_post_load(db, TH_ANNOTATION, id, &p);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	if (!p.private_)
-		rc = circles_mark_posted(ctx, circle, me, chapter);
-	if (!rc)
-		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
-	if (!rc)
-		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
-					   result);
-	if (!rc)
-		rc = th_notify_post(ctx, &p, NULL, true);
-	if (rc) {
-		th_post_free(&p);
-		json_decref(*result);
-		*result = NULL;
-		return rpc_fail_store(ctx, rc);
-	}
-	th_post_free(&p);
-	return 0;
+	return th_announce_annotation(ctx, &p, me, result);
 }
 
 /* One item of annotation.list, sorted within the page. */
@@ -495,22 +508,7 @@ static int th_publish(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		rc = th_post_load(db, TH_ANNOTATION, id, &p);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
-	if (!rc)
-		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
-	if (!rc)
-		rc = th_publish_post_reply(ctx, "annotation.created", &p, me,
-					   result);
-	if (!rc)
-		rc = th_notify_post(ctx, &p, NULL, true);
-	if (rc) {
-		th_post_free(&p);
-		json_decref(*result);
-		*result = NULL;
-		return rpc_fail_store(ctx, rc);
-	}
-	th_post_free(&p);
-	return 0;
+	return th_announce_annotation(ctx, &p, me, result);
 }
 
 /* annotation.update and reply.update. */
