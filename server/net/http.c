@@ -491,7 +491,7 @@ static int add_extra_headers(struct lws *wsi, struct http_conn *h,
 			return -1;
 		line = eol + 2;
 	}
-	if (!h->cors_origin[0])
+	if (!h->cors_origin)
 		return 0;
 	if (lws_add_http_header_by_name(
 		    wsi, (const unsigned char *)"access-control-allow-origin:",
@@ -579,6 +579,7 @@ static void http_reset(struct http_conn *h)
 	free(h->resp.headers);
 	free(h->path);
 	free(h->query);
+	free(h->cors_origin);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -646,9 +647,10 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 		 * origins configured with --allowed-origin */
 		hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
 		if (origin[0] && strstr(h->path, "/annotations") &&
-		    net_origin_configured(origin))
-			snprintf(h->cors_origin, sizeof(h->cors_origin), "%s",
-				 origin);
+		    net_origin_configured(origin)) {
+			free(h->cors_origin);
+			h->cors_origin = xstrdup(origin);
+		}
 		if (meth == LWSHUMETH_POST || meth == LWSHUMETH_PUT)
 			return 0; /* wait for the body */
 		return route(wsi, h);
