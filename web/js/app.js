@@ -1,27 +1,26 @@
-// app.js - entry point: the router, the header (connection indicator,
-// unread count), and the screens other than the reading view: sign in,
-// register, invite links, account, circles, circle page, moderation,
-// notifications and search.
+// app.js - entry point: the header (connection indicator, inbox count),
+// the router (#/... to a screen), and start-up. Each screen is a module
+// of its own (docs/web.md lists them); shell.js holds what they share.
 
 import { h, add, clear, toast, errText, fmtTime, fmtDate, name, idOf, serverHtml } from './dom.js';
-import {
-	rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf, chapterLabel,
-	resetSubscriptions,
-} from './state.js';
+import { rpc, app, subscribe, onAnyEvent, book, toc, chaptersOf, chapterLabel } from './state.js';
 import { showReader, leaveReader } from './reader.js';
-import { emailCard, notifyCard, forgotLink, inviteByMail, verifyScreen } from './mail.js';
+import { emailCard, notifyCard, inviteByMail, verifyScreen } from './mail.js';
 import { digestScreen, exportLinks } from './digest.js';
 import { modScreen } from './moderation.js';
 import { notifText, notifLink, prepare } from './notes.js';
 import { importSection } from './import.js';
 import { dashboardScreen } from './dashboard.js';
 import { meetingsScreen, meetingScreen } from './meeting.js';
-import { siteScreen, updateSiteLink } from './site.js';
+import { siteScreen } from './site.js';
+import {
+	main, setRouter, navigated, navGen, onLeave, parseHash, screen, field, errBox, debounce,
+} from './shell.js';
+import { loadMe, setUnread, signOut } from './session.js';
+import { authScreen, resetScreen } from './auth.js';
+import { joinScreen } from './join.js';
 
-const main = document.getElementById('main');
 const connEl = document.getElementById('conn');
-const unreadEl = document.getElementById('unread');
-let screenCleanup = [];
 
 /* ---------- connection indicator ---------- */
 const connText = {
@@ -32,41 +31,6 @@ rpc.on('state', (s) => {
 	connEl.dataset.state = s;
 	document.body.dataset.conn = s;
 });
-
-/* ---------- session ---------- */
-async function loadMe() {
-	try {
-		app.me = await rpc.call('account.get');
-	} catch (e) {
-		app.me = null;
-	}
-	document.body.classList.toggle('signed-in', !!app.me);
-	updateSiteLink();
-	const who = document.getElementById('who');
-	if (who)
-		who.textContent = app.me ? name(app.me) : '';
-	if (app.me)
-		refreshUnread();
-	return app.me;
-}
-
-async function refreshUnread() {
-	try {
-		const r = await rpc.call('notification.list', { unread: true });
-		const n = typeof r.unread === 'number' ? r.unread
-			: typeof r.unread_count === 'number' ? r.unread_count
-			: (r.items || []).length;
-		setUnread(n);
-	} catch (e) { /* not fatal */ }
-}
-
-function setUnread(n) {
-	app.unread = n;
-	unreadEl.textContent = n > 0 ? String(n) : '';
-	unreadEl.hidden = !(n > 0);
-	document.getElementById('inbox-link')
-		.setAttribute('aria-label', n > 0 ? `Inbox, ${n} unread` : 'Inbox');
-}
 
 rpc.on('event', async (ev) => {
 	if (ev.type === 'notification.created') {
@@ -79,64 +43,8 @@ rpc.on('event', async (ev) => {
 	}
 });
 
-// POST /api/session sets the HttpOnly cookie; the next upgrade carries it.
-async function signIn(handle, password) {
-	const r = await fetch('/api/session', {
-		method: 'POST',
-		headers: { 'Content-Type': 'application/json' },
-		body: JSON.stringify({ handle, password }),
-		credentials: 'same-origin',
-	});
-	if (!r.ok) {
-		let msg = r.status === 429 ? 'Too many attempts; wait a moment.'
-			: 'Wrong handle or password.';
-		try {
-			const j = await r.json();
-			if (j && j.error && j.error.message)
-				msg = j.error.message;
-		} catch (e) { /* keep default */ }
-		throw new Error(msg);
-	}
-	app.flash = null;
-	resetSubscriptions();
-	rpc.reconnect();
-	await rpc.ready();
-	return loadMe();
-}
-
-async function signOut() {
-	try {
-		await rpc.call('auth.logout');
-	} catch (e) { /* the cookie is ended below anyway */ }
-	await fetch('/api/session', {
-		method: 'DELETE',
-		headers: { 'Content-Type': 'application/json' },
-		credentials: 'same-origin',
-	});
-	app.me = null;
-	resetSubscriptions();
-	rpc.reconnect();
-	await rpc.ready();
-	document.body.classList.remove('signed-in');
-	location.hash = '#/signin';
-}
-
-/* ---------- router ---------- */
-function parseHash() {
-	const raw = location.hash.replace(/^#/, '') || '/';
-	const [path, query] = raw.split('?');
-	const parts = path.split('/').filter(Boolean);
-	const q = new URLSearchParams(query || '');
-	return { parts, q };
-}
-
-let routeGen = 0; // bumped on every navigation; late answers check it
-
-export async function route() {
-	routeGen++;
-	for (const f of screenCleanup)
-		f();
-	screenCleanup = [];
+async function route() {
+	navigated();
 	const { parts, q } = parseHash();
 	const [a, b, c] = parts;
 	if (a !== 'read')
@@ -159,7 +67,7 @@ export async function route() {
 		return showReader(main, Number(b), Number(c), q);
 	case 'circle':
 		if (c === 'mod')
-			return modScreen(screen, (f) => screenCleanup.push(f), debounce, Number(b));
+			return modScreen(screen, onLeave, debounce, Number(b));
 		if (c === 'digest')
 			return digestScreen(screen, Number(b), Number(parts[3]));
 		if (c === 'dashboard')
@@ -187,13 +95,13 @@ export async function route() {
 // The organiser's screens (dashboard.js, meeting.js) resolve to their
 // cleanup, run when the reader navigates away.
 function organiserScreen(p) {
-	const gen = routeGen;
+	const gen = navGen();
 	main.focus({ preventScroll: true });
 	return p.then((done) => {
 		if (typeof done !== 'function')
 			return;
-		if (gen === routeGen)
-			screenCleanup.push(done);
+		if (gen === navGen())
+			onLeave(done);
 		else
 			done();
 	});
@@ -205,194 +113,6 @@ function setNavCurrent(which) {
 			l.setAttribute('aria-current', 'page');
 		else
 			l.removeAttribute('aria-current');
-	}
-}
-
-function screen(title, ...children) {
-	clear(main);
-	document.title = `${title} · Scholia`;
-	main.appendChild(h('div', { class: 'screen' },
-		h('h1', { id: 'screen-title' }, title), ...children));
-	main.focus({ preventScroll: true });
-	return main.firstChild;
-}
-
-function field(label, input, hint) {
-	const id = input.id || `f-${Math.random().toString(36).slice(2)}`;
-	input.id = id;
-	return h('div', { class: 'field' },
-		h('label', { for: id }, label), input,
-		hint ? h('p', { class: 'hint' }, hint) : null);
-}
-
-function errBox() {
-	return h('p', { class: 'error', role: 'alert' });
-}
-
-/* ---------- sign in / register ---------- */
-function authScreen(mode, invite) {
-	const reg = mode === 'register';
-	const handle = h('input', {
-		name: 'handle', autocomplete: 'username', required: true,
-		pattern: '[a-z0-9_]{3,32}', autocapitalize: 'none', spellcheck: 'false',
-	});
-	const display = h('input', { name: 'display_name', autocomplete: 'name' });
-	const pw = h('input', {
-		type: 'password', name: 'password', required: true,
-		autocomplete: reg ? 'new-password' : 'current-password',
-		minlength: reg ? 10 : null,
-	});
-	const code = h('input', { name: 'invite', autocomplete: 'off',
-		autocapitalize: 'none', spellcheck: 'false' });
-	const err = errBox();
-	const form = h('form', { class: 'card auth', novalidate: false },
-		field('Handle', handle, reg ? '3 to 32 of a–z, 0–9 and _' : null),
-		reg ? field('Display name', display) : null,
-		field('Password', pw, reg ? 'At least 10 characters' : null),
-		reg && !invite
-			? field('Invitation code (if you were given one)', code)
-			: null,
-		err,
-		h('button', { type: 'submit', class: 'primary' },
-			reg ? 'Create account' : 'Sign in'),
-		h('p', {}, reg
-			? h('a', { href: invite ? `#/join/${invite}?signin=1` : '#/signin' },
-				'I have an account: sign in')
-			: h('a', { href: invite ? `#/join/${invite}` : '#/register' },
-				'New here? Create an account')));
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		err.textContent = '';
-		const btn = form.querySelector('button[type=submit]');
-		btn.disabled = true;
-		try {
-			if (reg) {
-				const p = {
-					handle: handle.value.trim(), password: pw.value,
-					display_name: display.value.trim() || handle.value.trim(),
-				};
-				const given = invite || code.value.trim();
-				try {
-					await rpc.call('auth.register', given ? { ...p, invite: given } : p);
-				} catch (e) {
-					// A circle's invitation is redeemed by circle.join
-					// below; where the server does not take it as a
-					// registration invite, open registration still works.
-					if (!(invite && e.code === -32602 && e.data && e.data.field === 'invite'))
-						throw e;
-					await rpc.call('auth.register', p);
-				}
-				// Registering signed this connection in with a session of
-				// its own; the cookie session below replaces it, so end it
-				// (else the sessions list shows two right after sign-up).
-				await rpc.call('auth.logout').catch(() => {});
-			}
-			await signIn(handle.value.trim(), pw.value);
-			if (invite)
-				return await acceptInvite(invite);
-			location.hash = '#/';
-			route();
-		} catch (e) {
-			err.textContent = e.code !== undefined ? errText(e) : e.message;
-		} finally {
-			btn.disabled = false;
-		}
-	});
-	const intro = invite
-		? h('p', { class: 'lead', id: 'invite-info' }, 'You have been invited to a reading circle. ',
-			reg ? 'Create an account to join it.' : 'Sign in to join it.')
-		: h('p', { class: 'lead' },
-			'Read a book together, one passage and one conversation at a time.');
-	const welcome = h('aside', { class: 'welcome card', 'aria-labelledby': 'welcome-h' },
-		h('h2', { id: 'welcome-h' }, 'What is Scholia?'),
-		h('p', {}, 'A place for a reading circle: a few people reading the same book on a schedule. ',
-			'Select words in a chapter to start a conversation about them; the others see it live and reply in the margin.'),
-		h('ul', {},
-			h('li', {}, 'Start a circle on a book, set a reading plan, and invite people with a link.'),
-			h('li', {}, 'Keep private notes, follow chapters, and hide what is ahead of you until you get there.'),
-			h('li', {}, 'Everything stays on this server: no tracking, and you can export or delete what you wrote.')));
-	// kept until the next sign-in: the screen may be drawn more than once
-	const flash = app.flash ? h('p', { class: 'ok', role: 'status', id: 'flash' }, app.flash) : null;
-	screen(reg ? 'Create an account' : 'Sign in', flash, intro, h('div', { class: 'auth-wrap' }, form, welcome),
-		reg ? null : forgotLink());
-	handle.focus();
-	if (invite)
-		rpc.call('circle.invite_info', { code: invite }).then((i) => {
-			const book = i.book && i.book.title ? `${i.book.title}${i.book.author ? ' by ' + i.book.author : ''}` : 'a book';
-			add(clear(intro), i.inviter ? `${name(i.inviter)} invited you to ` : 'You are invited to ',
-				h('strong', {}, i.circle.name), `, a circle reading ${book}. `,
-				reg ? 'Create an account to join it.' : 'Sign in to join it.');
-		}).catch((e) => {
-			if (e.code === -32004)
-				add(clear(intro), 'This invitation link has expired or was used up. Ask for a new one; you can still create an account.');
-		});
-}
-
-/* The one-time link printed by `scholia admin reset-link` and by
- * `create-account` without a password: choose a (new) password. */
-function resetScreen(token) {
-	const pw = h('input', { type: 'password', name: 'password', required: true,
-		autocomplete: 'new-password', minlength: 10 });
-	const again = h('input', { type: 'password', name: 'password2',
-		required: true, autocomplete: 'new-password', minlength: 10 });
-	const err = errBox();
-	const done = h('p', { role: 'status' });
-	const form = h('form', { class: 'card auth' },
-		field('New password', pw, 'At least 10 characters'),
-		field('New password again', again),
-		err, done,
-		h('button', { type: 'submit', class: 'primary' }, 'Set password'));
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		err.textContent = '';
-		if (pw.value !== again.value) {
-			err.textContent = 'The two passwords differ.';
-			return;
-		}
-		const btn = form.querySelector('button[type=submit]');
-		btn.disabled = true;
-		try {
-			await rpc.call('auth.reset', { reset_token: token || '', password: pw.value });
-			pw.value = again.value = '';
-			clear(done);
-			done.append('Your password is set. ',
-				h('a', { href: '#/signin' }, 'Sign in with it'), '.');
-		} catch (e) {
-			err.textContent = errText(e);
-			btn.disabled = false;
-		}
-	});
-	screen('Choose a password', form);
-	pw.focus();
-}
-
-async function acceptInvite(code) {
-	let circle = null;
-	try {
-		const r = await rpc.call('circle.join', { code });
-		circle = idOf(r && (r.circle ?? r.id));
-	} catch (e) {
-		if (e.code !== -32009)
-			throw e;
-	}
-	if (!circle) {
-		const list = await rpc.all('circle.list');
-		circle = list.length ? list[list.length - 1].id : null;
-	}
-	location.hash = circle ? `#/circle/${circle}` : '#/';
-	route();
-}
-
-async function joinScreen(code) {
-	const { q } = parseHash();
-	if (!app.me)
-		return authScreen(q.get('signin') ? 'signin' : 'register', code);
-	const err = errBox();
-	screen('Join a circle', h('p', {}, 'Joining…'), err);
-	try {
-		await acceptInvite(code);
-	} catch (e) {
-		err.textContent = errText(e);
 	}
 }
 
@@ -693,12 +413,12 @@ async function newCircleScreen() {
 }
 
 async function circleScreen(id) {
-	const gen = routeGen;
+	const gen = navGen();
 	let c;
 	try {
 		c = await rpc.call('circle.get', { circle: id });
 	} catch (e) {
-		if (gen === routeGen)
+		if (gen === navGen())
 			screen('Circle', h('p', { class: 'error' }, errText(e)));
 		return;
 	}
@@ -716,7 +436,7 @@ async function circleScreen(id) {
 	const plan = normPlan(planR);
 	const prog = normProgress(planR, members);
 	const b = typeof c.book === 'object' ? c.book : await book(bookId);
-	if (gen !== routeGen)
+	if (gen !== navGen())
 		return; // the reader went elsewhere meanwhile
 
 	const s = screen(c.name,
@@ -842,7 +562,7 @@ async function circleScreen(id) {
 		if (location.hash === `#/circle/${id}`)
 			route();
 	}, 300);
-	screenCleanup.push(subscribe(id, (ev) => {
+	onLeave(subscribe(id, (ev) => {
 		if (/^(member\.|plan\.|circle\.updated|resync)/.test(ev.type))
 			refresh();
 	}));
@@ -1036,15 +756,8 @@ function snippetEl(x) {
 	return p;
 }
 
-export function debounce(fn, ms) {
-	let t = null;
-	return (...a) => {
-		clearTimeout(t);
-		t = setTimeout(() => fn(...a), ms);
-	};
-}
-
 /* ---------- start ---------- */
+setRouter(route);
 window.addEventListener('hashchange', route);
 rpc.connect();
 rpc.on('open', async () => {
