@@ -14,12 +14,15 @@ import { dashboardScreen } from './dashboard.js';
 import { meetingsScreen, meetingScreen } from './meeting.js';
 import { siteScreen } from './site.js';
 import {
-	main, setRouter, navigated, navGen, onLeave, parseHash, screen, field, errBox, debounce,
+	main, setRouter, navigated, navGen, onLeave, parseHash, screen, debounce,
 } from './shell.js';
 import { loadMe, setUnread } from './session.js';
 import { authScreen, resetScreen } from './auth.js';
 import { joinScreen } from './join.js';
 import { accountScreen } from './account.js';
+import { normPlan, normProgress, dueChapter, chaptersRead, thisWeek } from './plan.js';
+import { homeScreen } from './home.js';
+import { newCircleScreen } from './newcircle.js';
 
 const connEl = document.getElementById('conn');
 
@@ -118,126 +121,9 @@ function setNavCurrent(which) {
 }
 
 /* ---------- circles ---------- */
-function normPlan(p) {
-	const entries = (p && (p.entries || p.items)) || [];
-	return entries.map((e) => ({
-		chapter: idOf(e.chapter), due: e.due, prompt: e.prompt || '',
-		notes: e.notes || '', // facilitator notes: owners and moderators only
-	}));
-}
-
-// [{account, chapter, block}] from plan.get / members, whatever the shape.
-function normProgress(p, members) {
-	const out = new Map();
-	const add = (acc, ch) => {
-		const id = idOf(acc);
-		if (id === undefined || id === null || ch === undefined || ch === null)
-			return;
-		out.set(Number(id), { account: acc, chapter: Number(idOf(ch)), block: blk ?? null });
-	};
-	let blk = null;
-	const list = (p && (p.progress || p.members)) || [];
-	for (const x of list) {
-		blk = x.block ?? x.progress?.block;
-		add(x.account || x.member || x, x.chapter ?? x.progress?.chapter);
-	}
-	for (const m of members || []) {
-		const pr = m.progress;
-		blk = pr && pr.block;
-		if (pr && !out.has(Number(idOf(m.account || m))))
-			add(m.account || m, idOf(pr.chapter ?? pr));
-	}
-	return [...out.values()];
-}
 
 function memberAccount(m) {
 	return m.account && typeof m.account === 'object' ? m.account : m;
-}
-
-function dueChapter(plan) {
-	const today = new Date().toISOString().slice(0, 10);
-	const upcoming = plan.filter((e) => (e.due || '') >= today)
-		.sort((a, b) => (a.due || '').localeCompare(b.due || ''));
-	return upcoming[0] || plan[plan.length - 1] || null;
-}
-
-async function homeScreen() {
-	const list = h('ul', { class: 'circles', 'aria-label': 'Your circles' });
-	screen('Your circles', list,
-		h('p', {}, h('a', { href: '#/new', class: 'button primary' }, 'Start a circle')));
-	let circles;
-	try {
-		circles = await rpc.all('circle.list');
-	} catch (e) {
-		list.appendChild(h('li', {}, errText(e)));
-		return;
-	}
-	if (!circles.length)
-		list.appendChild(h('li', { class: 'empty card', id: 'empty-home' },
-			h('h2', {}, 'Welcome to Scholia'),
-			h('p', {}, 'You are in no circle yet. A circle is a few people reading one book together.'),
-			h('ol', {},
-				h('li', {}, 'To start one: choose “Start a circle”, pick the book, then make an invite link on the circle’s page and send it to your readers.'),
-				h('li', {}, 'To join one: open the invite link someone sent you; it brings you straight into their circle.'),
-				h('li', {}, 'Then open the book, select some words and start a thread.'))));
-	for (const c of circles) {
-		const bookId = idOf(c.book);
-		const li = h('li', { class: 'card circle' },
-			h('h2', {}, h('a', { href: `#/circle/${c.id}` }, c.name)),
-			h('p', { class: 'meta' }, c.role ? `Your role: ${c.role}` : ''));
-		list.appendChild(li);
-		(async () => {
-			const b = typeof c.book === 'object' ? c.book : await book(bookId);
-			const t = await toc(bookId);
-			const chs = chaptersOf(t);
-			const full = await rpc.call('circle.get', { circle: c.id }).catch(() => c);
-			let due = full.current || null;
-			if (due)
-				due = { ...due, chapter: Number(idOf(due.chapter)) };
-			else
-				due = dueChapter(normPlan(await rpc.call('plan.get', { circle: c.id }).catch(() => null)));
-			const mp = full.me && full.me.progress;
-			const dueCh = due && chs.find((x) => x.id === due.chapter);
-			const myCh = mp && chs.find((x) => x.id === Number(idOf(mp.chapter)));
-			const nRead = chaptersRead(mp, chs);
-			add(li,
-				h('p', {}, b ? `${b.title}${b.author ? ' — ' + b.author : ''}` : ''),
-				dueCh ? h('p', {}, 'Due: ',
-					h('a', { href: `#/read/${c.id}/${dueCh.id}` }, dueCh.title),
-					due.due ? ` by ${fmtDate(due.due)}` : '') : null,
-				progressBar(nRead, chs.length, 'Your progress'),
-				h('p', {}, h('a', {
-					href: `#/read/${c.id}/${((myCh && (mp.block === null ? chs[nRead] || myCh : myCh)) || dueCh || chs[0] || {}).id}`,
-					class: 'button',
-				}, myCh ? 'Continue reading' : 'Start reading')));
-		})().catch(() => {});
-	}
-}
-
-// Progress is the furthest point read: {chapter, block} is a place in a
-// chapter, {chapter} alone means read through it (SPEC progress.set).
-// How many chapters it counts as read, the one value the home page and
-// the plan's bars show.
-export function chaptersRead(p, chs) {
-	if (!p)
-		return 0;
-	const ch = chs.find((x) => x.id === Number(idOf(p.chapter)));
-	if (!ch)
-		return 0;
-	return p.block === null || p.block === undefined ? ch.order : ch.order - 1;
-}
-
-// Is a YYYY-MM-DD date in the current week (Monday to Sunday)?
-export function thisWeek(due, now = new Date()) {
-	if (!due)
-		return false;
-	const d0 = new Date(Date.UTC(now.getFullYear(), now.getMonth(), now.getDate()));
-	const monday = new Date(d0);
-	monday.setUTCDate(d0.getUTCDate() - ((d0.getUTCDay() + 6) % 7));
-	const next = new Date(monday);
-	next.setUTCDate(monday.getUTCDate() + 7);
-	const d = new Date(`${due}T00:00:00Z`);
-	return d >= monday && d < next;
 }
 
 // Markdown the server stores as source (a circle's description): shown as
@@ -247,42 +133,6 @@ function renderedText(md, id) {
 	rpc.call('markdown.preview', { body: md })
 		.then((r) => serverHtml(div, r.body_html)).catch(() => {});
 	return div;
-}
-
-function progressBar(value, max, label) {
-	const pct = max ? Math.round((100 * value) / max) : 0;
-	const bar = h('span', { class: 'bar' }, h('span', { class: 'fill' }));
-	bar.firstChild.style.width = `${pct}%`;
-	return h('p', { class: 'progress' },
-		h('span', { class: 'label' }, `${label}: ${value} of ${max} chapters`),
-		h('span', { role: 'img', 'aria-label': `${label}: ${pct} percent` }, bar));
-}
-
-async function newCircleScreen() {
-	const nm = h('input', { required: true, maxlength: 200 });
-	const desc = h('textarea', { rows: 3 });
-	const sel = h('select', { required: true });
-	const err = errBox();
-	const form = h('form', { class: 'card' }, field('Name', nm),
-		field('Book', sel), field('Description', desc), err,
-		h('button', { type: 'submit', class: 'primary' }, 'Create circle'));
-	screen('Start a circle', form);
-	try {
-		for (const b of await rpc.all('book.list')) {
-			app.books.set(Number(b.id), b);
-			sel.appendChild(h('option', { value: b.id }, `${b.title}${b.author ? ' — ' + b.author : ''}`));
-		}
-	} catch (e) { err.textContent = errText(e); }
-	form.addEventListener('submit', async (ev) => {
-		ev.preventDefault();
-		try {
-			const c = await rpc.call('circle.create', {
-				name: nm.value.trim(), book: Number(sel.value),
-				description: desc.value.trim() || undefined,
-			});
-			location.hash = `#/circle/${c.id}`;
-		} catch (e) { err.textContent = errText(e); }
-	});
 }
 
 async function circleScreen(id) {
