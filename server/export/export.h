@@ -68,6 +68,18 @@ char *export_base_url(const char *public_url, const char *host, bool tls);
 json_t *export_w3c_annotation(const json_t *ann, const char *base,
 			      int64_t circle, bool with_context);
 
+/* The IRI of page n of the collection coll ("?page=n", or "&page=n" when
+ * coll has a query already). New reference. */
+json_t *export_w3c_page_iri(const char *coll, int64_t page);
+/*
+ * Page n (1-based) of npages of the collection coll, over items (borrowed:
+ * what the page lists, EXPORT_PAGE_SIZE of them from page n's start); a
+ * standalone page carries @context and its collection (with label, may be
+ * NULL) in partOf. New reference.
+ */
+json_t *export_w3c_page(json_t *items, const char *coll, const char *label,
+			int64_t n, int64_t npages, bool standalone);
+
 /*
  * The collection (page 0) with its first page embedded, or page N >= 1 on
  * its own, over items (W3C annotations, borrowed); page EXPORT_PAGE_ALL is
