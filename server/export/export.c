@@ -39,6 +39,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mdtext.h"
 
 #define ROUTE_PREFIX "/api/circles/"
 #define MD_TYPE "text/markdown; charset=utf-8"
@@ -301,7 +302,7 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 	buf_adds(&md, "# Meeting digest");
 	if (name) {
 		buf_adds(&md, ": ");
-		export_md_inline(&md, name);
+		mdtext_inline(&md, name, 0);
 	}
 	buf_adds(&md, "\n\n");
 	export_digest_chapter(
@@ -344,7 +345,7 @@ static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
 	}
 	name = circle_name(ctx, circle);
 	buf_adds(&md, "# ");
-	export_md_inline(&md, name ? name : "Circle");
+	mdtext_inline(&md, name ? name : "Circle", 0);
 	buf_adds(&md, ": annotations\n\n");
 	cli_markdown(ctx, ctx, circle, anns, &md);
 	{
@@ -516,7 +517,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		free(s);
 	} else {
 		buf_adds(&md, "# ");
-		export_md_inline(&md, name ? name : "Circle");
+		mdtext_inline(&md, name ? name : "Circle", 0);
 		buf_adds(&md, ": annotations\n\n");
 		cli_markdown(ctx, meta, circle, anns, &md);
 		{

@@ -97,9 +97,6 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
  * plus reactions - with quotes, replies and reactions. Private annotations
  * and hidden or deleted bodies are never written.
  */
-/* Appends s as inline Markdown text: one line, punctuation escaped, '<' as
- * "&lt;" (names and quotes in headings). */
-void export_md_inline(struct buf *out, const char *s);
 
 void export_digest_chapter(struct buf *out, const char *title,
 			   const char *prompt, const char *due,

@@ -40,6 +40,7 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonx.h"
 
 #define ROUTE_PREFIX "/api/circles/"
 #define LDP_CONTEXT "http://www.w3.org/ns/ldp.jsonld"
@@ -666,11 +667,7 @@ static int parse_target(struct proto *P, json_t *t, struct ptarget *out)
 	}
 	if (out->kind != 0 || !json_is_object(t))
 		return 0;
-	sel = json_object_get(t, "selector");
-	if (json_is_object(sel))
-		sel = json_pack("[O]", sel);
-	else
-		sel = json_incref(sel);
+	sel = jsonx_as_array(json_object_get(t, "selector"));
 	json_array_foreach(sel, i, s)
 	{
 		const char *type =

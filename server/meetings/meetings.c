@@ -38,6 +38,7 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/mdtext.h"
 
 #define MT_MAX_MEETINGS 1000 /* per circle */
 #define MT_MAX_AGENDA 50     /* items on one agenda */
@@ -1443,55 +1444,11 @@ static const char *str_of(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* Appends text as a block quote ("> " lines, '<' as "&lt;"). */
-static void md_quote(struct buf *out, const char *text, const char *indent)
-{
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		buf_adds(out, indent);
-		buf_adds(out, n ? "> " : ">");
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] == '<')
-				buf_adds(out, "&lt;");
-			else if (p[i] != '\r')
-				buf_addch(out, p[i]);
-		}
-		buf_addch(out, '\n');
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-}
-
-/* One line of inline text: punctuation escaped, no line breaks. */
-static void md_inline(struct buf *out, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p == '\n' || *p == '\r' || *p == '\t') {
-			buf_addch(out, ' ');
-			continue;
-		}
-		if (*p < 0x20)
-			continue;
-		if (*p == '<') {
-			buf_adds(out, "&lt;");
-			continue;
-		}
-		if (strchr("\\`*_[]#!|~>&", *p))
-			buf_addch(out, '\\');
-		buf_addch(out, (char)*p);
-	}
-}
-
 static void md_person(struct buf *out, const json_t *a)
 {
 	const char *name = str_of(a, "display_name");
 
-	md_inline(out, name && *name ? name : str_of(a, "handle"));
+	mdtext_inline(out, name && *name ? name : str_of(a, "handle"), 0);
 	if (str_of(a, "handle")) {
 		buf_adds(out, " (@");
 		for (const char *p = str_of(a, "handle"); *p; p++)
@@ -1517,9 +1474,9 @@ void meetings_records_md(struct buf *out, json_t *records)
 		const char *title = str_of(rec, "title");
 
 		buf_adds(out, "### ");
-		md_inline(out, title && *title ? title : "Meeting");
+		mdtext_inline(out, title && *title ? title : "Meeting", 0);
 		buf_adds(out, " · ");
-		md_inline(out, str_of(rec, "at"));
+		mdtext_inline(out, str_of(rec, "at"), 0);
 		buf_adds(out, "\n\n");
 		buf_adds(out, "Present: ");
 		if (!json_array_size(att))
@@ -1543,7 +1500,7 @@ void meetings_records_md(struct buf *out, json_t *records)
 			buf_addf(out, "%zu. ", j + 1);
 			if (q) {
 				buf_adds(out, "“");
-				md_inline(out, q);
+				mdtext_inline(out, q, 0);
 				buf_adds(out, "”");
 			} else {
 				buf_adds(out, "On the whole chapter");
@@ -1564,9 +1521,10 @@ void meetings_records_md(struct buf *out, json_t *records)
 							       oc, "author"));
 				}
 				buf_adds(out, ":\n\n");
-				md_quote(out,
-					 b ? b : "*(hidden by a moderator)*",
-					 "   ");
+				mdtext_quote(out,
+					     b ? b
+					       : "*(hidden by a moderator)*",
+					     "   ");
 			}
 			buf_addch(out, '\n');
 		}

@@ -36,6 +36,7 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonx.h"
 #include "util/utf8.h"
 
 /* Highlights in one import at most (more: -32013). */
@@ -312,11 +313,7 @@ static json_t *quote_selector(json_t *target)
 	}
 	if (!json_is_object(target))
 		return NULL;
-	sel = json_object_get(target, "selector");
-	if (json_is_object(sel))
-		sel = json_pack("[O]", sel);
-	else
-		sel = json_incref(sel);
+	sel = jsonx_as_array(json_object_get(target, "selector"));
 	json_array_foreach(sel, i, s)
 	{
 		const char *t = json_string_value(json_object_get(s, "type"));
