@@ -44,6 +44,9 @@ struct http_resp;
  */
 int export_protocol(struct rpc_ctx *ctx, const struct http_req *req,
 		    struct http_resp *resp, int64_t circle, const char *rest);
+/* The circle's name as circle.get gives it to the caller of ctx, or NULL
+ * (no such circle, or not visible). Caller frees. */
+char *export_circle_name(struct rpc_ctx *ctx, int64_t circle);
 /* scholia export --circle ID --format w3c|markdown: circle-visible
  * annotations to out. 0 or negative SCH_E* with err. */
 int export_cli(struct store *db, int64_t circle, const char *format,

@@ -397,20 +397,6 @@ static json_t *make_page(const struct proto *P, json_t *items, bool iris,
 	return pg;
 }
 
-static char *circle_label(struct rpc_ctx *ctx, int64_t circle)
-{
-	json_t *c = NULL;
-	char *out = NULL;
-
-	if (!rpc_call_nested(ctx, "circle.get",
-			     json_pack("{s:I}", "circle", (json_int_t)circle),
-			     &c) &&
-	    json_is_string(json_object_get(c, "name")))
-		out = xstrdup(json_string_value(json_object_get(c, "name")));
-	json_decref(c);
-	return out;
-}
-
 static int get_container(struct proto *P, const struct vis_viewer *v)
 {
 	struct walk w = {P, json_array()};
@@ -433,7 +419,7 @@ static int get_container(struct proto *P, const struct vis_viewer *v)
 	}
 	total = json_array_size(w.items);
 	npages = (long long)((total + EXPORT_PAGE_SIZE - 1) / EXPORT_PAGE_SIZE);
-	label = circle_label(P->ctx, P->circle);
+	label = export_circle_name(P->ctx, P->circle);
 	if (page > 0) {
 		if (page > npages) {
 			send_error(P, 404, "page-exists", "no such page", NULL);
