@@ -33,6 +33,11 @@ enum circle_need {
  */
 int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
 		  int64_t *circle, struct vis_viewer *v);
+/* circle_access() for a method whose only parameter is "circle" (any
+ * other is refused, -32602). */
+int circle_access_only(struct rpc_ctx *ctx, json_t *params,
+		       enum circle_need need, int64_t *circle,
+		       struct vis_viewer *v);
 /* Same, for a circle id already in hand. */
 int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
 		     struct vis_viewer *v);
