@@ -39,6 +39,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mdtext.h"
+#include "util/vec.h"
 
 #define MT_MAX_MEETINGS 1000 /* per circle */
 #define MT_MAX_AGENDA 50     /* items on one agenda */
@@ -423,10 +424,7 @@ static size_t items_load(struct store *db, int64_t meeting,
 
 	*items = NULL;
 	while (st && store_row(st) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*items = xrealloc(*items, cap * sizeof(**items));
-		}
+		*items = vec_reserve(*items, n, &cap, sizeof(**items));
 		(*items)[n].annotation = store_int(st, 0);
 		(*items)[n].position =
 			store_is_null(st, 1) ? -1 : store_int(st, 1);

@@ -38,6 +38,7 @@
 #include "util/err.h"
 #include "util/jsonx.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 /* Highlights in one import at most (more: -32013). */
 #define IMPORT_MAX_ITEMS 1000
@@ -59,12 +60,10 @@ struct hl_list {
 
 static struct hl *hl_add(struct hl_list *l)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	memset(&l->v[l->n], 0, sizeof(l->v[0]));
-	return &l->v[l->n++];
+	struct hl *h = VEC_PUSH(l->v, l->n, l->cap);
+
+	memset(h, 0, sizeof(*h));
+	return h;
 }
 
 static void hl_free(struct hl_list *l)
@@ -198,11 +197,7 @@ static int parse_kindle(const char *data, const char *book_title,
 			clip_meta(l2, (size_t)(l2e - l2), &c);
 			body = l2e;
 			c.text = trim_dup(body, (size_t)(e - body));
-			if (n == cap) {
-				cap = cap ? cap * 2 : 32;
-				cl = xrealloc(cl, cap * sizeof(*cl));
-			}
-			cl[n++] = c;
+			*VEC_PUSH(cl, n, cap) = c;
 			if (title_matches(c.title, book_title))
 				any_title = true;
 		}
