@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 static const char SQL_CHAPTERS[] =
 	"SELECT id, text FROM chapters WHERE book = ?1 AND edition = "
@@ -279,10 +280,7 @@ struct books_finder *books_finder_new(struct store *db, int64_t book,
 	while (st && store_row(st) > 0) {
 		const char *text = store_text(st, 1);
 
-		if (f->n == cap) {
-			cap = cap ? cap * 2 : 32;
-			f->ch = xrealloc(f->ch, cap * sizeof(*f->ch));
-		}
+		f->ch = vec_reserve(f->ch, f->n, &cap, sizeof(*f->ch));
 		f->ch[f->n].id = store_int(st, 0);
 		normalise(text ? text : "", text ? strlen(text) : 0,
 			  &f->ch[f->n].t);
