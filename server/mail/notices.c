@@ -274,7 +274,6 @@ static int queue_notice(struct rpc_ctx *rctx, int64_t account, int64_t circle,
 			struct buf *text, struct buf *html, int64_t now)
 {
 	struct store *db = rpc_store(rctx);
-	struct mail_msg m = MAIL_MSG_INIT;
 	struct buf subject = BUF_INIT, t2 = BUF_INIT, h2 = BUF_INIT;
 	char unsub[512], reply[MAIL_ADDR_MAX + 1];
 	char *cname = circle_name(rctx, circle);
@@ -299,16 +298,17 @@ static int queue_notice(struct rpc_ctx *rctx, int64_t account, int64_t circle,
 	buf_adds(&h2, "<p style=\"color:#777;font-size:smaller\">You get "
 		      "these mails for the circle <b>");
 	html_escape(&h2, cname, strlen(cname));
-	buf_adds(&h2, "</b>. <a href=\"");
-	html_escape(&h2, unsub, strlen(unsub));
-	buf_adds(&h2, "\">Unsubscribe</a></p>");
-	m.to = addr;
-	m.subject = buf_str(&subject);
-	m.text = buf_str(&t2);
-	m.html = buf_str(&h2);
-	m.unsubscribe = unsub;
-	m.reply_to = reply[0] ? reply : NULL;
-	rc = mail_queue(db, account, "notify", &m, now);
+	buf_adds(&h2, "</b>. ");
+	mail_html_link(&h2, unsub, "Unsubscribe");
+	buf_adds(&h2, "</p>");
+	rc = mail_queue(db, account, "notify",
+			&(struct mail_msg){.to = addr,
+					   .subject = buf_str(&subject),
+					   .text = buf_str(&t2),
+					   .html = buf_str(&h2),
+					   .unsubscribe = unsub,
+					   .reply_to = reply[0] ? reply : NULL},
+			now);
 	if (!rc && thread > 0)
 		rc = store_run(db, SQL_THREAD_SENT, "iii", account, thread,
 			       now);
