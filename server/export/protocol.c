@@ -224,16 +224,6 @@ static void add_links(const struct proto *P, json_t *o, int kind, int64_t id)
 	store_done(st);
 }
 
-static void copy_str(json_t *dst, const char *dkey, json_t *src,
-		     const char *skey)
-{
-	json_t *v = json_object_get(src, skey);
-
-	if (json_is_string(v))
-		json_object_set_new(dst, dkey,
-				    json_string(json_string_value(v)));
-}
-
 /* A thread (SPEC object) as a W3C Annotation with @context; NULL for a
  * tombstone. */
 static json_t *w3c_thread(const struct proto *P, const json_t *ann)
@@ -268,12 +258,12 @@ static json_t *w3c_reply(const struct proto *P, json_t *r)
 	if (json_is_object(author)) {
 		json_t *c = json_pack("{s:s}", "type", "Person");
 
-		copy_str(c, "name", author, "display_name");
-		copy_str(c, "nickname", author, "handle");
+		jsonx_copy_str(c, "name", author, "display_name");
+		jsonx_copy_str(c, "nickname", author, "handle");
 		json_object_set_new(o, "creator", c);
 	}
-	copy_str(o, "created", r, "created_at");
-	copy_str(o, "modified", r, "updated_at");
+	jsonx_copy_str(o, "created", r, "created_at");
+	jsonx_copy_str(o, "modified", r, "updated_at");
 	json_object_set_new(
 		o, "body",
 		value ? json_pack("{s:s,s:s,s:s}", "type", "TextualBody",

@@ -17,6 +17,15 @@ json_int_t jsonx_sum(const json_t *obj)
 	return n;
 }
 
+void jsonx_copy_str(json_t *dst, const char *dkey, const json_t *src,
+		    const char *skey)
+{
+	json_t *v = json_object_get(src, skey);
+
+	if (json_is_string(v))
+		json_object_set(dst, dkey, v);
+}
+
 json_t *jsonx_as_array(json_t *v)
 {
 	if (json_is_object(v))
