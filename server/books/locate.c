@@ -23,6 +23,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/utf8.h"
 #include "util/vec.h"
 
 static const char SQL_CHAPTERS[] =
@@ -134,25 +135,7 @@ static void put_utf8(struct buf *b, uint32_t c)
 {
 	char o[4];
 
-	if (c < 0x80) {
-		o[0] = (char)c;
-		buf_add(b, o, 1);
-	} else if (c < 0x800) {
-		o[0] = (char)(0xc0 | (c >> 6));
-		o[1] = (char)(0x80 | (c & 63));
-		buf_add(b, o, 2);
-	} else if (c < 0x10000) {
-		o[0] = (char)(0xe0 | (c >> 12));
-		o[1] = (char)(0x80 | ((c >> 6) & 63));
-		o[2] = (char)(0x80 | (c & 63));
-		buf_add(b, o, 3);
-	} else {
-		o[0] = (char)(0xf0 | (c >> 18));
-		o[1] = (char)(0x80 | ((c >> 12) & 63));
-		o[2] = (char)(0x80 | ((c >> 6) & 63));
-		o[3] = (char)(0x80 | (c & 63));
-		buf_add(b, o, 4);
-	}
+	buf_add(b, o, utf8_encode(c, o));
 }
 
 /* Adds one normalised code point, applying the white space and

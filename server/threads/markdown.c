@@ -20,6 +20,7 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/html.h"
+#include "util/utf8.h"
 
 #define MD_LINK_STACK 128 /* nesting depth tracked for links and images */
 /* R2-F2: blocks nested deeper than this are rendered as their text only,
@@ -41,31 +42,15 @@ struct md_out {
 static void md_put_utf8(struct buf *b, uint32_t cp, bool escape)
 {
 	char u[4];
+	size_t n;
 
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		cp = 0xFFFD;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		if (escape)
-			html_escape(b, u, 1);
-		else
-			buf_add(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 4);
-	}
+	n = utf8_encode(cp, u);
+	if (n == 1 && escape)
+		html_escape(b, u, 1);
+	else
+		buf_add(b, u, n);
 }
 
 /* Named entities we decode; others are shown literally (escaped). */
