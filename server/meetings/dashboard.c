@@ -306,7 +306,7 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	memset(&w, 0, sizeof(w));
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_MEMBER, &v))
+	    circle_access_id(ctx, circle, CIRCLE_MEMBER, &v))
 		goto fail;
 	mod = v.role >= VIS_ROLE_MODERATOR;
 	w.now = rpc_now(ctx);

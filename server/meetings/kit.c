@@ -137,7 +137,7 @@ static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_MODERATOR, &v))
+	    circle_access_id(ctx, circle, CIRCLE_MODERATOR, &v))
 		return RPC_ERR;
 	toc = circle_toc(ctx, circle);
 	plan = mt_call(ctx, "plan.get",
@@ -351,7 +351,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_OWNER, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_OWNER, &v) ||
 	    rpc_param_json(ctx, params, "kit", true, JSON_OBJECT, &kit) ||
 	    rpc_param_str(ctx, params, "start", true, 10, 10, &start))
 		return RPC_ERR;

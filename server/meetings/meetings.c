@@ -51,40 +51,6 @@
 
 /* ---- shared helpers ---- */
 
-int mt_access(struct rpc_ctx *ctx, int64_t circle, enum mt_need need,
-	      struct vis_viewer *v)
-{
-	int rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-				rpc_is_admin(ctx), v);
-
-	if (rc == SCH_ENOTFOUND)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	switch (need) {
-	case MT_SEE:
-		return 0;
-	case MT_MEMBER:
-		if (v->role >= VIS_ROLE_MEMBER)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only members of the circle may do this");
-	case MT_MODERATOR:
-		if (v->role >= VIS_ROLE_MODERATOR)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only moderators and owners may do this");
-	case MT_OWNER:
-		if (v->role >= VIS_ROLE_OWNER)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only owners of the circle may do this");
-	}
-	return rpc_fail(ctx, RPC_E_INTERNAL, "bad access check");
-}
-
 void mt_date(int64_t t, char *out)
 {
 	time_t tt = (time_t)t;
@@ -253,8 +219,9 @@ static int meeting_load(struct store *db, int64_t id, struct mt_meeting *m)
  * Reads "meeting", loads it and checks need in its circle. A meeting of a
  * circle the caller may not see is -32004 like one that does not exist.
  */
-static int meeting_param(struct rpc_ctx *ctx, json_t *params, enum mt_need need,
-			 struct mt_meeting *m, struct vis_viewer *v)
+static int meeting_param(struct rpc_ctx *ctx, json_t *params,
+			 enum circle_need need, struct mt_meeting *m,
+			 struct vis_viewer *v)
 {
 	int64_t id;
 	int rc;
@@ -266,7 +233,7 @@ static int meeting_param(struct rpc_ctx *ctx, json_t *params, enum mt_need need,
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such meeting");
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	return mt_access(ctx, m->circle, need, v);
+	return circle_access_id(ctx, m->circle, need, v);
 }
 
 /* The meeting's own fields (what meeting.changed carries); new ref. */
@@ -871,7 +838,7 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_OWNER, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_OWNER, &v) ||
 	    param_at(ctx, params, true, &at) ||
 	    param_chapter(ctx, params, circle, &chapter, &has_chapter) ||
 	    rpc_param_str(ctx, params, "title", false, 0, MT_MAX_TITLE, &title))
@@ -901,7 +868,7 @@ static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct mt_meeting m;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_SEE, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_SEE, &m, &v))
 		return RPC_ERR;
 	*result = meeting_json(ctx, &m, &v);
 	return 0;
@@ -927,7 +894,7 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_SEE, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_SEE, &v) ||
 	    rpc_param_cursor(ctx, params, &cursor)) {
 		json_decref(ids);
 		json_decref(items);
@@ -981,7 +948,7 @@ static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int status = -1, rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_OWNER, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_OWNER, &m, &v))
 		return RPC_ERR;
 	at = m.at;
 	title = m.title;
@@ -1022,7 +989,7 @@ static int m_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_OWNER, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_OWNER, &m, &v))
 		return RPC_ERR;
 	rc = store_run(rpc_store(ctx), SQL_DELETE, "i", m.id);
 	if (rc)
@@ -1060,7 +1027,7 @@ static int m_agenda(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_OWNER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_OWNER, &m, &v) ||
 	    rpc_param_json(ctx, params, "annotations", true, JSON_ARRAY, &list))
 		return RPC_ERR;
 	n = json_array_size(list);
@@ -1147,7 +1114,7 @@ static int m_advance(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MODERATOR, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_MODERATOR, &m, &v))
 		return RPC_ERR;
 	it = json_object_get(params, "item");
 	if (!it)
@@ -1196,7 +1163,7 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MODERATOR, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MODERATOR, &m, &v) ||
 	    rpc_param_id(ctx, params, "annotation", true, &ann) ||
 	    rpc_param_text(ctx, params, "body", true, max, &body))
 		return RPC_ERR;
@@ -1252,7 +1219,7 @@ static int m_propose(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MEMBER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MEMBER, &m, &v) ||
 	    rpc_param_id(ctx, params, "annotation", true, &ann))
 		return RPC_ERR;
 	if (thread_check(db, m.circle, ann, &v, &r) || r != VIS_FULL)
@@ -1295,7 +1262,7 @@ static int m_hand(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MEMBER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MEMBER, &m, &v) ||
 	    rpc_param_bool(ctx, params, "up", true, &up))
 		return RPC_ERR;
 	who = rpc_account(ctx);
@@ -1348,7 +1315,7 @@ static int m_attend(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MEMBER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MEMBER, &m, &v) ||
 	    rpc_param_bool(ctx, params, "present", true, &present))
 		return RPC_ERR;
 	if (present)
