@@ -111,19 +111,31 @@ int mail_reply_parse(struct store *db, const char *local, int64_t *account,
 	return 0;
 }
 
+/*
+ * The string field of what method gives for {key: id} to the recipient of
+ * rctx (a circle's name, a chapter's title), or fallback when there is
+ * none. Caller frees.
+ */
+static char *nested_str(struct rpc_ctx *rctx, const char *method,
+			const char *key, int64_t id, const char *field,
+			const char *fallback)
+{
+	json_t *o = NULL;
+	char *v = NULL;
+
+	if (rpc_call_nested(rctx, method,
+			    json_pack("{s:I}", key, (json_int_t)id), &o) == 0 &&
+	    json_is_string(json_object_get(o, field)))
+		v = xstrdup(json_string_value(json_object_get(o, field)));
+	json_decref(o);
+	return v ? v : xstrdup(fallback);
+}
+
 /* The circle's name as the recipient sees it (caller frees). */
 static char *circle_name(struct rpc_ctx *rctx, int64_t circle)
 {
-	json_t *c = NULL;
-	char *name = NULL;
-
-	if (rpc_call_nested(rctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &c) == 0 &&
-	    json_is_string(json_object_get(c, "name")))
-		name = xstrdup(json_string_value(json_object_get(c, "name")));
-	json_decref(c);
-	return name ? name : xstrdup("your circle");
+	return nested_str(rctx, "circle.get", "circle", circle, "name",
+			  "your circle");
 }
 
 /* The link to a post's passage in the web app. */
@@ -463,16 +475,8 @@ static const char SQL_REMIND[] =
 /* The chapter's title as the member sees it (caller frees). */
 static char *chapter_title(struct rpc_ctx *rctx, int64_t chapter)
 {
-	json_t *c = NULL;
-	char *t = NULL;
-
-	if (rpc_call_nested(rctx, "chapter.get",
-			    json_pack("{s:I}", "chapter", (json_int_t)chapter),
-			    &c) == 0 &&
-	    json_is_string(json_object_get(c, "title")))
-		t = xstrdup(json_string_value(json_object_get(c, "title")));
-	json_decref(c);
-	return t ? t : xstrdup("the next chapter");
+	return nested_str(rctx, "chapter.get", "chapter", chapter, "title",
+			  "the next chapter");
 }
 
 /* Mails account a reminder of each plan entry of circle due tomorrow. */
