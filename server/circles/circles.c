@@ -381,6 +381,17 @@ int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
 	return circle_access_id(ctx, *circle, need, v);
 }
 
+int circle_access_only(struct rpc_ctx *ctx, json_t *params,
+		       enum circle_need need, int64_t *circle,
+		       struct vis_viewer *v)
+{
+	static const char *const allowed[] = {"circle", NULL};
+
+	if (rpc_params_only(ctx, params, allowed))
+		return RPC_ERR;
+	return circle_access(ctx, params, need, circle, v);
+}
+
 /* ---- JSON shapes ---- */
 
 static const char SQL_CIRCLE_ROW[] =
@@ -614,6 +625,20 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 /* ---- circle.list ---- */
 
+/*
+ * A page of a list (SPEC §3): {items (taken), next}, next being the cursor
+ * after ids[page - 1] when the query (LIMIT page + 1) found n > page ids,
+ * else null. New reference.
+ */
+static json_t *page_json(json_t *items, const int64_t *ids, size_t n,
+			 size_t page)
+{
+	return json_pack(
+		"{s:o,s:o}", "items", items, "next",
+		n > page ? json_sprintf("%lld", (long long)ids[page - 1])
+			 : json_null());
+}
+
 static const char SQL_MY_CIRCLES[] =
 	"SELECT circle FROM memberships WHERE account = ? AND circle > ?"
 	" ORDER BY circle LIMIT ?";
@@ -622,24 +647,21 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"cursor", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
-	int64_t cursor = 0, ids[CIRCLE_PAGE + 1];
-	int n = 0, rc;
+	int64_t cursor = 0, *ids;
+	size_t n;
+	int rc;
 	json_t *items;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_cursor(ctx, params, &cursor))
 		return RPC_ERR;
-	st = store_query(db, SQL_MY_CIRCLES, "iii", rpc_account(ctx), cursor,
-			 (int64_t)CIRCLE_PAGE + 1);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0)
-		ids[n++] = store_int(st, 0);
-	if (rc < 0)
+	rc = store_ids(store_query(db, SQL_MY_CIRCLES, "iii", rpc_account(ctx),
+				   cursor, (int64_t)CIRCLE_PAGE + 1),
+		       &ids, &n);
+	if (rc)
 		return rpc_fail_store(ctx, rc);
 	items = json_array();
-	for (int i = 0; i < n && i < CIRCLE_PAGE; i++) {
+	for (size_t i = 0; i < n && i < CIRCLE_PAGE; i++) {
 		struct vis_viewer v;
 		json_t *c;
 
@@ -647,17 +669,15 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 				    rpc_is_admin(ctx), &v);
 		if (rc) {
 			json_decref(items);
+			free(ids);
 			return rpc_fail_store(ctx, rc);
 		}
 		c = circle_json(ctx, ids[i], &v);
 		if (c)
 			json_array_append_new(items, c);
 	}
-	*result = json_pack(
-		"{s:o,s:o}", "items", items, "next",
-		n > CIRCLE_PAGE
-			? json_sprintf("%lld", (long long)ids[CIRCLE_PAGE - 1])
-			: json_null());
+	*result = page_json(items, ids, n, CIRCLE_PAGE);
+	free(ids);
 	return 0;
 }
 
@@ -665,12 +685,10 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	*result = circle_json(ctx, circle, &v);
 	return *result ? 0 : rpc_fail_store(ctx, SCH_EDB);
@@ -756,26 +774,23 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
 	struct vis_viewer v;
-	int64_t circle, cursor = 0, ids[MEMBER_PAGE + 1];
-	int n = 0, rc;
+	int64_t circle, cursor = 0, *ids;
+	size_t n;
+	int rc;
 	json_t *items;
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v) ||
 	    rpc_param_cursor(ctx, params, &cursor))
 		return RPC_ERR;
-	st = store_query(db, SQL_MEMBERS_PAGE, "iii", circle, cursor,
-			 (int64_t)MEMBER_PAGE + 1);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0)
-		ids[n++] = store_int(st, 0);
-	if (rc < 0)
+	rc = store_ids(store_query(db, SQL_MEMBERS_PAGE, "iii", circle, cursor,
+				   (int64_t)MEMBER_PAGE + 1),
+		       &ids, &n);
+	if (rc)
 		return rpc_fail_store(ctx, rc);
 	items = json_array();
-	for (int i = 0; i < n && i < MEMBER_PAGE; i++) {
+	for (size_t i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
 
 		if (m) {
@@ -791,11 +806,8 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			json_array_append_new(items, m);
 		}
 	}
-	*result = json_pack(
-		"{s:o,s:o}", "items", items, "next",
-		n > MEMBER_PAGE
-			? json_sprintf("%lld", (long long)ids[MEMBER_PAGE - 1])
-			: json_null());
+	*result = page_json(items, ids, n, MEMBER_PAGE);
+	free(ids);
 	return 0;
 }
 
@@ -905,13 +917,11 @@ static int drop_member(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 
 static int m_leave(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 	int rc;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_MEMBER, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_MEMBER, &circle, &v))
 		return RPC_ERR;
 	if (sole_owner(rpc_store(ctx), circle, rpc_account(ctx)))
 		return rpc_fail(ctx, RPC_E_CONFLICT,
@@ -1092,13 +1102,11 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
 	/* SPEC §4: a circle the caller may not see is not found, here too */
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	rpc_effect_unsubscribe(ctx, circle);
 	*result = json_pack("{s:I,s:b}", "circle", (json_int_t)circle,

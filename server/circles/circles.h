@@ -44,6 +44,22 @@ int circles_gate(struct store *db, int64_t circle, int64_t account,
  * rpc_fail_store()'s -32603. Returns 0 or RPC_ERR (error recorded in ctx).
  */
 int circles_gate_rpc(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v);
+/* What a method needs from the caller in the circle (SPEC §4). */
+enum circle_need {
+	CIRCLE_SEE,	  /* member of any role, or a site admin */
+	CIRCLE_MEMBER,	  /* member of any role (admins only if members) */
+	CIRCLE_MODERATOR, /* moderator or owner */
+	CIRCLE_OWNER	  /* owner */
+};
+
+/*
+ * The caller's access to circle for a method that needs need: loads the
+ * viewer into *v; -32004 for a circle the caller may not see (the gate
+ * above), -32003 when the caller sees it but lacks the role. Returns 0 or
+ * RPC_ERR (error recorded in ctx).
+ */
+int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
+		     struct vis_viewer *v);
 /* The circle's book; 0 or SCH_ENOTFOUND. */
 int circles_book(struct store *db, int64_t circle, int64_t *book);
 /* Records that account posted in chapter (post-first is met) and pushes the

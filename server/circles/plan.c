@@ -136,12 +136,10 @@ static json_t *plan_json(struct store *db, int64_t circle, bool with_notes)
 
 static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	*result =
 		plan_json(rpc_store(ctx), circle, v.role >= VIS_ROLE_MODERATOR);

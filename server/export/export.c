@@ -39,28 +39,27 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mdtext.h"
 
 #define ROUTE_PREFIX "/api/circles/"
 #define MD_TYPE "text/markdown; charset=utf-8"
 
-/* Calls a registered method handler in ctx for data the SPEC names. Takes
- * the reference of params; returns a new reference or NULL. */
-static json_t *call_method(struct rpc_ctx *ctx, const char *name,
-			   json_t *params)
+/* Calls the registered method `method` with {key: id} in ctx, for data
+ * the SPEC names. A new reference, or NULL when it fails. */
+static json_t *get_by_id(struct rpc_ctx *ctx, const char *method,
+			 const char *key, int64_t id)
 {
 	json_t *result = NULL;
 
-	if (rpc_call_nested(ctx, name, params, &result))
+	if (rpc_call_nested(ctx, method,
+			    json_pack("{s:I}", key, (json_int_t)id), &result))
 		return NULL;
 	return result;
 }
 
-/* The circle's name (caller frees), or NULL. */
-static char *circle_name(struct rpc_ctx *ctx, int64_t circle)
+char *export_circle_name(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *c =
-		call_method(ctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
+	json_t *c = get_by_id(ctx, "circle.get", "circle", circle);
 	const char *n = json_string_value(json_object_get(c, "name"));
 	char *out = n ? xstrdup(n) : NULL;
 
@@ -71,9 +70,7 @@ static char *circle_name(struct rpc_ctx *ctx, int64_t circle)
 /* The chapter's title (caller frees); "Chapter ID" when unknown. */
 static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 {
-	json_t *c =
-		call_method(ctx, "chapter.get",
-			    json_pack("{s:I}", "chapter", (json_int_t)chapter));
+	json_t *c = get_by_id(ctx, "chapter.get", "chapter", chapter);
 	const char *t = json_string_value(json_object_get(c, "title"));
 	struct buf b = BUF_INIT;
 
@@ -88,9 +85,7 @@ static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 /* The circle's reading plan entries (new reference, maybe an empty array). */
 static json_t *plan_entries(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *p =
-		call_method(ctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
+	json_t *p = get_by_id(ctx, "plan.get", "circle", circle);
 	json_t *e = json_object_get(p, "entries");
 
 	e = json_is_array(e) ? json_incref(e) : json_array();
@@ -249,7 +244,7 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 		if (json_array_size(w.items) == 1)
 			doc = json_incref(json_array_get(w.items, 0));
 	} else {
-		label = circle_name(ctx, circle);
+		label = export_circle_name(ctx, circle);
 		doc = export_w3c_collection(w.items, base, circle, label, page);
 		if (doc && page == 0)
 			add_meetings(ctx, circle, v, doc);
@@ -267,6 +262,22 @@ out:
 	return 0;
 }
 
+/* Appends the meeting records of the chapter (0: every chapter) the
+ * viewer may see to md and sends md as the Markdown answer. */
+static void send_md(struct rpc_ctx *ctx, struct http_resp *resp, int64_t circle,
+		    int64_t chapter, const struct vis_viewer *v, struct buf *md)
+{
+	json_t *recs = meetings_records(ctx, circle, chapter, v);
+	char *body;
+	size_t len;
+
+	meetings_records_md(md, recs);
+	json_decref(recs);
+	body = buf_detach(md, &len);
+	http_resp_text(resp, 200, MD_TYPE, body, len);
+	free(body);
+}
+
 static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 		    struct http_resp *resp, int64_t circle,
 		    const struct vis_viewer *v)
@@ -274,9 +285,8 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 	struct books_chapter_info ci;
 	struct buf md = BUF_INIT;
 	json_t *anns = json_array(), *entries = NULL, *e;
-	char *name = NULL, *title = NULL, *body;
+	char *name = NULL, *title = NULL;
 	int64_t chapter = 0, book = 0;
-	size_t len;
 	int rc;
 
 	rc = query_id(req->query, "chapter", &chapter);
@@ -294,28 +304,20 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 500, "digest failed");
 		goto out;
 	}
-	name = circle_name(ctx, circle);
+	name = export_circle_name(ctx, circle);
 	title = chapter_title(ctx, chapter);
 	entries = plan_entries(ctx, circle);
 	e = plan_entry(entries, chapter);
 	buf_adds(&md, "# Meeting digest");
 	if (name) {
 		buf_adds(&md, ": ");
-		export_md_inline(&md, name);
+		mdtext_inline(&md, name, 0);
 	}
 	buf_adds(&md, "\n\n");
 	export_digest_chapter(
 		&md, title, json_string_value(json_object_get(e, "prompt")),
 		json_string_value(json_object_get(e, "due")), anns);
-	{
-		json_t *recs = meetings_records(ctx, circle, chapter, v);
-
-		meetings_records_md(&md, recs);
-		json_decref(recs);
-	}
-	body = buf_detach(&md, &len);
-	http_resp_text(resp, 200, MD_TYPE, body, len);
-	free(body);
+	send_md(ctx, resp, circle, chapter, v, &md);
 out:
 	buf_free(&md);
 	json_decref(anns);
@@ -335,27 +337,18 @@ static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
 {
 	struct buf md = BUF_INIT;
 	json_t *anns = json_array();
-	char *name = NULL, *body;
-	size_t len;
+	char *name = NULL;
 
 	if (each_visible(ctx, circle, 0, v, true, copy_cb, anns)) {
 		resp_error(resp, 500, "export failed");
 		goto out;
 	}
-	name = circle_name(ctx, circle);
+	name = export_circle_name(ctx, circle);
 	buf_adds(&md, "# ");
-	export_md_inline(&md, name ? name : "Circle");
+	mdtext_inline(&md, name ? name : "Circle", 0);
 	buf_adds(&md, ": annotations\n\n");
 	cli_markdown(ctx, ctx, circle, anns, &md);
-	{
-		json_t *recs = meetings_records(ctx, circle, 0, v);
-
-		meetings_records_md(&md, recs);
-		json_decref(recs);
-	}
-	body = buf_detach(&md, &len);
-	http_resp_text(resp, 200, MD_TYPE, body, len);
-	free(body);
+	send_md(ctx, resp, circle, 0, v, &md);
 out:
 	buf_free(&md);
 	json_decref(anns);
@@ -494,7 +487,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		snprintf(err, errlen, "could not read the annotations");
 		goto out;
 	}
-	name = circle_name(meta, circle);
+	name = export_circle_name(meta, circle);
 	if (w3c) {
 		struct w3c_walk w = {items, NULL, circle, 0};
 		size_t i;
@@ -516,7 +509,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		free(s);
 	} else {
 		buf_adds(&md, "# ");
-		export_md_inline(&md, name ? name : "Circle");
+		mdtext_inline(&md, name ? name : "Circle", 0);
 		buf_adds(&md, ": annotations\n\n");
 		cli_markdown(ctx, meta, circle, anns, &md);
 		{

@@ -31,6 +31,7 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonx.h"
 
 #define DB_WEEKS 12 /* participation buckets */
 #define DB_WEEK (7 * 86400)
@@ -139,20 +140,6 @@ static void count_post(struct db_walk *w, int64_t account, int64_t t,
 		m->last_seen = t;
 }
 
-static json_int_t reactions_of(const json_t *post)
-{
-	const char *k;
-	json_t *v;
-	json_int_t n = 0;
-
-	json_object_foreach((json_t *)json_object_get(post, "reactions"), k, v)
-	{
-		(void)k;
-		n += json_integer_value(v);
-	}
-	return n;
-}
-
 static int walk_cb(json_t *ann, void *arg)
 {
 	struct db_walk *w = arg;
@@ -218,7 +205,8 @@ static int walk_cb(json_t *ann, void *arg)
 					  json_object_get(ann, "id"), "quote",
 					  json_object_get(s, "exact"),
 					  "replies", nrep, "reactions",
-					  reactions_of(ann)));
+					  jsonx_sum(json_object_get(
+						  ann, "reactions"))));
 	}
 	return 0;
 }
@@ -318,7 +306,7 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	memset(&w, 0, sizeof(w));
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_MEMBER, &v))
+	    circle_access_id(ctx, circle, CIRCLE_MEMBER, &v))
 		goto fail;
 	mod = v.role >= VIS_ROLE_MODERATOR;
 	w.now = rpc_now(ctx);

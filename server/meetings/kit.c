@@ -29,6 +29,7 @@
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
+#include "util/jsonx.h"
 #include "util/utf8.h"
 
 #define KIT_FORMAT 1
@@ -117,6 +118,14 @@ static json_t *content_hash(struct rpc_ctx *ctx, struct kit_chapter *chs,
 	return json_string(out);
 }
 
+/* Copies a plan entry's texts (prompt, notes) that are strings from e to o:
+ * what a kit carries over from a plan and back. */
+static void entry_texts(json_t *o, const json_t *e)
+{
+	jsonx_copy_str(o, "prompt", e, "prompt");
+	jsonx_copy_str(o, "notes", e, "notes");
+}
+
 static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", NULL};
@@ -128,7 +137,7 @@ static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_MODERATOR, &v))
+	    circle_access_id(ctx, circle, CIRCLE_MODERATOR, &v))
 		return RPC_ERR;
 	toc = circle_toc(ctx, circle);
 	plan = mt_call(ctx, "plan.get",
@@ -166,12 +175,7 @@ static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			continue; /* a chapter a re-import dropped */
 		o = json_pack("{s:o,s:I}", "chapter", ref, "offset_days",
 			      (json_int_t)(d - first));
-		if (json_is_string(json_object_get(e, "prompt")))
-			json_object_set(o, "prompt",
-					json_object_get(e, "prompt"));
-		if (json_is_string(json_object_get(e, "notes")))
-			json_object_set(o, "notes",
-					json_object_get(e, "notes"));
+		entry_texts(o, e);
 		json_array_append_new(entries, o);
 	}
 	out = json_pack("{s:i,s:{s:O,s:O,s:O,s:o},s:o}", "scholia_plan_kit",
@@ -347,7 +351,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_OWNER, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_OWNER, &v) ||
 	    rpc_param_json(ctx, params, "kit", true, JSON_OBJECT, &kit) ||
 	    rpc_param_str(ctx, params, "start", true, 10, 10, &start))
 		return RPC_ERR;
@@ -384,12 +388,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			due);
 		o = json_pack("{s:I,s:s}", "chapter", (json_int_t)chs[k].id,
 			      "due", due);
-		if (json_is_string(json_object_get(e, "prompt")))
-			json_object_set(o, "prompt",
-					json_object_get(e, "prompt"));
-		if (json_is_string(json_object_get(e, "notes")))
-			json_object_set(o, "notes",
-					json_object_get(e, "notes"));
+		entry_texts(o, e);
 		json_array_append_new(plan_entries, o);
 		json_array_append_new(
 			matched, json_pack("{s:I,s:O,s:I,s:s,s:s,s:s}", "index",

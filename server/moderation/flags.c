@@ -289,21 +289,14 @@ struct queue_group {
 
 int mod_queue(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct queue_group groups[MOD_QUEUE_PAGE + 1];
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
-	struct vis_viewer v;
-	int64_t circle, cursor = 0;
+	int64_t circle, cursor;
 	json_t *items;
 	int n = 0, rc = 0;
-	char cur[24];
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
-	if (mod_require_moderator(ctx, circle, &v))
+	if (mod_list_params(ctx, params, &circle, &cursor))
 		return RPC_ERR;
 	st = store_query(db, SQL_QUEUE, "iii", circle, cursor,
 			 (int64_t)MOD_QUEUE_PAGE + 1);
@@ -341,14 +334,9 @@ int mod_queue(struct rpc_ctx *ctx, json_t *params, json_t **result)
 				  "auto_hidden",
 				  content && mod_is_autohidden(ctx, &t)));
 	}
-	*result = json_pack("{s:o}", "items", items);
-	if (n > MOD_QUEUE_PAGE) {
-		snprintf(cur, sizeof(cur), "%lld",
-			 (long long)groups[MOD_QUEUE_PAGE - 1].first);
-		json_object_set_new(*result, "next", json_string(cur));
-	} else {
-		json_object_set_new(*result, "next", json_null());
-	}
+	*result = mod_page_json(
+		items, n > MOD_QUEUE_PAGE,
+		n > MOD_QUEUE_PAGE ? groups[MOD_QUEUE_PAGE - 1].first : 0);
 	return 0;
 }
 
