@@ -23,6 +23,7 @@
 #include "books/books.h"
 #include "books/internal.h"
 #include "events/events.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -338,7 +339,7 @@ void books_init(void)
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
-	rpc_http_register("GET", "/books/", figure_get);
+	http_route_register("GET", "/books/", figure_get);
 }
 
 /* ---- facts for other modules ---- */

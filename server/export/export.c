@@ -33,6 +33,7 @@
 #include "books/books.h"
 #include "circles/circles.h"
 #include "meetings/meetings.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -421,7 +422,7 @@ void export_init(void)
 					      "POST", "PUT",  "DELETE"};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
+		http_route_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */

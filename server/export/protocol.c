@@ -35,6 +35,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"

@@ -20,6 +20,7 @@
 #include "circles/circles.h"
 #include "events/events.h"
 #include "mail/internal.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -635,8 +636,8 @@ void mail_init(void)
 	auth_set_email_hooks(email_set, email_decorate);
 	auth_add_export_hook("email", mail_export);
 	auth_add_delete_hook("mail", mail_forget);
-	rpc_http_register("POST", "/api/mail/unsubscribe", unsubscribe_post);
-	rpc_http_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
+	http_route_register("POST", "/api/mail/unsubscribe", unsubscribe_post);
+	http_route_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
 	prev_tick = rpc_hooks.tick;
 	rpc_hooks.tick = mail_tick;
 	events_on(EVENTS_NOTIFICATION_ADDED, on_notification, NULL);

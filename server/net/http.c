@@ -9,6 +9,7 @@
  * security headers (CSP without inline script or foreign origins,
  * nosniff, no referrer, no framing).
  */
+#include "http/http.h"
 #include "mail/mail.h"
 #include "net/internal.h"
 #include "store/store.h"
@@ -84,9 +85,9 @@ size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
 	for (p = hdr; p && *p;) {
 		while (*p == ' ' || *p == ';')
 			p++;
-		if (strncmp(p, RPC_SESSION_COOKIE "=",
-			    sizeof(RPC_SESSION_COOKIE)) == 0) {
-			p += sizeof(RPC_SESSION_COOKIE);
+		if (strncmp(p, HTTP_SESSION_COOKIE "=",
+			    sizeof(HTTP_SESSION_COOKIE)) == 0) {
+			p += sizeof(HTTP_SESSION_COOKIE);
 			n = strcspn(p, "; ");
 			if (n >= outlen)
 				n = 0;
@@ -157,13 +158,8 @@ static const char *mime_type(const char *path)
 static int respond(struct lws *wsi, struct http_conn *h, int status,
 		   const char *type, const char *body, size_t len)
 {
-	free(h->resp.body);
-	free(h->resp.content_type);
-	memset(&h->resp, 0, sizeof(h->resp));
-	h->resp.status = status;
-	h->resp.content_type = xstrdup(type);
-	h->resp.body = xstrndup(body, len);
-	h->resp.body_len = len;
+	http_resp_free(&h->resp);
+	http_resp_text(&h->resp, status, type, body, len);
 	h->have_resp = true;
 	h->sent = 0;
 	lws_callback_on_writable(wsi);
@@ -431,10 +427,7 @@ void net_http_answer(uint64_t http_id, struct http_resp *resp)
 	if (!wsi)
 		return; /* the client went away */
 	h = lws_wsi_user(wsi);
-	free(h->resp.body);
-	free(h->resp.content_type);
-	free(h->resp.set_cookie);
-	free(h->resp.headers);
+	http_resp_free(&h->resp);
 	h->resp = *resp;
 	memset(resp, 0, sizeof(*resp));
 	if (!h->resp.content_type)
@@ -573,10 +566,7 @@ static int write_response(struct lws *wsi, struct http_conn *h)
 static void http_reset(struct http_conn *h)
 {
 	buf_free(&h->body);
-	free(h->resp.body);
-	free(h->resp.content_type);
-	free(h->resp.set_cookie);
-	free(h->resp.headers);
+	http_resp_free(&h->resp);
 	free(h->path);
 	free(h->query);
 	memset(h, 0, sizeof(*h));
@@ -639,7 +629,7 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 	h->head = meth == LWSHUMETH_HEAD;
 	if (strcmp(h->path, "/metrics") == 0 && meth == LWSHUMETH_GET)
 		return serve_metrics(wsi, h);
-	if (rpc_http_find(h->method, h->path)) {
+	if (http_route_find(h->method, h->path)) {
 		char origin[256];
 
 		/* CORS only for the annotation endpoints, and only for

@@ -1,6 +1,6 @@
 /*
  * rpc.c - JSON-RPC 2.0 envelope checks, the method table, errors,
- * parameter validation, HTTP routes, metrics and local calls.
+ * parameter validation, metrics and local calls.
  *
  * Everything here runs on the store thread except registration (start-up)
  * and rpc_json_depth / rpc_error_bytes (any thread; they touch no state).
@@ -64,82 +64,7 @@ void rpc_each_method(void (*fn)(const struct rpc_method *m, void *arg),
 			fn(m, arg);
 }
 
-/* ---- HTTP routes ---- */
-
-/* One registered HTTP route. */
-struct http_route {
-	const char *method;
-	const char *prefix;
-	http_handler_fn fn;
-};
-#define RPC_MAX_ROUTES 32
-static struct http_route routes[RPC_MAX_ROUTES];
-static int nroutes;
-
-void rpc_http_register(const char *method, const char *prefix,
-		       http_handler_fn fn)
-{
-	if (nroutes == RPC_MAX_ROUTES)
-		die("rpc: too many HTTP routes");
-	routes[nroutes].method = method;
-	routes[nroutes].prefix = prefix;
-	routes[nroutes].fn = fn;
-	nroutes++;
-}
-
-http_handler_fn rpc_http_find(const char *method, const char *path)
-{
-	http_handler_fn best = NULL;
-	size_t best_len = 0;
-
-	for (int i = 0; i < nroutes; i++) {
-		size_t len = strlen(routes[i].prefix);
-
-		if (strcmp(routes[i].method, method) == 0 &&
-		    strncmp(routes[i].prefix, path, len) == 0 &&
-		    len >= best_len) {
-			best = routes[i].fn;
-			best_len = len;
-		}
-	}
-	return best;
-}
-
-void http_resp_json(struct http_resp *resp, int status, json_t *body)
-{
-	char *s = json_dumps(body, JSON_COMPACT);
-
-	json_decref(body);
-	free(resp->body);
-	free(resp->content_type);
-	resp->status = status;
-	resp->body = s ? s : xstrdup("null");
-	resp->body_len = strlen(resp->body);
-	resp->content_type = xstrdup("application/json");
-}
-
-void http_resp_text(struct http_resp *resp, int status, const char *type,
-		    const char *text, size_t len)
-{
-	free(resp->body);
-	free(resp->content_type);
-	resp->status = status;
-	resp->body = xstrndup(text, len);
-	resp->body_len = len;
-	resp->content_type = xstrdup(type);
-}
-
-void http_resp_header(struct http_resp *resp, const char *name,
-		      const char *value)
-{
-	struct buf b = BUF_INIT;
-
-	if (resp->headers)
-		buf_adds(&b, resp->headers);
-	buf_addf(&b, "%s: %s\r\n", name, value);
-	free(resp->headers);
-	resp->headers = buf_detach(&b, NULL);
-}
+/* ---- calls from an HTTP route ---- */
 
 const struct http_req *rpc_http_req(const struct rpc_ctx *ctx)
 {
@@ -580,10 +505,7 @@ void rpc_out_free(struct rpc_out *out)
 		return;
 	refbuf_unref(out->bytes);
 	refbuf_unref(out->redacted);
-	free(out->resp.body);
-	free(out->resp.content_type);
-	free(out->resp.set_cookie);
-	free(out->resp.headers);
+	http_resp_free(&out->resp);
 	free(out);
 }
 

@@ -47,6 +47,8 @@
 
 struct store;
 struct rpc_ctx;
+struct http_req;
+struct http_resp;
 
 /* The JSON-RPC error codes RPC_E_* are in the project's one enumeration,
  * util/err.h. */
@@ -285,74 +287,12 @@ struct rpc_hooks {
 /* The installed hooks (zeroed until modules set fields). */
 extern struct rpc_hooks rpc_hooks;
 
-/* ---- HTTP endpoints that need the database ---- */
+/* ---- calls that come from an HTTP route (http/http.h) ---- */
 
-/* The browser's session cookie (auth/ sets it, net/ reads it on the
- * upgrade and on /api requests). */
-#define RPC_SESSION_COOKIE "scholia_session"
-
-/* A request, borrowed for the handler's duration. */
-struct http_req {
-	const char *token;  /* from the cookie or Authorization: Bearer, or
-			       NULL; the caller is already authenticated
-			       from it when valid */
-	const char *method; /* "GET", "POST", "DELETE" */
-	const char *path;   /* "/api/circles/7/annotations" */
-	const char *query;  /* "page=2" or "" */
-	const char *body;   /* request body ("" if none) */
-	size_t body_len;
-	const char *host;	/* Host header */
-	bool tls;		/* served over TLS */
-	const char *public_url; /* --public-url, or "" */
-	const char *device;	/* the device cookie (auth/device.c), or NULL */
-	/* headers the Web Annotation Protocol reads ("" when absent) */
-	const char *accept;
-	const char *prefer;
-	const char *if_match;
-	const char *content_type;
-	bool by_cookie;	     /* token came from the session cookie */
-	bool origin_trusted; /* Origin is ours or --allowed-origin, or,
-				without Origin, Sec-Fetch-Site is
-				same-origin or none */
-};
-
-/* The answer; the handler fills it. Buffers are owned by the response and
- * freed by the transport. */
-struct http_resp {
-	int status;
-	char *content_type; /* malloc'd */
-	char *body;	    /* malloc'd */
-	size_t body_len;
-	char *set_cookie; /* malloc'd full Set-Cookie value, or NULL;
-			     several cookies are separated by '\n' */
-	char *headers;	  /* malloc'd extra "Name: value\r\n" lines, or
-			     NULL */
-};
-
-/* An HTTP handler; runs on the store thread with a call context whose
- * caller was authenticated from the cookie or bearer token. */
-typedef int (*http_handler_fn)(struct rpc_ctx *ctx, const struct http_req *req,
-			       struct http_resp *resp);
-
-/* In an HTTP call (handler or a deferred continuation): the request and the
- * response to fill. NULL in a WebSocket call. */
+/* In an HTTP call (a route's handler or a deferred continuation): the
+ * request and the response to fill. NULL in a WebSocket call. */
 const struct http_req *rpc_http_req(const struct rpc_ctx *ctx);
 struct http_resp *rpc_http_resp(struct rpc_ctx *ctx);
-
-/* Registers a handler for method + path prefix (longest prefix wins). */
-void rpc_http_register(const char *method, const char *prefix,
-		       http_handler_fn fn);
-/* Finds a handler; NULL if none. */
-http_handler_fn rpc_http_find(const char *method, const char *path);
-/* Convenience: sets status, a JSON body and application/json. Takes the
- * reference of body. */
-void http_resp_json(struct http_resp *resp, int status, json_t *body);
-/* Convenience: sets status, type and a copy of text. */
-void http_resp_text(struct http_resp *resp, int status, const char *type,
-		    const char *text, size_t len);
-/* Appends one "name: value" header line to the response. */
-void http_resp_header(struct http_resp *resp, const char *name,
-		      const char *value);
 
 /* ---- local calls: command line, unit tests, fuzz targets ---- */
 
