@@ -20,6 +20,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/internal.h"
 #include "events/events.h"
 #include "rpc/rpc.h"
@@ -1068,11 +1069,12 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			  &since))
 		return RPC_ERR;
 	if (since >= 0) {
-		rc = rpc_replay(ctx, circle, since, &v, &events, &seq, &resync);
+		rc = bus_replay(rpc_store(ctx), circle, since, &v, &events,
+				&seq, &resync);
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	} else {
-		seq = rpc_circle_seq(ctx, circle);
+		seq = bus_circle_seq(rpc_store(ctx), circle);
 	}
 	/* installed in the same FIFO as the reply: no event falls between */
 	rpc_effect_subscribe(ctx, circle, &v);

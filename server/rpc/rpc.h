@@ -189,7 +189,9 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
  * simply a decimal id) into *out (0 when absent). */
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 
-/* ---- events: the bus (bus/bus.h) bound to this call (rpc/publish.c) ---- */
+/* ---- events this call publishes (rpc/publish.c) ---- */
+/* Marking stored events (bus_mark) and replay (bus_replay, bus_circle_seq)
+ * need no call: a handler uses bus/bus.h with rpc_store(ctx). */
 
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
@@ -198,32 +200,12 @@ int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
  * redacted data (which the caller supplies when the item can be hidden; NULL
  * means "same as full"). item_kind/item_id name the thing the event is about
  * ("annotation", "reply", "member", ... and its id) so that a later hide or
- * delete can redact its stored events (rpc_events_mark). Takes the references
+ * delete can redact its stored events (bus_mark). Takes the references
  * of data and redacted. Returns the seq (>0) or a negative SCH_E* code.
  */
 int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 		    const struct vis_item *item, const char *item_kind,
 		    int64_t item_id, json_t *data, json_t *redacted);
-/*
- * Updates the stored events about one item so that replay (circle.subscribe
- * with since_seq) follows its current state: hidden 1/0 sets the hidden fact
- * (-1 leaves it), redact replaces the full data by the redacted data for
- * good (deletion). Returns 0 or a negative SCH_E* code.
- */
-int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
-		    int hidden, bool redact);
-/*
- * Replay for circle.subscribe: every stored event of circle after since_seq
- * that vis_check() lets v see, oldest first, as event params objects
- * {type, circle, seq, data} in *events (new reference). *seq gets the
- * circle's current seq. When since_seq is older than what is kept, *resync is
- * set and *events is NULL. Returns 0 or a negative SCH_E* code.
- */
-int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
-	       const struct vis_viewer *v, json_t **events, int64_t *seq,
-	       bool *resync);
-/* The circle's current seq (0 when it has no events). */
-int64_t rpc_circle_seq(struct rpc_ctx *ctx, int64_t circle);
 /* An ephemeral event (no seq, not stored): presence.changed. */
 void rpc_publish_ephemeral(struct rpc_ctx *ctx, int64_t circle,
 			   const char *type, const struct vis_item *item,
