@@ -132,6 +132,13 @@ void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
 	ctx->new_admin = is_admin;
 }
 
+/* Drops the call's raw result (rpc_result_raw), if any. */
+static void raw_drop(struct rpc_ctx *ctx)
+{
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = NULL;
+}
+
 void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb)
 {
 	refbuf_unref(ctx->raw_result);
@@ -143,8 +150,7 @@ json_t *rpc_take_raw_json(struct rpc_ctx *ctx)
 	json_t *v = json_loadb((const char *)refbuf_bytes(ctx->raw_result),
 			       ctx->raw_result->len, JSON_DECODE_ANY, NULL);
 
-	refbuf_unref(ctx->raw_result);
-	ctx->raw_result = NULL;
+	raw_drop(ctx);
 	return v ? v : json_null();
 }
 
@@ -167,18 +173,19 @@ struct refbuf *rpc_splice_raw(struct refbuf *raw, json_t *id)
 	return rb;
 }
 
-int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
-		    json_t **result)
+/*
+ * Runs m's handler inside the call ctx (same transaction and caller), the
+ * caller's own raw result set aside: a raw result of m comes back as JSON
+ * in *result. Takes the reference of params (NULL: {}). Returns the
+ * handler's code; on failure *result is NULL and the error stays recorded.
+ */
+static int call_inside(struct rpc_ctx *ctx, const struct rpc_method *m,
+		       json_t *params, json_t **result)
 {
-	const struct rpc_method *m = rpc_find(method);
 	struct refbuf *saved = ctx->raw_result;
 	int rc;
 
 	*result = NULL;
-	if (!m) {
-		json_decref(params);
-		return RPC_E_METHOD_NOT_FOUND;
-	}
 	if (!params)
 		params = json_object();
 	ctx->raw_result = NULL;
@@ -190,9 +197,25 @@ int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
 	if (rc) {
 		json_decref(*result);
 		*result = NULL;
-		rpc_ctx_clear_error(ctx);
 	}
 	json_decref(params);
+	return rc;
+}
+
+int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
+		    json_t **result)
+{
+	const struct rpc_method *m = rpc_find(method);
+	int rc;
+
+	*result = NULL;
+	if (!m) {
+		json_decref(params);
+		return RPC_E_METHOD_NOT_FOUND;
+	}
+	rc = call_inside(ctx, m, params, result);
+	if (rc)
+		rpc_ctx_clear_error(ctx);
 	return rc;
 }
 
@@ -305,27 +328,37 @@ json_t *rpc_ctx_error_json(struct rpc_ctx *ctx, int code)
 
 /* ---- parameters ---- */
 
-static json_t *param_get(json_t *params, const char *name)
+/*
+ * Sets *v to the parameter's value, or to NULL when it is absent (or null
+ * and optional). Returns 0, or RPC_ERR (recorded naming the field) when a
+ * required one is absent or the value is not of type (JSON_TRUE stands for
+ * either boolean); must says what it must be.
+ */
+static int param_get(struct rpc_ctx *ctx, json_t *params, const char *name,
+		     bool required, json_type type, const char *must,
+		     json_t **v)
 {
-	json_t *v =
-		json_is_object(params) ? json_object_get(params, name) : NULL;
-
-	return v;
+	*v = json_is_object(params) ? json_object_get(params, name) : NULL;
+	if (!*v || (json_is_null(*v) && !required)) {
+		*v = NULL;
+		return required ? rpc_fail_field(ctx, name, "missing parameter")
+				: 0;
+	}
+	if (type == JSON_TRUE ? !json_is_boolean(*v) : json_typeof(*v) != type)
+		return rpc_fail_field(ctx, name, must);
+	return 0;
 }
 
 int rpc_param_int(struct rpc_ctx *ctx, json_t *params, const char *name,
 		  bool required, int64_t min, int64_t max, int64_t *out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
 	json_int_t x;
+	int rc = param_get(ctx, params, name, required, JSON_INTEGER,
+			   "must be an integer", &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (!json_is_integer(v))
-		return rpc_fail_field(ctx, name, "must be an integer");
+	if (rc || !v)
+		return rc;
 	x = json_integer_value(v);
 	if (x < min || x > max)
 		return rpc_fail_field(ctx, name, "out of range");
@@ -342,15 +375,12 @@ int rpc_param_id(struct rpc_ctx *ctx, json_t *params, const char *name,
 int rpc_param_bool(struct rpc_ctx *ctx, json_t *params, const char *name,
 		   bool required, bool *out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
+	int rc = param_get(ctx, params, name, required, JSON_TRUE,
+			   "must be true or false", &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (!json_is_boolean(v))
-		return rpc_fail_field(ctx, name, "must be true or false");
+	if (rc || !v)
+		return rc;
 	*out = json_is_true(v);
 	return 0;
 }
@@ -359,17 +389,14 @@ static int param_string(struct rpc_ctx *ctx, json_t *params, const char *name,
 			bool required, size_t min_cp, size_t max_cp,
 			bool too_large, const char **out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
 	const char *s;
 	size_t len, cp;
+	int rc = param_get(ctx, params, name, required, JSON_STRING,
+			   "must be a string", &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (!json_is_string(v))
-		return rpc_fail_field(ctx, name, "must be a string");
+	if (rc || !v)
+		return rc;
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (memchr(s, '\0', len))
@@ -427,17 +454,14 @@ int rpc_param_enum(struct rpc_ctx *ctx, json_t *params, const char *name,
 int rpc_param_json(struct rpc_ctx *ctx, json_t *params, const char *name,
 		   bool required, json_type type, json_t **out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
+	int rc = param_get(ctx, params, name, required, type,
+			   type == JSON_OBJECT ? "must be an object"
+					       : "must be an array",
+			   &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (json_typeof(v) != type)
-		return rpc_fail_field(ctx, name,
-				      type == JSON_OBJECT ? "must be an object"
-							  : "must be an array");
+	if (rc || !v)
+		return rc;
 	*out = v;
 	return 0;
 }
@@ -465,12 +489,13 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
 
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out)
 {
-	json_t *v = param_get(params, "cursor");
+	json_t *v;
 	const char *s;
 	char *end;
 	long long x;
 
 	*out = 0;
+	v = json_object_get(params, "cursor"); /* NULL unless an object */
 	if (!v || json_is_null(v))
 		return 0;
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
@@ -693,34 +718,28 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 		store_release(ctx->db);
 		return RPC_DEFERRED;
 	}
-	if (rc != 0 || (!*result && !ctx->http_req && !ctx->raw_result)) {
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
-		if (rc == 0)
-			log_error("rpc", "%s returned no result",
-				  m ? m->name : "?");
-		store_rollback_to(ctx->db);
-		rpc_ctx_drop(ctx);
-		json_decref(*result);
-		*result = NULL;
-		ctx->auth_changed = false;
-		ctx->deferred = false;
-		if (!ctx->err_code)
-			rpc_fail(ctx, RPC_E_INTERNAL, NULL);
-		return ctx->err_code;
+	if (rc == 0 && !*result && !ctx->http_req && !ctx->raw_result) {
+		log_error("rpc", "%s returned no result", m ? m->name : "?");
+		rc = RPC_ERR;
 	}
-	src = store_release(ctx->db);
-	if (src) {
-		store_rollback_to(ctx->db);
-		rpc_ctx_drop(ctx);
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
-		json_decref(*result);
-		*result = NULL;
+	if (rc == 0) {
+		src = store_release(ctx->db);
+		if (!src)
+			return 0;
+	}
+	/* undo the call: its writes, outputs, result and what it asked for */
+	store_rollback_to(ctx->db);
+	rpc_ctx_drop(ctx);
+	raw_drop(ctx);
+	json_decref(*result);
+	*result = NULL;
+	ctx->auth_changed = false;
+	ctx->deferred = false;
+	if (src)
 		rpc_fail_store(ctx, src);
-		return ctx->err_code;
-	}
-	return 0;
+	else if (!ctx->err_code)
+		rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+	return ctx->err_code;
 }
 
 /* Whether a string holds a NUL (the parser allows them, handlers do not). */
@@ -840,8 +859,7 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 	rpc_metrics_count(method, 0, now_seconds() - t0);
 	if (!id) {
 		/* notification */
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
+		raw_drop(ctx);
 		return (json_decref(result), NULL);
 	}
 	/* with a raw result, the caller splices ctx->raw_result in */
@@ -865,7 +883,6 @@ int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
 		json_t **result, json_t **error)
 {
 	const struct rpc_method *m = rpc_find(method);
-	struct refbuf *saved = ctx->raw_result;
 	const char *saved_method = ctx->method;
 	double t0 = now_seconds();
 	int rc;
@@ -879,28 +896,20 @@ int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
 		rpc_ctx_clear_error(ctx);
 		return RPC_E_METHOD_NOT_FOUND;
 	}
-	if (!params)
-		params = json_object();
 	ctx->method = m->name;
-	ctx->raw_result = NULL;
-	if ((m->flags & RPC_AUTH) && ctx->account == 0)
+	if ((m->flags & RPC_AUTH) && ctx->account == 0) {
+		json_decref(params);
 		rc = rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "not authenticated");
-	else
-		rc = m->fn(ctx, params, result);
-	if (rc == 0 && !*result && ctx->raw_result)
-		*result = rpc_take_raw_json(ctx);
-	refbuf_unref(ctx->raw_result);
-	ctx->raw_result = saved;
+	} else {
+		rc = call_inside(ctx, m, params, result);
+	}
 	if (rc) {
-		json_decref(*result);
-		*result = NULL;
 		*error = rpc_ctx_error_json(ctx, rc);
 		rc = ctx->err_code;
 		rpc_ctx_clear_error(ctx);
 	}
 	rpc_metrics_count(m->name, rc, now_seconds() - t0);
 	ctx->method = saved_method;
-	json_decref(params);
 	return rc;
 }
 
@@ -924,8 +933,7 @@ json_t *rpc_continue(struct rpc_ctx *ctx, struct rpc_deferral *d,
 	}
 	rpc_metrics_count(rpc_method_name(ctx), rc, 0);
 	if (!ctx->id) {
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
+		raw_drop(ctx);
 		return (json_decref(result), NULL);
 	}
 	if (!rc && !result && ctx->raw_result)
