@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 
 struct store;
@@ -134,7 +135,7 @@ json_t *auth_login_json(struct store *db, int64_t account, const char *token,
  * HTTP call the continuation answers through rpc_http_resp().
  */
 /* ---- device.c: device cookies (R2-F5) ---- */
-#define AUTH_DEVICE_COOKIE "scholia_device"
+#define AUTH_DEVICE_COOKIE HTTP_DEVICE_COOKIE /* http/http.h */
 #define AUTH_DEVICE_MAX 128 /* bytes of a device value, NUL included */
 /* A new signed device value for account into out (AUTH_DEVICE_MAX). */
 int auth_device_new(struct store *db, int64_t account, char *out);

@@ -22,9 +22,10 @@
 
 struct rpc_ctx;
 
-/* The browser's session cookie: auth/ sets it, net/ reads it on the
- * upgrade and on route requests. */
+/* The browser's session cookie and device cookie (auth/device.c): auth/
+ * sets them, net/ reads them on the upgrade and on route requests. */
 #define HTTP_SESSION_COOKIE "scholia_session"
+#define HTTP_DEVICE_COOKIE "scholia_device"
 
 /* A request, borrowed for the handler's duration. */
 struct http_req {
