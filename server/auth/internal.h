@@ -44,7 +44,7 @@ int auth_pw_verify(const char *hash, const char *pw, size_t len, bool *rehash);
  * when the dictionary is missing (warned once). Thread-safe. */
 int auth_pw_weak(const char *pw, size_t len, const char *handle, char *why,
 		 size_t whylen);
-/* Configured limits (rpc_config, or libsodium INTERACTIVE when unset). */
+/* Configured limits (auth_config, or libsodium INTERACTIVE when unset). */
 unsigned long long auth_pw_ops(void);
 size_t auth_pw_mem(void);
 /* Wipes and frees a heap copy of a secret (NULL ignored). */

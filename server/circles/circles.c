@@ -214,7 +214,8 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
 	return rc < 0 ? rc : 0;
 }
 
-struct circles_config circles_config = {.presence_idle_s = 60};
+struct circles_config circles_config = {.presence_idle_s = 60,
+					.public_url = ""};
 
 int circles_gate(struct store *db, int64_t circle, int64_t account,
 		 bool is_admin, struct vis_viewer *v)

@@ -16,7 +16,8 @@ struct rpc_ctx;
 
 /* The circles module's settings (main.c fills them from the flags). */
 struct circles_config {
-	int presence_idle_s; /* presence timeout */
+	int presence_idle_s;	/* presence timeout */
+	const char *public_url; /* --public-url: base of invite links, or "" */
 };
 extern struct circles_config circles_config;
 

@@ -226,10 +226,7 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 			 struct http_resp *resp, int64_t circle,
 			 const struct vis_viewer *v, int64_t one)
 {
-	char *base = export_base_url(req->public_url && *req->public_url
-					     ? req->public_url
-					     : rpc_config.public_url,
-				     req->host, req->tls);
+	char *base = export_base_url(req->public_url, req->host, req->tls);
 	struct w3c_walk w = {json_array(), base, circle, one};
 	json_t *doc = NULL;
 	char *label = NULL;

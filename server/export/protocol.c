@@ -1167,10 +1167,7 @@ int export_protocol(struct rpc_ctx *ctx, const struct http_req *req,
 	int kind = -1, rc = 0;
 	int64_t id = 0;
 
-	P.base = export_base_url(req->public_url && *req->public_url
-					 ? req->public_url
-					 : rpc_config.public_url,
-				 req->host, req->tls);
+	P.base = export_base_url(req->public_url, req->host, req->tls);
 	{
 		struct buf b = BUF_INIT;
 

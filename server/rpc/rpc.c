@@ -26,9 +26,6 @@ struct rpc_config rpc_config = {
 	.max_exact_cp = 4000,
 	.posts_per_minute = 20,
 	.login_failures = 5,
-	.search_per_minute = 30,
-	.public_url = "",
-	.content_dir = "content",
 };
 
 /* ---- method table ---- */

@@ -295,21 +295,20 @@ void rpc_ctx_free_local(struct rpc_ctx *ctx);
 int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
 		   json_t **result, json_t **error);
 
-/* ---- configuration that handlers read (set once by main) ---- */
-/* What server.info advertises and what several modules share. A module's
- * own settings are in its own struct (auth_config, circles_config,
- * moderation_config), filled by main.c too. */
+/* ---- the limits server.info advertises (set once by main) ---- */
+/* A module's own settings are in its own struct (auth_config,
+ * circles_config, mail_config, moderation_config, search_config), filled by
+ * main.c too; the two limits here that a module enforces (posts_per_minute:
+ * moderation/, login_failures: auth/) are read from here because clients
+ * are told them. */
 struct rpc_config {
-	size_t max_message;	 /* 65536 */
-	int max_depth;		 /* 32 */
-	size_t max_body_cp;	 /* 10000 */
-	size_t max_exact_cp;	 /* 4000 */
-	int posts_per_minute;	 /* 20 */
-	int login_failures;	 /* 5 per minute */
-	int search_per_minute;	 /* 30 searches a minute per member; 0 none */
-	const char *public_url;	 /* "" means from the Host header */
-	const char *content_dir; /* sample book folder */
-	bool mail;		 /* --smtp-url is set (server.info) */
+	size_t max_message;   /* 65536 */
+	int max_depth;	      /* 32 */
+	size_t max_body_cp;   /* 10000 */
+	size_t max_exact_cp;  /* 4000 */
+	int posts_per_minute; /* 20 */
+	int login_failures;   /* 5 per minute */
+	bool mail;	      /* --smtp-url is set */
 };
 extern struct rpc_config rpc_config;
 

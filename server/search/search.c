@@ -37,6 +37,8 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+struct search_config search_config = {.per_minute = 30};
+
 /* Snippet markers; stripped from indexed text so they are unambiguous. */
 #define MARK_OPEN '\x01'
 #define MARK_CLOSE '\x02'
@@ -664,7 +666,7 @@ static int64_t rate_take(int64_t account, int64_t now_ms)
 	size_t h = (size_t)((uint64_t)account * 0x9E3779B97F4A7C15ull >> 52) %
 		   RATE_SLOTS;
 	struct rate_slot *s = NULL;
-	int limit = rpc_config.search_per_minute;
+	int limit = search_config.per_minute;
 
 	if (limit <= 0)
 		return 0;
