@@ -620,26 +620,23 @@ static const char SQL_MY_CIRCLES[] =
 	"SELECT circle FROM memberships WHERE account = ? AND circle > ?"
 	" ORDER BY circle LIMIT ?";
 
-static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
+int circles_list_json(struct rpc_ctx *ctx, int64_t cursor, json_t **out)
 {
-	static const char *const allowed[] = {"cursor", NULL};
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
-	int64_t cursor = 0, ids[CIRCLE_PAGE + 1];
+	int64_t ids[CIRCLE_PAGE + 1];
 	int n = 0, rc;
 	json_t *items;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
+	*out = NULL;
 	st = store_query(db, SQL_MY_CIRCLES, "iii", rpc_account(ctx), cursor,
 			 (int64_t)CIRCLE_PAGE + 1);
 	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
+		return SCH_EDB;
 	while ((rc = store_row(st)) > 0)
 		ids[n++] = store_int(st, 0);
 	if (rc < 0)
-		return rpc_fail_store(ctx, rc);
+		return rc;
 	items = json_array();
 	for (int i = 0; i < n && i < CIRCLE_PAGE; i++) {
 		struct vis_viewer v;
@@ -649,13 +646,13 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 				    rpc_is_admin(ctx), &v);
 		if (rc) {
 			json_decref(items);
-			return rpc_fail_store(ctx, rc);
+			return rc;
 		}
 		c = circle_json(ctx, ids[i], &v);
 		if (c)
 			json_array_append_new(items, c);
 	}
-	*result = json_pack(
+	*out = json_pack(
 		"{s:o,s:o}", "items", items, "next",
 		n > CIRCLE_PAGE
 			? json_sprintf("%lld", (long long)ids[CIRCLE_PAGE - 1])
@@ -663,7 +660,30 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"cursor", NULL};
+	int64_t cursor = 0;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_cursor(ctx, params, &cursor))
+		return RPC_ERR;
+	rc = circles_list_json(ctx, cursor, result);
+	return rc ? rpc_fail_store(ctx, rc) : 0;
+}
+
 /* ---- circle.get ---- */
+
+int circles_get_json(struct rpc_ctx *ctx, int64_t circle, json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = rc ? NULL : circle_json(ctx, circle, &v);
+	return rc ? rc : *out ? 0 : SCH_EDB;
+}
 
 static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {

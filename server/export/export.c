@@ -32,8 +32,8 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
-#include "meetings/meetings.h"
 #include "http/http.h"
+#include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -44,27 +44,16 @@
 #define ROUTE_PREFIX "/api/circles/"
 #define MD_TYPE "text/markdown; charset=utf-8"
 
-/* Calls a registered method handler in ctx for data the SPEC names. Takes
- * the reference of params; returns a new reference or NULL. */
-static json_t *call_method(struct rpc_ctx *ctx, const char *name,
-			   json_t *params)
-{
-	json_t *result = NULL;
-
-	if (rpc_call_nested(ctx, name, params, &result))
-		return NULL;
-	return result;
-}
-
 /* The circle's name (caller frees), or NULL. */
 static char *circle_name(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *c =
-		call_method(ctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
-	const char *n = json_string_value(json_object_get(c, "name"));
-	char *out = n ? xstrdup(n) : NULL;
+	json_t *c;
+	const char *n;
+	char *out;
 
+	circles_get_json(ctx, circle, &c);
+	n = json_string_value(json_object_get(c, "name"));
+	out = n ? xstrdup(n) : NULL;
 	json_decref(c);
 	return out;
 }
@@ -72,9 +61,7 @@ static char *circle_name(struct rpc_ctx *ctx, int64_t circle)
 /* The chapter's title (caller frees); "Chapter ID" when unknown. */
 static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 {
-	json_t *c =
-		call_method(ctx, "chapter.get",
-			    json_pack("{s:I}", "chapter", (json_int_t)chapter));
+	json_t *c = books_chapter_json(rpc_store(ctx), chapter);
 	const char *t = json_string_value(json_object_get(c, "title"));
 	struct buf b = BUF_INIT;
 
@@ -89,11 +76,10 @@ static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 /* The circle's reading plan entries (new reference, maybe an empty array). */
 static json_t *plan_entries(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *p =
-		call_method(ctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
-	json_t *e = json_object_get(p, "entries");
+	json_t *p, *e;
 
+	circles_plan_json(ctx, circle, &p);
+	e = json_object_get(p, "entries");
 	e = json_is_array(e) ? json_incref(e) : json_array();
 	json_decref(p);
 	return e;

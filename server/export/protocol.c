@@ -415,9 +415,7 @@ static char *circle_label(struct rpc_ctx *ctx, int64_t circle)
 	json_t *c = NULL;
 	char *out = NULL;
 
-	if (!rpc_call_nested(ctx, "circle.get",
-			     json_pack("{s:I}", "circle", (json_int_t)circle),
-			     &c) &&
+	if (!circles_get_json(ctx, circle, &c) &&
 	    json_is_string(json_object_get(c, "name")))
 		out = xstrdup(json_string_value(json_object_get(c, "name")));
 	json_decref(c);

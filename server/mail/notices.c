@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "books/books.h"
+#include "circles/circles.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -117,9 +119,7 @@ static char *circle_name(struct rpc_ctx *rctx, int64_t circle)
 	json_t *c = NULL;
 	char *name = NULL;
 
-	if (rpc_call_nested(rctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &c) == 0 &&
+	if (circles_get_json(rctx, circle, &c) == 0 &&
 	    json_is_string(json_object_get(c, "name")))
 		name = xstrdup(json_string_value(json_object_get(c, "name")));
 	json_decref(c);
@@ -463,13 +463,10 @@ static const char SQL_REMIND[] =
 /* The chapter's title as the member sees it (caller frees). */
 static char *chapter_title(struct rpc_ctx *rctx, int64_t chapter)
 {
-	json_t *c = NULL;
+	json_t *c = books_chapter_json(rpc_store(rctx), chapter);
 	char *t = NULL;
 
-	if (rpc_call_nested(rctx, "chapter.get",
-			    json_pack("{s:I}", "chapter", (json_int_t)chapter),
-			    &c) == 0 &&
-	    json_is_string(json_object_get(c, "title")))
+	if (json_is_string(json_object_get(c, "title")))
 		t = xstrdup(json_string_value(json_object_get(c, "title")));
 	json_decref(c);
 	return t ? t : xstrdup("the next chapter");
@@ -484,9 +481,7 @@ static int remind_one(struct store *db, int64_t account, int64_t circle,
 	size_t i;
 	int rc = 0;
 
-	if (rpc_call_nested(rctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &plan))
+	if (circles_plan_json(rctx, circle, &plan))
 		goto out;
 	json_array_foreach(json_object_get(plan, "entries"), i, e)
 	{
