@@ -20,6 +20,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/internal.h"
 #include "events/events.h"
 #include "rpc/rpc.h"
@@ -213,7 +214,8 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
 	return rc < 0 ? rc : 0;
 }
 
-struct circles_config circles_config = {.presence_idle_s = 60};
+struct circles_config circles_config = {.presence_idle_s = 60,
+					.public_url = ""};
 
 int circles_gate(struct store *db, int64_t circle, int64_t account,
 		 bool is_admin, struct vis_viewer *v)
@@ -643,23 +645,20 @@ static const char SQL_MY_CIRCLES[] =
 	"SELECT circle FROM memberships WHERE account = ? AND circle > ?"
 	" ORDER BY circle LIMIT ?";
 
-static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
+int circles_list_json(struct rpc_ctx *ctx, int64_t cursor, json_t **out)
 {
-	static const char *const allowed[] = {"cursor", NULL};
 	struct store *db = rpc_store(ctx);
-	int64_t cursor = 0, *ids;
+	int64_t *ids;
 	size_t n;
 	int rc;
 	json_t *items;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
+	*out = NULL;
 	rc = store_ids(store_query(db, SQL_MY_CIRCLES, "iii", rpc_account(ctx),
 				   cursor, (int64_t)CIRCLE_PAGE + 1),
 		       &ids, &n);
 	if (rc)
-		return rpc_fail_store(ctx, rc);
+		return rc;
 	items = json_array();
 	for (size_t i = 0; i < n && i < CIRCLE_PAGE; i++) {
 		struct vis_viewer v;
@@ -670,18 +669,41 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		if (rc) {
 			json_decref(items);
 			free(ids);
-			return rpc_fail_store(ctx, rc);
+			return rc;
 		}
 		c = circle_json(ctx, ids[i], &v);
 		if (c)
 			json_array_append_new(items, c);
 	}
-	*result = page_json(items, ids, n, CIRCLE_PAGE);
+	*out = page_json(items, ids, n, CIRCLE_PAGE);
 	free(ids);
 	return 0;
 }
 
+static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"cursor", NULL};
+	int64_t cursor = 0;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_cursor(ctx, params, &cursor))
+		return RPC_ERR;
+	rc = circles_list_json(ctx, cursor, result);
+	return rc ? rpc_fail_store(ctx, rc) : 0;
+}
+
 /* ---- circle.get ---- */
+
+int circles_get_json(struct rpc_ctx *ctx, int64_t circle, json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = rc ? NULL : circle_json(ctx, circle, &v);
+	return rc ? rc : *out ? 0 : SCH_EDB;
+}
 
 static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
@@ -1078,11 +1100,12 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			  &since))
 		return RPC_ERR;
 	if (since >= 0) {
-		rc = rpc_replay(ctx, circle, since, &v, &events, &seq, &resync);
+		rc = bus_replay(rpc_store(ctx), circle, since, &v, &events,
+				&seq, &resync);
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	} else {
-		seq = rpc_circle_seq(ctx, circle);
+		seq = bus_circle_seq(rpc_store(ctx), circle);
 	}
 	/* installed in the same FIFO as the reply: no event falls between */
 	rpc_effect_subscribe(ctx, circle, &v);

@@ -6,6 +6,7 @@
 #ifndef SCH_CIRCLES_H
 #define SCH_CIRCLES_H
 
+#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,7 +17,8 @@ struct rpc_ctx;
 
 /* The circles module's settings (main.c fills them from the flags). */
 struct circles_config {
-	int presence_idle_s; /* presence timeout */
+	int presence_idle_s;	/* presence timeout */
+	const char *public_url; /* --public-url: base of invite links, or "" */
 };
 extern struct circles_config circles_config;
 
@@ -28,6 +30,18 @@ void circles_init(void);
  * VIS_ROLE_NONE), or SCH_ENOTFOUND when the circle does not exist. */
 int circles_viewer(struct store *db, int64_t circle, int64_t account,
 		   bool is_admin, struct vis_viewer *out);
+/*
+ * What circle.get and plan.get answer to the caller of ctx, for modules
+ * that present them (mail, export, meetings, search): the gate
+ * (circles_gate) first. 0 with *out (new reference); SCH_ENOTFOUND when
+ * the caller may not see the circle; another negative SCH_E* code. Nothing
+ * is recorded in ctx: the caller decides what a failure means.
+ */
+int circles_get_json(struct rpc_ctx *ctx, int64_t circle, json_t **out);
+int circles_plan_json(struct rpc_ctx *ctx, int64_t circle, json_t **out);
+/* What circle.list answers: a page of the caller's circles after cursor
+ * (0: the first), {items, next}. 0 or a negative SCH_E* code. */
+int circles_list_json(struct rpc_ctx *ctx, int64_t cursor, json_t **out);
 /*
  * The access gate: may this caller see this circle? Every module asks here
  * (never open-codes it). Loads the caller's viewer into *v and returns 0

@@ -134,6 +134,18 @@ static json_t *plan_json(struct store *db, int64_t circle, bool with_notes)
 			 "progress", all_progress_json(db, circle));
 }
 
+int circles_plan_json(struct rpc_ctx *ctx, int64_t circle, json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = rc ? NULL
+		  : plan_json(rpc_store(ctx), circle,
+			      v.role >= VIS_ROLE_MODERATOR);
+	return rc;
+}
+
 static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	struct vis_viewer v;

@@ -32,6 +32,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "http/http.h"
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -44,25 +45,16 @@
 #define ROUTE_PREFIX "/api/circles/"
 #define MD_TYPE "text/markdown; charset=utf-8"
 
-/* Calls the registered method `method` with {key: id} in ctx, for data
- * the SPEC names. A new reference, or NULL when it fails. */
-static json_t *get_by_id(struct rpc_ctx *ctx, const char *method,
-			 const char *key, int64_t id)
-{
-	json_t *result = NULL;
-
-	if (rpc_call_nested(ctx, method,
-			    json_pack("{s:I}", key, (json_int_t)id), &result))
-		return NULL;
-	return result;
-}
-
+/* The circle's name (caller frees), or NULL. */
 char *export_circle_name(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *c = get_by_id(ctx, "circle.get", "circle", circle);
-	const char *n = json_string_value(json_object_get(c, "name"));
-	char *out = n ? xstrdup(n) : NULL;
+	json_t *c;
+	const char *n;
+	char *out;
 
+	circles_get_json(ctx, circle, &c);
+	n = json_string_value(json_object_get(c, "name"));
+	out = n ? xstrdup(n) : NULL;
 	json_decref(c);
 	return out;
 }
@@ -70,7 +62,7 @@ char *export_circle_name(struct rpc_ctx *ctx, int64_t circle)
 /* The chapter's title (caller frees); "Chapter ID" when unknown. */
 static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 {
-	json_t *c = get_by_id(ctx, "chapter.get", "chapter", chapter);
+	json_t *c = books_chapter_json(rpc_store(ctx), chapter);
 	const char *t = json_string_value(json_object_get(c, "title"));
 	struct buf b = BUF_INIT;
 
@@ -85,9 +77,10 @@ static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 /* The circle's reading plan entries (new reference, maybe an empty array). */
 static json_t *plan_entries(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *p = get_by_id(ctx, "plan.get", "circle", circle);
-	json_t *e = json_object_get(p, "entries");
+	json_t *p, *e;
 
+	circles_plan_json(ctx, circle, &p);
+	e = json_object_get(p, "entries");
 	e = json_is_array(e) ? json_incref(e) : json_array();
 	json_decref(p);
 	return e;
@@ -220,10 +213,7 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 			 struct http_resp *resp, int64_t circle,
 			 const struct vis_viewer *v, int64_t one)
 {
-	char *base = export_base_url(req->public_url && *req->public_url
-					     ? req->public_url
-					     : rpc_config.public_url,
-				     req->host, req->tls);
+	char *base = export_base_url(req->public_url, req->host, req->tls);
 	struct w3c_walk w = {json_array(), base, circle, one};
 	json_t *doc = NULL;
 	char *label = NULL;
@@ -414,7 +404,7 @@ void export_init(void)
 					      "POST", "PUT",  "DELETE"};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
+		http_route_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */

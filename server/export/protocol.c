@@ -35,6 +35,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
@@ -1129,10 +1130,7 @@ int export_protocol(struct rpc_ctx *ctx, const struct http_req *req,
 	int kind = -1, rc = 0;
 	int64_t id = 0;
 
-	P.base = export_base_url(req->public_url && *req->public_url
-					 ? req->public_url
-					 : rpc_config.public_url,
-				 req->host, req->tls);
+	P.base = export_base_url(req->public_url, req->host, req->tls);
 	{
 		struct buf b = BUF_INIT;
 

@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "books/books.h"
 #include "circles/circles.h"
 #include "events/events.h"
+#include "http/http.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -388,18 +390,16 @@ int mail_invite(struct rpc_ctx *ctx, int64_t circle, const char *email,
 		return rpc_fail_field(ctx, "email", "not an email address");
 	me = rpc_ctx_new_local(rpc_store(ctx), rpc_account(ctx),
 			       rpc_is_admin(ctx));
-	if (rpc_call_nested(me, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &c) == 0) {
+	if (circles_get_json(me, circle, &c) == 0) {
 		cname = json_string_value(json_object_get(c, "name"));
 		if (json_is_object(json_object_get(c, "book")))
 			btitle = json_string_value(json_object_get(
 				json_object_get(c, "book"), "title"));
 		else if (json_is_integer(json_object_get(c, "book")) &&
-			 rpc_call_nested(me, "book.toc",
-					 json_pack("{s:O}", "book",
-						   json_object_get(c, "book")),
-					 &toc) == 0)
+			 books_toc(
+				 rpc_store(me),
+				 json_integer_value(json_object_get(c, "book")),
+				 &toc) == 0)
 			btitle = json_string_value(json_object_get(
 				json_object_get(toc, "book"), "title"));
 	}
@@ -638,8 +638,8 @@ void mail_init(void)
 	auth_set_email_hooks(email_set, email_decorate);
 	auth_add_export_hook("email", mail_export);
 	auth_add_delete_hook("mail", mail_forget);
-	rpc_http_register("POST", "/api/mail/unsubscribe", unsubscribe_post);
-	rpc_http_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
+	http_route_register("POST", "/api/mail/unsubscribe", unsubscribe_post);
+	http_route_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
 	prev_tick = rpc_hooks.tick;
 	rpc_hooks.tick = mail_tick;
 	events_on(EVENTS_NOTIFICATION_ADDED, on_notification, NULL);

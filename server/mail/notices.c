@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "books/books.h"
+#include "circles/circles.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -111,21 +113,13 @@ int mail_reply_parse(struct store *db, const char *local, int64_t *account,
 	return 0;
 }
 
-/*
- * The string field of what method gives for {key: id} to the recipient of
- * rctx (a circle's name, a chapter's title), or fallback when there is
- * none. Caller frees.
- */
-static char *nested_str(struct rpc_ctx *rctx, const char *method,
-			const char *key, int64_t id, const char *field,
-			const char *fallback)
+/* The string field of o (a circle, a chapter: taken, and NULL is fine),
+ * or fallback when there is none. Caller frees. */
+static char *str_field(json_t *o, const char *field, const char *fallback)
 {
-	json_t *o = NULL;
 	char *v = NULL;
 
-	if (rpc_call_nested(rctx, method,
-			    json_pack("{s:I}", key, (json_int_t)id), &o) == 0 &&
-	    json_is_string(json_object_get(o, field)))
+	if (json_is_string(json_object_get(o, field)))
 		v = xstrdup(json_string_value(json_object_get(o, field)));
 	json_decref(o);
 	return v ? v : xstrdup(fallback);
@@ -134,8 +128,10 @@ static char *nested_str(struct rpc_ctx *rctx, const char *method,
 /* The circle's name as the recipient sees it (caller frees). */
 static char *circle_name(struct rpc_ctx *rctx, int64_t circle)
 {
-	return nested_str(rctx, "circle.get", "circle", circle, "name",
-			  "your circle");
+	json_t *c = NULL;
+
+	circles_get_json(rctx, circle, &c);
+	return str_field(c, "name", "your circle");
 }
 
 /* The link to a post's passage in the web app. */
@@ -475,8 +471,8 @@ static const char SQL_REMIND[] =
 /* The chapter's title as the member sees it (caller frees). */
 static char *chapter_title(struct rpc_ctx *rctx, int64_t chapter)
 {
-	return nested_str(rctx, "chapter.get", "chapter", chapter, "title",
-			  "the next chapter");
+	return str_field(books_chapter_json(rpc_store(rctx), chapter), "title",
+			 "the next chapter");
 }
 
 /* Mails account a reminder of each plan entry of circle due tomorrow. */
@@ -488,9 +484,7 @@ static int remind_one(struct store *db, int64_t account, int64_t circle,
 	size_t i;
 	int rc = 0;
 
-	if (rpc_call_nested(rctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &plan))
+	if (circles_plan_json(rctx, circle, &plan))
 		goto out;
 	json_array_foreach(json_object_get(plan, "entries"), i, e)
 	{

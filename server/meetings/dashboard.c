@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "books/books.h"
+#include "circles/circles.h"
 #include "meetings/internal.h"
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
@@ -311,15 +313,12 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	mod = v.role >= VIS_ROLE_MODERATOR;
 	w.now = rpc_now(ctx);
 	today = w.now / 86400;
-	circle_obj = mt_call(ctx, "circle.get",
-			     json_pack("{s:I}", "circle", (json_int_t)circle));
-	toc = circle_obj
-		      ? mt_call(ctx, "book.toc",
-				json_pack("{s:O}", "book",
-					  json_object_get(circle_obj, "book")))
-		      : NULL;
-	plan = mt_call(ctx, "plan.get",
-		       json_pack("{s:I}", "circle", (json_int_t)circle));
+	if (!circles_get_json(ctx, circle, &circle_obj))
+		books_toc(
+			rpc_store(ctx),
+			json_integer_value(json_object_get(circle_obj, "book")),
+			&toc);
+	circles_plan_json(ctx, circle, &plan);
 	members = all_members(ctx, circle);
 	if (!toc || !plan) {
 		rpc_fail(ctx, RPC_E_INTERNAL, "could not read the circle");

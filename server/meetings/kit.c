@@ -25,6 +25,8 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "books/books.h"
+#include "circles/circles.h"
 #include "meetings/internal.h"
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
@@ -76,14 +78,11 @@ static struct kit_chapter *toc_chapters(json_t *toc, size_t *n)
 /* The circle's book.toc (new reference) or NULL. */
 static json_t *circle_toc(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *c = mt_call(ctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
-	json_t *toc = NULL;
+	json_t *c, *toc = NULL;
 
-	if (c)
-		toc = mt_call(
-			ctx, "book.toc",
-			json_pack("{s:O}", "book", json_object_get(c, "book")));
+	if (!circles_get_json(ctx, circle, &c))
+		books_toc(rpc_store(ctx),
+			  json_integer_value(json_object_get(c, "book")), &toc);
 	json_decref(c);
 	return toc;
 }
@@ -104,9 +103,7 @@ static json_t *content_hash(struct rpc_ctx *ctx, struct kit_chapter *chs,
 	char out[32];
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *ch = mt_call(
-			ctx, "chapter.get",
-			json_pack("{s:I}", "chapter", (json_int_t)chs[i].id));
+		json_t *ch = books_chapter_json(rpc_store(ctx), chs[i].id);
 
 		fnv(&h, chs[i].title);
 		fnv(&h, "\n");
@@ -140,8 +137,7 @@ static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    circle_access_id(ctx, circle, CIRCLE_MODERATOR, &v))
 		return RPC_ERR;
 	toc = circle_toc(ctx, circle);
-	plan = mt_call(ctx, "plan.get",
-		       json_pack("{s:I}", "circle", (json_int_t)circle));
+	circles_plan_json(ctx, circle, &plan);
 	if (!toc || !plan) {
 		json_decref(toc);
 		json_decref(plan);

@@ -482,9 +482,7 @@ int th_annotation_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			goto out;
 		}
 	} else {
-		rpc_call_nested(ctx, "book.toc",
-				json_pack("{s:I}", "book", (json_int_t)book),
-				&toc);
+		books_toc(rpc_store(ctx), book, &toc);
 		if (json_is_string(json_object_get(json_object_get(toc, "book"),
 						   "title")))
 			title = json_string_value(json_object_get(

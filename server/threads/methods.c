@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/circles.h"
 #include "events/events.h"
 #include "notify/notify.h"
@@ -648,7 +649,7 @@ static int th_delete_row(struct rpc_ctx *ctx, struct th_post *p, bool gone)
 	if (rc)
 		return rc;
 	(void)th_emit_post(ctx, EVENTS_POST_DELETED, p);
-	rc = rpc_events_mark(ctx, th_kind_name(p->kind), p->id, -1, true);
+	rc = bus_mark(rpc_store(ctx), th_kind_name(p->kind), p->id, -1, true);
 	if (rc)
 		return rc;
 	p->deleted = true;
