@@ -230,9 +230,7 @@ function planEditor(circle, chs, plan) {
 		}, 'Fill'));
 	const f = h('form', { class: 'plan-edit' },
 		h('h3', {}, 'Edit the plan'), fill,
-		rows.map((r) => h('div', { class: 'row' }, h('span', {}, chapterLabel(r.ch)), r.due, r.prompt)),
-		h('h3', {}, 'Edit the plan'),
-		rows.map((r) => h('div', { class: 'row' }, h('span', {}, r.ch.title), r.due, r.prompt, r.notes)),
+		rows.map((r) => h('div', { class: 'row' }, h('span', {}, chapterLabel(r.ch)), r.due, r.prompt, r.notes)),
 		h('button', { type: 'submit' }, 'Save plan'));
 	const d = h('details', {}, h('summary', {}, 'Edit the plan'), f);
 	f.addEventListener('submit', async (ev) => {
