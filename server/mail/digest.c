@@ -31,6 +31,7 @@
 #include "util/err.h"
 #include "util/html.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 
 #define DIGEST_QUIET_S (20 * 3600) /* no two digests closer than this */
 #define DIGEST_MAX_NEW 10	   /* new threads listed by title */
@@ -198,11 +199,8 @@ static int digest_one(struct store *db, int64_t account, const char *addr,
 	char since[32], unsub[512], day[64];
 	int nitems = 0, at = -1, rc = 0;
 	size_t nch = 0, i;
-	struct tm tm;
-	time_t st_t = (time_t)since_t;
 
-	gmtime_r(&st_t, &tm);
-	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(since_t, since, sizeof(since));
 	if (circles_viewer(db, circle, account, false, &v) ||
 	    v.role == VIS_ROLE_NONE)
 		goto out;

@@ -34,6 +34,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/jsonx.h"
+#include "util/rfc3339.h"
 
 #define DB_WEEKS 12 /* participation buckets */
 #define DB_WEEK (7 * 86400)
@@ -468,7 +469,7 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			"threads", m->threads, "replies", m->replies,
 			"threads_week", m->threads_week, "replies_week",
 			m->replies_week, "last_seen",
-			m->last_seen ? mt_time_json(m->last_seen) : json_null(),
+			m->last_seen ? rfc3339_json(m->last_seen) : json_null(),
 			"activity", wk);
 		json_array_append_new(lines, line);
 	}

@@ -19,8 +19,6 @@
 void mt_date(int64_t t, char *out);
 /* Days since 1970-01-01 of a valid "YYYY-MM-DD"; -1 when invalid. */
 int64_t mt_days(const char *date);
-/* RFC 3339 UTC string of unix time t; new reference. */
-json_t *mt_time_json(int64_t t);
 
 /* Calls another module's method for data it owns (book.toc, plan.get,
  * plan.set) in this call; NULL when it failed. Takes params' reference. */

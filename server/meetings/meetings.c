@@ -39,6 +39,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/mdtext.h"
+#include "util/rfc3339.h"
 #include "util/vec.h"
 
 #define MT_MAX_MEETINGS 1000 /* per circle */
@@ -93,17 +94,6 @@ int64_t mt_days(const char *s)
 	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -1;
 	return days_from_civil(y, m, d);
-}
-
-json_t *mt_time_json(int64_t t)
-{
-	char b[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(b);
 }
 
 json_t *mt_call(struct rpc_ctx *ctx, const char *method, json_t *params)
@@ -241,11 +231,11 @@ static json_t *meeting_head(const struct mt_meeting *m)
 {
 	return json_pack("{s:I,s:I,s:o,s:o,s:s,s:s,s:o,s:o}", "id",
 			 (json_int_t)m->id, "circle", (json_int_t)m->circle,
-			 "at", mt_time_json(m->at), "chapter",
+			 "at", rfc3339_json(m->at), "chapter",
 			 m->chapter ? json_integer(m->chapter) : json_null(),
 			 "title", m->title, "status", m->status, "created_at",
-			 mt_time_json(m->created_at), "updated_at",
-			 mt_time_json(m->updated_at));
+			 rfc3339_json(m->created_at), "updated_at",
+			 rfc3339_json(m->updated_at));
 }
 
 /* ---- threads on an agenda ---- */
@@ -343,7 +333,7 @@ static json_t *outcomes_json(struct store *db, int64_t meeting, int64_t ann)
 				  (json_int_t)store_int(st, 0), "author",
 				  (json_int_t)store_int(st, 1), "body",
 				  store_text(st, 2) ? store_text(st, 2) : "",
-				  "at", mt_time_json(store_int(st, 3))));
+				  "at", rfc3339_json(store_int(st, 3))));
 	}
 	json_array_foreach(out, i, o)
 	{
@@ -632,7 +622,7 @@ static json_t *meeting_json(struct rpc_ctx *ctx, const struct mt_meeting *m,
 				  (json_int_t)(store_is_null(st, 1)
 						       ? 0
 						       : store_int(st, 1)),
-				  "at", mt_time_json(store_int(st, 2))));
+				  "at", rfc3339_json(store_int(st, 2))));
 	my_hand = json_null();
 	json_array_foreach(hands, i, hand)
 	{

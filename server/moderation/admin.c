@@ -13,6 +13,7 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -102,12 +103,9 @@ struct cli_list {
 static void row_print(const struct auth_account_row *r, void *arg)
 {
 	struct cli_list *l = arg;
-	char when[32];
-	time_t t = (time_t)r->created_at;
-	struct tm tm;
+	char when[RFC3339_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(r->created_at, when, sizeof(when));
 	fprintf(l->out, "%-6lld %-32s %-5s %-6s %s  %s\n", (long long)r->id,
 		r->handle, r->is_admin ? "admin" : "-",
 		r->banned ? "banned" : "-", when, r->display_name);
@@ -169,14 +167,11 @@ static int cli_log(struct store *db, FILE *out)
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		char when[32];
-		time_t t = (time_t)store_int(st, 5);
-		struct tm tm;
+		char when[RFC3339_LEN];
 		const char *target = store_text(st, 3);
 		const char *reason = store_text(st, 4);
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rfc3339_format(store_int(st, 5), when, sizeof(when));
 		fprintf(out, "%s  %-14s actor %-6s target %s%s%s\n", when,
 			store_text(st, 2), store_is_null(st, 1) ? "shell" : "",
 			target ? target : "-", reason ? "  reason: " : "",

@@ -194,22 +194,7 @@ bool mod_is_autohidden(struct rpc_ctx *ctx, const struct threads_target *t)
 	return a != 0;
 }
 
-void mod_time_format(int64_t t, char *buf, size_t len)
-{
-	rfc3339_format(t, buf, len);
-}
-
 json_t *mod_time_json(int64_t t)
 {
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	mod_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-int mod_time_parse(const char *s, int64_t *out)
-{
-	return rfc3339_parse(s, out);
+	return t == 0 ? json_null() : rfc3339_json(t);
 }

@@ -95,12 +95,8 @@ int mod_muted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
  * absent for a mute until lifted (data.until is null then). RPC_ERR. */
 int mod_fail_muted(struct rpc_ctx *ctx, int64_t until);
 
-/* Times: "2026-11-26T20:51:56Z" into buf (at least 21 bytes). */
-void mod_time_format(int64_t t, char *buf, size_t len);
-/* A JSON string of the time, or JSON null for 0; new reference. */
+/* rfc3339_json() of the time, or JSON null for 0; new reference. */
 json_t *mod_time_json(int64_t t);
-/* rfc3339_parse() (util/rfc3339.h): 0 or SCH_EINVAL. */
-int mod_time_parse(const char *s, int64_t *out);
 
 /* Closes every open flag on t with outcome ("dismissed" or "hidden") and
  * notifies their flaggers ("flag_resolved"); *closed gets how many. */

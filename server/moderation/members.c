@@ -21,6 +21,7 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #define MOD_SLOW_MAX (24 * 3600)
 
@@ -153,7 +154,7 @@ int mod_mute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (uj && !json_is_null(uj)) {
 		if (rpc_param_str(ctx, params, "until", true, 1, 64, &until_s))
 			return RPC_ERR;
-		if (mod_time_parse(until_s, &until))
+		if (rfc3339_parse(until_s, &until))
 			return rpc_fail_field(ctx, "until",
 					      "expected an RFC 3339 time");
 		if (until <= rpc_now(ctx))
