@@ -434,13 +434,10 @@ static json_t *current_due(struct rpc_ctx *ctx, int64_t circle)
 {
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
-	char today[16];
-	time_t now = (time_t)rpc_now(ctx);
-	struct tm tm;
+	char today[RFC3339_DATE_LEN];
 	json_t *cur = NULL;
 
-	gmtime_r(&now, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	rfc3339_date(rpc_now(ctx), today, sizeof(today));
 	st = store_query(db, SQL_CURRENT_DUE, "it", circle, today);
 	if (st && store_row(st) > 0)
 		cur = json_pack("{s:I,s:s,s:s?}", "chapter",

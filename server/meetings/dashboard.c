@@ -304,7 +304,7 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int64_t circle, today, me = rpc_account(ctx);
 	int on_track = 0, behind = 0, ahead = 0;
 	bool mod;
-	char day[11];
+	char day[RFC3339_DATE_LEN];
 
 	memset(&w, 0, sizeof(w));
 	if (rpc_params_only(ctx, params, allowed) ||
@@ -474,14 +474,15 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		json_array_append_new(lines, line);
 	}
 	for (j = 0; j < DB_WEEKS; j++) {
-		mt_date(w.now - (int64_t)(DB_WEEKS - j) * DB_WEEK + 86400, day);
+		rfc3339_date(w.now - (int64_t)(DB_WEEKS - j) * DB_WEEK + 86400,
+			     day, sizeof(day));
 		json_array_append_new(weeks, json_string(day));
 		json_array_append_new(activity,
 				      json_pack("{s:s,s:i,s:i}", "week", day,
 						"threads", w.weeks_threads[j],
 						"replies", w.weeks_replies[j]));
 	}
-	mt_date(w.now, day);
+	rfc3339_date(w.now, day, sizeof(day));
 	*result = json_pack(
 		"{s:I,s:s,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,"
 		"s:o}}",

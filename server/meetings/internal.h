@@ -15,8 +15,6 @@
 
 /* Access checks are circles.h's circle_access_id() (CIRCLE_SEE, ...). */
 
-/* "YYYY-MM-DD" (UTC) of unix time t into out (11 bytes). */
-void mt_date(int64_t t, char *out);
 /* Days since 1970-01-01 of a valid "YYYY-MM-DD"; -1 when invalid. */
 int64_t mt_days(const char *date);
 

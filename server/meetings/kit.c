@@ -32,6 +32,7 @@
 #include "rpc/rpc.h"
 #include "util/buf.h"
 #include "util/jsonx.h"
+#include "util/rfc3339.h"
 #include "util/utf8.h"
 
 #define KIT_FORMAT 1
@@ -369,7 +370,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		const char *how = NULL;
 		json_t *ref = json_object_get(e, "chapter"), *o;
 		ssize_t k = match_chapter(chs, n, ref, &how);
-		char due[11];
+		char due[RFC3339_DATE_LEN];
 
 		if (k < 0) {
 			json_array_append_new(unmatched,
@@ -378,10 +379,10 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 							"chapter", ref));
 			continue;
 		}
-		mt_date((start_days + json_integer_value(json_object_get(
-					      e, "offset_days"))) *
-				86400,
-			due);
+		rfc3339_date((start_days + json_integer_value(json_object_get(
+						   e, "offset_days"))) *
+				     86400,
+			     due, sizeof(due));
 		o = json_pack("{s:I,s:s}", "chapter", (json_int_t)chs[k].id,
 			      "due", due);
 		entry_texts(o, e);

@@ -52,15 +52,6 @@
 
 /* ---- shared helpers ---- */
 
-void mt_date(int64_t t, char *out)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
-
 /* Days from the civil date (Howard Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, int m, int d)
 {
