@@ -482,6 +482,19 @@ static int load(const char *path, const char *slug, struct bk_book **b,
 	return bk_import_text(path, slug, b, err, errlen);
 }
 
+/* Writes each line of text (the last may lack its newline) to out after
+ * prefix. */
+static void print_lines(FILE *out, const char *prefix, const char *text)
+{
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t l = nl ? (size_t)(nl - text) : strlen(text);
+
+		fprintf(out, "%s%.*s\n", prefix, (int)l, text);
+		text += l + (nl ? 1 : 0);
+	}
+}
+
 static void report(FILE *out, const struct bk_book *b, bool dry_run,
 		   int64_t book_id, int64_t edition_id, bool reimport,
 		   const struct bk_reanchor_stats *rs)
@@ -526,14 +539,7 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 		b->nparts, chapters, words, notes);
 	if (b->nwarnings) {
 		fprintf(out, "Warnings (%d):\n", b->nwarnings);
-		const char *w = buf_str(&b->warnings);
-		while (*w) {
-			const char *nl = strchr(w, '\n');
-			size_t l = nl ? (size_t)(nl - w) : strlen(w);
-
-			fprintf(out, "  warning: %.*s\n", (int)l, w);
-			w += l + (nl ? 1 : 0);
-		}
+		print_lines(out, "  warning: ", buf_str(&b->warnings));
 	} else {
 		fprintf(out, "Warnings: none\n");
 	}
@@ -545,14 +551,7 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 			rs->orphaned);
 		if (rs->orphans.len) {
 			fprintf(out, "Orphans:\n");
-			const char *w = buf_str(&rs->orphans);
-			while (*w) {
-				const char *nl = strchr(w, '\n');
-				size_t l = nl ? (size_t)(nl - w) : strlen(w);
-
-				fprintf(out, "  %.*s\n", (int)l, w);
-				w += l + (nl ? 1 : 0);
-			}
+			print_lines(out, "  ", buf_str(&rs->orphans));
 		}
 	}
 	if (dry_run)
