@@ -758,6 +758,26 @@ static int touch(struct rpc_ctx *ctx, struct mt_meeting *m)
 	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
+/*
+ * The end of a change to meeting m: the steps' rc, then its new version
+ * (touch) announced as meeting.changed with what and, when it had a
+ * current item (had_current) and no longer has, the current item; the
+ * meeting as the caller (v) sees it into *result. 0 or RPC_ERR.
+ */
+static int change_done(struct rpc_ctx *ctx, int rc, struct mt_meeting *m,
+		       const struct vis_viewer *v, const char *what,
+		       bool had_current, json_t **result)
+{
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (touch(ctx, m) || publish_changed(ctx, m, what))
+		return RPC_ERR;
+	if (had_current && !m->current && publish_current(ctx, m))
+		return RPC_ERR;
+	*result = meeting_json(ctx, m, v);
+	return 0;
+}
+
 /* ---- parameters ---- */
 
 /* The optional "chapter" (a chapter of the circle's book, or null for
@@ -950,14 +970,7 @@ static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(rpc_store(ctx), SQL_UPDATE, "iIttti", at,
 			       chapter, t, st, st, m.id);
 	}
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (touch(ctx, &m) || publish_changed(ctx, &m, "updated"))
-		return RPC_ERR;
-	if (was_current && !m.current && publish_current(ctx, &m))
-		return RPC_ERR;
-	*result = meeting_json(ctx, &m, &v);
-	return 0;
+	return change_done(ctx, rc, &m, &v, "updated", was_current, result);
 }
 
 static const char SQL_DELETE[] = "DELETE FROM meetings WHERE id = ?";
@@ -1052,14 +1065,7 @@ static int m_agenda(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!rc)
 		rc = moderation_log(ctx, m.circle, "meeting.agenda", field,
 				    reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (touch(ctx, &m) || publish_changed(ctx, &m, "agenda"))
-		return RPC_ERR;
-	if (had_current && !m.current && publish_current(ctx, &m))
-		return RPC_ERR;
-	*result = meeting_json(ctx, &m, &v);
-	return 0;
+	return change_done(ctx, rc, &m, &v, "agenda", had_current, result);
 }
 
 static const char SQL_ON_AGENDA[] = "SELECT count(*) FROM meeting_items WHERE "
@@ -1173,11 +1179,8 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!rc)
 		rc = moderation_log(ctx, m.circle, "meeting.outcome", target,
 				    NULL);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (touch(ctx, &m) || publish_changed(ctx, &m, "outcome"))
+	if (change_done(ctx, rc, &m, &v, "outcome", false, result))
 		return RPC_ERR;
-	*result = meeting_json(ctx, &m, &v);
 	json_object_set_new(*result, "reply", json_integer(reply));
 	return 0;
 }
