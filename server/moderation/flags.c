@@ -83,7 +83,8 @@ static char *open_reasons(struct store *db, const struct threads_target *t)
 
 static const char SQL_CIRCLE_MODS[] =
 	"SELECT account FROM memberships WHERE circle = ?"
-	" AND role IN ('owner', 'moderator') AND account != ? AND account != ?";
+	" AND role IN ('owner', 'moderator') AND account != ? AND account != ?"
+	" LIMIT 64";
 
 /* A new flag puts a badge on the inbox of the circle's moderators and
  * owners (not the flagger's or the author's): a `moderation` notification
@@ -92,19 +93,15 @@ static int notify_moderators(struct rpc_ctx *ctx,
 			     const struct threads_target *t, const char *reason)
 {
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
-	int64_t mods[64];
-	int n = 0, rc = 0;
+	int64_t *mods;
+	size_t n;
+	int rc;
 	json_t *data;
 
-	st = store_query(db, SQL_CIRCLE_MODS, "iii", t->circle,
-			 rpc_account(ctx), t->author);
-	if (!st)
-		return SCH_EDB;
-	while (n < 64 && (rc = store_row(st)) > 0)
-		mods[n++] = store_int(st, 0);
-	store_done(st);
-	if (rc < 0)
+	rc = store_ids(store_query(db, SQL_CIRCLE_MODS, "iii", t->circle,
+				   rpc_account(ctx), t->author),
+		       &mods, &n);
+	if (rc)
 		return rc;
 	data = json_pack("{s:s,s:o,s:I,s:s,s:I,s:I,s:o}", "action", "flagged",
 			 "target", mod_target_ref(t->kind, t->id), "circle",
@@ -112,10 +109,10 @@ static int notify_moderators(struct rpc_ctx *ctx,
 			 (json_int_t)t->annotation, "chapter",
 			 (json_int_t)t->chapter, "actor",
 			 auth_author_json(db, rpc_account(ctx)));
-	rc = 0;
-	for (int i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = notify_add(ctx, mods[i], t->circle, "moderation", data);
 	json_decref(data);
+	free(mods);
 	return rc;
 }
 
