@@ -22,10 +22,6 @@ int64_t mt_days(const char *date);
 /* RFC 3339 UTC string of unix time t; new reference. */
 json_t *mt_time_json(int64_t t);
 
-/* Calls another module's method for data it owns (book.toc, plan.get,
- * plan.set) in this call; NULL when it failed. Takes params' reference. */
-json_t *mt_call(struct rpc_ctx *ctx, const char *method, json_t *params);
-
 extern const struct rpc_method mt_meeting_methods[];
 extern const struct rpc_method mt_dashboard_methods[];
 extern const struct rpc_method mt_kit_methods[];

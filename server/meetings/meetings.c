@@ -106,15 +106,6 @@ json_t *mt_time_json(int64_t t)
 	return json_string(b);
 }
 
-json_t *mt_call(struct rpc_ctx *ctx, const char *method, json_t *params)
-{
-	json_t *result = NULL;
-
-	if (rpc_call_nested(ctx, method, params, &result))
-		return NULL;
-	return result;
-}
-
 /* Two digits at s; -1 when not digits. */
 static int two(const char *s)
 {
@@ -1178,10 +1169,7 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	oid = store_last_id(db);
 	/* the reply goes through reply.create itself: its checks (locked
 	 * thread, rate limit), events, search entry and notifications */
-	r = mt_call(ctx, "reply.create",
-		    json_pack("{s:I,s:s}", "annotation", (json_int_t)ann,
-			      "body", body));
-	if (!r)
+	if (threads_reply_create(ctx, ann, body, &r))
 		return rpc_fail(ctx, RPC_E_LOCKED,
 				"the outcome could not be posted into the "
 				"thread (locked, muted or rate limited)");
