@@ -1176,12 +1176,6 @@ static const struct rpc_method methods[] = {
 	{"circle.unsubscribe", m_unsubscribe, RPC_AUTH},
 	{NULL, NULL, 0}};
 
-static int load_viewer_hook(struct store *db, int64_t circle, int64_t account,
-			    bool is_admin, struct vis_viewer *out)
-{
-	return circles_viewer(db, circle, account, is_admin, out);
-}
-
 void circles_init(void)
 {
 	static bool done;
@@ -1194,7 +1188,6 @@ void circles_init(void)
 	rpc_register(circle_plan_methods);
 	rpc_register(circle_presence_methods);
 	rpc_register(circle_invite_info_methods);
-	rpc_hooks.load_viewer = load_viewer_hook;
 	rpc_hooks.conn_closed = presence_conn_closed;
 	rpc_hooks.tick = presence_tick;
 	/* a circle invitation admits a new account on an invite-only server

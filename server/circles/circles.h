@@ -23,7 +23,7 @@ struct circles_config {
 extern struct circles_config circles_config;
 
 /* Registers circle.*, plan.*, progress.set, presence.set and the
- * load_viewer / conn_closed / tick hooks. */
+ * conn_closed / tick hooks. */
 void circles_init(void);
 
 /* Loads the caller's viewer state in a circle. Returns 0 (role may be

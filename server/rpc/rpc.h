@@ -245,11 +245,13 @@ typedef int (*rpc_cont_fn)(struct rpc_ctx *ctx, void *arg, json_t **result);
 int rpc_defer(struct rpc_ctx *ctx, rpc_work_fn work, rpc_cont_fn cont,
 	      void *arg, void (*free_arg)(void *arg));
 
-/* ---- hooks for modules ---- */
+/* ---- hooks the executor calls ---- */
 
 /*
- * The hooks a module may install (all optional). They run on the store
- * thread. Set once at start-up.
+ * What the executor (exec/exec.c) asks of the modules, outside any method
+ * call: authentication (auth/) and the connection's life (circles/
+ * presence, mail/'s tick). All optional; they run on the store thread. Set
+ * once at start-up.
  */
 struct rpc_hooks {
 	/* Cookie/bearer token -> account, session, admin; 0 on success. */
@@ -258,9 +260,6 @@ struct rpc_hooks {
 			    const char *peer, const char *user_agent);
 	/* Re-checks a live session (expiry, revocation, ban); true = alive. */
 	bool (*session_alive)(struct store *db, int64_t session);
-	/* Loads a viewer's state in a circle (circles module). */
-	int (*load_viewer)(struct store *db, int64_t circle, int64_t account,
-			   bool is_admin, struct vis_viewer *out);
 	/* A connection closed: presence clean-up (circles module). Runs in a
 	 * call context with no reply. */
 	void (*conn_closed)(struct rpc_ctx *ctx);
