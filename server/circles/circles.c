@@ -789,25 +789,23 @@ static const char SQL_MEMBERS_PAGE[] =
 	"SELECT account FROM memberships WHERE circle = ? AND account > ?"
 	" ORDER BY account LIMIT ?";
 
-static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
+/* A page of circle.members after cursor for a caller who may see the
+ * circle. 0 or a negative SCH_E* code. */
+static int members_page(struct rpc_ctx *ctx, int64_t circle, int64_t cursor,
+			json_t **out)
 {
-	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct store *db = rpc_store(ctx);
-	struct vis_viewer v;
-	int64_t circle, cursor = 0, *ids;
+	int64_t *ids;
 	size_t n;
 	int rc;
 	json_t *items;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
+	*out = NULL;
 	rc = store_ids(store_query(db, SQL_MEMBERS_PAGE, "iii", circle, cursor,
 				   (int64_t)MEMBER_PAGE + 1),
 		       &ids, &n);
 	if (rc)
-		return rpc_fail_store(ctx, rc);
+		return rc;
 	items = json_array();
 	for (size_t i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
@@ -825,9 +823,35 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			json_array_append_new(items, m);
 		}
 	}
-	*result = page_json(items, ids, n, MEMBER_PAGE);
+	*out = page_json(items, ids, n, MEMBER_PAGE);
 	free(ids);
 	return 0;
+}
+
+int circles_members_json(struct rpc_ctx *ctx, int64_t circle, int64_t cursor,
+			 json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = NULL;
+	return rc ? rc : members_page(ctx, circle, cursor, out);
+}
+
+static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"circle", "cursor", NULL};
+	struct vis_viewer v;
+	int64_t circle, cursor = 0;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v) ||
+	    rpc_param_cursor(ctx, params, &cursor))
+		return RPC_ERR;
+	rc = members_page(ctx, circle, cursor, result);
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 /* ---- circle.set_role, circle.leave, removal ---- */
@@ -1149,12 +1173,6 @@ static const struct rpc_method methods[] = {
 	{"circle.unsubscribe", m_unsubscribe, RPC_AUTH},
 	{NULL, NULL, 0}};
 
-static int load_viewer_hook(struct store *db, int64_t circle, int64_t account,
-			    bool is_admin, struct vis_viewer *out)
-{
-	return circles_viewer(db, circle, account, is_admin, out);
-}
-
 void circles_init(void)
 {
 	static bool done;
@@ -1167,7 +1185,6 @@ void circles_init(void)
 	rpc_register(circle_plan_methods);
 	rpc_register(circle_presence_methods);
 	rpc_register(circle_invite_info_methods);
-	rpc_hooks.load_viewer = load_viewer_hook;
 	rpc_hooks.conn_closed = presence_conn_closed;
 	rpc_hooks.tick = presence_tick;
 	/* a circle invitation admits a new account on an invite-only server

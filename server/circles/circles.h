@@ -23,7 +23,7 @@ struct circles_config {
 extern struct circles_config circles_config;
 
 /* Registers circle.*, plan.*, progress.set, presence.set and the
- * load_viewer / conn_closed / tick hooks. */
+ * conn_closed / tick hooks. */
 void circles_init(void);
 
 /* Loads the caller's viewer state in a circle. Returns 0 (role may be
@@ -39,9 +39,22 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
  */
 int circles_get_json(struct rpc_ctx *ctx, int64_t circle, json_t **out);
 int circles_plan_json(struct rpc_ctx *ctx, int64_t circle, json_t **out);
+/*
+ * plan.set {circle, entries} for the caller of ctx, as part of this call:
+ * its checks, its event and its error (recorded in ctx on failure, *out
+ * NULL) are the method's. entries is borrowed. 0 with *out (new reference)
+ * or RPC_ERR.
+ */
+int circles_plan_set(struct rpc_ctx *ctx, int64_t circle, json_t *entries,
+		     json_t **out);
 /* What circle.list answers: a page of the caller's circles after cursor
  * (0: the first), {items, next}. 0 or a negative SCH_E* code. */
 int circles_list_json(struct rpc_ctx *ctx, int64_t cursor, json_t **out);
+/* What circle.members answers: a page of the circle's members after cursor
+ * (0: the first), {items, next}, the gate first. 0, SCH_ENOTFOUND or
+ * another negative SCH_E* code. */
+int circles_members_json(struct rpc_ctx *ctx, int64_t circle, int64_t cursor,
+			 json_t **out);
 /*
  * The access gate: may this caller see this circle? Every module asks here
  * (never open-codes it). Loads the caller's viewer into *v and returns 0

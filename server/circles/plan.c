@@ -380,6 +380,16 @@ fail:
 	return RPC_ERR;
 }
 
+int circles_plan_set(struct rpc_ctx *ctx, int64_t circle, json_t *entries,
+		     json_t **out)
+{
+	return rpc_call_handler(ctx, m_plan_set,
+				json_pack("{s:I,s:O}", "circle",
+					  (json_int_t)circle, "entries",
+					  entries),
+				out);
+}
+
 static const char SQL_PROGRESS_UPSERT[] =
 	"INSERT INTO progress(circle, account, chapter, block, updated_at)"
 	" VALUES (?, ?, ?, ?, ?)"

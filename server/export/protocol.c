@@ -474,10 +474,7 @@ static int load_one(struct proto *P, int kind, int64_t id, json_t **spec,
 			goto none;
 		thread = t.annotation;
 	}
-	if (rpc_call_nested(
-		    P->ctx, "annotation.get",
-		    json_pack("{s:I}", "annotation", (json_int_t)thread),
-		    &ann) ||
+	if (threads_annotation_get(P->ctx, thread, &ann) ||
 	    json_integer_value(json_object_get(ann, "circle")) != P->circle)
 		goto none;
 	if (kind == KIND_ANNOTATION) {

@@ -267,25 +267,19 @@ static bool has_read(const struct db_member *m, int corder)
 static json_t *all_members(struct rpc_ctx *ctx, int64_t circle)
 {
 	json_t *out = json_array(), *page, *next;
-	char *cursor = NULL;
+	int64_t cursor = 0;
 
 	do {
-		json_t *p = json_pack("{s:I}", "circle", (json_int_t)circle);
-
-		if (cursor)
-			json_object_set_new(p, "cursor", json_string(cursor));
-		free(cursor);
-		cursor = NULL;
-		page = mt_call(ctx, "circle.members", p);
-		if (!page)
+		if (circles_members_json(ctx, circle, cursor, &page))
 			break;
 		json_array_extend(out, json_object_get(page, "items"));
+		/* the next page's cursor: the decimal id circles wrote */
 		next = json_object_get(page, "next");
-		if (json_is_string(next))
-			cursor = xstrdup(json_string_value(next));
+		cursor = json_is_string(next)
+				 ? strtoll(json_string_value(next), NULL, 10)
+				 : 0;
 		json_decref(page);
-	} while (cursor && json_array_size(out) < DB_MAX_MEMBERS);
-	free(cursor);
+	} while (cursor > 0 && json_array_size(out) < DB_MAX_MEMBERS);
 	return out;
 }
 

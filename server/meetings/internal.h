@@ -18,10 +18,6 @@
 /* Days since 1970-01-01 of a valid "YYYY-MM-DD"; -1 when invalid. */
 int64_t mt_days(const char *date);
 
-/* Calls another module's method for data it owns (book.toc, plan.get,
- * plan.set) in this call; NULL when it failed. Takes params' reference. */
-json_t *mt_call(struct rpc_ctx *ctx, const char *method, json_t *params);
-
 extern const struct rpc_method mt_meeting_methods[];
 extern const struct rpc_method mt_dashboard_methods[];
 extern const struct rpc_method mt_kit_methods[];

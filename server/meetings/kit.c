@@ -400,10 +400,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			 "no chapter of the kit matches this circle's book");
 		goto out;
 	}
-	plan = mt_call(ctx, "plan.set",
-		       json_pack("{s:I,s:O}", "circle", (json_int_t)circle,
-				 "entries", plan_entries));
-	if (!plan) {
+	if (circles_plan_set(ctx, circle, plan_entries, &plan)) {
 		rpc_fail(ctx, RPC_E_INVALID_PARAMS,
 			 "the kit's plan was refused by plan.set");
 		goto out;

@@ -87,15 +87,6 @@ int64_t mt_days(const char *s)
 	return days_from_civil(y, m, d);
 }
 
-json_t *mt_call(struct rpc_ctx *ctx, const char *method, json_t *params)
-{
-	json_t *result = NULL;
-
-	if (rpc_call_nested(ctx, method, params, &result))
-		return NULL;
-	return result;
-}
-
 /* Two digits at s; -1 when not digits. */
 static int two(const char *s)
 {
@@ -1165,10 +1156,7 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	oid = store_last_id(db);
 	/* the reply goes through reply.create itself: its checks (locked
 	 * thread, rate limit), events, search entry and notifications */
-	r = mt_call(ctx, "reply.create",
-		    json_pack("{s:I,s:s}", "annotation", (json_int_t)ann,
-			      "body", body));
-	if (!r)
+	if (threads_reply_create(ctx, ann, body, &r))
 		return rpc_fail(ctx, RPC_E_LOCKED,
 				"the outcome could not be posted into the "
 				"thread (locked, muted or rate limited)");

@@ -170,14 +170,8 @@ struct refbuf *rpc_splice_raw(struct refbuf *raw, json_t *id)
 	return rb;
 }
 
-/*
- * Runs m's handler inside the call ctx (same transaction and caller), the
- * caller's own raw result set aside: a raw result of m comes back as JSON
- * in *result. Takes the reference of params (NULL: {}). Returns the
- * handler's code; on failure *result is NULL and the error stays recorded.
- */
-static int call_inside(struct rpc_ctx *ctx, const struct rpc_method *m,
-		       json_t *params, json_t **result)
+int rpc_call_handler(struct rpc_ctx *ctx, rpc_handler_fn fn, json_t *params,
+		     json_t **result)
 {
 	struct refbuf *saved = ctx->raw_result;
 	int rc;
@@ -186,7 +180,7 @@ static int call_inside(struct rpc_ctx *ctx, const struct rpc_method *m,
 	if (!params)
 		params = json_object();
 	ctx->raw_result = NULL;
-	rc = m->fn(ctx, params, result);
+	rc = fn(ctx, params, result);
 	if (rc == 0 && !*result && ctx->raw_result)
 		*result = rpc_take_raw_json(ctx);
 	refbuf_unref(ctx->raw_result);
@@ -196,23 +190,6 @@ static int call_inside(struct rpc_ctx *ctx, const struct rpc_method *m,
 		*result = NULL;
 	}
 	json_decref(params);
-	return rc;
-}
-
-int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
-		    json_t **result)
-{
-	const struct rpc_method *m = rpc_find(method);
-	int rc;
-
-	*result = NULL;
-	if (!m) {
-		json_decref(params);
-		return RPC_E_METHOD_NOT_FOUND;
-	}
-	rc = call_inside(ctx, m, params, result);
-	if (rc)
-		rpc_ctx_clear_error(ctx);
 	return rc;
 }
 
@@ -898,7 +875,7 @@ int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
 		json_decref(params);
 		rc = rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "not authenticated");
 	} else {
-		rc = call_inside(ctx, m, params, result);
+		rc = rpc_call_handler(ctx, m->fn, params, result);
 	}
 	if (rc) {
 		*error = rpc_ctx_error_json(ctx, rc);

@@ -121,18 +121,19 @@ void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
 void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb);
 
 /*
- * Runs another registered method's handler inside this call (same
- * transaction and caller), for modules that present data another module
- * owns (export reads circle.get, plan.get, chapter.get). Takes the
- * reference of params. Returns 0 with *result (new reference, a raw result
- * turned back into JSON), or the handler's nonzero code with *result NULL;
- * the nested call's error is not kept in ctx.
+ * Runs a handler inside this call (same transaction and caller; what it
+ * publishes and asks for is this call's). A module that lets the modules
+ * above it run one of its methods exports a function that calls its own
+ * handler through this (threads_reply_create, circles_plan_set). Takes the
+ * reference of params (NULL: {}). Returns 0 with *result (new reference, a
+ * raw result turned back into JSON), or the handler's nonzero code with
+ * *result NULL and its error recorded in ctx.
  */
-int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
-		    json_t **result);
+int rpc_call_handler(struct rpc_ctx *ctx, rpc_handler_fn fn, json_t *params,
+		     json_t **result);
 /*
- * Like rpc_call_nested, but as a call of its own that an HTTP endpoint
- * makes on the caller's behalf (the Web Annotation Protocol's POST is an
+ * A registered method called by name as a call of its own that an HTTP
+ * route makes on the caller's behalf (the Web Annotation Protocol's POST is an
  * annotation.create): the method's RPC_AUTH flag is checked, the call is
  * counted in /metrics under its name, and on failure *error gets the
  * JSON-RPC error object {code, message, data?} (new reference). Takes the
@@ -244,11 +245,13 @@ typedef int (*rpc_cont_fn)(struct rpc_ctx *ctx, void *arg, json_t **result);
 int rpc_defer(struct rpc_ctx *ctx, rpc_work_fn work, rpc_cont_fn cont,
 	      void *arg, void (*free_arg)(void *arg));
 
-/* ---- hooks for modules ---- */
+/* ---- hooks the executor calls ---- */
 
 /*
- * The hooks a module may install (all optional). They run on the store
- * thread. Set once at start-up.
+ * What the executor (exec/exec.c) asks of the modules, outside any method
+ * call: authentication (auth/) and the connection's life (circles/
+ * presence, mail/'s tick). All optional; they run on the store thread. Set
+ * once at start-up.
  */
 struct rpc_hooks {
 	/* Cookie/bearer token -> account, session, admin; 0 on success. */
@@ -257,9 +260,6 @@ struct rpc_hooks {
 			    const char *peer, const char *user_agent);
 	/* Re-checks a live session (expiry, revocation, ban); true = alive. */
 	bool (*session_alive)(struct store *db, int64_t session);
-	/* Loads a viewer's state in a circle (circles module). */
-	int (*load_viewer)(struct store *db, int64_t circle, int64_t account,
-			   bool is_admin, struct vis_viewer *out);
 	/* A connection closed: presence clean-up (circles module). Runs in a
 	 * call context with no reply. */
 	void (*conn_closed)(struct rpc_ctx *ctx);

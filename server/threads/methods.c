@@ -464,6 +464,14 @@ static int annotation_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+int threads_annotation_get(struct rpc_ctx *ctx, int64_t annotation,
+			   json_t **out)
+{
+	return rpc_call_handler(
+		ctx, annotation_get,
+		json_pack("{s:I}", "annotation", (json_int_t)annotation), out);
+}
+
 static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		     int kind);
 
@@ -825,6 +833,15 @@ fail_store:
 fail:
 	th_post_free(&a);
 	return RPC_ERR;
+}
+
+int threads_reply_create(struct rpc_ctx *ctx, int64_t annotation,
+			 const char *body, json_t **out)
+{
+	return rpc_call_handler(ctx, reply_create,
+				json_pack("{s:I,s:s}", "annotation",
+					  (json_int_t)annotation, "body", body),
+				out);
 }
 
 /* ---- reactions ---- */
