@@ -240,6 +240,35 @@ static void attr_copy(const MD_ATTRIBUTE *a, char *out, size_t outlen)
 	out[n] = '\0';
 }
 
+/* The blocks that are markup only, with no item of their own: the tags
+ * they open and close with (NULL: none). */
+static const struct {
+	const char *open, *close;
+} CONTAINERS[] = {
+	[MD_BLOCK_QUOTE] = {"<blockquote>", "</blockquote>"},
+	[MD_BLOCK_UL] = {"<ul>", "</ul>"},
+	[MD_BLOCK_OL] = {"<ol>", "</ol>"},
+	[MD_BLOCK_LI] = {"<li>", "</li>"},
+	[MD_BLOCK_HR] = {"<hr>", NULL},
+	[MD_BLOCK_TABLE] = {"<table>", "</table>"},
+	[MD_BLOCK_THEAD] = {"<thead>", "</thead>"},
+	[MD_BLOCK_TBODY] = {"<tbody>", "</tbody>"},
+	[MD_BLOCK_TR] = {"<tr>", "</tr>"},
+};
+
+/* Adds the opening (or closing) markup of a container block, if type is
+ * one. */
+static void container_tag(struct bk_builder *bb, MD_BLOCKTYPE type, bool open)
+{
+	const char *t;
+
+	if ((size_t)type >= sizeof(CONTAINERS) / sizeof(CONTAINERS[0]))
+		return;
+	t = open ? CONTAINERS[type].open : CONTAINERS[type].close;
+	if (t)
+		bb_markup(bb, t);
+}
+
 static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 {
 	struct mdctx *m = ud;
@@ -253,19 +282,7 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 		break;
 	case MD_BLOCK_QUOTE:
 		m->quote++;
-		bb_markup(bb, "<blockquote>");
-		break;
-	case MD_BLOCK_UL:
-		bb_markup(bb, "<ul>");
-		break;
-	case MD_BLOCK_OL:
-		bb_markup(bb, "<ol>");
-		break;
-	case MD_BLOCK_LI:
-		bb_markup(bb, "<li>");
-		break;
-	case MD_BLOCK_HR:
-		bb_markup(bb, "<hr>");
+		container_tag(bb, type, true);
 		break;
 	case MD_BLOCK_H: {
 		unsigned lvl = ((MD_BLOCK_H_DETAIL *)detail)->level;
@@ -290,23 +307,14 @@ static int enter_block(MD_BLOCKTYPE type, void *detail, void *ud)
 		m->nimg = 0;
 		m->other = false;
 		break;
-	case MD_BLOCK_TABLE:
-		bb_markup(bb, "<table>");
-		break;
-	case MD_BLOCK_THEAD:
-		bb_markup(bb, "<thead>");
-		break;
-	case MD_BLOCK_TBODY:
-		bb_markup(bb, "<tbody>");
-		break;
-	case MD_BLOCK_TR:
-		bb_markup(bb, "<tr>");
-		break;
 	case MD_BLOCK_TH:
 		bb_open(bb, BK_CELL, "th", NULL);
 		break;
 	case MD_BLOCK_TD:
 		bb_open(bb, BK_CELL, "td", NULL);
+		break;
+	default:
+		container_tag(bb, type, true);
 		break;
 	}
 	return 0;
@@ -326,16 +334,7 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 		break;
 	case MD_BLOCK_QUOTE:
 		m->quote--;
-		bb_markup(bb, "</blockquote>");
-		break;
-	case MD_BLOCK_UL:
-		bb_markup(bb, "</ul>");
-		break;
-	case MD_BLOCK_OL:
-		bb_markup(bb, "</ol>");
-		break;
-	case MD_BLOCK_LI:
-		bb_markup(bb, "</li>");
+		container_tag(bb, type, false);
 		break;
 	case MD_BLOCK_P:
 		if (m->in_p && m->nimg == 1 && !m->other && bb->cur &&
@@ -370,19 +369,8 @@ static int leave_block(MD_BLOCKTYPE type, void *detail, void *ud)
 	case MD_BLOCK_TD:
 		bb_close(bb);
 		break;
-	case MD_BLOCK_TABLE:
-		bb_markup(bb, "</table>");
-		break;
-	case MD_BLOCK_THEAD:
-		bb_markup(bb, "</thead>");
-		break;
-	case MD_BLOCK_TBODY:
-		bb_markup(bb, "</tbody>");
-		break;
-	case MD_BLOCK_TR:
-		bb_markup(bb, "</tr>");
-		break;
 	default:
+		container_tag(bb, type, false);
 		break;
 	}
 	return 0;
