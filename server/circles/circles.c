@@ -348,31 +348,30 @@ int circles_mark_posted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 
 /* ---- access ---- */
 
+/* The role each need asks for, and the refusal when the caller lacks it. */
+static const struct {
+	enum vis_role min;
+	const char *refusal;
+} NEEDS[] = {
+	[CIRCLE_SEE] = {VIS_ROLE_NONE, NULL},
+	[CIRCLE_MEMBER] = {VIS_ROLE_MEMBER,
+			   "only members of the circle may do this"},
+	[CIRCLE_MODERATOR] = {VIS_ROLE_MODERATOR,
+			      "only moderators and owners may do this"},
+	[CIRCLE_OWNER] = {VIS_ROLE_OWNER,
+			  "only owners of the circle may do this"},
+};
+
 int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
 		     struct vis_viewer *v)
 {
 	if (circles_gate_rpc(ctx, circle, v))
 		return RPC_ERR;
-	switch (need) {
-	case CIRCLE_SEE:
+	if ((size_t)need >= sizeof(NEEDS) / sizeof(NEEDS[0]))
+		return rpc_fail(ctx, RPC_E_INTERNAL, "bad access check");
+	if (v->role >= NEEDS[need].min)
 		return 0;
-	case CIRCLE_MEMBER:
-		if (v->role >= VIS_ROLE_MEMBER)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only members of the circle may do this");
-	case CIRCLE_MODERATOR:
-		if (v->role >= VIS_ROLE_MODERATOR)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only moderators and owners may do this");
-	case CIRCLE_OWNER:
-		if (v->role >= VIS_ROLE_OWNER)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only owners of the circle may do this");
-	}
-	return rpc_fail(ctx, RPC_E_INTERNAL, "bad access check");
+	return rpc_fail(ctx, RPC_E_FORBIDDEN, NEEDS[need].refusal);
 }
 
 int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
