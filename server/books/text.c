@@ -162,10 +162,27 @@ static int count_of(struct count *c, size_t nc, const char *k)
 	return 0;
 }
 
+/* Counts one more of key (taken: kept in c, or freed); an empty key is
+ * not counted. */
+static void count_add(struct count **c, size_t *nc, size_t *cap, char *key)
+{
+	for (size_t i = 0; i < *nc; i++)
+		if (!strcmp((*c)[i].key, key)) {
+			(*c)[i].n++;
+			free(key);
+			return;
+		}
+	if (!key[0]) {
+		free(key);
+		return;
+	}
+	*VEC_PUSH(*c, *nc, *cap) = (struct count){key, 1};
+}
+
 static void strip_heads(struct doc *d, size_t *pstart)
 {
 	struct count *c = NULL;
-	size_t nc = 0;
+	size_t nc = 0, cap = 0;
 
 	/* page numbers at the edges (twice: number under a running head) */
 	for (int pass = 0; pass < 2; pass++)
@@ -186,26 +203,9 @@ static void strip_heads(struct doc *d, size_t *pstart)
 		size_t e[2];
 
 		page_edges(d, p, &e[0], &e[1], pstart[p], pstart[p + 1]);
-		for (int k = 0; k < 2; k++) {
-			char *key;
-			bool found = false;
-
-			if (e[k] == (size_t)-1 || (k && e[1] == e[0]))
-				continue;
-			key = norm(d->v[e[k]].s);
-			for (size_t i = 0; i < nc; i++)
-				if (!strcmp(c[i].key, key)) {
-					c[i].n++;
-					found = true;
-				}
-			if (!found && key[0]) {
-				c = xrealloc(c, (nc + 1) * sizeof(*c));
-				c[nc].key = key;
-				c[nc++].n = 1;
-			} else {
-				free(key);
-			}
-		}
+		for (int k = 0; k < 2; k++)
+			if (e[k] != (size_t)-1 && !(k && e[1] == e[0]))
+				count_add(&c, &nc, &cap, norm(d->v[e[k]].s));
 	}
 	for (int p = 0; p < d->npages; p++) {
 		size_t e[2];
