@@ -62,6 +62,17 @@ int auth_reset_link_new(struct store *db, int64_t account, int64_t ttl,
 	return make_link(db, account, ttl, base, link, linklen);
 }
 
+/* Starts the command's transaction; "database busy" into err when it
+ * cannot. 0 or the store's error. */
+static int begin(struct store *db, char *err, size_t errlen)
+{
+	int rc = store_begin(db);
+
+	if (rc)
+		snprintf(err, errlen, "database busy");
+	return rc;
+}
+
 int auth_cli_create_account(struct store *db, const char *handle,
 			    const char *display_name, bool admin,
 			    const char *password, const char *public_url,
@@ -107,11 +118,9 @@ int auth_cli_create_account(struct store *db, const char *handle,
 			return SCH_ENOMEM;
 		}
 	}
-	rc = store_begin(db);
-	if (rc) {
-		snprintf(err, errlen, "database busy");
+	rc = begin(db, err, errlen);
+	if (rc)
 		return rc;
-	}
 	first = auth_no_accounts(db);
 	rc = store_int_query(db, &taken, SQL_CLI_TAKEN, "t", handle);
 	if (rc > 0) {
@@ -164,11 +173,9 @@ int auth_cli_reset_link(struct store *db, const char *handle,
 		snprintf(err, errlen, "libsodium cannot start");
 		return SCH_EIO;
 	}
-	rc = store_begin(db);
-	if (rc) {
-		snprintf(err, errlen, "database busy");
+	rc = begin(db, err, errlen);
+	if (rc)
 		return rc;
-	}
 	rc = handle ? store_int_query(db, &id, SQL_CLI_FIND, "t", handle) : 0;
 	if (rc == 0) {
 		snprintf(err, errlen, "no account with handle %s",
