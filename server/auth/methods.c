@@ -452,14 +452,41 @@ void auth_set_invite_hooks(auth_invite_check_fn check,
 	auth_invite_redeem = redeem;
 }
 
+/*
+ * Opens a session for account in this call: the login answer (token,
+ * expiry, account; new reference) with the session's id in *session; the
+ * token leaves no copy on the stack. NULL when it failed (the error is
+ * recorded in ctx).
+ */
+static json_t *session_open(struct rpc_ctx *ctx, int64_t account,
+			    int64_t *session)
+{
+	struct store *db = rpc_store(ctx);
+	char token[AUTH_TOKEN_B64];
+	int64_t exp;
+	json_t *body;
+	int rc = auth_session_create(db, account, rpc_now(ctx),
+				     rpc_user_agent(ctx), token, session, &exp);
+
+	if (rc) {
+		rpc_fail_store(ctx, rc);
+		return NULL;
+	}
+	body = auth_login_json(db, account, token, exp);
+	sodium_memzero(token, sizeof(token));
+	if (!body)
+		rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+	return body;
+}
+
 /* ---- auth.register ---- */
 
 static int register_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 {
 	struct auth_job *j = arg;
 	struct store *db = rpc_store(ctx);
-	char token[AUTH_TOKEN_B64], hash[AUTH_HASH_HEX];
-	int64_t id, session, exp, taken;
+	char hash[AUTH_HASH_HEX];
+	int64_t id, session, taken;
 	int rc;
 
 	auth_limit_register_end(j->peer);
@@ -502,14 +529,9 @@ static int register_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 		if (auth_invite_redeem(ctx, id, j->invite))
 			return RPC_ERR;
 	}
-	rc = auth_session_create(db, id, rpc_now(ctx), rpc_user_agent(ctx),
-				 token, &session, &exp);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	*result = auth_login_json(db, id, token, exp);
-	sodium_memzero(token, sizeof(token));
+	*result = session_open(ctx, id, &session);
 	if (!*result)
-		return rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+		return RPC_ERR;
 	rpc_set_auth(ctx, id, session, false);
 	log_info("auth", "account %lld registered", (long long)id);
 	return 0;
@@ -682,8 +704,7 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 {
 	struct auth_job *j = arg;
 	struct store *db = rpc_store(ctx);
-	char token[AUTH_TOKEN_B64];
-	int64_t session, exp;
+	int64_t session;
 	bool banned = false, ok;
 	json_t *body;
 	int rc;
@@ -706,14 +727,9 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 		log_info("auth", "account %lld: password rehashed",
 			 (long long)j->account);
 	}
-	rc = auth_session_create(db, j->account, rpc_now(ctx),
-				 rpc_user_agent(ctx), token, &session, &exp);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	body = auth_login_json(db, j->account, token, exp);
-	sodium_memzero(token, sizeof(token));
+	body = session_open(ctx, j->account, &session);
 	if (!body)
-		return rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+		return RPC_ERR;
 	/* this client has now signed in to the account: its device value
 	 * (kept when it brought a valid one) exempts it from the handle's
 	 * back-off next time (R2-F5) */
@@ -927,8 +943,7 @@ static int reset_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 {
 	struct auth_job *j = arg;
 	struct store *db = rpc_store(ctx);
-	char token[AUTH_TOKEN_B64];
-	int64_t session, exp;
+	int64_t session;
 	int rc;
 
 	if (j->weak)
@@ -947,16 +962,11 @@ static int reset_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 		rc = store_run(db, SQL_RESET_USE_ALL, "i", j->account);
 	if (!rc)
 		rc = auth_end_sessions(ctx, j->account, 0);
-	if (!rc)
-		rc = auth_session_create(db, j->account, rpc_now(ctx),
-					 rpc_user_agent(ctx), token, &session,
-					 &exp);
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	*result = auth_login_json(db, j->account, token, exp);
-	sodium_memzero(token, sizeof(token));
+	*result = session_open(ctx, j->account, &session);
 	if (!*result)
-		return rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+		return RPC_ERR;
 	rpc_set_auth(ctx, j->account, session,
 		     json_is_true(json_object_get(
 			     json_object_get(*result, "account"), "is_admin")));
