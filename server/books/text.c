@@ -801,6 +801,28 @@ static bool caption_like(const char *s)
 	return words >= 3;
 }
 
+/* The chapter text goes into: text before the first heading opens one
+ * ("Opening pages", with a warning). */
+static void current_chapter(struct builder *B)
+{
+	if (B->ch)
+		return;
+	bk_warn(B->b, "text before the first heading was kept as "
+		      "\"Opening pages\"");
+	B->ch = bk_book_add_chapter(B->b, "Opening pages", 0);
+}
+
+/* Starts bb on ch; the first item of a chapter is its heading block. */
+static void start_items(struct bk_builder *bb, struct bk_chapter *ch)
+{
+	bb_init(bb, ch);
+	if (ch->nitems == 0) {
+		bb_open(bb, BK_HEADING, "h1", NULL);
+		bb_text(bb, ch->title, strlen(ch->title));
+		bb_close(bb);
+	}
+}
+
 static void flush_para(struct builder *B)
 {
 	struct bk_builder bb;
@@ -808,11 +830,7 @@ static void flush_para(struct builder *B)
 
 	if (!B->para.len)
 		return;
-	if (!B->ch) {
-		bk_warn(B->b, "text before the first heading was kept as "
-			      "\"Opening pages\"");
-		B->ch = bk_book_add_chapter(B->b, "Opening pages", 0);
-	}
+	current_chapter(B);
 	glued_markers(B);
 	/* the caption candidate is one when body text follows it */
 	if (B->caption >= 0) {
@@ -828,13 +846,7 @@ static void flush_para(struct builder *B)
 		B->caption = -1;
 	}
 	t = refs_to_chapter(B->ch, buf_str(&B->para));
-	bb_init(&bb, B->ch);
-	if (B->ch->nitems == 0) {
-		/* the chapter's heading block */
-		bb_open(&bb, BK_HEADING, "h1", NULL);
-		bb_text(&bb, B->ch->title, strlen(B->ch->title));
-		bb_close(&bb);
-	}
+	start_items(&bb, B->ch);
 	if (B->ch->nitems == 1 && caption_like(t))
 		B->caption = (long)B->ch->nitems;
 	bb_open(&bb, BK_PARAGRAPH, "p", NULL);
@@ -848,18 +860,9 @@ static void emit_table(struct builder *B, const struct table *t)
 {
 	struct bk_builder bb;
 
-	if (!B->ch) {
-		bk_warn(B->b, "text before the first heading was kept as "
-			      "\"Opening pages\"");
-		B->ch = bk_book_add_chapter(B->b, "Opening pages", 0);
-	}
+	current_chapter(B);
 	B->caption = -1;
-	bb_init(&bb, B->ch);
-	if (B->ch->nitems == 0) {
-		bb_open(&bb, BK_HEADING, "h1", NULL);
-		bb_text(&bb, B->ch->title, strlen(B->ch->title));
-		bb_close(&bb);
-	}
+	start_items(&bb, B->ch);
 	bb_markup(&bb, "<div class=\"table-wrap\"><table>");
 	for (int r = 0; r < t->nrows; r++) {
 		bool th = t->header && r == 0;
