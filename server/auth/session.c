@@ -50,7 +50,8 @@ static unsigned char key_cached[KEY_BYTES];
 
 static const char SQL_KEY_GET[] = "SELECT key FROM auth_key WHERE id = 1";
 static const char SQL_KEY_PUT[] =
-	"INSERT OR IGNORE INTO auth_key (id, key) VALUES (1, ?)";
+	"INSERT INTO auth_key (id, key) VALUES (1, ?)"
+	" ON CONFLICT(id) DO NOTHING";
 
 static const char SQL_SESSION_NEW[] =
 	"INSERT INTO sessions (account, token_hash, created_at, last_seen, "

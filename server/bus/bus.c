@@ -27,7 +27,7 @@
 
 static const char SQL_NEXT_SEQ[] =
 	"INSERT INTO circle_seq(circle, seq) VALUES (?1, 1)"
-	" ON CONFLICT(circle) DO UPDATE SET seq = seq + 1 RETURNING seq";
+	" ON CONFLICT(circle) DO UPDATE SET seq = circle_seq.seq + 1 RETURNING seq";
 static const char SQL_INSERT[] =
 	"INSERT INTO events(circle, seq, type, data, redacted, author,"
 	" chapter, chapter_order, only_account, private, hidden, thread,"
