@@ -59,7 +59,8 @@ struct opt {
 };
 
 static struct opt opts[] = {
-	{"--db", "SCHOLIA_DB", OPT_STR, "database file", "./data/scholia.db", 0,
+	{"--db", "SCHOLIA_DB", OPT_STR,
+	 "database file, or postgresql://... URL", "./data/scholia.db", 0,
 	 false},
 	{"--host", "SCHOLIA_HOST", OPT_STR, "listen address", "127.0.0.1", 0,
 	 false},
@@ -111,7 +112,9 @@ static struct opt opts[] = {
 	{"--session-max", "SCHOLIA_SESSION_MAX", OPT_INT,
 	 "session absolute expiry (s)", NULL, 90 * 86400, false},
 	{"--key-file", "SCHOLIA_KEY_FILE", OPT_STR,
-	 "server key for token hashes (default <db>.key)", NULL, 0, false},
+	 "server key for token hashes (default <db>.key; in the database "
+	 "for PostgreSQL)",
+	 NULL, 0, false},
 	{"--posts-per-minute", "SCHOLIA_POSTS_PER_MINUTE", OPT_INT,
 	 "posts a minute per member per circle", NULL, 20, false},
 	{"--search-per-minute", "SCHOLIA_SEARCH_PER_MINUTE", OPT_INT,
@@ -572,6 +575,9 @@ static void configure(void)
 	configure_mail();
 	if (ostr("--key-file")) {
 		auth_config.server_key_path = ostr("--key-file");
+	} else if (!store_is_file(ostr("--db"))) {
+		/* nodes sharing a PostgreSQL database share its key too */
+		auth_config.server_key_path = NULL;
 	} else {
 		snprintf(keyfile, sizeof(keyfile), "%s.key", ostr("--db"));
 		auth_config.server_key_path = keyfile;
@@ -600,17 +606,6 @@ static int open_db(struct store **db, bool migrate)
 	int rc;
 
 	so.path = ostr("--db");
-	/* SPEC §1 names PostgreSQL URLs; this build has no PostgreSQL store
-	 * yet (docs/scaling.md): say so rather than make a file by that name */
-	if (strncmp(so.path, "postgresql:", 11) == 0 ||
-	    strncmp(so.path, "postgres:", 9) == 0) {
-		fprintf(stderr,
-			"scholia: this build stores in SQLite only; "
-			"PostgreSQL (--db %.11s...) is not available "
-			"yet (docs/scaling.md)\n",
-			so.path);
-		return SCH_EINVAL;
-	}
 	so.migrations_dir = find_dir("--migrations", "migrations");
 	so.durability = strcmp(ostr("--durability"), "normal") == 0
 				? STORE_DURABILITY_NORMAL
@@ -622,7 +617,8 @@ static int open_db(struct store **db, bool migrate)
 		fprintf(stderr, "scholia: %s\n", err);
 		return rc;
 	}
-	tighten_modes(so.path);
+	if (store_is_file(so.path))
+		tighten_modes(so.path);
 	return 0;
 }
 
@@ -1049,6 +1045,8 @@ static int db_lock(void)
 	char path[1100];
 	int fd;
 
+	if (!store_is_file(ostr("--db")))
+		return -2; /* nodes share a PostgreSQL database */
 	snprintf(path, sizeof(path), "%s.lock", ostr("--db"));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -1095,8 +1093,14 @@ static int cmd_restore(const char *in)
 	struct store *s;
 	time_t now = time(NULL);
 	struct tm tm;
-	int lock = db_lock(), rc;
+	int lock, rc;
 
+	if (!store_is_file(db)) {
+		fprintf(stderr, "scholia restore: a PostgreSQL database is "
+				"restored with pg_restore (docs/scaling.md)\n");
+		return EXIT_USAGE;
+	}
+	lock = db_lock();
 	if (lock == -1) {
 		fprintf(stderr,
 			"scholia restore: a server is running on %s; "

@@ -1,12 +1,12 @@
 /*
- * store.c - SQLite connection, pragmas, statement cache and transactions.
+ * sqlite.c - the SQLite engine behind store/store.h: connection, pragmas,
+ * statements, transactions, backup and restore.
  *
- * One struct store wraps one sqlite3 connection and is used by one thread at
- * a time. Statements are cached in a small open-addressing table keyed by the
- * address of their SQL text, so a module's static SQL strings are prepared
- * once per connection and reused for the life of the process.
+ * One struct sq_store wraps one sqlite3 connection and is used by one thread
+ * at a time; store/store.c caches its prepared statements by the address of
+ * their SQL text.
  */
-#include "store/store.h"
+#include "store/internal.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -21,22 +21,20 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#define STORE_CACHE_MIN 64
-
-/* A cached prepared statement. */
-struct store_stmt {
-	sqlite3_stmt *st; /* the prepared statement */
-	const char *sql;  /* key: the caller's static SQL text */
-	struct store *owner;
+/* A prepared statement. */
+struct sq_stmt {
+	struct store_stmt head;
+	sqlite3_stmt *st;
 };
 
-struct store {
+struct sq_store {
+	struct store head;
 	sqlite3 *db;
-	char *path;
-	struct store_stmt **cache; /* open addressing by sql pointer */
-	size_t cache_cap, cache_used;
-	int last_rc; /* last error code seen */
 };
+
+#define SQ(s) ((struct sq_store *)(s))
+#define ST(x) (((struct sq_stmt *)(x))->st)
+#define DB(s) (SQ(s)->db)
 
 static atomic_ullong busy_count;
 
@@ -45,7 +43,7 @@ uint64_t store_busy_count(void)
 	return atomic_load(&busy_count);
 }
 
-static int map_rc(struct store *s, int rc)
+static int map_rc_(struct store *s, int rc)
 {
 	s->last_rc = rc;
 	switch (rc & 0xff) {
@@ -62,7 +60,7 @@ static int map_rc(struct store *s, int rc)
 	case SQLITE_READONLY:
 		/* a method registered RPC_READ tried to write (read pool) */
 		log_warn("store", "write refused on a read connection: %s",
-			 sqlite3_errmsg(s->db));
+			 sqlite3_errmsg(DB(s)));
 		return SCH_EDB;
 	case SQLITE_FULL:
 		return SCH_EFULL;
@@ -76,12 +74,20 @@ static int map_rc(struct store *s, int rc)
 	}
 }
 
-const char *store_errmsg(struct store *s)
+static int map_rc(struct store *s, int rc)
 {
-	return sqlite3_errmsg(s->db);
+	int e = map_rc_(s, rc);
+
+	s->last_sch = e;
+	return e;
 }
 
-const char *store_last_error_kind(struct store *s)
+static const char *sq_errmsg(struct store *s)
+{
+	return sqlite3_errmsg(DB(s));
+}
+
+static const char *sq_error_kind(struct store *s)
 {
 	switch (s->last_rc & 0xff) {
 	case SQLITE_FULL:
@@ -103,129 +109,69 @@ const char *store_last_error_kind(struct store *s)
 	}
 }
 
-const char *store_path(const struct store *s)
+static struct store_stmt *sq_prepare(struct store *s, const char *sql,
+				     const char *types)
 {
-	return s->path;
-}
-
-static size_t hash_ptr(const void *p, size_t cap)
-{
-	uintptr_t x = (uintptr_t)p;
-
-	x ^= x >> 17;
-	x *= 0x9e3779b97f4a7c15ull;
-	return (size_t)(x >> 7) & (cap - 1);
-}
-
-static void cache_insert(struct store *s, struct store_stmt *st);
-
-static void cache_grow(struct store *s)
-{
-	struct store_stmt **old = s->cache;
-	size_t oldcap = s->cache_cap;
-
-	s->cache_cap = oldcap ? oldcap * 2 : STORE_CACHE_MIN;
-	s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
-	s->cache_used = 0;
-	for (size_t i = 0; i < oldcap; i++)
-		if (old[i])
-			cache_insert(s, old[i]);
-	free(old);
-}
-
-static void cache_insert(struct store *s, struct store_stmt *st)
-{
-	size_t i;
-
-	if ((s->cache_used + 1) * 2 > s->cache_cap)
-		cache_grow(s);
-	i = hash_ptr(st->sql, s->cache_cap);
-	while (s->cache[i])
-		i = (i + 1) & (s->cache_cap - 1);
-	s->cache[i] = st;
-	s->cache_used++;
-}
-
-static struct store_stmt *cache_find(struct store *s, const char *sql)
-{
-	size_t i;
-
-	if (!s->cache_cap)
-		return NULL;
-	i = hash_ptr(sql, s->cache_cap);
-	while (s->cache[i]) {
-		if (s->cache[i]->sql == sql)
-			return s->cache[i];
-		i = (i + 1) & (s->cache_cap - 1);
-	}
-	return NULL;
-}
-
-static struct store_stmt *prepare(struct store *s, const char *sql)
-{
-	struct store_stmt *st = cache_find(s, sql);
+	struct sq_stmt *st;
 	sqlite3_stmt *raw = NULL;
 	int rc;
 
-	if (st)
-		return st;
-	rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &raw,
+	(void)types;
+	rc = sqlite3_prepare_v3(DB(s), sql, -1, SQLITE_PREPARE_PERSISTENT, &raw,
 				NULL);
 	if (rc != SQLITE_OK) {
 		map_rc(s, rc);
 		log_error("store", "prepare failed: %s: %.200s",
-			  sqlite3_errmsg(s->db), sql);
+			  sqlite3_errmsg(DB(s)), sql);
 		return NULL;
 	}
 	st = xcalloc(1, sizeof(*st));
 	st->st = raw;
-	st->sql = sql;
-	st->owner = s;
-	cache_insert(s, st);
-	return st;
+	return &st->head;
 }
 
-static int bind_va(struct store_stmt *st, const char *types, va_list ap)
+static int sq_bind(struct store_stmt *head, const char *types, va_list ap)
 {
+	sqlite3_stmt *st = ST(head);
 	int idx = 1, rc = SQLITE_OK;
+
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 
 	for (const char *t = types ? types : ""; *t && rc == SQLITE_OK; t++) {
 		switch (*t) {
 		case 'i':
-			rc = sqlite3_bind_int64(st->st, idx,
-						va_arg(ap, int64_t));
+			rc = sqlite3_bind_int64(st, idx, va_arg(ap, int64_t));
 			break;
 		case 'I': {
 			int64_t v = va_arg(ap, int64_t);
 
-			rc = v ? sqlite3_bind_int64(st->st, idx, v)
-			       : sqlite3_bind_null(st->st, idx);
+			rc = v ? sqlite3_bind_int64(st, idx, v)
+			       : sqlite3_bind_null(st, idx);
 			break;
 		}
 		case 't': {
 			const char *v = va_arg(ap, const char *);
 
-			rc = v ? sqlite3_bind_text(st->st, idx, v, -1,
+			rc = v ? sqlite3_bind_text(st, idx, v, -1,
 						   SQLITE_TRANSIENT)
-			       : sqlite3_bind_null(st->st, idx);
+			       : sqlite3_bind_null(st, idx);
 			break;
 		}
 		case 'b':
-			rc = sqlite3_bind_int(st->st, idx,
-					      va_arg(ap, int) != 0);
+			rc = sqlite3_bind_int(st, idx, va_arg(ap, int) != 0);
 			break;
 		case 'd':
-			rc = sqlite3_bind_double(st->st, idx,
-						 va_arg(ap, double));
+			rc = sqlite3_bind_double(st, idx, va_arg(ap, double));
 			break;
 		case 'n':
-			rc = sqlite3_bind_null(st->st, idx);
+			rc = sqlite3_bind_null(st, idx);
 			break;
 		case 'B': { /* a blob: pointer, then size_t length */
 			const void *v = va_arg(ap, const void *);
 			size_t n = va_arg(ap, size_t);
 
-			rc = sqlite3_bind_blob64(st->st, idx, v ? v : "",
+			rc = sqlite3_bind_blob64(st, idx, v ? v : "",
 						 (sqlite3_uint64)n,
 						 SQLITE_TRANSIENT);
 			break;
@@ -235,141 +181,68 @@ static int bind_va(struct store_stmt *st, const char *types, va_list ap)
 		}
 		idx++;
 	}
-	return rc;
-}
-
-static struct store_stmt *query_va(struct store *s, const char *sql,
-				   const char *types, va_list ap)
-{
-	struct store_stmt *st = prepare(s, sql);
-	int rc;
-
-	if (!st)
-		return NULL;
-	sqlite3_reset(st->st);
-	sqlite3_clear_bindings(st->st);
-	rc = bind_va(st, types, ap);
 	if (rc != SQLITE_OK) {
-		map_rc(s, rc);
-		log_error("store", "bind failed: %s", sqlite3_errmsg(s->db));
-		return NULL;
+		rc = map_rc(head->owner, rc);
+		log_error("store", "bind failed: %s",
+			  sqlite3_errmsg(DB(head->owner)));
+		return rc ? rc : SCH_EDB;
 	}
-	return st;
+	return 0;
 }
 
-struct store_stmt *store_query(struct store *s, const char *sql,
-			       const char *types, ...)
+static int sq_row(struct store_stmt *st)
 {
-	struct store_stmt *st;
-	va_list ap;
+	int rc = sqlite3_step(ST(st));
 
-	va_start(ap, types);
-	st = query_va(s, sql, types, ap);
-	va_end(ap);
-	return st;
-}
-
-int store_row(struct store_stmt *st)
-{
-	int rc;
-
-	if (!st)
-		return SCH_EDB;
-	rc = sqlite3_step(st->st);
 	if (rc == SQLITE_ROW)
 		return 1;
-	sqlite3_reset(st->st);
+	sqlite3_reset(ST(st));
 	if (rc == SQLITE_DONE)
 		return 0;
 	rc = map_rc(st->owner, rc);
 	if (rc != SCH_ECONFLICT)
 		log_warn("store", "step failed: %s",
-			 sqlite3_errmsg(st->owner->db));
+			 sqlite3_errmsg(DB(st->owner)));
 	return rc ? rc : SCH_EDB;
 }
 
-void store_done(struct store_stmt *st)
+static void sq_done(struct store_stmt *st)
 {
-	if (st)
-		sqlite3_reset(st->st);
+	sqlite3_reset(ST(st));
 }
 
-int64_t store_int(struct store_stmt *st, int col)
+static int64_t sq_int(struct store_stmt *st, int col)
 {
-	return sqlite3_column_int64(st->st, col);
+	return sqlite3_column_int64(ST(st), col);
 }
 
-double store_double(struct store_stmt *st, int col)
+static double sq_double(struct store_stmt *st, int col)
 {
-	return sqlite3_column_double(st->st, col);
+	return sqlite3_column_double(ST(st), col);
 }
 
-const char *store_text(struct store_stmt *st, int col)
+static const char *sq_text(struct store_stmt *st, int col)
 {
-	return (const char *)sqlite3_column_text(st->st, col);
+	return (const char *)sqlite3_column_text(ST(st), col);
 }
 
-const void *store_blob(struct store_stmt *st, int col, size_t *len)
+static const void *sq_blob(struct store_stmt *st, int col, size_t *len)
 {
-	const void *p = sqlite3_column_blob(st->st, col);
+	const void *p = sqlite3_column_blob(ST(st), col);
 
-	*len = (size_t)sqlite3_column_bytes(st->st, col);
+	*len = (size_t)sqlite3_column_bytes(ST(st), col);
 	return p;
 }
 
-bool store_is_null(struct store_stmt *st, int col)
+static bool sq_null(struct store_stmt *st, int col)
 {
-	return sqlite3_column_type(st->st, col) == SQLITE_NULL;
+	return sqlite3_column_type(ST(st), col) == SQLITE_NULL;
 }
 
-char *store_text_dup(struct store_stmt *st, int col)
-{
-	const char *t = store_text(st, col);
-
-	return t ? xstrdup(t) : NULL;
-}
-
-int store_run(struct store *s, const char *sql, const char *types, ...)
-{
-	struct store_stmt *st;
-	va_list ap;
-	int rc;
-
-	va_start(ap, types);
-	st = query_va(s, sql, types, ap);
-	va_end(ap);
-	if (!st)
-		return s->last_rc ? map_rc(s, s->last_rc) : SCH_EDB;
-	while ((rc = store_row(st)) > 0)
-		;
-	return rc;
-}
-
-int store_int_query(struct store *s, int64_t *out, const char *sql,
-		    const char *types, ...)
-{
-	struct store_stmt *st;
-	va_list ap;
-	int rc;
-
-	va_start(ap, types);
-	st = query_va(s, sql, types, ap);
-	va_end(ap);
-	if (!st)
-		return SCH_EDB;
-	rc = store_row(st);
-	if (rc > 0) {
-		*out = store_int(st, 0);
-		store_done(st);
-		return 1;
-	}
-	return rc;
-}
-
-int store_exec(struct store *s, const char *sql)
+static int sq_exec(struct store *s, const char *sql)
 {
 	char *msg = NULL;
-	int rc = sqlite3_exec(s->db, sql, NULL, NULL, &msg);
+	int rc = sqlite3_exec(DB(s), sql, NULL, NULL, &msg);
 
 	if (rc != SQLITE_OK) {
 		log_error("store", "exec failed: %s", msg ? msg : "?");
@@ -379,31 +252,31 @@ int store_exec(struct store *s, const char *sql)
 	return 0;
 }
 
-int64_t store_last_id(struct store *s)
+static int64_t sq_last_id(struct store *s)
 {
-	return sqlite3_last_insert_rowid(s->db);
+	return sqlite3_last_insert_rowid(DB(s));
 }
 
-int store_changes(struct store *s)
+static int sq_changes(struct store *s)
 {
-	return sqlite3_changes(s->db);
+	return sqlite3_changes(DB(s));
 }
 
-int store_begin(struct store *s)
+static int sq_begin(struct store *s)
 {
-	return store_exec(s, "BEGIN IMMEDIATE");
+	return sq_exec(s, "BEGIN IMMEDIATE");
 }
 
-int store_commit(struct store *s)
+static int sq_commit(struct store *s)
 {
-	return store_exec(s, "COMMIT");
+	return sq_exec(s, "COMMIT");
 }
 
-int store_rollback(struct store *s)
+static int sq_rollback(struct store *s)
 {
-	if (sqlite3_get_autocommit(s->db))
+	if (sqlite3_get_autocommit(DB(s)))
 		return 0;
-	return store_exec(s, "ROLLBACK");
+	return sq_exec(s, "ROLLBACK");
 }
 
 /* Prepared once and reused: every call of every batch takes a savepoint,
@@ -412,30 +285,23 @@ static const char SQL_SAVEPOINT[] = "SAVEPOINT call";
 static const char SQL_RELEASE[] = "RELEASE call";
 static const char SQL_ROLLBACK_TO[] = "ROLLBACK TO call";
 
-int store_savepoint(struct store *s)
+static int sq_savepoint(struct store *s)
 {
 	return store_run(s, SQL_SAVEPOINT, "");
 }
 
-int store_release(struct store *s)
+static int sq_release(struct store *s)
 {
 	return store_run(s, SQL_RELEASE, "");
 }
 
-int store_rollback_to(struct store *s)
+static int sq_rollback_to(struct store *s)
 {
 	int rc = store_run(s, SQL_ROLLBACK_TO, "");
 
 	if (rc == 0)
 		rc = store_run(s, SQL_RELEASE, "");
 	return rc;
-}
-
-int store_ping(struct store *s)
-{
-	int64_t v = 0;
-
-	return store_int_query(s, &v, "SELECT 1", "") == 1 ? 0 : SCH_EDB;
 }
 
 static int make_parent_dir(const char *path)
@@ -461,7 +327,10 @@ static int make_parent_dir(const char *path)
 	return rc;
 }
 
-int store_open_reader(const struct store *s, struct store **out)
+static int sq_open(const struct store_opts *opts, struct store **out, char *err,
+		   size_t errlen);
+
+static int sq_open_reader(const struct store *s, struct store **out)
 {
 	struct store_opts so = STORE_OPTS_INIT;
 	char err[256];
@@ -475,20 +344,24 @@ int store_open_reader(const struct store *s, struct store **out)
 	so.migrate = false;
 	so.query_only = true;
 	so.durability = STORE_DURABILITY_NORMAL;
-	rc = store_open(&so, out, err, sizeof(err));
+	rc = sq_open(&so, out, err, sizeof(err));
 	if (rc)
 		log_error("store", "read connection: %s", err);
 	return rc;
 }
 
-int store_open(const struct store_opts *opts, struct store **out, char *err,
-	       size_t errlen)
+static void sq_close(struct store *s);
+
+static int sq_open(const struct store_opts *opts, struct store **out, char *err,
+		   size_t errlen)
 {
-	struct store *s = xcalloc(1, sizeof(*s));
+	struct sq_store *sq = xcalloc(1, sizeof(*sq));
+	struct store *s = &sq->head;
 	int flags, rc;
 	bool memory = strcmp(opts->path, ":memory:") == 0;
 
 	*out = NULL;
+	s->ops = &store_sqlite_ops;
 	s->path = xstrdup(opts->path);
 	if (!memory && !opts->readonly && make_parent_dir(opts->path)) {
 		snprintf(err, errlen, "cannot create the folder of %s",
@@ -499,50 +372,50 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 	flags = opts->readonly ? SQLITE_OPEN_READONLY
 			       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
-	rc = sqlite3_open_v2(opts->path, &s->db, flags, NULL);
+	rc = sqlite3_open_v2(opts->path, &sq->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", opts->path,
-			 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+			 DB(s) ? sqlite3_errmsg(DB(s)) : "out of memory");
 		rc = map_rc(s, rc);
 		goto fail;
 	}
-	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, opts->busy_timeout_ms);
+	sqlite3_extended_result_codes(DB(s), 1);
+	sqlite3_busy_timeout(DB(s), opts->busy_timeout_ms);
 	/* Probe the file: a corrupt or foreign file fails here. */
-	rc = store_exec(s, "SELECT count(*) FROM sqlite_master");
+	rc = sq_exec(s, "SELECT count(*) FROM sqlite_master");
 	if (rc) {
 		snprintf(err, errlen, "%s is not a usable database: %s",
-			 opts->path, sqlite3_errmsg(s->db));
+			 opts->path, sqlite3_errmsg(DB(s)));
 		goto fail;
 	}
 	if (!opts->readonly && !memory) {
-		rc = store_exec(s, "PRAGMA journal_mode=WAL");
+		rc = sq_exec(s, "PRAGMA journal_mode=WAL");
 		if (rc) {
 			snprintf(err, errlen,
 				 "cannot enable WAL on %s: %s (%s)", opts->path,
-				 sqlite3_errmsg(s->db),
+				 sqlite3_errmsg(DB(s)),
 				 store_last_error_kind(s));
 			goto fail;
 		}
 	}
-	rc = store_exec(s, opts->durability == STORE_DURABILITY_FULL
-				   ? "PRAGMA synchronous=FULL"
-				   : "PRAGMA synchronous=NORMAL");
+	rc = sq_exec(s, opts->durability == STORE_DURABILITY_FULL
+				? "PRAGMA synchronous=FULL"
+				: "PRAGMA synchronous=NORMAL");
 	if (!rc)
-		rc = store_exec(s, "PRAGMA foreign_keys=ON;"
-				   "PRAGMA temp_store=MEMORY;"
-				   "PRAGMA cache_size=-16000;"
-				   "PRAGMA wal_autocheckpoint=4000");
+		rc = sq_exec(s, "PRAGMA foreign_keys=ON;"
+				"PRAGMA temp_store=MEMORY;"
+				"PRAGMA cache_size=-16000;"
+				"PRAGMA wal_autocheckpoint=4000");
 	if (rc) {
 		snprintf(err, errlen, "cannot configure %s: %s", opts->path,
-			 sqlite3_errmsg(s->db));
+			 sqlite3_errmsg(DB(s)));
 		goto fail;
 	}
 	if (!rc && opts->query_only)
-		rc = store_exec(s, "PRAGMA query_only=1");
+		rc = sq_exec(s, "PRAGMA query_only=1");
 	if (rc) {
 		snprintf(err, errlen, "cannot configure %s: %s", opts->path,
-			 sqlite3_errmsg(s->db));
+			 sqlite3_errmsg(DB(s)));
 		goto fail;
 	}
 	if (opts->migrate && !opts->readonly && opts->migrations_dir) {
@@ -566,7 +439,7 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 	*out = s;
 	return 0;
 fail:
-	store_close(s);
+	sq_close(s);
 	return rc ? rc : SCH_EDB;
 }
 
@@ -577,8 +450,8 @@ static int cmp_steps(const void *a, const void *b)
 {
 	const struct store_stmt *x = *(struct store_stmt *const *)a;
 	const struct store_stmt *y = *(struct store_stmt *const *)b;
-	int sx = sqlite3_stmt_status(x->st, SQLITE_STMTSTATUS_RUN, 0);
-	int sy = sqlite3_stmt_status(y->st, SQLITE_STMTSTATUS_RUN, 0);
+	int sx = sqlite3_stmt_status(ST(x), SQLITE_STMTSTATUS_RUN, 0);
+	int sy = sqlite3_stmt_status(ST(y), SQLITE_STMTSTATUS_RUN, 0);
 
 	return (sy > sx) - (sy < sx);
 }
@@ -599,50 +472,49 @@ static void profile_report(struct store *s)
 		long long runs = 0;
 
 		for (size_t i = 0; i < n; i++)
-			runs += sqlite3_stmt_status(list[i]->st,
+			runs += sqlite3_stmt_status(ST(list[i]),
 						    SQLITE_STMTSTATUS_RUN, 0);
 		log_info("sqlprofile", "statements run: %lld (%zu cached)",
 			 runs, n);
 	}
 	for (size_t i = 0; i < n && i < 40; i++)
 		log_info("sqlprofile", "runs %d vm %d scan %d sort %d: %.160s",
-			 sqlite3_stmt_status(list[i]->st, SQLITE_STMTSTATUS_RUN,
+			 sqlite3_stmt_status(ST(list[i]), SQLITE_STMTSTATUS_RUN,
 					     0),
-			 sqlite3_stmt_status(list[i]->st,
+			 sqlite3_stmt_status(ST(list[i]),
 					     SQLITE_STMTSTATUS_VM_STEP, 0),
-			 sqlite3_stmt_status(list[i]->st,
+			 sqlite3_stmt_status(ST(list[i]),
 					     SQLITE_STMTSTATUS_FULLSCAN_STEP,
 					     0),
-			 sqlite3_stmt_status(list[i]->st,
+			 sqlite3_stmt_status(ST(list[i]),
 					     SQLITE_STMTSTATUS_SORT, 0),
 			 list[i]->sql);
 	free(list);
 }
 
-void store_close(struct store *s)
+static void sq_free_stmt(struct store_stmt *st)
 {
-	if (!s)
-		return;
+	sqlite3_finalize(ST(st));
+	free(st);
+}
+
+static void sq_close(struct store *s)
+{
 	profile_report(s);
-	for (size_t i = 0; i < s->cache_cap; i++) {
-		if (s->cache[i]) {
-			sqlite3_finalize(s->cache[i]->st);
-			free(s->cache[i]);
-		}
-	}
-	free(s->cache);
-	if (s->db) {
-		if (sqlite3_get_autocommit(s->db) == 0)
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	store_cache_free(s, sq_free_stmt);
+	if (DB(s)) {
+		if (sqlite3_get_autocommit(DB(s)) == 0)
+			sqlite3_exec(DB(s), "ROLLBACK", NULL, NULL, NULL);
 		sqlite3_wal_checkpoint_v2(
-			s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-		sqlite3_close_v2(s->db);
+			DB(s), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+		sqlite3_close_v2(DB(s));
 	}
 	free(s->path);
 	free(s);
 }
 
-int store_backup(struct store *s, const char *path, char *err, size_t errlen)
+static int sq_backup(struct store *s, const char *path, char *err,
+		     size_t errlen)
 {
 	sqlite3 *dst = NULL;
 	sqlite3_backup *b;
@@ -655,7 +527,7 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen)
 		sqlite3_close(dst);
 		return SCH_EIO;
 	}
-	b = sqlite3_backup_init(dst, "main", s->db, "main");
+	b = sqlite3_backup_init(dst, "main", DB(s), "main");
 	if (!b) {
 		snprintf(err, errlen, "backup failed: %s", sqlite3_errmsg(dst));
 		sqlite3_close(dst);
@@ -678,25 +550,6 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen)
 	rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
 	sqlite3_close(dst);
 	return rc == SQLITE_OK ? 0 : SCH_EDB;
-}
-
-int store_ids(struct store_stmt *st, int64_t **ids, size_t *n)
-{
-	size_t cap = 0;
-	int rc;
-
-	*ids = NULL;
-	*n = 0;
-	if (!st)
-		return SCH_EDB;
-	while ((rc = store_row(st)) > 0)
-		*VEC_PUSH(*ids, *n, cap) = store_int(st, 0);
-	if (rc < 0) {
-		free(*ids);
-		*ids = NULL;
-		*n = 0;
-	}
-	return rc < 0 ? rc : 0;
 }
 
 int store_restore(const char *in, const char *out, char *err, size_t errlen)
@@ -753,3 +606,50 @@ out:
 	sqlite3_close(src);
 	return rc;
 }
+
+static int sq_has_table(struct store *s, const char *name)
+{
+	static const char SQL_HAS_TABLE[] =
+		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+		" AND name = ?";
+	int64_t n = 0;
+	int rc = store_int_query(s, &n, SQL_HAS_TABLE, "t", name);
+
+	return rc < 0 ? rc : n > 0;
+}
+
+static const char *sq_dialect(const struct store_dialect *d)
+{
+	return d->sqlite;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.name = "sqlite",
+	.migrations_sub = "",
+	.open = sq_open,
+	.open_reader = sq_open_reader,
+	.close = sq_close,
+	.prepare = sq_prepare,
+	.bind = sq_bind,
+	.row = sq_row,
+	.done = sq_done,
+	.col_int = sq_int,
+	.col_double = sq_double,
+	.col_text = sq_text,
+	.col_null = sq_null,
+	.col_blob = sq_blob,
+	.exec = sq_exec,
+	.last_id = sq_last_id,
+	.changes = sq_changes,
+	.errmsg = sq_errmsg,
+	.error_kind = sq_error_kind,
+	.begin = sq_begin,
+	.commit = sq_commit,
+	.rollback = sq_rollback,
+	.savepoint = sq_savepoint,
+	.release = sq_release,
+	.rollback_to = sq_rollback_to,
+	.has_table = sq_has_table,
+	.backup = sq_backup,
+	.dialect = sq_dialect,
+};

@@ -1,0 +1,334 @@
+/*
+ * store.c - the engine-neutral half of store/store.h: choosing the engine
+ * from --db, the statement cache and the calls that dispatch to the engine's
+ * operations table (store/internal.h).
+ *
+ * Statements are cached in a small open-addressing table keyed by the
+ * address of their SQL text, so a module's static SQL strings are prepared
+ * once per connection and reused for the life of the process, on either
+ * engine.
+ */
+#include "store/internal.h"
+#include "util/buf.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/vec.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define STORE_CACHE_MIN 64
+
+bool store_is_file(const char *path)
+{
+	return !(strncmp(path, "postgresql://", 13) == 0 ||
+		 strncmp(path, "postgres://", 11) == 0);
+}
+
+int store_open(const struct store_opts *opts, struct store **out, char *err,
+	       size_t errlen)
+{
+	const struct store_ops *ops =
+		store_is_file(opts->path) ? &store_sqlite_ops : &store_pg_ops;
+
+	return ops->open(opts, out, err, errlen);
+}
+
+int store_open_reader(const struct store *s, struct store **out)
+{
+	return s->ops->open_reader(s, out);
+}
+
+void store_close(struct store *s)
+{
+	if (s)
+		s->ops->close(s);
+}
+
+const char *store_path(const struct store *s)
+{
+	return s->path;
+}
+
+const char *store_errmsg(struct store *s)
+{
+	return s->ops->errmsg(s);
+}
+
+const char *store_last_error_kind(struct store *s)
+{
+	return s->ops->error_kind(s);
+}
+
+const char *store_dialect(const struct store *s, const struct store_dialect *d)
+{
+	return s->ops->dialect(d);
+}
+
+/* ---- the statement cache ---- */
+
+static size_t hash_ptr(const void *p, size_t cap)
+{
+	uintptr_t x = (uintptr_t)p;
+
+	x ^= x >> 17;
+	x *= 0x9e3779b97f4a7c15ull;
+	return (size_t)(x >> 7) & (cap - 1);
+}
+
+static void cache_insert(struct store *s, struct store_stmt *st);
+
+static void cache_grow(struct store *s)
+{
+	struct store_stmt **old = s->cache;
+	size_t oldcap = s->cache_cap;
+
+	s->cache_cap = oldcap ? oldcap * 2 : STORE_CACHE_MIN;
+	s->cache = xcalloc(s->cache_cap, sizeof(*s->cache));
+	s->cache_used = 0;
+	for (size_t i = 0; i < oldcap; i++)
+		if (old[i])
+			cache_insert(s, old[i]);
+	free(old);
+}
+
+static void cache_insert(struct store *s, struct store_stmt *st)
+{
+	size_t i;
+
+	if ((s->cache_used + 1) * 2 > s->cache_cap)
+		cache_grow(s);
+	i = hash_ptr(st->sql, s->cache_cap);
+	while (s->cache[i])
+		i = (i + 1) & (s->cache_cap - 1);
+	s->cache[i] = st;
+	s->cache_used++;
+}
+
+static struct store_stmt *cache_find(struct store *s, const char *sql)
+{
+	size_t i;
+
+	if (!s->cache_cap)
+		return NULL;
+	i = hash_ptr(sql, s->cache_cap);
+	while (s->cache[i]) {
+		if (s->cache[i]->sql == sql)
+			return s->cache[i];
+		i = (i + 1) & (s->cache_cap - 1);
+	}
+	return NULL;
+}
+
+void store_cache_free(struct store *s, void (*free_stmt)(struct store_stmt *))
+{
+	for (size_t i = 0; i < s->cache_cap; i++)
+		if (s->cache[i])
+			free_stmt(s->cache[i]);
+	free(s->cache);
+	s->cache = NULL;
+	s->cache_cap = s->cache_used = 0;
+}
+
+/* ---- statements ---- */
+
+static struct store_stmt *query_va(struct store *s, const char *sql,
+				   const char *types, va_list ap)
+{
+	struct store_stmt *st = cache_find(s, sql);
+
+	if (!st) {
+		st = s->ops->prepare(s, sql, types);
+		if (!st)
+			return NULL;
+		st->sql = sql;
+		st->owner = s;
+		cache_insert(s, st);
+	}
+	if (s->ops->bind(st, types ? types : "", ap))
+		return NULL;
+	return st;
+}
+
+struct store_stmt *store_query(struct store *s, const char *sql,
+			       const char *types, ...)
+{
+	struct store_stmt *st;
+	va_list ap;
+
+	va_start(ap, types);
+	st = query_va(s, sql, types, ap);
+	va_end(ap);
+	return st;
+}
+
+int store_row(struct store_stmt *st)
+{
+	if (!st)
+		return SCH_EDB;
+	return st->owner->ops->row(st);
+}
+
+void store_done(struct store_stmt *st)
+{
+	if (st)
+		st->owner->ops->done(st);
+}
+
+int64_t store_int(struct store_stmt *st, int col)
+{
+	return st->owner->ops->col_int(st, col);
+}
+
+double store_double(struct store_stmt *st, int col)
+{
+	return st->owner->ops->col_double(st, col);
+}
+
+const char *store_text(struct store_stmt *st, int col)
+{
+	return st->owner->ops->col_text(st, col);
+}
+
+const void *store_blob(struct store_stmt *st, int col, size_t *len)
+{
+	return st->owner->ops->col_blob(st, col, len);
+}
+
+bool store_is_null(struct store_stmt *st, int col)
+{
+	return st->owner->ops->col_null(st, col);
+}
+
+char *store_text_dup(struct store_stmt *st, int col)
+{
+	const char *t = store_text(st, col);
+
+	return t ? xstrdup(t) : NULL;
+}
+
+int store_run(struct store *s, const char *sql, const char *types, ...)
+{
+	struct store_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	st = query_va(s, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return s->last_sch ? s->last_sch : SCH_EDB;
+	while ((rc = store_row(st)) > 0)
+		;
+	return rc;
+}
+
+int store_int_query(struct store *s, int64_t *out, const char *sql,
+		    const char *types, ...)
+{
+	struct store_stmt *st;
+	va_list ap;
+	int rc;
+
+	va_start(ap, types);
+	st = query_va(s, sql, types, ap);
+	va_end(ap);
+	if (!st)
+		return SCH_EDB;
+	rc = store_row(st);
+	if (rc > 0) {
+		*out = store_int(st, 0);
+		store_done(st);
+		return 1;
+	}
+	return rc;
+}
+
+int store_ids(struct store_stmt *st, int64_t **ids, size_t *n)
+{
+	size_t cap = 0;
+	int rc;
+
+	*ids = NULL;
+	*n = 0;
+	if (!st)
+		return SCH_EDB;
+	while ((rc = store_row(st)) > 0)
+		*VEC_PUSH(*ids, *n, cap) = store_int(st, 0);
+	if (rc < 0) {
+		free(*ids);
+		*ids = NULL;
+		*n = 0;
+	}
+	return rc < 0 ? rc : 0;
+}
+
+int store_exec(struct store *s, const char *sql)
+{
+	return s->ops->exec(s, sql);
+}
+
+int64_t store_last_id(struct store *s)
+{
+	return s->ops->last_id(s);
+}
+
+int store_changes(struct store *s)
+{
+	return s->ops->changes(s);
+}
+
+/* ---- transactions ---- */
+
+int store_begin(struct store *s)
+{
+	return s->ops->begin(s);
+}
+
+int store_commit(struct store *s)
+{
+	return s->ops->commit(s);
+}
+
+int store_rollback(struct store *s)
+{
+	return s->ops->rollback(s);
+}
+
+int store_savepoint(struct store *s)
+{
+	return s->ops->savepoint(s);
+}
+
+int store_release(struct store *s)
+{
+	return s->ops->release(s);
+}
+
+int store_rollback_to(struct store *s)
+{
+	return s->ops->rollback_to(s);
+}
+
+int store_ping(struct store *s)
+{
+	int64_t v = 0;
+
+	return store_int_query(s, &v, "SELECT 1", "") == 1 ? 0 : SCH_EDB;
+}
+
+int store_backup(struct store *s, const char *path, char *err, size_t errlen)
+{
+	return s->ops->backup(s, path, err, errlen);
+}
+
+int store_has_table(struct store *s, const char *name)
+{
+	return s->ops->has_table(s, name);
+}
+
+const char *store_migrations_sub(const struct store *s)
+{
+	return s->ops->migrations_sub;
+}
