@@ -659,9 +659,16 @@ static bool in_error(struct store *s)
 
 static int pg_begin(struct store *s)
 {
-	int rc = pg_exec(s, PG(s)->reader ? "BEGIN ISOLATION LEVEL REPEATABLE "
-					    "READ READ ONLY"
-					  : "BEGIN");
+	const char *sql =
+		PG(s)->reader
+			? "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+			: "BEGIN";
+	int rc = pg_exec(s, sql);
+
+	/* a connection lost while idle shows only when used: nothing is
+	 * lost before a transaction begins, so reconnect and begin again */
+	if (rc && PQstatus(PG(s)->conn) != CONNECTION_OK && revive(s) == 0)
+		rc = command(s, sql);
 
 	if (!rc) {
 		PG(s)->sp_depth = 0;

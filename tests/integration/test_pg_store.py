@@ -1,0 +1,164 @@
+"""The PostgreSQL store itself (issue 22, docs/scaling.md): migrations,
+several nodes on one database sharing the token key and every write,
+pg_dump backups, and a node that loses the database recovering on its own.
+
+Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
+CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
+"""
+import os
+import re
+import time
+
+import pytest
+
+import harness
+from conftest import build_world
+from harness import Server, SOURCE
+from wsclient import RpcError
+
+pytestmark = pytest.mark.skipif(
+    not harness.on_postgresql(),
+    reason="PostgreSQL pass only (SCHOLIA_TEST_DB=pg)")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("node_a"))
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.assert_clean_exit()
+
+
+@pytest.fixture(scope="module")
+def node_b(server, tmp_path_factory):
+    """A second node on the same database."""
+    srv = Server(tmp_path_factory.mktemp("node_b"), db=server.db)
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.assert_clean_exit()
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    return build_world(server, members=("bob",))
+
+
+def dbname(url):
+    return url.rsplit("/", 1)[1]
+
+
+def test_migrations_mirror_and_apply(server):
+    """Every SQLite migration has its PostgreSQL twin, all applied."""
+    sq = sorted(f for f in os.listdir(os.path.join(SOURCE, "migrations"))
+                if re.match(r"^\d{4}_.*\.sql$", f))
+    pg = sorted(f for f in os.listdir(os.path.join(SOURCE, "migrations",
+                                                   "pg"))
+                if re.match(r"^\d{4}_.*\.sql$", f))
+    assert sq == pg
+    out = server.cmd("migrate", "--status").stdout
+    for name in pg:
+        assert re.search(r"applied\s+%s" % re.escape(name), out), out
+    assert "pending" not in out
+    rows = harness.pg_cluster().psql(
+        dbname(server.db), "SELECT version FROM schema_migrations "
+        "ORDER BY version").split()
+    assert [int(v) for v in rows] == [int(n[:4]) for n in pg]
+    # a second migrate changes nothing
+    server.cmd("migrate")
+    assert harness.pg_cluster().psql(
+        dbname(server.db), "SELECT count(*) FROM schema_migrations"
+    ).strip() == str(len(pg))
+
+
+def test_no_files_beside_a_url(server, world):
+    """No <db>.key or <db>.lock made from a URL: the key is in the
+    database (auth_key), shared by every node."""
+    for folder in (".", server.tmpdir):
+        assert not [f for f in os.listdir(folder)
+                    if f.startswith("postgres")]
+    assert harness.pg_cluster().psql(
+        dbname(server.db), "SELECT count(*) FROM auth_key").strip() == "1"
+
+
+def test_two_nodes_share_sessions_and_writes(server, node_b, world):
+    # a token issued by node A works on node B (one key, one table)
+    c = node_b.client()
+    r = c.call("auth.resume", {"token": world.owner.token})
+    assert r["account"]["id"] == world.owner.account["id"]
+    ch = world.chapters[0]
+    a = world.bob.call("annotation.create", {
+        "circle": world.circle, "chapter": ch, "body": "Written on A",
+        "visibility": "circle", "target": None})
+    got = c.call("annotation.get", {"annotation": a["id"]})
+    assert got["body"] == "Written on A"
+    # and the other way round
+    b = c.call("annotation.create", {
+        "circle": world.circle, "chapter": ch, "body": "Written on B",
+        "visibility": "circle", "target": None})
+    assert world.bob.call("annotation.get",
+                          {"annotation": b["id"]})["body"] == "Written on B"
+    # a session revoked on A is refused on B
+    world.owner.call("auth.logout", {})
+    c2 = node_b.client()
+    assert c2.error("auth.resume",
+                    {"token": world.owner.token})["code"] == -32001
+    c.close()
+    c2.close()
+
+
+def test_search_on_postgresql(server, world):
+    ch = world.chapters[1]
+    world.bob.call("annotation.create", {
+        "circle": world.circle, "chapter": ch,
+        "body": "The weavers of Toad Lane opened their store",
+        "visibility": "circle", "target": None})
+
+    def hits(q):
+        r = world.bob.call("search", {"circle": world.circle, "q": q})
+        return [i for i in r["items"] if i["kind"] != "text"]
+
+    assert hits("weaver")          # stemmed: weavers
+    assert hits("toa*")            # prefix
+    assert hits("Toad lane")       # any order, any case
+    assert hits("the")             # no stop words dropped, as in FTS5
+    assert not hits("weavers zebra")  # every term must match
+    assert not hits("toadstool")
+
+
+def test_backup_is_a_pg_dump(server, tmp_path):
+    out = str(tmp_path / "scholia.dump")
+    server.cmd("backup", out)
+    with open(out, "rb") as f:
+        assert f.read(5) == b"PGDMP"  # pg_dump's custom format
+    r = server.cmd("restore", out, check=False)
+    assert r.returncode == 2 and "pg_restore" in r.stderr
+
+
+def test_node_recovers_after_the_database_restarts(server, world):
+    cl = harness.pg_cluster()
+    cl.restart()
+    # the first statement after the loss may fail; the node reconnects
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        status, _, _ = server.http("GET", "/healthz")
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert status == 200
+    c = server.client()
+    for _ in range(3):  # reader and writer connections both come back
+        try:
+            c.call("auth.login", {"handle": world.bob.handle,
+                                  "password": world.bob.password})
+            break
+        except RpcError:
+            time.sleep(0.2)
+    r = c.call("annotation.create", {
+        "circle": world.circle, "chapter": world.chapters[0],
+        "body": "After the restart", "visibility": "circle",
+        "target": None})
+    assert c.call("annotation.get", {"annotation": r["id"]})["body"] == \
+        "After the restart"
+    c.close()
