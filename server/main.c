@@ -7,6 +7,7 @@
  */
 #include "auth/auth.h"
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/circles.h"
 #include "export/export.h"
 #include "mail/mail.h"
@@ -14,6 +15,7 @@
 #include "modules.h"
 #include "net/net.h"
 #include "rpc/rpc.h"
+#include "rpc/transport.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/conf.h"
@@ -731,9 +733,20 @@ static int cmd_serve(void)
 	no.exec_db = exec_db;
 	no.pool = pool;
 	net_on_reload(reload);
+	if (!store_is_file(ostr("--db"))) {
+		struct store *ldb = NULL;
+
+		/* other nodes' events reach this node's subscribers */
+		if (open_db(&ldb, false) ||
+		    bus_listen_start(ldb, rpc_publish_remote, NULL))
+			log_warn("main",
+				 "cannot listen for other nodes' events: "
+				 "live delivery stays on this node");
+	}
 	log_info("main", "scholia %s serving %s (db %s, web %s)",
 		 SCHOLIA_VERSION, no.host, ostr("--db"), no.web_dir);
 	rc = net_serve(&no);
+	bus_listen_stop();
 	pool_stop(pool);
 	if (lock >= 0)
 		close(lock);

@@ -56,4 +56,17 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 /* The circle's current seq (0 when it has no events). */
 int64_t bus_circle_seq(struct store *db, int64_t circle);
 
+/*
+ * Cross-node fan-out (bus/listen.c; PostgreSQL only). fn gets each event
+ * another node stored, on the listener's thread, with its visibility facts
+ * and serialised bytes (new references, as bus_publish gives them).
+ */
+typedef void (*bus_remote_fn)(int64_t circle, const struct vis_item *item,
+			      struct refbuf *full, struct refbuf *red,
+			      void *arg);
+/* Starts the listener thread on db (taken: closed by bus_listen_stop, or
+ * here on failure). SCH_EINVAL on SQLite, which has one node. */
+int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg);
+void bus_listen_stop(void);
+
 #endif

@@ -31,6 +31,21 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	return seq;
 }
 
+void rpc_publish_remote(int64_t circle, const struct vis_item *item,
+			struct refbuf *full, struct refbuf *red, void *arg)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	(void)arg;
+	o->kind = RPC_OUT_EVENT;
+	o->circle = circle;
+	o->item = *item;
+	o->bytes = full;
+	o->redacted = red;
+	rpc_emit_output(o);
+	rpc_metrics_event();
+}
+
 int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
 		    int hidden, bool redact)
 {

@@ -113,6 +113,14 @@ unsigned rpc_exec_queued(void);
 /* Calls answered on the read pool and on the executor since start. */
 void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls);
 
+/* Queues one output made outside a call (an event another node stored,
+ * bus/listen.c) and wakes the loop. Any thread. */
+void rpc_emit_output(struct rpc_out *o);
+/* A bus_remote_fn (bus/bus.h): queues another node's event for the
+ * fan-out, through the same visibility rule as a local one. */
+void rpc_publish_remote(int64_t circle, const struct vis_item *item,
+			struct refbuf *full, struct refbuf *red, void *arg);
+
 /* Takes every output queued so far, oldest first (caller frees each). */
 struct rpc_out *rpc_take_outputs(void);
 void rpc_out_free(struct rpc_out *out);

@@ -64,9 +64,18 @@ struct store_ops {
 	int (*has_table)(struct store *s, const char *name);
 	int (*backup)(struct store *s, const char *path, char *err,
 		      size_t errlen);
+	int (*notify)(struct store *s, const char *channel,
+		      const char *payload);
+	int (*listen)(const struct store *s, const char *channel,
+		      struct store_listener **out);
 	/* which spelling of a store_dialect this engine runs */
 	const char *(*dialect)(const struct store_dialect *d);
 };
+
+/* The listener's functions (pg.c: only PostgreSQL makes listeners). */
+int pg_listener_fd(struct store_listener *l);
+int pg_listener_next(struct store_listener *l, char *buf, size_t len);
+void pg_listener_close(struct store_listener *l);
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;

@@ -818,6 +818,105 @@ static int pg_backup(struct store *s, const char *path, char *err,
 	return 0;
 }
 
+static const char SQL_NOTIFY[] = "SELECT pg_notify(?, ?)";
+
+static int pg_notify(struct store *s, const char *channel, const char *payload)
+{
+	return store_run(s, SQL_NOTIFY, "tt", channel, payload);
+}
+
+/* ---- the listener ---- */
+
+struct store_listener {
+	PGconn *conn;
+	char *url;
+	char *channel;
+	bool lost; /* the connection went away; the next call reconnects */
+};
+
+static int listen_connect(struct store_listener *l)
+{
+	PGresult *res;
+	char *sql, *ident;
+	bool ok;
+
+	if (l->conn)
+		PQfinish(l->conn);
+	l->conn = PQconnectdb(l->url);
+	if (PQstatus(l->conn) != CONNECTION_OK)
+		return SCH_EDB;
+	PQsetNoticeProcessor(l->conn, notice_quiet, NULL);
+	ident = PQescapeIdentifier(l->conn, l->channel, strlen(l->channel));
+	if (!ident)
+		return SCH_EDB;
+	sql = xmalloc(strlen(ident) + 8);
+	sprintf(sql, "LISTEN %s", ident);
+	PQfreemem(ident);
+	res = PQexec(l->conn, sql);
+	ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	PQclear(res);
+	free(sql);
+	if (!ok)
+		return SCH_EDB;
+	return PQsetnonblocking(l->conn, 1) == 0 ? 0 : SCH_EDB;
+}
+
+static int pg_listen(const struct store *s, const char *channel,
+		     struct store_listener **out)
+{
+	struct store_listener *l = xcalloc(1, sizeof(*l));
+
+	l->url = xstrdup(s->path);
+	l->channel = xstrdup(channel);
+	if (listen_connect(l)) {
+		log_error("store", "cannot listen on %s: %s", channel,
+			  PQerrorMessage(l->conn));
+		pg_listener_close(l);
+		return SCH_EDB;
+	}
+	*out = l;
+	return 0;
+}
+
+int pg_listener_fd(struct store_listener *l)
+{
+	return l->lost ? -1 : PQsocket(l->conn);
+}
+
+int pg_listener_next(struct store_listener *l, char *buf, size_t len)
+{
+	PGnotify *n;
+
+	if (l->lost) {
+		if (listen_connect(l))
+			return SCH_EDB;
+		l->lost = false;
+		log_info("store", "listening on %s again", l->channel);
+		return SCH_EIO;
+	}
+	if (!PQconsumeInput(l->conn) || PQstatus(l->conn) != CONNECTION_OK) {
+		log_warn("store", "lost the listening connection: %s",
+			 PQerrorMessage(l->conn));
+		l->lost = true;
+		return SCH_EDB;
+	}
+	n = PQnotifies(l->conn);
+	if (!n)
+		return 0;
+	snprintf(buf, len, "%s", n->extra ? n->extra : "");
+	PQfreemem(n);
+	return 1;
+}
+
+void pg_listener_close(struct store_listener *l)
+{
+	if (l->conn)
+		PQfinish(l->conn);
+	free(l->url);
+	free(l->channel);
+	free(l);
+}
+
 static const char *pg_dialect(const struct store_dialect *d)
 {
 	return d->postgresql;
@@ -851,5 +950,7 @@ const struct store_ops store_pg_ops = {
 	.rollback_to = pg_rollback_to,
 	.has_table = pg_has_table,
 	.backup = pg_backup,
+	.notify = pg_notify,
+	.listen = pg_listen,
 	.dialect = pg_dialect,
 };

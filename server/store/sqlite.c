@@ -618,6 +618,24 @@ static int sq_has_table(struct store *s, const char *name)
 	return rc < 0 ? rc : n > 0;
 }
 
+/* One node: nobody else to tell, nothing to listen to. */
+static int sq_notify(struct store *s, const char *channel, const char *payload)
+{
+	(void)s;
+	(void)channel;
+	(void)payload;
+	return 0;
+}
+
+static int sq_listen(const struct store *s, const char *channel,
+		     struct store_listener **out)
+{
+	(void)s;
+	(void)channel;
+	*out = NULL;
+	return SCH_EINVAL;
+}
+
 static const char *sq_dialect(const struct store_dialect *d)
 {
 	return d->sqlite;
@@ -651,5 +669,7 @@ const struct store_ops store_sqlite_ops = {
 	.rollback_to = sq_rollback_to,
 	.has_table = sq_has_table,
 	.backup = sq_backup,
+	.notify = sq_notify,
+	.listen = sq_listen,
 	.dialect = sq_dialect,
 };

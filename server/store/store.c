@@ -332,3 +332,31 @@ const char *store_migrations_sub(const struct store *s)
 {
 	return s->ops->migrations_sub;
 }
+
+int store_notify(struct store *s, const char *channel, const char *payload)
+{
+	return s->ops->notify(s, channel, payload);
+}
+
+int store_listen(const struct store *s, const char *channel,
+		 struct store_listener **out)
+{
+	*out = NULL;
+	return s->ops->listen(s, channel, out);
+}
+
+int store_listener_fd(struct store_listener *l)
+{
+	return pg_listener_fd(l);
+}
+
+int store_listener_next(struct store_listener *l, char *buf, size_t len)
+{
+	return pg_listener_next(l, buf, len);
+}
+
+void store_listener_close(struct store_listener *l)
+{
+	if (l)
+		pg_listener_close(l);
+}

@@ -188,6 +188,30 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen);
  * `scholia restore`, which moves the result into place. */
 int store_restore(const char *in, const char *out, char *err, size_t errlen);
 
+/*
+ * Cross-node signals (PostgreSQL's NOTIFY/LISTEN; SQLite has one node and
+ * neither). store_notify() queues payload on channel in the current
+ * transaction: listeners get it only once that transaction commits, and
+ * not at all if it rolls back. 0 or negative SCH_E* (0 and nothing on
+ * SQLite).
+ */
+int store_notify(struct store *s, const char *channel, const char *payload);
+/* A connection of its own that listens on channel. SCH_EINVAL on SQLite
+ * (nothing to listen to), or SCH_EDB when the database cannot be reached. */
+struct store_listener;
+int store_listen(const struct store *s, const char *channel,
+		 struct store_listener **out);
+/* Its socket, for poll() (-1 while it is reconnecting). */
+int store_listener_fd(struct store_listener *l);
+/*
+ * The next payload received (copied into buf, at most len - 1 bytes): 1
+ * with a payload, 0 when none waits, SCH_EIO when the connection was lost
+ * and has just been made again (signals may have been missed meanwhile:
+ * catch up from the table), SCH_EDB while it cannot be made again.
+ */
+int store_listener_next(struct store_listener *l, char *buf, size_t len);
+void store_listener_close(struct store_listener *l);
+
 /* Quick health probe: 0 when a trivial query runs. */
 int store_ping(struct store *s);
 

@@ -82,6 +82,46 @@ def test_no_files_beside_a_url(server, world):
         dbname(server.db), "SELECT count(*) FROM auth_key").strip() == "1"
 
 
+def test_events_cross_nodes_live_once_each_in_seq_order(server, node_b,
+                                                      world):
+    """A subscriber on node B gets what is posted on node A, and the other
+    way round, live, exactly once each, with the circle's seq."""
+    code = world.owner.call("circle.invite", {"circle": world.circle,
+                                              "role": "member"})["code"]
+    carol = node_b.new_account("carol")          # signed in on node B
+    carol.call("circle.join", {"code": code})
+    for c in (world.bob, carol):
+        c.call("circle.subscribe", {"circle": world.circle})
+        c.drain_events(0.1)
+    ch = world.chapters[0]
+    seqs = []
+    for writer in (world.bob, carol, world.bob, carol):
+        a = writer.call("annotation.create", {
+            "circle": world.circle, "chapter": ch,
+            "body": "Hello from %s" % writer.handle,
+            "visibility": "circle", "target": None})
+        for reader in (world.bob, carol):
+            ev = reader.next_event("annotation.created", timeout=10)
+            assert ev["data"]["id"] == a["id"], (reader.handle, ev)
+            seqs.append((reader.handle, ev["seq"]))
+    # nothing twice, nothing else
+    for reader in (world.bob, carol):
+        extra = [e for e in reader.drain_events(0.5)
+                 if e.get("type") == "annotation.created"]
+        assert extra == [], extra
+    # both saw the same seqs, rising
+    mine = [s for h, s in seqs if h == world.bob.handle]
+    theirs = [s for h, s in seqs if h == carol.handle]
+    assert mine == theirs and mine == sorted(mine) and len(set(mine)) == 4
+    # a private annotation written on A never reaches carol on B
+    world.bob.call("annotation.create", {
+        "circle": world.circle, "chapter": ch, "body": "Just for me",
+        "visibility": "private", "target": None})
+    assert not [e for e in carol.drain_events(0.8)
+                if e.get("type") == "annotation.created"]
+    carol.close()
+
+
 def test_two_nodes_share_sessions_and_writes(server, node_b, world):
     # a token issued by node A works on node B (one key, one table)
     c = node_b.client()

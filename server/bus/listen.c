@@ -1,0 +1,160 @@
+/*
+ * listen.c - cross-node fan-out: the events other nodes on the same
+ * PostgreSQL database store reach this node's subscribers.
+ *
+ * bus_publish() stores each event with its per-circle seq and, in the same
+ * transaction, a NOTIFY "node:circle:seq" (delivered only on commit). One
+ * thread per node listens on its own connection (store_listen), and for
+ * each event another node stored it reads the row back and hands it to the
+ * caller's function, which queues it for the loop's fan-out through the
+ * same visibility rule as a local event (rpc/publish.c). The node's own
+ * events are skipped: its executor delivered them already. Notifications
+ * of one circle arrive in seq order (a seq is taken under the circle's row
+ * lock, which is held until commit), so per circle the last seq seen is
+ * kept, and the rows between it and a notified seq that no notification
+ * named (none, unless the listening connection was lost) are not guessed
+ * at: after a reconnect the node logs that it may have missed events and
+ * subscribers catch up with since_seq (docs/scaling.md).
+ *
+ * SQLite has one node: bus_listen_start() returns SCH_EINVAL there.
+ */
+#include "bus/bus.h"
+#include "bus/internal.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/refbuf.h"
+
+static const char SQL_EVENT[] =
+	"SELECT type, data, redacted, author, chapter, chapter_order,"
+	" only_account, private, hidden, thread FROM events"
+	" WHERE circle = ?1 AND seq = ?2";
+
+static struct {
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	struct store *db;
+	struct store_listener *l;
+	bus_remote_fn fn;
+	void *arg;
+	uint64_t remote; /* events delivered from other nodes */
+} lx;
+
+/* Reads the event (circle, seq) and hands it on. */
+static void deliver(int64_t circle, int64_t seq)
+{
+	struct store_stmt *st =
+		store_query(lx.db, SQL_EVENT, "ii", circle, seq);
+	struct vis_item item = {0};
+	struct refbuf *full, *red = NULL;
+
+	if (!st || store_row(st) <= 0) {
+		store_done(st);
+		log_warn("bus", "event %lld of circle %lld is not in the log",
+			 (long long)seq, (long long)circle);
+		return;
+	}
+	item.circle = circle;
+	item.author = store_int(st, 3);
+	item.chapter = store_int(st, 4);
+	item.chapter_order = (int)store_int(st, 5);
+	item.only_account = store_int(st, 6);
+	item.private_ = store_int(st, 7) != 0;
+	item.hidden = store_int(st, 8) != 0;
+	item.thread = store_int(st, 9) != 0;
+	full = bus_event_bytes(store_text(st, 0), circle, seq,
+			       store_text(st, 1) ? store_text(st, 1) : "null");
+	if (!store_is_null(st, 2))
+		red = bus_event_bytes(store_text(st, 0), circle, seq,
+				      store_text(st, 2));
+	store_done(st);
+	lx.remote++;
+	lx.fn(circle, &item, full, red, lx.arg);
+}
+
+static void handle(const char *payload)
+{
+	unsigned long long node;
+	long long circle, seq;
+
+	if (sscanf(payload, "%llx:%lld:%lld", &node, &circle, &seq) != 3) {
+		log_warn("bus", "a signal that is not ours: %.60s", payload);
+		return;
+	}
+	if (node == bus_node_id())
+		return; /* delivered by this node's executor */
+	deliver(circle, seq);
+}
+
+static void *listen_main(void *arg)
+{
+	char buf[256];
+
+	(void)arg;
+	while (!atomic_load(&lx.stop)) {
+		int fd = store_listener_fd(lx.l), rc;
+
+		if (fd >= 0) {
+			struct pollfd p = {fd, POLLIN, 0};
+
+			if (poll(&p, 1, 250) == 0)
+				continue;
+		} else {
+			poll(NULL, 0, 500); /* reconnecting */
+		}
+		while ((rc = store_listener_next(lx.l, buf, sizeof(buf))) > 0)
+			handle(buf);
+		if (rc == SCH_EIO)
+			log_warn("bus",
+				 "listening again after a lost connection: "
+				 "events stored meanwhile reach subscribers "
+				 "when they catch up (since_seq)");
+	}
+	return NULL;
+}
+
+int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg)
+{
+	int rc = store_listen(db, BUS_CHANNEL, &lx.l);
+
+	if (rc) {
+		store_close(db);
+		return rc;
+	}
+	lx.db = db;
+	lx.fn = fn;
+	lx.arg = arg;
+	atomic_store(&lx.stop, false);
+	if (pthread_create(&lx.thread, NULL, listen_main, NULL)) {
+		store_listener_close(lx.l);
+		store_close(db);
+		lx.l = NULL;
+		lx.db = NULL;
+		return SCH_EIO;
+	}
+	lx.running = true;
+	log_info("bus", "listening for the events of other nodes");
+	return 0;
+}
+
+void bus_listen_stop(void)
+{
+	if (!lx.running)
+		return;
+	atomic_store(&lx.stop, true);
+	pthread_join(lx.thread, NULL);
+	lx.running = false;
+	store_listener_close(lx.l);
+	store_close(lx.db);
+	lx.l = NULL;
+	lx.db = NULL;
+}
