@@ -68,5 +68,7 @@ typedef void (*bus_remote_fn)(int64_t circle, const struct vis_item *item,
  * here on failure). SCH_EINVAL on SQLite, which has one node. */
 int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg);
 void bus_listen_stop(void);
+/* "ok", "reconnecting", or NULL when no listener runs (SQLite). */
+const char *bus_listen_state(void);
 
 #endif

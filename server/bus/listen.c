@@ -42,6 +42,7 @@ static struct {
 	pthread_t thread;
 	bool running;
 	atomic_bool stop;
+	atomic_bool up; /* the listening connection is there */
 	struct store *db;
 	struct store_listener *l;
 	bus_remote_fn fn;
@@ -113,6 +114,7 @@ static void *listen_main(void *arg)
 		}
 		while ((rc = store_listener_next(lx.l, buf, sizeof(buf))) > 0)
 			handle(buf);
+		atomic_store(&lx.up, rc >= 0 || rc == SCH_EIO);
 		if (rc == SCH_EIO)
 			log_warn("bus",
 				 "listening again after a lost connection: "
@@ -134,6 +136,7 @@ int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg)
 	lx.fn = fn;
 	lx.arg = arg;
 	atomic_store(&lx.stop, false);
+	atomic_store(&lx.up, true);
 	if (pthread_create(&lx.thread, NULL, listen_main, NULL)) {
 		store_listener_close(lx.l);
 		store_close(db);
@@ -144,6 +147,13 @@ int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg)
 	lx.running = true;
 	log_info("bus", "listening for the events of other nodes");
 	return 0;
+}
+
+const char *bus_listen_state(void)
+{
+	if (!lx.running)
+		return NULL;
+	return atomic_load(&lx.up) ? "ok" : "reconnecting";
 }
 
 void bus_listen_stop(void)

@@ -5,6 +5,7 @@ pg_dump backups, and a node that loses the database recovering on its own.
 Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
 CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
 """
+import json
 import os
 import re
 import time
@@ -47,6 +48,13 @@ def world(server):
 
 def dbname(url):
     return url.rsplit("/", 1)[1]
+
+
+def test_healthz_reports_database_and_listener(server):
+    status, _, body = server.http("GET", "/healthz")
+    assert status == 200
+    doc = json.loads(body)
+    assert doc["db"] == "ok" and doc["listener"] == "ok"
 
 
 def test_migrations_mirror_and_apply(server):
@@ -182,11 +190,12 @@ def test_node_recovers_after_the_database_restarts(server, world):
     # the first statement after the loss may fail; the node reconnects
     deadline = time.time() + 20
     while time.time() < deadline:
-        status, _, _ = server.http("GET", "/healthz")
-        if status == 200:
+        status, _, body = server.http("GET", "/healthz")
+        if status == 200 and json.loads(body).get("listener") == "ok":
             break
         time.sleep(0.2)
     assert status == 200
+    assert json.loads(body)["listener"] == "ok"   # listening again
     c = server.client()
     for _ in range(3):  # reader and writer connections both come back
         try:
