@@ -217,6 +217,8 @@ static void usage(FILE *f)
 		"  scholia serve [--host H] [--port P] [--web DIR] [--content "
 		"DIR] [--public-url URL]\n"
 		"  scholia migrate [--status]\n"
+		"  scholia migrate-to postgresql://...  (--db's SQLite "
+		"database into an empty one)\n"
 		"  scholia import PATH [--book SLUG] [--title T] [--author A] "
 		"[--dry-run]\n"
 		"  scholia admin create-account --handle H [--display-name N] "
@@ -792,6 +794,40 @@ static int cmd_migrate(void)
 	return exit_for(rc);
 }
 
+/* scholia migrate-to URL: the --db SQLite database into an empty
+ * PostgreSQL one (docs/scaling.md). */
+static int cmd_migrate_to(const char *url)
+{
+	struct store_opts so = STORE_OPTS_INIT;
+	struct store *src, *dst;
+	char err[512] = "";
+	int rc;
+
+	if (store_is_file(url) || !store_is_file(ostr("--db"))) {
+		fprintf(stderr, "scholia migrate-to: copies the SQLite "
+				"database of --db into a postgresql:// URL\n");
+		return EXIT_USAGE;
+	}
+	rc = open_db(&src, true);
+	if (rc)
+		return exit_for(rc);
+	so.path = url;
+	so.migrations_dir = find_dir("--migrations", "migrations");
+	so.migrate = true;
+	rc = store_open(&so, &dst, err, sizeof(err));
+	if (rc == 0) {
+		rc = store_copy(src, dst, stdout, err, sizeof(err));
+		store_close(dst);
+	}
+	store_close(src);
+	if (rc)
+		fprintf(stderr, "scholia migrate-to: %s\n", err);
+	else
+		printf("copied %s into the PostgreSQL database\n",
+		       ostr("--db"));
+	return exit_for(rc);
+}
+
 static int cmd_import(const char *path)
 {
 	struct store *db;
@@ -1249,6 +1285,8 @@ int main(int argc, char **argv)
 		return cmd_serve();
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate();
+	if (strcmp(cmd, "migrate-to") == 0 && nargs >= 2)
+		return cmd_migrate_to(args[1]);
 	if (strcmp(cmd, "import") == 0 && nargs >= 2)
 		return cmd_import(args[1]);
 	if (strcmp(cmd, "admin") == 0)

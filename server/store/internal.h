@@ -77,6 +77,11 @@ int pg_listener_fd(struct store_listener *l);
 int pg_listener_next(struct store_listener *l, char *buf, size_t len);
 void pg_listener_close(struct store_listener *l);
 
+/* The engines' own handles, for store/copy.c alone: sqlite3 * and
+ * PGconn * (void here so that this header includes neither library). */
+void *store_sqlite_handle(struct store *s);
+void *store_pg_conn(struct store *s);
+
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;
 

@@ -183,6 +183,14 @@ int store_migration_print(struct store *s, const char *dir, FILE *out);
  * backup (a database file), or pg_dump's custom format for PostgreSQL. */
 int store_backup(struct store *s, const char *path, char *err, size_t errlen);
 
+/*
+ * Copies every row of src (a SQLite database) into dst (an empty
+ * PostgreSQL database migrated to the same version) in one transaction;
+ * one line per table to progress (may be NULL). `scholia migrate-to`.
+ */
+int store_copy(struct store *src, struct store *dst, FILE *progress, char *err,
+	       size_t errlen);
+
 /* Copies the database file in (checked with quick_check first: a file that
  * is not a sound database is SCH_ECORRUPT) into a new file out. Used by
  * `scholia restore`, which moves the result into place. */

@@ -211,3 +211,54 @@ def test_node_recovers_after_the_database_restarts(server, world):
     assert c.call("annotation.get", {"annotation": r["id"]})["body"] == \
         "After the restart"
     c.close()
+
+
+def test_migrate_to_copies_a_sqlite_database(tmp_path):
+    """scholia migrate-to: a SQLite node's data, moved to PostgreSQL,
+    serves the same accounts, threads and search, and new rows get new
+    ids."""
+    for d in ("sqlite", "moved"):
+        (tmp_path / d).mkdir()
+    sq = Server(tmp_path / "sqlite", db=str(tmp_path / "sqlite" /
+                                             "scholia.db"))
+    sq.start()
+    w = build_world(sq, members=("dora",))
+    ch = w.chapters[0]
+    a = w.dora.call("annotation.create", {
+        "circle": w.circle, "chapter": ch,
+        "body": "Flannel weavers in the store", "visibility": "circle",
+        "target": None})
+    rep = w.owner.call("reply.create", {"annotation": a["id"],
+                                        "body": "Indeed"})
+    handle, password = w.dora.handle, w.dora.password
+    sq.stop()
+    sq.assert_clean_exit()
+
+    url = harness.pg_cluster().createdb()
+    r = sq.cmd("migrate-to", url)
+    assert "copied" in r.stdout and "annotations" in r.stdout, r.stdout
+    # a second copy into the same database is refused
+    again = sq.cmd("migrate-to", url, check=False)
+    assert again.returncode != 0 and "not empty" in again.stderr
+
+    pg = Server(tmp_path / "moved", db=url)
+    pg.start()
+    try:
+        c = pg.client()
+        c.call("auth.login", {"handle": handle, "password": password})
+        got = c.call("annotation.get", {"annotation": a["id"]})
+        assert got["body"] == "Flannel weavers in the store"
+        res = c.call("search", {"circle": w.circle, "q": "flannel"})
+        assert [i["id"] for i in res["items"]
+                if i["kind"] == "annotation"] == [a["id"]]
+        b = c.call("annotation.create", {
+            "circle": w.circle, "chapter": ch, "body": "After the move",
+            "visibility": "circle", "target": None})
+        assert b["id"] > a["id"]
+        r2 = c.call("reply.create", {"annotation": a["id"],
+                                     "body": "Moved"})
+        assert r2["id"] > rep["id"]
+        c.close()
+    finally:
+        pg.stop()
+    pg.assert_clean_exit()
