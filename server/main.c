@@ -740,7 +740,7 @@ static int cmd_serve(void)
 
 		/* other nodes' events reach this node's subscribers */
 		if (open_db(&ldb, false) ||
-		    bus_listen_start(ldb, rpc_publish_remote, NULL))
+		    bus_listen_start(ldb, &rpc_bus_remote))
 			log_warn("main",
 				 "cannot listen for other nodes' events: "
 				 "live delivery stays on this node");

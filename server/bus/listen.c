@@ -16,6 +16,11 @@
  * at: after a reconnect the node logs that it may have missed events and
  * subscribers catch up with since_seq (docs/scaling.md).
  *
+ * The same channel carries the effects a node applies to its own live
+ * connections and shares (bus_share_viewer, bus_share_close): a member
+ * removed or a session revoked on one node reaches the others' connections
+ * in commit order with the events.
+ *
  * SQLite has one node: bus_listen_start() returns SCH_EINVAL there.
  */
 #include "bus/bus.h"
@@ -45,8 +50,7 @@ static struct {
 	atomic_bool up; /* the listening connection is there */
 	struct store *db;
 	struct store_listener *l;
-	bus_remote_fn fn;
-	void *arg;
+	const struct bus_remote *r;
 	uint64_t remote; /* events delivered from other nodes */
 } lx;
 
@@ -79,14 +83,60 @@ static void deliver(int64_t circle, int64_t seq)
 				      store_text(st, 2));
 	store_done(st);
 	lx.remote++;
-	lx.fn(circle, &item, full, red, lx.arg);
+	lx.r->event(circle, &item, full, red);
+}
+
+/* "V account circle role admin spoiler post_first show_all progress n
+ * posted..." or "C account session code" after "node:". */
+static void handle_effect(const char *p)
+{
+	if (*p == 'V') {
+		struct vis_viewer v = {0};
+		long long a, c, posted;
+		int role, admin, sg, pf, sa, prog, n, used;
+
+		p++;
+		if (sscanf(p, "%lld %lld %d %d %d %d %d %d %d%n", &a, &c, &role,
+			   &admin, &sg, &pf, &sa, &prog, &n, &used) != 9 ||
+		    n < 0 || n > VIS_MAX_POSTED)
+			return;
+		p += used;
+		v.account = a;
+		v.circle = c;
+		v.role = (enum vis_role)role;
+		v.is_admin = admin != 0;
+		v.spoiler_guard = sg != 0;
+		v.post_first = pf != 0;
+		v.show_all = sa != 0;
+		v.progress_order = prog;
+		for (int i = 0; i < n; i++) {
+			if (sscanf(p, "%lld%n", &posted, &used) != 1)
+				return;
+			p += used;
+			v.posted[v.nposted++] = posted;
+		}
+		lx.r->viewer(&v);
+	} else if (*p == 'C') {
+		long long a, s;
+		int code;
+
+		if (sscanf(p + 1, "%lld %lld %d", &a, &s, &code) == 3)
+			lx.r->close(a, s, code);
+	}
 }
 
 static void handle(const char *payload)
 {
 	unsigned long long node;
 	long long circle, seq;
+	int used = 0;
 
+	if (sscanf(payload, "%llx:%n", &node, &used) == 1 && used > 0 &&
+	    (payload[used] == 'V' || payload[used] == 'C')) {
+		if (node != bus_node_id())
+			handle_effect(payload + used);
+		return;
+	}
 	if (sscanf(payload, "%llx:%lld:%lld", &node, &circle, &seq) != 3) {
 		log_warn("bus", "a signal that is not ours: %.60s", payload);
 		return;
@@ -98,7 +148,7 @@ static void handle(const char *payload)
 
 static void *listen_main(void *arg)
 {
-	char buf[256];
+	char buf[2048];
 
 	(void)arg;
 	while (!atomic_load(&lx.stop)) {
@@ -124,7 +174,35 @@ static void *listen_main(void *arg)
 	return NULL;
 }
 
-int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg)
+int bus_share_viewer(struct store *db, const struct vis_viewer *v)
+{
+	char buf[2048];
+	int n = snprintf(
+		buf, sizeof(buf), "%llx:V%lld %lld %d %d %d %d %d %d %d",
+		(unsigned long long)bus_node_id(), (long long)v->account,
+		(long long)v->circle, (int)v->role, v->is_admin,
+		v->spoiler_guard, v->post_first, v->show_all, v->progress_order,
+		v->nposted);
+
+	for (int i = 0; i < v->nposted && n > 0 && n < (int)sizeof(buf) - 24;
+	     i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %lld",
+			      (long long)v->posted[i]);
+	return store_notify(db, BUS_CHANNEL, buf);
+}
+
+int bus_share_close(struct store *db, int64_t account, int64_t session,
+		    int ws_code)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "%llx:C%lld %lld %d",
+		 (unsigned long long)bus_node_id(), (long long)account,
+		 (long long)session, ws_code);
+	return store_notify(db, BUS_CHANNEL, buf);
+}
+
+int bus_listen_start(struct store *db, const struct bus_remote *r)
 {
 	int rc = store_listen(db, BUS_CHANNEL, &lx.l);
 
@@ -133,8 +211,7 @@ int bus_listen_start(struct store *db, bus_remote_fn fn, void *arg)
 		return rc;
 	}
 	lx.db = db;
-	lx.fn = fn;
-	lx.arg = arg;
+	lx.r = r;
 	atomic_store(&lx.stop, false);
 	atomic_store(&lx.up, true);
 	if (pthread_create(&lx.thread, NULL, listen_main, NULL)) {

@@ -31,12 +31,11 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	return seq;
 }
 
-void rpc_publish_remote(int64_t circle, const struct vis_item *item,
-			struct refbuf *full, struct refbuf *red, void *arg)
+static void remote_event(int64_t circle, const struct vis_item *item,
+			 struct refbuf *full, struct refbuf *red)
 {
 	struct rpc_out *o = xcalloc(1, sizeof(*o));
 
-	(void)arg;
 	o->kind = RPC_OUT_EVENT;
 	o->circle = circle;
 	o->item = *item;
@@ -45,6 +44,33 @@ void rpc_publish_remote(int64_t circle, const struct vis_item *item,
 	rpc_emit_output(o);
 	rpc_metrics_event();
 }
+
+static void remote_viewer(const struct vis_viewer *v)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_VIEWER;
+	o->circle = v->circle;
+	o->account = v->account;
+	o->viewer = *v;
+	rpc_emit_output(o);
+}
+
+static void remote_close(int64_t account, int64_t session, int ws_code)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_CLOSE;
+	o->account = account;
+	o->session = session;
+	o->ws_code = ws_code;
+	snprintf(o->reason, sizeof(o->reason), "%s",
+		 ws_code == 4003 ? "banned" : "session ended");
+	rpc_emit_output(o);
+}
+
+const struct bus_remote rpc_bus_remote = {remote_event, remote_viewer,
+					  remote_close};
 
 int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
 		    int hidden, bool redact)

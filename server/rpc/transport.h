@@ -23,6 +23,7 @@
 
 struct store;
 struct pool;
+struct bus_remote;
 
 /* What one output asks the transport to do. */
 enum rpc_out_kind {
@@ -116,10 +117,10 @@ void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls);
 /* Queues one output made outside a call (an event another node stored,
  * bus/listen.c) and wakes the loop. Any thread. */
 void rpc_emit_output(struct rpc_out *o);
-/* A bus_remote_fn (bus/bus.h): queues another node's event for the
- * fan-out, through the same visibility rule as a local one. */
-void rpc_publish_remote(int64_t circle, const struct vis_item *item,
-			struct refbuf *full, struct refbuf *red, void *arg);
+/* What the bus's listener hands other nodes' events and effects to
+ * (bus/bus.h): outputs for the fan-out, through the same visibility rule
+ * as local ones. */
+extern const struct bus_remote rpc_bus_remote;
 
 /* Takes every output queued so far, oldest first (caller frees each). */
 struct rpc_out *rpc_take_outputs(void);

@@ -130,6 +130,42 @@ def test_events_cross_nodes_live_once_each_in_seq_order(server, node_b,
     carol.close()
 
 
+def test_removal_and_revocation_reach_the_other_node(server, node_b,
+                                                    world):
+    """A member removed on node A stops receiving on node B at once, and a
+    session revoked on node A is closed with 4001 on node B (not only at
+    B's next periodic session check, 30 s later)."""
+    code = world.owner.call("circle.invite", {"circle": world.circle,
+                                              "role": "member"})["code"]
+    erin = node_b.new_account("erin")
+    erin.call("circle.join", {"code": code})
+    erin.call("circle.subscribe", {"circle": world.circle})
+    erin.drain_events(0.1)
+    world.owner.call("mod.remove", {"circle": world.circle,
+                                    "account": erin.account["id"],
+                                    "reason": "test"})
+    time.sleep(0.5)
+    erin.drain_events(0.2)
+    world.bob.call("annotation.create", {
+        "circle": world.circle, "chapter": world.chapters[0],
+        "body": "Not for erin any more", "visibility": "circle",
+        "target": None})
+    assert not [e for e in erin.drain_events(1.0)
+                if e.get("type") == "annotation.created"]
+    erin.close()
+
+    frank_b = node_b.new_account("frank")          # a session on node B
+    frank_a = server.client()                      # and one on node A
+    frank_a.call("auth.login", {"handle": frank_b.handle,
+                                "password": frank_b.password})
+    other = [s for s in frank_a.call("auth.sessions")["items"]
+             if not s["current"]]
+    assert len(other) == 1
+    frank_a.call("auth.revoke", {"session": other[0]["id"]})
+    assert frank_b.wait_closed(timeout=5) == 4001
+    frank_a.close()
+
+
 def test_two_nodes_share_sessions_and_writes(server, node_b, world):
     # a token issued by node A works on node B (one key, one table)
     c = node_b.client()
