@@ -7,11 +7,11 @@ set -euo pipefail
 
 RUNTIME="build-essential cmake pkg-config libwebsockets-dev
  libwebsockets-evlib-ev libev-dev libsqlite3-dev libsodium-dev libjansson-dev
- libmd4c-dev libmd4c-html0-dev libzip-dev libxml2-dev libcrack2-dev
+ libmd4c-dev libmd4c-html0-dev libzip-dev libxml2-dev libcrack2-dev libpq-dev
  cracklib-runtime libcurl4-openssl-dev libgmime-3.0-dev"
 TEST="libcmocka-dev python3 python3-pytest python3-websockets sqlite3 clang
  libclang-rt-14-dev chromium valgrind openssl clang-format python3-aiosmtpd
- nginx"
+ nginx postgresql"
 
 want="$RUNTIME"
 if [ "${1:-}" = "--test" ]; then
@@ -32,7 +32,8 @@ if [ -n "$missing" ]; then
 	echo "install-deps: installing$missing"
 	export DEBIAN_FRONTEND=noninteractive
 	apt-get update -qq
-	# Packages with a service (nginx, for the reverse-proxy test) must not
+	# Packages with a service (nginx, for the reverse-proxy test, and
+	# postgresql, whose tests start their own clusters) must not
 	# leave it running: without systemd, their postinst would start it
 	# through invoke-rc.d, which a policy-rc.d answering 101 forbids.
 	policy=""

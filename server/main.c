@@ -7,6 +7,7 @@
  */
 #include "auth/auth.h"
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/circles.h"
 #include "export/export.h"
 #include "mail/mail.h"
@@ -14,6 +15,7 @@
 #include "modules.h"
 #include "net/net.h"
 #include "rpc/rpc.h"
+#include "rpc/transport.h"
 #include "search/search.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -60,7 +62,8 @@ struct opt {
 };
 
 static struct opt opts[] = {
-	{"--db", "SCHOLIA_DB", OPT_STR, "database file", "./data/scholia.db", 0,
+	{"--db", "SCHOLIA_DB", OPT_STR,
+	 "database file, or postgresql://... URL", "./data/scholia.db", 0,
 	 false},
 	{"--host", "SCHOLIA_HOST", OPT_STR, "listen address", "127.0.0.1", 0,
 	 false},
@@ -112,7 +115,9 @@ static struct opt opts[] = {
 	{"--session-max", "SCHOLIA_SESSION_MAX", OPT_INT,
 	 "session absolute expiry (s)", NULL, 90 * 86400, false},
 	{"--key-file", "SCHOLIA_KEY_FILE", OPT_STR,
-	 "server key for token hashes (default <db>.key)", NULL, 0, false},
+	 "server key for token hashes (default <db>.key; in the database "
+	 "for PostgreSQL)",
+	 NULL, 0, false},
 	{"--posts-per-minute", "SCHOLIA_POSTS_PER_MINUTE", OPT_INT,
 	 "posts a minute per member per circle", NULL, 20, false},
 	{"--search-per-minute", "SCHOLIA_SEARCH_PER_MINUTE", OPT_INT,
@@ -213,6 +218,8 @@ static void usage(FILE *f)
 		"  scholia serve [--host H] [--port P] [--web DIR] [--content "
 		"DIR] [--public-url URL]\n"
 		"  scholia migrate [--status]\n"
+		"  scholia migrate-to postgresql://...  (--db's SQLite "
+		"database into an empty one)\n"
 		"  scholia import PATH [--book SLUG] [--title T] [--author A] "
 		"[--dry-run]\n"
 		"  scholia admin create-account --handle H [--display-name N] "
@@ -576,6 +583,9 @@ static void configure(void)
 	configure_mail();
 	if (ostr("--key-file")) {
 		auth_config.server_key_path = ostr("--key-file");
+	} else if (!store_is_file(ostr("--db"))) {
+		/* nodes sharing a PostgreSQL database share its key too */
+		auth_config.server_key_path = NULL;
 	} else {
 		snprintf(keyfile, sizeof(keyfile), "%s.key", ostr("--db"));
 		auth_config.server_key_path = keyfile;
@@ -604,17 +614,6 @@ static int open_db(struct store **db, bool migrate)
 	int rc;
 
 	so.path = ostr("--db");
-	/* SPEC §1 names PostgreSQL URLs; this build has no PostgreSQL store
-	 * yet (docs/scaling.md): say so rather than make a file by that name */
-	if (strncmp(so.path, "postgresql:", 11) == 0 ||
-	    strncmp(so.path, "postgres:", 9) == 0) {
-		fprintf(stderr,
-			"scholia: this build stores in SQLite only; "
-			"PostgreSQL (--db %.11s...) is not available "
-			"yet (docs/scaling.md)\n",
-			so.path);
-		return SCH_EINVAL;
-	}
 	so.migrations_dir = find_dir("--migrations", "migrations");
 	so.durability = strcmp(ostr("--durability"), "normal") == 0
 				? STORE_DURABILITY_NORMAL
@@ -626,7 +625,8 @@ static int open_db(struct store **db, bool migrate)
 		fprintf(stderr, "scholia: %s\n", err);
 		return rc;
 	}
-	tighten_modes(so.path);
+	if (store_is_file(so.path))
+		tighten_modes(so.path);
 	return 0;
 }
 
@@ -738,9 +738,20 @@ static int cmd_serve(void)
 	no.exec_db = exec_db;
 	no.pool = pool;
 	net_on_reload(reload);
+	if (!store_is_file(ostr("--db"))) {
+		struct store *ldb = NULL;
+
+		/* other nodes' events reach this node's subscribers */
+		if (open_db(&ldb, false) ||
+		    bus_listen_start(ldb, &rpc_bus_remote))
+			log_warn("main",
+				 "cannot listen for other nodes' events: "
+				 "live delivery stays on this node");
+	}
 	log_info("main", "scholia %s serving %s (db %s, web %s)",
 		 SCHOLIA_VERSION, no.host, ostr("--db"), no.web_dir);
 	rc = net_serve(&no);
+	bus_listen_stop();
 	pool_stop(pool);
 	if (lock >= 0)
 		close(lock);
@@ -783,6 +794,40 @@ static int cmd_migrate(void)
 	else
 		printf("database %s is up to date\n", ostr("--db"));
 	store_close(db);
+	return exit_for(rc);
+}
+
+/* scholia migrate-to URL: the --db SQLite database into an empty
+ * PostgreSQL one (docs/scaling.md). */
+static int cmd_migrate_to(const char *url)
+{
+	struct store_opts so = STORE_OPTS_INIT;
+	struct store *src, *dst;
+	char err[512] = "";
+	int rc;
+
+	if (store_is_file(url) || !store_is_file(ostr("--db"))) {
+		fprintf(stderr, "scholia migrate-to: copies the SQLite "
+				"database of --db into a postgresql:// URL\n");
+		return EXIT_USAGE;
+	}
+	rc = open_db(&src, true);
+	if (rc)
+		return exit_for(rc);
+	so.path = url;
+	so.migrations_dir = find_dir("--migrations", "migrations");
+	so.migrate = true;
+	rc = store_open(&so, &dst, err, sizeof(err));
+	if (rc == 0) {
+		rc = store_copy(src, dst, stdout, err, sizeof(err));
+		store_close(dst);
+	}
+	store_close(src);
+	if (rc)
+		fprintf(stderr, "scholia migrate-to: %s\n", err);
+	else
+		printf("copied %s into the PostgreSQL database\n",
+		       ostr("--db"));
 	return exit_for(rc);
 }
 
@@ -1052,6 +1097,8 @@ static int db_lock(void)
 	char path[1100];
 	int fd;
 
+	if (!store_is_file(ostr("--db")))
+		return -2; /* nodes share a PostgreSQL database */
 	snprintf(path, sizeof(path), "%s.lock", ostr("--db"));
 	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -1098,8 +1145,14 @@ static int cmd_restore(const char *in)
 	struct store *s;
 	time_t now = time(NULL);
 	struct tm tm;
-	int lock = db_lock(), rc;
+	int lock, rc;
 
+	if (!store_is_file(db)) {
+		fprintf(stderr, "scholia restore: a PostgreSQL database is "
+				"restored with pg_restore (docs/scaling.md)\n");
+		return EXIT_USAGE;
+	}
+	lock = db_lock();
 	if (lock == -1) {
 		fprintf(stderr,
 			"scholia restore: a server is running on %s; "
@@ -1235,6 +1288,8 @@ int main(int argc, char **argv)
 		return cmd_serve();
 	if (strcmp(cmd, "migrate") == 0)
 		return cmd_migrate();
+	if (strcmp(cmd, "migrate-to") == 0 && nargs >= 2)
+		return cmd_migrate_to(args[1]);
 	if (strcmp(cmd, "import") == 0 && nargs >= 2)
 		return cmd_import(args[1]);
 	if (strcmp(cmd, "admin") == 0)

@@ -49,8 +49,8 @@ static char *key_path_cached; /* path the cached key came from */
 static unsigned char key_cached[KEY_BYTES];
 
 static const char SQL_KEY_GET[] = "SELECT key FROM auth_key WHERE id = 1";
-static const char SQL_KEY_PUT[] =
-	"INSERT OR IGNORE INTO auth_key (id, key) VALUES (1, ?)";
+static const char SQL_KEY_PUT[] = "INSERT INTO auth_key (id, key) VALUES (1, ?)"
+				  " ON CONFLICT(id) DO NOTHING";
 
 static const char SQL_SESSION_NEW[] =
 	"INSERT INTO sessions (account, token_hash, created_at, last_seen, "

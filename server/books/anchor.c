@@ -812,24 +812,48 @@ static const char SQL_BLOCK_AT[] =
 	"SELECT block FROM blocks WHERE chapter = ? AND edition = ? "
 	"AND start <= ? ORDER BY position DESC LIMIT 1";
 static const char SQL_ANCHOR_PUT[] =
-	"INSERT OR REPLACE INTO anchors (annotation, chapter, edition, exact, "
-	"prefix, suffix, start, end, block, state, score, updated_at) "
-	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+	"INSERT INTO anchors (annotation, chapter, edition, exact, "
+	"prefix, suffix, start, \"end\", block, state, score, updated_at) "
+	"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+	"ON CONFLICT(annotation) DO UPDATE SET chapter = excluded.chapter, "
+	"edition = excluded.edition, exact = excluded.exact, "
+	"prefix = excluded.prefix, suffix = excluded.suffix, "
+	"start = excluded.start, \"end\" = excluded.\"end\", "
+	"block = excluded.block, state = excluded.state, "
+	"score = excluded.score, updated_at = excluded.updated_at, "
+	"proposed_exact = NULL, proposed_prefix = NULL, "
+	"proposed_suffix = NULL, proposed_start = NULL, proposed_end = NULL, "
+	"proposed_edition = NULL, old_exact = NULL, old_prefix = NULL, "
+	"old_suffix = NULL, old_start = NULL, old_end = NULL";
 static const char SQL_ANCHOR_GET[] =
-	"SELECT exact, prefix, suffix, start, end, state FROM anchors "
+	"SELECT exact, prefix, suffix, start, \"end\", state FROM anchors "
 	"WHERE annotation = ?";
 static const char SQL_ANCHOR_COPY[] =
-	"INSERT OR REPLACE INTO anchors (annotation, chapter, edition, exact, "
-	"prefix, suffix, start, end, block, state, score, proposed_exact, "
+	"INSERT INTO anchors (annotation, chapter, edition, exact, "
+	"prefix, suffix, start, \"end\", block, state, score, proposed_exact, "
 	"proposed_prefix, proposed_suffix, proposed_start, proposed_end, "
 	"proposed_edition, old_exact, old_prefix, old_suffix, old_start, "
 	"old_end, updated_at) SELECT ?, chapter, edition, exact, prefix, "
-	"suffix, start, end, block, state, score, proposed_exact, "
+	"suffix, start, \"end\", block, state, score, proposed_exact, "
 	"proposed_prefix, proposed_suffix, proposed_start, proposed_end, "
 	"proposed_edition, old_exact, old_prefix, old_suffix, old_start, "
-	"old_end, updated_at FROM anchors WHERE annotation = ?";
+	"old_end, updated_at FROM anchors WHERE annotation = ? "
+	"ON CONFLICT(annotation) DO UPDATE SET chapter = excluded.chapter, "
+	"edition = excluded.edition, exact = excluded.exact, "
+	"prefix = excluded.prefix, suffix = excluded.suffix, "
+	"start = excluded.start, \"end\" = excluded.\"end\", "
+	"block = excluded.block, state = excluded.state, "
+	"score = excluded.score, proposed_exact = excluded.proposed_exact, "
+	"proposed_prefix = excluded.proposed_prefix, "
+	"proposed_suffix = excluded.proposed_suffix, "
+	"proposed_start = excluded.proposed_start, "
+	"proposed_end = excluded.proposed_end, "
+	"proposed_edition = excluded.proposed_edition, "
+	"old_exact = excluded.old_exact, old_prefix = excluded.old_prefix, "
+	"old_suffix = excluded.old_suffix, old_start = excluded.old_start, "
+	"old_end = excluded.old_end, updated_at = excluded.updated_at";
 static const char SQL_ANCHOR_REVIEW[] =
-	"SELECT exact, prefix, suffix, start, end, proposed_exact, "
+	"SELECT exact, prefix, suffix, start, \"end\", proposed_exact, "
 	"proposed_prefix, proposed_suffix, proposed_start, proposed_end, "
 	"score, state FROM anchors WHERE annotation = ?";
 static const char SQL_ANCHOR_ACCEPT[] =
@@ -837,9 +861,9 @@ static const char SQL_ANCHOR_ACCEPT[] =
 	"old_prefix = COALESCE(old_prefix, prefix), "
 	"old_suffix = COALESCE(old_suffix, suffix), "
 	"old_start = COALESCE(old_start, start), "
-	"old_end = COALESCE(old_end, end), exact = proposed_exact, "
+	"old_end = COALESCE(old_end, \"end\"), exact = proposed_exact, "
 	"prefix = proposed_prefix, suffix = proposed_suffix, "
-	"start = proposed_start, end = proposed_end, "
+	"start = proposed_start, \"end\" = proposed_end, "
 	"edition = proposed_edition, block = ?, state = 'fuzzy', "
 	"proposed_exact = NULL, proposed_prefix = NULL, "
 	"proposed_suffix = NULL, proposed_start = NULL, proposed_end = NULL, "
@@ -850,7 +874,8 @@ static const char SQL_ANCHOR_REJECT[] =
 	"proposed_start = NULL, proposed_end = NULL, proposed_edition = NULL, "
 	"updated_at = ? WHERE annotation = ?";
 static const char SQL_ANCHOR_CHAPTER[] =
-	"SELECT annotation, exact, prefix, suffix, start, end, edition, block "
+	"SELECT annotation, exact, prefix, suffix, start, \"end\", edition, "
+	"block "
 	"FROM anchors WHERE chapter = ? ORDER BY annotation";
 static const char SQL_BLOCK_FIND[] =
 	"SELECT start FROM blocks WHERE chapter = ? AND edition = ? "
@@ -864,10 +889,10 @@ static const char SQL_ANCHOR_TAKE[] =
 	"ELSE old_suffix END, "
 	"old_start = CASE WHEN ?1 = 'fuzzy' THEN COALESCE(old_start, start) "
 	"ELSE old_start END, "
-	"old_end = CASE WHEN ?1 = 'fuzzy' THEN COALESCE(old_end, end) "
+	"old_end = CASE WHEN ?1 = 'fuzzy' THEN COALESCE(old_end, \"end\") "
 	"ELSE old_end END, "
 	"state = ?1, exact = ?2, prefix = ?3, suffix = ?4, start = ?5, "
-	"end = ?6, edition = ?7, block = ?8, score = ?9, "
+	"\"end\" = ?6, edition = ?7, block = ?8, score = ?9, "
 	"proposed_exact = NULL, proposed_prefix = NULL, "
 	"proposed_suffix = NULL, proposed_start = NULL, proposed_end = NULL, "
 	"proposed_edition = NULL, updated_at = ?10 WHERE annotation = ?11";

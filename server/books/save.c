@@ -49,7 +49,7 @@ static const char SQL_CHAPTER_UPDATE[] =
 	"WHERE id = ?";
 static const char SQL_BLOCK_INSERT[] =
 	"INSERT INTO blocks (chapter, edition, position, block, type, start, "
-	"end) VALUES (?, ?, ?, ?, ?, ?, ?)";
+	"\"end\") VALUES (?, ?, ?, ?, ?, ?, ?)";
 static const char SQL_BOOK_CURRENT[] =
 	"UPDATE books SET current_edition = ? WHERE id = ?";
 

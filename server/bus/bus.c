@@ -10,9 +10,14 @@
  * applies to live events.
  */
 #include "bus/bus.h"
+#include "bus/internal.h"
 
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/buf.h"
@@ -27,7 +32,8 @@
 
 static const char SQL_NEXT_SEQ[] =
 	"INSERT INTO circle_seq(circle, seq) VALUES (?1, 1)"
-	" ON CONFLICT(circle) DO UPDATE SET seq = seq + 1 RETURNING seq";
+	" ON CONFLICT(circle) DO UPDATE SET seq = circle_seq.seq + 1 RETURNING "
+	"seq";
 static const char SQL_INSERT[] =
 	"INSERT INTO events(circle, seq, type, data, redacted, author,"
 	" chapter, chapter_order, only_account, private, hidden, thread,"
@@ -57,8 +63,8 @@ static json_t *event_params(const char *type, int64_t circle, int64_t seq,
 /* The notification's bytes around data already serialised for the log:
  * the event is serialised once, not once for the log and again for the
  * wire. type is one of our own event names (no escaping needed). */
-static struct refbuf *event_bytes(const char *type, int64_t circle, int64_t seq,
-				  const char *data)
+struct refbuf *bus_event_bytes(const char *type, int64_t circle, int64_t seq,
+			       const char *data)
 {
 	struct buf b = BUF_INIT;
 	struct refbuf *rb;
@@ -73,6 +79,23 @@ static struct refbuf *event_bytes(const char *type, int64_t circle, int64_t seq,
 	rb = refbuf_new(b.data, b.len);
 	buf_free(&b);
 	return rb;
+}
+
+static uint64_t node_id;
+static pthread_once_t node_once = PTHREAD_ONCE_INIT;
+
+static void node_init(void)
+{
+	if (getentropy(&node_id, sizeof(node_id)) != 0)
+		node_id = ((uint64_t)getpid() << 32) ^ (uint64_t)time(NULL);
+	if (!node_id)
+		node_id = 1;
+}
+
+uint64_t bus_node_id(void)
+{
+	pthread_once(&node_once, node_init);
+	return node_id;
 }
 
 int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
@@ -103,9 +126,23 @@ int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
 		seq = rc;
 		goto out;
 	}
-	*full = event_bytes(type, circle, seq, sdata);
+	{
+		/* other nodes on the same database hear of it once this
+		 * transaction commits (bus/listen.c); a no-op on SQLite */
+		char note[64];
+
+		snprintf(note, sizeof(note), "%llx:%lld:%lld",
+			 (unsigned long long)bus_node_id(), (long long)circle,
+			 (long long)seq);
+		rc = store_notify(db, BUS_CHANNEL, note);
+		if (rc) {
+			seq = rc;
+			goto out;
+		}
+	}
+	*full = bus_event_bytes(type, circle, seq, sdata);
 	if (sred)
-		*red = event_bytes(type, circle, seq, sred);
+		*red = bus_event_bytes(type, circle, seq, sred);
 out:
 	free(sdata);
 	free(sred);

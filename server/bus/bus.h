@@ -58,4 +58,34 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 /* The circle's current seq (0 when it has no events). */
 int64_t bus_circle_seq(struct store *db, int64_t circle);
 
+/*
+ * Effects on live connections that other nodes must apply too (PostgreSQL;
+ * no-ops on SQLite): a member's new viewer state in a circle (removed,
+ * role changed, progress...) and the closing of an account's or a
+ * session's connections. Sent in the caller's transaction, so they reach
+ * the other nodes on commit, in order with the events.
+ */
+int bus_share_viewer(struct store *db, const struct vis_viewer *v);
+int bus_share_close(struct store *db, int64_t account, int64_t session,
+		    int ws_code);
+
+/*
+ * Cross-node fan-out (bus/listen.c; PostgreSQL only). On the listener's
+ * thread, event gets each event another node stored, with its visibility
+ * facts and serialised bytes (new references, as bus_publish gives them);
+ * viewer and close get the effects other nodes shared.
+ */
+struct bus_remote {
+	void (*event)(int64_t circle, const struct vis_item *item,
+		      struct refbuf *full, struct refbuf *red);
+	void (*viewer)(const struct vis_viewer *v);
+	void (*close)(int64_t account, int64_t session, int ws_code);
+};
+/* Starts the listener thread on db (taken: closed by bus_listen_stop, or
+ * here on failure). SCH_EINVAL on SQLite, which has one node. */
+int bus_listen_start(struct store *db, const struct bus_remote *r);
+void bus_listen_stop(void);
+/* "ok", "reconnecting", or NULL when no listener runs (SQLite). */
+const char *bus_listen_state(void);
+
 #endif

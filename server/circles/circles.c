@@ -304,9 +304,10 @@ int circle_push_all_viewers(struct rpc_ctx *ctx, int64_t circle)
 /* A mark's `at` only orders marks: the time, bumped to stay strictly
  * increasing per member so that the most recent VIS_MAX_POSTED are exact. */
 static const char SQL_MARK_POSTED[] =
-	"INSERT OR IGNORE INTO chapter_marks(circle, account, chapter, how, at)"
+	"INSERT INTO chapter_marks(circle, account, chapter, how, at)"
 	" VALUES (?1, ?2, ?3, 'posted', max(?4, coalesce((SELECT max(at)"
-	" FROM chapter_marks WHERE circle = ?1 AND account = ?2), 0) + 1))";
+	" FROM chapter_marks WHERE circle = ?1 AND account = ?2), 0) + 1))"
+	" ON CONFLICT(circle, account, chapter) DO NOTHING";
 static const char SQL_MARK_NEWER[] =
 	"SELECT count(*) FROM chapter_marks WHERE circle = ?1 AND account = ?2"
 	" AND at > (SELECT at FROM chapter_marks WHERE circle = ?1"

@@ -314,6 +314,18 @@ static void wake(void)
 		ex.opts.wake(ex.opts.wake_arg);
 }
 
+void rpc_emit_output(struct rpc_out *o)
+{
+	pthread_mutex_lock(&ex.out_lock);
+	if (ex.out_tail)
+		ex.out_tail->next = o;
+	else
+		ex.out_head = o;
+	ex.out_tail = o;
+	pthread_mutex_unlock(&ex.out_lock);
+	wake();
+}
+
 void rpc_conn_open(uint64_t conn, const char *peer, const char *user_agent,
 		   const char *token)
 {

@@ -68,8 +68,9 @@ enum { KIND_ANNOTATION = 0, KIND_REPLY = 1 };
 static const char SQL_LINK_GET[] =
 	"SELECT canonical, via FROM w3c_links WHERE kind = ? AND item = ?";
 static const char SQL_LINK_PUT[] =
-	"INSERT OR REPLACE INTO w3c_links(kind, item, canonical, via) "
-	"VALUES (?, ?, ?, ?)";
+	"INSERT INTO w3c_links(kind, item, canonical, via) VALUES (?, ?, ?, ?)"
+	" ON CONFLICT(kind, item) DO UPDATE SET canonical = excluded.canonical,"
+	" via = excluded.via";
 
 /* One request's fixed facts. */
 struct proto {

@@ -465,8 +465,9 @@ static const char SQL_REMINDED[] =
 	"SELECT 1 FROM mail_reminders WHERE account = ? AND circle = ? AND"
 	" chapter = ? AND due = ?";
 static const char SQL_REMIND[] =
-	"INSERT OR IGNORE INTO mail_reminders(account, circle, chapter, due)"
-	" VALUES (?, ?, ?, ?)";
+	"INSERT INTO mail_reminders(account, circle, chapter, due)"
+	" VALUES (?, ?, ?, ?) ON CONFLICT(account, circle, chapter, due)"
+	" DO NOTHING";
 
 /* The chapter's title as the member sees it (caller frees). */
 static char *chapter_title(struct rpc_ctx *rctx, int64_t chapter)

@@ -40,8 +40,8 @@ static const char SQL_READ_ALL[] =
 static const char SQL_READ_ONE[] =
 	"UPDATE notifications SET read = 1 WHERE account = ? AND id = ?";
 static const char SQL_FOLLOW_ON[] =
-	"INSERT OR IGNORE INTO follows(account, circle, chapter, created_at)"
-	" VALUES (?, ?, ?, ?)";
+	"INSERT INTO follows(account, circle, chapter, created_at)"
+	" VALUES (?, ?, ?, ?) ON CONFLICT(account, circle, chapter) DO NOTHING";
 static const char SQL_FOLLOW_OFF[] =
 	"DELETE FROM follows WHERE account = ? AND circle = ? AND chapter = ?";
 static const char SQL_FOLLOWS[] = "SELECT 1 FROM follows WHERE account = ? AND "

@@ -3,6 +3,7 @@
  * tells a client the version and the limits it must respect (SPEC §5).
  */
 #include "rpc/core.h"
+#include "bus/bus.h"
 #include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -25,17 +26,22 @@ static int server_info(struct rpc_ctx *ctx, json_t *params, json_t **result)
 }
 
 /* GET /healthz: answered by the store thread, so a 200 proves that the
- * executor runs and the database answers; 503 otherwise. */
+ * executor runs and the database answers; 503 otherwise. On PostgreSQL it
+ * also says whether other nodes' events arrive ("listener"). */
 static int healthz(struct rpc_ctx *ctx, const struct http_req *req,
 		   struct http_resp *resp)
 {
 	bool ok = store_ping(rpc_store(ctx)) == 0;
+	const char *listener = bus_listen_state();
+	json_t *body;
 
 	(void)req;
-	http_resp_json(resp, ok ? 200 : 503,
-		       json_pack("{s:s,s:s,s:s}", "status",
-				 ok ? "ok" : "unavailable", "version",
-				 SCHOLIA_VERSION, "db", ok ? "ok" : "error"));
+	body = json_pack("{s:s,s:s,s:s}", "status", ok ? "ok" : "unavailable",
+			 "version", SCHOLIA_VERSION, "db", ok ? "ok" : "error");
+	/* several nodes on PostgreSQL: whether other nodes' events arrive */
+	if (listener)
+		json_object_set_new(body, "listener", json_string(listener));
+	http_resp_json(resp, ok ? 200 : 503, body);
 	return 0;
 }
 

@@ -1,10 +1,15 @@
 /*
  * publish.c - what a handler publishes, bound to its call: rpc_publish()
  * stores the event through the bus (bus/bus.h) in the call's savepoint and
- * queues the bytes for the live fan-out after COMMIT (dropped on rollback).
+ * queues the bytes for the live fan-out after COMMIT (dropped on rollback);
+ * rpc_bus_remote turns what other nodes published (bus/listen.c) into the
+ * same outputs.
  */
 #include "bus/bus.h"
 #include "rpc/internal.h"
+#include "rpc/transport.h"
+
+#include <stdio.h>
 
 int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 		    const struct vis_item *item, const char *item_kind,
@@ -29,3 +34,44 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	rpc_metrics_event();
 	return seq;
 }
+
+static void remote_event(int64_t circle, const struct vis_item *item,
+			 struct refbuf *full, struct refbuf *red)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_EVENT;
+	o->circle = circle;
+	o->item = *item;
+	o->bytes = full;
+	o->redacted = red;
+	rpc_emit_output(o);
+	rpc_metrics_event();
+}
+
+static void remote_viewer(const struct vis_viewer *v)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_VIEWER;
+	o->circle = v->circle;
+	o->account = v->account;
+	o->viewer = *v;
+	rpc_emit_output(o);
+}
+
+static void remote_close(int64_t account, int64_t session, int ws_code)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_CLOSE;
+	o->account = account;
+	o->session = session;
+	o->ws_code = ws_code;
+	snprintf(o->reason, sizeof(o->reason), "%s",
+		 ws_code == 4003 ? "banned" : "session ended");
+	rpc_emit_output(o);
+}
+
+const struct bus_remote rpc_bus_remote = {remote_event, remote_viewer,
+					  remote_close};

@@ -5,6 +5,7 @@
  * Everything here runs on the store thread except registration (start-up)
  * and rpc_json_depth / rpc_error_bytes (any thread; they touch no state).
  */
+#include "bus/bus.h"
 #include "rpc/internal.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -583,6 +584,9 @@ void rpc_effect_viewer(struct rpc_ctx *ctx, const struct vis_viewer *viewer)
 	o->account = viewer->account;
 	o->viewer = *viewer;
 	rpc_ctx_push(ctx, o);
+	/* other nodes' connections of this member too (PostgreSQL) */
+	if (bus_share_viewer(ctx->db, viewer))
+		log_warn("rpc", "cannot tell other nodes of a viewer change");
 }
 
 void rpc_effect_close(struct rpc_ctx *ctx, int64_t account, int64_t session,
@@ -600,6 +604,9 @@ void rpc_effect_close(struct rpc_ctx *ctx, int64_t account, int64_t session,
 	o->ws_code = ws_code;
 	snprintf(o->reason, sizeof(o->reason), "%s", reason ? reason : "");
 	rpc_ctx_push(ctx, o);
+	if ((account || session) &&
+	    bus_share_close(ctx->db, account, session, ws_code))
+		log_warn("rpc", "cannot tell other nodes of a close");
 }
 
 void rpc_publish_account(struct rpc_ctx *ctx, int64_t account, const char *type,

@@ -24,6 +24,7 @@
 
 struct store;
 struct pool;
+struct bus_remote;
 
 /* What one output asks the transport to do. */
 enum rpc_out_kind {
@@ -113,6 +114,14 @@ void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 unsigned rpc_exec_queued(void);
 /* Calls answered on the read pool and on the executor since start. */
 void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls);
+
+/* Queues one output made outside a call (an event another node stored,
+ * bus/listen.c) and wakes the loop. Any thread. */
+void rpc_emit_output(struct rpc_out *o);
+/* What the bus's listener hands other nodes' events and effects to
+ * (bus/bus.h): outputs for the fan-out, through the same visibility rule
+ * as local ones. */
+extern const struct bus_remote rpc_bus_remote;
 
 /* Takes every output queued so far, oldest first (caller frees each). */
 struct rpc_out *rpc_take_outputs(void);

@@ -1,6 +1,7 @@
 /*
- * search.c - the `search` method: SQLite FTS5 over the annotations and
- * replies of one circle and over the text of the circle's book.
+ * search.c - the `search` method: full-text search (SQLite FTS5, or
+ * PostgreSQL's tsvector; store.h) over the annotations and replies of one
+ * circle and over the text of the circle's book.
  *
  * Two indexes (migrations/0008_search.sql). search_posts is kept in step by
  * the threads module through search_index_post / search_unindex_post; it
@@ -13,8 +14,9 @@
  * block with the block's start offset, and re-filled when the book's
  * current edition changes.
  *
- * A user's query never reaches FTS5 as syntax: search_fts_query() quotes
- * every term, so hostile input can at worst match nothing.
+ * A user's query never reaches the engine as syntax: search_fts_query()
+ * quotes every term into store.h's match expression, so hostile input can
+ * at worst match nothing.
  *
  * Results are posts first (best rank first), then passages of the book; the
  * cursor is the number of results already returned.
@@ -233,14 +235,17 @@ static const char SQL_TEXT_INSERT[] =
 static const char SQL_BLOCKS_CLEAR[] =
 	"DELETE FROM search_blocks WHERE book = ?";
 static const char SQL_BLOCK_INSERT[] =
-	"INSERT OR REPLACE INTO search_blocks(book, chapter, start, block)"
-	" VALUES (?, ?, ?, ?)";
+	"INSERT INTO search_blocks(book, chapter, start, block)"
+	" VALUES (?, ?, ?, ?) ON CONFLICT(chapter, start) DO UPDATE SET"
+	" book = excluded.book, block = excluded.block";
 static const char SQL_BLOCK_AT[] =
 	"SELECT block FROM search_blocks WHERE chapter = ? AND start <= ?"
 	" ORDER BY start DESC LIMIT 1";
 static const char SQL_TEXT_BOOK_SET[] =
-	"INSERT OR REPLACE INTO search_text_books(book, edition,"
-	" probe_chapter, indexed_at) VALUES (?, ?, ?, ?)";
+	"INSERT INTO search_text_books(book, edition, probe_chapter,"
+	" indexed_at) VALUES (?, ?, ?, ?) ON CONFLICT(book) DO UPDATE SET"
+	" edition = excluded.edition, probe_chapter = excluded.probe_chapter,"
+	" indexed_at = excluded.indexed_at";
 
 /* Inserts one block's row (text[from, to) bytes, starting at code point
  * start). Blocks of only white space are skipped. */
@@ -448,15 +453,27 @@ out:
 
 /* At most 2,000 hits of each kind are examined (best first): that bounds
  * the work of one call, and nobody pages past 100 pages of results. */
-static const char SQL_SEARCH_POSTS[] =
+static const struct store_dialect SQL_SEARCH_POSTS = {
 	"SELECT kind, id, snippet(search_posts, 3, char(1), char(2), '…', 16)"
 	" FROM search_posts WHERE search_posts MATCH ? AND circle = ?"
-	" ORDER BY rank LIMIT 2000";
-static const char SQL_SEARCH_TEXT[] =
+	" ORDER BY rank LIMIT 2000",
+	"SELECT kind, id, ts_headline('scholia', body, q, 'StartSel=' ||"
+	" chr(1) || ', StopSel=' || chr(2) || ', MaxWords=16, MinWords=6,"
+	" ShortWord=0, MaxFragments=1, FragmentDelimiter=…')"
+	" FROM search_posts, scholia_match(?) AS q"
+	" WHERE tsv @@ q AND circle = ?"
+	" ORDER BY ts_rank(tsv, q) DESC, rowid LIMIT 2000"};
+static const struct store_dialect SQL_SEARCH_TEXT = {
 	"SELECT chapter, block, start,"
 	" snippet(search_text, 4, char(1), char(2), '…', 16)"
 	" FROM search_text WHERE search_text MATCH ? AND book = ?"
-	" ORDER BY rank LIMIT 2000";
+	" ORDER BY rank LIMIT 2000",
+	"SELECT chapter, block, start, ts_headline('scholia', text, q,"
+	" 'StartSel=' || chr(1) || ', StopSel=' || chr(2) || ', MaxWords=16,"
+	" MinWords=6, ShortWord=0, MaxFragments=1, FragmentDelimiter=…')"
+	" FROM search_text, scholia_match(?) AS q"
+	" WHERE tsv @@ q AND book = ?"
+	" ORDER BY ts_rank(tsv, q) DESC, chapter, start LIMIT 2000"};
 
 /* A page being filled: results before skip are counted, not kept. */
 struct page {
@@ -535,7 +552,8 @@ static int search_posts(struct rpc_ctx *ctx, const char *match, int64_t circle,
 	int rc;
 
 	/* copy the hits first: threads_target_get runs its own queries */
-	st = store_query(db, SQL_SEARCH_POSTS, "ti", match, circle);
+	st = store_query(db, store_dialect(db, &SQL_SEARCH_POSTS), "ti", match,
+			 circle);
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
@@ -595,7 +613,9 @@ static int search_text(struct rpc_ctx *ctx, const char *match, int64_t book,
 	struct store_stmt *st;
 	int rc;
 
-	st = store_query(rpc_store(ctx), SQL_SEARCH_TEXT, "ti", match, book);
+	st = store_query(rpc_store(ctx),
+			 store_dialect(rpc_store(ctx), &SQL_SEARCH_TEXT), "ti",
+			 match, book);
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {

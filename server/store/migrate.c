@@ -6,8 +6,12 @@
  * failed migration leaves the database at the previous version. A database
  * whose recorded version is higher than any file we know was written by a
  * newer scholia: we refuse to touch it rather than guess.
+ *
+ * Each engine has its folder of files: migrations/ for SQLite and
+ * migrations/pg/ for PostgreSQL (store_migrations_sub), with the same
+ * version numbers, so `scholia migrate` means the same on both.
  */
-#include "store/store.h"
+#include "store/internal.h"
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
@@ -16,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 /* One migration file. */
 struct migration {
@@ -33,10 +38,7 @@ static const char SQL_HAS[] =
 	"SELECT count(*) FROM schema_migrations WHERE version = ?1";
 static const char SQL_RECORD[] =
 	"INSERT INTO schema_migrations(version, name, applied_at)"
-	" VALUES (?1, ?2, strftime('%s','now'))";
-static const char SQL_HAS_TABLE[] =
-	"SELECT count(*) FROM sqlite_master WHERE type='table'"
-	" AND name='schema_migrations'";
+	" VALUES (?1, ?2, ?3)";
 
 static int cmp_migration(const void *a, const void *b)
 {
@@ -105,16 +107,27 @@ static char *read_file(const char *path)
 	return buf_detach(&b, NULL);
 }
 
+/* The folder of this engine's migrations under dir; caller frees. */
+static char *engine_dir(struct store *s, const char *dir)
+{
+	const char *sub = store_migrations_sub(s);
+	char *d = xmalloc(strlen(dir) + strlen(sub) + 2);
+
+	if (*sub)
+		sprintf(d, "%s/%s", dir, sub);
+	else
+		strcpy(d, dir);
+	return d;
+}
+
 static int applied_version(struct store *s, int *out)
 {
 	int64_t v = 0;
-	int rc = store_int_query(s, &v, SQL_HAS_TABLE, "");
+	int rc = store_has_table(s, "schema_migrations");
 
 	*out = 0;
-	if (rc < 0)
+	if (rc <= 0)
 		return rc;
-	if (v == 0)
-		return 0;
 	rc = store_int_query(s, &v, SQL_MAX, "");
 	if (rc < 0)
 		return rc;
@@ -122,8 +135,8 @@ static int applied_version(struct store *s, int *out)
 	return 0;
 }
 
-int store_migration_status(struct store *s, const char *dir,
-			   struct migration_status *st)
+static int store_migration_status_in(struct store *s, const char *dir,
+				     struct migration_status *st)
 {
 	struct migration *list;
 	int n, rc;
@@ -141,7 +154,8 @@ int store_migration_status(struct store *s, const char *dir,
 	return 0;
 }
 
-int store_migrate(struct store *s, const char *dir, char *err, size_t errlen)
+static int store_migrate_in(struct store *s, const char *dir, char *err,
+			    size_t errlen)
 {
 	struct migration *list = NULL;
 	int n = 0, rc, current;
@@ -195,8 +209,9 @@ int store_migrate(struct store *s, const char *dir, char *err, size_t errlen)
 		if (!rc)
 			rc = store_exec(s, sql);
 		if (!rc)
-			rc = store_run(s, SQL_RECORD, "it",
-				       (int64_t)list[i].version, list[i].name);
+			rc = store_run(s, SQL_RECORD, "iti",
+				       (int64_t)list[i].version, list[i].name,
+				       (int64_t)time(NULL));
 		if (!rc)
 			rc = store_commit(s);
 		free(sql);
@@ -214,7 +229,7 @@ out:
 	return rc;
 }
 
-int store_migration_print(struct store *s, const char *dir, FILE *out)
+static int store_migration_print_in(struct store *s, const char *dir, FILE *out)
 {
 	struct migration *list;
 	int n, rc, current;
@@ -242,4 +257,32 @@ int store_migration_print(struct store *s, const char *dir, FILE *out)
 			current, list[n - 1].version);
 	free_list(list, n);
 	return 0;
+}
+
+int store_migration_status(struct store *s, const char *dir,
+			   struct migration_status *st)
+{
+	char *d = engine_dir(s, dir);
+	int rc = store_migration_status_in(s, d, st);
+
+	free(d);
+	return rc;
+}
+
+int store_migrate(struct store *s, const char *dir, char *err, size_t errlen)
+{
+	char *d = engine_dir(s, dir);
+	int rc = store_migrate_in(s, d, err, errlen);
+
+	free(d);
+	return rc;
+}
+
+int store_migration_print(struct store *s, const char *dir, FILE *out)
+{
+	char *d = engine_dir(s, dir);
+	int rc = store_migration_print_in(s, d, out);
+
+	free(d);
+	return rc;
 }

@@ -1,12 +1,23 @@
 /*
- * store.h - the database: open, pragmas, migrations, transactions and a thin
+ * store.h - the database: open, migrations, transactions and a thin
  * statement API for the domain modules.
  *
- * store/ is the only code that includes sqlite3.h. A domain module keeps its
- * SQL as static strings next to the code that uses them; store_query()
- * prepares each string once per connection (cached by the string's address,
- * so pass string literals or static arrays) and binds the arguments described
- * by a small type string:
+ * Two engines sit behind it: SQLite (store/sqlite.c, a file path in --db)
+ * and PostgreSQL (store/pg.c, a postgresql:// or postgres:// URL). store/
+ * is the only code that includes sqlite3.h or libpq-fe.h, and nothing
+ * outside store/ asks which engine runs. A domain module keeps its SQL as
+ * static strings next to the code that uses them, written so that both
+ * engines accept it: `?` or `?N` parameters, upserts as INSERT ... ON
+ * CONFLICT (columns) DO UPDATE / DO NOTHING (never INSERT OR IGNORE/REPLACE),
+ * RETURNING, two-argument max()/min() (migrations/pg/0001 defines them), no
+ * SQLite-only functions, and the reserved word "end" quoted. The schema is
+ * migrations/NNNN_*.sql for SQLite and migrations/pg/NNNN_*.sql for
+ * PostgreSQL, with the same version numbers. Where a statement cannot be
+ * written once (full-text search), store_dialect() picks its spelling.
+ *
+ * store_query() prepares each string once per connection (cached by the
+ * string's address, so pass string literals or static arrays) and binds the
+ * arguments described by a small type string:
  *
  *	i  int64_t          I  int64_t, bound as NULL when 0
  *	t  const char *     (NULL binds NULL)
@@ -46,7 +57,7 @@ enum store_durability {
 
 /* Options for store_open; start from STORE_OPTS_INIT. */
 struct store_opts {
-	const char *path;	    /* database file; ":memory:" works */
+	const char *path; /* database file (":memory:" works) or URL */
 	const char *migrations_dir; /* folder of NNNN_name.sql files */
 	enum store_durability durability;
 	int busy_timeout_ms; /* sqlite busy_timeout */
@@ -60,6 +71,11 @@ struct store_opts {
 		"./data/scholia.db", NULL, STORE_DURABILITY_FULL, 5000, true,  \
 			false, false                                           \
 	}
+
+/* True when --db names a database file (SQLite), false for a server's URL
+ * (postgresql://...): what is kept beside a file (<db>.key, <db>.lock)
+ * has no place beside a URL. */
+bool store_is_file(const char *path);
 
 /*
  * Opens (creating the file and its folder if needed) and, when opts->migrate,
@@ -112,12 +128,35 @@ int store_ids(struct store_stmt *st, int64_t **ids, size_t *n);
 /* Executes one or more statements without parameters (DDL, pragmas). */
 int store_exec(struct store *s, const char *sql);
 
+/* The id the last INSERT into a table with an INTEGER PRIMARY KEY gave
+ * its row (SQLite's last_insert_rowid, PostgreSQL's lastval()); an INSERT
+ * that names its own key leaves it as it was on PostgreSQL. */
 int64_t store_last_id(struct store *s);
+/* Rows changed by the last INSERT, UPDATE or DELETE. */
 int store_changes(struct store *s);
-/* The last error message from SQLite on this connection (borrowed). */
+/* The last error message from the database on this connection (borrowed). */
 const char *store_errmsg(struct store *s);
-/* True if the last failure was SQLITE_FULL / SQLITE_READONLY etc. */
+/* What kind of failure the last one was: "disk full", "database locked"... */
 const char *store_last_error_kind(struct store *s);
+
+/*
+ * A statement that must be spelled differently for each engine (full-text
+ * search). Both spellings are static strings; store_dialect() returns the
+ * one this connection runs, to pass to store_query() as usual.
+ *
+ * Full-text search: the index tables (search_posts, search_text) have the
+ * same names and columns on both engines, so they are written with plain
+ * SQL. A search binds a match expression: one or more double-quoted
+ * phrases separated by spaces ("" stands for a quote inside one), each
+ * optionally followed by * to match its last word as a prefix; all phrases
+ * must match. SQLite hands it to FTS5's MATCH; PostgreSQL turns it into a
+ * tsquery with scholia_match() (migrations/pg/0008_search.sql).
+ */
+struct store_dialect {
+	const char *sqlite;
+	const char *postgresql;
+};
+const char *store_dialect(const struct store *s, const struct store_dialect *d);
 
 /* Transactions. begin_immediate takes the write lock at once. */
 int store_begin(struct store *s);
@@ -140,21 +179,54 @@ int store_migration_status(struct store *s, const char *dir,
 /* Prints "applied"/"pending" and the file name for each migration. */
 int store_migration_print(struct store *s, const char *dir, FILE *out);
 
-/* SQLite online backup of the whole database into path. */
+/* A consistent copy of the whole database into path: SQLite's online
+ * backup (a database file), or pg_dump's custom format for PostgreSQL. */
 int store_backup(struct store *s, const char *path, char *err, size_t errlen);
+
+/*
+ * Copies every row of src (a SQLite database) into dst (an empty
+ * PostgreSQL database migrated to the same version) in one transaction;
+ * one line per table to progress (may be NULL). `scholia migrate-to`.
+ */
+int store_copy(struct store *src, struct store *dst, FILE *progress, char *err,
+	       size_t errlen);
 
 /* Copies the database file in (checked with quick_check first: a file that
  * is not a sound database is SCH_ECORRUPT) into a new file out. Used by
  * `scholia restore`, which moves the result into place. */
 int store_restore(const char *in, const char *out, char *err, size_t errlen);
 
+/*
+ * Cross-node signals (PostgreSQL's NOTIFY/LISTEN; SQLite has one node and
+ * neither). store_notify() queues payload on channel in the current
+ * transaction: listeners get it only once that transaction commits, and
+ * not at all if it rolls back. 0 or negative SCH_E* (0 and nothing on
+ * SQLite).
+ */
+int store_notify(struct store *s, const char *channel, const char *payload);
+/* A connection of its own that listens on channel. SCH_EINVAL on SQLite
+ * (nothing to listen to), or SCH_EDB when the database cannot be reached. */
+struct store_listener;
+int store_listen(const struct store *s, const char *channel,
+		 struct store_listener **out);
+/* Its socket, for poll() (-1 while it is reconnecting). */
+int store_listener_fd(struct store_listener *l);
+/*
+ * The next payload received (copied into buf, at most len - 1 bytes): 1
+ * with a payload, 0 when none waits, SCH_EIO when the connection was lost
+ * and has just been made again (signals may have been missed meanwhile:
+ * catch up from the table), SCH_EDB while it cannot be made again.
+ */
+int store_listener_next(struct store_listener *l, char *buf, size_t len);
+void store_listener_close(struct store_listener *l);
+
 /* Quick health probe: 0 when a trivial query runs. */
 int store_ping(struct store *s);
 
-/* How many times SQLITE_BUSY was seen (for /metrics). */
+/* How many times the database was busy (SQLITE_BUSY; for /metrics). */
 uint64_t store_busy_count(void);
 
-/* The path this store was opened with (borrowed). */
+/* The path or URL this store was opened with (borrowed). */
 const char *store_path(const struct store *s);
 
 #endif

@@ -4,7 +4,14 @@ Server(tmpdir, extra_args=[...], env={...}) starts `scholia serve` on a free
 port of 127.0.0.1 and waits for /healthz. It collects stderr into
 `server.log_path` so tests can grep the logs (for example to prove that no
 password appears there).
+
+With SCHOLIA_TEST_DB=pg in the environment, each Server gets a fresh
+database of its own on a throwaway PostgreSQL cluster (tests/integration/
+pg.py, one cluster per test process, removed at exit) instead of a SQLite
+file: `server.db` is then its postgresql:// URL.
 """
+import atexit
+import glob
 import http.client
 import json
 import os
@@ -14,6 +21,7 @@ import subprocess
 import time
 
 from wsclient import Client
+import pg
 
 SOURCE = os.environ.get("SCHOLIA_SOURCE_DIR",
                         os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..")))
@@ -28,6 +36,22 @@ FAST_ENV = {
 }
 
 
+_cluster = None
+
+
+def pg_cluster():
+    """The test process's PostgreSQL cluster, started on first use."""
+    global _cluster
+    if _cluster is None:
+        _cluster = pg.Cluster().start()
+        atexit.register(_cluster.stop)
+    return _cluster
+
+
+def on_postgresql():
+    return os.environ.get("SCHOLIA_TEST_DB") == "pg"
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -37,9 +61,15 @@ def free_port():
 
 
 class Server:
-    def __init__(self, tmpdir, extra_args=None, env=None, content=None):
+    def __init__(self, tmpdir, extra_args=None, env=None, content=None,
+                 db=None):
         self.tmpdir = str(tmpdir)
-        self.db = os.path.join(self.tmpdir, "scholia.db")
+        if db:
+            self.db = db  # another node on the same database
+        elif on_postgresql():
+            self.db = pg_cluster().createdb()
+        else:
+            self.db = os.path.join(self.tmpdir, "scholia.db")
         self.port = free_port()
         self.extra_args = list(extra_args or [])
         # every test client comes from 127.0.0.1: the per-address limit
@@ -131,6 +161,15 @@ class Server:
             assert mark not in log, "sanitizer report in server log:\n" + log[-6000:]
         assert self.proc.returncode == 0, \
             "server exited with %s:\n%s" % (self.proc.returncode, log[-3000:])
+
+    def database_files(self):
+        """Files holding the database's bytes as stored: the SQLite file
+        with its -wal and -shm, or on PostgreSQL a plain pg_dump of it."""
+        if on_postgresql():
+            path = os.path.join(self.tmpdir, "dump.sql")
+            pg_cluster().dump(self.db, path)
+            return [path]
+        return [p for p in glob.glob(self.db + "*") if os.path.isfile(p)]
 
     def kill(self):
         return self.stop(signal.SIGKILL)

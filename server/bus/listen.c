@@ -1,0 +1,247 @@
+/*
+ * listen.c - cross-node fan-out: the events other nodes on the same
+ * PostgreSQL database store reach this node's subscribers.
+ *
+ * bus_publish() stores each event with its per-circle seq and, in the same
+ * transaction, a NOTIFY "node:circle:seq" (delivered only on commit). One
+ * thread per node listens on its own connection (store_listen), and for
+ * each event another node stored it reads the row back and hands it to the
+ * caller's function, which queues it for the loop's fan-out through the
+ * same visibility rule as a local event (rpc/publish.c). The node's own
+ * events are skipped: its executor delivered them already. Notifications
+ * of one circle arrive in seq order (a seq is taken under the circle's row
+ * lock, which is held until commit), so per circle the last seq seen is
+ * kept, and the rows between it and a notified seq that no notification
+ * named (none, unless the listening connection was lost) are not guessed
+ * at: after a reconnect the node logs that it may have missed events and
+ * subscribers catch up with since_seq (docs/scaling.md).
+ *
+ * The same channel carries the effects a node applies to its own live
+ * connections and shares (bus_share_viewer, bus_share_close): a member
+ * removed or a session revoked on one node reaches the others' connections
+ * in commit order with the events.
+ *
+ * SQLite has one node: bus_listen_start() returns SCH_EINVAL there.
+ */
+#include "bus/bus.h"
+#include "bus/internal.h"
+
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store/store.h"
+#include "util/err.h"
+#include "util/log.h"
+#include "util/refbuf.h"
+
+static const char SQL_EVENT[] =
+	"SELECT type, data, redacted, author, chapter, chapter_order,"
+	" only_account, private, hidden, thread FROM events"
+	" WHERE circle = ?1 AND seq = ?2";
+
+static struct {
+	pthread_t thread;
+	bool running;
+	atomic_bool stop;
+	atomic_bool up; /* the listening connection is there */
+	struct store *db;
+	struct store_listener *l;
+	const struct bus_remote *r;
+	uint64_t remote; /* events delivered from other nodes */
+} lx;
+
+/* Reads the event (circle, seq) and hands it on. */
+static void deliver(int64_t circle, int64_t seq)
+{
+	struct store_stmt *st =
+		store_query(lx.db, SQL_EVENT, "ii", circle, seq);
+	struct vis_item item = {0};
+	struct refbuf *full, *red = NULL;
+
+	if (!st || store_row(st) <= 0) {
+		store_done(st);
+		log_warn("bus", "event %lld of circle %lld is not in the log",
+			 (long long)seq, (long long)circle);
+		return;
+	}
+	item.circle = circle;
+	item.author = store_int(st, 3);
+	item.chapter = store_int(st, 4);
+	item.chapter_order = (int)store_int(st, 5);
+	item.only_account = store_int(st, 6);
+	item.private_ = store_int(st, 7) != 0;
+	item.hidden = store_int(st, 8) != 0;
+	item.thread = store_int(st, 9) != 0;
+	full = bus_event_bytes(store_text(st, 0), circle, seq,
+			       store_text(st, 1) ? store_text(st, 1) : "null");
+	if (!store_is_null(st, 2))
+		red = bus_event_bytes(store_text(st, 0), circle, seq,
+				      store_text(st, 2));
+	store_done(st);
+	lx.remote++;
+	lx.r->event(circle, &item, full, red);
+}
+
+/* "V account circle role admin spoiler post_first show_all progress n
+ * posted..." or "C account session code" after "node:". */
+static void handle_effect(const char *p)
+{
+	if (*p == 'V') {
+		struct vis_viewer v = {0};
+		long long a, c, posted;
+		int role, admin, sg, pf, sa, prog, n, used;
+
+		p++;
+		if (sscanf(p, "%lld %lld %d %d %d %d %d %d %d%n", &a, &c, &role,
+			   &admin, &sg, &pf, &sa, &prog, &n, &used) != 9 ||
+		    n < 0 || n > VIS_MAX_POSTED)
+			return;
+		p += used;
+		v.account = a;
+		v.circle = c;
+		v.role = (enum vis_role)role;
+		v.is_admin = admin != 0;
+		v.spoiler_guard = sg != 0;
+		v.post_first = pf != 0;
+		v.show_all = sa != 0;
+		v.progress_order = prog;
+		for (int i = 0; i < n; i++) {
+			if (sscanf(p, "%lld%n", &posted, &used) != 1)
+				return;
+			p += used;
+			v.posted[v.nposted++] = posted;
+		}
+		lx.r->viewer(&v);
+	} else if (*p == 'C') {
+		long long a, s;
+		int code;
+
+		if (sscanf(p + 1, "%lld %lld %d", &a, &s, &code) == 3)
+			lx.r->close(a, s, code);
+	}
+}
+
+static void handle(const char *payload)
+{
+	unsigned long long node;
+	long long circle, seq;
+	int used = 0;
+
+	if (sscanf(payload, "%llx:%n", &node, &used) == 1 && used > 0 &&
+	    (payload[used] == 'V' || payload[used] == 'C')) {
+		if (node != bus_node_id())
+			handle_effect(payload + used);
+		return;
+	}
+	if (sscanf(payload, "%llx:%lld:%lld", &node, &circle, &seq) != 3) {
+		log_warn("bus", "a signal that is not ours: %.60s", payload);
+		return;
+	}
+	if (node == bus_node_id())
+		return; /* delivered by this node's executor */
+	deliver(circle, seq);
+}
+
+static void *listen_main(void *arg)
+{
+	char buf[2048];
+
+	(void)arg;
+	while (!atomic_load(&lx.stop)) {
+		int fd = store_listener_fd(lx.l), rc;
+
+		if (fd >= 0) {
+			struct pollfd p = {fd, POLLIN, 0};
+
+			if (poll(&p, 1, 250) == 0)
+				continue;
+		} else {
+			poll(NULL, 0, 500); /* reconnecting */
+		}
+		while ((rc = store_listener_next(lx.l, buf, sizeof(buf))) > 0)
+			handle(buf);
+		atomic_store(&lx.up, rc >= 0 || rc == SCH_EIO);
+		if (rc == SCH_EIO)
+			log_warn("bus",
+				 "listening again after a lost connection: "
+				 "events stored meanwhile reach subscribers "
+				 "when they catch up (since_seq)");
+	}
+	return NULL;
+}
+
+int bus_share_viewer(struct store *db, const struct vis_viewer *v)
+{
+	char buf[2048];
+	int n = snprintf(
+		buf, sizeof(buf), "%llx:V%lld %lld %d %d %d %d %d %d %d",
+		(unsigned long long)bus_node_id(), (long long)v->account,
+		(long long)v->circle, (int)v->role, v->is_admin,
+		v->spoiler_guard, v->post_first, v->show_all, v->progress_order,
+		v->nposted);
+
+	for (int i = 0; i < v->nposted && n > 0 && n < (int)sizeof(buf) - 24;
+	     i++)
+		n += snprintf(buf + n, sizeof(buf) - (size_t)n, " %lld",
+			      (long long)v->posted[i]);
+	return store_notify(db, BUS_CHANNEL, buf);
+}
+
+int bus_share_close(struct store *db, int64_t account, int64_t session,
+		    int ws_code)
+{
+	char buf[96];
+
+	snprintf(buf, sizeof(buf), "%llx:C%lld %lld %d",
+		 (unsigned long long)bus_node_id(), (long long)account,
+		 (long long)session, ws_code);
+	return store_notify(db, BUS_CHANNEL, buf);
+}
+
+int bus_listen_start(struct store *db, const struct bus_remote *r)
+{
+	int rc = store_listen(db, BUS_CHANNEL, &lx.l);
+
+	if (rc) {
+		store_close(db);
+		return rc;
+	}
+	lx.db = db;
+	lx.r = r;
+	atomic_store(&lx.stop, false);
+	atomic_store(&lx.up, true);
+	if (pthread_create(&lx.thread, NULL, listen_main, NULL)) {
+		store_listener_close(lx.l);
+		store_close(db);
+		lx.l = NULL;
+		lx.db = NULL;
+		return SCH_EIO;
+	}
+	lx.running = true;
+	log_info("bus", "listening for the events of other nodes");
+	return 0;
+}
+
+const char *bus_listen_state(void)
+{
+	if (!lx.running)
+		return NULL;
+	return atomic_load(&lx.up) ? "ok" : "reconnecting";
+}
+
+void bus_listen_stop(void)
+{
+	if (!lx.running)
+		return;
+	atomic_store(&lx.stop, true);
+	pthread_join(lx.thread, NULL);
+	lx.running = false;
+	store_listener_close(lx.l);
+	store_close(lx.db);
+	lx.l = NULL;
+	lx.db = NULL;
+}
