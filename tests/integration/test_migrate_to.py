@@ -39,8 +39,11 @@ def quote_target(text, word):
 def run(*args):
     e = dict(os.environ)
     e.update(FAST_ENV)
-    return subprocess.run([BIN] + list(args), capture_output=True,
-                          text=True, env=e, timeout=120)
+    r = subprocess.run([BIN] + list(args), capture_output=True,
+                       text=True, env=e, timeout=120)
+    for mark in Server.SANITIZER_MARKS:  # when run with an ASan binary
+        assert mark not in r.stderr, r.stderr
+    return r
 
 
 def dbname(url):
