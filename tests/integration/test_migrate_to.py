@@ -58,6 +58,19 @@ def dump_lines(path):
                                                      "\\unrestrict"))]
 
 
+FIGURE = "figures/toad-lane-store.svg"  # in content/, the sample book
+
+
+def figure(server, c, token):
+    """The sample book's figure as stored at import, through HTTP."""
+    slug = next(b["slug"] for b in c.call("book.list", {})["items"])
+    status, _, body = server.http(
+        "GET", "/books/%s/%s" % (slug, FIGURE),
+        headers={"Authorization": "Bearer " + token}, raw=True)
+    assert status == 200 and b"<svg" in body
+    return body
+
+
 def hits(client, circle, q):
     r = client.call("search", {"circle": circle, "q": q})
     return sorted((i["kind"], i["id"]) for i in r["items"]
@@ -132,6 +145,7 @@ def migrated(tmp_path_factory):
     assert w.before["bob", "notes"], "a reply to bob's thread notifies him"
     assert w.before["bob", "search", "capybaraword"] == [
         ("annotation", w.open["id"])]
+    w.figure = figure(src, w.owner, w.owner.token)
     w.seq_max = w.before["replay"]["seq"]
     assert w.seq_max > w.seq0
     for c in who.values():
@@ -159,7 +173,8 @@ def test_report_names_every_table_and_its_rows(migrated):
     try:
         for table in ("accounts", "annotations", "replies", "reactions",
                       "memberships", "notifications", "mod_log",
-                      "sessions", "search_posts", "events"):
+                      "sessions", "search_posts", "events", "figures",
+                      "plan_entries", "circle_seq", "chapters"):
             n = con.execute('SELECT count(*) FROM "%s"' % table).fetchone()[0]
             assert counts.get(table) == n and n > 0, (table, out)
     finally:
@@ -200,6 +215,8 @@ def test_threads_search_and_the_rest_are_the_same(migrated):
     after = snapshot(w, who)
     for key in w.before:
         assert after[key] == w.before[key], key
+    # stored figures are rows (bytea on PostgreSQL), byte for byte
+    assert figure(w.dst, who["owner"], w.owner.token) == w.figure
     # the tsvector rows were rebuilt: stemming and prefixes on PostgreSQL
     assert hits(who["bob"], w.circle, "capybarawor*") == [
         ("annotation", w.open["id"])]
@@ -287,3 +304,32 @@ def test_missing_or_wrong_source_is_refused(migrated, tmp_path):
     assert r.returncode != 0 and "scholia migrate" in r.stderr
     assert cl.psql(dbname(url), "SELECT count(*) FROM pg_tables WHERE "
                    "schemaname = 'public'").strip() == "0"
+
+
+def test_a_failed_copy_leaves_no_row(migrated, tmp_path):
+    """A row PostgreSQL refuses (here a reply whose thread is gone, which
+    SQLite kept with foreign keys off) rolls the whole copy back."""
+    cl = harness.pg_cluster()
+    url = cl.createdb()
+    bad = str(tmp_path / "bad.db")
+    shutil.copy(migrated.src.db, bad)
+    con = sqlite3.connect(bad)
+    con.execute("PRAGMA foreign_keys = OFF")
+    con.execute("UPDATE replies SET annotation = 987654 WHERE id = ?",
+                (migrated.nested["id"],))
+    con.commit()
+    con.close()
+    r = run("migrate-to", url, "--db", bad)
+    assert r.returncode != 0
+    assert "replies" in r.stderr and "nothing was copied" in r.stderr
+    # the schema is there (migrated), but no table holds a row
+    tables = cl.psql(dbname(url), "SELECT tablename FROM pg_tables WHERE "
+                     "schemaname = 'public' AND tablename <> "
+                     "'schema_migrations'").split()
+    assert "accounts" in tables and "replies" in tables
+    total = cl.psql(dbname(url), " UNION ALL ".join(
+        'SELECT count(*) FROM "%s"' % t for t in tables)).split()
+    assert [int(n) for n in total] == [0] * len(tables)
+    # and it is still an empty target: a sound source goes in afterwards
+    r = run("migrate-to", url, "--db", migrated.src.db)
+    assert r.returncode == 0, r.stderr
