@@ -11,6 +11,7 @@
 #include "circles/circles.h"
 #include "export/export.h"
 #include "mail/mail.h"
+#include "migrate_to.h"
 #include "moderation/moderation.h"
 #include "modules.h"
 #include "net/net.h"
@@ -797,38 +798,32 @@ static int cmd_migrate(void)
 	return exit_for(rc);
 }
 
-/* scholia migrate-to URL: the --db SQLite database into an empty
- * PostgreSQL one (docs/scaling.md). */
+/* scholia migrate-to URL: --db (SQLite, its server stopped) into an empty
+ * PostgreSQL database (migrate_to.c). */
 static int cmd_migrate_to(const char *url)
 {
-	struct store_opts so = STORE_OPTS_INIT;
-	struct store *src, *dst;
-	char err[512] = "";
-	int rc;
+	struct migrate_to_opts mo = {
+		.source = ostr("--db"),
+		.target = url,
+		.migrations_dir = find_dir("--migrations", "migrations"),
+		.key_file = ostr("--key-file"),
+		.out = stdout,
+	};
+	int lock = -2, rc;
 
-	if (store_is_file(url) || !store_is_file(ostr("--db"))) {
-		fprintf(stderr, "scholia migrate-to: copies the SQLite "
-				"database of --db into a postgresql:// URL\n");
-		return EXIT_USAGE;
+	if (store_is_file(mo.source) && access(mo.source, F_OK) == 0)
+		lock = db_lock();
+	if (lock == -1) {
+		fprintf(stderr,
+			"scholia migrate-to: a server is running on "
+			"%s; stop it first\n",
+			mo.source);
+		return EXIT_DB;
 	}
-	rc = open_db(&src, true);
-	if (rc)
-		return exit_for(rc);
-	so.path = url;
-	so.migrations_dir = find_dir("--migrations", "migrations");
-	so.migrate = true;
-	rc = store_open(&so, &dst, err, sizeof(err));
-	if (rc == 0) {
-		rc = store_copy(src, dst, stdout, err, sizeof(err));
-		store_close(dst);
-	}
-	store_close(src);
-	if (rc)
-		fprintf(stderr, "scholia migrate-to: %s\n", err);
-	else
-		printf("copied %s into the PostgreSQL database\n",
-		       ostr("--db"));
-	return exit_for(rc);
+	rc = migrate_to(&mo);
+	if (lock >= 0)
+		close(lock);
+	return rc == SCH_ECONFLICT ? 1 : exit_for(rc);
 }
 
 static int cmd_import(const char *path)

@@ -21,6 +21,8 @@ struct store {
 	size_t cache_cap, cache_used;
 	int last_rc;  /* the engine's last error code (0: none) */
 	int last_sch; /* that error as a negative SCH_E* code */
+	char **kept;  /* SQL built at run time (store_keep_sql) */
+	size_t nkept, kept_cap;
 };
 
 /* The head of every cached statement. */
@@ -76,11 +78,6 @@ struct store_ops {
 int pg_listener_fd(struct store_listener *l);
 int pg_listener_next(struct store_listener *l, char *buf, size_t len);
 void pg_listener_close(struct store_listener *l);
-
-/* The engines' own handles, for store/copy.c alone: sqlite3 * and
- * PGconn * (void here so that this header includes neither library). */
-void *store_sqlite_handle(struct store *s);
-void *store_pg_conn(struct store *s);
 
 extern const struct store_ops store_sqlite_ops;
 extern const struct store_ops store_pg_ops;

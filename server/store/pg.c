@@ -818,11 +818,6 @@ static int pg_backup(struct store *s, const char *path, char *err,
 	return 0;
 }
 
-void *store_pg_conn(struct store *s)
-{
-	return PG(s)->conn;
-}
-
 static const char SQL_NOTIFY[] = "SELECT pg_notify(?, ?)";
 
 static int pg_notify(struct store *s, const char *channel, const char *payload)

@@ -618,11 +618,6 @@ static int sq_has_table(struct store *s, const char *name)
 	return rc < 0 ? rc : n > 0;
 }
 
-void *store_sqlite_handle(struct store *s)
-{
-	return DB(s);
-}
-
 /* One node: nobody else to tell, nothing to listen to. */
 static int sq_notify(struct store *s, const char *channel, const char *payload)
 {

@@ -129,6 +129,23 @@ void store_cache_free(struct store *s, void (*free_stmt)(struct store_stmt *))
 	free(s->cache);
 	s->cache = NULL;
 	s->cache_cap = s->cache_used = 0;
+	/* the statements keyed by these texts are gone: the texts may go */
+	for (size_t i = 0; i < s->nkept; i++)
+		free(s->kept[i]);
+	free(s->kept);
+	s->kept = NULL;
+	s->nkept = s->kept_cap = 0;
+}
+
+const char *store_keep_sql(struct store *s, char *sql)
+{
+	for (size_t i = 0; i < s->nkept; i++)
+		if (strcmp(s->kept[i], sql) == 0) {
+			free(sql);
+			return s->kept[i];
+		}
+	*VEC_PUSH(s->kept, s->nkept, s->kept_cap) = sql;
+	return sql;
 }
 
 /* ---- statements ---- */
@@ -161,6 +178,35 @@ struct store_stmt *store_query(struct store *s, const char *sql,
 	st = query_va(s, sql, types, ap);
 	va_end(ap);
 	return st;
+}
+
+/* Calls store_query with the STORE_MAX_TEXTS arguments of v: a variadic
+ * call may pass more arguments than the callee reads, so one call covers
+ * every n up to the limit (types has n letters). */
+#define V8(o)                                                                  \
+	v[o], v[o + 1], v[o + 2], v[o + 3], v[o + 4], v[o + 5], v[o + 6],      \
+		v[o + 7]
+
+struct store_stmt *store_query_texts(struct store *s, const char *sql, size_t n,
+				     const char *const *vals)
+{
+	const char *v[STORE_MAX_TEXTS] = {0};
+	char types[STORE_MAX_TEXTS + 1];
+
+	if (n > STORE_MAX_TEXTS) {
+		log_error("store", "%zu parameters, more than %d: %.200s", n,
+			  STORE_MAX_TEXTS, sql);
+		s->last_sch = SCH_EINVAL;
+		return NULL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		v[i] = vals[i];
+		types[i] = 't';
+	}
+	types[n] = '\0';
+	_Static_assert(STORE_MAX_TEXTS == 64, "V8 below covers 64 arguments");
+	return store_query(s, sql, types, V8(0), V8(8), V8(16), V8(24), V8(32),
+			   V8(40), V8(48), V8(56));
 }
 
 int store_row(struct store_stmt *st)

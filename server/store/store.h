@@ -115,6 +115,21 @@ const void *store_blob(struct store_stmt *st, int col, size_t *len);
 /* Copies of a text column (NULL stays NULL); caller frees. */
 char *store_text_dup(struct store_stmt *st, int col);
 
+/*
+ * SQL built at run time (table and column names that only the schema
+ * knows, as in store/copy.c). The cache keys statements by the address of
+ * their text, so such a text must live as long as the connection:
+ * store_keep_sql() takes sql (malloc'd) and returns the connection's copy
+ * of that text (the same pointer for the same text), freed at close.
+ */
+const char *store_keep_sql(struct store *s, char *sql);
+/* store_query() for a statement whose n parameters (at most
+ * STORE_MAX_TEXTS) are all text, from an array (a NULL binds NULL); the
+ * engine converts each to its column's type as it would a literal. */
+#define STORE_MAX_TEXTS 64
+struct store_stmt *store_query_texts(struct store *s, const char *sql, size_t n,
+				     const char *const *vals);
+
 /* Runs a statement to completion. Returns 0 or negative SCH_E*. */
 int store_run(struct store *s, const char *sql, const char *types, ...);
 /* Runs one that yields at most one row with an integer in column 0:
@@ -183,18 +198,28 @@ int store_migration_print(struct store *s, const char *dir, FILE *out);
  * backup (a database file), or pg_dump's custom format for PostgreSQL. */
 int store_backup(struct store *s, const char *path, char *err, size_t errlen);
 
-/*
- * Copies every row of src (a SQLite database) into dst (an empty
- * PostgreSQL database migrated to the same version) in one transaction;
- * one line per table to progress (may be NULL). `scholia migrate-to`.
- */
-int store_copy(struct store *src, struct store *dst, FILE *progress, char *err,
-	       size_t errlen);
-
 /* Copies the database file in (checked with quick_check first: a file that
  * is not a sound database is SCH_ECORRUPT) into a new file out. Used by
  * `scholia restore`, which moves the result into place. */
 int store_restore(const char *in, const char *out, char *err, size_t errlen);
+
+/*
+ * scholia migrate-to (store/copy.c): copies every row of the SQLite
+ * database src into the PostgreSQL database dst, both migrated to the same
+ * version, inside dst's transaction (the caller begins it and commits or
+ * rolls back): every table of dst's schema but schema_migrations, parents
+ * before the tables that refer to them, generated columns (search's
+ * tsvector) computed again, then each identity sequence set past the
+ * largest id so new rows get new ids. report (may be NULL) hears each
+ * table and its row count. 0, or a negative SCH_E* code with the reason in
+ * err (SCH_EINVAL: not SQLite into PostgreSQL, or the schemas differ).
+ */
+int store_copy(struct store *src, struct store *dst,
+	       void (*report)(void *arg, const char *table, int64_t rows),
+	       void *arg, char *err, size_t errlen);
+/* 0 when no table of dst (schema_migrations aside) holds a row;
+ * SCH_ECONFLICT naming one that does in err, or another SCH_E* code. */
+int store_copy_check_empty(struct store *dst, char *err, size_t errlen);
 
 /*
  * Cross-node signals (PostgreSQL's NOTIFY/LISTEN; SQLite has one node and
