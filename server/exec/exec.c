@@ -34,6 +34,7 @@
  *
  * Lock order: fx.lock, then ex.lock, then ex.out_lock.
  */
+#include "exec/later.h"
 #include "rpc/internal.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -570,6 +571,105 @@ static void ctx_init(struct rpc_ctx *ctx, uint64_t conn, time_t now)
 	ctx_init_db(ctx, conn, now, ex.opts.db);
 }
 
+/* ---- work left for the end of the batch (exec/later.h) ---- */
+
+struct later {
+	exec_later_fn fn;
+	void *arg;
+	void (*free_arg)(void *);
+};
+
+/* executor thread only */
+static struct {
+	struct later *v;
+	size_t n, cap;
+	bool failed; /* a run failed: the batch must not commit */
+} lt;
+/* set while a lean write runs on the executor */
+static _Thread_local bool later_open;
+
+bool exec_later(exec_later_fn fn, void *arg, void (*free_arg)(void *))
+{
+	if (!later_open)
+		return false;
+	if (lt.n == lt.cap) {
+		lt.cap = lt.cap ? lt.cap * 2 : 64;
+		lt.v = xrealloc(lt.v, lt.cap * sizeof(*lt.v));
+	}
+	lt.v[lt.n].fn = fn;
+	lt.v[lt.n].arg = arg;
+	lt.v[lt.n].free_arg = free_arg;
+	lt.n++;
+	return true;
+}
+
+/* Drops the work queued since mark (the call that queued it failed). */
+static void later_drop(size_t mark)
+{
+	for (size_t i = mark; i < lt.n; i++)
+		if (lt.v[i].free_arg)
+			lt.v[i].free_arg(lt.v[i].arg);
+	if (mark < lt.n)
+		lt.n = mark;
+}
+
+/* Runs the queued work now, in the batch's transaction. */
+static void later_run(time_t now)
+{
+	struct rpc_ctx ctx;
+
+	if (!lt.n)
+		return;
+	ctx_init_db(&ctx, 0, now, ex.opts.db);
+	ctx.method = "(later)";
+	for (size_t i = 0; i < lt.n; i++) {
+		int rc = lt.failed ? 0 : lt.v[i].fn(&ctx, lt.v[i].arg);
+
+		if (rc) {
+			log_error("exec",
+				  "work at the end of a batch failed: "
+				  "%s; the batch is rolled back",
+				  store_errmsg(ex.opts.db));
+			lt.failed = true;
+		}
+		if (lt.v[i].free_arg)
+			lt.v[i].free_arg(lt.v[i].arg);
+	}
+	lt.n = 0;
+	rpc_ctx_drop(&ctx);
+	rpc_ctx_clear_error(&ctx);
+}
+
+/* The writes whose later work may wait for the end of the batch: every
+ * other call first sees it done. */
+static bool lean_write(json_t *req)
+{
+	const char *m = json_string_value(
+		json_is_object(req) ? json_object_get(req, "method") : NULL);
+
+	return m && (strcmp(m, "annotation.create") == 0 ||
+		     strcmp(m, "reply.create") == 0);
+}
+
+/* Runs one request of a message on db (see run_message). */
+static json_t *dispatch_one(struct rpc_ctx *ctx, json_t *req, bool on_exec,
+			    time_t now, bool *deferred)
+{
+	bool lean = on_exec && lean_write(req);
+	size_t mark;
+	json_t *r;
+
+	if (on_exec && !lean)
+		later_run(now);
+	mark = lt.n;
+	later_open = lean;
+	r = rpc_dispatch(ctx, req, deferred);
+	later_open = false;
+	if (lean && ctx->err_code)
+		later_drop(mark);
+	return r;
+}
+
 static struct pending *pending_new(uint64_t conn)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
@@ -687,8 +787,8 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 			json_t *r;
 
 			ctx_init_db(&ctx, j->conn, now, db);
-			r = rpc_dispatch(&ctx, json_array_get(msg, i),
-					 &deferred);
+			r = dispatch_one(&ctx, json_array_get(msg, i), on_exec,
+					 now, &deferred);
 			if (r && ctx.raw_result)
 				json_object_set_new(r, "result",
 						    rpc_take_raw_json(&ctx));
@@ -718,7 +818,7 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 		}
 		return;
 	}
-	p->resp = rpc_dispatch(&ctx, msg, &deferred);
+	p->resp = dispatch_one(&ctx, msg, on_exec, now, &deferred);
 	if (ctx.raw_result) {
 		p->raw = ctx.raw_result;
 		ctx.raw_result = NULL;
@@ -1207,6 +1307,8 @@ static void run_batch(struct job *jobs, time_t now)
 			job_free(j);
 			continue;
 		}
+		if (j->kind != JOB_MSG)
+			later_run(now);
 		switch (j->kind) {
 		case JOB_OPEN:
 			if (in_tx)
@@ -1227,6 +1329,7 @@ static void run_batch(struct job *jobs, time_t now)
 		}
 		job_free(j);
 	}
+	later_run(now);
 	if (in_tx && now - ex.last_tick >= 1) {
 		ex.last_tick = now;
 		run_tick(now);
@@ -1235,7 +1338,9 @@ static void run_batch(struct job *jobs, time_t now)
 		ex.last_session_check = now;
 		run_session_check(now);
 	}
-	if (in_tx) {
+	if (in_tx && lt.failed) {
+		store_rollback(db);
+	} else if (in_tx) {
 		rc = store_commit(db);
 		if (rc) {
 			log_error("exec", "commit failed: %s (%s)",
@@ -1245,6 +1350,7 @@ static void run_batch(struct job *jobs, time_t now)
 			committed = true;
 		}
 	}
+	lt.failed = false;
 	{
 		struct out_chain chain = {NULL, NULL};
 
@@ -1563,6 +1669,10 @@ void rpc_exec_stop(void)
 	u64map_each(&fx.conns, free_conn, NULL);
 	u64map_free(&fx.conns);
 	fx.ready_head = fx.ready_tail = NULL;
+	later_drop(0);
+	free(lt.v);
+	lt.v = NULL;
+	lt.cap = 0;
 	free(ex.done);
 	ex.done = NULL;
 	ex.ndone = ex.done_cap = 0;

@@ -13,6 +13,7 @@
 #include "util/vec.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -481,9 +482,19 @@ int store_open_reader(const struct store *s, struct store **out)
 	return rc;
 }
 
+/* Before the library's first use: each connection is used by one thread
+ * at a time (SQLITE_OPEN_NOMUTEX below), and no memory statistics (they
+ * take a global mutex on every allocation). */
+static void store_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const struct store_opts *opts, struct store **out, char *err,
 	       size_t errlen)
 {
+	static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 	struct store *s = xcalloc(1, sizeof(*s));
 	int flags, rc;
 	bool memory = strcmp(opts->path, ":memory:") == 0;
@@ -499,6 +510,7 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 	flags = opts->readonly ? SQLITE_OPEN_READONLY
 			       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
+	pthread_once(&config_once, store_config);
 	rc = sqlite3_open_v2(opts->path, &s->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", opts->path,
@@ -507,6 +519,10 @@ int store_open(const struct store_opts *opts, struct store **out, char *err,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
+	/* the writer: more small allocations served from lookaside */
+	if (!opts->readonly && !opts->query_only)
+		sqlite3_db_config(s->db, SQLITE_DBCONFIG_LOOKASIDE, NULL, 1200,
+				  1000);
 	sqlite3_busy_timeout(s->db, opts->busy_timeout_ms);
 	/* Probe the file: a corrupt or foreign file fails here. */
 	rc = store_exec(s, "SELECT count(*) FROM sqlite_master");
