@@ -587,6 +587,12 @@ static struct {
 } lt;
 /* set while a lean write runs on the executor */
 static _Thread_local bool later_open;
+static atomic_ulong rollbacks;
+
+unsigned long exec_rollbacks(void)
+{
+	return atomic_load(&rollbacks);
+}
 
 bool exec_later(exec_later_fn fn, void *arg, void (*free_arg)(void *))
 {
@@ -1340,12 +1346,14 @@ static void run_batch(struct job *jobs, time_t now)
 	}
 	if (in_tx && lt.failed) {
 		store_rollback(db);
+		atomic_fetch_add(&rollbacks, 1);
 	} else if (in_tx) {
 		rc = store_commit(db);
 		if (rc) {
 			log_error("exec", "commit failed: %s (%s)",
 				  store_errmsg(db), store_last_error_kind(db));
 			store_rollback(db);
+			atomic_fetch_add(&rollbacks, 1);
 		} else {
 			committed = true;
 		}

@@ -29,4 +29,9 @@ typedef int (*exec_later_fn)(struct rpc_ctx *ctx, void *arg);
  * free_arg (may be NULL) frees arg after the run or when dropped. */
 bool exec_later(exec_later_fn fn, void *arg, void (*free_arg)(void *));
 
+/* How many batches the executor has rolled back so far: a cache of
+ * written state kept on the executor (pace.c) drops what it holds when
+ * this changes, as its writes since may not be on disk. */
+unsigned long exec_rollbacks(void);
+
 #endif
