@@ -149,6 +149,22 @@ static struct {
 	.out_lock = PTHREAD_MUTEX_INITIALIZER,
 };
 
+/* The checkpointer: WAL checkpoints on a connection of its own, so that
+ * copying the log into the database (and its fsync) never runs inside a
+ * commit on the executor (SQLite's automatic checkpoint, turned off on the
+ * executor's connection when this thread runs). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	struct store *db; /* NULL: not running */
+	bool stopping;
+	unsigned long commits; /* batches committed since the last one */
+} ck = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
 /* The front stage: connections, their message queues, the read pool. */
 static struct {
 	pthread_mutex_t lock;
@@ -1358,6 +1374,12 @@ static void run_batch(struct job *jobs, time_t now)
 			committed = true;
 		}
 	}
+	if (committed && ck.db) {
+		pthread_mutex_lock(&ck.lock);
+		if (ck.commits++ == 0)
+			pthread_cond_signal(&ck.cond);
+		pthread_mutex_unlock(&ck.lock);
+	}
 	lt.failed = false;
 	{
 		struct out_chain chain = {NULL, NULL};
@@ -1614,6 +1636,59 @@ static void *front_main(void *arg)
 	return NULL;
 }
 
+/* A passive checkpoint after commits, at most every CK_EVERY_MS: it
+ * never blocks the writer or the readers, and copies what no reader still
+ * needs; the log restarts from its beginning once all of it is copied. */
+#define CK_EVERY_MS 50
+
+static void *ck_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ck.lock);
+	for (;;) {
+		while (!ck.commits && !ck.stopping)
+			pthread_cond_wait(&ck.cond, &ck.lock);
+		if (ck.stopping)
+			break;
+		ck.commits = 0;
+		pthread_mutex_unlock(&ck.lock);
+		if (store_exec(ck.db, "PRAGMA wal_checkpoint(PASSIVE)"))
+			log_warn("exec", "checkpoint: %s", store_errmsg(ck.db));
+		usleep(CK_EVERY_MS * 1000);
+		pthread_mutex_lock(&ck.lock);
+	}
+	pthread_mutex_unlock(&ck.lock);
+	return NULL;
+}
+
+static void ck_start(struct store *writer)
+{
+	ck.db = NULL;
+	ck.stopping = false;
+	ck.commits = 0;
+	if (store_open_reader(writer, &ck.db))
+		return; /* in memory: SQLite's own checkpoints */
+	if (store_exec(writer, "PRAGMA wal_autocheckpoint=0") ||
+	    pthread_create(&ck.thread, NULL, ck_main, NULL)) {
+		store_exec(writer, "PRAGMA wal_autocheckpoint=4000");
+		store_close(ck.db);
+		ck.db = NULL;
+	}
+}
+
+static void ck_stop(void)
+{
+	if (!ck.db)
+		return;
+	pthread_mutex_lock(&ck.lock);
+	ck.stopping = true;
+	pthread_cond_signal(&ck.cond);
+	pthread_mutex_unlock(&ck.lock);
+	pthread_join(ck.thread, NULL);
+	store_close(ck.db);
+	ck.db = NULL;
+}
+
 int rpc_exec_start(const struct rpc_exec_opts *opts)
 {
 	int readers;
@@ -1634,6 +1709,8 @@ int rpc_exec_start(const struct rpc_exec_opts *opts)
 			fx.dbs[i] = NULL; /* in memory: everything on the
 					     executor */
 	}
+	if (readers > 0)
+		ck_start(opts->db);
 	if (pthread_create(&ex.thread, NULL, exec_main, NULL))
 		return SCH_EIO;
 	ex.running = true;
@@ -1670,6 +1747,7 @@ void rpc_exec_stop(void)
 	pthread_mutex_unlock(&ex.lock);
 	pthread_join(ex.thread, NULL);
 	ex.running = false;
+	ck_stop();
 	for (int i = 0; i < fx.nthreads; i++) {
 		store_close(fx.dbs[i]);
 		fx.dbs[i] = NULL;
