@@ -841,6 +841,7 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	char *html;
 	int rc;
 
+	(void)result; /* the result is raw: th_publish_post_raw */
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "annotation", true, &ann) ||
 	    th_param_body(ctx, params, &body) ||
@@ -874,26 +875,39 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_REPLY, "iIittii", ann, parent, me, body,
 		       html, now, now);
-	free(html);
-	if (rc)
+	if (rc) {
+		free(html);
 		goto fail_store;
+	}
 	id = store_last_id(db);
-	rc = th_post_load(db, TH_REPLY, id, &p);
-	if (rc)
-		goto fail_store;
+	/* the reply as written (no reload): no reactions yet */
+	memset(&p, 0, sizeof(p));
+	p.kind = TH_REPLY;
+	p.id = id;
+	p.circle = a.circle;
+	p.chapter = a.chapter;
+	p.annotation = ann;
+	p.parent = parent;
+	p.author = me;
+	p.position = -1;
+	p.created_at = p.updated_at = now;
+	p.private_ = a.private_;
+	p.locked = a.locked;
+	p.body = xstrdup(body);
+	p.body_html = html;
+	p.order = th_chapter_order(db, a.chapter);
+	p.fresh = true;
 	if (!p.private_)
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
 	if (!rc)
 		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
+	/* the result is the event's data (th_publish_post_raw) */
 	if (!rc)
-		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
-					   result);
+		rc = th_publish_post_raw(ctx, "reply.created", &p);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
-		json_decref(*result);
-		*result = NULL;
 		goto fail_store;
 	}
 	th_post_free(&p);

@@ -336,7 +336,8 @@ int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 	th_post_vis(db, p, &item);
 	full = th_post_json(db, p, 0, VIS_FULL);
 	/* what th_post_json(VIS_REDACTED) gives: no body, hidden */
-	redacted = json_deep_copy(full);
+	redacted =
+		json_copy(full); /* shallow: only its own three keys change */
 	json_object_set_new(redacted, "body", json_null());
 	json_object_set_new(redacted, "body_html", json_null());
 	json_object_set_new(redacted, "hidden", json_true());
@@ -370,7 +371,8 @@ int th_publish_post_raw(struct rpc_ctx *ctx, const char *type,
 
 	th_post_vis(db, p, &item);
 	full = th_post_json(db, p, 0, VIS_FULL);
-	redacted = json_deep_copy(full);
+	redacted =
+		json_copy(full); /* shallow: only its own three keys change */
 	json_object_set_new(redacted, "body", json_null());
 	json_object_set_new(redacted, "body_html", json_null());
 	json_object_set_new(redacted, "hidden", json_true());

@@ -147,6 +147,33 @@ def test_created_object_is_the_stored_one(server, world):
         assert a["my_reactions"] == [] and a["reply_count"] == 0
 
 
+def test_created_reply_is_the_stored_one(server, world):
+    m = world.join("lwh")
+    a = m.call("annotation.create", {
+        "circle": world.circle, "chapter": world.ch, "target": None,
+        "body": "a thread", "visibility": "circle"})
+    r1 = m.call("reply.create", {"annotation": a["id"], "body": "_first_"})
+    r2 = world.owner.call("reply.create", {"annotation": a["id"],
+                                           "body": "second",
+                                           "parent": r1["id"]})
+    got = m.call("annotation.get", {"annotation": a["id"]})
+    stored = {r["id"]: r for r in got["replies"]}
+    for r in (r1, r2):
+        s = dict(stored[r["id"]])
+        s.pop("versions", None)
+        s.pop("replies", None)
+        mine = dict(r)
+        # the caller's reactions are the caller's: none on a new reply
+        assert mine["my_reactions"] == []
+        if r is r2:
+            mine["my_reactions"] = s["my_reactions"]
+        assert mine == s
+    assert r1["body_html"].startswith("<p><em>first</em>")
+    assert r2["parent"] == r1["id"] and r2["annotation"] == a["id"]
+    assert got["reply_count"] == 2
+
+
+# last: it restarts the server (the world's connections close)
 def test_limits_survive_a_restart(server, world):
     m = world.join("lwg")
     got = batch(m, [create(world.circle, world.ch, "r %d" % i, i + 1)
