@@ -604,6 +604,16 @@ static struct {
 /* set while a lean write runs on the executor */
 static _Thread_local bool later_open;
 static atomic_ulong rollbacks;
+/* the lean run (exec/later.h), executor thread only */
+static unsigned long lean_run;
+
+bool exec_lean_run(unsigned long *run)
+{
+	if (!later_open)
+		return false;
+	*run = lean_run;
+	return true;
+}
 
 unsigned long exec_rollbacks(void)
 {
@@ -681,8 +691,10 @@ static json_t *dispatch_one(struct rpc_ctx *ctx, json_t *req, bool on_exec,
 	size_t mark;
 	json_t *r;
 
-	if (on_exec && !lean)
+	if (on_exec && !lean) {
 		later_run(now);
+		lean_run++;
+	}
 	mark = lt.n;
 	later_open = lean;
 	r = rpc_dispatch(ctx, req, deferred);
@@ -1297,6 +1309,7 @@ static void run_batch(struct job *jobs, time_t now)
 	/* BEGIN IMMEDIATE waits up to the busy timeout (5 s) for another
 	 * process's write lock; past it, this batch is answered with errors
 	 * and the next batch tries again */
+	lean_run++; /* a new batch: others may have written between */
 	rc = store_begin(db);
 	if (rc)
 		log_error("exec", "cannot begin a transaction: %s (%s)",
@@ -1329,8 +1342,10 @@ static void run_batch(struct job *jobs, time_t now)
 			job_free(j);
 			continue;
 		}
-		if (j->kind != JOB_MSG)
+		if (j->kind != JOB_MSG) {
 			later_run(now);
+			lean_run++;
+		}
 		switch (j->kind) {
 		case JOB_OPEN:
 			if (in_tx)
@@ -1352,6 +1367,7 @@ static void run_batch(struct job *jobs, time_t now)
 		job_free(j);
 	}
 	later_run(now);
+	lean_run++;
 	if (in_tx && now - ex.last_tick >= 1) {
 		ex.last_tick = now;
 		run_tick(now);

@@ -29,6 +29,17 @@ typedef int (*exec_later_fn)(struct rpc_ctx *ctx, void *arg);
  * free_arg (may be NULL) frees arg after the run or when dropped. */
 bool exec_later(exec_later_fn fn, void *arg, void (*free_arg)(void *));
 
+/*
+ * A lean run: consecutive lean writes of one batch, with no other call,
+ * job or batch between them. Within one, nothing but lean writes changes
+ * the database (the batch holds the write lock; any other call ends the
+ * run), so state a lean write loaded may be reused by the next ones of the
+ * run as long as the lean writes themselves keep it right (threads/ keeps
+ * the caller's viewer so). Returns false outside a lean write on the
+ * executor; else sets *run to the current run's number.
+ */
+bool exec_lean_run(unsigned long *run);
+
 /* How many batches the executor has rolled back so far: a cache of
  * written state kept on the executor (pace.c) drops what it holds when
  * this changes, as its writes since may not be on disk. */

@@ -108,17 +108,90 @@ static int th_not_found(struct rpc_ctx *ctx)
 	return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
 }
 
+/*
+ * The viewers lean writes loaded in the current lean run (exec/later.h):
+ * a member posting several times in one batch loads it once. Executor
+ * thread only (exec_lean_run() is false anywhere else). The lean writes
+ * change one input of it, the poster's chapter marks: th_viewer_posted()
+ * drops an entry the new mark would change.
+ */
+#define TH_VIEWERS 64
+static struct {
+	unsigned long run;
+	unsigned n, next;
+	struct vis_viewer v[TH_VIEWERS];
+} thv;
+
+static struct vis_viewer *th_viewer_cached(int64_t circle, int64_t account,
+					   bool is_admin, bool *usable)
+{
+	unsigned long run;
+
+	*usable = exec_lean_run(&run);
+	if (!*usable)
+		return NULL;
+	if (run != thv.run) {
+		thv.run = run;
+		thv.n = thv.next = 0;
+		return NULL;
+	}
+	for (unsigned i = 0; i < thv.n; i++)
+		if (thv.v[i].circle == circle && thv.v[i].account == account &&
+		    thv.v[i].is_admin == is_admin)
+			return &thv.v[i];
+	return NULL;
+}
+
+/* account posted in chapter of circle (circles_mark_posted): a kept
+ * viewer without that mark is dropped (the mark changes its list). */
+static void th_viewer_posted(int64_t circle, int64_t account, int64_t chapter)
+{
+	unsigned long run;
+
+	if (!exec_lean_run(&run) || run != thv.run)
+		return;
+	for (unsigned i = 0; i < thv.n; i++) {
+		struct vis_viewer *v = &thv.v[i];
+		bool met = false;
+
+		if (v->circle != circle || v->account != account)
+			continue;
+		for (int k = 0; k < v->nposted; k++)
+			met = met || v->posted[k] == chapter;
+		if (!met)
+			v->circle = 0; /* never matches again */
+	}
+}
+
 /* The caller's viewer in circle; -32004 "not found" unless the caller may
  * see it (the access gate, circles/circles.h: the message names no circle,
  * as the caller may have asked for a post). */
 static int th_viewer(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
 {
-	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
-			      rpc_is_admin(ctx), v);
+	bool usable;
+	const struct vis_viewer *c = th_viewer_cached(
+		circle, rpc_account(ctx), rpc_is_admin(ctx), &usable);
+	int rc;
 
+	if (c) {
+		*v = *c;
+		return 0;
+	}
+	rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			  rpc_is_admin(ctx), v);
 	if (rc == SCH_ENOTFOUND)
 		return th_not_found(ctx);
-	return rc ? rpc_fail_store(ctx, rc) : 0;
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (usable) {
+		unsigned i = thv.next;
+
+		thv.next = (thv.next + 1) % TH_VIEWERS;
+		if (thv.n < TH_VIEWERS)
+			thv.n++;
+		thv.v[i] = *v;
+	}
+	return 0;
 }
 
 /* Posting, replying, reacting and following need membership: a site admin
@@ -245,8 +318,10 @@ static int th_announce_annotation(struct rpc_ctx *ctx, struct th_post *p,
 {
 	int rc = 0;
 
-	if (!p->private_)
+	if (!p->private_) {
 		rc = circles_mark_posted(ctx, p->circle, me, p->chapter);
+		th_viewer_posted(p->circle, me, p->chapter);
+	}
 	if (!rc)
 		rc = th_index(ctx, EVENTS_POST_CREATED, p);
 	if (!rc && !result)
@@ -897,8 +972,10 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	p.body_html = html;
 	p.order = th_chapter_order(db, a.chapter);
 	p.fresh = true;
-	if (!p.private_)
+	if (!p.private_) {
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
+		th_viewer_posted(p.circle, me, p.chapter);
+	}
 	if (!rc)
 		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
 	/* the result is the event's data (th_publish_post_raw) */

@@ -173,6 +173,49 @@ def test_created_reply_is_the_stored_one(server, world):
     assert got["reply_count"] == 2
 
 
+def test_viewer_kept_in_a_batch_follows_changes(server, world):
+    """Lean writes of one batch reuse the poster's viewer: any other call
+    (here circle.leave) ends that, and a new chapter mark updates it."""
+    m = world.join("lwi")
+    # its mark in the chapter exists: the batch's first post keeps the
+    # viewer it loaded
+    m.call("annotation.create", {"circle": world.circle, "chapter": world.ch,
+                                 "target": None, "body": "first",
+                                 "visibility": "circle"})
+    got = batch(m, [
+        create(world.circle, world.ch, "before leaving", 1),
+        {"jsonrpc": "2.0", "id": 2, "method": "circle.leave",
+         "params": {"circle": world.circle}},
+        create(world.circle, world.ch, "after leaving", 3)])
+    assert "result" in got[1] and "result" in got[2]
+    # no longer a member: refused at once, in the same transaction
+    assert got[3]["error"]["code"] in (-32004, -32003)
+    # post first: a member's first post in a chapter opens the others'
+    # threads there to it, for the next call of the same batch too
+    c = world.owner.call("circle.create", {"name": "First lean",
+                                           "book": world.book})["id"]
+    world.owner.call("circle.update", {"circle": c, "post_first": True})
+    code = world.owner.call("circle.invite", {"circle": c})["code"]
+    a = world.join("lwj")
+    b = world.join("lwk")
+    for x in (a, b):
+        x.call("circle.join", {"code": code})
+    ch2 = world.chapters[1]
+    t = a.call("annotation.create", {"circle": c, "chapter": ch2,
+                                     "target": None, "body": "withheld",
+                                     "visibility": "circle"})
+    e = b.error("reply.create", {"annotation": t["id"], "body": "too soon"})
+    assert e["code"] == -32004
+    # b posts in another chapter first (its viewer is kept), then in ch2,
+    # then replies to a's thread there: all in one batch
+    got = batch(b, [
+        create(c, world.ch, "elsewhere", 1),
+        create(c, ch2, "my own view", 2),
+        {"jsonrpc": "2.0", "id": 3, "method": "reply.create",
+         "params": {"annotation": t["id"], "body": "now I may"}}])
+    assert codes(got) == [0, 0, 0]
+
+
 # last: it restarts the server (the world's connections close)
 def test_limits_survive_a_restart(server, world):
     m = world.join("lwg")
