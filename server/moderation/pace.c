@@ -55,13 +55,67 @@ static const char SQL_PRUNE[] =
 	" AND rowid < (SELECT max(rowid) FROM post_times"
 	" WHERE circle = ?1 AND account = ?2)";
 
+/* Mutes and slow modes read in the current lean run (exec/later.h:
+ * they change only through other calls, which end the run). */
+#define PACE_MEMO 64
+static struct {
+	unsigned long run;
+	unsigned n, next;
+	struct {
+		int64_t circle, account; /* account 0: the circle's slow mode */
+		int64_t value;
+		int rc;
+	} e[PACE_MEMO];
+} pm;
+
+static bool memo_get(int64_t circle, int64_t account, int64_t *value, int *rc)
+{
+	unsigned long run;
+
+	if (!exec_lean_run(&run))
+		return false;
+	if (run != pm.run) {
+		pm.run = run;
+		pm.n = pm.next = 0;
+		return false;
+	}
+	for (unsigned i = 0; i < pm.n; i++)
+		if (pm.e[i].circle == circle && pm.e[i].account == account) {
+			*value = pm.e[i].value;
+			*rc = pm.e[i].rc;
+			return true;
+		}
+	return false;
+}
+
+static void memo_put(int64_t circle, int64_t account, int64_t value, int rc)
+{
+	unsigned long run;
+	unsigned i;
+
+	if (rc < 0 || !exec_lean_run(&run) || run != pm.run)
+		return;
+	i = pm.next;
+	pm.next = (pm.next + 1) % PACE_MEMO;
+	if (pm.n < PACE_MEMO)
+		pm.n++;
+	pm.e[i].circle = circle;
+	pm.e[i].account = account;
+	pm.e[i].value = value;
+	pm.e[i].rc = rc;
+}
+
 int mod_muted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 	      int64_t *until)
 {
 	int rc;
 
+	if (account && memo_get(circle, account, until, &rc))
+		return rc;
 	rc = store_int_query(rpc_store(ctx), until, SQL_MUTED, "iii", circle,
 			     account, rpc_now(ctx));
+	if (account)
+		memo_put(circle, account, *until, rc);
 	return rc;
 }
 
@@ -341,7 +395,10 @@ static int pace_lean(struct rpc_ctx *ctx, const struct vis_viewer *v,
 		e->n -= old;
 	}
 	if (!vis_is_moderator(v)) {
-		rc = store_int_query(db, &slow, SQL_SLOW, "i", circle);
+		if (!memo_get(circle, 0, &slow, &rc)) {
+			rc = store_int_query(db, &slow, SQL_SLOW, "i", circle);
+			memo_put(circle, 0, slow, rc);
+		}
 		if (rc < 0)
 			return rpc_fail_store(ctx, rc);
 		if (rc == 1 && slow > 0 && e->last > 0 &&

@@ -19,6 +19,7 @@
 #include "books/books.h"
 #include "circles/circles.h"
 #include "events/events.h"
+#include "exec/later.h"
 #include "rpc/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -244,13 +245,57 @@ json_t *th_my_reactions_json(struct store *db, int kind, int64_t id,
 	return a;
 }
 
+/* Authors loaded in the current lean run (exec/later.h: an account's
+ * handle and name do not change within one); shared, never modified. */
+#define TH_AUTHORS 64
+static struct {
+	unsigned long run;
+	unsigned n, next;
+	int64_t account[TH_AUTHORS];
+	json_t *obj[TH_AUTHORS];
+} tha;
+
+static void th_authors_clear(void)
+{
+	for (unsigned i = 0; i < tha.n; i++)
+		json_decref(tha.obj[i]);
+	tha.n = tha.next = 0;
+}
+
 static json_t *th_author(struct store *db, int64_t account)
 {
-	json_t *a = auth_author_json(db, account);
+	static bool registered;
+	unsigned long run;
+	bool lean = exec_lean_run(&run);
+	json_t *a;
 
-	return a ? a
-		 : json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
-			     "handle", "display_name");
+	if (lean && !registered) {
+		registered = true;
+		atexit(th_authors_clear);
+	}
+	if (lean && run != tha.run) {
+		th_authors_clear();
+		tha.run = run;
+	}
+	for (unsigned i = 0; lean && i < tha.n; i++)
+		if (tha.account[i] == account)
+			return json_incref(tha.obj[i]);
+	a = auth_author_json(db, account);
+	if (!a)
+		a = json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
+			      "handle", "display_name");
+	if (lean) {
+		unsigned i = tha.next;
+
+		tha.next = (tha.next + 1) % TH_AUTHORS;
+		if (tha.n < TH_AUTHORS)
+			tha.n++;
+		else
+			json_decref(tha.obj[i]);
+		tha.account[i] = account;
+		tha.obj[i] = json_incref(a);
+	}
+	return a;
 }
 
 static json_t *th_str_or_null(const char *s)
