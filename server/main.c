@@ -14,6 +14,7 @@
 #include "modules.h"
 #include "net/net.h"
 #include "rpc/rpc.h"
+#include "search/search.h"
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/conf.h"
@@ -513,6 +514,9 @@ static const char *find_dir(const char *flag, const char *name)
 	return p;
 }
 
+/* The folder of sample books imported on first start (--content). */
+static const char *content_dir;
+
 /* The mail module's settings; links need an absolute base. */
 static void configure_mail(void)
 {
@@ -525,8 +529,8 @@ static void configure_mail(void)
 	mail_config.batch_window_s = (int)onum("--mail-batch-window");
 	mail_config.digest_hour = (int)onum("--digest-hour");
 	mail_config.give_up_s = (int)onum("--mail-give-up");
-	if (rpc_config.public_url && *rpc_config.public_url)
-		snprintf(base, sizeof(base), "%s", rpc_config.public_url);
+	if (*ostr("--public-url"))
+		snprintf(base, sizeof(base), "%s", ostr("--public-url"));
 	else
 		snprintf(base, sizeof(base), "http://%s:%ld", ostr("--host"),
 			 onum("--port"));
@@ -557,7 +561,7 @@ static void configure(void)
 	rpc_config.max_message = (size_t)onum("--max-message");
 	rpc_config.posts_per_minute = (int)onum("--posts-per-minute");
 	rpc_config.login_failures = (int)onum("--login-failures");
-	rpc_config.search_per_minute = (int)onum("--search-per-minute");
+	search_config.per_minute = (int)onum("--search-per-minute");
 	moderation_config.autohide_flags = (int)onum("--autohide-flags");
 	auth_config.registration = strcmp(reg, "invite") == 0	? 1
 				   : strcmp(reg, "closed") == 0 ? 2
@@ -566,8 +570,8 @@ static void configure(void)
 	auth_config.pwhash_mem = (size_t)onum("--pwhash-mem");
 	auth_config.session_idle_s = (int)onum("--session-idle");
 	auth_config.session_max_s = (int)onum("--session-max");
-	rpc_config.public_url = ostr("--public-url");
-	rpc_config.content_dir = find_dir("--content", "content");
+	circles_config.public_url = ostr("--public-url");
+	content_dir = find_dir("--content", "content");
 	circles_config.presence_idle_s = (int)onum("--presence-idle");
 	configure_mail();
 	if (ostr("--key-file")) {
@@ -702,10 +706,9 @@ static int cmd_serve(void)
 	rc = open_db(&db, true);
 	if (rc)
 		return exit_for(rc);
-	rc = books_ensure_content(db, rpc_config.content_dir);
+	rc = books_ensure_content(db, content_dir);
 	if (rc)
-		log_warn("main", "importing %s failed (%d)",
-			 rpc_config.content_dir, rc);
+		log_warn("main", "importing %s failed (%d)", content_dir, rc);
 	if (auth_no_accounts(db))
 		log_info("main", "no accounts yet: create the site admin with "
 				 "`scholia admin create-account --handle NAME "
@@ -884,7 +887,7 @@ static int cmd_admin(const char *what)
 
 		rc = auth_cli_create_account(
 			db, ostr("--handle"), ostr("--display-name"),
-			onum("--admin"), pw, rpc_config.public_url, stdout, err,
+			onum("--admin"), pw, ostr("--public-url"), stdout, err,
 			sizeof(err));
 		if (pw) {
 			memset(pw, 0, strlen(pw));
@@ -896,9 +899,9 @@ static int cmd_admin(const char *what)
 		char base[300];
 		const char *host = ostr("--host");
 
-		if (rpc_config.public_url && rpc_config.public_url[0])
+		if (*ostr("--public-url"))
 			snprintf(base, sizeof(base), "%s",
-				 rpc_config.public_url);
+				 ostr("--public-url"));
 		else
 			snprintf(base, sizeof(base), "%s://%s:%ld",
 				 ostr("--tls-cert") ? "https" : "http",
@@ -1014,7 +1017,7 @@ static int cmd_export(void)
 	if (rc)
 		return exit_for(rc);
 	rc = export_cli(db, onum("--circle"), ostr("--format"),
-			rpc_config.public_url, stdout, err, sizeof(err));
+			ostr("--public-url"), stdout, err, sizeof(err));
 	if (rc)
 		fprintf(stderr, "scholia export: %s\n",
 			err[0] ? err : "failed");

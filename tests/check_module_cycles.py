@@ -27,7 +27,7 @@ LAYERS = [
     ["circles", "notify"],
     ["auth", "books"],
     ["exec", "rpc"],
-    ["bus"],
+    ["bus", "http"],
     ["store"],
     ["events", "visibility"],
     ["util"],

@@ -15,6 +15,7 @@
 
 #include <sodium.h>
 
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -114,7 +115,7 @@ static int session_delete(struct rpc_ctx *ctx, const struct http_req *req,
 		}
 	}
 	buf_addf(&b, "%s=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0",
-		 RPC_SESSION_COOKIE);
+		 HTTP_SESSION_COOKIE);
 	if (req->tls)
 		buf_adds(&b, "; Secure");
 	free(resp->set_cookie);
@@ -125,6 +126,6 @@ static int session_delete(struct rpc_ctx *ctx, const struct http_req *req,
 
 void auth_http_init(void)
 {
-	rpc_http_register("POST", "/api/session", session_post);
-	rpc_http_register("DELETE", "/api/session", session_delete);
+	http_route_register("POST", "/api/session", session_post);
+	http_route_register("DELETE", "/api/session", session_delete);
 }

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "auth/auth.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 
 struct store;
@@ -43,7 +44,7 @@ int auth_pw_verify(const char *hash, const char *pw, size_t len, bool *rehash);
  * when the dictionary is missing (warned once). Thread-safe. */
 int auth_pw_weak(const char *pw, size_t len, const char *handle, char *why,
 		 size_t whylen);
-/* Configured limits (rpc_config, or libsodium INTERACTIVE when unset). */
+/* Configured limits (auth_config, or libsodium INTERACTIVE when unset). */
 unsigned long long auth_pw_ops(void);
 size_t auth_pw_mem(void);
 /* Wipes and frees a heap copy of a secret (NULL ignored). */
@@ -134,7 +135,7 @@ json_t *auth_login_json(struct store *db, int64_t account, const char *token,
  * HTTP call the continuation answers through rpc_http_resp().
  */
 /* ---- device.c: device cookies (R2-F5) ---- */
-#define AUTH_DEVICE_COOKIE "scholia_device"
+#define AUTH_DEVICE_COOKIE HTTP_DEVICE_COOKIE /* http/http.h */
 #define AUTH_DEVICE_MAX 128 /* bytes of a device value, NUL included */
 /* A new signed device value for account into out (AUTH_DEVICE_MAX). */
 int auth_device_new(struct store *db, int64_t account, char *out);

@@ -22,6 +22,7 @@
 
 #include <sodium.h>
 
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -665,7 +666,7 @@ static void login_http(struct rpc_ctx *ctx, json_t *body)
 		buf_addch(&b, '\n');
 	}
 	buf_addf(&b, "%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%lld",
-		 RPC_SESSION_COOKIE, token, (long long)auth_session_max());
+		 HTTP_SESSION_COOKIE, token, (long long)auth_session_max());
 	if (req && req->tls)
 		buf_adds(&b, "; Secure");
 	free(resp->set_cookie);

@@ -1181,13 +1181,8 @@ void bk_stats_changed(struct bk_reanchor_stats *stats, int64_t annotation)
 {
 	if (!stats)
 		return;
-	if (stats->nchanged == stats->capchanged) {
-		stats->capchanged =
-			stats->capchanged ? stats->capchanged * 2 : 64;
-		stats->changed = xrealloc(stats->changed,
-					  stats->capchanged * sizeof(int64_t));
-	}
-	stats->changed[stats->nchanged++] = annotation;
+	*VEC_PUSH(stats->changed, stats->nchanged, stats->capchanged) =
+		annotation;
 }
 
 struct old_anchor {

@@ -23,6 +23,7 @@
 #include "books/books.h"
 #include "books/internal.h"
 #include "events/events.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
@@ -62,7 +63,7 @@ static const char SQL_CH_FULL[] =
  * with the cache (a new reference to it): it is never modified after it is
  * built, and jansson's reference counts are atomic, so the reply can be
  * serialised and released anywhere; callers must not modify it. */
-static json_t *chapter_json(struct store *db, int64_t id)
+json_t *books_chapter_json(struct store *db, int64_t id)
 {
 	struct store_stmt *st = store_query(db, SQL_CH_STAMP, "i", id);
 	int64_t edition = 0, stamp = 0;
@@ -200,21 +201,17 @@ static int book_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
+int books_toc(struct store *db, int64_t id, json_t **out)
 {
-	static const char *const allowed[] = {"book", NULL};
-	struct store *db = rpc_store(ctx);
-	int64_t id, edition = 0, part = -1;
+	int64_t edition = 0, part = -1;
 	struct store_stmt *st;
 	json_t *book = NULL, *parts, *cur = NULL;
 	int rc;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_id(ctx, params, "book", true, &id))
-		return RPC_ERR;
+	*out = NULL;
 	st = store_query(db, SQL_BOOK_GET, "i", id);
 	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
+		return SCH_EDB;
 	if (store_row(st) > 0) {
 		edition = store_int(st, 4);
 		book = json_pack(
@@ -226,13 +223,13 @@ static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	}
 	store_done(st);
 	if (!book)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such book");
+		return SCH_ENOTFOUND;
 	parts = json_array();
 	st = store_query(db, SQL_TOC, "ii", edition, edition);
 	if (!st) {
 		json_decref(book);
 		json_decref(parts);
-		return rpc_fail_store(ctx, SCH_EDB);
+		return SCH_EDB;
 	}
 	while ((rc = store_row(st)) > 0) {
 		if (store_int(st, 0) != part) {
@@ -257,10 +254,25 @@ static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc < 0) {
 		json_decref(book);
 		json_decref(parts);
-		return rpc_fail_store(ctx, rc);
+		return rc;
 	}
-	*result = json_pack("{s:o,s:o}", "book", book, "parts", parts);
+	*out = json_pack("{s:o,s:o}", "book", book, "parts", parts);
 	return 0;
+}
+
+static int book_toc(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"book", NULL};
+	int64_t id;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_id(ctx, params, "book", true, &id))
+		return RPC_ERR;
+	rc = books_toc(rpc_store(ctx), id, result);
+	if (rc == SCH_ENOTFOUND)
+		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such book");
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 static int chapter_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -273,7 +285,7 @@ static int chapter_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "chapter", true, &id))
 		return RPC_ERR;
-	r = chapter_json(rpc_store(ctx), id);
+	r = books_chapter_json(rpc_store(ctx), id);
 	if (!r)
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such chapter");
 	/* a warm chapter is answered with bytes serialised once: the reply
@@ -338,7 +350,7 @@ void books_init(void)
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
-	rpc_http_register("GET", "/books/", figure_get);
+	http_route_register("GET", "/books/", figure_get);
 }
 
 /* ---- facts for other modules ---- */
@@ -470,6 +482,19 @@ static int load(const char *path, const char *slug, struct bk_book **b,
 	return bk_import_text(path, slug, b, err, errlen);
 }
 
+/* Writes each line of text (the last may lack its newline) to out after
+ * prefix. */
+static void print_lines(FILE *out, const char *prefix, const char *text)
+{
+	while (*text) {
+		const char *nl = strchr(text, '\n');
+		size_t l = nl ? (size_t)(nl - text) : strlen(text);
+
+		fprintf(out, "%s%.*s\n", prefix, (int)l, text);
+		text += l + (nl ? 1 : 0);
+	}
+}
+
 static void report(FILE *out, const struct bk_book *b, bool dry_run,
 		   int64_t book_id, int64_t edition_id, bool reimport,
 		   const struct bk_reanchor_stats *rs)
@@ -514,14 +539,7 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 		b->nparts, chapters, words, notes);
 	if (b->nwarnings) {
 		fprintf(out, "Warnings (%d):\n", b->nwarnings);
-		const char *w = buf_str(&b->warnings);
-		while (*w) {
-			const char *nl = strchr(w, '\n');
-			size_t l = nl ? (size_t)(nl - w) : strlen(w);
-
-			fprintf(out, "  warning: %.*s\n", (int)l, w);
-			w += l + (nl ? 1 : 0);
-		}
+		print_lines(out, "  warning: ", buf_str(&b->warnings));
 	} else {
 		fprintf(out, "Warnings: none\n");
 	}
@@ -533,14 +551,7 @@ static void report(FILE *out, const struct bk_book *b, bool dry_run,
 			rs->orphaned);
 		if (rs->orphans.len) {
 			fprintf(out, "Orphans:\n");
-			const char *w = buf_str(&rs->orphans);
-			while (*w) {
-				const char *nl = strchr(w, '\n');
-				size_t l = nl ? (size_t)(nl - w) : strlen(w);
-
-				fprintf(out, "  %.*s\n", (int)l, w);
-				w += l + (nl ? 1 : 0);
-			}
+			print_lines(out, "  ", buf_str(&rs->orphans));
 		}
 	}
 	if (dry_run)

@@ -30,6 +30,19 @@ void books_cli_import_meta(const char *title, const char *author);
  * yet (serve's first start). */
 int books_ensure_content(struct store *db, const char *content_dir);
 
+/*
+ * What book.toc answers, for any caller: {book, parts: [{title, chapters:
+ * [{id, number, title, words}]}]} of the book's current edition, in *out
+ * (new reference). 0, SCH_ENOTFOUND or another negative SCH_E* code.
+ */
+int books_toc(struct store *db, int64_t book, json_t **out);
+/*
+ * What chapter.get answers: the rendered chapter {id, book, title, html,
+ * text, blocks, edition}, or NULL when there is none. A new reference to
+ * an object shared with the chapter cache: callers must not modify it.
+ */
+json_t *books_chapter_json(struct store *db, int64_t chapter);
+
 /* Facts about a chapter other modules need (current edition). */
 struct books_chapter_info {
 	int64_t id;	 /* chapter id */

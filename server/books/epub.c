@@ -1167,12 +1167,144 @@ static void split_here(struct walk *w, int t)
 	bb_init(P->bb, *P->cur);
 }
 
+/*
+ * Pass 1: parses every spine document into docs[i] (NULL when missing or
+ * repeated) and collects the notes they hold. 0, or SCH_EINVAL when the
+ * EPUB went over a limit (E->over says which).
+ */
+static int parse_spine(struct epub *E, xmlDoc **docs)
+{
+	for (size_t i = 0; i < E->nspine; i++) {
+		char *data;
+		size_t len;
+		struct walk w = {.E = E, .file = E->spine[i]};
+		bool again = false;
+
+		for (size_t k = 0; k < i && !again; k++)
+			again = !strcmp(E->spine[k], E->spine[i]);
+		if (again) { /* read (and shown) once */
+			bk_warn(E->b, "spine item %s repeated; used once",
+				E->spine[i]);
+			continue;
+		}
+		if (read_entry(E, E->spine[i], &data, &len)) {
+			if (E->over)
+				return SCH_EINVAL;
+			bk_warn(E->b, "spine item %s is missing", E->spine[i]);
+			continue;
+		}
+		docs[i] = htmlReadMemory(data, (int)len, NULL, "UTF-8",
+					 HTMLFLAGS);
+		free(data);
+		if (docs[i])
+			block_walk(&w, body_of(docs[i]), 0, false);
+	}
+	return 0;
+}
+
+/* Whether file is the navigation document (the table of contents). */
+static bool is_nav_doc(const struct epub *E, const char *file)
+{
+	for (size_t k = 0; k < E->nman; k++)
+		if (!strcmp(E->man[k].href, file) &&
+		    strstr(E->man[k].props, "nav") &&
+		    strcmp(E->man[k].props, "ncx"))
+			return true;
+	return false;
+}
+
+/* The first toc entry in file (-1: none), and in *splits (caller frees)
+ * the further entries that start another chapter inside it. */
+static int toc_in_file(const struct epub *E, const char *file, int **splits,
+		       size_t *nsplits)
+{
+	size_t cap = 0;
+	int t = -1;
+
+	*splits = NULL;
+	*nsplits = 0;
+	for (size_t k = 0; k < E->ntoc; k++) {
+		if (strcmp(E->toc[k].file, file))
+			continue;
+		if (t < 0)
+			t = (int)k;
+		else if (E->toc[k].frag &&
+			 (!E->toc[t].frag ||
+			  strcmp(E->toc[k].frag, E->toc[t].frag)))
+			/* another chapter further in this file */
+			*VEC_PUSH(*splits, *nsplits, cap) = (int)k;
+	}
+	return t;
+}
+
+/*
+ * Pass 2 for spine document i: starts the chapters (and parts) it opens,
+ * or continues the current one, and fills them. false when the book holds
+ * as many chapters as it may.
+ */
+static bool chapters_of(struct pass2 *P, size_t i, xmlDoc *doc)
+{
+	struct epub *E = P->E;
+	struct walk w = {.E = E, .file = E->spine[i]};
+	int *splits;
+	size_t nsplits;
+	int t = toc_in_file(E, E->spine[i], &splits, &nsplits);
+	char *text = text_of(body_of(doc));
+	size_t words = bk_count_words(text, strlen(text));
+
+	free(text);
+	if (t >= 0 && E->toc[t].children && E->toc[t].depth == 0 && !nsplits) {
+		/* a part: its own page starts it */
+		bk_book_add_part(P->b, E->toc[t].title);
+		*P->cur_part = t;
+		*P->cur = NULL;
+		/* a part page with real text is also a chapter */
+		if (words < 60)
+			goto done;
+	}
+	if (t < 0 && (*P->cur || words == 0)) {
+		/* continues the previous chapter, or a blank page */
+		if (!*P->cur)
+			goto done;
+	} else {
+		if (bk_book_nchapters(P->b) >= BK_MAX_CHAPTERS) {
+			free(splits);
+			return false;
+		}
+		begin(P, t);
+	}
+	bb_init(P->bb, *P->cur);
+	w.bb = P->bb;
+	w.splits = splits;
+	w.nsplits = nsplits;
+	w.split = split_here;
+	w.arg = P;
+	block_walk(&w, body_of(doc), 0, false);
+	bb_close(P->bb);
+done:
+	free(splits);
+	return true;
+}
+
+/* What the package did not say: no author, English, no licence. */
+static void book_defaults(struct bk_book *b)
+{
+	if (!b->author)
+		b->author = xstrdup("");
+	if (!b->language)
+		b->language = xstrdup("en");
+	if (!b->licence)
+		b->licence = xstrdup("");
+	b->edition = xstrdup("1");
+}
+
 int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		   char *err, size_t errlen)
 {
 	struct epub E;
 	struct bk_book *b = bk_book_new();
 	struct bk_chapter *cur = NULL;
+	struct bk_builder bb;
 	int zerr = 0, rc;
 	xmlDoc **docs = NULL;
 	int cur_part = -2; /* toc index of the current part */
@@ -1198,110 +1330,19 @@ int bk_import_epub(const char *path, const char *slug, struct bk_book **out,
 		b->title = xstrdup("Untitled");
 	b->slug = slug ? xstrdup(slug) : bk_slugify(b->title);
 	docs = xcalloc(E.nspine, sizeof(*docs));
-	/* pass 1: parse every document and collect its notes */
+	if (parse_spine(&E, docs))
+		goto too_much;
 	for (size_t i = 0; i < E.nspine; i++) {
-		char *data;
-		size_t len;
-		struct walk w = {.E = &E, .file = E.spine[i]};
-		bool again = false;
-
-		for (size_t k = 0; k < i && !again; k++)
-			again = !strcmp(E.spine[k], E.spine[i]);
-		if (again) { /* read (and shown) once */
-			bk_warn(b, "spine item %s repeated; used once",
-				E.spine[i]);
-			continue;
-		}
-		if (read_entry(&E, E.spine[i], &data, &len)) {
-			if (E.over)
-				goto too_much;
-			bk_warn(b, "spine item %s is missing", E.spine[i]);
-			continue;
-		}
-		docs[i] = htmlReadMemory(data, (int)len, NULL, "UTF-8",
-					 HTMLFLAGS);
-		free(data);
-		if (docs[i])
-			block_walk(&w, body_of(docs[i]), 0, false);
-	}
-	/* pass 2: chapters */
-	for (size_t i = 0; i < E.nspine; i++) {
-		int t = -1;
-		struct walk w = {.E = &E, .file = E.spine[i]};
-		struct bk_builder bb;
 		struct pass2 P = {b, &E, &cur, &cur_part, &bb, E.spine[i]};
-		int *splits = NULL;
-		size_t nsplits = 0;
-		char *text;
 
 		if (!docs[i] || E.aux[i])
 			continue; /* auxiliary (notes): collected above */
-		{
-			bool nav = false;
-
-			for (size_t k = 0; k < E.nman; k++)
-				if (!strcmp(E.man[k].href, E.spine[i]) &&
-				    strstr(E.man[k].props, "nav") &&
-				    strcmp(E.man[k].props, "ncx"))
-					nav = true;
-			if (nav)
-				continue; /* the table of contents itself */
-		}
-		for (size_t k = 0; k < E.ntoc; k++) {
-			if (strcmp(E.toc[k].file, E.spine[i]))
-				continue;
-			if (t < 0) {
-				t = (int)k;
-			} else if (E.toc[k].frag &&
-				   (!E.toc[t].frag ||
-				    strcmp(E.toc[k].frag, E.toc[t].frag))) {
-				/* another chapter further in this file */
-				splits = xrealloc(splits,
-						  (nsplits + 1) * sizeof(int));
-				splits[nsplits++] = (int)k;
-			}
-		}
-		text = text_of(body_of(docs[i]));
-		if (t >= 0 && E.toc[t].children && E.toc[t].depth == 0 &&
-		    !nsplits) {
-			/* a part: its own page starts it */
-			bk_book_add_part(b, E.toc[t].title);
-			cur_part = t;
-			cur = NULL;
-			/* a part page with real text is also a chapter */
-			if (bk_count_words(text, strlen(text)) < 60) {
-				free(text);
-				continue;
-			}
-		}
-		if (t < 0 && (cur || bk_count_words(text, strlen(text)) == 0)) {
-			/* continues the previous chapter, or a blank page */
-			free(text);
-			if (!cur)
-				continue;
-		} else {
-			free(text);
-			if (bk_book_nchapters(b) >= BK_MAX_CHAPTERS)
-				break;
-			begin(&P, t);
-		}
-		bb_init(&bb, cur);
-		w.bb = &bb;
-		w.splits = splits;
-		w.nsplits = nsplits;
-		w.split = split_here;
-		w.arg = &P;
-		block_walk(&w, body_of(docs[i]), 0, false);
-		bb_close(&bb);
-		free(splits);
+		if (is_nav_doc(&E, E.spine[i]))
+			continue; /* the table of contents itself */
+		if (!chapters_of(&P, i, docs[i]))
+			break;
 	}
-	if (!b->author)
-		b->author = xstrdup("");
-	if (!b->language)
-		b->language = xstrdup("en");
-	if (!b->licence)
-		b->licence = xstrdup("");
-	b->edition = xstrdup("1");
+	book_defaults(b);
 	bk_book_drop_empty(b);
 	if (E.budget < 0)
 		bk_warn(b, "the EPUB is too large; the rest was skipped");

@@ -24,6 +24,7 @@
 #include "books/internal.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/vec.h"
 
 /* ---- SVG: only drawings made of an allowlist of elements and
  * presentation attributes pass; no script, event handlers, links, styles,
@@ -204,11 +205,7 @@ bool bk_figure_add(struct bk_book *b, const char *path, const char *data,
 		bk_warn(b, "figure %s left out: too many figures", path);
 		return false;
 	}
-	if (b->nfigs == b->capfigs) {
-		b->capfigs = b->capfigs ? b->capfigs * 2 : 16;
-		b->figs = xrealloc(b->figs, b->capfigs * sizeof(*b->figs));
-	}
-	f = &b->figs[b->nfigs++];
+	f = VEC_PUSH(b->figs, b->nfigs, b->capfigs);
 	f->path = xstrdup(path);
 	f->type = type;
 	f->data = xmalloc(len ? len : 1);

@@ -23,6 +23,8 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/utf8.h"
+#include "util/vec.h"
 
 static const char SQL_CHAPTERS[] =
 	"SELECT id, text FROM chapters WHERE book = ?1 AND edition = "
@@ -133,25 +135,7 @@ static void put_utf8(struct buf *b, uint32_t c)
 {
 	char o[4];
 
-	if (c < 0x80) {
-		o[0] = (char)c;
-		buf_add(b, o, 1);
-	} else if (c < 0x800) {
-		o[0] = (char)(0xc0 | (c >> 6));
-		o[1] = (char)(0x80 | (c & 63));
-		buf_add(b, o, 2);
-	} else if (c < 0x10000) {
-		o[0] = (char)(0xe0 | (c >> 12));
-		o[1] = (char)(0x80 | ((c >> 6) & 63));
-		o[2] = (char)(0x80 | (c & 63));
-		buf_add(b, o, 3);
-	} else {
-		o[0] = (char)(0xf0 | (c >> 18));
-		o[1] = (char)(0x80 | ((c >> 12) & 63));
-		o[2] = (char)(0x80 | ((c >> 6) & 63));
-		o[3] = (char)(0x80 | (c & 63));
-		buf_add(b, o, 4);
-	}
+	buf_add(b, o, utf8_encode(c, o));
 }
 
 /* Adds one normalised code point, applying the white space and
@@ -279,10 +263,7 @@ struct books_finder *books_finder_new(struct store *db, int64_t book,
 	while (st && store_row(st) > 0) {
 		const char *text = store_text(st, 1);
 
-		if (f->n == cap) {
-			cap = cap ? cap * 2 : 32;
-			f->ch = xrealloc(f->ch, cap * sizeof(*f->ch));
-		}
+		f->ch = vec_reserve(f->ch, f->n, &cap, sizeof(*f->ch));
 		f->ch[f->n].id = store_int(st, 0);
 		normalise(text ? text : "", text ? strlen(text) : 0,
 			  &f->ch[f->n].t);

@@ -20,6 +20,7 @@
 
 #include "books/internal.h"
 #include "util/err.h"
+#include "util/utf8.h"
 #include "util/vec.h"
 
 #define MD_FLAGS                                                               \
@@ -532,24 +533,7 @@ static size_t entity(const char *s, size_t n, char out[8])
 	if (!cp || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) ||
 	    (cp >= 0xe000 && cp <= 0xe001))
 		return 0;
-	if (cp < 0x80) {
-		out[0] = (char)cp;
-		return 1;
-	} else if (cp < 0x800) {
-		out[0] = (char)(0xc0 | (cp >> 6));
-		out[1] = (char)(0x80 | (cp & 0x3f));
-		return 2;
-	} else if (cp < 0x10000) {
-		out[0] = (char)(0xe0 | (cp >> 12));
-		out[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-		out[2] = (char)(0x80 | (cp & 0x3f));
-		return 3;
-	}
-	out[0] = (char)(0xf0 | (cp >> 18));
-	out[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-	out[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-	out[3] = (char)(0x80 | (cp & 0x3f));
-	return 4;
+	return utf8_encode((uint32_t)cp, out);
 }
 
 static int on_text(MD_TEXTTYPE type, const MD_CHAR *text, MD_SIZE size,

@@ -56,15 +56,7 @@ static void chapter_free(struct bk_chapter *ch)
 		return;
 	free(ch->title);
 	free(ch->file);
-	for (size_t i = 0; i < ch->nitems; i++) {
-		struct bk_item *it = &ch->items[i];
-		free(it->markup);
-		free(it->pre);
-		free(it->post);
-		buf_free(&it->text);
-		buf_free(&it->html);
-	}
-	free(ch->items);
+	bk_chapter_clear(ch);
 	for (size_t i = 0; i < ch->nrefs; i++) {
 		free(ch->refs[i].label);
 		free(ch->refs[i].fallback);
@@ -152,12 +144,7 @@ struct bk_part *bk_book_add_part(struct bk_book *b, const char *title)
 {
 	struct bk_part *p;
 
-	if (b->nparts == b->capparts) {
-		b->capparts = b->capparts ? b->capparts * 2 : 8;
-		b->parts = xrealloc(b->parts,
-				    b->capparts * sizeof(struct bk_part));
-	}
-	p = &b->parts[b->nparts++];
+	p = VEC_PUSH(b->parts, b->nparts, b->capparts);
 	memset(p, 0, sizeof(*p));
 	p->title = title ? xstrdup(title) : NULL;
 	return p;
@@ -304,12 +291,7 @@ static struct bk_item *add_item(struct bk_chapter *ch)
 
 	if (ch->nitems >= BK_MAX_ITEMS)
 		return NULL;
-	if (ch->nitems == ch->capitems) {
-		ch->capitems = ch->capitems ? ch->capitems * 2 : 64;
-		ch->items =
-			xrealloc(ch->items, ch->capitems * sizeof(*ch->items));
-	}
-	it = &ch->items[ch->nitems++];
+	it = VEC_PUSH(ch->items, ch->nitems, ch->capitems);
 	memset(it, 0, sizeof(*it));
 	return it;
 }
@@ -530,12 +512,7 @@ static void emit_block(struct fin *f, enum bk_type type, const char *tag,
 	int k = seen_count(&f->seen, h);
 	size_t ncp = utf8_count(text, tlen);
 
-	if (f->ch->nblocks == f->capblocks) {
-		f->capblocks = f->capblocks ? f->capblocks * 2 : 64;
-		f->ch->blocks =
-			xrealloc(f->ch->blocks, f->capblocks * sizeof(*bl));
-	}
-	bl = &f->ch->blocks[f->ch->nblocks++];
+	bl = VEC_PUSH(f->ch->blocks, f->ch->nblocks, f->capblocks);
 	if (k)
 		snprintf(bl->id, sizeof(bl->id), "b%08x-%d", h, k + 1);
 	else
@@ -670,16 +647,7 @@ void bk_chapter_finish(struct bk_book *b, struct bk_chapter *ch,
 	free(order);
 	free(f.seen.h);
 	/* the build items are no longer needed */
-	for (size_t i = 0; i < ch->nitems; i++) {
-		free(ch->items[i].markup);
-		free(ch->items[i].pre);
-		free(ch->items[i].post);
-		buf_free(&ch->items[i].text);
-		buf_free(&ch->items[i].html);
-	}
-	free(ch->items);
-	ch->items = NULL;
-	ch->nitems = ch->capitems = 0;
+	bk_chapter_clear(ch);
 }
 
 void bk_book_finish(struct bk_book *b, struct bk_notes *extra)

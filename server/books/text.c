@@ -551,20 +551,29 @@ static char *unspace(const char *s)
 
 enum hkind { H_NONE, H_PART, H_CHAPTER, H_MATTER };
 
-static const char *const MATTER[] = {
-	"PREFACE",    "FOREWORD",	  "INTRODUCTION",    "EPILOGUE",
-	"AFTERWORD",  "ACKNOWLEDGEMENTS", "ACKNOWLEDGMENTS", "PROLOGUE",
-	"CONCLUSION", "APPENDIX",	  "BIBLIOGRAPHY",    "GLOSSARY",
-	"CHRONOLOGY", "TIMELINE",	  "NOTES",	     "NOTEONSOURCES",
-	NULL};
-/* The titles of MATTER, in its order: a letter-spaced heading is named by
- * the word it spells ("E PI LO GUE" -> "Epilogue"), not by its pieces. */
-static const char *const MATTER_TITLE[] = {
-	"Preface",    "Foreword",	  "Introduction",    "Epilogue",
-	"Afterword",  "Acknowledgements", "Acknowledgments", "Prologue",
-	"Conclusion", "Appendix",	  "Bibliography",    "Glossary",
-	"Chronology", "Timeline",	  "Notes",	     "Note on Sources",
-	NULL};
+/* Front and back matter headings: the letters a heading spells (spaces
+ * removed, upper case) and its title, so that a letter-spaced heading is
+ * named by the word it spells ("E PI LO GUE" -> "Epilogue"), not by its
+ * pieces. */
+static const struct {
+	const char *key, *title;
+} MATTER[] = {{"PREFACE", "Preface"},
+	      {"FOREWORD", "Foreword"},
+	      {"INTRODUCTION", "Introduction"},
+	      {"EPILOGUE", "Epilogue"},
+	      {"AFTERWORD", "Afterword"},
+	      {"ACKNOWLEDGEMENTS", "Acknowledgements"},
+	      {"ACKNOWLEDGMENTS", "Acknowledgments"},
+	      {"PROLOGUE", "Prologue"},
+	      {"CONCLUSION", "Conclusion"},
+	      {"APPENDIX", "Appendix"},
+	      {"BIBLIOGRAPHY", "Bibliography"},
+	      {"GLOSSARY", "Glossary"},
+	      {"CHRONOLOGY", "Chronology"},
+	      {"TIMELINE", "Timeline"},
+	      {"NOTES", "Notes"},
+	      {"NOTEONSOURCES", "Note on Sources"},
+	      {NULL, NULL}};
 
 /* Classifies a line; sets *number and *title (malloc'd, may be NULL when
  * the title is on the next line). */
@@ -622,9 +631,9 @@ static enum hkind heading(const char *line, int *number, char **title)
 		return k;
 	}
 	if (all_caps(line) || strlen(line) < 40) {
-		for (size_t i = 0; MATTER[i]; i++)
-			if (!strcmp(sq, MATTER[i])) {
-				*title = xstrdup(MATTER_TITLE[i]);
+		for (size_t i = 0; MATTER[i].key; i++)
+			if (!strcmp(sq, MATTER[i].key)) {
+				*title = xstrdup(MATTER[i].title);
 				free(sq);
 				return H_MATTER;
 			}
@@ -1052,11 +1061,8 @@ static void tables(struct doc *d)
 				ev++;
 			if (!ev)
 				break;
-			if (nrows == cap) {
-				cap = cap ? cap * 2 : 16;
-				cells = xrealloc(cells,
-						 cap * 3 * sizeof(char *));
-			}
+			cells = vec_reserve(cells, nrows, &cap,
+					    3 * sizeof(char *));
 			for (int c = 0; c < 3; c++)
 				cells[nrows * 3 + (size_t)c] =
 					c <= ev ? at(d, L, q + (size_t)c)

@@ -3,10 +3,12 @@
  * catch-up (replay) through the visibility rule.
  *
  * The bus works on a store handle inside the caller's transaction and
- * knows nothing of calls or connections. The RPC layer wraps it for
- * handlers (rpc_publish, rpc_replay, ... in rpc/rpc.h, which also queue the
- * live fan-out after COMMIT); the transport (net/fanout.c) sends the bytes
- * bus_publish() built to every subscriber vis_check() lets see them.
+ * knows nothing of calls or connections. Handlers publish through
+ * rpc_publish() (rpc/rpc.h, rpc/publish.c), which also queues the live
+ * fan-out after COMMIT, and call bus_mark(), bus_replay() and
+ * bus_circle_seq() with rpc_store(ctx); the transport (net/fanout.c) sends
+ * the bytes bus_publish() built to every subscriber vis_check() lets see
+ * them.
  */
 #ifndef SCH_BUS_H
 #define SCH_BUS_H

@@ -20,6 +20,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/internal.h"
 #include "events/events.h"
 #include "rpc/rpc.h"
@@ -213,7 +214,8 @@ int circles_viewer(struct store *db, int64_t circle, int64_t account,
 	return rc < 0 ? rc : 0;
 }
 
-struct circles_config circles_config = {.presence_idle_s = 60};
+struct circles_config circles_config = {.presence_idle_s = 60,
+					.public_url = ""};
 
 int circles_gate(struct store *db, int64_t circle, int64_t account,
 		 bool is_admin, struct vis_viewer *v)
@@ -381,6 +383,17 @@ int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
 	return circle_access_id(ctx, *circle, need, v);
 }
 
+int circle_access_only(struct rpc_ctx *ctx, json_t *params,
+		       enum circle_need need, int64_t *circle,
+		       struct vis_viewer *v)
+{
+	static const char *const allowed[] = {"circle", NULL};
+
+	if (rpc_params_only(ctx, params, allowed))
+		return RPC_ERR;
+	return circle_access(ctx, params, need, circle, v);
+}
+
 /* ---- JSON shapes ---- */
 
 static const char SQL_CIRCLE_ROW[] =
@@ -421,13 +434,10 @@ static json_t *current_due(struct rpc_ctx *ctx, int64_t circle)
 {
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
-	char today[16];
-	time_t now = (time_t)rpc_now(ctx);
-	struct tm tm;
+	char today[RFC3339_DATE_LEN];
 	json_t *cur = NULL;
 
-	gmtime_r(&now, &tm);
-	strftime(today, sizeof(today), "%Y-%m-%d", &tm);
+	rfc3339_date(rpc_now(ctx), today, sizeof(today));
 	st = store_query(db, SQL_CURRENT_DUE, "it", circle, today);
 	if (st && store_row(st) > 0)
 		cur = json_pack("{s:I,s:s,s:s?}", "chapter",
@@ -614,32 +624,40 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 /* ---- circle.list ---- */
 
+/*
+ * A page of a list (SPEC §3): {items (taken), next}, next being the cursor
+ * after ids[page - 1] when the query (LIMIT page + 1) found n > page ids,
+ * else null. New reference.
+ */
+static json_t *page_json(json_t *items, const int64_t *ids, size_t n,
+			 size_t page)
+{
+	return json_pack(
+		"{s:o,s:o}", "items", items, "next",
+		n > page ? json_sprintf("%lld", (long long)ids[page - 1])
+			 : json_null());
+}
+
 static const char SQL_MY_CIRCLES[] =
 	"SELECT circle FROM memberships WHERE account = ? AND circle > ?"
 	" ORDER BY circle LIMIT ?";
 
-static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
+int circles_list_json(struct rpc_ctx *ctx, int64_t cursor, json_t **out)
 {
-	static const char *const allowed[] = {"cursor", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
-	int64_t cursor = 0, ids[CIRCLE_PAGE + 1];
-	int n = 0, rc;
+	int64_t *ids;
+	size_t n;
+	int rc;
 	json_t *items;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
-	st = store_query(db, SQL_MY_CIRCLES, "iii", rpc_account(ctx), cursor,
-			 (int64_t)CIRCLE_PAGE + 1);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0)
-		ids[n++] = store_int(st, 0);
-	if (rc < 0)
-		return rpc_fail_store(ctx, rc);
+	*out = NULL;
+	rc = store_ids(store_query(db, SQL_MY_CIRCLES, "iii", rpc_account(ctx),
+				   cursor, (int64_t)CIRCLE_PAGE + 1),
+		       &ids, &n);
+	if (rc)
+		return rc;
 	items = json_array();
-	for (int i = 0; i < n && i < CIRCLE_PAGE; i++) {
+	for (size_t i = 0; i < n && i < CIRCLE_PAGE; i++) {
 		struct vis_viewer v;
 		json_t *c;
 
@@ -647,30 +665,49 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 				    rpc_is_admin(ctx), &v);
 		if (rc) {
 			json_decref(items);
-			return rpc_fail_store(ctx, rc);
+			free(ids);
+			return rc;
 		}
 		c = circle_json(ctx, ids[i], &v);
 		if (c)
 			json_array_append_new(items, c);
 	}
-	*result = json_pack(
-		"{s:o,s:o}", "items", items, "next",
-		n > CIRCLE_PAGE
-			? json_sprintf("%lld", (long long)ids[CIRCLE_PAGE - 1])
-			: json_null());
+	*out = page_json(items, ids, n, CIRCLE_PAGE);
+	free(ids);
 	return 0;
+}
+
+static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"cursor", NULL};
+	int64_t cursor = 0;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    rpc_param_cursor(ctx, params, &cursor))
+		return RPC_ERR;
+	rc = circles_list_json(ctx, cursor, result);
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 /* ---- circle.get ---- */
 
+int circles_get_json(struct rpc_ctx *ctx, int64_t circle, json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = rc ? NULL : circle_json(ctx, circle, &v);
+	return rc ? rc : *out ? 0 : SCH_EDB;
+}
+
 static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	*result = circle_json(ctx, circle, &v);
 	return *result ? 0 : rpc_fail_store(ctx, SCH_EDB);
@@ -752,30 +789,25 @@ static const char SQL_MEMBERS_PAGE[] =
 	"SELECT account FROM memberships WHERE circle = ? AND account > ?"
 	" ORDER BY account LIMIT ?";
 
-static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
+/* A page of circle.members after cursor for a caller who may see the
+ * circle. 0 or a negative SCH_E* code. */
+static int members_page(struct rpc_ctx *ctx, int64_t circle, int64_t cursor,
+			json_t **out)
 {
-	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
-	struct vis_viewer v;
-	int64_t circle, cursor = 0, ids[MEMBER_PAGE + 1];
-	int n = 0, rc;
+	int64_t *ids;
+	size_t n;
+	int rc;
 	json_t *items;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
-	st = store_query(db, SQL_MEMBERS_PAGE, "iii", circle, cursor,
-			 (int64_t)MEMBER_PAGE + 1);
-	if (!st)
-		return rpc_fail_store(ctx, SCH_EDB);
-	while ((rc = store_row(st)) > 0)
-		ids[n++] = store_int(st, 0);
-	if (rc < 0)
-		return rpc_fail_store(ctx, rc);
+	*out = NULL;
+	rc = store_ids(store_query(db, SQL_MEMBERS_PAGE, "iii", circle, cursor,
+				   (int64_t)MEMBER_PAGE + 1),
+		       &ids, &n);
+	if (rc)
+		return rc;
 	items = json_array();
-	for (int i = 0; i < n && i < MEMBER_PAGE; i++) {
+	for (size_t i = 0; i < n && i < MEMBER_PAGE; i++) {
 		json_t *m = circle_member_json(db, circle, ids[i]);
 
 		if (m) {
@@ -791,12 +823,35 @@ static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			json_array_append_new(items, m);
 		}
 	}
-	*result = json_pack(
-		"{s:o,s:o}", "items", items, "next",
-		n > MEMBER_PAGE
-			? json_sprintf("%lld", (long long)ids[MEMBER_PAGE - 1])
-			: json_null());
+	*out = page_json(items, ids, n, MEMBER_PAGE);
+	free(ids);
 	return 0;
+}
+
+int circles_members_json(struct rpc_ctx *ctx, int64_t circle, int64_t cursor,
+			 json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = NULL;
+	return rc ? rc : members_page(ctx, circle, cursor, out);
+}
+
+static int m_members(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	static const char *const allowed[] = {"circle", "cursor", NULL};
+	struct vis_viewer v;
+	int64_t circle, cursor = 0;
+	int rc;
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v) ||
+	    rpc_param_cursor(ctx, params, &cursor))
+		return RPC_ERR;
+	rc = members_page(ctx, circle, cursor, result);
+	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
 /* ---- circle.set_role, circle.leave, removal ---- */
@@ -905,13 +960,11 @@ static int drop_member(struct rpc_ctx *ctx, int64_t circle, int64_t account,
 
 static int m_leave(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 	int rc;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_MEMBER, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_MEMBER, &circle, &v))
 		return RPC_ERR;
 	if (sole_owner(rpc_store(ctx), circle, rpc_account(ctx)))
 		return rpc_fail(ctx, RPC_E_CONFLICT,
@@ -1068,11 +1121,12 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			  &since))
 		return RPC_ERR;
 	if (since >= 0) {
-		rc = rpc_replay(ctx, circle, since, &v, &events, &seq, &resync);
+		rc = bus_replay(rpc_store(ctx), circle, since, &v, &events,
+				&seq, &resync);
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	} else {
-		seq = rpc_circle_seq(ctx, circle);
+		seq = bus_circle_seq(rpc_store(ctx), circle);
 	}
 	/* installed in the same FIFO as the reply: no event falls between */
 	rpc_effect_subscribe(ctx, circle, &v);
@@ -1092,13 +1146,11 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 static int m_unsubscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
 	/* SPEC §4: a circle the caller may not see is not found, here too */
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	rpc_effect_unsubscribe(ctx, circle);
 	*result = json_pack("{s:I,s:b}", "circle", (json_int_t)circle,
@@ -1121,12 +1173,6 @@ static const struct rpc_method methods[] = {
 	{"circle.unsubscribe", m_unsubscribe, RPC_AUTH},
 	{NULL, NULL, 0}};
 
-static int load_viewer_hook(struct store *db, int64_t circle, int64_t account,
-			    bool is_admin, struct vis_viewer *out)
-{
-	return circles_viewer(db, circle, account, is_admin, out);
-}
-
 void circles_init(void)
 {
 	static bool done;
@@ -1139,7 +1185,6 @@ void circles_init(void)
 	rpc_register(circle_plan_methods);
 	rpc_register(circle_presence_methods);
 	rpc_register(circle_invite_info_methods);
-	rpc_hooks.load_viewer = load_viewer_hook;
 	rpc_hooks.conn_closed = presence_conn_closed;
 	rpc_hooks.tick = presence_tick;
 	/* a circle invitation admits a new account on an invite-only server

@@ -11,19 +11,12 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "circles/circles.h"
 #include "rpc/rpc.h"
 #include "visibility/visibility.h"
 
 struct rpc_ctx;
 struct store;
-
-/* What a method needs from the caller in the circle (SPEC §4). */
-enum circle_need {
-	CIRCLE_SEE,	  /* member of any role, or a site admin */
-	CIRCLE_MEMBER,	  /* member of any role (admins only if members) */
-	CIRCLE_MODERATOR, /* moderator or owner */
-	CIRCLE_OWNER	  /* owner */
-};
 
 /*
  * Reads the "circle" parameter, loads the caller's viewer into *v and checks
@@ -33,9 +26,11 @@ enum circle_need {
  */
 int circle_access(struct rpc_ctx *ctx, json_t *params, enum circle_need need,
 		  int64_t *circle, struct vis_viewer *v);
-/* Same, for a circle id already in hand. */
-int circle_access_id(struct rpc_ctx *ctx, int64_t circle, enum circle_need need,
-		     struct vis_viewer *v);
+/* circle_access() for a method whose only parameter is "circle" (any
+ * other is refused, -32602). */
+int circle_access_only(struct rpc_ctx *ctx, json_t *params,
+		       enum circle_need need, int64_t *circle,
+		       struct vis_viewer *v);
 
 /*
  * The circle object of SPEC §3 as this module shapes it (new reference, NULL

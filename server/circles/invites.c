@@ -104,7 +104,7 @@ static int m_invite(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	}
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	base = rpc_config.public_url ? rpc_config.public_url : "";
+	base = circles_config.public_url ? circles_config.public_url : "";
 	blen = strlen(base);
 	while (blen > 0 && base[blen - 1] == '/')
 		blen--;

@@ -134,14 +134,24 @@ static json_t *plan_json(struct store *db, int64_t circle, bool with_notes)
 			 "progress", all_progress_json(db, circle));
 }
 
+int circles_plan_json(struct rpc_ctx *ctx, int64_t circle, json_t **out)
+{
+	struct vis_viewer v;
+	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			      rpc_is_admin(ctx), &v);
+
+	*out = rc ? NULL
+		  : plan_json(rpc_store(ctx), circle,
+			      v.role >= VIS_ROLE_MODERATOR);
+	return rc;
+}
+
 static int m_plan_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", NULL};
 	struct vis_viewer v;
 	int64_t circle;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    circle_access(ctx, params, CIRCLE_SEE, &circle, &v))
+	if (circle_access_only(ctx, params, CIRCLE_SEE, &circle, &v))
 		return RPC_ERR;
 	*result =
 		plan_json(rpc_store(ctx), circle, v.role >= VIS_ROLE_MODERATOR);
@@ -368,6 +378,16 @@ static int m_plan_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 fail:
 	free(seen);
 	return RPC_ERR;
+}
+
+int circles_plan_set(struct rpc_ctx *ctx, int64_t circle, json_t *entries,
+		     json_t **out)
+{
+	return rpc_call_handler(ctx, m_plan_set,
+				json_pack("{s:I,s:O}", "circle",
+					  (json_int_t)circle, "entries",
+					  entries),
+				out);
 }
 
 static const char SQL_PROGRESS_UPSERT[] =

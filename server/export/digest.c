@@ -19,69 +19,12 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/jsonx.h"
+#include "util/mdtext.h"
 #include "util/utf8.h"
 
 /* Longest passage quoted in a thread's heading, in code points. */
 #define DIGEST_HEADING_CP 120
-
-/* Appends s as one line of inline Markdown text, at most max_cp code
- * points (0: no limit) followed by an ellipsis when cut. */
-static void md_inline(struct buf *out, const char *s, size_t max_cp)
-{
-	size_t cp = 0;
-
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if ((*p & 0xc0) != 0x80) {
-			if (max_cp && cp == max_cp) {
-				buf_adds(out, "…");
-				return;
-			}
-			cp++;
-		}
-		if (*p == '\n' || *p == '\r' || *p == '\t') {
-			buf_addch(out, ' ');
-			continue;
-		}
-		if (*p < 0x20)
-			continue;
-		if (*p == '<') {
-			buf_adds(out, "&lt;");
-			continue;
-		}
-		if (strchr("\\`*_[]#!|~>&", *p))
-			buf_addch(out, '\\');
-		buf_addch(out, (char)*p);
-	}
-}
-
-/* Appends text as a block quote, each line prefixed by indent and "> ". */
-static void md_quote(struct buf *out, const char *text, const char *indent)
-{
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		buf_adds(out, indent);
-		buf_adds(out, n ? "> " : ">");
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] == '<')
-				buf_adds(out, "&lt;");
-			else if (p[i] != '\r')
-				buf_addch(out, p[i]);
-		}
-		buf_addch(out, '\n');
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-}
-
-void export_md_inline(struct buf *out, const char *s)
-{
-	md_inline(out, s, 0);
-}
 
 static const char *str_of(const json_t *o, const char *key)
 {
@@ -106,7 +49,8 @@ static void md_author(struct buf *out, const json_t *author)
 	const char *handle = str_of(author, "handle");
 
 	buf_adds(out, "**");
-	md_inline(out, name && *name ? name : (handle ? handle : "someone"), 0);
+	mdtext_inline(out, name && *name ? name : (handle ? handle : "someone"),
+		      0);
 	buf_adds(out, "**");
 	if (handle) {
 		buf_adds(out, " (");
@@ -131,21 +75,7 @@ static void md_body(struct buf *out, const json_t *post, const char *indent)
 		buf_adds(out, placeholder);
 		return;
 	}
-	md_quote(out, body, indent);
-}
-
-static json_int_t reaction_total(const json_t *post)
-{
-	const char *k;
-	json_t *v;
-	json_int_t n = 0;
-
-	json_object_foreach((json_t *)json_object_get(post, "reactions"), k, v)
-	{
-		(void)k;
-		n += json_integer_value(v);
-	}
-	return n;
+	mdtext_quote(out, body, indent);
 }
 
 /* " · agree 2, insightful 1" */
@@ -264,23 +194,23 @@ void export_digest_chapter(struct buf *out, const char *title,
 		t[n].ann = a;
 		t[n].activity =
 			json_integer_value(json_object_get(a, "reply_count")) +
-			reaction_total(a);
+			jsonx_sum(json_object_get(a, "reactions"));
 		t[n].order = i;
 		n++;
 	}
 	qsort(t, n, sizeof(*t), thread_cmp);
 
 	buf_adds(out, "## ");
-	md_inline(out, title ? title : "Chapter", 0);
+	mdtext_inline(out, title ? title : "Chapter", 0);
 	buf_adds(out, "\n\n");
 	if (due && *due) {
 		buf_adds(out, "Due: ");
-		md_inline(out, due, 0);
+		mdtext_inline(out, due, 0);
 		buf_adds(out, "\n\n");
 	}
 	if (prompt && *prompt) {
 		buf_adds(out, "**Prompt:**\n\n");
-		md_quote(out, prompt, "");
+		mdtext_quote(out, prompt, "");
 		buf_addch(out, '\n');
 	}
 	if (!n)
@@ -298,7 +228,7 @@ void export_digest_chapter(struct buf *out, const char *title,
 		buf_addf(out, "### %zu. ", i + 1);
 		if (quote) {
 			buf_adds(out, "“");
-			md_inline(out, quote, DIGEST_HEADING_CP);
+			mdtext_inline(out, quote, DIGEST_HEADING_CP);
 			buf_adds(out, "”");
 		} else {
 			buf_adds(out, "On the whole chapter");
@@ -306,7 +236,7 @@ void export_digest_chapter(struct buf *out, const char *title,
 		buf_adds(out, "\n\n");
 		if (quote &&
 		    utf8_count(quote, strlen(quote)) > DIGEST_HEADING_CP) {
-			md_quote(out, quote, "");
+			mdtext_quote(out, quote, "");
 			buf_addch(out, '\n');
 		}
 		md_author(out, json_object_get(ann, "author"));

@@ -32,6 +32,7 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "http/http.h"
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -39,31 +40,21 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
+#include "util/mdtext.h"
 
 #define ROUTE_PREFIX "/api/circles/"
 #define MD_TYPE "text/markdown; charset=utf-8"
 
-/* Calls a registered method handler in ctx for data the SPEC names. Takes
- * the reference of params; returns a new reference or NULL. */
-static json_t *call_method(struct rpc_ctx *ctx, const char *name,
-			   json_t *params)
-{
-	json_t *result = NULL;
-
-	if (rpc_call_nested(ctx, name, params, &result))
-		return NULL;
-	return result;
-}
-
 /* The circle's name (caller frees), or NULL. */
-static char *circle_name(struct rpc_ctx *ctx, int64_t circle)
+char *export_circle_name(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *c =
-		call_method(ctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
-	const char *n = json_string_value(json_object_get(c, "name"));
-	char *out = n ? xstrdup(n) : NULL;
+	json_t *c;
+	const char *n;
+	char *out;
 
+	circles_get_json(ctx, circle, &c);
+	n = json_string_value(json_object_get(c, "name"));
+	out = n ? xstrdup(n) : NULL;
 	json_decref(c);
 	return out;
 }
@@ -71,9 +62,7 @@ static char *circle_name(struct rpc_ctx *ctx, int64_t circle)
 /* The chapter's title (caller frees); "Chapter ID" when unknown. */
 static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 {
-	json_t *c =
-		call_method(ctx, "chapter.get",
-			    json_pack("{s:I}", "chapter", (json_int_t)chapter));
+	json_t *c = books_chapter_json(rpc_store(ctx), chapter);
 	const char *t = json_string_value(json_object_get(c, "title"));
 	struct buf b = BUF_INIT;
 
@@ -88,11 +77,10 @@ static char *chapter_title(struct rpc_ctx *ctx, int64_t chapter)
 /* The circle's reading plan entries (new reference, maybe an empty array). */
 static json_t *plan_entries(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *p =
-		call_method(ctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
-	json_t *e = json_object_get(p, "entries");
+	json_t *p, *e;
 
+	circles_plan_json(ctx, circle, &p);
+	e = json_object_get(p, "entries");
 	e = json_is_array(e) ? json_incref(e) : json_array();
 	json_decref(p);
 	return e;
@@ -225,10 +213,7 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 			 struct http_resp *resp, int64_t circle,
 			 const struct vis_viewer *v, int64_t one)
 {
-	char *base = export_base_url(req->public_url && *req->public_url
-					     ? req->public_url
-					     : rpc_config.public_url,
-				     req->host, req->tls);
+	char *base = export_base_url(req->public_url, req->host, req->tls);
 	struct w3c_walk w = {json_array(), base, circle, one};
 	json_t *doc = NULL;
 	char *label = NULL;
@@ -249,7 +234,7 @@ static int h_annotations(struct rpc_ctx *ctx, const struct http_req *req,
 		if (json_array_size(w.items) == 1)
 			doc = json_incref(json_array_get(w.items, 0));
 	} else {
-		label = circle_name(ctx, circle);
+		label = export_circle_name(ctx, circle);
 		doc = export_w3c_collection(w.items, base, circle, label, page);
 		if (doc && page == 0)
 			add_meetings(ctx, circle, v, doc);
@@ -267,6 +252,22 @@ out:
 	return 0;
 }
 
+/* Appends the meeting records of the chapter (0: every chapter) the
+ * viewer may see to md and sends md as the Markdown answer. */
+static void send_md(struct rpc_ctx *ctx, struct http_resp *resp, int64_t circle,
+		    int64_t chapter, const struct vis_viewer *v, struct buf *md)
+{
+	json_t *recs = meetings_records(ctx, circle, chapter, v);
+	char *body;
+	size_t len;
+
+	meetings_records_md(md, recs);
+	json_decref(recs);
+	body = buf_detach(md, &len);
+	http_resp_text(resp, 200, MD_TYPE, body, len);
+	free(body);
+}
+
 static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 		    struct http_resp *resp, int64_t circle,
 		    const struct vis_viewer *v)
@@ -274,9 +275,8 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 	struct books_chapter_info ci;
 	struct buf md = BUF_INIT;
 	json_t *anns = json_array(), *entries = NULL, *e;
-	char *name = NULL, *title = NULL, *body;
+	char *name = NULL, *title = NULL;
 	int64_t chapter = 0, book = 0;
-	size_t len;
 	int rc;
 
 	rc = query_id(req->query, "chapter", &chapter);
@@ -294,28 +294,20 @@ static int h_digest(struct rpc_ctx *ctx, const struct http_req *req,
 		resp_error(resp, 500, "digest failed");
 		goto out;
 	}
-	name = circle_name(ctx, circle);
+	name = export_circle_name(ctx, circle);
 	title = chapter_title(ctx, chapter);
 	entries = plan_entries(ctx, circle);
 	e = plan_entry(entries, chapter);
 	buf_adds(&md, "# Meeting digest");
 	if (name) {
 		buf_adds(&md, ": ");
-		export_md_inline(&md, name);
+		mdtext_inline(&md, name, 0);
 	}
 	buf_adds(&md, "\n\n");
 	export_digest_chapter(
 		&md, title, json_string_value(json_object_get(e, "prompt")),
 		json_string_value(json_object_get(e, "due")), anns);
-	{
-		json_t *recs = meetings_records(ctx, circle, chapter, v);
-
-		meetings_records_md(&md, recs);
-		json_decref(recs);
-	}
-	body = buf_detach(&md, &len);
-	http_resp_text(resp, 200, MD_TYPE, body, len);
-	free(body);
+	send_md(ctx, resp, circle, chapter, v, &md);
 out:
 	buf_free(&md);
 	json_decref(anns);
@@ -335,27 +327,18 @@ static int h_export_md(struct rpc_ctx *ctx, struct http_resp *resp,
 {
 	struct buf md = BUF_INIT;
 	json_t *anns = json_array();
-	char *name = NULL, *body;
-	size_t len;
+	char *name = NULL;
 
 	if (each_visible(ctx, circle, 0, v, true, copy_cb, anns)) {
 		resp_error(resp, 500, "export failed");
 		goto out;
 	}
-	name = circle_name(ctx, circle);
+	name = export_circle_name(ctx, circle);
 	buf_adds(&md, "# ");
-	export_md_inline(&md, name ? name : "Circle");
+	mdtext_inline(&md, name ? name : "Circle", 0);
 	buf_adds(&md, ": annotations\n\n");
 	cli_markdown(ctx, ctx, circle, anns, &md);
-	{
-		json_t *recs = meetings_records(ctx, circle, 0, v);
-
-		meetings_records_md(&md, recs);
-		json_decref(recs);
-	}
-	body = buf_detach(&md, &len);
-	http_resp_text(resp, 200, MD_TYPE, body, len);
-	free(body);
+	send_md(ctx, resp, circle, 0, v, &md);
 out:
 	buf_free(&md);
 	json_decref(anns);
@@ -421,7 +404,7 @@ void export_init(void)
 					      "POST", "PUT",  "DELETE"};
 
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		rpc_http_register(methods[i], ROUTE_PREFIX, h_circles);
+		http_route_register(methods[i], ROUTE_PREFIX, h_circles);
 }
 
 /* ---- the command line ---- */
@@ -494,7 +477,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		snprintf(err, errlen, "could not read the annotations");
 		goto out;
 	}
-	name = circle_name(meta, circle);
+	name = export_circle_name(meta, circle);
 	if (w3c) {
 		struct w3c_walk w = {items, NULL, circle, 0};
 		size_t i;
@@ -516,7 +499,7 @@ int export_cli(struct store *db, int64_t circle, const char *format,
 		free(s);
 	} else {
 		buf_adds(&md, "# ");
-		export_md_inline(&md, name ? name : "Circle");
+		mdtext_inline(&md, name ? name : "Circle", 0);
 		buf_adds(&md, ": annotations\n\n");
 		cli_markdown(ctx, meta, circle, anns, &md);
 		{

@@ -44,6 +44,9 @@ struct http_resp;
  */
 int export_protocol(struct rpc_ctx *ctx, const struct http_req *req,
 		    struct http_resp *resp, int64_t circle, const char *rest);
+/* The circle's name as circle.get gives it to the caller of ctx, or NULL
+ * (no such circle, or not visible). Caller frees. */
+char *export_circle_name(struct rpc_ctx *ctx, int64_t circle);
 /* scholia export --circle ID --format w3c|markdown: circle-visible
  * annotations to out. 0 or negative SCH_E* with err. */
 int export_cli(struct store *db, int64_t circle, const char *format,
@@ -68,6 +71,18 @@ char *export_base_url(const char *public_url, const char *host, bool tls);
 json_t *export_w3c_annotation(const json_t *ann, const char *base,
 			      int64_t circle, bool with_context);
 
+/* The IRI of page n of the collection coll ("?page=n", or "&page=n" when
+ * coll has a query already). New reference. */
+json_t *export_w3c_page_iri(const char *coll, int64_t page);
+/*
+ * Page n (1-based) of npages of the collection coll, over items (borrowed:
+ * what the page lists, EXPORT_PAGE_SIZE of them from page n's start); a
+ * standalone page carries @context and its collection (with label, may be
+ * NULL) in partOf. New reference.
+ */
+json_t *export_w3c_page(json_t *items, const char *coll, const char *label,
+			int64_t n, int64_t npages, bool standalone);
+
 /*
  * The collection (page 0) with its first page embedded, or page N >= 1 on
  * its own, over items (W3C annotations, borrowed); page EXPORT_PAGE_ALL is
@@ -85,9 +100,6 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
  * plus reactions - with quotes, replies and reactions. Private annotations
  * and hidden or deleted bodies are never written.
  */
-/* Appends s as inline Markdown text: one line, punctuation escaped, '<' as
- * "&lt;" (names and quotes in headings). */
-void export_md_inline(struct buf *out, const char *s);
 
 void export_digest_chapter(struct buf *out, const char *title,
 			   const char *prompt, const char *due,

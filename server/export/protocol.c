@@ -35,11 +35,13 @@
 
 #include "books/books.h"
 #include "circles/circles.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonx.h"
 
 #define ROUTE_PREFIX "/api/circles/"
 #define LDP_CONTEXT "http://www.w3.org/ns/ldp.jsonld"
@@ -134,6 +136,22 @@ static void send_error(struct proto *P, int status, const char *constraint,
 	json_decref(doc);
 }
 
+/* A method's JSON-RPC error code as an HTTP status and the constraint it
+ * names; any other code is 500 "internal". */
+static const struct {
+	int code, status;
+	const char *constraint;
+} RPC_TO_HTTP[] = {
+	{RPC_E_INVALID_PARAMS, 400, "valid-annotation"},
+	{RPC_E_UNAUTHENTICATED, 401, "authenticated"},
+	{RPC_E_FORBIDDEN, 403, "permitted"},
+	{RPC_E_NOT_FOUND, 404, "exists"},
+	{RPC_E_CONFLICT, 409, "current"},
+	{RPC_E_LOCKED, 403, "not-locked"},
+	{RPC_E_TOO_LARGE, 413, "within-limits"},
+	{RPC_E_RATE_LIMITED, 429, "within-rate"},
+};
+
 /* A method's JSON-RPC error (taken) as an HTTP answer. */
 static void send_rpc_error(struct proto *P, json_t *err)
 {
@@ -144,34 +162,13 @@ static void send_rpc_error(struct proto *P, json_t *err)
 	int status = 500;
 	const char *c = "internal";
 
-	switch (code) {
-	case RPC_E_INVALID_PARAMS:
-		status = 400, c = "valid-annotation";
-		break;
-	case RPC_E_UNAUTHENTICATED:
-		status = 401, c = "authenticated";
-		break;
-	case RPC_E_FORBIDDEN:
-		status = 403, c = "permitted";
-		break;
-	case RPC_E_NOT_FOUND:
-		status = 404, c = "exists";
-		break;
-	case RPC_E_CONFLICT:
-		status = 409, c = "current";
-		break;
-	case RPC_E_LOCKED:
-		status = 403, c = "not-locked";
-		break;
-	case RPC_E_TOO_LARGE:
-		status = 413, c = "within-limits";
-		break;
-	case RPC_E_RATE_LIMITED:
-		status = 429, c = "within-rate";
-		break;
-	default:
-		break;
-	}
+	for (size_t i = 0; i < sizeof(RPC_TO_HTTP) / sizeof(RPC_TO_HTTP[0]);
+	     i++)
+		if (RPC_TO_HTTP[i].code == code) {
+			status = RPC_TO_HTTP[i].status;
+			c = RPC_TO_HTTP[i].constraint;
+			break;
+		}
 	if (json_is_integer(retry)) {
 		char v[32];
 
@@ -228,16 +225,6 @@ static void add_links(const struct proto *P, json_t *o, int kind, int64_t id)
 	store_done(st);
 }
 
-static void copy_str(json_t *dst, const char *dkey, json_t *src,
-		     const char *skey)
-{
-	json_t *v = json_object_get(src, skey);
-
-	if (json_is_string(v))
-		json_object_set_new(dst, dkey,
-				    json_string(json_string_value(v)));
-}
-
 /* A thread (SPEC object) as a W3C Annotation with @context; NULL for a
  * tombstone. */
 static json_t *w3c_thread(const struct proto *P, const json_t *ann)
@@ -272,12 +259,12 @@ static json_t *w3c_reply(const struct proto *P, json_t *r)
 	if (json_is_object(author)) {
 		json_t *c = json_pack("{s:s}", "type", "Person");
 
-		copy_str(c, "name", author, "display_name");
-		copy_str(c, "nickname", author, "handle");
+		jsonx_copy_str(c, "name", author, "display_name");
+		jsonx_copy_str(c, "nickname", author, "handle");
 		json_object_set_new(o, "creator", c);
 	}
-	copy_str(o, "created", r, "created_at");
-	copy_str(o, "modified", r, "updated_at");
+	jsonx_copy_str(o, "created", r, "created_at");
+	jsonx_copy_str(o, "modified", r, "updated_at");
 	json_object_set_new(
 		o, "body",
 		value ? json_pack("{s:s,s:s,s:s}", "type", "TextualBody",
@@ -361,66 +348,44 @@ static long long query_num(const char *q, const char *key)
 	return -1;
 }
 
-static json_t *page_iri(const struct proto *P, bool iris, long long n)
+/* The container's IRI, with "?iris=1" when the pages list IRIs only. */
+static char *coll_iri(const struct proto *P, bool iris)
 {
-	return iris ? json_sprintf("%s?iris=1&page=%lld", P->container, n)
-		    : json_sprintf("%s?page=%lld", P->container, n);
+	struct buf b = BUF_INIT;
+
+	buf_addf(&b, "%s%s", P->container, iris ? "?iris=1" : "");
+	return buf_detach(&b, NULL);
 }
 
-/* Page n (1-based) of items; standalone pages carry @context and partOf. */
+static json_t *page_iri(const struct proto *P, bool iris, long long n)
+{
+	char *coll = coll_iri(P, iris);
+	json_t *iri = export_w3c_page_iri(coll, n);
+
+	free(coll);
+	return iri;
+}
+
+/* Page n (1-based) of items (their IRIs only when iris); standalone pages
+ * carry @context and partOf. */
 static json_t *make_page(const struct proto *P, json_t *items, bool iris,
 			 long long n, long long npages, bool standalone,
 			 const char *label)
 {
-	size_t total = json_array_size(items);
-	size_t from = (size_t)(n - 1) * EXPORT_PAGE_SIZE;
-	json_t *pg = json_object(), *list = json_array();
+	char *coll = coll_iri(P, iris);
+	json_t *list = items, *it, *pg;
+	size_t i;
 
-	for (size_t i = from; i < total && i < from + EXPORT_PAGE_SIZE; i++) {
-		json_t *it = json_array_get(items, i);
-
-		json_array_append_new(
-			list, iris ? json_incref(json_object_get(it, "id"))
-				   : json_incref(it));
+	if (iris) {
+		list = json_array();
+		json_array_foreach(items, i, it)
+			json_array_append(list, json_object_get(it, "id"));
 	}
-	if (standalone)
-		json_object_set_new(pg, "@context",
-				    json_string(EXPORT_ANNO_CONTEXT));
-	json_object_set_new(pg, "id", page_iri(P, iris, n));
-	json_object_set_new(pg, "type", json_string("AnnotationPage"));
-	if (standalone) {
-		json_t *part =
-			json_pack("{s:o,s:s,s:I}", "id",
-				  iris ? json_sprintf("%s?iris=1", P->container)
-				       : json_string(P->container),
-				  "type", "AnnotationCollection", "total",
-				  (json_int_t)total);
-
-		if (label)
-			json_object_set_new(part, "label", json_string(label));
-		json_object_set_new(pg, "partOf", part);
-	}
-	json_object_set_new(pg, "startIndex", json_integer((json_int_t)from));
-	if (n > 1)
-		json_object_set_new(pg, "prev", page_iri(P, iris, n - 1));
-	if (n < npages)
-		json_object_set_new(pg, "next", page_iri(P, iris, n + 1));
-	json_object_set_new(pg, "items", list);
+	pg = export_w3c_page(list, coll, label, n, npages, standalone);
+	if (iris)
+		json_decref(list);
+	free(coll);
 	return pg;
-}
-
-static char *circle_label(struct rpc_ctx *ctx, int64_t circle)
-{
-	json_t *c = NULL;
-	char *out = NULL;
-
-	if (!rpc_call_nested(ctx, "circle.get",
-			     json_pack("{s:I}", "circle", (json_int_t)circle),
-			     &c) &&
-	    json_is_string(json_object_get(c, "name")))
-		out = xstrdup(json_string_value(json_object_get(c, "name")));
-	json_decref(c);
-	return out;
 }
 
 static int get_container(struct proto *P, const struct vis_viewer *v)
@@ -445,7 +410,7 @@ static int get_container(struct proto *P, const struct vis_viewer *v)
 	}
 	total = json_array_size(w.items);
 	npages = (long long)((total + EXPORT_PAGE_SIZE - 1) / EXPORT_PAGE_SIZE);
-	label = circle_label(P->ctx, P->circle);
+	label = export_circle_name(P->ctx, P->circle);
 	if (page > 0) {
 		if (page > npages) {
 			send_error(P, 404, "page-exists", "no such page", NULL);
@@ -509,10 +474,7 @@ static int load_one(struct proto *P, int kind, int64_t id, json_t **spec,
 			goto none;
 		thread = t.annotation;
 	}
-	if (rpc_call_nested(
-		    P->ctx, "annotation.get",
-		    json_pack("{s:I}", "annotation", (json_int_t)thread),
-		    &ann) ||
+	if (threads_annotation_get(P->ctx, thread, &ann) ||
 	    json_integer_value(json_object_get(ann, "circle")) != P->circle)
 		goto none;
 	if (kind == KIND_ANNOTATION) {
@@ -679,11 +641,7 @@ static int parse_target(struct proto *P, json_t *t, struct ptarget *out)
 	}
 	if (out->kind != 0 || !json_is_object(t))
 		return 0;
-	sel = json_object_get(t, "selector");
-	if (json_is_object(sel))
-		sel = json_pack("[O]", sel);
-	else
-		sel = json_incref(sel);
+	sel = jsonx_as_array(json_object_get(t, "selector"));
 	json_array_foreach(sel, i, s)
 	{
 		const char *type =
@@ -901,9 +859,54 @@ static int send_item(struct proto *P, int status, int kind, int64_t id)
 	return 0;
 }
 
+/*
+ * Runs method as the caller (rpc_call_as; params taken). 0 with *result,
+ * or its error was sent and RPC_ERR returned.
+ */
+static int call_as(struct proto *P, const char *method, json_t *params,
+		   json_t **result)
+{
+	json_t *err = NULL;
+
+	if (!rpc_call_as(P->ctx, method, params, result, &err))
+		return 0;
+	send_rpc_error(P, err);
+	return RPC_ERR;
+}
+
+/* After a write: keeps a's links and sends the item with status. */
+static int write_done(struct proto *P, int status, int kind, int64_t id,
+		      json_t *a)
+{
+	if (save_links(P, kind, id, a, status != 201)) {
+		send_error(P, 500, "internal", "could not save", NULL);
+		return RPC_ERR;
+	}
+	return send_item(P, status, kind, id);
+}
+
+/*
+ * Before a PUT or DELETE: the request may write, {kind, id} exists as the
+ * caller sees it (*spec, *w3c, NULL when not) and If-Match holds. false
+ * when a response was sent instead.
+ */
+static bool load_current(struct proto *P, int kind, int64_t id, json_t **spec,
+			 json_t **w3c)
+{
+	*spec = *w3c = NULL;
+	if (!csrf_ok(P) || load_one(P, kind, id, spec, w3c))
+		return false;
+	if (!if_match_ok(P, *w3c)) {
+		send_error(P, 412, "current",
+			   "the annotation changed since that ETag", NULL);
+		return false;
+	}
+	return true;
+}
+
 static int post(struct proto *P)
 {
-	json_t *a = NULL, *params, *result = NULL, *err = NULL;
+	json_t *a = NULL, *params, *result = NULL;
 	struct ptarget t = {0};
 	const char *vis;
 	char *body = NULL;
@@ -940,9 +943,8 @@ static int post(struct proto *P)
 				   (json_int_t)t.id, "target",
 				   t.target ? t.target : json_null(), "body",
 				   body, "visibility", vis ? vis : "circle");
-		rc = rpc_call_as(P->ctx, "annotation.create", params, &result,
-				 &err);
 		kind = KIND_ANNOTATION;
+		rc = call_as(P, "annotation.create", params, &result);
 	} else {
 		int64_t thread = t.id;
 		struct threads_target tt;
@@ -968,27 +970,17 @@ static int post(struct proto *P)
 		if (t.kind == 2)
 			json_object_set_new(params, "parent",
 					    json_integer(t.id));
-		rc = rpc_call_as(P->ctx, "reply.create", params, &result, &err);
 		kind = KIND_REPLY;
+		rc = call_as(P, "reply.create", params, &result);
 	}
-	if (rc) {
-		send_rpc_error(P, err);
-		err = NULL;
-		rc = RPC_ERR;
+	if (rc)
 		goto out;
-	}
 	id = json_integer_value(json_object_get(result, "id"));
-	if (save_links(P, kind, id, a, false)) {
-		send_error(P, 500, "internal", "could not save", NULL);
-		rc = RPC_ERR;
-		goto out;
-	}
-	send_item(P, 201, kind, id);
+	rc = write_done(P, 201, kind, id, a);
 out:
 	json_decref(a);
 	json_decref(t.target);
 	json_decref(result);
-	json_decref(err);
 	free(body);
 	return rc;
 }
@@ -1012,21 +1004,15 @@ static bool same_target(json_t *a, json_t *b)
 
 static int put(struct proto *P, int kind, int64_t id)
 {
-	json_t *a = NULL, *spec = NULL, *w3c = NULL, *params, *result = NULL,
-	       *err = NULL;
+	json_t *a = NULL, *spec = NULL, *w3c = NULL, *params, *result = NULL;
 	struct ptarget t = {0};
 	const char *vis;
 	char *body = NULL;
 	int rc = 0;
 	bool same;
 
-	if (!csrf_ok(P) || load_one(P, kind, id, &spec, &w3c))
+	if (!load_current(P, kind, id, &spec, &w3c))
 		goto out;
-	if (!if_match_ok(P, w3c)) {
-		send_error(P, 412, "current",
-			   "the annotation changed since that ETag", NULL);
-		goto out;
-	}
 	a = read_annotation(P);
 	if (!a)
 		goto out;
@@ -1075,69 +1061,44 @@ static int put(struct proto *P, int kind, int64_t id)
 				   NULL);
 			goto out;
 		}
-		rc = rpc_call_as(P->ctx, "annotation.update", params, &result,
-				 &err);
+		rc = call_as(P, "annotation.update", params, &result);
 	} else {
 		params = json_pack("{s:I,s:s}", "reply", (json_int_t)id, "body",
 				   body);
-		rc = rpc_call_as(P->ctx, "reply.update", params, &result, &err);
+		rc = call_as(P, "reply.update", params, &result);
 	}
-	if (rc) {
-		send_rpc_error(P, err);
-		err = NULL;
-		rc = RPC_ERR;
-		goto out;
-	}
-	if (save_links(P, kind, id, a, true)) {
-		send_error(P, 500, "internal", "could not save", NULL);
-		rc = RPC_ERR;
-		goto out;
-	}
-	send_item(P, 200, kind, id);
+	if (!rc)
+		rc = write_done(P, 200, kind, id, a);
 out:
 	json_decref(a);
 	json_decref(spec);
 	json_decref(w3c);
 	json_decref(t.target);
 	json_decref(result);
-	json_decref(err);
 	free(body);
 	return rc;
 }
 
 static int del(struct proto *P, int kind, int64_t id)
 {
-	json_t *spec = NULL, *w3c = NULL, *result = NULL, *err = NULL;
+	json_t *spec = NULL, *w3c = NULL, *result = NULL;
+	const char *key = kind == KIND_ANNOTATION ? "annotation" : "reply";
 	int rc = 0;
 
-	if (!csrf_ok(P) || load_one(P, kind, id, &spec, &w3c))
+	if (!load_current(P, kind, id, &spec, &w3c))
 		goto out;
-	if (!if_match_ok(P, w3c)) {
-		send_error(P, 412, "current",
-			   "the annotation changed since that ETag", NULL);
+	rc = call_as(P,
+		     kind == KIND_ANNOTATION ? "annotation.delete"
+					     : "reply.delete",
+		     json_pack("{s:I}", key, (json_int_t)id), &result);
+	if (rc)
 		goto out;
-	}
-	rc = kind == KIND_ANNOTATION
-		     ? rpc_call_as(
-			       P->ctx, "annotation.delete",
-			       json_pack("{s:I}", "annotation", (json_int_t)id),
-			       &result, &err)
-		     : rpc_call_as(P->ctx, "reply.delete",
-				   json_pack("{s:I}", "reply", (json_int_t)id),
-				   &result, &err);
-	if (rc) {
-		send_rpc_error(P, err);
-		err = NULL;
-		rc = RPC_ERR;
-		goto out;
-	}
 	http_resp_text(P->resp, 204, EXPORT_LD_TYPE, "", 0);
 	common_headers(P, false, false);
 out:
 	json_decref(spec);
 	json_decref(w3c);
 	json_decref(result);
-	json_decref(err);
 	return rc;
 }
 
@@ -1166,10 +1127,7 @@ int export_protocol(struct rpc_ctx *ctx, const struct http_req *req,
 	int kind = -1, rc = 0;
 	int64_t id = 0;
 
-	P.base = export_base_url(req->public_url && *req->public_url
-					 ? req->public_url
-					 : rpc_config.public_url,
-				 req->host, req->tls);
+	P.base = export_base_url(req->public_url, req->host, req->tls);
 	{
 		struct buf b = BUF_INIT;
 

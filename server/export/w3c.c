@@ -183,15 +183,14 @@ json_t *export_w3c_annotation(const json_t *ann, const char *base,
 	return o;
 }
 
-static json_t *page_iri(const char *coll, int64_t page)
+json_t *export_w3c_page_iri(const char *coll, int64_t page)
 {
-	return json_sprintf("%s?page=%lld", coll, (long long)page);
+	return json_sprintf("%s%cpage=%lld", coll,
+			    strchr(coll, '?') ? '&' : '?', (long long)page);
 }
 
-/* Page n (1-based) of npages; standalone pages carry @context and their
- * collection in partOf. */
-static json_t *make_page(json_t *items, const char *coll, const char *label,
-			 int64_t n, int64_t npages, bool standalone)
+json_t *export_w3c_page(json_t *items, const char *coll, const char *label,
+			int64_t n, int64_t npages, bool standalone)
 {
 	size_t total = json_array_size(items);
 	size_t from = (size_t)(n - 1) * EXPORT_PAGE_SIZE;
@@ -202,7 +201,7 @@ static json_t *make_page(json_t *items, const char *coll, const char *label,
 	if (standalone)
 		json_object_set_new(pg, "@context",
 				    json_string(EXPORT_ANNO_CONTEXT));
-	json_object_set_new(pg, "id", page_iri(coll, n));
+	json_object_set_new(pg, "id", export_w3c_page_iri(coll, n));
 	json_object_set_new(pg, "type", json_string("AnnotationPage"));
 	if (standalone) {
 		json_t *part = json_pack("{s:s,s:s,s:I}", "id", coll, "type",
@@ -215,9 +214,11 @@ static json_t *make_page(json_t *items, const char *coll, const char *label,
 	}
 	json_object_set_new(pg, "startIndex", json_integer((json_int_t)from));
 	if (n > 1)
-		json_object_set_new(pg, "prev", page_iri(coll, n - 1));
+		json_object_set_new(pg, "prev",
+				    export_w3c_page_iri(coll, n - 1));
 	if (n < npages)
-		json_object_set_new(pg, "next", page_iri(coll, n + 1));
+		json_object_set_new(pg, "next",
+				    export_w3c_page_iri(coll, n + 1));
 	json_object_set_new(pg, "items", list);
 	return pg;
 }
@@ -236,9 +237,9 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
 		 (long long)circle);
 	coll = buf_detach(&b, NULL);
 	if (page > 0) {
-		c = page <= npages
-			    ? make_page(items, coll, label, page, npages, true)
-			    : NULL;
+		c = page <= npages ? export_w3c_page(items, coll, label, page,
+						     npages, true)
+				   : NULL;
 		free(coll);
 		return c;
 	}
@@ -254,8 +255,9 @@ json_t *export_w3c_collection(json_t *items, const char *base, int64_t circle,
 	if (total && page == 0) {
 		json_object_set_new(
 			c, "first",
-			make_page(items, coll, NULL, 1, npages, false));
-		json_object_set_new(c, "last", page_iri(coll, npages));
+			export_w3c_page(items, coll, NULL, 1, npages, false));
+		json_object_set_new(c, "last",
+				    export_w3c_page_iri(coll, npages));
 	} else if (total) {
 		/* every item in one page, for a file that stands alone */
 		json_t *all = json_pack("{s:s+,s:s,s:i,s:O}", "id", coll,

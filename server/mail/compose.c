@@ -220,6 +220,15 @@ void mail_compose(const struct mail_msg *m, const char *message_id,
 	buf_addf(out, "--%s--\r\n", boundary);
 }
 
+void mail_html_link(struct buf *html, const char *href, const char *label)
+{
+	buf_adds(html, "<a href=\"");
+	html_escape(html, href, strlen(href));
+	buf_adds(html, "\">");
+	html_escape(html, label, strlen(label));
+	buf_adds(html, "</a>");
+}
+
 void mail_html_page(struct buf *out, const char *title, const char *body)
 {
 	buf_adds(out, "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\">"

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "books/books.h"
 #include "circles/circles.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
@@ -30,6 +31,7 @@
 #include "util/err.h"
 #include "util/html.h"
 #include "util/log.h"
+#include "util/rfc3339.h"
 
 #define DIGEST_QUIET_S (20 * 3600) /* no two digests closer than this */
 #define DIGEST_MAX_NEW 10	   /* new threads listed by title */
@@ -120,8 +122,7 @@ static struct dg_chapter *chapters_of(struct rpc_ctx *rctx, int64_t book,
 	size_t i, k, len = 0;
 
 	*n = 0;
-	if (rpc_call_nested(rctx, "book.toc",
-			    json_pack("{s:I}", "book", (json_int_t)book), &toc))
+	if (books_toc(rpc_store(rctx), book, &toc))
 		return NULL;
 	json_array_foreach(json_object_get(toc, "parts"), i, part)
 	{
@@ -198,11 +199,8 @@ static int digest_one(struct store *db, int64_t account, const char *addr,
 	char since[32], unsub[512], day[64];
 	int nitems = 0, at = -1, rc = 0;
 	size_t nch = 0, i;
-	struct tm tm;
-	time_t st_t = (time_t)since_t;
 
-	gmtime_r(&st_t, &tm);
-	strftime(since, sizeof(since), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(since_t, since, sizeof(since));
 	if (circles_viewer(db, circle, account, false, &v) ||
 	    v.role == VIS_ROLE_NONE)
 		goto out;
@@ -215,9 +213,7 @@ static int digest_one(struct store *db, int64_t account, const char *addr,
 		my_ch = json_integer_value(json_object_get(prog, "chapter"));
 	at = index_of(chs, nch, my_ch);
 	/* the next meeting: the first plan entry due today or later */
-	if (rpc_call_nested(rctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &plan) == 0) {
+	if (circles_plan_json(rctx, circle, &plan) == 0) {
 		char today[16];
 		time_t tt = (time_t)now;
 		struct tm lt;
@@ -358,7 +354,7 @@ static int digests_of(struct store *db, int64_t account, const char *addr,
 	size_t i;
 	int n = 0, rc = 0;
 
-	if (rpc_call_nested(rctx, "circle.list", json_object(), &list))
+	if (circles_list_json(rctx, 0, &list))
 		goto out;
 	json_array_foreach(json_object_get(list, "items"), i, c)
 	{
@@ -373,10 +369,7 @@ static int digests_of(struct store *db, int64_t account, const char *addr,
 				    circle) == 1 &&
 		    last > now - DIGEST_QUIET_S)
 			continue;
-		if (rpc_call_nested(
-			    rctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &full))
+		if (circles_get_json(rctx, circle, &full))
 			continue;
 		rc = digest_one(db, account, addr, circle, full,
 				last ? last : now - 86400, now);

@@ -49,6 +49,8 @@ void mail_compose(const struct mail_msg *m, const char *message_id,
 		  int64_t date, struct buf *out);
 /* A new Message-ID (random@domain of the From address) into id (>= 128). */
 void mail_new_message_id(char *id, size_t len);
+/* Appends <a href="href">label</a> to html, both escaped. */
+void mail_html_link(struct buf *html, const char *href, const char *label);
 /* Appends a small HTML document around a body fragment. */
 void mail_html_page(struct buf *out, const char *title, const char *body);
 

@@ -17,8 +17,10 @@
 #include <string.h>
 
 #include "auth/auth.h"
+#include "books/books.h"
 #include "circles/circles.h"
 #include "events/events.h"
+#include "http/http.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -201,7 +203,6 @@ static int email_set(struct rpc_ctx *ctx, int64_t account, const char *email)
 {
 	struct store *db = rpc_store(ctx);
 	char token[AUTH_TOKEN_TEXT], digest[AUTH_TOKEN_DIGEST];
-	struct mail_msg m = MAIL_MSG_INIT;
 	struct buf text = BUF_INIT, html = BUF_INIT, link = BUF_INIT;
 	int rc;
 
@@ -231,16 +232,19 @@ static int email_set(struct rpc_ctx *ctx, int64_t account, const char *email)
 		 "not be used.\n",
 		 buf_str(&link));
 	buf_adds(&html, "<p>Someone (we hope you) gave this address to a "
-			"Scholia account.</p>\n<p><a href=\"");
-	html_escape(&html, link.data, link.len);
-	buf_adds(&html, "\">Confirm this address</a> (within 3 days).</p>\n"
+			"Scholia account.</p>\n<p>");
+	mail_html_link(&html, buf_str(&link), "Confirm this address");
+	buf_adds(&html, " (within 3 days).</p>\n"
 			"<p>If it was not you, ignore this mail: the address "
 			"will not be used.</p>");
-	m.to = email;
-	m.subject = "Confirm your email address for Scholia";
-	m.text = buf_str(&text);
-	m.html = buf_str(&html);
-	rc = mail_queue(db, account, "verify", &m, rpc_now(ctx));
+	rc = mail_queue(
+		db, account, "verify",
+		&(struct mail_msg){
+			.to = email,
+			.subject = "Confirm your email address for Scholia",
+			.text = buf_str(&text),
+			.html = buf_str(&html)},
+		rpc_now(ctx));
 	memset(token, 0, sizeof(token));
 	buf_free(&text);
 	buf_free(&html);
@@ -307,7 +311,6 @@ static int forgot(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct store *db = rpc_store(ctx);
 	char addr[MAIL_ADDR_MAX + 1], link[1024];
 	struct buf text = BUF_INIT, html = BUF_INIT;
-	struct mail_msg m = MAIL_MSG_INIT;
 	int64_t account, recent = 0;
 	const char *handle;
 	int rc = 0;
@@ -344,16 +347,18 @@ static int forgot(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	buf_adds(&html, "<p>Someone asked to reset the password of the Scholia "
 			"account <b>@");
 	html_escape(&html, handle, strlen(handle));
-	buf_adds(&html, "</b>.</p>\n<p><a href=\"");
-	html_escape(&html, link, strlen(link));
-	buf_adds(&html, "\">Choose a new password</a> (within an hour; the "
+	buf_adds(&html, "</b>.</p>\n<p>");
+	mail_html_link(&html, link, "Choose a new password");
+	buf_adds(&html, " (within an hour; the "
 			"link works once).</p>\n<p>If it was not you, ignore "
 			"this mail: your password stays as it is.</p>");
-	m.to = addr;
-	m.subject = "Reset your Scholia password";
-	m.text = buf_str(&text);
-	m.html = buf_str(&html);
-	rc = mail_queue(db, account, "reset", &m, rpc_now(ctx));
+	rc = mail_queue(
+		db, account, "reset",
+		&(struct mail_msg){.to = addr,
+				   .subject = "Reset your Scholia password",
+				   .text = buf_str(&text),
+				   .html = buf_str(&html)},
+		rpc_now(ctx));
 out:
 	memset(link, 0, sizeof(link));
 	buf_free(&text);
@@ -373,7 +378,6 @@ int mail_invite(struct rpc_ctx *ctx, int64_t circle, const char *email,
 {
 	struct rpc_ctx *me;
 	struct buf text = BUF_INIT, html = BUF_INIT, subject = BUF_INIT;
-	struct mail_msg m = MAIL_MSG_INIT;
 	json_t *c = NULL, *toc = NULL;
 	const char *cname = "", *btitle = "", *inviter = "";
 	char *inv = NULL;
@@ -386,18 +390,16 @@ int mail_invite(struct rpc_ctx *ctx, int64_t circle, const char *email,
 		return rpc_fail_field(ctx, "email", "not an email address");
 	me = rpc_ctx_new_local(rpc_store(ctx), rpc_account(ctx),
 			       rpc_is_admin(ctx));
-	if (rpc_call_nested(me, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &c) == 0) {
+	if (circles_get_json(me, circle, &c) == 0) {
 		cname = json_string_value(json_object_get(c, "name"));
 		if (json_is_object(json_object_get(c, "book")))
 			btitle = json_string_value(json_object_get(
 				json_object_get(c, "book"), "title"));
 		else if (json_is_integer(json_object_get(c, "book")) &&
-			 rpc_call_nested(me, "book.toc",
-					 json_pack("{s:O}", "book",
-						   json_object_get(c, "book")),
-					 &toc) == 0)
+			 books_toc(
+				 rpc_store(me),
+				 json_integer_value(json_object_get(c, "book")),
+				 &toc) == 0)
 			btitle = json_string_value(json_object_get(
 				json_object_get(toc, "book"), "title"));
 	}
@@ -423,14 +425,15 @@ int mail_invite(struct rpc_ctx *ctx, int64_t circle, const char *email,
 	buf_adds(&html, "</b> on Scholia, reading <i>");
 	html_escape(&html, *btitle ? btitle : "a book",
 		    strlen(*btitle ? btitle : "a book"));
-	buf_adds(&html, "</i> together.</p>\n<p><a href=\"");
-	html_escape(&html, url, strlen(url));
-	buf_adds(&html, "\">Join the circle</a></p>");
-	m.to = email;
-	m.subject = buf_str(&subject);
-	m.text = buf_str(&text);
-	m.html = buf_str(&html);
-	rc = mail_queue(rpc_store(ctx), 0, "invite", &m, rpc_now(ctx));
+	buf_adds(&html, "</i> together.</p>\n<p>");
+	mail_html_link(&html, url, "Join the circle");
+	buf_adds(&html, "</p>");
+	rc = mail_queue(rpc_store(ctx), 0, "invite",
+			&(struct mail_msg){.to = email,
+					   .subject = buf_str(&subject),
+					   .text = buf_str(&text),
+					   .html = buf_str(&html)},
+			rpc_now(ctx));
 	json_decref(c);
 	json_decref(toc);
 	free(inv);
@@ -635,8 +638,8 @@ void mail_init(void)
 	auth_set_email_hooks(email_set, email_decorate);
 	auth_add_export_hook("email", mail_export);
 	auth_add_delete_hook("mail", mail_forget);
-	rpc_http_register("POST", "/api/mail/unsubscribe", unsubscribe_post);
-	rpc_http_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
+	http_route_register("POST", "/api/mail/unsubscribe", unsubscribe_post);
+	http_route_register("GET", "/api/mail/unsubscribe", unsubscribe_get);
 	prev_tick = rpc_hooks.tick;
 	rpc_hooks.tick = mail_tick;
 	events_on(EVENTS_NOTIFICATION_ADDED, on_notification, NULL);

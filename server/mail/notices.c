@@ -26,6 +26,8 @@
 #include <time.h>
 
 #include "auth/auth.h"
+#include "books/books.h"
+#include "circles/circles.h"
 #include "mail/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -111,19 +113,25 @@ int mail_reply_parse(struct store *db, const char *local, int64_t *account,
 	return 0;
 }
 
+/* The string field of o (a circle, a chapter: taken, and NULL is fine),
+ * or fallback when there is none. Caller frees. */
+static char *str_field(json_t *o, const char *field, const char *fallback)
+{
+	char *v = NULL;
+
+	if (json_is_string(json_object_get(o, field)))
+		v = xstrdup(json_string_value(json_object_get(o, field)));
+	json_decref(o);
+	return v ? v : xstrdup(fallback);
+}
+
 /* The circle's name as the recipient sees it (caller frees). */
 static char *circle_name(struct rpc_ctx *rctx, int64_t circle)
 {
 	json_t *c = NULL;
-	char *name = NULL;
 
-	if (rpc_call_nested(rctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &c) == 0 &&
-	    json_is_string(json_object_get(c, "name")))
-		name = xstrdup(json_string_value(json_object_get(c, "name")));
-	json_decref(c);
-	return name ? name : xstrdup("your circle");
+	circles_get_json(rctx, circle, &c);
+	return str_field(c, "name", "your circle");
 }
 
 /* The link to a post's passage in the web app. */
@@ -274,7 +282,6 @@ static int queue_notice(struct rpc_ctx *rctx, int64_t account, int64_t circle,
 			struct buf *text, struct buf *html, int64_t now)
 {
 	struct store *db = rpc_store(rctx);
-	struct mail_msg m = MAIL_MSG_INIT;
 	struct buf subject = BUF_INIT, t2 = BUF_INIT, h2 = BUF_INIT;
 	char unsub[512], reply[MAIL_ADDR_MAX + 1];
 	char *cname = circle_name(rctx, circle);
@@ -299,16 +306,17 @@ static int queue_notice(struct rpc_ctx *rctx, int64_t account, int64_t circle,
 	buf_adds(&h2, "<p style=\"color:#777;font-size:smaller\">You get "
 		      "these mails for the circle <b>");
 	html_escape(&h2, cname, strlen(cname));
-	buf_adds(&h2, "</b>. <a href=\"");
-	html_escape(&h2, unsub, strlen(unsub));
-	buf_adds(&h2, "\">Unsubscribe</a></p>");
-	m.to = addr;
-	m.subject = buf_str(&subject);
-	m.text = buf_str(&t2);
-	m.html = buf_str(&h2);
-	m.unsubscribe = unsub;
-	m.reply_to = reply[0] ? reply : NULL;
-	rc = mail_queue(db, account, "notify", &m, now);
+	buf_adds(&h2, "</b>. ");
+	mail_html_link(&h2, unsub, "Unsubscribe");
+	buf_adds(&h2, "</p>");
+	rc = mail_queue(db, account, "notify",
+			&(struct mail_msg){.to = addr,
+					   .subject = buf_str(&subject),
+					   .text = buf_str(&t2),
+					   .html = buf_str(&h2),
+					   .unsubscribe = unsub,
+					   .reply_to = reply[0] ? reply : NULL},
+			now);
 	if (!rc && thread > 0)
 		rc = store_run(db, SQL_THREAD_SENT, "iii", account, thread,
 			       now);
@@ -463,16 +471,8 @@ static const char SQL_REMIND[] =
 /* The chapter's title as the member sees it (caller frees). */
 static char *chapter_title(struct rpc_ctx *rctx, int64_t chapter)
 {
-	json_t *c = NULL;
-	char *t = NULL;
-
-	if (rpc_call_nested(rctx, "chapter.get",
-			    json_pack("{s:I}", "chapter", (json_int_t)chapter),
-			    &c) == 0 &&
-	    json_is_string(json_object_get(c, "title")))
-		t = xstrdup(json_string_value(json_object_get(c, "title")));
-	json_decref(c);
-	return t ? t : xstrdup("the next chapter");
+	return str_field(books_chapter_json(rpc_store(rctx), chapter), "title",
+			 "the next chapter");
 }
 
 /* Mails account a reminder of each plan entry of circle due tomorrow. */
@@ -484,9 +484,7 @@ static int remind_one(struct store *db, int64_t account, int64_t circle,
 	size_t i;
 	int rc = 0;
 
-	if (rpc_call_nested(rctx, "plan.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle),
-			    &plan))
+	if (circles_plan_json(rctx, circle, &plan))
 		goto out;
 	json_array_foreach(json_object_get(plan, "entries"), i, e)
 	{

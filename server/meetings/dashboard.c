@@ -24,6 +24,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "books/books.h"
+#include "circles/circles.h"
 #include "meetings/internal.h"
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
@@ -31,6 +33,8 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonx.h"
+#include "util/rfc3339.h"
 
 #define DB_WEEKS 12 /* participation buckets */
 #define DB_WEEK (7 * 86400)
@@ -139,20 +143,6 @@ static void count_post(struct db_walk *w, int64_t account, int64_t t,
 		m->last_seen = t;
 }
 
-static json_int_t reactions_of(const json_t *post)
-{
-	const char *k;
-	json_t *v;
-	json_int_t n = 0;
-
-	json_object_foreach((json_t *)json_object_get(post, "reactions"), k, v)
-	{
-		(void)k;
-		n += json_integer_value(v);
-	}
-	return n;
-}
-
 static int walk_cb(json_t *ann, void *arg)
 {
 	struct db_walk *w = arg;
@@ -218,7 +208,8 @@ static int walk_cb(json_t *ann, void *arg)
 					  json_object_get(ann, "id"), "quote",
 					  json_object_get(s, "exact"),
 					  "replies", nrep, "reactions",
-					  reactions_of(ann)));
+					  jsonx_sum(json_object_get(
+						  ann, "reactions"))));
 	}
 	return 0;
 }
@@ -276,25 +267,19 @@ static bool has_read(const struct db_member *m, int corder)
 static json_t *all_members(struct rpc_ctx *ctx, int64_t circle)
 {
 	json_t *out = json_array(), *page, *next;
-	char *cursor = NULL;
+	int64_t cursor = 0;
 
 	do {
-		json_t *p = json_pack("{s:I}", "circle", (json_int_t)circle);
-
-		if (cursor)
-			json_object_set_new(p, "cursor", json_string(cursor));
-		free(cursor);
-		cursor = NULL;
-		page = mt_call(ctx, "circle.members", p);
-		if (!page)
+		if (circles_members_json(ctx, circle, cursor, &page))
 			break;
 		json_array_extend(out, json_object_get(page, "items"));
+		/* the next page's cursor: the decimal id circles wrote */
 		next = json_object_get(page, "next");
-		if (json_is_string(next))
-			cursor = xstrdup(json_string_value(next));
+		cursor = json_is_string(next)
+				 ? strtoll(json_string_value(next), NULL, 10)
+				 : 0;
 		json_decref(page);
-	} while (cursor && json_array_size(out) < DB_MAX_MEMBERS);
-	free(cursor);
+	} while (cursor > 0 && json_array_size(out) < DB_MAX_MEMBERS);
 	return out;
 }
 
@@ -313,25 +298,22 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int64_t circle, today, me = rpc_account(ctx);
 	int on_track = 0, behind = 0, ahead = 0;
 	bool mod;
-	char day[11];
+	char day[RFC3339_DATE_LEN];
 
 	memset(&w, 0, sizeof(w));
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_MEMBER, &v))
+	    circle_access_id(ctx, circle, CIRCLE_MEMBER, &v))
 		goto fail;
 	mod = v.role >= VIS_ROLE_MODERATOR;
 	w.now = rpc_now(ctx);
 	today = w.now / 86400;
-	circle_obj = mt_call(ctx, "circle.get",
-			     json_pack("{s:I}", "circle", (json_int_t)circle));
-	toc = circle_obj
-		      ? mt_call(ctx, "book.toc",
-				json_pack("{s:O}", "book",
-					  json_object_get(circle_obj, "book")))
-		      : NULL;
-	plan = mt_call(ctx, "plan.get",
-		       json_pack("{s:I}", "circle", (json_int_t)circle));
+	if (!circles_get_json(ctx, circle, &circle_obj))
+		books_toc(
+			rpc_store(ctx),
+			json_integer_value(json_object_get(circle_obj, "book")),
+			&toc);
+	circles_plan_json(ctx, circle, &plan);
 	members = all_members(ctx, circle);
 	if (!toc || !plan) {
 		rpc_fail(ctx, RPC_E_INTERNAL, "could not read the circle");
@@ -481,19 +463,20 @@ static int m_dashboard(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			"threads", m->threads, "replies", m->replies,
 			"threads_week", m->threads_week, "replies_week",
 			m->replies_week, "last_seen",
-			m->last_seen ? mt_time_json(m->last_seen) : json_null(),
+			m->last_seen ? rfc3339_json(m->last_seen) : json_null(),
 			"activity", wk);
 		json_array_append_new(lines, line);
 	}
 	for (j = 0; j < DB_WEEKS; j++) {
-		mt_date(w.now - (int64_t)(DB_WEEKS - j) * DB_WEEK + 86400, day);
+		rfc3339_date(w.now - (int64_t)(DB_WEEKS - j) * DB_WEEK + 86400,
+			     day, sizeof(day));
 		json_array_append_new(weeks, json_string(day));
 		json_array_append_new(activity,
 				      json_pack("{s:s,s:i,s:i}", "week", day,
 						"threads", w.weeks_threads[j],
 						"replies", w.weeks_replies[j]));
 	}
-	mt_date(w.now, day);
+	rfc3339_date(w.now, day, sizeof(day));
 	*result = json_pack(
 		"{s:I,s:s,s:o,s:o,s:o,s:o,s:{s:i,s:i,s:i,s:i,s:i,s:i,s:i,s:i,"
 		"s:o}}",

@@ -25,10 +25,14 @@
 #include <strings.h>
 #include <sys/types.h>
 
+#include "books/books.h"
+#include "circles/circles.h"
 #include "meetings/internal.h"
 #include "meetings/meetings.h"
 #include "rpc/rpc.h"
 #include "util/buf.h"
+#include "util/jsonx.h"
+#include "util/rfc3339.h"
 #include "util/utf8.h"
 
 #define KIT_FORMAT 1
@@ -75,14 +79,11 @@ static struct kit_chapter *toc_chapters(json_t *toc, size_t *n)
 /* The circle's book.toc (new reference) or NULL. */
 static json_t *circle_toc(struct rpc_ctx *ctx, int64_t circle)
 {
-	json_t *c = mt_call(ctx, "circle.get",
-			    json_pack("{s:I}", "circle", (json_int_t)circle));
-	json_t *toc = NULL;
+	json_t *c, *toc = NULL;
 
-	if (c)
-		toc = mt_call(
-			ctx, "book.toc",
-			json_pack("{s:O}", "book", json_object_get(c, "book")));
+	if (!circles_get_json(ctx, circle, &c))
+		books_toc(rpc_store(ctx),
+			  json_integer_value(json_object_get(c, "book")), &toc);
 	json_decref(c);
 	return toc;
 }
@@ -103,9 +104,7 @@ static json_t *content_hash(struct rpc_ctx *ctx, struct kit_chapter *chs,
 	char out[32];
 
 	for (size_t i = 0; i < n; i++) {
-		json_t *ch = mt_call(
-			ctx, "chapter.get",
-			json_pack("{s:I}", "chapter", (json_int_t)chs[i].id));
+		json_t *ch = books_chapter_json(rpc_store(ctx), chs[i].id);
 
 		fnv(&h, chs[i].title);
 		fnv(&h, "\n");
@@ -115,6 +114,14 @@ static json_t *content_hash(struct rpc_ctx *ctx, struct kit_chapter *chs,
 	}
 	snprintf(out, sizeof(out), "fnv1a64:%016llx", (unsigned long long)h);
 	return json_string(out);
+}
+
+/* Copies a plan entry's texts (prompt, notes) that are strings from e to o:
+ * what a kit carries over from a plan and back. */
+static void entry_texts(json_t *o, const json_t *e)
+{
+	jsonx_copy_str(o, "prompt", e, "prompt");
+	jsonx_copy_str(o, "notes", e, "notes");
 }
 
 static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -128,11 +135,10 @@ static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_MODERATOR, &v))
+	    circle_access_id(ctx, circle, CIRCLE_MODERATOR, &v))
 		return RPC_ERR;
 	toc = circle_toc(ctx, circle);
-	plan = mt_call(ctx, "plan.get",
-		       json_pack("{s:I}", "circle", (json_int_t)circle));
+	circles_plan_json(ctx, circle, &plan);
 	if (!toc || !plan) {
 		json_decref(toc);
 		json_decref(plan);
@@ -166,12 +172,7 @@ static int m_export(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			continue; /* a chapter a re-import dropped */
 		o = json_pack("{s:o,s:I}", "chapter", ref, "offset_days",
 			      (json_int_t)(d - first));
-		if (json_is_string(json_object_get(e, "prompt")))
-			json_object_set(o, "prompt",
-					json_object_get(e, "prompt"));
-		if (json_is_string(json_object_get(e, "notes")))
-			json_object_set(o, "notes",
-					json_object_get(e, "notes"));
+		entry_texts(o, e);
 		json_array_append_new(entries, o);
 	}
 	out = json_pack("{s:i,s:{s:O,s:O,s:O,s:o},s:o}", "scholia_plan_kit",
@@ -347,7 +348,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_OWNER, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_OWNER, &v) ||
 	    rpc_param_json(ctx, params, "kit", true, JSON_OBJECT, &kit) ||
 	    rpc_param_str(ctx, params, "start", true, 10, 10, &start))
 		return RPC_ERR;
@@ -369,7 +370,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		const char *how = NULL;
 		json_t *ref = json_object_get(e, "chapter"), *o;
 		ssize_t k = match_chapter(chs, n, ref, &how);
-		char due[11];
+		char due[RFC3339_DATE_LEN];
 
 		if (k < 0) {
 			json_array_append_new(unmatched,
@@ -378,18 +379,13 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 							"chapter", ref));
 			continue;
 		}
-		mt_date((start_days + json_integer_value(json_object_get(
-					      e, "offset_days"))) *
-				86400,
-			due);
+		rfc3339_date((start_days + json_integer_value(json_object_get(
+						   e, "offset_days"))) *
+				     86400,
+			     due, sizeof(due));
 		o = json_pack("{s:I,s:s}", "chapter", (json_int_t)chs[k].id,
 			      "due", due);
-		if (json_is_string(json_object_get(e, "prompt")))
-			json_object_set(o, "prompt",
-					json_object_get(e, "prompt"));
-		if (json_is_string(json_object_get(e, "notes")))
-			json_object_set(o, "notes",
-					json_object_get(e, "notes"));
+		entry_texts(o, e);
 		json_array_append_new(plan_entries, o);
 		json_array_append_new(
 			matched, json_pack("{s:I,s:O,s:I,s:s,s:s,s:s}", "index",
@@ -404,10 +400,7 @@ static int m_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			 "no chapter of the kit matches this circle's book");
 		goto out;
 	}
-	plan = mt_call(ctx, "plan.set",
-		       json_pack("{s:I,s:O}", "circle", (json_int_t)circle,
-				 "entries", plan_entries));
-	if (!plan) {
+	if (circles_plan_set(ctx, circle, plan_entries, &plan)) {
 		rpc_fail(ctx, RPC_E_INVALID_PARAMS,
 			 "the kit's plan was refused by plan.set");
 		goto out;

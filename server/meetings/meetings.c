@@ -38,6 +38,9 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/mdtext.h"
+#include "util/rfc3339.h"
+#include "util/vec.h"
 
 #define MT_MAX_MEETINGS 1000 /* per circle */
 #define MT_MAX_AGENDA 50     /* items on one agenda */
@@ -48,49 +51,6 @@
 #define MT_WEEK (7 * 86400)
 
 /* ---- shared helpers ---- */
-
-int mt_access(struct rpc_ctx *ctx, int64_t circle, enum mt_need need,
-	      struct vis_viewer *v)
-{
-	int rc = circles_viewer(rpc_store(ctx), circle, rpc_account(ctx),
-				rpc_is_admin(ctx), v);
-
-	if (rc == SCH_ENOTFOUND)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (v->role == VIS_ROLE_NONE && !v->is_admin)
-		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such circle");
-	switch (need) {
-	case MT_SEE:
-		return 0;
-	case MT_MEMBER:
-		if (v->role >= VIS_ROLE_MEMBER)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only members of the circle may do this");
-	case MT_MODERATOR:
-		if (v->role >= VIS_ROLE_MODERATOR)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only moderators and owners may do this");
-	case MT_OWNER:
-		if (v->role >= VIS_ROLE_OWNER)
-			return 0;
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only owners of the circle may do this");
-	}
-	return rpc_fail(ctx, RPC_E_INTERNAL, "bad access check");
-}
-
-void mt_date(int64_t t, char *out)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 11, "%Y-%m-%d", &tm);
-}
 
 /* Days from the civil date (Howard Hinnant's algorithm). */
 static int64_t days_from_civil(int64_t y, int m, int d)
@@ -125,26 +85,6 @@ int64_t mt_days(const char *s)
 	    !(y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)))
 		return -1;
 	return days_from_civil(y, m, d);
-}
-
-json_t *mt_time_json(int64_t t)
-{
-	char b[32];
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(b, sizeof(b), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_string(b);
-}
-
-json_t *mt_call(struct rpc_ctx *ctx, const char *method, json_t *params)
-{
-	json_t *result = NULL;
-
-	if (rpc_call_nested(ctx, method, params, &result))
-		return NULL;
-	return result;
 }
 
 /* Two digits at s; -1 when not digits. */
@@ -251,8 +191,9 @@ static int meeting_load(struct store *db, int64_t id, struct mt_meeting *m)
  * Reads "meeting", loads it and checks need in its circle. A meeting of a
  * circle the caller may not see is -32004 like one that does not exist.
  */
-static int meeting_param(struct rpc_ctx *ctx, json_t *params, enum mt_need need,
-			 struct mt_meeting *m, struct vis_viewer *v)
+static int meeting_param(struct rpc_ctx *ctx, json_t *params,
+			 enum circle_need need, struct mt_meeting *m,
+			 struct vis_viewer *v)
 {
 	int64_t id;
 	int rc;
@@ -264,7 +205,7 @@ static int meeting_param(struct rpc_ctx *ctx, json_t *params, enum mt_need need,
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such meeting");
 	if (rc)
 		return rpc_fail_store(ctx, rc);
-	return mt_access(ctx, m->circle, need, v);
+	return circle_access_id(ctx, m->circle, need, v);
 }
 
 /* The meeting's own fields (what meeting.changed carries); new ref. */
@@ -272,11 +213,11 @@ static json_t *meeting_head(const struct mt_meeting *m)
 {
 	return json_pack("{s:I,s:I,s:o,s:o,s:s,s:s,s:o,s:o}", "id",
 			 (json_int_t)m->id, "circle", (json_int_t)m->circle,
-			 "at", mt_time_json(m->at), "chapter",
+			 "at", rfc3339_json(m->at), "chapter",
 			 m->chapter ? json_integer(m->chapter) : json_null(),
 			 "title", m->title, "status", m->status, "created_at",
-			 mt_time_json(m->created_at), "updated_at",
-			 mt_time_json(m->updated_at));
+			 rfc3339_json(m->created_at), "updated_at",
+			 rfc3339_json(m->updated_at));
 }
 
 /* ---- threads on an agenda ---- */
@@ -374,7 +315,7 @@ static json_t *outcomes_json(struct store *db, int64_t meeting, int64_t ann)
 				  (json_int_t)store_int(st, 0), "author",
 				  (json_int_t)store_int(st, 1), "body",
 				  store_text(st, 2) ? store_text(st, 2) : "",
-				  "at", mt_time_json(store_int(st, 3))));
+				  "at", rfc3339_json(store_int(st, 3))));
 	}
 	json_array_foreach(out, i, o)
 	{
@@ -422,10 +363,7 @@ static size_t items_load(struct store *db, int64_t meeting,
 
 	*items = NULL;
 	while (st && store_row(st) > 0) {
-		if (n == cap) {
-			cap = cap ? cap * 2 : 16;
-			*items = xrealloc(*items, cap * sizeof(**items));
-		}
+		*items = vec_reserve(*items, n, &cap, sizeof(**items));
 		(*items)[n].annotation = store_int(st, 0);
 		(*items)[n].position =
 			store_is_null(st, 1) ? -1 : store_int(st, 1);
@@ -666,7 +604,7 @@ static json_t *meeting_json(struct rpc_ctx *ctx, const struct mt_meeting *m,
 				  (json_int_t)(store_is_null(st, 1)
 						       ? 0
 						       : store_int(st, 1)),
-				  "at", mt_time_json(store_int(st, 2))));
+				  "at", rfc3339_json(store_int(st, 2))));
 	my_hand = json_null();
 	json_array_foreach(hands, i, hand)
 	{
@@ -811,6 +749,26 @@ static int touch(struct rpc_ctx *ctx, struct mt_meeting *m)
 	return rc ? rpc_fail_store(ctx, rc) : 0;
 }
 
+/*
+ * The end of a change to meeting m: the steps' rc, then its new version
+ * (touch) announced as meeting.changed with what and, when it had a
+ * current item (had_current) and no longer has, the current item; the
+ * meeting as the caller (v) sees it into *result. 0 or RPC_ERR.
+ */
+static int change_done(struct rpc_ctx *ctx, int rc, struct mt_meeting *m,
+		       const struct vis_viewer *v, const char *what,
+		       bool had_current, json_t **result)
+{
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (touch(ctx, m) || publish_changed(ctx, m, what))
+		return RPC_ERR;
+	if (had_current && !m->current && publish_current(ctx, m))
+		return RPC_ERR;
+	*result = meeting_json(ctx, m, v);
+	return 0;
+}
+
 /* ---- parameters ---- */
 
 /* The optional "chapter" (a chapter of the circle's book, or null for
@@ -872,7 +830,7 @@ static int m_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_OWNER, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_OWNER, &v) ||
 	    param_at(ctx, params, true, &at) ||
 	    param_chapter(ctx, params, circle, &chapter, &has_chapter) ||
 	    rpc_param_str(ctx, params, "title", false, 0, MT_MAX_TITLE, &title))
@@ -902,7 +860,7 @@ static int m_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	struct mt_meeting m;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_SEE, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_SEE, &m, &v))
 		return RPC_ERR;
 	*result = meeting_json(ctx, &m, &v);
 	return 0;
@@ -928,7 +886,7 @@ static int m_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    mt_access(ctx, circle, MT_SEE, &v) ||
+	    circle_access_id(ctx, circle, CIRCLE_SEE, &v) ||
 	    rpc_param_cursor(ctx, params, &cursor)) {
 		json_decref(ids);
 		json_decref(items);
@@ -982,7 +940,7 @@ static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int status = -1, rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_OWNER, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_OWNER, &m, &v))
 		return RPC_ERR;
 	at = m.at;
 	title = m.title;
@@ -1003,14 +961,7 @@ static int m_update(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = store_run(rpc_store(ctx), SQL_UPDATE, "iIttti", at,
 			       chapter, t, st, st, m.id);
 	}
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (touch(ctx, &m) || publish_changed(ctx, &m, "updated"))
-		return RPC_ERR;
-	if (was_current && !m.current && publish_current(ctx, &m))
-		return RPC_ERR;
-	*result = meeting_json(ctx, &m, &v);
-	return 0;
+	return change_done(ctx, rc, &m, &v, "updated", was_current, result);
 }
 
 static const char SQL_DELETE[] = "DELETE FROM meetings WHERE id = ?";
@@ -1023,7 +974,7 @@ static int m_delete(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_OWNER, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_OWNER, &m, &v))
 		return RPC_ERR;
 	rc = store_run(rpc_store(ctx), SQL_DELETE, "i", m.id);
 	if (rc)
@@ -1061,7 +1012,7 @@ static int m_agenda(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_OWNER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_OWNER, &m, &v) ||
 	    rpc_param_json(ctx, params, "annotations", true, JSON_ARRAY, &list))
 		return RPC_ERR;
 	n = json_array_size(list);
@@ -1105,14 +1056,7 @@ static int m_agenda(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!rc)
 		rc = moderation_log(ctx, m.circle, "meeting.agenda", field,
 				    reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (touch(ctx, &m) || publish_changed(ctx, &m, "agenda"))
-		return RPC_ERR;
-	if (had_current && !m.current && publish_current(ctx, &m))
-		return RPC_ERR;
-	*result = meeting_json(ctx, &m, &v);
-	return 0;
+	return change_done(ctx, rc, &m, &v, "agenda", had_current, result);
 }
 
 static const char SQL_ON_AGENDA[] = "SELECT count(*) FROM meeting_items WHERE "
@@ -1148,7 +1092,7 @@ static int m_advance(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MODERATOR, &m, &v))
+	    meeting_param(ctx, params, CIRCLE_MODERATOR, &m, &v))
 		return RPC_ERR;
 	it = json_object_get(params, "item");
 	if (!it)
@@ -1197,7 +1141,7 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MODERATOR, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MODERATOR, &m, &v) ||
 	    rpc_param_id(ctx, params, "annotation", true, &ann) ||
 	    rpc_param_text(ctx, params, "body", true, max, &body))
 		return RPC_ERR;
@@ -1212,10 +1156,7 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	oid = store_last_id(db);
 	/* the reply goes through reply.create itself: its checks (locked
 	 * thread, rate limit), events, search entry and notifications */
-	r = mt_call(ctx, "reply.create",
-		    json_pack("{s:I,s:s}", "annotation", (json_int_t)ann,
-			      "body", body));
-	if (!r)
+	if (threads_reply_create(ctx, ann, body, &r))
 		return rpc_fail(ctx, RPC_E_LOCKED,
 				"the outcome could not be posted into the "
 				"thread (locked, muted or rate limited)");
@@ -1226,11 +1167,8 @@ static int m_outcome(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (!rc)
 		rc = moderation_log(ctx, m.circle, "meeting.outcome", target,
 				    NULL);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	if (touch(ctx, &m) || publish_changed(ctx, &m, "outcome"))
+	if (change_done(ctx, rc, &m, &v, "outcome", false, result))
 		return RPC_ERR;
-	*result = meeting_json(ctx, &m, &v);
 	json_object_set_new(*result, "reply", json_integer(reply));
 	return 0;
 }
@@ -1253,7 +1191,7 @@ static int m_propose(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MEMBER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MEMBER, &m, &v) ||
 	    rpc_param_id(ctx, params, "annotation", true, &ann))
 		return RPC_ERR;
 	if (thread_check(db, m.circle, ann, &v, &r) || r != VIS_FULL)
@@ -1296,7 +1234,7 @@ static int m_hand(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MEMBER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MEMBER, &m, &v) ||
 	    rpc_param_bool(ctx, params, "up", true, &up))
 		return RPC_ERR;
 	who = rpc_account(ctx);
@@ -1349,7 +1287,7 @@ static int m_attend(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    meeting_param(ctx, params, MT_MEMBER, &m, &v) ||
+	    meeting_param(ctx, params, CIRCLE_MEMBER, &m, &v) ||
 	    rpc_param_bool(ctx, params, "present", true, &present))
 		return RPC_ERR;
 	if (present)
@@ -1443,55 +1381,11 @@ static const char *str_of(const json_t *o, const char *key)
 	return json_string_value(json_object_get(o, key));
 }
 
-/* Appends text as a block quote ("> " lines, '<' as "&lt;"). */
-static void md_quote(struct buf *out, const char *text, const char *indent)
-{
-	const char *p = text;
-
-	while (*p) {
-		const char *nl = strchr(p, '\n');
-		size_t n = nl ? (size_t)(nl - p) : strlen(p);
-
-		buf_adds(out, indent);
-		buf_adds(out, n ? "> " : ">");
-		for (size_t i = 0; i < n; i++) {
-			if (p[i] == '<')
-				buf_adds(out, "&lt;");
-			else if (p[i] != '\r')
-				buf_addch(out, p[i]);
-		}
-		buf_addch(out, '\n');
-		if (!nl)
-			break;
-		p = nl + 1;
-	}
-}
-
-/* One line of inline text: punctuation escaped, no line breaks. */
-static void md_inline(struct buf *out, const char *s)
-{
-	for (const unsigned char *p = (const unsigned char *)s; p && *p; p++) {
-		if (*p == '\n' || *p == '\r' || *p == '\t') {
-			buf_addch(out, ' ');
-			continue;
-		}
-		if (*p < 0x20)
-			continue;
-		if (*p == '<') {
-			buf_adds(out, "&lt;");
-			continue;
-		}
-		if (strchr("\\`*_[]#!|~>&", *p))
-			buf_addch(out, '\\');
-		buf_addch(out, (char)*p);
-	}
-}
-
 static void md_person(struct buf *out, const json_t *a)
 {
 	const char *name = str_of(a, "display_name");
 
-	md_inline(out, name && *name ? name : str_of(a, "handle"));
+	mdtext_inline(out, name && *name ? name : str_of(a, "handle"), 0);
 	if (str_of(a, "handle")) {
 		buf_adds(out, " (@");
 		for (const char *p = str_of(a, "handle"); *p; p++)
@@ -1517,9 +1411,9 @@ void meetings_records_md(struct buf *out, json_t *records)
 		const char *title = str_of(rec, "title");
 
 		buf_adds(out, "### ");
-		md_inline(out, title && *title ? title : "Meeting");
+		mdtext_inline(out, title && *title ? title : "Meeting", 0);
 		buf_adds(out, " · ");
-		md_inline(out, str_of(rec, "at"));
+		mdtext_inline(out, str_of(rec, "at"), 0);
 		buf_adds(out, "\n\n");
 		buf_adds(out, "Present: ");
 		if (!json_array_size(att))
@@ -1543,7 +1437,7 @@ void meetings_records_md(struct buf *out, json_t *records)
 			buf_addf(out, "%zu. ", j + 1);
 			if (q) {
 				buf_adds(out, "“");
-				md_inline(out, q);
+				mdtext_inline(out, q, 0);
 				buf_adds(out, "”");
 			} else {
 				buf_adds(out, "On the whole chapter");
@@ -1564,9 +1458,10 @@ void meetings_records_md(struct buf *out, json_t *records)
 							       oc, "author"));
 				}
 				buf_adds(out, ":\n\n");
-				md_quote(out,
-					 b ? b : "*(hidden by a moderator)*",
-					 "   ");
+				mdtext_quote(out,
+					     b ? b
+					       : "*(hidden by a moderator)*",
+					     "   ");
 			}
 			buf_addch(out, '\n');
 		}

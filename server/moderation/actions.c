@@ -15,8 +15,6 @@
 #include "store/store.h"
 #include "util/err.h"
 
-#define MOD_REASON_MAX 1000
-
 /* The target as the caller now sees it, into *result. */
 static int target_result(struct rpc_ctx *ctx, int kind, int64_t id,
 			 json_t **result)
@@ -34,22 +32,58 @@ static int target_result(struct rpc_ctx *ctx, int kind, int64_t id,
 	return 0;
 }
 
+/*
+ * The post an action is about: field "target" (an annotation or a reply)
+ * or "annotation" (a thread), which the caller must moderate, into *t, and
+ * its audit-log text into target. 0 or RPC_ERR.
+ */
+static int action_target(struct rpc_ctx *ctx, json_t *params, const char *field,
+			 struct threads_target *t, char *target, size_t len)
+{
+	struct vis_viewer v;
+
+	if (strcmp(field, "annotation")
+		    ? mod_resolve_target(ctx, params, field, true, t, &v)
+		    : mod_resolve_annotation(ctx, params, field, t, &v))
+		return RPC_ERR;
+	mod_target_text(target, len, mod_kind_name(t->kind), t->id);
+	return 0;
+}
+
+/* The parameters {field, reason} of an action with a reason (required, or
+ * optional and then left as it is), then action_target(). */
+static int action_params(struct rpc_ctx *ctx, json_t *params, const char *field,
+			 bool reason_required, const char **reason,
+			 struct threads_target *t, char *target, size_t len)
+{
+	const char *const allowed[] = {field, "reason", NULL};
+
+	if (rpc_params_only(ctx, params, allowed) ||
+	    mod_param_reason(ctx, params, reason_required, reason))
+		return RPC_ERR;
+	return action_target(ctx, params, field, t, target, len);
+}
+
+/* An action's answer: its steps' rc, then the post as the caller now sees
+ * it. */
+static int action_done(struct rpc_ctx *ctx, int rc,
+		       const struct threads_target *t, json_t **result)
+{
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	return target_result(ctx, t->kind, t->id, result);
+}
+
 int mod_hide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"target", "reason", NULL};
 	struct threads_target t;
-	struct vis_viewer v;
 	const char *reason;
 	char target[48];
 	int closed, rc;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "reason", true, 1, MOD_REASON_MAX,
-			  &reason))
+	if (action_params(ctx, params, "target", true, &reason, &t, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	if (mod_resolve_target(ctx, params, "target", true, &t, &v))
-		return RPC_ERR;
-	mod_target_text(target, sizeof(target), mod_kind_name(t.kind), t.id);
 	rc = mod_do_hide(ctx, &t, false, reason);
 	if (rc == 0)
 		rc = mod_flags_close(ctx, &t, "hidden", &closed);
@@ -57,62 +91,44 @@ int mod_hide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = mod_notify_author(ctx, &t, "hidden", false, reason);
 	if (rc == 0)
 		rc = moderation_log(ctx, t.circle, "hide", target, reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	return target_result(ctx, t.kind, t.id, result);
+	return action_done(ctx, rc, &t, result);
 }
 
 int mod_unhide(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"target", "reason", NULL};
 	struct threads_target t;
-	struct vis_viewer v;
 	const char *reason = NULL;
 	char target[48];
 	int rc;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "reason", false, 0, MOD_REASON_MAX,
-			  &reason))
+	if (action_params(ctx, params, "target", false, &reason, &t, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	if (mod_resolve_target(ctx, params, "target", true, &t, &v))
-		return RPC_ERR;
-	mod_target_text(target, sizeof(target), mod_kind_name(t.kind), t.id);
 	rc = mod_do_unhide(ctx, &t);
 	if (rc == 0 && t.hidden)
 		rc = mod_notify_author(ctx, &t, "unhidden", false, reason);
 	if (rc == 0)
 		rc = moderation_log(ctx, t.circle, "unhide", target, reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	return target_result(ctx, t.kind, t.id, result);
+	return action_done(ctx, rc, &t, result);
 }
 
 /* mod.lock and mod.unlock. */
 static int lock_common(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		       bool lock)
 {
-	static const char *const allowed[] = {"annotation", "reason", NULL};
 	struct threads_target t;
-	struct vis_viewer v;
 	const char *reason = NULL;
 	char target[48];
 	int rc;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "reason", false, 0, MOD_REASON_MAX,
-			  &reason))
+	if (action_params(ctx, params, "annotation", false, &reason, &t, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	if (mod_resolve_annotation(ctx, params, "annotation", &t, &v))
-		return RPC_ERR;
-	mod_target_text(target, sizeof(target), "annotation", t.id);
 	rc = threads_set_locked(ctx, t.id, lock);
 	if (rc == 0)
 		rc = moderation_log(ctx, t.circle, lock ? "lock" : "unlock",
 				    target, reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	return target_result(ctx, 0, t.id, result);
+	return action_done(ctx, rc, &t, result);
 }
 
 int mod_lock(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -129,22 +145,18 @@ int mod_pin(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"annotation", "on", NULL};
 	struct threads_target t;
-	struct vis_viewer v;
 	char target[48];
 	bool on = true;
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_bool(ctx, params, "on", true, &on))
+	    rpc_param_bool(ctx, params, "on", true, &on) ||
+	    action_target(ctx, params, "annotation", &t, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	if (mod_resolve_annotation(ctx, params, "annotation", &t, &v))
-		return RPC_ERR;
-	mod_target_text(target, sizeof(target), "annotation", t.id);
 	rc = threads_set_pinned(ctx, t.id, on);
 	if (rc == 0)
 		rc = moderation_log(ctx, t.circle, on ? "pin" : "unpin", target,
 				    NULL);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	return target_result(ctx, 0, t.id, result);
+	return action_done(ctx, rc, &t, result);
 }

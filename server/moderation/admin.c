@@ -13,6 +13,7 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,18 +33,12 @@ static void row_json(const struct auth_account_row *r, void *arg)
 
 int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"cursor", NULL};
-	json_t *items;
-	int64_t cursor = 0;
-	char cur[24];
+	json_t *items, *last;
+	int64_t cursor;
 	int n;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_cursor(ctx, params, &cursor))
+	if (mod_list_params(ctx, params, NULL, &cursor))
 		return RPC_ERR;
-	if (!rpc_is_admin(ctx))
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only site admins may do this");
 	items = json_array();
 	n = auth_accounts_page(rpc_store(ctx), cursor, ADMIN_PAGE, row_json,
 			       items);
@@ -51,25 +46,11 @@ int mod_admin_accounts(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		json_decref(items);
 		return rpc_fail_store(ctx, n);
 	}
-	*result = json_pack("{s:o}", "items", items);
-	if (n == ADMIN_PAGE) {
-		json_t *last =
-			json_array_get(items, json_array_size(items) - 1);
-
-		snprintf(cur, sizeof(cur), "%lld",
-			 (long long)json_integer_value(
-				 json_object_get(last, "id")));
-		json_object_set_new(*result, "next", json_string(cur));
-	} else {
-		json_object_set_new(*result, "next", json_null());
-	}
+	last = json_array_get(items, json_array_size(items) - 1);
+	*result =
+		mod_page_json(items, n == ADMIN_PAGE,
+			      json_integer_value(json_object_get(last, "id")));
 	return 0;
-}
-
-/* The audit target of an account, as the SPEC names content elsewhere. */
-static void account_target(char *buf, size_t len, int64_t account)
-{
-	snprintf(buf, len, "account:%lld", (long long)account);
 }
 
 int mod_admin_set_admin(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -84,16 +65,15 @@ int mod_admin_set_admin(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_id(ctx, params, "account", true, &account) ||
 	    rpc_param_bool(ctx, params, "on", true, &on))
 		return RPC_ERR;
-	if (!rpc_is_admin(ctx))
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only site admins may do this");
+	if (mod_require_admin(ctx))
+		return RPC_ERR;
 	rc = auth_set_admin(rpc_store(ctx), account, on);
 	if (rc == SCH_ENOTFOUND)
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such account");
 	if (rc == SCH_ECONFLICT)
 		return rpc_fail(ctx, RPC_E_CONFLICT,
 				"the last site admin cannot be removed");
-	account_target(target, sizeof(target), account);
+	mod_target_text(target, sizeof(target), "account", account);
 	if (rc == 0)
 		rc = mod_log_append(ctx, 0, rpc_account(ctx),
 				    on ? "admin_grant" : "admin_revoke", target,
@@ -123,12 +103,9 @@ struct cli_list {
 static void row_print(const struct auth_account_row *r, void *arg)
 {
 	struct cli_list *l = arg;
-	char when[32];
-	time_t t = (time_t)r->created_at;
-	struct tm tm;
+	char when[RFC3339_LEN];
 
-	gmtime_r(&t, &tm);
-	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	rfc3339_format(r->created_at, when, sizeof(when));
 	fprintf(l->out, "%-6lld %-32s %-5s %-6s %s  %s\n", (long long)r->id,
 		r->handle, r->is_admin ? "admin" : "-",
 		r->banned ? "banned" : "-", when, r->display_name);
@@ -167,7 +144,7 @@ static int cli_set_admin(struct store *db, const char *handle, bool on,
 	rc = auth_set_admin(db, account, on);
 	if (rc == SCH_ECONFLICT)
 		snprintf(err, errlen, "%s is the last site admin", handle);
-	account_target(target, sizeof(target), account);
+	mod_target_text(target, sizeof(target), "account", account);
 	if (rc == 0)
 		rc = store_run(db, SQL_CLI_LOG, "tti",
 			       on ? "admin_grant" : "admin_revoke", target,
@@ -190,14 +167,11 @@ static int cli_log(struct store *db, FILE *out)
 	if (!st)
 		return SCH_EDB;
 	while ((rc = store_row(st)) > 0) {
-		char when[32];
-		time_t t = (time_t)store_int(st, 5);
-		struct tm tm;
+		char when[RFC3339_LEN];
 		const char *target = store_text(st, 3);
 		const char *reason = store_text(st, 4);
 
-		gmtime_r(&t, &tm);
-		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		rfc3339_format(store_int(st, 5), when, sizeof(when));
 		fprintf(out, "%s  %-14s actor %-6s target %s%s%s\n", when,
 			store_text(st, 2), store_is_null(st, 1) ? "shell" : "",
 			target ? target : "-", reason ? "  reason: " : "",

@@ -21,6 +21,44 @@ const char *mod_kind_name(int kind)
 	return kind == 1 ? "reply" : "annotation";
 }
 
+int mod_param_reason(struct rpc_ctx *ctx, json_t *params, bool required,
+		     const char **reason)
+{
+	return rpc_param_str(ctx, params, "reason", required, required ? 1 : 0,
+			     MOD_REASON_MAX, reason);
+}
+
+int mod_require_admin(struct rpc_ctx *ctx)
+{
+	if (!rpc_is_admin(ctx))
+		return rpc_fail(ctx, RPC_E_FORBIDDEN,
+				"only site admins may do this");
+	return 0;
+}
+
+int mod_list_params(struct rpc_ctx *ctx, json_t *params, int64_t *circle,
+		    int64_t *cursor)
+{
+	static const char *const in_circle[] = {"circle", "cursor", NULL};
+	static const char *const site[] = {"cursor", NULL};
+	struct vis_viewer v;
+
+	*cursor = 0;
+	if (rpc_params_only(ctx, params, circle ? in_circle : site) ||
+	    (circle && rpc_param_id(ctx, params, "circle", true, circle)) ||
+	    rpc_param_cursor(ctx, params, cursor))
+		return RPC_ERR;
+	return circle ? mod_require_moderator(ctx, *circle, &v)
+		      : mod_require_admin(ctx);
+}
+
+json_t *mod_page_json(json_t *items, bool more, int64_t last)
+{
+	return json_pack("{s:o,s:o}", "items", items, "next",
+			 more ? json_sprintf("%lld", (long long)last)
+			      : json_null());
+}
+
 json_t *mod_target_ref(int kind, int64_t id)
 {
 	return json_pack("{s:I}", mod_kind_name(kind), (json_int_t)id);
@@ -156,22 +194,7 @@ bool mod_is_autohidden(struct rpc_ctx *ctx, const struct threads_target *t)
 	return a != 0;
 }
 
-void mod_time_format(int64_t t, char *buf, size_t len)
-{
-	rfc3339_format(t, buf, len);
-}
-
 json_t *mod_time_json(int64_t t)
 {
-	char buf[32];
-
-	if (t == 0)
-		return json_null();
-	mod_time_format(t, buf, sizeof(buf));
-	return json_string(buf);
-}
-
-int mod_time_parse(const char *s, int64_t *out)
-{
-	return rfc3339_parse(s, out);
+	return t == 0 ? json_null() : rfc3339_json(t);
 }

@@ -83,7 +83,8 @@ static char *open_reasons(struct store *db, const struct threads_target *t)
 
 static const char SQL_CIRCLE_MODS[] =
 	"SELECT account FROM memberships WHERE circle = ?"
-	" AND role IN ('owner', 'moderator') AND account != ? AND account != ?";
+	" AND role IN ('owner', 'moderator') AND account != ? AND account != ?"
+	" LIMIT 64";
 
 /* A new flag puts a badge on the inbox of the circle's moderators and
  * owners (not the flagger's or the author's): a `moderation` notification
@@ -92,19 +93,15 @@ static int notify_moderators(struct rpc_ctx *ctx,
 			     const struct threads_target *t, const char *reason)
 {
 	struct store *db = rpc_store(ctx);
-	struct store_stmt *st;
-	int64_t mods[64];
-	int n = 0, rc = 0;
+	int64_t *mods;
+	size_t n;
+	int rc;
 	json_t *data;
 
-	st = store_query(db, SQL_CIRCLE_MODS, "iii", t->circle,
-			 rpc_account(ctx), t->author);
-	if (!st)
-		return SCH_EDB;
-	while (n < 64 && (rc = store_row(st)) > 0)
-		mods[n++] = store_int(st, 0);
-	store_done(st);
-	if (rc < 0)
+	rc = store_ids(store_query(db, SQL_CIRCLE_MODS, "iii", t->circle,
+				   rpc_account(ctx), t->author),
+		       &mods, &n);
+	if (rc)
 		return rc;
 	data = json_pack("{s:s,s:o,s:I,s:s,s:I,s:I,s:o}", "action", "flagged",
 			 "target", mod_target_ref(t->kind, t->id), "circle",
@@ -112,10 +109,10 @@ static int notify_moderators(struct rpc_ctx *ctx,
 			 (json_int_t)t->annotation, "chapter",
 			 (json_int_t)t->chapter, "actor",
 			 auth_author_json(db, rpc_account(ctx)));
-	rc = 0;
-	for (int i = 0; rc == 0 && i < n; i++)
+	for (size_t i = 0; rc == 0 && i < n; i++)
 		rc = notify_add(ctx, mods[i], t->circle, "moderation", data);
 	json_decref(data);
+	free(mods);
 	return rc;
 }
 
@@ -289,21 +286,14 @@ struct queue_group {
 
 int mod_queue(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", "cursor", NULL};
 	struct queue_group groups[MOD_QUEUE_PAGE + 1];
 	struct store *db = rpc_store(ctx);
 	struct store_stmt *st;
-	struct vis_viewer v;
-	int64_t circle, cursor = 0;
+	int64_t circle, cursor;
 	json_t *items;
 	int n = 0, rc = 0;
-	char cur[24];
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
-	if (mod_require_moderator(ctx, circle, &v))
+	if (mod_list_params(ctx, params, &circle, &cursor))
 		return RPC_ERR;
 	st = store_query(db, SQL_QUEUE, "iii", circle, cursor,
 			 (int64_t)MOD_QUEUE_PAGE + 1);
@@ -341,14 +331,9 @@ int mod_queue(struct rpc_ctx *ctx, json_t *params, json_t **result)
 				  "auto_hidden",
 				  content && mod_is_autohidden(ctx, &t)));
 	}
-	*result = json_pack("{s:o}", "items", items);
-	if (n > MOD_QUEUE_PAGE) {
-		snprintf(cur, sizeof(cur), "%lld",
-			 (long long)groups[MOD_QUEUE_PAGE - 1].first);
-		json_object_set_new(*result, "next", json_string(cur));
-	} else {
-		json_object_set_new(*result, "next", json_null());
-	}
+	*result = mod_page_json(
+		items, n > MOD_QUEUE_PAGE,
+		n > MOD_QUEUE_PAGE ? groups[MOD_QUEUE_PAGE - 1].first : 0);
 	return 0;
 }
 

@@ -17,6 +17,28 @@
 
 struct rpc_ctx;
 
+/* Longest reason a moderator may give, in code points. */
+#define MOD_REASON_MAX 1000
+
+/* Reads the optional or required "reason" parameter (1 to MOD_REASON_MAX
+ * code points when required; *reason left as it is when absent). 0 or
+ * RPC_ERR. */
+int mod_param_reason(struct rpc_ctx *ctx, json_t *params, bool required,
+		     const char **reason);
+
+/* -32003 unless the caller is a site admin. 0 or RPC_ERR. */
+int mod_require_admin(struct rpc_ctx *ctx);
+/*
+ * The parameters of a moderation list: {circle, cursor} for a moderator of
+ * circle, or, with circle NULL, {cursor} for a site admin. *cursor is 0
+ * when absent. 0 or RPC_ERR.
+ */
+int mod_list_params(struct rpc_ctx *ctx, json_t *params, int64_t *circle,
+		    int64_t *cursor);
+/* A page of a list: {items (taken), next}, next being the cursor "last"
+ * when there are more, else null. New reference. */
+json_t *mod_page_json(json_t *items, bool more, int64_t last);
+
 /* "annotation" or "reply" for a threads_target kind (0 or 1). */
 const char *mod_kind_name(int kind);
 /* {"annotation":ID} or {"reply":ID}; new reference. */
@@ -73,12 +95,8 @@ int mod_muted(struct rpc_ctx *ctx, int64_t circle, int64_t account,
  * absent for a mute until lifted (data.until is null then). RPC_ERR. */
 int mod_fail_muted(struct rpc_ctx *ctx, int64_t until);
 
-/* Times: "2026-11-26T20:51:56Z" into buf (at least 21 bytes). */
-void mod_time_format(int64_t t, char *buf, size_t len);
-/* A JSON string of the time, or JSON null for 0; new reference. */
+/* rfc3339_json() of the time, or JSON null for 0; new reference. */
 json_t *mod_time_json(int64_t t);
-/* rfc3339_parse() (util/rfc3339.h): 0 or SCH_EINVAL. */
-int mod_time_parse(const char *s, int64_t *out);
 
 /* Closes every open flag on t with outcome ("dismissed" or "hidden") and
  * notifies their flaggers ("flag_resolved"); *closed gets how many. */

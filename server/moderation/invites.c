@@ -33,7 +33,7 @@ int moderation_removed_since(struct store *db, int64_t circle, int64_t account,
 	char target[48];
 	int64_t one = 0;
 
-	snprintf(target, sizeof(target), "account:%lld", (long long)account);
+	mod_target_text(target, sizeof(target), "account", account);
 	return store_int_query(db, &one, SQL_REMOVED, "iti", circle, target,
 			       since);
 }

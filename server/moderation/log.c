@@ -82,7 +82,6 @@ static int page_result(struct rpc_ctx *ctx, struct store_stmt *st,
 	int64_t last = 0;
 	bool more = false;
 	int n = 0, rc;
-	char cur[24];
 
 	if (!st) {
 		json_decref(items);
@@ -120,27 +119,15 @@ static int page_result(struct rpc_ctx *ctx, struct store_stmt *st,
 
 		json_object_set_new(it, "actor", aj ? aj : json_null());
 	}
-	*result = json_pack("{s:o}", "items", items);
-	if (more) {
-		snprintf(cur, sizeof(cur), "%lld", (long long)last);
-		json_object_set_new(*result, "next", json_string(cur));
-	} else {
-		json_object_set_new(*result, "next", json_null());
-	}
+	*result = mod_page_json(items, more, last);
 	return 0;
 }
 
 int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"circle", "cursor", NULL};
-	struct vis_viewer v;
-	int64_t circle, cursor = 0;
+	int64_t circle, cursor;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_id(ctx, params, "circle", true, &circle) ||
-	    rpc_param_cursor(ctx, params, &cursor))
-		return RPC_ERR;
-	if (mod_require_moderator(ctx, circle, &v))
+	if (mod_list_params(ctx, params, &circle, &cursor))
 		return RPC_ERR;
 	if (cursor <= 0)
 		cursor = INT64_MAX;
@@ -152,15 +139,10 @@ int mod_log_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 
 int mod_admin_log(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
-	static const char *const allowed[] = {"cursor", NULL};
-	int64_t cursor = 0;
+	int64_t cursor;
 
-	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_cursor(ctx, params, &cursor))
+	if (mod_list_params(ctx, params, NULL, &cursor))
 		return RPC_ERR;
-	if (!rpc_is_admin(ctx))
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only site admins may do this");
 	if (cursor <= 0)
 		cursor = INT64_MAX;
 	return page_result(ctx,

@@ -21,8 +21,8 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/err.h"
+#include "util/rfc3339.h"
 
-#define MOD_REASON_MAX 1000
 #define MOD_SLOW_MAX (24 * 3600)
 
 static const char SQL_MUTE_PUT[] =
@@ -66,16 +66,34 @@ static int check_member_target(struct rpc_ctx *ctx, int64_t circle,
 	return 0;
 }
 
-/* Common parameters of mute, unmute and remove. */
+/* Common parameters of mute, unmute and remove, checked; the audit log's
+ * target text into target. 0 or RPC_ERR. */
 static int member_params(struct rpc_ctx *ctx, json_t *params, int64_t *circle,
-			 int64_t *account, struct vis_viewer *v)
+			 int64_t *account, char *target, size_t len)
 {
+	struct vis_viewer v;
+
 	if (rpc_param_id(ctx, params, "circle", true, circle) ||
 	    rpc_param_id(ctx, params, "account", true, account))
 		return RPC_ERR;
-	if (mod_require_moderator(ctx, *circle, v))
+	if (mod_require_moderator(ctx, *circle, &v) ||
+	    check_member_target(ctx, *circle, &v, *account))
 		return RPC_ERR;
-	return check_member_target(ctx, *circle, v, *account);
+	mod_target_text(target, len, "account", *account);
+	return 0;
+}
+
+/* The answer of unmute and remove: the steps' rc, then {circle, account,
+ * key: value}. */
+static int member_done(struct rpc_ctx *ctx, int rc, int64_t circle,
+		       int64_t account, const char *key, bool value,
+		       json_t **result)
+{
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	*result = json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)circle,
+			    "account", (json_int_t)account, key, value);
+	return 0;
 }
 
 /* Publishes member.muted / member.unmuted to the circle. */
@@ -123,7 +141,6 @@ int mod_mute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "account", "until",
 					      "reason", NULL};
-	struct vis_viewer v;
 	int64_t circle, account, until = 0;
 	const char *reason, *until_s = NULL;
 	json_t *uj;
@@ -131,23 +148,22 @@ int mod_mute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "reason", true, 1, MOD_REASON_MAX,
-			  &reason))
+	    mod_param_reason(ctx, params, true, &reason))
 		return RPC_ERR;
 	uj = json_object_get(params, "until");
 	if (uj && !json_is_null(uj)) {
 		if (rpc_param_str(ctx, params, "until", true, 1, 64, &until_s))
 			return RPC_ERR;
-		if (mod_time_parse(until_s, &until))
+		if (rfc3339_parse(until_s, &until))
 			return rpc_fail_field(ctx, "until",
 					      "expected an RFC 3339 time");
 		if (until <= rpc_now(ctx))
 			return rpc_fail_field(ctx, "until",
 					      "must be in the future");
 	}
-	if (member_params(ctx, params, &circle, &account, &v))
+	if (member_params(ctx, params, &circle, &account, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	snprintf(target, sizeof(target), "account:%lld", (long long)account);
 	rc = store_run(rpc_store(ctx), SQL_MUTE_PUT, "iiItIi", circle, account,
 		       until, reason, rpc_account(ctx), rpc_now(ctx));
 	if (rc == 0)
@@ -171,19 +187,16 @@ int mod_unmute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "account", "reason",
 					      NULL};
-	struct vis_viewer v;
 	int64_t circle, account, until = 0;
 	const char *reason = NULL;
 	char target[48];
 	int rc, was;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "reason", false, 0, MOD_REASON_MAX,
-			  &reason))
+	    mod_param_reason(ctx, params, false, &reason) ||
+	    member_params(ctx, params, &circle, &account, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	if (member_params(ctx, params, &circle, &account, &v))
-		return RPC_ERR;
-	snprintf(target, sizeof(target), "account:%lld", (long long)account);
 	was = mod_muted(ctx, circle, account, &until);
 	if (was < 0)
 		return rpc_fail_store(ctx, was);
@@ -194,30 +207,23 @@ int mod_unmute(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = notify_member(ctx, account, circle, "unmuted", 0, reason);
 	if (rc == 0)
 		rc = moderation_log(ctx, circle, "unmute", target, reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	*result = json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)circle,
-			    "account", (json_int_t)account, "muted", 0);
-	return 0;
+	return member_done(ctx, rc, circle, account, "muted", false, result);
 }
 
 int mod_remove(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "account", "reason",
 					      NULL};
-	struct vis_viewer v;
 	int64_t circle, account;
 	const char *reason;
 	char target[48];
 	int rc;
 
 	if (rpc_params_only(ctx, params, allowed) ||
-	    rpc_param_str(ctx, params, "reason", true, 1, MOD_REASON_MAX,
-			  &reason))
+	    mod_param_reason(ctx, params, true, &reason) ||
+	    member_params(ctx, params, &circle, &account, target,
+			  sizeof(target)))
 		return RPC_ERR;
-	if (member_params(ctx, params, &circle, &account, &v))
-		return RPC_ERR;
-	snprintf(target, sizeof(target), "account:%lld", (long long)account);
 	rc = circles_remove_member(ctx, circle, account, reason);
 	if (rc == SCH_ENOTFOUND)
 		return rpc_fail(ctx, RPC_E_NOT_FOUND,
@@ -226,11 +232,7 @@ int mod_remove(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		rc = notify_member(ctx, account, circle, "removed", 0, reason);
 	if (rc == 0)
 		rc = moderation_log(ctx, circle, "remove", target, reason);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	*result = json_pack("{s:I,s:I,s:b}", "circle", (json_int_t)circle,
-			    "account", (json_int_t)account, "removed", 1);
-	return 0;
+	return member_done(ctx, rc, circle, account, "removed", true, result);
 }
 
 int mod_slow(struct rpc_ctx *ctx, json_t *params, json_t **result)
@@ -248,7 +250,7 @@ int mod_slow(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return RPC_ERR;
 	if (mod_require_moderator(ctx, circle, &v))
 		return RPC_ERR;
-	snprintf(target, sizeof(target), "circle:%lld", (long long)circle);
+	mod_target_text(target, sizeof(target), "circle", circle);
 	if (seconds > 0) {
 		snprintf(reason, sizeof(reason), "one post every %lld s",
 			 (long long)seconds);
@@ -280,12 +282,10 @@ static int ban_common(struct rpc_ctx *ctx, json_t *params, json_t **result,
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "account", true, &account) ||
-	    rpc_param_str(ctx, params, "reason", ban, ban ? 1 : 0,
-			  MOD_REASON_MAX, &reason))
+	    mod_param_reason(ctx, params, ban, &reason))
 		return RPC_ERR;
-	if (!rpc_is_admin(ctx))
-		return rpc_fail(ctx, RPC_E_FORBIDDEN,
-				"only site admins may do this");
+	if (mod_require_admin(ctx))
+		return RPC_ERR;
 	if (account == rpc_account(ctx))
 		return rpc_fail(ctx, RPC_E_FORBIDDEN,
 				"you cannot ban yourself");
@@ -293,7 +293,7 @@ static int ban_common(struct rpc_ctx *ctx, json_t *params, json_t **result,
 	if (!acct)
 		return rpc_fail(ctx, RPC_E_NOT_FOUND, "no such account");
 	json_decref(acct);
-	snprintf(target, sizeof(target), "account:%lld", (long long)account);
+	mod_target_text(target, sizeof(target), "account", account);
 	rc = auth_set_banned(ctx, account, ban);
 	if (rc == 0)
 		rc = mod_log_append(ctx, 0, rpc_account(ctx),

@@ -59,7 +59,7 @@ static int on_anchor_resolved(const struct events_event *ev, void *arg)
 	(void)arg;
 	if (a->private_)
 		return 0;
-	snprintf(ref, sizeof(ref), "annotation:%lld", (long long)a->annotation);
+	mod_target_text(ref, sizeof(ref), "annotation", a->annotation);
 	return moderation_log(ev->ctx, a->circle,
 			      a->accepted ? "anchor.accept" : "anchor.reject",
 			      ref, NULL);
@@ -84,7 +84,7 @@ static int on_invite_created(const struct events_event *ev, void *arg)
 	char target[48], reason[48];
 
 	(void)arg;
-	snprintf(target, sizeof(target), "circle:%lld", (long long)i->circle);
+	mod_target_text(target, sizeof(target), "circle", i->circle);
 	snprintf(reason, sizeof(reason), "role %s", i->role);
 	return moderation_log(ev->ctx, i->circle, "invite", target, reason);
 }

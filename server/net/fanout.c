@@ -11,6 +11,7 @@
 #include "net/internal.h"
 #include "util/log.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,6 +27,41 @@ struct conn_list {
 	size_t n, cap;
 };
 
+/*
+ * A subscription's copy of its viewer, cut after the chapters of posted[]
+ * that are in use: a full struct vis_viewer is 544 bytes, mostly the
+ * post-first list that most viewers leave empty, and there is one per
+ * subscription (issue 15: memory per idle connection). Only vis_check()
+ * reads it, through the pointer, never past posted[nposted - 1].
+ */
+_Static_assert(offsetof(struct vis_viewer, posted) +
+			       sizeof(((struct vis_viewer *)0)->posted) ==
+		       sizeof(struct vis_viewer),
+	       "posted[] must stay the last member of struct vis_viewer");
+
+static struct vis_viewer *viewer_copy(const struct vis_viewer *v)
+{
+	size_t n = v->nposted > 0 ? (size_t)v->nposted : 0;
+	size_t size =
+		offsetof(struct vis_viewer, posted) + n * sizeof(v->posted[0]);
+	struct vis_viewer *copy = xmalloc(size);
+
+	memcpy(copy, v, size);
+	return copy;
+}
+
+static void sub_set_viewer(struct net_sub *s, const struct vis_viewer *v)
+{
+	free(s->viewer);
+	s->viewer = viewer_copy(v);
+}
+
+static void sub_free(struct net_sub *s)
+{
+	free(s->viewer);
+	free(s);
+}
+
 static void sub_add(struct ws_conn *c, int64_t circle,
 		    const struct vis_viewer *v)
 {
@@ -34,7 +70,8 @@ static void sub_add(struct ws_conn *c, int64_t circle,
 
 	for (int i = 0; i < c->nsubs; i++) {
 		if (c->subs[i]->circle == circle) {
-			c->subs[i]->viewer = *v; /* re-subscribe: refresh */
+			sub_set_viewer(c->subs[i],
+				       v); /* re-subscribe: refresh */
 			return;
 		}
 	}
@@ -45,7 +82,7 @@ static void sub_add(struct ws_conn *c, int64_t circle,
 	s = xcalloc(1, sizeof(*s));
 	s->conn = c;
 	s->circle = circle;
-	s->viewer = *v;
+	s->viewer = viewer_copy(v);
 	if (cs->n == cs->cap) {
 		cs->cap = cs->cap ? cs->cap * 2 : 8;
 		cs->subs = xrealloc(cs->subs, cs->cap * sizeof(*cs->subs));
@@ -82,7 +119,7 @@ static void sub_remove(struct ws_conn *c, int64_t circle)
 	for (int i = 0; i < c->nsubs; i++) {
 		if (c->subs[i]->circle == circle) {
 			sub_unlink(c->subs[i]);
-			free(c->subs[i]);
+			sub_free(c->subs[i]);
 			c->subs[i] = c->subs[--c->nsubs];
 			return;
 		}
@@ -93,7 +130,7 @@ void net_sub_remove_all(struct ws_conn *c)
 {
 	for (int i = 0; i < c->nsubs; i++) {
 		sub_unlink(c->subs[i]);
-		free(c->subs[i]);
+		sub_free(c->subs[i]);
 	}
 	free(c->subs);
 	c->subs = NULL;
@@ -152,7 +189,7 @@ static void fan_out(struct rpc_out *o)
 	for (size_t i = 0; i < cs->n; i++) {
 		struct net_sub *s = cs->subs[i];
 
-		switch (vis_check(&s->viewer, &o->item)) {
+		switch (vis_check(s->viewer, &o->item)) {
 		case VIS_FULL:
 			net_ws_send(s->conn, o->bytes);
 			break;
@@ -174,7 +211,7 @@ static void update_viewers(struct rpc_out *o)
 		return;
 	for (size_t i = 0; i < cs->n; i++)
 		if (cs->subs[i]->conn->account == o->account)
-			cs->subs[i]->viewer = o->viewer;
+			sub_set_viewer(cs->subs[i], &o->viewer);
 }
 
 /* Closes the connections of a session, or every one of an account. */

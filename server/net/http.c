@@ -9,6 +9,7 @@
  * security headers (CSP without inline script or foreign origins,
  * nosniff, no referrer, no framing).
  */
+#include "http/http.h"
 #include "mail/mail.h"
 #include "net/internal.h"
 #include "store/store.h"
@@ -58,11 +59,25 @@ int net_security_headers(struct lws *wsi, unsigned char **p, unsigned char *end)
 	return 0;
 }
 
+/* Copies the value at p, up to a byte of stop, into out ("" when it does
+ * not fit); returns its length. */
+static size_t copy_value(const char *p, const char *stop, char *out,
+			 size_t outlen)
+{
+	size_t n = strcspn(p, stop);
+
+	if (n >= outlen)
+		n = 0;
+	memcpy(out, p, n);
+	out[n] = '\0';
+	return n;
+}
+
 size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
 {
 	char hdr[2048];
 	const char *p;
-	size_t n = 0;
+	size_t n;
 
 	out[0] = '\0';
 	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_AUTHORIZATION) >
@@ -71,33 +86,12 @@ size_t net_request_token(struct lws *wsi, char *out, size_t outlen)
 		p = hdr + 7;
 		while (*p == ' ')
 			p++;
-		n = strcspn(p, " \t\r\n");
-		if (n >= outlen)
-			n = 0;
-		memcpy(out, p, n);
-		out[n] = '\0';
+		n = copy_value(p, " \t\r\n", out, outlen);
 		memset(hdr, 0, sizeof(hdr));
 		return n;
 	}
-	if (lws_hdr_copy(wsi, hdr, sizeof(hdr), WSI_TOKEN_HTTP_COOKIE) <= 0)
-		return 0;
-	for (p = hdr; p && *p;) {
-		while (*p == ' ' || *p == ';')
-			p++;
-		if (strncmp(p, RPC_SESSION_COOKIE "=",
-			    sizeof(RPC_SESSION_COOKIE)) == 0) {
-			p += sizeof(RPC_SESSION_COOKIE);
-			n = strcspn(p, "; ");
-			if (n >= outlen)
-				n = 0;
-			memcpy(out, p, n);
-			out[n] = '\0';
-			break;
-		}
-		p = strchr(p, ';');
-	}
 	memset(hdr, 0, sizeof(hdr));
-	return n;
+	return net_request_cookie(wsi, HTTP_SESSION_COOKIE, out, outlen);
 }
 
 size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
@@ -113,16 +107,12 @@ size_t net_request_cookie(struct lws *wsi, const char *name, char *out,
 		while (*p == ' ' || *p == ';')
 			p++;
 		if (!strncmp(p, name, nl) && p[nl] == '=') {
-			p += nl + 1;
-			n = strcspn(p, "; ");
-			if (n >= outlen)
-				n = 0;
-			memcpy(out, p, n);
-			out[n] = '\0';
+			n = copy_value(p + nl + 1, "; ", out, outlen);
 			break;
 		}
 		p = strchr(p, ';');
 	}
+	memset(hdr, 0, sizeof(hdr)); /* it may hold a session token */
 	return n;
 }
 
@@ -157,13 +147,8 @@ static const char *mime_type(const char *path)
 static int respond(struct lws *wsi, struct http_conn *h, int status,
 		   const char *type, const char *body, size_t len)
 {
-	free(h->resp.body);
-	free(h->resp.content_type);
-	memset(&h->resp, 0, sizeof(h->resp));
-	h->resp.status = status;
-	h->resp.content_type = xstrdup(type);
-	h->resp.body = xstrndup(body, len);
-	h->resp.body_len = len;
+	http_resp_free(&h->resp);
+	http_resp_text(&h->resp, status, type, body, len);
 	h->have_resp = true;
 	h->sent = 0;
 	lws_callback_on_writable(wsi);
@@ -373,7 +358,7 @@ static int route(struct lws *wsi, struct http_conn *h)
 		host[0] = '\0';
 	tlen = net_request_token(wsi, token, sizeof(token));
 	req.token = tlen ? token : NULL;
-	req.device = net_request_cookie(wsi, "scholia_device", device,
+	req.device = net_request_cookie(wsi, HTTP_DEVICE_COOKIE, device,
 					sizeof(device))
 			     ? device
 			     : NULL;
@@ -431,10 +416,7 @@ void net_http_answer(uint64_t http_id, struct http_resp *resp)
 	if (!wsi)
 		return; /* the client went away */
 	h = lws_wsi_user(wsi);
-	free(h->resp.body);
-	free(h->resp.content_type);
-	free(h->resp.set_cookie);
-	free(h->resp.headers);
+	http_resp_free(&h->resp);
 	h->resp = *resp;
 	memset(resp, 0, sizeof(*resp));
 	if (!h->resp.content_type)
@@ -491,7 +473,7 @@ static int add_extra_headers(struct lws *wsi, struct http_conn *h,
 			return -1;
 		line = eol + 2;
 	}
-	if (!h->cors_origin[0])
+	if (!h->cors_origin)
 		return 0;
 	if (lws_add_http_header_by_name(
 		    wsi, (const unsigned char *)"access-control-allow-origin:",
@@ -573,13 +555,32 @@ static int write_response(struct lws *wsi, struct http_conn *h)
 static void http_reset(struct http_conn *h)
 {
 	buf_free(&h->body);
-	free(h->resp.body);
-	free(h->resp.content_type);
-	free(h->resp.set_cookie);
-	free(h->resp.headers);
+	http_resp_free(&h->resp);
 	free(h->path);
 	free(h->query);
+	free(h->cors_origin);
 	memset(h, 0, sizeof(*h));
+}
+
+/* The name of an lws method index (LWSHUMETH_*) we serve, else NULL. */
+static const char *method_name(int meth)
+{
+	switch (meth) {
+	case LWSHUMETH_GET:
+		return "GET";
+	case LWSHUMETH_HEAD:
+		return "HEAD";
+	case LWSHUMETH_POST:
+		return "POST";
+	case LWSHUMETH_DELETE:
+		return "DELETE";
+	case LWSHUMETH_PUT:
+		return "PUT";
+	case LWSHUMETH_OPTIONS:
+		return "OPTIONS";
+	default:
+		return NULL;
+	}
 }
 
 static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
@@ -614,41 +615,23 @@ static int on_http(struct lws *wsi, struct http_conn *h, const char *in)
 		h->path = xstrdup(path);
 		h->query = xstrdup(query);
 	}
-	switch (meth) {
-	case LWSHUMETH_GET:
-		strcpy(h->method, "GET");
-		break;
-	case LWSHUMETH_HEAD:
-		strcpy(h->method, "HEAD");
-		break;
-	case LWSHUMETH_POST:
-		strcpy(h->method, "POST");
-		break;
-	case LWSHUMETH_DELETE:
-		strcpy(h->method, "DELETE");
-		break;
-	case LWSHUMETH_PUT:
-		strcpy(h->method, "PUT");
-		break;
-	case LWSHUMETH_OPTIONS:
-		strcpy(h->method, "OPTIONS");
-		break;
-	default:
+	if (!method_name(meth))
 		return respond_json_error(wsi, h, 405, "method not allowed");
-	}
+	snprintf(h->method, sizeof(h->method), "%s", method_name(meth));
 	h->head = meth == LWSHUMETH_HEAD;
 	if (strcmp(h->path, "/metrics") == 0 && meth == LWSHUMETH_GET)
 		return serve_metrics(wsi, h);
-	if (rpc_http_find(h->method, h->path)) {
+	if (http_route_find(h->method, h->path)) {
 		char origin[256];
 
 		/* CORS only for the annotation endpoints, and only for
 		 * origins configured with --allowed-origin */
 		hdr_copy(wsi, origin, sizeof(origin), WSI_TOKEN_ORIGIN);
 		if (origin[0] && strstr(h->path, "/annotations") &&
-		    net_origin_configured(origin))
-			snprintf(h->cors_origin, sizeof(h->cors_origin), "%s",
-				 origin);
+		    net_origin_configured(origin)) {
+			free(h->cors_origin);
+			h->cors_origin = xstrdup(origin);
+		}
 		if (meth == LWSHUMETH_POST || meth == LWSHUMETH_PUT)
 			return 0; /* wait for the body */
 		return route(wsi, h);

@@ -34,8 +34,8 @@ struct ws_conn {
 	struct net_sub **subs;
 	int nsubs, subs_cap;
 	/* closing */
-	int close_code; /* nonzero: close at next writeable */
-	char close_reason[64];
+	int close_code;	    /* nonzero: close at next writeable */
+	char *close_reason; /* malloc'd when closing (most never do) */
 	/* liveness: connections in order of last activity from the peer */
 	struct ws_conn *idle_prev, *idle_next;
 	double last_seen; /* ev_now() of the last frame received */
@@ -55,8 +55,8 @@ struct ws_conn {
 struct net_sub {
 	struct ws_conn *conn;
 	int64_t circle;
-	struct vis_viewer viewer;
-	size_t index; /* position in the circle's array */
+	struct vis_viewer *viewer; /* fanout.c viewer_copy(): posted[] cut */
+	size_t index;		   /* position in the circle's array */
 };
 
 /* One HTTP transaction being answered. */
@@ -68,8 +68,9 @@ struct http_conn {
 		       every idle WebSocket's session data) */
 	char *query;
 	char method[8];
-	bool head;	       /* HEAD: headers only */
-	char cors_origin[256]; /* a configured Origin to answer CORS for */
+	bool head;	   /* HEAD: headers only */
+	char *cors_origin; /* malloc'd: a configured Origin to answer CORS
+			      for, or NULL */
 	/* the answer, once known */
 	bool have_resp;
 	struct http_resp resp;

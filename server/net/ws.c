@@ -101,8 +101,8 @@ void net_ws_close(struct ws_conn *c, int code, const char *reason)
 	if (c->close_code)
 		return;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof(c->close_reason), "%s",
-		 reason ? reason : "");
+	free(c->close_reason);
+	c->close_reason = xstrdup(reason ? reason : "");
 	lws_callback_on_writable(c->wsi);
 }
 
@@ -263,8 +263,8 @@ void net_ws_flush(void)
 			 * that exits drops thousands of sockets at once */
 			sendq_clear(&c->q);
 			c->close_code = 1001;
-			snprintf(c->close_reason, sizeof(c->close_reason),
-				 "gone");
+			free(c->close_reason);
+			c->close_reason = xstrdup("gone");
 		}
 	}
 	net.flush_head = NULL;
@@ -427,6 +427,8 @@ static void on_closed(struct ws_conn *c)
 	net.nconns--;
 	sendq_clear(&c->q);
 	buf_free(&c->rx);
+	free(c->close_reason);
+	c->close_reason = NULL;
 	rpc_conn_close(c->id);
 	c->id = 0;
 }
@@ -491,9 +493,10 @@ static int on_writeable(struct lws *wsi, struct ws_conn *c)
 	 * the session, say) still goes out first; only an overflowing queue
 	 * is cut off at once. */
 	if (c->close_code && (c->close_code == 1008 || !c->q.len)) {
+		const char *why = c->close_reason ? c->close_reason : "";
+
 		lws_close_reason(wsi, (enum lws_close_status)c->close_code,
-				 (unsigned char *)c->close_reason,
-				 strlen(c->close_reason));
+				 (unsigned char *)why, strlen(why));
 		return -1;
 	}
 	if (c->ping_due) {

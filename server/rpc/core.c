@@ -3,6 +3,7 @@
  * tells a client the version and the limits it must respect (SPEC §5).
  */
 #include "rpc/core.h"
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 
@@ -46,5 +47,5 @@ static const struct rpc_method core_methods[] = {
 void rpc_core_init(void)
 {
 	rpc_register(core_methods);
-	rpc_http_register("GET", "/healthz", healthz);
+	http_route_register("GET", "/healthz", healthz);
 }

@@ -76,6 +76,14 @@ json_t *rpc_take_raw_json(struct rpc_ctx *ctx);
 /* The bytes of {"jsonrpc":"2.0","result":RAW,"id":ID}. */
 struct refbuf *rpc_splice_raw(struct refbuf *raw, json_t *id);
 
+/* The route table is http/http.h's; exec/exec.c still looks a route up by
+ * this older name. */
+static inline http_handler_fn rpc_http_find(const char *method,
+					    const char *path)
+{
+	return http_route_find(method, path);
+}
+
 /* metrics */
 void rpc_metrics_count(const char *method, int code, double seconds);
 void rpc_metrics_event(void);

@@ -1,8 +1,7 @@
 /*
  * publish.c - what a handler publishes, bound to its call: rpc_publish()
  * stores the event through the bus (bus/bus.h) in the call's savepoint and
- * queues the bytes for the live fan-out after COMMIT (dropped on rollback);
- * the other three read or mark the log in the call's transaction.
+ * queues the bytes for the live fan-out after COMMIT (dropped on rollback).
  */
 #include "bus/bus.h"
 #include "rpc/internal.h"
@@ -29,22 +28,4 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	rpc_ctx_push(ctx, o);
 	rpc_metrics_event();
 	return seq;
-}
-
-int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
-		    int hidden, bool redact)
-{
-	return bus_mark(ctx->db, item_kind, item_id, hidden, redact);
-}
-
-int64_t rpc_circle_seq(struct rpc_ctx *ctx, int64_t circle)
-{
-	return bus_circle_seq(ctx->db, circle);
-}
-
-int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
-	       const struct vis_viewer *v, json_t **events, int64_t *seq,
-	       bool *resync)
-{
-	return bus_replay(ctx->db, circle, since_seq, v, events, seq, resync);
 }

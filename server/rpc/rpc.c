@@ -1,6 +1,6 @@
 /*
  * rpc.c - JSON-RPC 2.0 envelope checks, the method table, errors,
- * parameter validation, HTTP routes, metrics and local calls.
+ * parameter validation, metrics and local calls.
  *
  * Everything here runs on the store thread except registration (start-up)
  * and rpc_json_depth / rpc_error_bytes (any thread; they touch no state).
@@ -26,9 +26,6 @@ struct rpc_config rpc_config = {
 	.max_exact_cp = 4000,
 	.posts_per_minute = 20,
 	.login_failures = 5,
-	.search_per_minute = 30,
-	.public_url = "",
-	.content_dir = "content",
 };
 
 /* ---- method table ---- */
@@ -64,82 +61,7 @@ void rpc_each_method(void (*fn)(const struct rpc_method *m, void *arg),
 			fn(m, arg);
 }
 
-/* ---- HTTP routes ---- */
-
-/* One registered HTTP route. */
-struct http_route {
-	const char *method;
-	const char *prefix;
-	http_handler_fn fn;
-};
-#define RPC_MAX_ROUTES 32
-static struct http_route routes[RPC_MAX_ROUTES];
-static int nroutes;
-
-void rpc_http_register(const char *method, const char *prefix,
-		       http_handler_fn fn)
-{
-	if (nroutes == RPC_MAX_ROUTES)
-		die("rpc: too many HTTP routes");
-	routes[nroutes].method = method;
-	routes[nroutes].prefix = prefix;
-	routes[nroutes].fn = fn;
-	nroutes++;
-}
-
-http_handler_fn rpc_http_find(const char *method, const char *path)
-{
-	http_handler_fn best = NULL;
-	size_t best_len = 0;
-
-	for (int i = 0; i < nroutes; i++) {
-		size_t len = strlen(routes[i].prefix);
-
-		if (strcmp(routes[i].method, method) == 0 &&
-		    strncmp(routes[i].prefix, path, len) == 0 &&
-		    len >= best_len) {
-			best = routes[i].fn;
-			best_len = len;
-		}
-	}
-	return best;
-}
-
-void http_resp_json(struct http_resp *resp, int status, json_t *body)
-{
-	char *s = json_dumps(body, JSON_COMPACT);
-
-	json_decref(body);
-	free(resp->body);
-	free(resp->content_type);
-	resp->status = status;
-	resp->body = s ? s : xstrdup("null");
-	resp->body_len = strlen(resp->body);
-	resp->content_type = xstrdup("application/json");
-}
-
-void http_resp_text(struct http_resp *resp, int status, const char *type,
-		    const char *text, size_t len)
-{
-	free(resp->body);
-	free(resp->content_type);
-	resp->status = status;
-	resp->body = xstrndup(text, len);
-	resp->body_len = len;
-	resp->content_type = xstrdup(type);
-}
-
-void http_resp_header(struct http_resp *resp, const char *name,
-		      const char *value)
-{
-	struct buf b = BUF_INIT;
-
-	if (resp->headers)
-		buf_adds(&b, resp->headers);
-	buf_addf(&b, "%s: %s\r\n", name, value);
-	free(resp->headers);
-	resp->headers = buf_detach(&b, NULL);
-}
+/* ---- calls from an HTTP route ---- */
 
 const struct http_req *rpc_http_req(const struct rpc_ctx *ctx)
 {
@@ -207,6 +129,13 @@ void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
 	ctx->new_admin = is_admin;
 }
 
+/* Drops the call's raw result (rpc_result_raw), if any. */
+static void raw_drop(struct rpc_ctx *ctx)
+{
+	refbuf_unref(ctx->raw_result);
+	ctx->raw_result = NULL;
+}
+
 void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb)
 {
 	refbuf_unref(ctx->raw_result);
@@ -218,8 +147,7 @@ json_t *rpc_take_raw_json(struct rpc_ctx *ctx)
 	json_t *v = json_loadb((const char *)refbuf_bytes(ctx->raw_result),
 			       ctx->raw_result->len, JSON_DECODE_ANY, NULL);
 
-	refbuf_unref(ctx->raw_result);
-	ctx->raw_result = NULL;
+	raw_drop(ctx);
 	return v ? v : json_null();
 }
 
@@ -242,22 +170,17 @@ struct refbuf *rpc_splice_raw(struct refbuf *raw, json_t *id)
 	return rb;
 }
 
-int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
-		    json_t **result)
+int rpc_call_handler(struct rpc_ctx *ctx, rpc_handler_fn fn, json_t *params,
+		     json_t **result)
 {
-	const struct rpc_method *m = rpc_find(method);
 	struct refbuf *saved = ctx->raw_result;
 	int rc;
 
 	*result = NULL;
-	if (!m) {
-		json_decref(params);
-		return RPC_E_METHOD_NOT_FOUND;
-	}
 	if (!params)
 		params = json_object();
 	ctx->raw_result = NULL;
-	rc = m->fn(ctx, params, result);
+	rc = fn(ctx, params, result);
 	if (rc == 0 && !*result && ctx->raw_result)
 		*result = rpc_take_raw_json(ctx);
 	refbuf_unref(ctx->raw_result);
@@ -265,7 +188,6 @@ int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
 	if (rc) {
 		json_decref(*result);
 		*result = NULL;
-		rpc_ctx_clear_error(ctx);
 	}
 	json_decref(params);
 	return rc;
@@ -380,27 +302,37 @@ json_t *rpc_ctx_error_json(struct rpc_ctx *ctx, int code)
 
 /* ---- parameters ---- */
 
-static json_t *param_get(json_t *params, const char *name)
+/*
+ * Sets *v to the parameter's value, or to NULL when it is absent (or null
+ * and optional). Returns 0, or RPC_ERR (recorded naming the field) when a
+ * required one is absent or the value is not of type (JSON_TRUE stands for
+ * either boolean); must says what it must be.
+ */
+static int param_get(struct rpc_ctx *ctx, json_t *params, const char *name,
+		     bool required, json_type type, const char *must,
+		     json_t **v)
 {
-	json_t *v =
-		json_is_object(params) ? json_object_get(params, name) : NULL;
-
-	return v;
+	*v = json_is_object(params) ? json_object_get(params, name) : NULL;
+	if (!*v || (json_is_null(*v) && !required)) {
+		*v = NULL;
+		return required ? rpc_fail_field(ctx, name, "missing parameter")
+				: 0;
+	}
+	if (type == JSON_TRUE ? !json_is_boolean(*v) : json_typeof(*v) != type)
+		return rpc_fail_field(ctx, name, must);
+	return 0;
 }
 
 int rpc_param_int(struct rpc_ctx *ctx, json_t *params, const char *name,
 		  bool required, int64_t min, int64_t max, int64_t *out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
 	json_int_t x;
+	int rc = param_get(ctx, params, name, required, JSON_INTEGER,
+			   "must be an integer", &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (!json_is_integer(v))
-		return rpc_fail_field(ctx, name, "must be an integer");
+	if (rc || !v)
+		return rc;
 	x = json_integer_value(v);
 	if (x < min || x > max)
 		return rpc_fail_field(ctx, name, "out of range");
@@ -417,15 +349,12 @@ int rpc_param_id(struct rpc_ctx *ctx, json_t *params, const char *name,
 int rpc_param_bool(struct rpc_ctx *ctx, json_t *params, const char *name,
 		   bool required, bool *out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
+	int rc = param_get(ctx, params, name, required, JSON_TRUE,
+			   "must be true or false", &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (!json_is_boolean(v))
-		return rpc_fail_field(ctx, name, "must be true or false");
+	if (rc || !v)
+		return rc;
 	*out = json_is_true(v);
 	return 0;
 }
@@ -434,17 +363,14 @@ static int param_string(struct rpc_ctx *ctx, json_t *params, const char *name,
 			bool required, size_t min_cp, size_t max_cp,
 			bool too_large, const char **out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
 	const char *s;
 	size_t len, cp;
+	int rc = param_get(ctx, params, name, required, JSON_STRING,
+			   "must be a string", &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (!json_is_string(v))
-		return rpc_fail_field(ctx, name, "must be a string");
+	if (rc || !v)
+		return rc;
 	s = json_string_value(v);
 	len = json_string_length(v);
 	if (memchr(s, '\0', len))
@@ -502,17 +428,14 @@ int rpc_param_enum(struct rpc_ctx *ctx, json_t *params, const char *name,
 int rpc_param_json(struct rpc_ctx *ctx, json_t *params, const char *name,
 		   bool required, json_type type, json_t **out)
 {
-	json_t *v = param_get(params, name);
+	json_t *v;
+	int rc = param_get(ctx, params, name, required, type,
+			   type == JSON_OBJECT ? "must be an object"
+					       : "must be an array",
+			   &v);
 
-	if (!v || (json_is_null(v) && !required)) {
-		if (required)
-			return rpc_fail_field(ctx, name, "missing parameter");
-		return 0;
-	}
-	if (json_typeof(v) != type)
-		return rpc_fail_field(ctx, name,
-				      type == JSON_OBJECT ? "must be an object"
-							  : "must be an array");
+	if (rc || !v)
+		return rc;
 	*out = v;
 	return 0;
 }
@@ -540,12 +463,13 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
 
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out)
 {
-	json_t *v = param_get(params, "cursor");
+	json_t *v;
 	const char *s;
 	char *end;
 	long long x;
 
 	*out = 0;
+	v = json_object_get(params, "cursor"); /* NULL unless an object */
 	if (!v || json_is_null(v))
 		return 0;
 	if (json_is_integer(v) && json_integer_value(v) >= 0) {
@@ -580,10 +504,7 @@ void rpc_out_free(struct rpc_out *out)
 		return;
 	refbuf_unref(out->bytes);
 	refbuf_unref(out->redacted);
-	free(out->resp.body);
-	free(out->resp.content_type);
-	free(out->resp.set_cookie);
-	free(out->resp.headers);
+	http_resp_free(&out->resp);
 	free(out);
 }
 
@@ -771,34 +692,28 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 		store_release(ctx->db);
 		return RPC_DEFERRED;
 	}
-	if (rc != 0 || (!*result && !ctx->http_req && !ctx->raw_result)) {
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
-		if (rc == 0)
-			log_error("rpc", "%s returned no result",
-				  m ? m->name : "?");
-		store_rollback_to(ctx->db);
-		rpc_ctx_drop(ctx);
-		json_decref(*result);
-		*result = NULL;
-		ctx->auth_changed = false;
-		ctx->deferred = false;
-		if (!ctx->err_code)
-			rpc_fail(ctx, RPC_E_INTERNAL, NULL);
-		return ctx->err_code;
+	if (rc == 0 && !*result && !ctx->http_req && !ctx->raw_result) {
+		log_error("rpc", "%s returned no result", m ? m->name : "?");
+		rc = RPC_ERR;
 	}
-	src = store_release(ctx->db);
-	if (src) {
-		store_rollback_to(ctx->db);
-		rpc_ctx_drop(ctx);
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
-		json_decref(*result);
-		*result = NULL;
+	if (rc == 0) {
+		src = store_release(ctx->db);
+		if (!src)
+			return 0;
+	}
+	/* undo the call: its writes, outputs, result and what it asked for */
+	store_rollback_to(ctx->db);
+	rpc_ctx_drop(ctx);
+	raw_drop(ctx);
+	json_decref(*result);
+	*result = NULL;
+	ctx->auth_changed = false;
+	ctx->deferred = false;
+	if (src)
 		rpc_fail_store(ctx, src);
-		return ctx->err_code;
-	}
-	return 0;
+	else if (!ctx->err_code)
+		rpc_fail(ctx, RPC_E_INTERNAL, NULL);
+	return ctx->err_code;
 }
 
 /* Whether a string holds a NUL (the parser allows them, handlers do not). */
@@ -918,8 +833,7 @@ json_t *rpc_dispatch(struct rpc_ctx *ctx, json_t *req, bool *deferred)
 	rpc_metrics_count(method, 0, now_seconds() - t0);
 	if (!id) {
 		/* notification */
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
+		raw_drop(ctx);
 		return (json_decref(result), NULL);
 	}
 	/* with a raw result, the caller splices ctx->raw_result in */
@@ -943,7 +857,6 @@ int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
 		json_t **result, json_t **error)
 {
 	const struct rpc_method *m = rpc_find(method);
-	struct refbuf *saved = ctx->raw_result;
 	const char *saved_method = ctx->method;
 	double t0 = now_seconds();
 	int rc;
@@ -957,28 +870,20 @@ int rpc_call_as(struct rpc_ctx *ctx, const char *method, json_t *params,
 		rpc_ctx_clear_error(ctx);
 		return RPC_E_METHOD_NOT_FOUND;
 	}
-	if (!params)
-		params = json_object();
 	ctx->method = m->name;
-	ctx->raw_result = NULL;
-	if ((m->flags & RPC_AUTH) && ctx->account == 0)
+	if ((m->flags & RPC_AUTH) && ctx->account == 0) {
+		json_decref(params);
 		rc = rpc_fail(ctx, RPC_E_UNAUTHENTICATED, "not authenticated");
-	else
-		rc = m->fn(ctx, params, result);
-	if (rc == 0 && !*result && ctx->raw_result)
-		*result = rpc_take_raw_json(ctx);
-	refbuf_unref(ctx->raw_result);
-	ctx->raw_result = saved;
+	} else {
+		rc = rpc_call_handler(ctx, m->fn, params, result);
+	}
 	if (rc) {
-		json_decref(*result);
-		*result = NULL;
 		*error = rpc_ctx_error_json(ctx, rc);
 		rc = ctx->err_code;
 		rpc_ctx_clear_error(ctx);
 	}
 	rpc_metrics_count(m->name, rc, now_seconds() - t0);
 	ctx->method = saved_method;
-	json_decref(params);
 	return rc;
 }
 
@@ -1002,8 +907,7 @@ json_t *rpc_continue(struct rpc_ctx *ctx, struct rpc_deferral *d,
 	}
 	rpc_metrics_count(rpc_method_name(ctx), rc, 0);
 	if (!ctx->id) {
-		refbuf_unref(ctx->raw_result);
-		ctx->raw_result = NULL;
+		raw_drop(ctx);
 		return (json_decref(result), NULL);
 	}
 	if (!rc && !result && ctx->raw_result)

@@ -47,6 +47,8 @@
 
 struct store;
 struct rpc_ctx;
+struct http_req;
+struct http_resp;
 
 /* The JSON-RPC error codes RPC_E_* are in the project's one enumeration,
  * util/err.h. */
@@ -119,18 +121,19 @@ void rpc_set_auth(struct rpc_ctx *ctx, int64_t account, int64_t session,
 void rpc_result_raw(struct rpc_ctx *ctx, struct refbuf *rb);
 
 /*
- * Runs another registered method's handler inside this call (same
- * transaction and caller), for modules that present data another module
- * owns (export reads circle.get, plan.get, chapter.get). Takes the
- * reference of params. Returns 0 with *result (new reference, a raw result
- * turned back into JSON), or the handler's nonzero code with *result NULL;
- * the nested call's error is not kept in ctx.
+ * Runs a handler inside this call (same transaction and caller; what it
+ * publishes and asks for is this call's). A module that lets the modules
+ * above it run one of its methods exports a function that calls its own
+ * handler through this (threads_reply_create, circles_plan_set). Takes the
+ * reference of params (NULL: {}). Returns 0 with *result (new reference, a
+ * raw result turned back into JSON), or the handler's nonzero code with
+ * *result NULL and its error recorded in ctx.
  */
-int rpc_call_nested(struct rpc_ctx *ctx, const char *method, json_t *params,
-		    json_t **result);
+int rpc_call_handler(struct rpc_ctx *ctx, rpc_handler_fn fn, json_t *params,
+		     json_t **result);
 /*
- * Like rpc_call_nested, but as a call of its own that an HTTP endpoint
- * makes on the caller's behalf (the Web Annotation Protocol's POST is an
+ * A registered method called by name as a call of its own that an HTTP
+ * route makes on the caller's behalf (the Web Annotation Protocol's POST is an
  * annotation.create): the method's RPC_AUTH flag is checked, the call is
  * counted in /metrics under its name, and on failure *error gets the
  * JSON-RPC error object {code, message, data?} (new reference). Takes the
@@ -187,7 +190,9 @@ int rpc_params_only(struct rpc_ctx *ctx, json_t *params,
  * simply a decimal id) into *out (0 when absent). */
 int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 
-/* ---- events: the bus (bus/bus.h) bound to this call (rpc/publish.c) ---- */
+/* ---- events this call publishes (rpc/publish.c) ---- */
+/* Marking stored events (bus_mark) and replay (bus_replay, bus_circle_seq)
+ * need no call: a handler uses bus/bus.h with rpc_store(ctx). */
 
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
@@ -196,32 +201,12 @@ int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
  * redacted data (which the caller supplies when the item can be hidden; NULL
  * means "same as full"). item_kind/item_id name the thing the event is about
  * ("annotation", "reply", "member", ... and its id) so that a later hide or
- * delete can redact its stored events (rpc_events_mark). Takes the references
+ * delete can redact its stored events (bus_mark). Takes the references
  * of data and redacted. Returns the seq (>0) or a negative SCH_E* code.
  */
 int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 		    const struct vis_item *item, const char *item_kind,
 		    int64_t item_id, json_t *data, json_t *redacted);
-/*
- * Updates the stored events about one item so that replay (circle.subscribe
- * with since_seq) follows its current state: hidden 1/0 sets the hidden fact
- * (-1 leaves it), redact replaces the full data by the redacted data for
- * good (deletion). Returns 0 or a negative SCH_E* code.
- */
-int rpc_events_mark(struct rpc_ctx *ctx, const char *item_kind, int64_t item_id,
-		    int hidden, bool redact);
-/*
- * Replay for circle.subscribe: every stored event of circle after since_seq
- * that vis_check() lets v see, oldest first, as event params objects
- * {type, circle, seq, data} in *events (new reference). *seq gets the
- * circle's current seq. When since_seq is older than what is kept, *resync is
- * set and *events is NULL. Returns 0 or a negative SCH_E* code.
- */
-int rpc_replay(struct rpc_ctx *ctx, int64_t circle, int64_t since_seq,
-	       const struct vis_viewer *v, json_t **events, int64_t *seq,
-	       bool *resync);
-/* The circle's current seq (0 when it has no events). */
-int64_t rpc_circle_seq(struct rpc_ctx *ctx, int64_t circle);
 /* An ephemeral event (no seq, not stored): presence.changed. */
 void rpc_publish_ephemeral(struct rpc_ctx *ctx, int64_t circle,
 			   const char *type, const struct vis_item *item,
@@ -260,11 +245,13 @@ typedef int (*rpc_cont_fn)(struct rpc_ctx *ctx, void *arg, json_t **result);
 int rpc_defer(struct rpc_ctx *ctx, rpc_work_fn work, rpc_cont_fn cont,
 	      void *arg, void (*free_arg)(void *arg));
 
-/* ---- hooks for modules ---- */
+/* ---- hooks the executor calls ---- */
 
 /*
- * The hooks a module may install (all optional). They run on the store
- * thread. Set once at start-up.
+ * What the executor (exec/exec.c) asks of the modules, outside any method
+ * call: authentication (auth/) and the connection's life (circles/
+ * presence, mail/'s tick). All optional; they run on the store thread. Set
+ * once at start-up.
  */
 struct rpc_hooks {
 	/* Cookie/bearer token -> account, session, admin; 0 on success. */
@@ -273,9 +260,6 @@ struct rpc_hooks {
 			    const char *peer, const char *user_agent);
 	/* Re-checks a live session (expiry, revocation, ban); true = alive. */
 	bool (*session_alive)(struct store *db, int64_t session);
-	/* Loads a viewer's state in a circle (circles module). */
-	int (*load_viewer)(struct store *db, int64_t circle, int64_t account,
-			   bool is_admin, struct vis_viewer *out);
 	/* A connection closed: presence clean-up (circles module). Runs in a
 	 * call context with no reply. */
 	void (*conn_closed)(struct rpc_ctx *ctx);
@@ -285,74 +269,12 @@ struct rpc_hooks {
 /* The installed hooks (zeroed until modules set fields). */
 extern struct rpc_hooks rpc_hooks;
 
-/* ---- HTTP endpoints that need the database ---- */
+/* ---- calls that come from an HTTP route (http/http.h) ---- */
 
-/* The browser's session cookie (auth/ sets it, net/ reads it on the
- * upgrade and on /api requests). */
-#define RPC_SESSION_COOKIE "scholia_session"
-
-/* A request, borrowed for the handler's duration. */
-struct http_req {
-	const char *token;  /* from the cookie or Authorization: Bearer, or
-			       NULL; the caller is already authenticated
-			       from it when valid */
-	const char *method; /* "GET", "POST", "DELETE" */
-	const char *path;   /* "/api/circles/7/annotations" */
-	const char *query;  /* "page=2" or "" */
-	const char *body;   /* request body ("" if none) */
-	size_t body_len;
-	const char *host;	/* Host header */
-	bool tls;		/* served over TLS */
-	const char *public_url; /* --public-url, or "" */
-	const char *device;	/* the device cookie (auth/device.c), or NULL */
-	/* headers the Web Annotation Protocol reads ("" when absent) */
-	const char *accept;
-	const char *prefer;
-	const char *if_match;
-	const char *content_type;
-	bool by_cookie;	     /* token came from the session cookie */
-	bool origin_trusted; /* Origin is ours or --allowed-origin, or,
-				without Origin, Sec-Fetch-Site is
-				same-origin or none */
-};
-
-/* The answer; the handler fills it. Buffers are owned by the response and
- * freed by the transport. */
-struct http_resp {
-	int status;
-	char *content_type; /* malloc'd */
-	char *body;	    /* malloc'd */
-	size_t body_len;
-	char *set_cookie; /* malloc'd full Set-Cookie value, or NULL;
-			     several cookies are separated by '\n' */
-	char *headers;	  /* malloc'd extra "Name: value\r\n" lines, or
-			     NULL */
-};
-
-/* An HTTP handler; runs on the store thread with a call context whose
- * caller was authenticated from the cookie or bearer token. */
-typedef int (*http_handler_fn)(struct rpc_ctx *ctx, const struct http_req *req,
-			       struct http_resp *resp);
-
-/* In an HTTP call (handler or a deferred continuation): the request and the
- * response to fill. NULL in a WebSocket call. */
+/* In an HTTP call (a route's handler or a deferred continuation): the
+ * request and the response to fill. NULL in a WebSocket call. */
 const struct http_req *rpc_http_req(const struct rpc_ctx *ctx);
 struct http_resp *rpc_http_resp(struct rpc_ctx *ctx);
-
-/* Registers a handler for method + path prefix (longest prefix wins). */
-void rpc_http_register(const char *method, const char *prefix,
-		       http_handler_fn fn);
-/* Finds a handler; NULL if none. */
-http_handler_fn rpc_http_find(const char *method, const char *path);
-/* Convenience: sets status, a JSON body and application/json. Takes the
- * reference of body. */
-void http_resp_json(struct http_resp *resp, int status, json_t *body);
-/* Convenience: sets status, type and a copy of text. */
-void http_resp_text(struct http_resp *resp, int status, const char *type,
-		    const char *text, size_t len);
-/* Appends one "name: value" header line to the response. */
-void http_resp_header(struct http_resp *resp, const char *name,
-		      const char *value);
 
 /* ---- local calls: command line, unit tests, fuzz targets ---- */
 
@@ -373,21 +295,20 @@ void rpc_ctx_free_local(struct rpc_ctx *ctx);
 int rpc_call_local(struct rpc_ctx *ctx, const char *method, json_t *params,
 		   json_t **result, json_t **error);
 
-/* ---- configuration that handlers read (set once by main) ---- */
-/* What server.info advertises and what several modules share. A module's
- * own settings are in its own struct (auth_config, circles_config,
- * moderation_config), filled by main.c too. */
+/* ---- the limits server.info advertises (set once by main) ---- */
+/* A module's own settings are in its own struct (auth_config,
+ * circles_config, mail_config, moderation_config, search_config), filled by
+ * main.c too; the two limits here that a module enforces (posts_per_minute:
+ * moderation/, login_failures: auth/) are read from here because clients
+ * are told them. */
 struct rpc_config {
-	size_t max_message;	 /* 65536 */
-	int max_depth;		 /* 32 */
-	size_t max_body_cp;	 /* 10000 */
-	size_t max_exact_cp;	 /* 4000 */
-	int posts_per_minute;	 /* 20 */
-	int login_failures;	 /* 5 per minute */
-	int search_per_minute;	 /* 30 searches a minute per member; 0 none */
-	const char *public_url;	 /* "" means from the Host header */
-	const char *content_dir; /* sample book folder */
-	bool mail;		 /* --smtp-url is set (server.info) */
+	size_t max_message;   /* 65536 */
+	int max_depth;	      /* 32 */
+	size_t max_body_cp;   /* 10000 */
+	size_t max_exact_cp;  /* 4000 */
+	int posts_per_minute; /* 20 */
+	int login_failures;   /* 5 per minute */
+	bool mail;	      /* --smtp-url is set */
 };
 extern struct rpc_config rpc_config;
 

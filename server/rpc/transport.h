@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "http/http.h"
 #include "rpc/rpc.h"
 #include "util/refbuf.h"
 #include "visibility/visibility.h"

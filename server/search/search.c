@@ -37,6 +37,8 @@
 #include "util/log.h"
 #include "util/utf8.h"
 
+struct search_config search_config = {.per_minute = 30};
+
 /* Snippet markers; stripped from indexed text so they are unambiguous. */
 #define MARK_OPEN '\x01'
 #define MARK_CLOSE '\x02'
@@ -240,27 +242,6 @@ static const char SQL_TEXT_BOOK_SET[] =
 	"INSERT OR REPLACE INTO search_text_books(book, edition,"
 	" probe_chapter, indexed_at) VALUES (?, ?, ?, ?)";
 
-/*
- * Calls another module's method handler in this call (same savepoint) for
- * data the SPEC names (book.toc, chapter.get). Takes the reference of
- * params; *result is a new reference. 0, SCH_ENOTFOUND (no such method) or
- * SCH_EINVAL (the handler refused).
- */
-static int call_method(struct rpc_ctx *ctx, const char *name, json_t *params,
-		       json_t **result)
-{
-	int rc = rpc_call_nested(ctx, name, params, result);
-
-	if (rc == RPC_E_METHOD_NOT_FOUND)
-		return SCH_ENOTFOUND;
-	if (rc || !*result) {
-		json_decref(*result);
-		*result = NULL;
-		return SCH_EINVAL;
-	}
-	return 0;
-}
-
 /* Inserts one block's row (text[from, to) bytes, starting at code point
  * start). Blocks of only white space are skipped. */
 static int text_row(struct store *db, int64_t book, int64_t chapter,
@@ -366,8 +347,7 @@ static int text_index_chapter(struct rpc_ctx *ctx, int64_t book,
 	rc = books_chapter_text(db, chapter, &text, &len);
 	if (rc)
 		goto out;
-	call_method(ctx, "chapter.get",
-		    json_pack("{s:I}", "chapter", (json_int_t)chapter), &ch);
+	ch = books_chapter_json(db, chapter);
 	blocks = json_object_get(ch, "blocks");
 	if (json_is_array(blocks) && json_array_size(blocks))
 		rc = text_rows_from_blocks(db, book, chapter, text, len,
@@ -391,8 +371,7 @@ static int toc_chapters(struct rpc_ctx *ctx, int64_t book, int64_t **ids,
 
 	*ids = NULL;
 	*n = 0;
-	rc = call_method(ctx, "book.toc",
-			 json_pack("{s:I}", "book", (json_int_t)book), &toc);
+	rc = books_toc(rpc_store(ctx), book, &toc);
 	if (rc)
 		return rc;
 	parts = json_object_get(toc, "parts");
@@ -664,7 +643,7 @@ static int64_t rate_take(int64_t account, int64_t now_ms)
 	size_t h = (size_t)((uint64_t)account * 0x9E3779B97F4A7C15ull >> 52) %
 		   RATE_SLOTS;
 	struct rate_slot *s = NULL;
-	int limit = rpc_config.search_per_minute;
+	int limit = search_config.per_minute;
 
 	if (limit <= 0)
 		return 0;

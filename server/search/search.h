@@ -28,6 +28,12 @@ struct store;
 /* Terms of a query beyond this many are ignored. */
 #define SEARCH_MAX_TERMS 32
 
+/* The search module's settings (main.c fills them from the flags). */
+struct search_config {
+	int per_minute; /* searches a minute per member (30); 0: no limit */
+};
+extern struct search_config search_config;
+
 /* Registers the method "search". */
 void search_init(void);
 /*

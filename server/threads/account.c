@@ -13,6 +13,7 @@
 #include <stdlib.h>
 
 #include "auth/auth.h"
+#include "bus/bus.h"
 #include "rpc/rpc.h"
 #include "events/events.h"
 #include "store/store.h"
@@ -143,7 +144,7 @@ static int th_wipe(struct rpc_ctx *ctx, int kind, int64_t id)
 	(void)th_emit_post(
 		ctx, EVENTS_POST_DELETED,
 		&(struct th_post){.kind = kind, .id = id, .deleted = true});
-	return rpc_events_mark(ctx, th_kind_name(kind), id, -1, true);
+	return bus_mark(rpc_store(ctx), th_kind_name(kind), id, -1, true);
 }
 
 static int th_delete_account(struct rpc_ctx *ctx, int64_t account)

@@ -36,7 +36,9 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonx.h"
 #include "util/utf8.h"
+#include "util/vec.h"
 
 /* Highlights in one import at most (more: -32013). */
 #define IMPORT_MAX_ITEMS 1000
@@ -58,12 +60,10 @@ struct hl_list {
 
 static struct hl *hl_add(struct hl_list *l)
 {
-	if (l->n == l->cap) {
-		l->cap = l->cap ? l->cap * 2 : 32;
-		l->v = xrealloc(l->v, l->cap * sizeof(*l->v));
-	}
-	memset(&l->v[l->n], 0, sizeof(l->v[0]));
-	return &l->v[l->n++];
+	struct hl *h = VEC_PUSH(l->v, l->n, l->cap);
+
+	memset(h, 0, sizeof(*h));
+	return h;
 }
 
 static void hl_free(struct hl_list *l)
@@ -197,11 +197,7 @@ static int parse_kindle(const char *data, const char *book_title,
 			clip_meta(l2, (size_t)(l2e - l2), &c);
 			body = l2e;
 			c.text = trim_dup(body, (size_t)(e - body));
-			if (n == cap) {
-				cap = cap ? cap * 2 : 32;
-				cl = xrealloc(cl, cap * sizeof(*cl));
-			}
-			cl[n++] = c;
+			*VEC_PUSH(cl, n, cap) = c;
 			if (title_matches(c.title, book_title))
 				any_title = true;
 		}
@@ -312,11 +308,7 @@ static json_t *quote_selector(json_t *target)
 	}
 	if (!json_is_object(target))
 		return NULL;
-	sel = json_object_get(target, "selector");
-	if (json_is_object(sel))
-		sel = json_pack("[O]", sel);
-	else
-		sel = json_incref(sel);
+	sel = jsonx_as_array(json_object_get(target, "selector"));
 	json_array_foreach(sel, i, s)
 	{
 		const char *t = json_string_value(json_object_get(s, "type"));
@@ -490,9 +482,7 @@ int th_annotation_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			goto out;
 		}
 	} else {
-		rpc_call_nested(ctx, "book.toc",
-				json_pack("{s:I}", "book", (json_int_t)book),
-				&toc);
+		books_toc(rpc_store(ctx), book, &toc);
 		if (json_is_string(json_object_get(json_object_get(toc, "book"),
 						   "title")))
 			title = json_string_value(json_object_get(

@@ -20,6 +20,7 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/html.h"
+#include "util/utf8.h"
 
 #define MD_LINK_STACK 128 /* nesting depth tracked for links and images */
 /* R2-F2: blocks nested deeper than this are rendered as their text only,
@@ -41,31 +42,15 @@ struct md_out {
 static void md_put_utf8(struct buf *b, uint32_t cp, bool escape)
 {
 	char u[4];
+	size_t n;
 
 	if (cp == 0 || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
 		cp = 0xFFFD;
-	if (cp < 0x80) {
-		u[0] = (char)cp;
-		if (escape)
-			html_escape(b, u, 1);
-		else
-			buf_add(b, u, 1);
-	} else if (cp < 0x800) {
-		u[0] = (char)(0xC0 | (cp >> 6));
-		u[1] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 2);
-	} else if (cp < 0x10000) {
-		u[0] = (char)(0xE0 | (cp >> 12));
-		u[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[2] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 3);
-	} else {
-		u[0] = (char)(0xF0 | (cp >> 18));
-		u[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-		u[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-		u[3] = (char)(0x80 | (cp & 0x3F));
-		buf_add(b, u, 4);
-	}
+	n = utf8_encode(cp, u);
+	if (n == 1 && escape)
+		html_escape(b, u, 1);
+	else
+		buf_add(b, u, n);
 }
 
 /* Named entities we decode; others are shown literally (escaped). */
@@ -219,6 +204,60 @@ out:
 	return ok;
 }
 
+/* The HTML a block or span opens and closes with (NULL: nothing); the
+ * heading's level and a list's start number are added by the callbacks. */
+struct md_tags {
+	const char *open, *close;
+};
+
+static const struct md_tags BLOCK_TAGS[] = {
+	[MD_BLOCK_QUOTE] = {"<blockquote>\n", "</blockquote>\n"},
+	[MD_BLOCK_UL] = {"<ul>\n", "</ul>\n"},
+	[MD_BLOCK_OL] = {"<ol>\n", "</ol>\n"},
+	[MD_BLOCK_LI] = {"<li>", "</li>\n"},
+	[MD_BLOCK_HR] = {"<hr>\n", NULL},
+	[MD_BLOCK_CODE] = {"<pre><code>", "</code></pre>\n"},
+	[MD_BLOCK_P] = {"<p>", "</p>\n"},
+	[MD_BLOCK_TABLE] = {"<table>\n", "</table>\n"},
+	[MD_BLOCK_THEAD] = {"<thead>\n", "</thead>\n"},
+	[MD_BLOCK_TBODY] = {"<tbody>\n", "</tbody>\n"},
+	[MD_BLOCK_TR] = {"<tr>", "</tr>\n"},
+	[MD_BLOCK_TH] = {"<th>", "</th>"},
+	[MD_BLOCK_TD] = {"<td>", "</td>"},
+};
+#define N_BLOCK_TAGS (sizeof(BLOCK_TAGS) / sizeof(BLOCK_TAGS[0]))
+
+static const struct md_tags SPAN_TAGS[] = {
+	[MD_SPAN_EM] = {"<em>", "</em>"},
+	[MD_SPAN_STRONG] = {"<strong>", "</strong>"},
+	[MD_SPAN_CODE] = {"<code>", "</code>"},
+	[MD_SPAN_DEL] = {"<del>", "</del>"},
+	[MD_SPAN_U] = {"<u>", "</u>"},
+};
+#define N_SPAN_TAGS (sizeof(SPAN_TAGS) / sizeof(SPAN_TAGS[0]))
+
+/* Appends the opening (or closing) tag of type from tags, if it has one. */
+static void md_tag(struct buf *out, const struct md_tags *tags, size_t n,
+		   unsigned type, bool open)
+{
+	const char *t;
+
+	if (type >= n)
+		return;
+	t = open ? tags[type].open : tags[type].close;
+	if (t)
+		buf_adds(out, t);
+}
+
+/* A heading's level, 1 to 6 (6 for anything out of range). */
+static unsigned md_heading_level(const void *detail)
+{
+	const MD_BLOCK_H_DETAIL *d = detail;
+	unsigned level = d ? d->level : 1;
+
+	return level < 1 || level > 6 ? 6 : level;
+}
+
 static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
 {
 	struct md_out *o = userdata;
@@ -231,65 +270,14 @@ static int md_enter_block(MD_BLOCKTYPE type, void *detail, void *userdata)
 			buf_addch(&o->b, ' ');
 		return 0;
 	}
-	switch (type) {
-	case MD_BLOCK_DOC:
-	case MD_BLOCK_HTML:
-		break;
-	case MD_BLOCK_QUOTE:
-		buf_adds(&o->b, "<blockquote>\n");
-		break;
-	case MD_BLOCK_UL:
-		buf_adds(&o->b, "<ul>\n");
-		break;
-	case MD_BLOCK_OL: {
-		const MD_BLOCK_OL_DETAIL *d = detail;
-
-		if (d && d->start != 1)
-			buf_addf(&o->b, "<ol start=\"%u\">\n", d->start);
-		else
-			buf_adds(&o->b, "<ol>\n");
-		break;
-	}
-	case MD_BLOCK_LI:
-		buf_adds(&o->b, "<li>");
-		break;
-	case MD_BLOCK_HR:
-		buf_adds(&o->b, "<hr>\n");
-		break;
-	case MD_BLOCK_H: {
-		const MD_BLOCK_H_DETAIL *d = detail;
-		unsigned level = d ? d->level : 1;
-
-		if (level < 1 || level > 6)
-			level = 6;
-		buf_addf(&o->b, "<h%u>", level);
-		break;
-	}
-	case MD_BLOCK_CODE:
-		buf_adds(&o->b, "<pre><code>");
-		break;
-	case MD_BLOCK_P:
-		buf_adds(&o->b, "<p>");
-		break;
-	case MD_BLOCK_TABLE:
-		buf_adds(&o->b, "<table>\n");
-		break;
-	case MD_BLOCK_THEAD:
-		buf_adds(&o->b, "<thead>\n");
-		break;
-	case MD_BLOCK_TBODY:
-		buf_adds(&o->b, "<tbody>\n");
-		break;
-	case MD_BLOCK_TR:
-		buf_adds(&o->b, "<tr>");
-		break;
-	case MD_BLOCK_TH:
-		buf_adds(&o->b, "<th>");
-		break;
-	case MD_BLOCK_TD:
-		buf_adds(&o->b, "<td>");
-		break;
-	}
+	if (type == MD_BLOCK_OL && detail &&
+	    ((const MD_BLOCK_OL_DETAIL *)detail)->start != 1)
+		buf_addf(&o->b, "<ol start=\"%u\">\n",
+			 ((const MD_BLOCK_OL_DETAIL *)detail)->start);
+	else if (type == MD_BLOCK_H)
+		buf_addf(&o->b, "<h%u>", md_heading_level(detail));
+	else
+		md_tag(&o->b, BLOCK_TAGS, N_BLOCK_TAGS, type, true);
 	return 0;
 }
 
@@ -299,57 +287,10 @@ static int md_leave_block(MD_BLOCKTYPE type, void *detail, void *userdata)
 
 	if (type != MD_BLOCK_DOC && o->blocks-- > MD_MAX_DEPTH)
 		return 0;
-	switch (type) {
-	case MD_BLOCK_DOC:
-	case MD_BLOCK_HTML:
-	case MD_BLOCK_HR:
-		break;
-	case MD_BLOCK_QUOTE:
-		buf_adds(&o->b, "</blockquote>\n");
-		break;
-	case MD_BLOCK_UL:
-		buf_adds(&o->b, "</ul>\n");
-		break;
-	case MD_BLOCK_OL:
-		buf_adds(&o->b, "</ol>\n");
-		break;
-	case MD_BLOCK_LI:
-		buf_adds(&o->b, "</li>\n");
-		break;
-	case MD_BLOCK_H: {
-		const MD_BLOCK_H_DETAIL *d = detail;
-		unsigned level = d ? d->level : 1;
-
-		if (level < 1 || level > 6)
-			level = 6;
-		buf_addf(&o->b, "</h%u>\n", level);
-		break;
-	}
-	case MD_BLOCK_CODE:
-		buf_adds(&o->b, "</code></pre>\n");
-		break;
-	case MD_BLOCK_P:
-		buf_adds(&o->b, "</p>\n");
-		break;
-	case MD_BLOCK_TABLE:
-		buf_adds(&o->b, "</table>\n");
-		break;
-	case MD_BLOCK_THEAD:
-		buf_adds(&o->b, "</thead>\n");
-		break;
-	case MD_BLOCK_TBODY:
-		buf_adds(&o->b, "</tbody>\n");
-		break;
-	case MD_BLOCK_TR:
-		buf_adds(&o->b, "</tr>\n");
-		break;
-	case MD_BLOCK_TH:
-		buf_adds(&o->b, "</th>");
-		break;
-	case MD_BLOCK_TD:
-		buf_adds(&o->b, "</td>");
-		break;
-	}
+	if (type == MD_BLOCK_H)
+		buf_addf(&o->b, "</h%u>\n", md_heading_level(detail));
+	else
+		md_tag(&o->b, BLOCK_TAGS, N_BLOCK_TAGS, type, false);
 	return 0;
 }
 
@@ -388,31 +329,12 @@ static int md_enter_span(MD_SPANTYPE type, void *detail, void *userdata)
 {
 	struct md_out *o = userdata;
 
-	switch (type) {
-	case MD_SPAN_EM:
-		buf_adds(&o->b, "<em>");
-		break;
-	case MD_SPAN_STRONG:
-		buf_adds(&o->b, "<strong>");
-		break;
-	case MD_SPAN_A:
+	if (type == MD_SPAN_A)
 		md_open_link(o, &((const MD_SPAN_A_DETAIL *)detail)->href);
-		break;
-	case MD_SPAN_IMG:
+	else if (type == MD_SPAN_IMG)
 		md_open_link(o, &((const MD_SPAN_IMG_DETAIL *)detail)->src);
-		break;
-	case MD_SPAN_CODE:
-		buf_adds(&o->b, "<code>");
-		break;
-	case MD_SPAN_DEL:
-		buf_adds(&o->b, "<del>");
-		break;
-	case MD_SPAN_U:
-		buf_adds(&o->b, "<u>");
-		break;
-	default:
-		break;
-	}
+	else
+		md_tag(&o->b, SPAN_TAGS, N_SPAN_TAGS, type, true);
 	return 0;
 }
 
@@ -421,29 +343,10 @@ static int md_leave_span(MD_SPANTYPE type, void *detail, void *userdata)
 	struct md_out *o = userdata;
 
 	(void)detail;
-	switch (type) {
-	case MD_SPAN_EM:
-		buf_adds(&o->b, "</em>");
-		break;
-	case MD_SPAN_STRONG:
-		buf_adds(&o->b, "</strong>");
-		break;
-	case MD_SPAN_A:
-	case MD_SPAN_IMG:
+	if (type == MD_SPAN_A || type == MD_SPAN_IMG)
 		md_close_link(o);
-		break;
-	case MD_SPAN_CODE:
-		buf_adds(&o->b, "</code>");
-		break;
-	case MD_SPAN_DEL:
-		buf_adds(&o->b, "</del>");
-		break;
-	case MD_SPAN_U:
-		buf_adds(&o->b, "</u>");
-		break;
-	default:
-		break;
-	}
+	else
+		md_tag(&o->b, SPAN_TAGS, N_SPAN_TAGS, type, false);
 	return 0;
 }
 

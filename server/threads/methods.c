@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/circles.h"
 #include "events/events.h"
 #include "exec/later.h"
@@ -652,6 +653,14 @@ static int annotation_get(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+int threads_annotation_get(struct rpc_ctx *ctx, int64_t annotation,
+			   json_t **out)
+{
+	return rpc_call_handler(
+		ctx, annotation_get,
+		json_pack("{s:I}", "annotation", (json_int_t)annotation), out);
+}
+
 static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 		     int kind);
 
@@ -837,7 +846,7 @@ static int th_delete_row(struct rpc_ctx *ctx, struct th_post *p, bool gone)
 	if (rc)
 		return rc;
 	(void)th_emit_post(ctx, EVENTS_POST_DELETED, p);
-	rc = rpc_events_mark(ctx, th_kind_name(p->kind), p->id, -1, true);
+	rc = bus_mark(rpc_store(ctx), th_kind_name(p->kind), p->id, -1, true);
 	if (rc)
 		return rc;
 	p->deleted = true;
@@ -1029,6 +1038,15 @@ fail_store:
 fail:
 	th_post_free(&a);
 	return RPC_ERR;
+}
+
+int threads_reply_create(struct rpc_ctx *ctx, int64_t annotation,
+			 const char *body, json_t **out)
+{
+	return rpc_call_handler(ctx, reply_create,
+				json_pack("{s:I,s:s}", "annotation",
+					  (json_int_t)annotation, "body", body),
+				out);
 }
 
 /* ---- reactions ---- */

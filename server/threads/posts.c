@@ -17,6 +17,7 @@
 
 #include "auth/auth.h"
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/circles.h"
 #include "events/events.h"
 #include "exec/later.h"
@@ -531,8 +532,8 @@ int threads_set_hidden(struct rpc_ctx *ctx, const struct threads_target *t,
 	if (rc)
 		goto out;
 	p.hidden = hidden;
-	rc = rpc_events_mark(ctx, th_kind_name(t->kind), t->id, hidden ? 1 : 0,
-			     false);
+	rc = bus_mark(rpc_store(ctx), th_kind_name(t->kind), t->id,
+		      hidden ? 1 : 0, false);
 	if (rc)
 		goto out;
 	rc = th_publish_post(

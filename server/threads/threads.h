@@ -88,4 +88,16 @@ extern int64_t (*threads_reply_outcome)(struct store *db, int64_t reply,
  * Returns a malloc'd NUL-terminated string the caller frees. */
 char *threads_render_markdown(const char *src, size_t len);
 
+/*
+ * annotation.get {annotation} and reply.create {annotation, body} for the
+ * caller of ctx, as part of this call: the methods' checks (visibility,
+ * locked thread, mute, rate limit), events and notifications apply, and on
+ * failure their error is recorded in ctx (*out NULL). 0 with *out (new
+ * reference) or nonzero.
+ */
+int threads_annotation_get(struct rpc_ctx *ctx, int64_t annotation,
+			   json_t **out);
+int threads_reply_create(struct rpc_ctx *ctx, int64_t annotation,
+			 const char *body, json_t **out);
+
 #endif

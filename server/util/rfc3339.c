@@ -19,6 +19,15 @@ void rfc3339_format(int64_t t, char *buf, size_t len)
 		snprintf(buf, len, "1970-01-01T00:00:00Z");
 }
 
+void rfc3339_date(int64_t t, char *buf, size_t len)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+
+	if (!gmtime_r(&tt, &tm) || strftime(buf, len, "%Y-%m-%d", &tm) == 0)
+		snprintf(buf, len, "1970-01-01");
+}
+
 json_t *rfc3339_json(int64_t t)
 {
 	char buf[RFC3339_LEN];

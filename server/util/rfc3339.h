@@ -15,6 +15,13 @@
 /* Writes t (seconds since the epoch) as "YYYY-MM-DDTHH:MM:SSZ" into buf;
  * "1970-01-01T00:00:00Z" for a time that cannot be represented. */
 void rfc3339_format(int64_t t, char *buf, size_t len);
+/* Room for one date, NUL included. */
+#define RFC3339_DATE_LEN 11
+
+/* Writes the UTC day of t as "YYYY-MM-DD" (RFC 3339's full-date) into buf
+ * (RFC3339_DATE_LEN bytes or more); "1970-01-01" when t cannot be
+ * represented. */
+void rfc3339_date(int64_t t, char *buf, size_t len);
 /* The same as a JSON string (new reference). */
 json_t *rfc3339_json(int64_t t);
 /*

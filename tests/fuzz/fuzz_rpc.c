@@ -300,10 +300,9 @@ static void setup(void)
 	/* let the fuzzer reach past the limits, not only into them */
 	rpc_config.posts_per_minute = 1000000;
 	rpc_config.login_failures = 1000000;
-	rpc_config.content_dir = SCHOLIA_SOURCE_DIR "/content";
 	modules_init();
 	s = open_db(true);
-	if (books_ensure_content(s, rpc_config.content_dir))
+	if (books_ensure_content(s, SCHOLIA_SOURCE_DIR "/content"))
 		die("sample book");
 	store_close(s);
 	make_account();

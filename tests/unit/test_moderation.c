@@ -262,23 +262,32 @@ static void test_times(void **state)
 	char buf[32];
 
 	(void)state;
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56Z", &t), 0);
+	assert_int_equal(rfc3339_parse("2026-11-26T20:51:56Z", &t), 0);
 	assert_int_equal(t, 1795726316);
-	mod_time_format(t, buf, sizeof(buf));
+	rfc3339_format(t, buf, sizeof(buf));
 	assert_string_equal(buf, "2026-11-26T20:51:56Z");
-	assert_int_equal(mod_time_parse("2026-11-26T21:51:56.250+01:00", &t),
-			 0);
+	assert_int_equal(rfc3339_parse("2026-11-26T21:51:56.250+01:00", &t), 0);
 	assert_int_equal(t, 1795726316);
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56-00:30", &t), 0);
+	assert_int_equal(rfc3339_parse("2026-11-26T20:51:56-00:30", &t), 0);
 	assert_int_equal(t, 1795726316 + 1800);
-	assert_int_equal(mod_time_parse("2026-11-26", &t), SCH_EINVAL);
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56", &t), SCH_EINVAL);
-	assert_int_equal(mod_time_parse("2026-13-26T20:51:56Z", &t),
+	assert_int_equal(rfc3339_parse("2026-11-26", &t), SCH_EINVAL);
+	assert_int_equal(rfc3339_parse("2026-11-26T20:51:56", &t), SCH_EINVAL);
+	assert_int_equal(rfc3339_parse("2026-13-26T20:51:56Z", &t), SCH_EINVAL);
+	assert_int_equal(rfc3339_parse("2026-11-26T20:51:56Zjunk", &t),
 			 SCH_EINVAL);
-	assert_int_equal(mod_time_parse("2026-11-26T20:51:56Zjunk", &t),
-			 SCH_EINVAL);
-	assert_int_equal(mod_time_parse("tomorrow", &t), SCH_EINVAL);
-	assert_int_equal(mod_time_parse("", &t), SCH_EINVAL);
+	assert_int_equal(rfc3339_parse("tomorrow", &t), SCH_EINVAL);
+	assert_int_equal(rfc3339_parse("", &t), SCH_EINVAL);
+	/* moderation's JSON times: null for "never" (0), else RFC 3339 */
+	{
+		json_t *j = mod_time_json(0);
+
+		assert_true(json_is_null(j));
+		json_decref(j);
+		j = mod_time_json(1795726316);
+		assert_string_equal(json_string_value(j),
+				    "2026-11-26T20:51:56Z");
+		json_decref(j);
+	}
 	/* the one formatter (util/rfc3339.h) every module's JSON uses */
 	rfc3339_format(0, buf, sizeof(buf));
 	assert_string_equal(buf, "1970-01-01T00:00:00Z");

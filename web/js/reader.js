@@ -18,26 +18,31 @@ const FLAG_REASONS = [
 	['off_topic', 'Off topic'], ['uncivil', 'Uncivil'], ['spam', 'Spam'], ['other', 'Other'],
 ];
 
-let R = null; // the open reader's state
+// The reader on screen, for the router's two entry points below only.
+// Everything else gets the reader's state object (`st`, made by
+// showReader) as an argument; `st.closed` tells late answers and timers
+// that their reader has gone.
+let onScreen = null;
 
 export function leaveReader() {
-	if (!R)
+	const st = onScreen;
+	if (!st)
 		return;
-	R.closed = true;
-	closeNotePop(false);
-	for (const f of R.cleanup)
+	onScreen = null;
+	st.closed = true;
+	closeNotePop(st, false);
+	for (const f of st.cleanup)
 		f();
-	R = null;
 }
 
 export async function showReader(main, circle, chapter, q) {
-	if (R && R.circle === circle && R.chapter === chapter) {
-		jump(q);
+	if (onScreen && onScreen.circle === circle && onScreen.chapter === chapter) {
+		jump(onScreen, q);
 		return;
 	}
 	leaveReader();
 	document.body.classList.remove('panel-open');
-	const st = R = {
+	const st = onScreen = {
 		circle, chapter, cleanup: [], anns: new Map(), open: null,
 		mode: 'list', members: [], role: null, presence: new Map(),
 		pending: null, sig: '', editing: 0, closed: false,
@@ -87,7 +92,7 @@ export async function showReader(main, circle, chapter, q) {
 	st.presenceEl = h('p', { class: 'presence', 'aria-live': 'polite' });
 	st.selBtn = h('button', { type: 'button', class: 'sel-btn primary', id: 'start-thread', hidden: true }, 'Start a thread');
 	st.selBtn.addEventListener('mousedown', (ev) => ev.preventDefault());
-	st.selBtn.addEventListener('click', () => startFromSelection());
+	st.selBtn.addEventListener('click', () => startFromSelection(st));
 	const followBtn = h('button', { type: 'button', class: 'small', 'aria-pressed': 'false' }, 'Follow new threads');
 	followBtn.addEventListener('click', async () => {
 		const on = followBtn.getAttribute('aria-pressed') !== 'true';
@@ -122,8 +127,8 @@ export async function showReader(main, circle, chapter, q) {
 		box.addEventListener('change', async () => {
 			try {
 				await rpc.call('progress.set', { circle, show_all: box.checked });
-				await loadAnnotations();
-				renderList();
+				await loadAnnotations(st);
+				renderList(st);
 			} catch (e) { toast(errText(e)); }
 		});
 		levers.push(h('label', { class: 'check inline' }, box, ' Show threads in chapters ahead of me'));
@@ -154,7 +159,7 @@ export async function showReader(main, circle, chapter, q) {
 				guardNote,
 				st.progressEl,
 				h('div', { class: 'tools' }, followBtn, keyboardToggle(st), levers,
-					h('button', { type: 'button', class: 'small', id: 'show-threads', onclick: () => openList(true) }, 'Discussion'))),
+					h('button', { type: 'button', class: 'small', id: 'show-threads', onclick: () => openList(st, true) }, 'Discussion'))),
 			h('div', { class: 'text-wrap' }, st.article, st.strip),
 			navLinks),
 		st.panel));
@@ -163,21 +168,21 @@ export async function showReader(main, circle, chapter, q) {
 	main.querySelector('.text-wrap').after(st.selBtn);
 
 	// Selection: mouse, touch and keyboard (shift+arrows with caret browsing).
-	const onSel = () => requestAnimationFrame(updateSelButton);
+	const onSel = () => requestAnimationFrame(() => updateSelButton(st));
 	document.addEventListener('selectionchange', onSel);
 	st.cleanup.push(() => document.removeEventListener('selectionchange', onSel));
-	st.article.addEventListener('click', onArticleClick);
+	st.article.addEventListener('click', (ev) => onArticleClick(st, ev));
 	st.article.addEventListener('keydown', (ev) => {
 		const m = ev.target.closest && ev.target.closest('mark[data-ann]');
 		if (m && (ev.key === 'Enter' || ev.key === ' ')) {
 			ev.preventDefault();
-			openThread(Number(m.dataset.ann));
+			openThread(st, Number(m.dataset.ann));
 		}
 	});
 	const onResize = () => {
 		onSel();
-		if (R === st && st.map)
-			drawDensity();
+		if (!st.closed && st.map)
+			drawDensity(st);
 	};
 	window.addEventListener('resize', onResize);
 	st.cleanup.push(() => window.removeEventListener('resize', onResize));
@@ -193,29 +198,28 @@ export async function showReader(main, circle, chapter, q) {
 		document.body.classList.remove('panel-open');
 		(back || st.article.querySelector('[data-block]') || st.article).focus?.();
 	});
-	renderText();
+	renderText(st);
 	drawProgress(st);
-	await loadAnnotations();
+	await loadAnnotations(st);
 	if (st.closed)
 		return;
-	openList(false);
-	jump(q);
+	openList(st, false);
+	jump(st, q);
 
 	// Live.
-	st.cleanup.push(subscribe(circle, onEvent));
+	st.cleanup.push(subscribe(circle, (ev) => onEvent(st, ev)));
 	const offOpen = rpc.on('open', () => {
-		sendPresence(true);
+		sendPresence(st, true);
 	});
 	st.cleanup.push(offOpen);
-	sendPresence(true);
-	const beat = setInterval(() => sendPresence(true), 30000);
+	sendPresence(st, true);
+	const beat = setInterval(() => sendPresence(st, true), 30000);
 	st.cleanup.push(() => clearInterval(beat));
-	watchProgress();
+	watchProgress(st);
 }
 
 /* ---------- text, highlights and density ---------- */
-function renderText() {
-	const st = R;
+function renderText(st) {
 	serverHtml(st.article, st.ch.html);
 	// Tables scroll sideways on a phone; the wrapper is focusable so
 	// keyboard users can scroll it too.
@@ -255,9 +259,8 @@ function anchored(a) {
 		ChapterMap.position(a.target) && !(a.deleted && !a.reply_count);
 }
 
-async function drawHighlights(force) {
-	const st = R;
-	if (!st || !st.map)
+async function drawHighlights(st, force) {
+	if (st.closed || !st.map)
 		return;
 	const list = [...st.anns.values()].filter(anchored)
 		.sort((x, y) => ChapterMap.position(x.target).start - ChapterMap.position(y.target).start);
@@ -268,7 +271,7 @@ async function drawHighlights(force) {
 	}).join('|') + (pend ? `|new:${pend.start}-${pend.end}` : '');
 	if (!force && sig === st.sig)
 		return;
-	if (currentRange()) {
+	if (currentRange(st)) {
 		// Someone is selecting words: redrawing would drop the
 		// selection. Draw once it is over (updateSelButton).
 		st.deferDraw = true;
@@ -276,7 +279,7 @@ async function drawHighlights(force) {
 	}
 	st.deferDraw = false;
 	const scroll = window.scrollY;
-	renderText();
+	renderText(st);
 	st.sig = sig;
 	for (const a of list) {
 		const p = ChapterMap.position(a.target);
@@ -294,7 +297,7 @@ async function drawHighlights(force) {
 		} catch (e) {
 			console.warn('could not highlight', a.id, e);
 		}
-		if (R !== st)
+		if (st.closed)
 			return;
 	}
 	if (pend) {
@@ -304,13 +307,12 @@ async function drawHighlights(force) {
 		} catch (e) { /* the quote in the panel says it too */ }
 	}
 	if (st.open)
-		markActive(st.open);
+		markActive(st, st.open);
 	window.scrollTo(0, scroll);
-	drawDensity();
+	drawDensity(st);
 }
 
-function drawDensity() {
-	const st = R;
+function drawDensity(st) {
 	clear(st.strip);
 	const top0 = st.article.getBoundingClientRect().top;
 	const total = st.article.offsetHeight || 1;
@@ -339,10 +341,10 @@ function drawDensity() {
 	}
 }
 
-function markActive(id) {
-	for (const m of R.article.querySelectorAll('mark.active'))
+function markActive(st, id) {
+	for (const m of st.article.querySelectorAll('mark.active'))
 		m.classList.remove('active');
-	for (const m of R.article.querySelectorAll(`mark[data-ann="${id}"]`))
+	for (const m of st.article.querySelectorAll(`mark[data-ann="${id}"]`))
 		m.classList.add('active');
 }
 
@@ -352,8 +354,7 @@ function markActive(id) {
 // threads (reading on under the spoiler guard, a first post or "mark
 // read" under post first). Every other change arrives as an event that
 // carries the object, and is applied here (applyEvent).
-async function loadAnnotations() {
-	const st = R;
+async function loadAnnotations(st) {
 	try {
 		const items = [];
 		let cursor = null;
@@ -369,29 +370,28 @@ async function loadAnnotations() {
 			if (!cursor)
 				break;
 		}
-		if (R !== st)
+		if (st.closed)
 			return;
 		st.anns = new Map(items.map((a) => [a.id, a]));
 		st.withheld = withheld;
 	} catch (e) {
 		toast(errText(e));
 	}
-	await drawHighlights(false);
+	await drawHighlights(st, false);
 }
 
 // A full reload: on resync, or when the member's own action may have
 // released withheld threads.
-async function reloadAll() {
-	const st = R;
-	if (!st)
+async function reloadAll(st) {
+	if (st.closed)
 		return;
-	await loadAnnotations();
-	if (R !== st)
+	await loadAnnotations(st);
+	if (st.closed)
 		return;
 	if (st.mode === 'thread' && st.open)
-		await refreshThread();
+		await refreshThread(st);
 	else if (st.mode === 'list')
-		renderList();
+		renderList(st);
 }
 
 // Merges a post object from an event (or a method's answer) into what we
@@ -406,8 +406,7 @@ function mergePost(prev, d) {
 	return o;
 }
 
-function applyAnnotation(d) {
-	const st = R;
+function applyAnnotation(st, d) {
 	const id = Number(d.id);
 	if (Number(idOf(d.chapter)) !== st.chapter && !st.anns.has(id))
 		return false;
@@ -419,8 +418,7 @@ function applyAnnotation(d) {
 	return true;
 }
 
-function applyReply(d) {
-	const st = R;
+function applyReply(st, d) {
 	const annId = Number(idOf(d.annotation));
 	const a = st.anns.get(annId);
 	if (!a)
@@ -444,8 +442,7 @@ function applyReply(d) {
 	return true;
 }
 
-function applyReaction(d) {
-	const st = R;
+function applyReaction(st, d) {
 	const key = d.target && (d.target.annotation !== undefined ? 'annotation' : 'reply');
 	if (!key)
 		return false;
@@ -479,53 +476,51 @@ function applyReaction(d) {
 }
 
 // Redraws what an applied change touches, in one animation frame.
-function redrawSoon() {
-	const st = R;
+function redrawSoon(st) {
 	if (st.redrawQueued)
 		return;
 	st.redrawQueued = true;
 	requestAnimationFrame(async () => {
 		st.redrawQueued = false;
-		if (R !== st)
+		if (st.closed)
 			return;
-		await drawHighlights(false);
+		await drawHighlights(st, false);
 		if (st.mode === 'thread' && st.thread && st.editing === 0)
-			renderThread(st.thread, false);
+			renderThread(st, st.thread, false);
 		else if (st.mode === 'list')
-			renderList();
+			renderList(st);
 	});
 }
 
-function applyEvent(ev) {
+function applyEvent(st, ev) {
 	const d = ev.data || {};
 	const t = ev.type;
 	let hit = false;
 	if (t.startsWith('annotation.') || t.startsWith('thread.') || t === 'anchor.changed')
-		hit = applyAnnotation(d.annotation && typeof d.annotation === 'object' ? d.annotation : d);
+		hit = applyAnnotation(st, d.annotation && typeof d.annotation === 'object' ? d.annotation : d);
 	else if (t.startsWith('reply.'))
-		hit = applyReply(d);
+		hit = applyReply(st, d);
 	else if (t === 'reaction.changed')
-		hit = applyReaction(d);
+		hit = applyReaction(st, d);
 	if (hit)
-		redrawSoon();
+		redrawSoon(st);
 }
 
-function onEvent(ev) {
-	const st = R;
-	if (!st)
+function onEvent(st, ev) {
+	if (st.closed)
 		return;
 	const d = ev.data || {};
 	if (ev.type === 'presence.changed')
-		return onPresence(d);
+		return onPresence(st, d);
 	if (ev.type === 'presence.snapshot') {
 		st.presence.clear();
-		onPresence({ items: ev.data || [] });
+		onPresence(st, { items: ev.data || [] });
 		return;
 	}
 	if (ev.type === 'resync')
-		return reloadAll();
+		return reloadAll(st);
 	if (/^(annotation|reply|reaction|thread|anchor)\./.test(ev.type))
-		return applyEvent(ev);
+		return applyEvent(st, ev);
 	if (ev.type.startsWith('member.'))
 		rpc.all('circle.members', { circle: st.circle }).then((m) => {
 			st.members = m.map((x) => (x.account && typeof x.account === 'object' ? { ...x.account, role: x.role } : x));
@@ -533,8 +528,7 @@ function onEvent(ev) {
 }
 
 /* ---------- presence and progress ---------- */
-function onPresence(d) {
-	const st = R;
+function onPresence(st, d) {
 	const entries = Array.isArray(d) ? d : d.readers || d.items || d.members || [d];
 	if (d.readers || d.items || d.members || Array.isArray(d))
 		st.presence.clear();
@@ -549,11 +543,10 @@ function onPresence(d) {
 		else
 			st.presence.set(id, { acc, chapter: Number(ch) });
 	}
-	drawPresence();
+	drawPresence(st);
 }
 
-function drawPresence() {
-	const st = R;
+function drawPresence(st) {
 	const here = [...st.presence.entries()].filter(([id, p]) => p.chapter === st.chapter && id !== app.me.id)
 		.map(([id, p]) => {
 			const m = st.members.find((x) => x.id === id);
@@ -562,9 +555,8 @@ function drawPresence() {
 	st.presenceEl.textContent = here.length ? `Reading now: ${here.join(', ')}` : '';
 }
 
-function sendPresence(force) {
-	const st = R;
-	if (!st)
+function sendPresence(st, force) {
+	if (st.closed)
 		return;
 	const p = { circle: st.circle, chapter: st.chapter };
 	if (st.lastBlock !== null)
@@ -618,19 +610,18 @@ async function saveProgress(st, p) {
 	try {
 		const before = st.progressOrder;
 		const r = await rpc.call('progress.set', { circle: st.circle, ...p });
-		if (R !== st)
+		if (st.closed)
 			return;
 		setProgress(st, r.progress);
 		drawProgress(st);
 		// Reading on (spoiler guard) or marking read (post first) may
 		// release withheld threads: the one case for a new list.
 		if (st.withheld && (st.progressOrder !== before || p.read))
-			await reloadAll();
+			await reloadAll(st);
 	} catch (e) { toast(errText(e)); }
 }
 
-function watchProgress() {
-	const st = R;
+function watchProgress(st) {
 	const order = new Map(st.map.blocks.map((b, i) => [String(b.id), i]));
 	const last = st.map.blocks.length - 1;
 	let timer = null;
@@ -650,11 +641,11 @@ function watchProgress() {
 					continue;
 				clearTimeout(timer);
 				timer = setTimeout(() => {
-					if (R !== st || progressState(st) !== 'reading')
+					if (st.closed || progressState(st) !== 'reading')
 						return;
 					saveProgress(st, st.furthest >= last ? { chapter: st.chapter }
 						: { chapter: st.chapter, block: st.lastBlock });
-					sendPresence(false);
+					sendPresence(st, false);
 				}, 1500);
 			}
 		}
@@ -671,13 +662,12 @@ function watchProgress() {
 }
 
 /* ---------- jumping to a passage ---------- */
-function jump(q) {
-	const st = R;
-	if (!st || !q)
+function jump(st, q) {
+	if (st.closed || !q)
 		return;
 	const a = Number(q.get('a'));
 	if (a) {
-		openThread(a, true);
+		openThread(st, a, true);
 		return;
 	}
 	let el = null;
@@ -695,26 +685,25 @@ function jump(q) {
 }
 
 /* ---------- selection -> new thread ---------- */
-function currentRange() {
+function currentRange(st) {
 	const sel = document.getSelection();
 	if (!sel || sel.rangeCount === 0 || sel.isCollapsed)
 		return null;
 	const r = sel.getRangeAt(0);
-	if (!R.article.contains(r.commonAncestorContainer) &&
-	    !r.intersectsNode(R.article))
+	if (!st.article.contains(r.commonAncestorContainer) &&
+	    !r.intersectsNode(st.article))
 		return null;
 	return r;
 }
 
-function updateSelButton() {
-	const st = R;
-	if (!st)
+function updateSelButton(st) {
+	if (st.closed)
 		return;
-	const r = currentRange();
+	const r = currentRange(st);
 	if (!r || !r.toString().trim()) {
 		st.selBtn.hidden = true;
 		if (st.deferDraw && !r)
-			drawHighlights(false);
+			drawHighlights(st, false);
 		return;
 	}
 	st.range = r.cloneRange();
@@ -749,9 +738,9 @@ function keyboardToggle(st) {
 	const b = h('button', { type: 'button', class: 'small', id: 'kbd-select', 'aria-pressed': 'false' }, 'Select with the keyboard');
 	const refuse = (ev) => ev.preventDefault();
 	const onKey = (ev) => {
-		if (ev.key === 'Enter' && currentRange()) {
+		if (ev.key === 'Enter' && currentRange(st)) {
 			ev.preventDefault();
-			startFromSelection();
+			startFromSelection(st);
 		} else if (ev.key === 'Escape') {
 			setMode(false);
 			b.focus();
@@ -794,9 +783,8 @@ function keyboardToggle(st) {
 	return b;
 }
 
-async function startFromSelection() {
-	const st = R;
-	const r = currentRange() || st.range;
+async function startFromSelection(st) {
+	const r = currentRange(st) || st.range;
 	const target = r ? await st.map.targetFromRange(r) : null;
 	if (!target) {
 		toast('Select some words of the chapter first.');
@@ -806,23 +794,22 @@ async function startFromSelection() {
 	document.getSelection().removeAllRanges();
 	if (st.setKbdMode)
 		st.setKbdMode(false);
-	openNew(target);
+	openNew(st, target);
 }
 
-function openNew(target) {
-	const st = R;
+function openNew(st, target) {
 	st.mode = 'new';
 	st.open = null;
 	st.pending = target;
-	drawHighlights(false);
+	drawHighlights(st, false);
 	const vis = h('label', { class: 'check' }, h('input', { type: 'checkbox', name: 'private' }), ' Private note (only you will see it)');
 	const quote = target ? target.selector[0].exact : null;
 	const form = composer({
 		label: target ? 'Start a thread on this passage' : 'Start a thread about the whole chapter',
 		submitLabel: 'Post',
-		members: () => R.members,
+		members: () => st.members,
 		extra: vis,
-		onCancel: () => openList(true),
+		onCancel: () => openList(st, true),
 		onSubmit: async (text) => {
 			try {
 				const a = await rpc.call('annotation.create', {
@@ -831,18 +818,18 @@ function openNew(target) {
 				});
 				st.anns.set(a.id, a);
 				st.pending = null;
-				await drawHighlights(false);
+				await drawHighlights(st, false);
 				// post first: a first post here releases the others' threads
 				if (st.withheld && st.withheld.reason === 'post_first' && a.visibility !== 'private')
-					await loadAnnotations();
-				openThread(a.id);
+					await loadAnnotations(st);
+				openThread(st, a.id);
 			} catch (e) {
 				e.userMessage = errText(e);
 				throw e;
 			}
 		},
 	});
-	add(clear(st.panel), panelHead('New thread'),
+	add(clear(st.panel), panelHead(st, 'New thread'),
 		quote ? h('blockquote', { class: 'quote' }, quote) : null, form);
 	showPanel();
 	form.textarea.focus();
@@ -853,17 +840,17 @@ function showPanel() {
 	document.body.classList.add('panel-open');
 }
 
-function panelHead(title, back) {
+function panelHead(st, title, back) {
 	return h('div', { class: 'panel-head' },
-		back ? h('button', { type: 'button', class: 'small', onclick: () => openList(true) }, '← All threads') : null,
+		back ? h('button', { type: 'button', class: 'small', onclick: () => openList(st, true) }, '← All threads') : null,
 		h('h2', { id: 'panel-title' }, title),
 		h('button', {
 			type: 'button', class: 'small close', 'aria-label': 'Close discussion',
 			onclick: () => {
 				document.body.classList.remove('panel-open');
-				R.open = null;
-				markActive(-1);
-				openList(false);
+				st.open = null;
+				markActive(st, -1);
+				openList(st, false);
 			},
 		}, '✕'));
 }
@@ -871,17 +858,16 @@ function panelHead(title, back) {
 function leaveNew(st) {
 	if (st.pending) {
 		st.pending = null;
-		drawHighlights(false);
+		drawHighlights(st, false);
 	}
 }
 
-function openList(focus) {
-	const st = R;
+function openList(st, focus) {
 	st.mode = 'list';
 	st.open = null;
 	leaveNew(st);
-	markActive(-1);
-	renderList();
+	markActive(st, -1);
+	renderList(st);
 	if (focus) {
 		showPanel();
 		st.panel.focus();
@@ -893,12 +879,12 @@ function excerpt(a) {
 	return q ? q.exact : '';
 }
 
-function threadItem(a) {
+function threadItem(st, a) {
 	const badges = [a.pinned && 'pinned', a.locked && 'locked', a.hidden && 'hidden',
 		a.visibility === 'private' && 'private', a.deleted && 'deleted'].filter(Boolean);
-	const unread = isUnread(R, a);
+	const unread = isUnread(st, a);
 	return h('li', { class: unread ? 'unread' : null }, h('button', {
-		type: 'button', class: 'thread-link', 'data-ann': String(a.id), onclick: () => openThread(a.id, true),
+		type: 'button', class: 'thread-link', 'data-ann': String(a.id), onclick: () => openThread(st, a.id, true),
 	}, unread ? h('span', { class: 'unread-dot' }, h('span', { class: 'sr-only' }, 'Unread: ')) : null,
 	excerpt(a) ? h('span', { class: 'q' }, `“${clip(excerpt(a), 90)}”`) : null,
 	h('span', { class: 'who' }, name(a.author), ' · ', `${a.reply_count || 0} ${a.reply_count === 1 ? 'reply' : 'replies'}`),
@@ -965,9 +951,8 @@ function activity(a) {
 	return Math.max(a.activity || 0, Date.parse(a.updated_at || a.created_at || 0) || 0);
 }
 
-function renderList() {
-	const st = R;
-	if (!st || st.mode !== 'list')
+function renderList(st) {
+	if (st.closed || st.mode !== 'list')
 		return;
 	const everyone = [...st.anns.values()];
 	const authors = new Map();
@@ -990,7 +975,7 @@ function renderList() {
 			h('option', { value: String(x.id), selected: st.filterBy === x.id ? true : null }, name(x))));
 	who.addEventListener('change', () => {
 		st.filterBy = who.value ? Number(who.value) : null;
-		renderList();
+		renderList(st);
 		document.getElementById('thread-filter')?.focus();
 	});
 	const order = h('select', { id: 'thread-sort' },
@@ -998,24 +983,24 @@ function renderList() {
 		h('option', { value: 'latest', selected: st.sortBy === 'latest' ? true : null }, 'Latest activity'));
 	order.addEventListener('change', () => {
 		st.sortBy = order.value;
-		renderList();
+		renderList(st);
 		document.getElementById('thread-sort')?.focus();
 	});
 	const unread = everyone.filter((a) => isUnread(st, a)).length;
-	add(clear(st.panel), panelHead(`Discussion (${everyone.length})`),
+	add(clear(st.panel), panelHead(st, `Discussion (${everyone.length})`),
 		withheldNote(st),
 		h('p', { class: 'hint' }, 'Select words in the text to start a thread on them.'),
-		h('button', { type: 'button', class: 'small', onclick: () => openNew(null) }, 'New thread on the whole chapter'),
+		h('button', { type: 'button', class: 'small', onclick: () => openNew(st, null) }, 'New thread on the whole chapter'),
 		everyone.length ? h('div', { class: 'list-tools' },
 			h('label', { for: who.id }, 'From '), who, ' ',
 			h('label', { for: order.id }, 'Sort by '), order,
 			unread ? h('span', { class: 'meta', id: 'unread-count' }, ` · ${unread} unread`) : null) : null,
 		h('h3', {}, 'On the text'),
-		onText.length ? h('ul', { class: 'threads', id: 'thread-list' }, onText.map(threadItem)) : h('p', { class: 'empty' }, st.filterBy ? 'None from this member.' : 'No threads yet.'),
-		whole.length ? [h('h3', {}, 'About the whole chapter'), h('ul', { class: 'threads' }, whole.map(threadItem))] : null,
+		onText.length ? h('ul', { class: 'threads', id: 'thread-list' }, onText.map((a) => threadItem(st, a))) : h('p', { class: 'empty' }, st.filterBy ? 'None from this member.' : 'No threads yet.'),
+		whole.length ? [h('h3', {}, 'About the whole chapter'), h('ul', { class: 'threads' }, whole.map((a) => threadItem(st, a)))] : null,
 		lost.length ? [h('h3', {}, 'Passages no longer in the text'),
 			h('p', { class: 'hint' }, 'The text changed in a new edition; these threads keep their old quote.'),
-			h('ul', { class: 'threads orphans' }, lost.map(threadItem))] : null);
+			h('ul', { class: 'threads orphans' }, lost.map((a) => threadItem(st, a)))] : null);
 }
 
 // "3 threads, shown once you post": what the spoiler guard or post first
@@ -1031,16 +1016,15 @@ function withheldNote(st) {
 	return h('p', { class: 'notice withheld', id: 'withheld', role: 'status' }, `${n} waiting, ${why}.`);
 }
 
-async function openThread(id, scroll) {
-	const st = R;
+async function openThread(st, id, scroll) {
 	st.mode = 'thread';
 	st.open = id;
 	leaveNew(st);
 	st.replyParent = null;
 	st.replyComposer = null;
-	markActive(id);
+	markActive(st, id);
 	showPanel();
-	await refreshThread(true);
+	await refreshThread(st, true);
 	if (scroll) {
 		const m = st.article.querySelector(`mark[data-ann="${id}"]`);
 		if (m)
@@ -1048,8 +1032,7 @@ async function openThread(id, scroll) {
 	}
 }
 
-async function refreshThread(focus) {
-	const st = R;
+async function refreshThread(st, focus) {
 	const id = st.open;
 	if (!id)
 		return;
@@ -1060,12 +1043,12 @@ async function refreshThread(focus) {
 		if (e.code === -32004) {
 			st.anns.delete(id);
 			toast('That thread was removed.');
-			openList(false);
-			drawHighlights(false);
+			openList(st, false);
+			drawHighlights(st, false);
 		}
 		return;
 	}
-	if (R !== st || st.open !== id)
+	if (st.closed || st.open !== id)
 		return;
 	st.anns.set(id, mergePost(st.anns.get(id), a));
 	a.replies = a.replies || [];
@@ -1073,7 +1056,7 @@ async function refreshThread(focus) {
 	markSeen(st, { id, reply_count: (a.replies || []).filter((r) => !r.deleted).length });
 	if (st.editing > 0)
 		return; // do not pull the form from under the writer
-	renderThread(a, focus);
+	renderThread(st, a, focus);
 }
 
 function isMine(x) {
@@ -1162,8 +1145,8 @@ function flagButton(targetKey, x) {
 	return b;
 }
 
-function modButtons(targetKey, x, isThread) {
-	if (!R.isMod)
+function modButtons(st, targetKey, x, isThread) {
+	if (!st.isMod)
 		return [];
 	const act = (label, method, params, askReason) => h('button', {
 		type: 'button', class: 'small mod', onclick: async () => {
@@ -1190,20 +1173,20 @@ function modButtons(targetKey, x, isThread) {
 	return out;
 }
 
-function ownButtons(targetKey, x) {
+function ownButtons(st, targetKey, x) {
 	if (!isMine(x) || x.deleted)
 		return [];
 	const edit = h('button', { type: 'button', class: 'small link' }, 'Edit');
 	edit.addEventListener('click', () => {
 		const post = edit.closest('.post');
 		const body = post.querySelector('.body');
-		R.editing++;
+		st.editing++;
 		const done = () => {
-			R.editing = Math.max(0, R.editing - 1);
-			refreshThread();
+			st.editing = Math.max(0, st.editing - 1);
+			refreshThread(st);
 		};
 		const f = composer({
-			label: 'Edit', value: x.body || '', submitLabel: 'Save', members: () => R.members,
+			label: 'Edit', value: x.body || '', submitLabel: 'Save', members: () => st.members,
 			onCancel: done,
 			onSubmit: async (text) => {
 				try {
@@ -1226,20 +1209,20 @@ function ownButtons(targetKey, x) {
 			try {
 				const r = await rpc.call(targetKey === 'annotation' ? 'annotation.delete' : 'reply.delete', { [targetKey]: x.id });
 				if (r && typeof r === 'object' && r.id)
-					applyEvent({ type: `${targetKey}.deleted`, data: r });
+					applyEvent(st, { type: `${targetKey}.deleted`, data: r });
 			} catch (e) { toast(errText(e)); }
 		},
 	}, 'Delete');
 	return [edit, del];
 }
 
-function post(targetKey, x, isThread) {
+function post(st, targetKey, x, isThread) {
 	const badges = [x.pinned && 'Pinned', x.locked && 'Locked', x.hidden && 'Hidden',
 		x.visibility === 'private' && 'Private', x.edited && 'edited'].filter(Boolean);
 	const replyBtn = !isThread && !x.deleted ? h('button', {
 		type: 'button', class: 'small link', onclick: () => {
-			R.replyParent = x.id;
-			const rc = R.replyComposer;
+			st.replyParent = x.id;
+			const rc = st.replyComposer;
 			if (rc) {
 				rc.querySelector('label').textContent = `Reply to ${name(x.author)}`;
 				rc.textarea.focus();
@@ -1252,14 +1235,13 @@ function post(targetKey, x, isThread) {
 			badges.map((b) => h('span', { class: `badge badge-${b.toLowerCase()}` }, b))),
 		postBody(x),
 		x.deleted ? null : reactions(targetKey, x),
-		h('div', { class: 'post-actions' }, replyBtn, ownButtons(targetKey, x),
+		h('div', { class: 'post-actions' }, replyBtn, ownButtons(st, targetKey, x),
 			!isMine(x) && !x.deleted ? flagButton(targetKey, x) : null,
-			modButtons(targetKey, x, isThread)),
+			modButtons(st, targetKey, x, isThread)),
 		h('div', { class: 'flag-form' }));
 }
 
-function renderThread(a, focus) {
-	const st = R;
+function renderThread(st, a, focus) {
 	const q = excerpt(a);
 	const state = a.anchor && !['exact', 'moved'].includes(a.anchor)
 		? h('p', { class: 'anchor-state' }, {
@@ -1271,7 +1253,7 @@ function renderThread(a, focus) {
 	const byId = new Map(replies.map((r) => [r.id, r]));
 	if (!st.replyComposer) {
 		st.replyComposer = composer({
-			label: 'Reply', submitLabel: 'Reply', members: () => R.members,
+			label: 'Reply', submitLabel: 'Reply', members: () => st.members,
 			onSubmit: async (text) => {
 				const p = { annotation: a.id, body: text };
 				if (st.replyParent)
@@ -1287,10 +1269,10 @@ function renderThread(a, focus) {
 				st.replyComposer.querySelector('label').textContent = 'Reply';
 				const before = st.withheld;
 				if (r && r.id)
-					applyEvent({ type: 'reply.created', data: r });
+					applyEvent(st, { type: 'reply.created', data: r });
 				// post first: a first reply here releases the others' threads
 				if (before && before.reason === 'post_first')
-					reloadAll();
+					reloadAll(st);
 			},
 		});
 	}
@@ -1299,16 +1281,16 @@ function renderThread(a, focus) {
 	rc.setDisabled(canReply ? '' : a.locked ? 'This thread is locked.' : 'This thread was deleted.');
 	const prevFocus = document.activeElement;
 	const keep = rc.contains(prevFocus);
-	add(clear(st.panel), panelHead('Thread', true),
+	add(clear(st.panel), panelHead(st, 'Thread', true),
 		q ? h('blockquote', { class: 'quote' }, q) : h('p', { class: 'meta' }, 'About the whole chapter'),
 		state,
 		a.locked ? h('p', { class: 'notice' }, 'Locked: no new replies.') : null,
 		h('article', { class: 'thread', 'aria-label': `Thread by ${name(a.author)}` },
-			post('annotation', a, true),
+			post(st, 'annotation', a, true),
 			h('h3', { class: 'replies-h' }, `${replies.length} ${replies.length === 1 ? 'reply' : 'replies'}`),
 			h('ol', { class: 'replies' }, replies.map((r) => h('li', { class: r.parent ? 'nested' : '' },
 				r.parent && byId.get(r.parent) ? h('p', { class: 'meta in-reply' }, `↳ to ${name(byId.get(r.parent).author)}`) : null,
-				post('reply', r, false))))),
+				post(st, 'reply', r, false))))),
 		rc);
 	if (keep)
 		prevFocus.focus();
@@ -1321,9 +1303,8 @@ function renderThread(a, focus) {
 // "Go to the note" for the jump. The note's content is a copy of the
 // server's own chapter HTML. Escape, Close or a click elsewhere closes it
 // and focus returns to the marker.
-function closeNotePop(back) {
-	const st = R;
-	if (!st || !st.notePop)
+function closeNotePop(st, back) {
+	if (!st.notePop)
 		return;
 	const { el, ref, off } = st.notePop;
 	st.notePop = null;
@@ -1333,9 +1314,8 @@ function closeNotePop(back) {
 		ref.focus();
 }
 
-function openNotePop(ref, note) {
-	const st = R;
-	closeNotePop(false);
+function openNotePop(st, ref, note) {
+	closeNotePop(st, false);
 	const body = h('div', { class: 'note-pop-body' });
 	for (const n of note.childNodes) {
 		if (n.nodeType === 1 && n.classList.contains('note-label'))
@@ -1358,21 +1338,21 @@ function openNotePop(ref, note) {
 	const onKey = (ev) => {
 		if (ev.key === 'Escape') {
 			ev.preventDefault();
-			closeNotePop(true);
+			closeNotePop(st, true);
 		}
 	};
 	const onDown = (ev) => {
 		if (!el.contains(ev.target) && ev.target !== ref)
-			closeNotePop(false);
+			closeNotePop(st, false);
 	};
 	el.addEventListener('keydown', onKey);
 	document.addEventListener('pointerdown', onDown, true);
 	st.notePop = { el, ref, off: () => document.removeEventListener('pointerdown', onDown, true) };
 	go.addEventListener('click', () => {
-		closeNotePop(false);
+		closeNotePop(st, false);
 		jumpTo(note);
 	});
-	close.addEventListener('click', () => closeNotePop(true));
+	close.addEventListener('click', () => closeNotePop(st, true));
 	el.focus();
 }
 
@@ -1385,8 +1365,7 @@ function jumpTo(t) {
 	setTimeout(() => t.classList.remove('flash'), 2000);
 }
 
-function onArticleClick(ev) {
-	const st = R;
+function onArticleClick(st, ev) {
 	const a = ev.target.closest('a[href^="#"]');
 	if (a && !a.getAttribute('href').startsWith('#/')) {
 		// Footnote references and back-links: move within the chapter
@@ -1395,7 +1374,7 @@ function onArticleClick(ev) {
 		const id = decodeURIComponent(a.getAttribute('href').slice(1));
 		const t = document.getElementById(id) || st.article.querySelector(`[name="${CSS.escape(id)}"]`);
 		if (t && a.closest('.noteref') && t.classList.contains('note'))
-			openNotePop(a, t);
+			openNotePop(st, a, t);
 		else if (t)
 			jumpTo(t);
 		return;
@@ -1405,6 +1384,6 @@ function onArticleClick(ev) {
 		return;
 	const m = ev.target.closest('mark[data-ann]');
 	if (m)
-		openThread(Number(m.dataset.ann));
+		openThread(st, Number(m.dataset.ann));
 }
 
