@@ -1654,14 +1654,20 @@ static void *front_main(void *arg)
 
 /* A passive checkpoint after commits, at most every CK_EVERY_MS: it
  * never blocks the writer or the readers, and copies what no reader still
- * needs; the log restarts from its beginning once all of it is copied. */
-#define CK_EVERY_MS 50
+ * needs; the log restarts from its beginning once all of it is copied.
+ * Not more often: each checkpoint syncs the log and the database, and
+ * with one write at a time a checkpoint per commit made every commit's
+ * own sync wait for the disk (SQLite's automatic one came every 4,000
+ * pages; the log grows about as much in half a second of batches). */
+#define CK_EVERY_MS 500
 
 static void *ck_main(void *arg)
 {
 	(void)arg;
 	pthread_mutex_lock(&ck.lock);
 	for (;;) {
+		struct timespec until;
+
 		while (!ck.commits && !ck.stopping)
 			pthread_cond_wait(&ck.cond, &ck.lock);
 		if (ck.stopping)
@@ -1670,8 +1676,16 @@ static void *ck_main(void *arg)
 		pthread_mutex_unlock(&ck.lock);
 		if (store_exec(ck.db, "PRAGMA wal_checkpoint(PASSIVE)"))
 			log_warn("exec", "checkpoint: %s", store_errmsg(ck.db));
-		usleep(CK_EVERY_MS * 1000);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CK_EVERY_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
 		pthread_mutex_lock(&ck.lock);
+		while (!ck.stopping &&
+		       pthread_cond_timedwait(&ck.cond, &ck.lock, &until) == 0)
+			;
+		if (ck.stopping)
+			break;
 	}
 	pthread_mutex_unlock(&ck.lock);
 	return NULL;
