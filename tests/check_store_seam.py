@@ -33,6 +33,7 @@ C_FORBIDDEN = [
     (re.compile(r"sqlite_master"), "sqlite_master"),
     (re.compile(r"strftime\('"), "strftime() in SQL"),
     (re.compile(r"AUTOINCREMENT", re.I), "AUTOINCREMENT"),
+    (re.compile(r"\bPRAGMA\b"), "a PRAGMA (SQLite's; store/ has a function)"),
 ]
 
 

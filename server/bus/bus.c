@@ -22,6 +22,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonout.h"
 #include "util/refbuf.h"
 
 /* How many events one catch-up may replay before answering resync. */
@@ -114,9 +115,9 @@ int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
 		seq = rc < 0 ? rc : SCH_EDB;
 		goto out;
 	}
-	sdata = json_dumps(data, JSON_COMPACT);
+	sdata = jsonout_dump(data);
 	if (redacted)
-		sred = json_dumps(redacted, JSON_COMPACT);
+		sred = jsonout_dump(redacted);
 	rc = store_run(db, SQL_INSERT, "iitttIIIIbbbtIi", circle, seq, type,
 		       sdata, sred, item->author, item->chapter,
 		       (int64_t)item->chapter_order, item->only_account,

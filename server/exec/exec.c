@@ -34,6 +34,7 @@
  *
  * Lock order: fx.lock, then ex.lock, then ex.out_lock.
  */
+#include "exec/later.h"
 #include "rpc/internal.h"
 #include "store/store.h"
 #include "util/buf.h"
@@ -146,6 +147,22 @@ static struct {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
 	.out_lock = PTHREAD_MUTEX_INITIALIZER,
+};
+
+/* The checkpointer: WAL checkpoints on a connection of its own, so that
+ * copying the log into the database (and its fsync) never runs inside a
+ * commit on the executor (SQLite's automatic checkpoint, turned off on the
+ * executor's connection when this thread runs). */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	pthread_t thread;
+	struct store *db; /* NULL: not running */
+	bool stopping;
+	unsigned long commits; /* batches committed since the last one */
+} ck = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
 };
 
 /* The front stage: connections, their message queues, the read pool. */
@@ -582,6 +599,123 @@ static void ctx_init(struct rpc_ctx *ctx, uint64_t conn, time_t now)
 	ctx_init_db(ctx, conn, now, ex.opts.db);
 }
 
+/* ---- work left for the end of the batch (exec/later.h) ---- */
+
+struct later {
+	exec_later_fn fn;
+	void *arg;
+	void (*free_arg)(void *);
+};
+
+/* executor thread only */
+static struct {
+	struct later *v;
+	size_t n, cap;
+	bool failed; /* a run failed: the batch must not commit */
+} lt;
+/* set while a lean write runs on the executor */
+static _Thread_local bool later_open;
+static atomic_ulong rollbacks;
+/* the lean run (exec/later.h), executor thread only */
+static unsigned long lean_run;
+
+bool exec_lean_run(unsigned long *run)
+{
+	if (!later_open)
+		return false;
+	*run = lean_run;
+	return true;
+}
+
+unsigned long exec_rollbacks(void)
+{
+	return atomic_load(&rollbacks);
+}
+
+bool exec_later(exec_later_fn fn, void *arg, void (*free_arg)(void *))
+{
+	if (!later_open)
+		return false;
+	if (lt.n == lt.cap) {
+		lt.cap = lt.cap ? lt.cap * 2 : 64;
+		lt.v = xrealloc(lt.v, lt.cap * sizeof(*lt.v));
+	}
+	lt.v[lt.n].fn = fn;
+	lt.v[lt.n].arg = arg;
+	lt.v[lt.n].free_arg = free_arg;
+	lt.n++;
+	return true;
+}
+
+/* Drops the work queued since mark (the call that queued it failed). */
+static void later_drop(size_t mark)
+{
+	for (size_t i = mark; i < lt.n; i++)
+		if (lt.v[i].free_arg)
+			lt.v[i].free_arg(lt.v[i].arg);
+	if (mark < lt.n)
+		lt.n = mark;
+}
+
+/* Runs the queued work now, in the batch's transaction. */
+static void later_run(time_t now)
+{
+	struct rpc_ctx ctx;
+
+	if (!lt.n)
+		return;
+	ctx_init_db(&ctx, 0, now, ex.opts.db);
+	ctx.method = "(later)";
+	for (size_t i = 0; i < lt.n; i++) {
+		int rc = lt.failed ? 0 : lt.v[i].fn(&ctx, lt.v[i].arg);
+
+		if (rc) {
+			log_error("exec",
+				  "work at the end of a batch failed: "
+				  "%s; the batch is rolled back",
+				  store_errmsg(ex.opts.db));
+			lt.failed = true;
+		}
+		if (lt.v[i].free_arg)
+			lt.v[i].free_arg(lt.v[i].arg);
+	}
+	lt.n = 0;
+	rpc_ctx_drop(&ctx);
+	rpc_ctx_clear_error(&ctx);
+}
+
+/* The writes whose later work may wait for the end of the batch: every
+ * other call first sees it done. */
+static bool lean_write(json_t *req)
+{
+	const char *m = json_string_value(
+		json_is_object(req) ? json_object_get(req, "method") : NULL);
+
+	return m && (strcmp(m, "annotation.create") == 0 ||
+		     strcmp(m, "reply.create") == 0);
+}
+
+/* Runs one request of a message on db (see run_message). */
+static json_t *dispatch_one(struct rpc_ctx *ctx, json_t *req, bool on_exec,
+			    time_t now, bool *deferred)
+{
+	bool lean = on_exec && lean_write(req);
+	size_t mark;
+	json_t *r;
+
+	if (on_exec && !lean) {
+		later_run(now);
+		lean_run++;
+	}
+	mark = lt.n;
+	later_open = lean;
+	r = rpc_dispatch(ctx, req, deferred);
+	later_open = false;
+	if (lean && ctx->err_code)
+		later_drop(mark);
+	return r;
+}
+
 static struct pending *pending_new(uint64_t conn)
 {
 	struct pending *p = xcalloc(1, sizeof(*p));
@@ -699,8 +833,8 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 			json_t *r;
 
 			ctx_init_db(&ctx, j->conn, now, db);
-			r = rpc_dispatch(&ctx, json_array_get(msg, i),
-					 &deferred);
+			r = dispatch_one(&ctx, json_array_get(msg, i), on_exec,
+					 now, &deferred);
 			if (r && ctx.raw_result)
 				json_object_set_new(r, "result",
 						    rpc_take_raw_json(&ctx));
@@ -730,7 +864,7 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 		}
 		return;
 	}
-	p->resp = rpc_dispatch(&ctx, msg, &deferred);
+	p->resp = dispatch_one(&ctx, msg, on_exec, now, &deferred);
 	if (ctx.raw_result) {
 		p->raw = ctx.raw_result;
 		ctx.raw_result = NULL;
@@ -1187,6 +1321,7 @@ static void run_batch(struct job *jobs, time_t now)
 	/* BEGIN IMMEDIATE waits up to the busy timeout (5 s) for another
 	 * process's write lock; past it, this batch is answered with errors
 	 * and the next batch tries again */
+	lean_run++; /* a new batch: others may have written between */
 	rc = store_begin(db);
 	if (rc)
 		log_error("exec", "cannot begin a transaction: %s (%s)",
@@ -1219,6 +1354,10 @@ static void run_batch(struct job *jobs, time_t now)
 			job_free(j);
 			continue;
 		}
+		if (j->kind != JOB_MSG) {
+			later_run(now);
+			lean_run++;
+		}
 		switch (j->kind) {
 		case JOB_OPEN:
 			if (in_tx)
@@ -1239,6 +1378,8 @@ static void run_batch(struct job *jobs, time_t now)
 		}
 		job_free(j);
 	}
+	later_run(now);
+	lean_run++;
 	if (in_tx && now - ex.last_tick >= 1) {
 		ex.last_tick = now;
 		run_tick(now);
@@ -1247,16 +1388,27 @@ static void run_batch(struct job *jobs, time_t now)
 		ex.last_session_check = now;
 		run_session_check(now);
 	}
-	if (in_tx) {
+	if (in_tx && lt.failed) {
+		store_rollback(db);
+		atomic_fetch_add(&rollbacks, 1);
+	} else if (in_tx) {
 		rc = store_commit(db);
 		if (rc) {
 			log_error("exec", "commit failed: %s (%s)",
 				  store_errmsg(db), store_last_error_kind(db));
 			store_rollback(db);
+			atomic_fetch_add(&rollbacks, 1);
 		} else {
 			committed = true;
 		}
 	}
+	if (committed && ck.db) {
+		pthread_mutex_lock(&ck.lock);
+		if (ck.commits++ == 0)
+			pthread_cond_signal(&ck.cond);
+		pthread_mutex_unlock(&ck.lock);
+	}
+	lt.failed = false;
 	{
 		struct out_chain chain = {NULL, NULL};
 
@@ -1512,6 +1664,74 @@ static void *front_main(void *arg)
 	return NULL;
 }
 
+/* A passive checkpoint after commits, at most every CK_EVERY_MS: it
+ * never blocks the writer or the readers, and copies what no reader still
+ * needs; the log restarts from its beginning once all of it is copied.
+ * Not more often: each checkpoint syncs the log and the database, and
+ * with one write at a time a checkpoint per commit made every commit's
+ * own sync wait for the disk (SQLite's automatic one came every 4,000
+ * pages; the log grows about as much in half a second of batches). */
+#define CK_EVERY_MS 500
+
+static void *ck_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&ck.lock);
+	for (;;) {
+		struct timespec until;
+
+		while (!ck.commits && !ck.stopping)
+			pthread_cond_wait(&ck.cond, &ck.lock);
+		if (ck.stopping)
+			break;
+		ck.commits = 0;
+		pthread_mutex_unlock(&ck.lock);
+		if (store_checkpoint(ck.db))
+			log_warn("exec", "checkpoint: %s", store_errmsg(ck.db));
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += CK_EVERY_MS * 1000000L;
+		until.tv_sec += until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_mutex_lock(&ck.lock);
+		while (!ck.stopping &&
+		       pthread_cond_timedwait(&ck.cond, &ck.lock, &until) == 0)
+			;
+		if (ck.stopping)
+			break;
+	}
+	pthread_mutex_unlock(&ck.lock);
+	return NULL;
+}
+
+static void ck_start(struct store *writer)
+{
+	ck.db = NULL;
+	ck.stopping = false;
+	ck.commits = 0;
+	if (store_open_reader(writer, &ck.db))
+		return; /* in memory: the engine checkpoints on its own */
+	/* PostgreSQL keeps no log of ours: SCH_EINVAL, no thread */
+	if (store_wal_manual(writer, true) ||
+	    pthread_create(&ck.thread, NULL, ck_main, NULL)) {
+		store_wal_manual(writer, false);
+		store_close(ck.db);
+		ck.db = NULL;
+	}
+}
+
+static void ck_stop(void)
+{
+	if (!ck.db)
+		return;
+	pthread_mutex_lock(&ck.lock);
+	ck.stopping = true;
+	pthread_cond_signal(&ck.cond);
+	pthread_mutex_unlock(&ck.lock);
+	pthread_join(ck.thread, NULL);
+	store_close(ck.db);
+	ck.db = NULL;
+}
+
 int rpc_exec_start(const struct rpc_exec_opts *opts)
 {
 	int readers;
@@ -1532,6 +1752,8 @@ int rpc_exec_start(const struct rpc_exec_opts *opts)
 			fx.dbs[i] = NULL; /* in memory: everything on the
 					     executor */
 	}
+	if (readers > 0)
+		ck_start(opts->db);
 	if (pthread_create(&ex.thread, NULL, exec_main, NULL))
 		return SCH_EIO;
 	ex.running = true;
@@ -1568,6 +1790,7 @@ void rpc_exec_stop(void)
 	pthread_mutex_unlock(&ex.lock);
 	pthread_join(ex.thread, NULL);
 	ex.running = false;
+	ck_stop();
 	for (int i = 0; i < fx.nthreads; i++) {
 		store_close(fx.dbs[i]);
 		fx.dbs[i] = NULL;
@@ -1575,6 +1798,10 @@ void rpc_exec_stop(void)
 	u64map_each(&fx.conns, free_conn, NULL);
 	u64map_free(&fx.conns);
 	fx.ready_head = fx.ready_tail = NULL;
+	later_drop(0);
+	free(lt.v);
+	lt.v = NULL;
+	lt.cap = 0;
 	free(ex.done);
 	ex.done = NULL;
 	ex.ndone = ex.done_cap = 0;

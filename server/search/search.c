@@ -770,7 +770,7 @@ static int on_post(const struct events_event *ev, void *arg)
 		return search_unindex_post(db, p->kind, p->id);
 	if (!p->body)
 		return 0;
-	search_unindex_post(db, p->kind, p->id);
+	/* search_index_post drops the old entry first */
 	return search_index_post(db, p->kind, p->id, p->circle, p->body);
 }
 

@@ -70,6 +70,10 @@ struct store_ops {
 		      const char *payload);
 	int (*listen)(const struct store *s, const char *channel,
 		      struct store_listener **out);
+	/* SQLite's WAL: the automatic checkpoint off (manual) or back on,
+	 * and one passive checkpoint; NULL where the engine has none */
+	int (*wal_manual)(struct store *s, bool manual);
+	int (*checkpoint)(struct store *s);
 	/* which spelling of a store_dialect this engine runs */
 	const char *(*dialect)(const struct store_dialect *d);
 };

@@ -13,6 +13,7 @@
 #include "util/vec.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -352,9 +353,19 @@ static int sq_open_reader(const struct store *s, struct store **out)
 
 static void sq_close(struct store *s);
 
+/* Before the library's first use: each connection is used by one thread
+ * at a time (SQLITE_OPEN_NOMUTEX below), and no memory statistics (they
+ * take a global mutex on every allocation). */
+static void sq_config(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MULTITHREAD);
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 		   size_t errlen)
 {
+	static pthread_once_t config_once = PTHREAD_ONCE_INIT;
 	struct sq_store *sq = xcalloc(1, sizeof(*sq));
 	struct store *s = &sq->head;
 	int flags, rc;
@@ -372,6 +383,7 @@ static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 	flags = opts->readonly ? SQLITE_OPEN_READONLY
 			       : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
 	flags |= SQLITE_OPEN_NOMUTEX;
+	pthread_once(&config_once, sq_config);
 	rc = sqlite3_open_v2(opts->path, &sq->db, flags, NULL);
 	if (rc != SQLITE_OK) {
 		snprintf(err, errlen, "cannot open %s: %s", opts->path,
@@ -380,6 +392,10 @@ static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 		goto fail;
 	}
 	sqlite3_extended_result_codes(DB(s), 1);
+	/* the writer: more small allocations served from lookaside */
+	if (!opts->readonly && !opts->query_only)
+		sqlite3_db_config(DB(s), SQLITE_DBCONFIG_LOOKASIDE, NULL, 1200,
+				  1000);
 	sqlite3_busy_timeout(DB(s), opts->busy_timeout_ms);
 	/* Probe the file: a corrupt or foreign file fails here. */
 	rc = sq_exec(s, "SELECT count(*) FROM sqlite_master");
@@ -636,6 +652,17 @@ static int sq_listen(const struct store *s, const char *channel,
 	return SCH_EINVAL;
 }
 
+static int sq_wal_manual(struct store *s, bool manual)
+{
+	return sq_exec(s, manual ? "PRAGMA wal_autocheckpoint=0"
+				 : "PRAGMA wal_autocheckpoint=4000");
+}
+
+static int sq_checkpoint(struct store *s)
+{
+	return sq_exec(s, "PRAGMA wal_checkpoint(PASSIVE)");
+}
+
 static const char *sq_dialect(const struct store_dialect *d)
 {
 	return d->sqlite;
@@ -671,5 +698,7 @@ const struct store_ops store_sqlite_ops = {
 	.backup = sq_backup,
 	.notify = sq_notify,
 	.listen = sq_listen,
+	.wal_manual = sq_wal_manual,
+	.checkpoint = sq_checkpoint,
 	.dialect = sq_dialect,
 };

@@ -374,6 +374,16 @@ int store_has_table(struct store *s, const char *name)
 	return s->ops->has_table(s, name);
 }
 
+int store_wal_manual(struct store *s, bool manual)
+{
+	return s->ops->wal_manual ? s->ops->wal_manual(s, manual) : SCH_EINVAL;
+}
+
+int store_checkpoint(struct store *s)
+{
+	return s->ops->checkpoint ? s->ops->checkpoint(s) : 0;
+}
+
 const char *store_migrations_sub(const struct store *s)
 {
 	return s->ops->migrations_sub;

@@ -245,6 +245,19 @@ int store_listener_fd(struct store_listener *l);
 int store_listener_next(struct store_listener *l, char *buf, size_t len);
 void store_listener_close(struct store_listener *l);
 
+/*
+ * Checkpoints, for an engine that keeps a write-ahead log beside the
+ * database (SQLite): store_wal_manual(s, true) stops the engine's own
+ * checkpoints on s, whose commits would otherwise wait for them, so that
+ * another connection can run store_checkpoint() (passive: never blocks a
+ * writer or a reader) on a thread of its own; false gives them back.
+ * store_wal_manual answers SCH_EINVAL where there is no such log
+ * (PostgreSQL, an in-memory database), and store_checkpoint then does
+ * nothing.
+ */
+int store_wal_manual(struct store *s, bool manual);
+int store_checkpoint(struct store *s);
+
 /* Quick health probe: 0 when a trivial query runs. */
 int store_ping(struct store *s);
 

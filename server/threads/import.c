@@ -529,7 +529,7 @@ int th_annotation_import(struct rpc_ctx *ctx, json_t *params, json_t **result)
 				 format_name(format));
 		target = make_target(db, f.chapter, f.start, f.end);
 		if (!target ||
-		    th_annotation_insert(ctx, circle, f.chapter, target,
+		    th_annotation_insert(ctx, circle, f.chapter, 0, target,
 					 buf_str(&body), true, &ann)) {
 			json_decref(target);
 			json_decref(item);

@@ -40,6 +40,10 @@ struct th_post {
 	bool deleted;	 /* tombstone */
 	char *body;	 /* malloc'd Markdown, NULL when deleted */
 	char *body_html; /* malloc'd HTML, NULL when deleted */
+	/* Known without a query (0/false: ask the database). */
+	int order;	/* the chapter's reading position */
+	bool fresh;	/* just inserted: no reactions, replies */
+	bool no_anchor; /* fresh and without a target: no anchor row */
 };
 
 /* Loads a live (not gone) post: 0, SCH_ENOTFOUND or another SCH_E*.
@@ -102,6 +106,14 @@ int th_publish_post(struct rpc_ctx *ctx, const char *type,
  */
 int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 			  const struct th_post *p, int64_t me, json_t **reply);
+/*
+ * The same for a fresh post (p->fresh: the caller holds no reactions on
+ * it, so its copy is the event's data): the call's result is set to the
+ * event's serialised data (rpc_result_raw), nothing is copied or dumped
+ * again. 0 or SCH_E*.
+ */
+int th_publish_post_raw(struct rpc_ctx *ctx, const char *type,
+			const struct th_post *p);
 
 /*
  * Notifications for a new or edited post: mentions of @handles (skipping
@@ -131,8 +143,15 @@ void threads_account_init(void);
  * once (an import is one post for the limits).
  */
 int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
-			 json_t *target, const char *body, bool private_,
-			 json_t **result);
+			 int order, json_t *target, const char *body,
+			 bool private_, json_t **result);
+/* The same for annotation.create: the result is the event's own bytes
+ * (rpc_result_raw: the object is serialised once, for the log, the
+ * fan-out and the reply); *result stays NULL. order: the chapter's
+ * reading position, 0 when not known. */
+int th_annotation_insert_raw(struct rpc_ctx *ctx, int64_t circle,
+			     int64_t chapter, int order, json_t *target,
+			     const char *body, bool private_);
 /* annotation.import (import.c). */
 int th_annotation_import(struct rpc_ctx *ctx, json_t *params, json_t **result);
 

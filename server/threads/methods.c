@@ -18,6 +18,7 @@
 #include "bus/bus.h"
 #include "circles/circles.h"
 #include "events/events.h"
+#include "exec/later.h"
 #include "notify/notify.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
@@ -108,17 +109,90 @@ static int th_not_found(struct rpc_ctx *ctx)
 	return rpc_fail(ctx, RPC_E_NOT_FOUND, "not found");
 }
 
+/*
+ * The viewers lean writes loaded in the current lean run (exec/later.h):
+ * a member posting several times in one batch loads it once. Executor
+ * thread only (exec_lean_run() is false anywhere else). The lean writes
+ * change one input of it, the poster's chapter marks: th_viewer_posted()
+ * drops an entry the new mark would change.
+ */
+#define TH_VIEWERS 64
+static struct {
+	unsigned long run;
+	unsigned n, next;
+	struct vis_viewer v[TH_VIEWERS];
+} thv;
+
+static struct vis_viewer *th_viewer_cached(int64_t circle, int64_t account,
+					   bool is_admin, bool *usable)
+{
+	unsigned long run;
+
+	*usable = exec_lean_run(&run);
+	if (!*usable)
+		return NULL;
+	if (run != thv.run) {
+		thv.run = run;
+		thv.n = thv.next = 0;
+		return NULL;
+	}
+	for (unsigned i = 0; i < thv.n; i++)
+		if (thv.v[i].circle == circle && thv.v[i].account == account &&
+		    thv.v[i].is_admin == is_admin)
+			return &thv.v[i];
+	return NULL;
+}
+
+/* account posted in chapter of circle (circles_mark_posted): a kept
+ * viewer without that mark is dropped (the mark changes its list). */
+static void th_viewer_posted(int64_t circle, int64_t account, int64_t chapter)
+{
+	unsigned long run;
+
+	if (!exec_lean_run(&run) || run != thv.run)
+		return;
+	for (unsigned i = 0; i < thv.n; i++) {
+		struct vis_viewer *v = &thv.v[i];
+		bool met = false;
+
+		if (v->circle != circle || v->account != account)
+			continue;
+		for (int k = 0; k < v->nposted; k++)
+			met = met || v->posted[k] == chapter;
+		if (!met)
+			v->circle = 0; /* never matches again */
+	}
+}
+
 /* The caller's viewer in circle; -32004 "not found" unless the caller may
  * see it (the access gate, circles/circles.h: the message names no circle,
  * as the caller may have asked for a post). */
 static int th_viewer(struct rpc_ctx *ctx, int64_t circle, struct vis_viewer *v)
 {
-	int rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
-			      rpc_is_admin(ctx), v);
+	bool usable;
+	const struct vis_viewer *c = th_viewer_cached(
+		circle, rpc_account(ctx), rpc_is_admin(ctx), &usable);
+	int rc;
 
+	if (c) {
+		*v = *c;
+		return 0;
+	}
+	rc = circles_gate(rpc_store(ctx), circle, rpc_account(ctx),
+			  rpc_is_admin(ctx), v);
 	if (rc == SCH_ENOTFOUND)
 		return th_not_found(ctx);
-	return rc ? rpc_fail_store(ctx, rc) : 0;
+	if (rc)
+		return rpc_fail_store(ctx, rc);
+	if (usable) {
+		unsigned i = thv.next;
+
+		thv.next = (thv.next + 1) % TH_VIEWERS;
+		if (thv.n < TH_VIEWERS)
+			thv.n++;
+		thv.v[i] = *v;
+	}
+	return 0;
 }
 
 /* Posting, replying, reacting and following need membership: a site admin
@@ -131,19 +205,56 @@ static int th_need_member(struct rpc_ctx *ctx, const struct vis_viewer *v)
 	return 0;
 }
 
-/* The chapter must be in the circle's book: -32602 naming "chapter". */
+/* Chapters found in their circle's book in the current lean run
+ * (exec/later.h: books and circles do not change within one). */
+#define TH_CHAPTERS 16
+static struct {
+	unsigned long run;
+	unsigned n, next;
+	struct {
+		int64_t circle, chapter;
+		int order;
+	} e[TH_CHAPTERS];
+} thc;
+
+/* The chapter must be in the circle's book: -32602 naming "chapter".
+ * *order gets its reading position when order is not NULL. */
 static int th_check_chapter(struct rpc_ctx *ctx, int64_t circle,
-			    int64_t chapter)
+			    int64_t chapter, int *order)
 {
 	struct books_chapter_info ci;
 	int64_t book = 0;
+	unsigned long run;
+	bool lean = exec_lean_run(&run);
 
+	if (lean && run != thc.run) {
+		thc.run = run;
+		thc.n = thc.next = 0;
+	}
+	for (unsigned i = 0; lean && i < thc.n; i++)
+		if (thc.e[i].circle == circle && thc.e[i].chapter == chapter) {
+			if (order)
+				*order = thc.e[i].order;
+			return 0;
+		}
 	if (circles_book(rpc_store(ctx), circle, &book) != 0)
 		return th_not_found(ctx);
 	if (books_chapter_info(rpc_store(ctx), chapter, &ci) != 0 ||
 	    ci.book != book)
 		return rpc_fail_field(ctx, "chapter",
 				      "no such chapter in the circle's book");
+	if (order)
+		*order = ci.order;
+	if (lean) {
+		unsigned i = thc.next;
+
+		thc.next = (thc.next + 1) % TH_CHAPTERS;
+		if (thc.n < TH_CHAPTERS)
+			thc.n++;
+		thc.e[i].circle = circle;
+		thc.e[i].chapter = chapter;
+		thc.e[i].order = ci.order;
+	}
 	return 0;
 }
 
@@ -197,7 +308,20 @@ static bool th_locked_for(const struct th_post *p, const struct vis_viewer *v)
 	return p->locked && !vis_is_moderator(v);
 }
 
-/* Tells the subscribers (search) that p was written or edited. */
+/* A new post's index entry, left for the end of the batch. */
+static int th_index_later(struct rpc_ctx *ctx, void *arg)
+{
+	return th_emit_post(ctx, EVENTS_POST_CREATED, arg);
+}
+
+static void th_index_free(void *arg)
+{
+	th_post_free(arg);
+	free(arg);
+}
+
+/* Tells the subscribers (search) that p was written or edited. A new post
+ * of a lean write is indexed at the end of its batch (exec/later.h). */
 static int th_index(struct rpc_ctx *ctx, enum events_type type,
 		    const struct th_post *p)
 {
@@ -205,6 +329,16 @@ static int th_index(struct rpc_ctx *ctx, enum events_type type,
 	 * (vis_check), as the SPEC wants (issue 14 deviation) */
 	if (p->deleted || !p->body)
 		return 0;
+	if (type == EVENTS_POST_CREATED) {
+		struct th_post *copy = xcalloc(1, sizeof(*copy));
+
+		*copy = *p;
+		copy->body = xstrdup(p->body);
+		copy->body_html = NULL;
+		if (exec_later(th_index_later, copy, th_index_free))
+			return 0;
+		th_index_free(copy);
+	}
 	return th_emit_post(ctx, type, p);
 }
 
@@ -219,19 +353,25 @@ static int th_announce_annotation(struct rpc_ctx *ctx, struct th_post *p,
 {
 	int rc = 0;
 
-	if (!p->private_)
+	if (!p->private_) {
 		rc = circles_mark_posted(ctx, p->circle, me, p->chapter);
+		th_viewer_posted(p->circle, me, p->chapter);
+	}
 	if (!rc)
 		rc = th_index(ctx, EVENTS_POST_CREATED, p);
-	if (!rc)
+	if (!rc && !result)
+		rc = th_publish_post_raw(ctx, "annotation.created", p);
+	else if (!rc)
 		rc = th_publish_post_reply(ctx, "annotation.created", p, me,
 					   result);
 	if (!rc)
 		rc = th_notify_post(ctx, p, NULL, true);
 	th_post_free(p);
 	if (rc) {
-		json_decref(*result);
-		*result = NULL;
+		if (result) {
+			json_decref(*result);
+			*result = NULL;
+		}
 		return rpc_fail_store(ctx, rc);
 	}
 	return 0;
@@ -264,8 +404,10 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 	int64_t circle, chapter;
 	const char *body;
 	json_t *target;
-	int visibility = 0;
+	int visibility = 0, order = 0;
 	struct vis_viewer v;
+
+	(void)result; /* the result is raw: th_annotation_insert_raw */
 
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "circle", true, &circle) ||
@@ -282,31 +424,51 @@ static int annotation_create(struct rpc_ctx *ctx, json_t *params,
 			   &visibility))
 		return RPC_ERR;
 	if (th_viewer(ctx, circle, &v) || th_need_member(ctx, &v) ||
-	    th_check_chapter(ctx, circle, chapter))
+	    th_check_chapter(ctx, circle, chapter, &order))
 		return RPC_ERR;
 	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, circle))
 		return RPC_ERR;
-	return th_annotation_insert(ctx, circle, chapter, target, body,
-				    visibility == 1, result);
+	return th_annotation_insert_raw(ctx, circle, chapter, order, target,
+					body, visibility == 1);
 }
 
-int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
-			 json_t *target, const char *body, bool private_,
-			 json_t **result)
+/*
+ * Inserts and anchors a new annotation and fills p from what was written
+ * (no reload: the row is what we just inserted, with no reactions and no
+ * replies yet). RPC_ERR with the error recorded.
+ */
+static int th_annotation_write(struct rpc_ctx *ctx, int64_t circle,
+			       int64_t chapter, int order, json_t *target,
+			       const char *body, bool private_,
+			       struct th_post *p)
 {
 	struct store *db = rpc_store(ctx);
 	int64_t id, me = rpc_account(ctx), now = rpc_now(ctx);
-	struct th_post p;
 	char *html;
 	int rc;
 
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_ANN, "iiitttii", circle, chapter, me,
 		       body, html, th_visibilities[private_ ? 1 : 0], now, now);
-	free(html);
-	if (rc)
+	if (rc) {
+		free(html);
 		return rpc_fail_store(ctx, rc);
+	}
 	id = store_last_id(db);
+	memset(p, 0, sizeof(*p));
+	p->kind = TH_ANNOTATION;
+	p->id = p->annotation = id;
+	p->circle = circle;
+	p->chapter = chapter;
+	p->author = me;
+	p->position = -1;
+	p->created_at = p->updated_at = now;
+	p->private_ = private_;
+	p->body = xstrdup(body);
+	p->body_html = html;
+	p->order = order;
+	p->fresh = true;
+	p->no_anchor = target == NULL;
 	if (target) {
 		json_t *norm = NULL;
 		char field[64] = "target";
@@ -319,30 +481,57 @@ int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
 			break;
 		case BOOKS_ANCHOR_BAD_SHAPE:
 			json_decref(norm);
+			th_post_free(p);
 			return rpc_fail_field(ctx, field[0] ? field : "target",
 					      "target is not a W3C target");
 		case BOOKS_ANCHOR_TOO_LARGE:
 			json_decref(norm);
+			th_post_free(p);
 			return rpc_fail(ctx, RPC_E_TOO_LARGE,
 					"quoted text is too long");
 		default:
 			json_decref(norm);
+			th_post_free(p);
 			return rpc_fail_field(
 				ctx, "target",
 				"the passage is not in the chapter");
 		}
 		if (norm) {
-			rc = store_run(db, SQL_ANN_POSITION, "ii",
-				       th_target_start(norm), id);
+			p->position = th_target_start(norm);
+			rc = store_run(db, SQL_ANN_POSITION, "ii", p->position,
+				       id);
 			json_decref(norm);
-			if (rc)
+			if (rc) {
+				th_post_free(p);
 				return rpc_fail_store(ctx, rc);
+			}
 		}
 	}
-	rc = th_post_load(db, TH_ANNOTATION, id, &p);
-	if (rc)
-		return rpc_fail_store(ctx, rc);
-	return th_announce_annotation(ctx, &p, me, result);
+	return 0;
+}
+
+int th_annotation_insert(struct rpc_ctx *ctx, int64_t circle, int64_t chapter,
+			 int order, json_t *target, const char *body,
+			 bool private_, json_t **result)
+{
+	struct th_post p;
+
+	if (th_annotation_write(ctx, circle, chapter, order, target, body,
+				private_, &p))
+		return RPC_ERR;
+	return th_announce_annotation(ctx, &p, rpc_account(ctx), result);
+}
+
+int th_annotation_insert_raw(struct rpc_ctx *ctx, int64_t circle,
+			     int64_t chapter, int order, json_t *target,
+			     const char *body, bool private_)
+{
+	struct th_post p;
+
+	if (th_annotation_write(ctx, circle, chapter, order, target, body,
+				private_, &p))
+		return RPC_ERR;
+	return th_announce_annotation(ctx, &p, rpc_account(ctx), NULL);
 }
 
 /* One item of annotation.list, sorted within the page. */
@@ -385,7 +574,7 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_cursor(ctx, params, &offset))
 		return RPC_ERR;
 	if (th_viewer(ctx, circle, &v) ||
-	    th_check_chapter(ctx, circle, chapter))
+	    th_check_chapter(ctx, circle, chapter, NULL))
 		return RPC_ERR;
 	st = store_query(db, SQL_LIST, "iiii", circle, chapter,
 			 (int64_t)TH_PAGE + 1, offset);
@@ -770,6 +959,7 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	char *html;
 	int rc;
 
+	(void)result; /* the result is raw: th_publish_post_raw */
 	if (rpc_params_only(ctx, params, allowed) ||
 	    rpc_param_id(ctx, params, "annotation", true, &ann) ||
 	    th_param_body(ctx, params, &body) ||
@@ -803,26 +993,41 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	html = threads_render_markdown(body, strlen(body));
 	rc = store_run(db, SQL_INSERT_REPLY, "iIittii", ann, parent, me, body,
 		       html, now, now);
-	free(html);
-	if (rc)
+	if (rc) {
+		free(html);
 		goto fail_store;
+	}
 	id = store_last_id(db);
-	rc = th_post_load(db, TH_REPLY, id, &p);
-	if (rc)
-		goto fail_store;
-	if (!p.private_)
+	/* the reply as written (no reload): no reactions yet */
+	memset(&p, 0, sizeof(p));
+	p.kind = TH_REPLY;
+	p.id = id;
+	p.circle = a.circle;
+	p.chapter = a.chapter;
+	p.annotation = ann;
+	p.parent = parent;
+	p.author = me;
+	p.position = -1;
+	p.created_at = p.updated_at = now;
+	p.private_ = a.private_;
+	p.locked = a.locked;
+	p.body = xstrdup(body);
+	p.body_html = html;
+	p.order = th_chapter_order(db, a.chapter);
+	p.fresh = true;
+	if (!p.private_) {
 		rc = circles_mark_posted(ctx, p.circle, me, p.chapter);
+		th_viewer_posted(p.circle, me, p.chapter);
+	}
 	if (!rc)
 		rc = th_index(ctx, EVENTS_POST_CREATED, &p);
+	/* the result is the event's data (th_publish_post_raw) */
 	if (!rc)
-		rc = th_publish_post_reply(ctx, "reply.created", &p, me,
-					   result);
+		rc = th_publish_post_raw(ctx, "reply.created", &p);
 	if (!rc)
 		rc = th_notify_post(ctx, &p, NULL, true);
 	if (rc) {
 		th_post_free(&p);
-		json_decref(*result);
-		*result = NULL;
 		goto fail_store;
 	}
 	th_post_free(&p);
@@ -926,7 +1131,7 @@ static int chapter_follow(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	    rpc_param_bool(ctx, params, "on", true, &on))
 		return RPC_ERR;
 	if (th_viewer(ctx, circle, &v) || th_need_member(ctx, &v) ||
-	    th_check_chapter(ctx, circle, chapter))
+	    th_check_chapter(ctx, circle, chapter, NULL))
 		return RPC_ERR;
 	rc = notify_follow_set(rpc_store(ctx), rpc_account(ctx), circle,
 			       chapter, on, rpc_now(ctx));

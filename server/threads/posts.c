@@ -20,6 +20,8 @@
 #include "bus/bus.h"
 #include "circles/circles.h"
 #include "events/events.h"
+#include "exec/later.h"
+#include "rpc/internal.h"
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "threads/internal.h"
@@ -188,20 +190,28 @@ void th_post_vis(struct store *db, const struct th_post *p,
 	out->circle = p->circle;
 	out->author = p->author;
 	out->chapter = p->chapter;
-	out->chapter_order = th_chapter_order(db, p->chapter);
+	out->chapter_order =
+		p->order > 0 ? p->order : th_chapter_order(db, p->chapter);
 	out->private_ = p->private_;
 	out->hidden = p->hidden;
 	out->thread = true; /* replies are part of their thread */
 }
 
+/* {KIND:0} for all four kinds. */
+static json_t *th_no_reactions(void)
+{
+	json_t *o = json_object();
+
+	for (int i = 0; th_reaction_kinds[i]; i++)
+		json_object_set_new(o, th_reaction_kinds[i], json_integer(0));
+	return o;
+}
+
 json_t *th_reactions_json(struct store *db, int kind, int64_t id)
 {
 	struct store_stmt *st;
-	json_t *o = json_object();
-	int i;
+	json_t *o = th_no_reactions();
 
-	for (i = 0; th_reaction_kinds[i]; i++)
-		json_object_set_new(o, th_reaction_kinds[i], json_integer(0));
 	st = store_query(db, SQL_REACTIONS, "ii", (int64_t)kind, id);
 	while (st && store_row(st) > 0)
 		json_object_set_new(o, store_text(st, 0),
@@ -236,13 +246,57 @@ json_t *th_my_reactions_json(struct store *db, int kind, int64_t id,
 	return a;
 }
 
+/* Authors loaded in the current lean run (exec/later.h: an account's
+ * handle and name do not change within one); shared, never modified. */
+#define TH_AUTHORS 64
+static struct {
+	unsigned long run;
+	unsigned n, next;
+	int64_t account[TH_AUTHORS];
+	json_t *obj[TH_AUTHORS];
+} tha;
+
+static void th_authors_clear(void)
+{
+	for (unsigned i = 0; i < tha.n; i++)
+		json_decref(tha.obj[i]);
+	tha.n = tha.next = 0;
+}
+
 static json_t *th_author(struct store *db, int64_t account)
 {
-	json_t *a = auth_author_json(db, account);
+	static bool registered;
+	unsigned long run;
+	bool lean = exec_lean_run(&run);
+	json_t *a;
 
-	return a ? a
-		 : json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
-			     "handle", "display_name");
+	if (lean && !registered) {
+		registered = true;
+		atexit(th_authors_clear);
+	}
+	if (lean && run != tha.run) {
+		th_authors_clear();
+		tha.run = run;
+	}
+	for (unsigned i = 0; lean && i < tha.n; i++)
+		if (tha.account[i] == account)
+			return json_incref(tha.obj[i]);
+	a = auth_author_json(db, account);
+	if (!a)
+		a = json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
+			      "handle", "display_name");
+	if (lean) {
+		unsigned i = tha.next;
+
+		tha.next = (tha.next + 1) % TH_AUTHORS;
+		if (tha.n < TH_AUTHORS)
+			tha.n++;
+		else
+			json_decref(tha.obj[i]);
+		tha.account[i] = account;
+		tha.obj[i] = json_incref(a);
+	}
+	return a;
 }
 
 static json_t *th_str_or_null(const char *s)
@@ -269,9 +323,13 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		redact ? json_null() : th_str_or_null(p->body_html),
 		"created_at", th_time_json(p->created_at), "updated_at",
 		th_time_json(p->updated_at), "edited", p->edited, "reactions",
-		th_reactions_json(db, p->kind, p->id), "my_reactions",
-		th_my_reactions_json(db, p->kind, p->id, me), "hidden",
-		p->hidden || r == VIS_REDACTED, "deleted", p->deleted);
+		p->fresh ? th_no_reactions()
+			 : th_reactions_json(db, p->kind, p->id),
+		"my_reactions",
+		p->fresh ? json_array()
+			 : th_my_reactions_json(db, p->kind, p->id, me),
+		"hidden", p->hidden || r == VIS_REDACTED, "deleted",
+		p->deleted);
 	if (!o)
 		die("threads: json_pack failed");
 	if (p->kind == TH_REPLY) {
@@ -293,12 +351,14 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		const char *state = "exact";
 		int64_t n = 0;
 
-		if (books_anchor_get(db, p->id, &target, &state) != 0 ||
+		if (p->no_anchor ||
+		    books_anchor_get(db, p->id, &target, &state) != 0 ||
 		    !target) {
 			target = json_null();
 			state = "exact";
 		}
-		store_int_query(db, &n, SQL_REPLY_COUNT, "i", p->id);
+		if (!p->fresh)
+			store_int_query(db, &n, SQL_REPLY_COUNT, "i", p->id);
 		json_object_set_new(o, "target", target);
 		json_object_set_new(
 			o, "visibility",
@@ -322,7 +382,8 @@ int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 	th_post_vis(db, p, &item);
 	full = th_post_json(db, p, 0, VIS_FULL);
 	/* what th_post_json(VIS_REDACTED) gives: no body, hidden */
-	redacted = json_deep_copy(full);
+	redacted =
+		json_copy(full); /* shallow: only its own three keys change */
 	json_object_set_new(redacted, "body", json_null());
 	json_object_set_new(redacted, "body_html", json_null());
 	json_object_set_new(redacted, "hidden", json_true());
@@ -340,6 +401,48 @@ int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 		*reply = NULL;
 	}
 	return seq < 0 ? (int)seq : 0;
+}
+
+int th_publish_post_raw(struct rpc_ctx *ctx, const char *type,
+			const struct th_post *p)
+{
+	static const char key[] = "\"data\":";
+	struct store *db = rpc_store(ctx);
+	struct rpc_out *o;
+	struct vis_item item;
+	json_t *full, *redacted;
+	const char *bytes, *data;
+	size_t len;
+	int64_t seq;
+
+	th_post_vis(db, p, &item);
+	full = th_post_json(db, p, 0, VIS_FULL);
+	redacted =
+		json_copy(full); /* shallow: only its own three keys change */
+	json_object_set_new(redacted, "body", json_null());
+	json_object_set_new(redacted, "body_html", json_null());
+	json_object_set_new(redacted, "hidden", json_true());
+	seq = rpc_publish(ctx, p->circle, type, &item, th_kind_name(p->kind),
+			  p->id, full, redacted);
+	if (seq < 0)
+		return (int)seq;
+	/* the event rpc_publish queued: {"jsonrpc":...,"params":{"type":..,
+	 * "circle":N,"seq":N,"data":DATA}} with DATA the object (bus.c) */
+	o = ctx->outs_tail;
+	if (!o || o->kind != RPC_OUT_EVENT || !o->bytes)
+		return SCH_EDB;
+	bytes = (const char *)refbuf_bytes(o->bytes);
+	len = o->bytes->len;
+	data = NULL;
+	for (size_t i = 0; i + sizeof(key) - 1 + 2 <= len && i < 256; i++)
+		if (memcmp(bytes + i, key, sizeof(key) - 1) == 0) {
+			data = bytes + i + sizeof(key) - 1;
+			break;
+		}
+	if (!data)
+		return SCH_EDB;
+	rpc_result_raw(ctx, refbuf_new(data, len - (size_t)(data - bytes) - 2));
+	return 0;
 }
 
 int th_publish_post(struct rpc_ctx *ctx, const char *type,

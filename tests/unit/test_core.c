@@ -25,6 +25,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonout.h"
 #include "util/pool.h"
 #include "util/u64map.h"
 #include "util/utf8.h"
@@ -691,6 +692,36 @@ static void test_sendq_bound(void **state)
 	refbuf_unref(big);
 }
 
+/* jsonout_dump gives json_dumps(JSON_COMPACT)'s text, byte for byte. */
+static void test_jsonout(void **state)
+{
+	static const char nul[] = "a\0b";
+	json_t *v = json_pack(
+		"{s:s, s:I, s:I, s:b, s:b, s:n, s:[], s:{}, s:[i,s,{s:[n]}],"
+		" s:s, s:s, s:f}",
+		"body", "He said \"no\" \\ then\n\tleft\r\b\f\x01\x1f\x7f /",
+		"id", (json_int_t)9007199254740993LL, "neg", (json_int_t)-42,
+		"t", 1, "f", 0, "nothing", "empty", "obj", "nested", 1, "x",
+		"k", "unicode", "a\xc2\xa3\xe2\x80\x94\xf0\x9f\x93\x96",
+		"\"odd\" key\n", "v", "real", 2.5);
+	char *a, *b;
+
+	(void)state;
+	assert_non_null(v);
+	json_object_set_new(v, "nul", json_stringn(nul, 3));
+	a = jsonout_dump(v);
+	b = json_dumps(v, JSON_COMPACT);
+	assert_non_null(a);
+	assert_non_null(b);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	json_decref(v);
+	a = jsonout_dump(json_null());
+	assert_string_equal(a, "null");
+	free(a);
+}
+
 static void test_utf8(void **state)
 {
 	const char *s = "a\xc2\xa3\xe2\x80\x94\xf0\x9f\x93\x96"; /* a£—📖 */
@@ -739,6 +770,7 @@ int main(void)
 		cmocka_unit_test(test_corrupt_database),
 		cmocka_unit_test(test_sendq_bound),
 		cmocka_unit_test(test_utf8),
+		cmocka_unit_test(test_jsonout),
 		cmocka_unit_test(test_u64map),
 	};
 	int rc = cmocka_run_group_tests_name("rpc+executor", exec_tests,
