@@ -1,0 +1,74 @@
+"""State that must hold across nodes sharing one PostgreSQL database
+(issue 22, docs/scaling.md "What is shared between nodes"): the per-minute
+post limit counted over every node's posts.
+
+Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
+CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
+"""
+import pytest
+
+import harness
+from conftest import build_world
+from harness import Server
+
+pytestmark = pytest.mark.skipif(
+    not harness.on_postgresql(),
+    reason="PostgreSQL pass only (SCHOLIA_TEST_DB=pg)")
+
+LIMIT = 6
+ENV = {"SCHOLIA_POSTS_PER_MINUTE": str(LIMIT)}
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    srv = Server(tmp_path_factory.mktemp("node_a"), env=ENV)
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.assert_clean_exit()
+
+
+@pytest.fixture(scope="module")
+def node_b(server, tmp_path_factory):
+    """A second node on the same database."""
+    srv = Server(tmp_path_factory.mktemp("node_b"), db=server.db, env=ENV)
+    srv.start()
+    yield srv
+    srv.stop()
+    srv.assert_clean_exit()
+
+
+@pytest.fixture(scope="module")
+def world(server):
+    return build_world(server, members=("bob",))
+
+
+def on_node(node, client):
+    """The same account signed in on another node (sessions are shared)."""
+    c = node.client()
+    c.call("auth.resume", {"token": client.token})
+    return c
+
+
+def post(c, world, body):
+    return {"circle": world.circle, "chapter": world.chapters[0],
+            "body": body, "visibility": "circle", "target": None}
+
+
+def test_post_limit_counts_posts_on_every_node(server, node_b, world):
+    """A member posting alternately on two nodes is limited by the posts
+    of both: the limit-th post (counted over both nodes) is the last
+    accepted, on whichever node the next one lands."""
+    on_a = world.bob
+    on_b = on_node(node_b, world.bob)
+    for i in range(LIMIT):
+        c = on_a if i % 2 == 0 else on_b
+        c.call("annotation.create", post(c, world, "post %d" % i))
+    for c in (on_a, on_b):
+        err = c.error("annotation.create", post(c, world, "one too many"))
+        assert err["code"] == -32029, err
+        assert err["data"]["retry_after_ms"] >= 1000, err
+    # another member is not limited by bob's posts
+    carol = world.join("carol")
+    carol.call("annotation.create", post(carol, world, "carol's"))
+    on_b.close()
