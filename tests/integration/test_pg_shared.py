@@ -72,3 +72,18 @@ def test_post_limit_counts_posts_on_every_node(server, node_b, world):
     carol = world.join("carol")
     carol.call("annotation.create", post(carol, world, "carol's"))
     on_b.close()
+
+
+def test_slow_mode_counts_the_post_on_the_other_node(server, node_b, world):
+    """Slow mode waits from the member's last post on any node."""
+    world.owner.call("mod.slow", {"circle": world.circle, "seconds": 600})
+    try:
+        dave = world.join("dave")
+        dave.call("annotation.create", post(dave, world, "first, on A"))
+        on_b = on_node(node_b, dave)
+        err = on_b.error("annotation.create", post(on_b, world, "on B"))
+        assert err["code"] == -32010, err
+        assert err["data"].get("slow_mode") is True, err
+        on_b.close()
+    finally:
+        world.owner.call("mod.slow", {"circle": world.circle, "seconds": 0})
