@@ -79,8 +79,13 @@ def test_slow_mode_counts_the_post_on_the_other_node(server, node_b, world):
     world.owner.call("mod.slow", {"circle": world.circle, "seconds": 600})
     try:
         dave = world.join("dave")
-        dave.call("annotation.create", post(dave, world, "first, on A"))
         on_b = on_node(node_b, dave)
+        # a post on B that passes the gate but fails after it: B has
+        # looked at dave's posts before the one on A
+        bad = post(on_b, world, "bad target")
+        bad["target"] = {"block": 999999, "start": 0, "end": 1}
+        on_b.error("annotation.create", bad)
+        dave.call("annotation.create", post(dave, world, "first, on A"))
         err = on_b.error("annotation.create", post(on_b, world, "on B"))
         assert err["code"] == -32010, err
         assert err["data"].get("slow_mode") is True, err
