@@ -92,3 +92,24 @@ def test_slow_mode_counts_the_post_on_the_other_node(server, node_b, world):
         on_b.close()
     finally:
         world.owner.call("mod.slow", {"circle": world.circle, "seconds": 0})
+
+
+def test_presence_changes_reach_the_other_node(server, node_b, world):
+    """A member reading on node A is announced to a subscriber on node B
+    (presence.changed, no seq), and so is their leaving."""
+    erin = world.join("erin")
+    watcher = on_node(node_b, world.owner)
+    watcher.call("circle.subscribe", {"circle": world.circle})
+    watcher.drain_events(0.1)
+    erin.call("presence.set", {"circle": world.circle,
+                               "chapter": world.chapters[0]})
+    ev = watcher.next_event("presence.changed", timeout=10)
+    assert ev["data"]["account"]["id"] == erin.account["id"], ev
+    assert ev["data"]["online"] is True
+    assert ev["data"]["chapter"] == world.chapters[0]
+    assert "seq" not in ev
+    erin.close()        # a closed connection drops its presence at once
+    ev = watcher.next_event("presence.changed", timeout=10)
+    assert ev["data"]["account"]["id"] == erin.account["id"], ev
+    assert ev["data"]["online"] is False
+    watcher.close()
