@@ -87,10 +87,12 @@ int bus_share_ephemeral(struct store *db, int64_t circle, int64_t author,
  * nodes shared.
  */
 struct bus_remote {
-	void (*event)(int64_t circle, const struct vis_item *item,
+	void (*event)(int64_t circle, int64_t seq, const struct vis_item *item,
 		      struct refbuf *full, struct refbuf *red);
 	void (*viewer)(const struct vis_viewer *v);
 	void (*close)(int64_t account, int64_t session, int ws_code);
+	/* the listening connection came back: events may have been missed */
+	void (*catchup)(void);
 	void (*ephemeral)(int64_t circle, const struct vis_item *item,
 			  struct refbuf *bytes);
 };
@@ -98,6 +100,11 @@ struct bus_remote {
  * here on failure). SCH_EINVAL on SQLite, which has one node. */
 int bus_listen_start(struct store *db, const struct bus_remote *r);
 void bus_listen_stop(void);
+/* Asks the listener to read circle's events with seq > after from the log
+ * and hand them to event() in seq order (the loop's delivery gate,
+ * net/fanout.c, drops what it delivered already). Any thread; a no-op
+ * when no listener runs. */
+void bus_listen_catch_up(int64_t circle, int64_t after);
 /* "ok", "reconnecting", or NULL when no listener runs (SQLite). */
 const char *bus_listen_state(void);
 

@@ -10,11 +10,14 @@
  * same visibility rule as a local event (rpc/publish.c). The node's own
  * events are skipped: its executor delivered them already. Notifications
  * of one circle arrive in seq order (a seq is taken under the circle's row
- * lock, which is held until commit), so per circle the last seq seen is
- * kept, and the rows between it and a notified seq that no notification
- * named (none, unless the listening connection was lost) are not guessed
- * at: after a reconnect the node logs that it may have missed events and
- * subscribers catch up with since_seq (docs/scaling.md).
+ * lock, which is held until commit), but they race with this node's own
+ * executor: the loop's delivery gate (net/fanout.c) puts every event of a
+ * circle in seq order, and when one is missing (an event that reached the
+ * loop before its circle had subscribers, or notifications lost with the
+ * listening connection) it asks for a catch-up, bus_listen_catch_up(): this
+ * thread reads the circle's events after the last one delivered from the
+ * log and hands them on the same way. When the listening connection comes
+ * back, the loop is told (catchup()) and asks for every subscribed circle.
  *
  * The same channel carries the effects a node applies to its own live
  * connections and shares (bus_share_viewer, bus_share_close): a member
@@ -28,14 +31,17 @@
 #include "bus/bus.h"
 #include "bus/internal.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store.h"
+#include "util/buf.h"
 #include "util/err.h"
 #include "util/log.h"
 #include "util/refbuf.h"
@@ -44,6 +50,15 @@ static const char SQL_EVENT[] =
 	"SELECT type, data, redacted, author, chapter, chapter_order,"
 	" only_account, private, hidden, thread FROM events"
 	" WHERE circle = ?1 AND seq = ?2";
+static const char SQL_AFTER[] =
+	"SELECT type, data, redacted, author, chapter, chapter_order,"
+	" only_account, private, hidden, thread, seq FROM events"
+	" WHERE circle = ?1 AND seq > ?2 ORDER BY seq LIMIT 1000";
+
+/* A circle to catch up: its events after seq after. */
+struct catch_up {
+	int64_t circle, after;
+};
 
 static struct {
 	pthread_t thread;
@@ -53,23 +68,19 @@ static struct {
 	struct store *db;
 	struct store_listener *l;
 	const struct bus_remote *r;
-	uint64_t remote; /* events delivered from other nodes */
-} lx;
+	uint64_t remote;      /* events delivered from other nodes */
+	pthread_mutex_t lock; /* guards want[] */
+	struct catch_up *want;
+	size_t nwant, capwant;
+	int wake[2]; /* a pipe: a catch-up is wanted */
+} lx = {.lock = PTHREAD_MUTEX_INITIALIZER, .wake = {-1, -1}};
 
-/* Reads the event (circle, seq) and hands it on. */
-static void deliver(int64_t circle, int64_t seq)
+/* Hands on the event in the current row of st (the columns of SQL_EVENT). */
+static void deliver_row(struct store_stmt *st, int64_t circle, int64_t seq)
 {
-	struct store_stmt *st =
-		store_query(lx.db, SQL_EVENT, "ii", circle, seq);
 	struct vis_item item = {0};
 	struct refbuf *full, *red = NULL;
 
-	if (!st || store_row(st) <= 0) {
-		store_done(st);
-		log_warn("bus", "event %lld of circle %lld is not in the log",
-			 (long long)seq, (long long)circle);
-		return;
-	}
 	item.circle = circle;
 	item.author = store_int(st, 3);
 	item.chapter = store_int(st, 4);
@@ -83,9 +94,94 @@ static void deliver(int64_t circle, int64_t seq)
 	if (!store_is_null(st, 2))
 		red = bus_event_bytes(store_text(st, 0), circle, seq,
 				      store_text(st, 2));
-	store_done(st);
 	lx.remote++;
-	lx.r->event(circle, &item, full, red);
+	lx.r->event(circle, seq, &item, full, red);
+}
+
+/* Reads the event (circle, seq) and hands it on. */
+static void deliver(int64_t circle, int64_t seq)
+{
+	struct store_stmt *st =
+		store_query(lx.db, SQL_EVENT, "ii", circle, seq);
+
+	if (!st || store_row(st) <= 0) {
+		store_done(st);
+		log_warn("bus", "event %lld of circle %lld is not in the log",
+			 (long long)seq, (long long)circle);
+		return;
+	}
+	deliver_row(st, circle, seq);
+	store_done(st);
+}
+
+/* Reads the events of circle after seq after and hands them on. */
+static void catch_up(int64_t circle, int64_t after)
+{
+	struct store_stmt *st =
+		store_query(lx.db, SQL_AFTER, "ii", circle, after);
+	int rc, n = 0;
+
+	while ((rc = store_row(st)) > 0) {
+		deliver_row(st, circle, store_int(st, 10));
+		n++;
+	}
+	store_done(st);
+	if (rc < 0)
+		log_warn("bus", "cannot catch circle %lld up",
+			 (long long)circle);
+	else if (n)
+		log_info("bus", "circle %lld: %d event(s) after %lld caught up",
+			 (long long)circle, n, (long long)after);
+}
+
+/* Serves the catch-ups the loop asked for. */
+static void serve_catch_ups(void)
+{
+	char drain[64];
+
+	if (lx.wake[0] >= 0)
+		while (read(lx.wake[0], drain, sizeof(drain)) > 0)
+			;
+	for (;;) {
+		struct catch_up c;
+
+		pthread_mutex_lock(&lx.lock);
+		if (!lx.nwant) {
+			pthread_mutex_unlock(&lx.lock);
+			return;
+		}
+		c = lx.want[--lx.nwant];
+		pthread_mutex_unlock(&lx.lock);
+		catch_up(c.circle, c.after);
+	}
+}
+
+void bus_listen_catch_up(int64_t circle, int64_t after)
+{
+	size_t i;
+
+	if (!lx.running)
+		return;
+	pthread_mutex_lock(&lx.lock);
+	for (i = 0; i < lx.nwant; i++)
+		if (lx.want[i].circle == circle)
+			break;
+	if (i < lx.nwant) {
+		if (after < lx.want[i].after)
+			lx.want[i].after = after;
+	} else {
+		if (lx.nwant == lx.capwant) {
+			lx.capwant = lx.capwant ? lx.capwant * 2 : 8;
+			lx.want = xrealloc(lx.want,
+					   lx.capwant * sizeof(*lx.want));
+		}
+		lx.want[lx.nwant].circle = circle;
+		lx.want[lx.nwant++].after = after;
+	}
+	pthread_mutex_unlock(&lx.lock);
+	if (lx.wake[1] >= 0 && write(lx.wake[1], "c", 1) < 0) {
+		/* full: the thread is woken already */
+	}
 }
 
 /* "V account circle role admin spoiler post_first show_all progress n
@@ -170,22 +266,22 @@ static void *listen_main(void *arg)
 	while (!atomic_load(&lx.stop)) {
 		int fd = store_listener_fd(lx.l), rc;
 
-		if (fd >= 0) {
-			struct pollfd p = {fd, POLLIN, 0};
+		struct pollfd p[2] = {{lx.wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
 
-			if (poll(&p, 1, 250) == 0)
-				continue;
-		} else {
-			poll(NULL, 0, 500); /* reconnecting */
-		}
+		/* fd < 0: reconnecting, try again in 500 ms */
+		if (poll(p, fd >= 0 ? 2 : 1, fd >= 0 ? 250 : 500) > 0 &&
+		    p[0].revents)
+			serve_catch_ups();
 		while ((rc = store_listener_next(lx.l, buf, sizeof(buf))) > 0)
 			handle(buf);
 		atomic_store(&lx.up, rc >= 0 || rc == SCH_EIO);
-		if (rc == SCH_EIO)
-			log_warn("bus",
-				 "listening again after a lost connection: "
-				 "events stored meanwhile reach subscribers "
-				 "when they catch up (since_seq)");
+		if (rc == SCH_EIO) {
+			/* notifications sent meanwhile are lost: the loop
+			 * asks to catch every subscribed circle up */
+			log_warn("bus", "listening again after a lost "
+					"connection: catching up");
+			lx.r->catchup();
+		}
 	}
 	return NULL;
 }
@@ -244,6 +340,12 @@ int bus_listen_start(struct store *db, const struct bus_remote *r)
 	}
 	lx.db = db;
 	lx.r = r;
+	if (pipe(lx.wake) == 0) {
+		fcntl(lx.wake[0], F_SETFL, O_NONBLOCK);
+		fcntl(lx.wake[1], F_SETFL, O_NONBLOCK);
+	} else {
+		lx.wake[0] = lx.wake[1] = -1;
+	}
 	atomic_store(&lx.stop, false);
 	atomic_store(&lx.up, true);
 	if (pthread_create(&lx.thread, NULL, listen_main, NULL)) {
@@ -276,4 +378,12 @@ void bus_listen_stop(void)
 	store_close(lx.db);
 	lx.l = NULL;
 	lx.db = NULL;
+	for (int i = 0; i < 2; i++) {
+		if (lx.wake[i] >= 0)
+			close(lx.wake[i]);
+		lx.wake[i] = -1;
+	}
+	free(lx.want);
+	lx.want = NULL;
+	lx.nwant = lx.capwant = 0;
 }

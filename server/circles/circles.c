@@ -1129,7 +1129,7 @@ static int m_subscribe(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		seq = bus_circle_seq(rpc_store(ctx), circle);
 	}
 	/* installed in the same FIFO as the reply: no event falls between */
-	rpc_effect_subscribe(ctx, circle, &v);
+	rpc_effect_subscribe(ctx, circle, seq, &v);
 	if (resync) {
 		json_decref(events);
 		*result = json_pack("{s:I,s:b}", "seq", (json_int_t)seq,

@@ -7,7 +7,22 @@
  * cached in the subscription: no database query per recipient. Each event
  * arrives already serialised (full, and redacted when it can be hidden);
  * subscribers get references to those same bytes.
+ *
+ * The delivery gate: per circle with subscribers the loop keeps the last
+ * seq it delivered, and local events (from the executor) and other nodes'
+ * (from the bus listener, PostgreSQL) pass through it alike. An event at
+ * or below it is a duplicate and dropped; the next one is delivered, then
+ * any held successors; a later one is held until the missing ones arrive.
+ * They are committed already (a seq is taken under the circle's row lock,
+ * held until commit), so when GATE_ASK events are held or a hold outlives
+ * a tick of the idle timer, the listener is asked to read them from the log
+ * (bus_listen_catch_up). On SQLite every event is the next one: one
+ * comparison per event. A circle's gate starts at the seq its first
+ * subscribe answered; a later subscriber gets live events after the seq
+ * its own subscribe answered (net_sub.from), and those the gate passed in
+ * between from the ring of recent events.
  */
+#include "bus/bus.h"
 #include "net/internal.h"
 #include "util/log.h"
 
@@ -15,11 +30,62 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* The subscribers of one circle. */
+/* Held events past which the gate asks for the missing ones at once. */
+#define GATE_ASK 8
+/* Delivered events kept per circle (a power of two). */
+#define GATE_RING 32
+
+/* One event at the gate: references to its bytes. */
+struct gate_ev {
+	int64_t seq;
+	struct vis_item item;
+	struct refbuf *bytes, *red;
+};
+
+/* The subscribers of one circle, and its delivery gate. */
 struct circle_subs {
 	struct net_sub **subs;
 	size_t n, cap;
+	int64_t last;	      /* the last seq delivered */
+	struct gate_ev *held; /* seq > last + 1, ascending */
+	size_t nheld, capheld;
+	struct gate_ev *ring; /* ring[seq % GATE_RING]: recently delivered */
 };
+
+static void gate_ev_unref(struct gate_ev *e)
+{
+	refbuf_unref(e->bytes);
+	refbuf_unref(e->red);
+	e->bytes = e->red = NULL;
+}
+
+static void circle_free(struct circle_subs *cs)
+{
+	for (size_t i = 0; i < cs->nheld; i++)
+		gate_ev_unref(&cs->held[i]);
+	for (size_t i = 0; cs->ring && i < GATE_RING; i++)
+		gate_ev_unref(&cs->ring[i]);
+	free(cs->held);
+	free(cs->ring);
+	free(cs->subs);
+	free(cs);
+}
+
+static void send_to(struct net_sub *s, const struct gate_ev *e)
+{
+	if (e->seq && e->seq <= s->from)
+		return; /* its subscribe answered a later seq */
+	switch (vis_check(s->viewer, &e->item)) {
+	case VIS_FULL:
+		net_ws_send(s->conn, e->bytes);
+		break;
+	case VIS_REDACTED:
+		net_ws_send(s->conn, e->red ? e->red : e->bytes);
+		break;
+	case VIS_NONE:
+		break;
+	}
+}
 
 /* The connections signed in as one account. */
 struct conn_list {
@@ -62,7 +128,26 @@ static void sub_free(struct net_sub *s)
 	free(s);
 }
 
-static void sub_add(struct ws_conn *c, int64_t circle,
+/* The events the gate passed after from, for a subscriber that comes in
+ * with a subscribe answered before the loop delivered them. */
+static void sub_catch_up(struct circle_subs *cs, struct net_sub *s)
+{
+	for (int64_t seq = s->from + 1; seq <= cs->last; seq++) {
+		struct gate_ev *e =
+			cs->ring ? &cs->ring[seq % GATE_RING] : NULL;
+
+		if (!e || e->seq != seq) {
+			log_warn("net",
+				 "circle %lld: event %lld passed before a "
+				 "subscriber came in",
+				 (long long)s->circle, (long long)seq);
+			continue;
+		}
+		send_to(s, e);
+	}
+}
+
+static void sub_add(struct ws_conn *c, int64_t circle, int64_t seq,
 		    const struct vis_viewer *v)
 {
 	struct circle_subs *cs = u64map_get(&net.circles, (uint64_t)circle);
@@ -72,17 +157,23 @@ static void sub_add(struct ws_conn *c, int64_t circle,
 		if (c->subs[i]->circle == circle) {
 			sub_set_viewer(c->subs[i],
 				       v); /* re-subscribe: refresh */
+			if (seq > c->subs[i]->from)
+				c->subs[i]->from = seq;
 			return;
 		}
 	}
 	if (!cs) {
 		cs = xcalloc(1, sizeof(*cs));
+		cs->last = seq;
 		u64map_put(&net.circles, (uint64_t)circle, cs);
 	}
 	s = xcalloc(1, sizeof(*s));
 	s->conn = c;
 	s->circle = circle;
+	s->from = seq;
 	s->viewer = viewer_copy(v);
+	if (seq < cs->last)
+		sub_catch_up(cs, s);
 	if (cs->n == cs->cap) {
 		cs->cap = cs->cap ? cs->cap * 2 : 8;
 		cs->subs = xrealloc(cs->subs, cs->cap * sizeof(*cs->subs));
@@ -109,8 +200,7 @@ static void sub_unlink(struct net_sub *s)
 	cs->n--;
 	if (cs->n == 0) {
 		u64map_del(&net.circles, (uint64_t)s->circle);
-		free(cs->subs);
-		free(cs);
+		circle_free(cs);
 	}
 }
 
@@ -180,27 +270,104 @@ static void account_link(struct ws_conn *c, int64_t account)
 	c->account = account;
 }
 
+/* Delivers e, the circle's next event, and keeps it in the ring. */
+static void gate_deliver(struct circle_subs *cs, struct gate_ev *e)
+{
+	struct gate_ev *slot;
+
+	for (size_t i = 0; i < cs->n; i++)
+		send_to(cs->subs[i], e);
+	cs->last = e->seq;
+	if (!cs->ring)
+		cs->ring = xcalloc(GATE_RING, sizeof(*cs->ring));
+	slot = &cs->ring[e->seq % GATE_RING];
+	gate_ev_unref(slot);
+	*slot = *e;
+	slot->bytes = refbuf_ref(e->bytes);
+	slot->red = e->red ? refbuf_ref(e->red) : NULL;
+}
+
+/* Holds e (seq > last + 1) until its predecessors are in. */
+static void gate_hold(int64_t circle, struct circle_subs *cs,
+		      const struct gate_ev *e)
+{
+	size_t i = cs->nheld;
+
+	while (i > 0 && cs->held[i - 1].seq >= e->seq)
+		i--;
+	if (i < cs->nheld && cs->held[i].seq == e->seq)
+		return; /* held already */
+	if (cs->nheld == cs->capheld) {
+		cs->capheld = cs->capheld ? cs->capheld * 2 : 8;
+		cs->held = xrealloc(cs->held, cs->capheld * sizeof(*cs->held));
+	}
+	memmove(&cs->held[i + 1], &cs->held[i],
+		(cs->nheld - i) * sizeof(*cs->held));
+	cs->held[i] = *e;
+	cs->held[i].bytes = refbuf_ref(e->bytes);
+	cs->held[i].red = e->red ? refbuf_ref(e->red) : NULL;
+	cs->nheld++;
+	if (cs->nheld % GATE_ASK == 0)
+		bus_listen_catch_up(circle, cs->last);
+}
+
 static void fan_out(struct rpc_out *o)
 {
 	struct circle_subs *cs = u64map_get(&net.circles, (uint64_t)o->circle);
+	struct gate_ev e;
+	size_t k = 0;
 
 	if (!cs)
 		return;
-	for (size_t i = 0; i < cs->n; i++) {
-		struct net_sub *s = cs->subs[i];
-
-		switch (vis_check(s->viewer, &o->item)) {
-		case VIS_FULL:
-			net_ws_send(s->conn, o->bytes);
-			break;
-		case VIS_REDACTED:
-			net_ws_send(s->conn,
-				    o->redacted ? o->redacted : o->bytes);
-			break;
-		case VIS_NONE:
-			break;
-		}
+	e.seq = o->seq;
+	e.item = o->item;
+	e.bytes = o->bytes;
+	e.red = o->redacted;
+	if (!o->seq) { /* ephemeral (presence): no seq, no gate */
+		for (size_t i = 0; i < cs->n; i++)
+			send_to(cs->subs[i], &e);
+		return;
 	}
+	if (o->seq != cs->last + 1) {
+		if (o->seq <= cs->last)
+			return; /* a duplicate */
+		if (bus_listen_state()) {
+			gate_hold(o->circle, cs, &e);
+			return;
+		}
+		/* no listener to fetch the missing ones: as it comes */
+		log_warn("net", "circle %lld: event %lld after %lld",
+			 (long long)o->circle, (long long)o->seq,
+			 (long long)cs->last);
+	}
+	gate_deliver(cs, &e);
+	/* then the held successors, as far as they follow on */
+	while (k < cs->nheld && cs->held[k].seq <= cs->last + 1) {
+		if (cs->held[k].seq == cs->last + 1)
+			gate_deliver(cs, &cs->held[k]);
+		gate_ev_unref(&cs->held[k]);
+		k++;
+	}
+	if (k) {
+		cs->nheld -= k;
+		memmove(cs->held, cs->held + k, cs->nheld * sizeof(*cs->held));
+	}
+}
+
+static void gate_ask(uint64_t circle, void *val, void *arg)
+{
+	struct circle_subs *cs = val;
+	bool all = *(bool *)arg;
+
+	if (all || cs->nheld)
+		bus_listen_catch_up((int64_t)circle, cs->last);
+}
+
+void net_gate_tick(void)
+{
+	bool all = false;
+
+	u64map_each(&net.circles, gate_ask, &all);
 }
 
 static void update_viewers(struct rpc_out *o)
@@ -262,7 +429,7 @@ static void apply(struct rpc_out *o)
 		break;
 	case RPC_OUT_SUBSCRIBE:
 		if (c)
-			sub_add(c, o->circle, &o->viewer);
+			sub_add(c, o->circle, o->seq, &o->viewer);
 		break;
 	case RPC_OUT_UNSUBSCRIBE:
 		if (c)
@@ -284,6 +451,12 @@ static void apply(struct rpc_out *o)
 		if (c)
 			lws_rx_flow_control(c->wsi, 1);
 		break;
+	case RPC_OUT_CATCHUP: {
+		bool all = true;
+
+		u64map_each(&net.circles, gate_ask, &all);
+		break;
+	}
 	}
 }
 

@@ -57,6 +57,7 @@ struct net_sub {
 	int64_t circle;
 	struct vis_viewer *viewer; /* fanout.c viewer_copy(): posted[] cut */
 	size_t index;		   /* position in the circle's array */
+	int64_t from; /* the seq its subscribe answered: live events after */
 };
 
 /* One HTTP transaction being answered. */
@@ -138,6 +139,9 @@ void net_ws_flush(void);
 /* Called once a second: pings connections idle past --idle-ping and drops
  * those silent past --idle-hangup. Cost: the idle ones only. */
 void net_idle_sweep(double now);
+/* Once a second: asks for the events a circle's delivery gate still waits
+ * for (fanout.c). */
+void net_gate_tick(void);
 
 /* addr.c */
 /* The client address: the peer's, or from Forwarded / X-Forwarded-For when

@@ -79,6 +79,7 @@ static void idle_tick(struct ev_loop *l, ev_timer *w, int revents)
 	(void)w;
 	(void)revents;
 	net_idle_sweep(ev_now(l));
+	net_gate_tick();
 }
 
 static void shutdown_check(struct ev_loop *l, ev_timer *w, int revents)

@@ -26,6 +26,7 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	o = xcalloc(1, sizeof(*o));
 	o->kind = RPC_OUT_EVENT;
 	o->circle = circle;
+	o->seq = seq;
 	o->item = *item;
 	o->item.circle = circle;
 	o->bytes = full;
@@ -35,13 +36,15 @@ int64_t rpc_publish(struct rpc_ctx *ctx, int64_t circle, const char *type,
 	return seq;
 }
 
-static void remote_event(int64_t circle, const struct vis_item *item,
-			 struct refbuf *full, struct refbuf *red)
+static void remote_event(int64_t circle, int64_t seq,
+			 const struct vis_item *item, struct refbuf *full,
+			 struct refbuf *red)
 {
 	struct rpc_out *o = xcalloc(1, sizeof(*o));
 
 	o->kind = RPC_OUT_EVENT;
 	o->circle = circle;
+	o->seq = seq;
 	o->item = *item;
 	o->bytes = full;
 	o->redacted = red;
@@ -73,6 +76,14 @@ static void remote_close(int64_t account, int64_t session, int ws_code)
 	rpc_emit_output(o);
 }
 
+static void remote_catchup(void)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_CATCHUP;
+	rpc_emit_output(o);
+}
+
 static void remote_ephemeral(int64_t circle, const struct vis_item *item,
 			     struct refbuf *bytes)
 {
@@ -86,4 +97,5 @@ static void remote_ephemeral(int64_t circle, const struct vis_item *item,
 }
 
 const struct bus_remote rpc_bus_remote = {remote_event, remote_viewer,
-					  remote_close, remote_ephemeral};
+					  remote_close, remote_catchup,
+					  remote_ephemeral};

@@ -552,7 +552,7 @@ static struct rpc_out *new_out(struct rpc_ctx *ctx, enum rpc_out_kind kind)
 	return o;
 }
 
-void rpc_effect_subscribe(struct rpc_ctx *ctx, int64_t circle,
+void rpc_effect_subscribe(struct rpc_ctx *ctx, int64_t circle, int64_t seq,
 			  const struct vis_viewer *viewer)
 {
 	struct rpc_out *o;
@@ -561,6 +561,7 @@ void rpc_effect_subscribe(struct rpc_ctx *ctx, int64_t circle,
 		return;
 	o = new_out(ctx, RPC_OUT_SUBSCRIBE);
 	o->circle = circle;
+	o->seq = seq;
 	o->viewer = *viewer;
 	rpc_ctx_push(ctx, o);
 }

@@ -218,8 +218,9 @@ void rpc_publish_account(struct rpc_ctx *ctx, int64_t account, const char *type,
 
 /* ---- effects on connections, applied by the transport after commit ---- */
 
-/* Subscribes this call's connection to a circle with the viewer state. */
-void rpc_effect_subscribe(struct rpc_ctx *ctx, int64_t circle,
+/* Subscribes this call's connection to a circle with the viewer state;
+ * seq is the circle's seq the reply answers (live events after it). */
+void rpc_effect_subscribe(struct rpc_ctx *ctx, int64_t circle, int64_t seq,
 			  const struct vis_viewer *viewer);
 void rpc_effect_unsubscribe(struct rpc_ctx *ctx, int64_t circle);
 /* Replaces the viewer state of every subscription of account to circle

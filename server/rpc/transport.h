@@ -37,7 +37,9 @@ enum rpc_out_kind {
 	RPC_OUT_VIEWER,	     /* new viewer for account's subs in circle */
 	RPC_OUT_CLOSE,	     /* close conns of session (or of account) */
 	RPC_OUT_HTTP,	     /* answer HTTP request http_id */
-	RPC_OUT_RESUME	     /* conn's queue drained: read from it again */
+	RPC_OUT_RESUME,	     /* conn's queue drained: read from it again */
+	RPC_OUT_CATCHUP	     /* the listener reconnected: catch every
+				subscribed circle up from its last seq */
 };
 
 /* One output; the transport frees it with rpc_out_free. */
@@ -49,6 +51,7 @@ struct rpc_out {
 	struct refbuf *redacted; /* event for VIS_REDACTED viewers, or NULL */
 	struct vis_item item;	 /* event visibility facts */
 	int64_t circle;
+	int64_t seq; /* EVENT: its seq; SUBSCRIBE: the seq answered */
 	int64_t account;
 	int64_t session;
 	bool is_admin;
