@@ -68,12 +68,23 @@ int64_t bus_circle_seq(struct store *db, int64_t circle);
 int bus_share_viewer(struct store *db, const struct vis_viewer *v);
 int bus_share_close(struct store *db, int64_t account, int64_t session,
 		    int ws_code);
+/*
+ * An ephemeral event (presence.changed, progress.changed: no seq, never
+ * stored) for the other nodes' subscribers of circle, as the bytes sent
+ * (len of them); author is its item's author, the one visibility fact such
+ * an event has. One too long for a signal (BUS_EPHEMERAL_MAX) stays on
+ * this node. 0 or negative SCH_E*.
+ */
+#define BUS_EPHEMERAL_MAX 1800
+int bus_share_ephemeral(struct store *db, int64_t circle, int64_t author,
+			const void *bytes, size_t len);
 
 /*
  * Cross-node fan-out (bus/listen.c; PostgreSQL only). On the listener's
  * thread, event gets each event another node stored, with its visibility
  * facts and serialised bytes (new references, as bus_publish gives them);
- * viewer and close get the effects other nodes shared.
+ * viewer, close and ephemeral get the effects and ephemeral events other
+ * nodes shared.
  */
 struct bus_remote {
 	void (*event)(int64_t circle, int64_t seq, const struct vis_item *item,
@@ -82,6 +93,8 @@ struct bus_remote {
 	void (*close)(int64_t account, int64_t session, int ws_code);
 	/* the listening connection came back: events may have been missed */
 	void (*catchup)(void);
+	void (*ephemeral)(int64_t circle, const struct vis_item *item,
+			  struct refbuf *bytes);
 };
 /* Starts the listener thread on db (taken: closed by bus_listen_stop, or
  * here on failure). SCH_EINVAL on SQLite, which has one node. */

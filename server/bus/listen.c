@@ -22,7 +22,9 @@
  * The same channel carries the effects a node applies to its own live
  * connections and shares (bus_share_viewer, bus_share_close): a member
  * removed or a session revoked on one node reaches the others' connections
- * in commit order with the events.
+ * in commit order with the events, and so do the ephemeral events
+ * (presence.changed, progress.changed: bus_share_ephemeral), which are
+ * never stored and go to the other nodes' subscribers as they are.
  *
  * SQLite has one node: bus_listen_start() returns SCH_EINVAL there.
  */
@@ -212,6 +214,19 @@ static void handle_effect(const char *p)
 			v.posted[v.nposted++] = posted;
 		}
 		lx.r->viewer(&v);
+	} else if (*p == 'E') {
+		struct vis_item item = {0};
+		long long c, a;
+		int used = 0;
+
+		if (sscanf(p + 1, "%lld %lld %n", &c, &a, &used) == 2 &&
+		    used > 0) {
+			item.circle = c;
+			item.author = a;
+			lx.r->ephemeral(
+				c, &item,
+				refbuf_new(p + 1 + used, strlen(p + 1 + used)));
+		}
 	} else if (*p == 'C') {
 		long long a, s;
 		int code;
@@ -228,7 +243,8 @@ static void handle(const char *payload)
 	int used = 0;
 
 	if (sscanf(payload, "%llx:%n", &node, &used) == 1 && used > 0 &&
-	    (payload[used] == 'V' || payload[used] == 'C')) {
+	    (payload[used] == 'V' || payload[used] == 'C' ||
+	     payload[used] == 'E')) {
 		if (node != bus_node_id())
 			handle_effect(payload + used);
 		return;
@@ -295,6 +311,22 @@ int bus_share_close(struct store *db, int64_t account, int64_t session,
 	snprintf(buf, sizeof(buf), "%llx:C%lld %lld %d",
 		 (unsigned long long)bus_node_id(), (long long)account,
 		 (long long)session, ws_code);
+	return store_notify(db, BUS_CHANNEL, buf);
+}
+
+int bus_share_ephemeral(struct store *db, int64_t circle, int64_t author,
+			const void *bytes, size_t len)
+{
+	char buf[BUS_EPHEMERAL_MAX + 64];
+	int n;
+
+	if (len > BUS_EPHEMERAL_MAX)
+		return 0; /* stays on this node (docs/scaling.md) */
+	n = snprintf(buf, sizeof(buf), "%llx:E%lld %lld ",
+		     (unsigned long long)bus_node_id(), (long long)circle,
+		     (long long)author);
+	memcpy(buf + n, bytes, len);
+	buf[(size_t)n + len] = '\0';
 	return store_notify(db, BUS_CHANNEL, buf);
 }
 

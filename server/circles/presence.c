@@ -14,6 +14,11 @@
  * (the latest one; the tick sends what was held back), so one client cannot
  * make the server fan out an unbounded stream to every subscriber.
  *
+ * With several nodes on one database (docs/scaling.md) each node keeps its
+ * own connections' entries; presence.changed reaches the other nodes'
+ * subscribers too (rpc_publish_ephemeral shares it), but the list a
+ * subscriber gets (presence_list) is this node's.
+ *
  * presence.changed data: {circle, account:{id, handle, display_name},
  * online, chapter, block, at}; online false when the member's last entry in
  * the circle went away (chapter and block null then).

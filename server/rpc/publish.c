@@ -84,5 +84,18 @@ static void remote_catchup(void)
 	rpc_emit_output(o);
 }
 
+static void remote_ephemeral(int64_t circle, const struct vis_item *item,
+			     struct refbuf *bytes)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_EVENT;
+	o->circle = circle;
+	o->item = *item;
+	o->bytes = bytes;
+	rpc_emit_output(o);
+}
+
 const struct bus_remote rpc_bus_remote = {remote_event, remote_viewer,
-					  remote_close, remote_catchup};
+					  remote_close, remote_catchup,
+					  remote_ephemeral};

@@ -641,6 +641,9 @@ void rpc_publish_ephemeral(struct rpc_ctx *ctx, int64_t circle,
 	o->item.circle = circle;
 	o->bytes = rpc_dump(ev);
 	json_decref(ev);
+	/* other nodes' subscribers too (PostgreSQL; nothing on SQLite) */
+	bus_share_ephemeral(ctx->db, circle, item->author,
+			    refbuf_bytes(o->bytes), o->bytes->len);
 	rpc_ctx_push(ctx, o);
 }
 

@@ -61,6 +61,11 @@ const char *store_last_error_kind(struct store *s)
 	return s->ops->error_kind(s);
 }
 
+bool store_shared(const struct store *s)
+{
+	return s->ops == &store_pg_ops;
+}
+
 const char *store_dialect(const struct store *s, const struct store_dialect *d)
 {
 	return s->ops->dialect(d);

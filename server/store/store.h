@@ -264,6 +264,12 @@ int store_ping(struct store *s);
 /* How many times the database was busy (SQLITE_BUSY; for /metrics). */
 uint64_t store_busy_count(void);
 
+/* True when other processes may write this database at the same time
+ * (PostgreSQL: several nodes share it), so that what one process keeps in
+ * memory about the rows can be stale; false for SQLite (one server holds
+ * the file's lock). */
+bool store_shared(const struct store *s);
+
 /* The path or URL this store was opened with (borrowed). */
 const char *store_path(const struct store *s);
 
