@@ -94,4 +94,11 @@ void store_cache_free(struct store *s, void (*free_stmt)(struct store_stmt *));
 int store_has_table(struct store *s, const char *name);
 const char *store_migrations_sub(const struct store *s);
 
+/* For the engines' open (migrate.c): with opts->migrate (and not readonly)
+ * apply the migrations; otherwise refuse a database that a newer scholia
+ * migrated (SCH_ETOONEW). name is the database's path for the message, or
+ * NULL for "the database". */
+int store_open_migrations(struct store *s, const struct store_opts *opts,
+			  const char *name, char *err, size_t errlen);
+
 #endif

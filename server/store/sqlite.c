@@ -434,24 +434,9 @@ static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 			 sqlite3_errmsg(DB(s)));
 		goto fail;
 	}
-	if (opts->migrate && !opts->readonly && opts->migrations_dir) {
-		rc = store_migrate(s, opts->migrations_dir, err, errlen);
-		if (rc)
-			goto fail;
-	} else if (opts->migrations_dir) {
-		struct migration_status ms;
-
-		rc = store_migration_status(s, opts->migrations_dir, &ms);
-		if (rc == 0 && ms.applied > ms.available) {
-			snprintf(err, errlen,
-				 "database %s was migrated to version %d by a "
-				 "newer scholia (this one knows up to %d)",
-				 opts->path, ms.applied, ms.available);
-			rc = SCH_ETOONEW;
-			goto fail;
-		}
-		rc = 0;
-	}
+	rc = store_open_migrations(s, opts, opts->path, err, errlen);
+	if (rc)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
