@@ -717,16 +717,23 @@ static int pg_savepoint(struct store *s)
 
 static int pg_rollback_to(struct store *s);
 
+/* Whether the connection is lost; then the savepoints went with it. */
+static bool sp_lost(struct pg_store *p)
+{
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return false;
+	p->sp_depth = 0;
+	p->sp_began = false;
+	return true;
+}
+
 static int pg_release(struct store *s)
 {
 	struct pg_store *p = PG(s);
 	int rc;
 
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		p->sp_depth = 0;
-		p->sp_began = false;
+	if (sp_lost(p))
 		return SCH_EDB;
-	}
 	if (in_error(s)) {
 		pg_rollback_to(s);
 		return SCH_EDB;
@@ -744,11 +751,8 @@ static int pg_rollback_to(struct store *s)
 	struct pg_store *p = PG(s);
 	int rc;
 
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		p->sp_depth = 0;
-		p->sp_began = false;
+	if (sp_lost(p))
 		return SCH_EDB;
-	}
 	if (p->sp_depth == 1 && p->sp_began)
 		return pg_rollback(s);
 	rc = store_run(s, SQL_ROLLBACK_TO, "");
