@@ -280,6 +280,18 @@ struct out_chain {
 };
 static _Thread_local struct out_chain *stage;
 
+/* Appends the outputs head..tail to the loop's queue. */
+static void out_append(struct rpc_out *head, struct rpc_out *tail)
+{
+	pthread_mutex_lock(&ex.out_lock);
+	if (ex.out_tail)
+		ex.out_tail->next = head;
+	else
+		ex.out_head = head;
+	ex.out_tail = tail;
+	pthread_mutex_unlock(&ex.out_lock);
+}
+
 static void emit(struct rpc_out *o)
 {
 	o->next = NULL;
@@ -291,26 +303,14 @@ static void emit(struct rpc_out *o)
 		stage->tail = o;
 		return;
 	}
-	pthread_mutex_lock(&ex.out_lock);
-	if (ex.out_tail)
-		ex.out_tail->next = o;
-	else
-		ex.out_head = o;
-	ex.out_tail = o;
-	pthread_mutex_unlock(&ex.out_lock);
+	out_append(o, o);
 }
 
 static void emit_chain(struct out_chain *c)
 {
 	if (!c->head)
 		return;
-	pthread_mutex_lock(&ex.out_lock);
-	if (ex.out_tail)
-		ex.out_tail->next = c->head;
-	else
-		ex.out_head = c->head;
-	ex.out_tail = c->tail;
-	pthread_mutex_unlock(&ex.out_lock);
+	out_append(c->head, c->tail);
 	c->head = c->tail = NULL;
 }
 
@@ -333,13 +333,7 @@ static void wake(void)
 
 void rpc_emit_output(struct rpc_out *o)
 {
-	pthread_mutex_lock(&ex.out_lock);
-	if (ex.out_tail)
-		ex.out_tail->next = o;
-	else
-		ex.out_head = o;
-	ex.out_tail = o;
-	pthread_mutex_unlock(&ex.out_lock);
+	out_append(o, o);
 	wake();
 }
 
