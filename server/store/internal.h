@@ -62,8 +62,9 @@ struct store_ops {
 	int (*savepoint)(struct store *s);
 	int (*release)(struct store *s);
 	int (*rollback_to)(struct store *s);
-	/* 1 when a table of that name exists, 0 when not, or SCH_E* */
-	int (*has_table)(struct store *s, const char *name);
+	/* counts the tables named ?1: store_has_table gives 1 when a table of
+	 * that name exists, 0 when not, or SCH_E* */
+	const char *has_table_sql;
 	int (*backup)(struct store *s, const char *path, char *err,
 		      size_t errlen);
 	int (*notify)(struct store *s, const char *channel,

@@ -765,16 +765,9 @@ static int pg_rollback_to(struct store *s)
 
 /* ---- the rest ---- */
 
-static int pg_has_table(struct store *s, const char *name)
-{
-	static const char SQL_HAS_TABLE[] =
-		"SELECT count(*) FROM pg_catalog.pg_tables"
-		" WHERE schemaname = current_schema() AND tablename = ?";
-	int64_t n = 0;
-	int rc = store_int_query(s, &n, SQL_HAS_TABLE, "t", name);
-
-	return rc < 0 ? rc : n > 0;
-}
+static const char SQL_HAS_TABLE[] =
+	"SELECT count(*) FROM pg_catalog.pg_tables"
+	" WHERE schemaname = current_schema() AND tablename = ?";
 
 /* pg_dump's custom format (restore with pg_restore). */
 static int pg_backup(struct store *s, const char *path, char *err,
@@ -937,7 +930,7 @@ const struct store_ops store_pg_ops = {
 	.savepoint = pg_savepoint,
 	.release = pg_release,
 	.rollback_to = pg_rollback_to,
-	.has_table = pg_has_table,
+	.has_table_sql = SQL_HAS_TABLE,
 	.backup = pg_backup,
 	.notify = pg_notify,
 	.listen = pg_listen,

@@ -608,16 +608,9 @@ out:
 	return rc;
 }
 
-static int sq_has_table(struct store *s, const char *name)
-{
-	static const char SQL_HAS_TABLE[] =
-		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-		" AND name = ?";
-	int64_t n = 0;
-	int rc = store_int_query(s, &n, SQL_HAS_TABLE, "t", name);
-
-	return rc < 0 ? rc : n > 0;
-}
+static const char SQL_HAS_TABLE[] =
+	"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	" AND name = ?";
 
 /* One node: nobody else to tell, nothing to listen to. */
 static int sq_notify(struct store *s, const char *channel, const char *payload)
@@ -679,7 +672,7 @@ const struct store_ops store_sqlite_ops = {
 	.savepoint = sq_savepoint,
 	.release = sq_release,
 	.rollback_to = sq_rollback_to,
-	.has_table = sq_has_table,
+	.has_table_sql = SQL_HAS_TABLE,
 	.backup = sq_backup,
 	.notify = sq_notify,
 	.listen = sq_listen,

@@ -371,7 +371,10 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen)
 
 int store_has_table(struct store *s, const char *name)
 {
-	return s->ops->has_table(s, name);
+	int64_t n = 0;
+	int rc = store_int_query(s, &n, s->ops->has_table_sql, "t", name);
+
+	return rc < 0 ? rc : n > 0;
 }
 
 int store_wal_manual(struct store *s, bool manual)
