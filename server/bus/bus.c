@@ -93,6 +93,19 @@ static void node_init(void)
 		node_id = 1;
 }
 
+void bus_item_from_row(struct vis_item *item, struct store_stmt *st, int col,
+		       int64_t circle)
+{
+	item->circle = circle;
+	item->author = store_int(st, col);
+	item->chapter = store_int(st, col + 1);
+	item->chapter_order = (int)store_int(st, col + 2);
+	item->only_account = store_int(st, col + 3);
+	item->private_ = store_int(st, col + 4) != 0;
+	item->hidden = store_int(st, col + 5) != 0;
+	item->thread = store_int(st, col + 6) != 0;
+}
+
 uint64_t bus_node_id(void)
 {
 	pthread_once(&node_once, node_init);
@@ -208,14 +221,7 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 		const char *text;
 		json_t *data;
 
-		item.circle = circle;
-		item.author = store_int(st, 4);
-		item.chapter = store_int(st, 5);
-		item.chapter_order = (int)store_int(st, 6);
-		item.only_account = store_int(st, 7);
-		item.private_ = store_int(st, 8) != 0;
-		item.hidden = store_int(st, 9) != 0;
-		item.thread = store_int(st, 10) != 0;
+		bus_item_from_row(&item, st, 4, circle);
 		r = vis_check(v, &item);
 		if (r == VIS_NONE)
 			continue;

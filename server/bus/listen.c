@@ -81,14 +81,7 @@ static void deliver_row(struct store_stmt *st, int64_t circle, int64_t seq)
 	struct vis_item item = {0};
 	struct refbuf *full, *red = NULL;
 
-	item.circle = circle;
-	item.author = store_int(st, 3);
-	item.chapter = store_int(st, 4);
-	item.chapter_order = (int)store_int(st, 5);
-	item.only_account = store_int(st, 6);
-	item.private_ = store_int(st, 7) != 0;
-	item.hidden = store_int(st, 8) != 0;
-	item.thread = store_int(st, 9) != 0;
+	bus_item_from_row(&item, st, 3, circle);
 	full = bus_event_bytes(store_text(st, 0), circle, seq,
 			       store_text(st, 1) ? store_text(st, 1) : "null");
 	if (!store_is_null(st, 2))

@@ -41,6 +41,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/pool.h"
+#include "util/queue.h"
 #include "util/u64map.h"
 
 #include <pthread.h>
@@ -186,11 +187,7 @@ static struct {
 static void enqueue(struct job *j)
 {
 	pthread_mutex_lock(&ex.lock);
-	if (ex.tail)
-		ex.tail->next = j;
-	else
-		ex.head = j;
-	ex.tail = j;
+	QUEUE_APPEND(ex.head, ex.tail, j, j, next);
 	ex.queued++;
 	pthread_cond_signal(&ex.cond);
 	pthread_mutex_unlock(&ex.lock);
@@ -280,37 +277,29 @@ struct out_chain {
 };
 static _Thread_local struct out_chain *stage;
 
+/* Appends the outputs head..tail to the loop's queue. */
+static void out_append(struct rpc_out *head, struct rpc_out *tail)
+{
+	pthread_mutex_lock(&ex.out_lock);
+	QUEUE_APPEND(ex.out_head, ex.out_tail, head, tail, next);
+	pthread_mutex_unlock(&ex.out_lock);
+}
+
 static void emit(struct rpc_out *o)
 {
 	o->next = NULL;
 	if (stage) {
-		if (stage->tail)
-			stage->tail->next = o;
-		else
-			stage->head = o;
-		stage->tail = o;
+		QUEUE_APPEND(stage->head, stage->tail, o, o, next);
 		return;
 	}
-	pthread_mutex_lock(&ex.out_lock);
-	if (ex.out_tail)
-		ex.out_tail->next = o;
-	else
-		ex.out_head = o;
-	ex.out_tail = o;
-	pthread_mutex_unlock(&ex.out_lock);
+	out_append(o, o);
 }
 
 static void emit_chain(struct out_chain *c)
 {
 	if (!c->head)
 		return;
-	pthread_mutex_lock(&ex.out_lock);
-	if (ex.out_tail)
-		ex.out_tail->next = c->head;
-	else
-		ex.out_head = c->head;
-	ex.out_tail = c->tail;
-	pthread_mutex_unlock(&ex.out_lock);
+	out_append(c->head, c->tail);
 	c->head = c->tail = NULL;
 }
 
@@ -333,13 +322,7 @@ static void wake(void)
 
 void rpc_emit_output(struct rpc_out *o)
 {
-	pthread_mutex_lock(&ex.out_lock);
-	if (ex.out_tail)
-		ex.out_tail->next = o;
-	else
-		ex.out_head = o;
-	ex.out_tail = o;
-	pthread_mutex_unlock(&ex.out_lock);
+	out_append(o, o);
 	wake();
 }
 
@@ -393,11 +376,7 @@ static void make_ready(struct conn_state *cs)
 {
 	cs->active = true;
 	cs->ready_next = NULL;
-	if (fx.ready_tail)
-		fx.ready_tail->ready_next = cs;
-	else
-		fx.ready_head = cs;
-	fx.ready_tail = cs;
+	QUEUE_APPEND(fx.ready_head, fx.ready_tail, cs, cs, ready_next);
 	pthread_cond_signal(&fx.cond);
 }
 
@@ -419,11 +398,7 @@ unsigned rpc_submit_message(uint64_t conn, const char *text, size_t len)
 		cs->user_agent = xstrdup("");
 		u64map_put(&fx.conns, conn, cs);
 	}
-	if (cs->mq_tail)
-		cs->mq_tail->next = m;
-	else
-		cs->mq_head = m;
-	cs->mq_tail = m;
+	QUEUE_APPEND(cs->mq_head, cs->mq_tail, m, m, next);
 	n = ++cs->waiting;
 	if (n >= RPC_PAUSE_AT)
 		cs->paused = true;
@@ -721,11 +696,7 @@ static struct pending *pending_new(uint64_t conn)
 	struct pending *p = xcalloc(1, sizeof(*p));
 
 	p->conn = conn;
-	if (ex.cur_tail)
-		ex.cur_tail->next = p;
-	else
-		ex.cur_head = p;
-	ex.cur_tail = p;
+	QUEUE_APPEND(ex.cur_head, ex.cur_tail, p, p, next);
 	return p;
 }
 
@@ -753,11 +724,8 @@ static void collect(struct pending *p, struct rpc_ctx *ctx)
 		rpc_ctx_push(ctx, o);
 	}
 	if (ctx->outs) {
-		if (p->outs_tail)
-			p->outs_tail->next = ctx->outs;
-		else
-			p->outs = ctx->outs;
-		p->outs_tail = ctx->outs_tail;
+		QUEUE_APPEND(p->outs, p->outs_tail, ctx->outs, ctx->outs_tail,
+			     next);
 	}
 	ctx->outs = ctx->outs_tail = NULL;
 	rpc_ctx_clear_error(ctx);
@@ -1152,11 +1120,7 @@ static void run_session_check(time_t now)
 		o->session = ca.sessions[i];
 		o->ws_code = 4001;
 		snprintf(o->reason, sizeof(o->reason), "session ended");
-		if (p->outs_tail)
-			p->outs_tail->next = o;
-		else
-			p->outs = o;
-		p->outs_tail = o;
+		QUEUE_APPEND(p->outs, p->outs_tail, o, o, next);
 	}
 	free(ca.conns);
 	free(ca.sessions);
@@ -1483,18 +1447,10 @@ static struct job *take_jobs(void)
 			}
 		}
 		if (!take) {
-			if (kt)
-				kt->next = j;
-			else
-				kh = j;
-			kt = j;
+			QUEUE_APPEND(kh, kt, j, j, next);
 			continue;
 		}
-		if (tail)
-			tail->next = j;
-		else
-			head = j;
-		tail = j;
+		QUEUE_APPEND(head, tail, j, j, next);
 		n += calls;
 		ex.queued--;
 	}

@@ -23,6 +23,7 @@
  */
 #include "net/internal.h"
 #include "util/log.h"
+#include "util/queue.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -297,11 +298,7 @@ static void idle_touch(struct ws_conn *c)
 		return;
 	idle_unlink(c);
 	c->idle_prev = net.idle_tail;
-	if (net.idle_tail)
-		net.idle_tail->idle_next = c;
-	else
-		net.idle_head = c;
-	net.idle_tail = c;
+	QUEUE_APPEND(net.idle_head, net.idle_tail, c, c, idle_next);
 }
 
 /* ---- --auth-timeout: connections not signed in, oldest first ---- */
@@ -326,11 +323,7 @@ static void auth_append(struct ws_conn *c)
 	c->in_auth = true;
 	c->auth_prev = net.auth_tail;
 	c->auth_next = NULL;
-	if (net.auth_tail)
-		net.auth_tail->auth_next = c;
-	else
-		net.auth_head = c;
-	net.auth_tail = c;
+	QUEUE_APPEND(net.auth_head, net.auth_tail, c, c, auth_next);
 }
 
 /* Closes connections that did not sign in within --auth-timeout (R2-F4);

@@ -113,6 +113,22 @@ static void add_ident(struct buf *b, const char *name)
 	buf_addch(b, '"');
 }
 
+/* The target's tables into tables (the caller frees them). */
+static int target_tables(struct store *dst, struct names *tables, char *err,
+			 size_t errlen)
+{
+	struct store_stmt *st = store_query(dst, SQL_PG_TABLES, "");
+	int rc;
+
+	while ((rc = store_row(st)) > 0)
+		*VEC_PUSH(tables->v, tables->n, tables->cap) =
+			store_text_dup(st, 0);
+	if (rc < 0)
+		return fail(err, errlen, rc, dst, "cannot list the tables of",
+			    "the target");
+	return 0;
+}
+
 /* The target's tables, parents before the tables that refer to them. */
 static int target_order(struct store *dst, struct names *out, char *err,
 			size_t errlen)
@@ -124,15 +140,9 @@ static int target_order(struct store *dst, struct names *out, char *err,
 	struct store_stmt *st;
 	int rc;
 
-	st = store_query(dst, SQL_PG_TABLES, "");
-	while ((rc = store_row(st)) > 0)
-		*VEC_PUSH(tables.v, tables.n, tables.cap) =
-			store_text_dup(st, 0);
-	if (rc < 0) {
-		rc = fail(err, errlen, rc, dst, "cannot list the tables of",
-			  "the target");
+	rc = target_tables(dst, &tables, err, errlen);
+	if (rc)
 		goto out;
-	}
 	st = store_query(dst, SQL_PG_FKEYS, "");
 	while ((rc = store_row(st)) > 0) {
 		*VEC_PUSH(from, nfk, capf) = store_text_dup(st, 0);
@@ -251,18 +261,11 @@ static bool is_shadow(const struct src_table *v, size_t n, const char *name)
 
 int store_copy_check_empty(struct store *dst, char *err, size_t errlen)
 {
-	struct store_stmt *st = store_query(dst, SQL_PG_TABLES, "");
 	struct names tables = {0};
-	int rc;
+	int rc = target_tables(dst, &tables, err, errlen);
 
-	while ((rc = store_row(st)) > 0)
-		*VEC_PUSH(tables.v, tables.n, tables.cap) =
-			store_text_dup(st, 0);
-	if (rc < 0) {
-		rc = fail(err, errlen, rc, dst, "cannot list the tables of",
-			  "the target");
+	if (rc)
 		goto out;
-	}
 	for (size_t i = 0; i < tables.n; i++) {
 		struct buf b = BUF_INIT;
 		const char *sql;

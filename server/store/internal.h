@@ -62,8 +62,9 @@ struct store_ops {
 	int (*savepoint)(struct store *s);
 	int (*release)(struct store *s);
 	int (*rollback_to)(struct store *s);
-	/* 1 when a table of that name exists, 0 when not, or SCH_E* */
-	int (*has_table)(struct store *s, const char *name);
+	/* counts the tables named ?1: store_has_table gives 1 when a table of
+	 * that name exists, 0 when not, or SCH_E* */
+	const char *has_table_sql;
 	int (*backup)(struct store *s, const char *path, char *err,
 		      size_t errlen);
 	int (*notify)(struct store *s, const char *channel,
@@ -93,5 +94,12 @@ void store_cache_free(struct store *s, void (*free_stmt)(struct store_stmt *));
  * under --migrations that holds this engine's files ("" or "pg"). */
 int store_has_table(struct store *s, const char *name);
 const char *store_migrations_sub(const struct store *s);
+
+/* For the engines' open (migrate.c): with opts->migrate (and not readonly)
+ * apply the migrations; otherwise refuse a database that a newer scholia
+ * migrated (SCH_ETOONEW). name is the database's path for the message, or
+ * NULL for "the database". */
+int store_open_migrations(struct store *s, const struct store_opts *opts,
+			  const char *name, char *err, size_t errlen);
 
 #endif

@@ -286,3 +286,25 @@ int store_migration_print(struct store *s, const char *dir, FILE *out)
 	free(d);
 	return rc;
 }
+
+int store_open_migrations(struct store *s, const struct store_opts *opts,
+			  const char *name, char *err, size_t errlen)
+{
+	struct migration_status ms;
+	int rc;
+
+	if (!opts->migrations_dir)
+		return 0;
+	if (opts->migrate && !opts->readonly)
+		return store_migrate(s, opts->migrations_dir, err, errlen);
+	rc = store_migration_status(s, opts->migrations_dir, &ms);
+	if (rc == 0 && ms.applied > ms.available) {
+		snprintf(err, errlen,
+			 "%s%s was migrated to version %d by a "
+			 "newer scholia (this one knows up to %d)",
+			 name ? "database " : "the database", name ? name : "",
+			 ms.applied, ms.available);
+		return SCH_ETOONEW;
+	}
+	return 0;
+}

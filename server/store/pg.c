@@ -229,24 +229,9 @@ static int pg_open(const struct store_opts *opts, struct store **out, char *err,
 			 p->err);
 		goto fail;
 	}
-	if (opts->migrate && !opts->readonly && opts->migrations_dir) {
-		rc = store_migrate(s, opts->migrations_dir, err, errlen);
-		if (rc)
-			goto fail;
-	} else if (opts->migrations_dir) {
-		struct migration_status ms;
-
-		rc = store_migration_status(s, opts->migrations_dir, &ms);
-		if (rc == 0 && ms.applied > ms.available) {
-			snprintf(err, errlen,
-				 "the database was migrated to version %d by a "
-				 "newer scholia (this one knows up to %d)",
-				 ms.applied, ms.available);
-			rc = SCH_ETOONEW;
-			goto fail;
-		}
-		rc = 0;
-	}
+	rc = store_open_migrations(s, opts, NULL, err, errlen);
+	if (rc)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -732,16 +717,23 @@ static int pg_savepoint(struct store *s)
 
 static int pg_rollback_to(struct store *s);
 
+/* Whether the connection is lost; then the savepoints went with it. */
+static bool sp_lost(struct pg_store *p)
+{
+	if (PQstatus(p->conn) == CONNECTION_OK)
+		return false;
+	p->sp_depth = 0;
+	p->sp_began = false;
+	return true;
+}
+
 static int pg_release(struct store *s)
 {
 	struct pg_store *p = PG(s);
 	int rc;
 
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		p->sp_depth = 0;
-		p->sp_began = false;
+	if (sp_lost(p))
 		return SCH_EDB;
-	}
 	if (in_error(s)) {
 		pg_rollback_to(s);
 		return SCH_EDB;
@@ -759,11 +751,8 @@ static int pg_rollback_to(struct store *s)
 	struct pg_store *p = PG(s);
 	int rc;
 
-	if (PQstatus(p->conn) != CONNECTION_OK) {
-		p->sp_depth = 0;
-		p->sp_began = false;
+	if (sp_lost(p))
 		return SCH_EDB;
-	}
 	if (p->sp_depth == 1 && p->sp_began)
 		return pg_rollback(s);
 	rc = store_run(s, SQL_ROLLBACK_TO, "");
@@ -776,16 +765,9 @@ static int pg_rollback_to(struct store *s)
 
 /* ---- the rest ---- */
 
-static int pg_has_table(struct store *s, const char *name)
-{
-	static const char SQL_HAS_TABLE[] =
-		"SELECT count(*) FROM pg_catalog.pg_tables"
-		" WHERE schemaname = current_schema() AND tablename = ?";
-	int64_t n = 0;
-	int rc = store_int_query(s, &n, SQL_HAS_TABLE, "t", name);
-
-	return rc < 0 ? rc : n > 0;
-}
+static const char SQL_HAS_TABLE[] =
+	"SELECT count(*) FROM pg_catalog.pg_tables"
+	" WHERE schemaname = current_schema() AND tablename = ?";
 
 /* pg_dump's custom format (restore with pg_restore). */
 static int pg_backup(struct store *s, const char *path, char *err,
@@ -948,7 +930,7 @@ const struct store_ops store_pg_ops = {
 	.savepoint = pg_savepoint,
 	.release = pg_release,
 	.rollback_to = pg_rollback_to,
-	.has_table = pg_has_table,
+	.has_table_sql = SQL_HAS_TABLE,
 	.backup = pg_backup,
 	.notify = pg_notify,
 	.listen = pg_listen,

@@ -434,24 +434,9 @@ static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 			 sqlite3_errmsg(DB(s)));
 		goto fail;
 	}
-	if (opts->migrate && !opts->readonly && opts->migrations_dir) {
-		rc = store_migrate(s, opts->migrations_dir, err, errlen);
-		if (rc)
-			goto fail;
-	} else if (opts->migrations_dir) {
-		struct migration_status ms;
-
-		rc = store_migration_status(s, opts->migrations_dir, &ms);
-		if (rc == 0 && ms.applied > ms.available) {
-			snprintf(err, errlen,
-				 "database %s was migrated to version %d by a "
-				 "newer scholia (this one knows up to %d)",
-				 opts->path, ms.applied, ms.available);
-			rc = SCH_ETOONEW;
-			goto fail;
-		}
-		rc = 0;
-	}
+	rc = store_open_migrations(s, opts, opts->path, err, errlen);
+	if (rc)
+		goto fail;
 	*out = s;
 	return 0;
 fail:
@@ -623,16 +608,9 @@ out:
 	return rc;
 }
 
-static int sq_has_table(struct store *s, const char *name)
-{
-	static const char SQL_HAS_TABLE[] =
-		"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
-		" AND name = ?";
-	int64_t n = 0;
-	int rc = store_int_query(s, &n, SQL_HAS_TABLE, "t", name);
-
-	return rc < 0 ? rc : n > 0;
-}
+static const char SQL_HAS_TABLE[] =
+	"SELECT count(*) FROM sqlite_master WHERE type = 'table'"
+	" AND name = ?";
 
 /* One node: nobody else to tell, nothing to listen to. */
 static int sq_notify(struct store *s, const char *channel, const char *payload)
@@ -694,7 +672,7 @@ const struct store_ops store_sqlite_ops = {
 	.savepoint = sq_savepoint,
 	.release = sq_release,
 	.rollback_to = sq_rollback_to,
-	.has_table = sq_has_table,
+	.has_table_sql = SQL_HAS_TABLE,
 	.backup = sq_backup,
 	.notify = sq_notify,
 	.listen = sq_listen,

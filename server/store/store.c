@@ -325,42 +325,22 @@ int64_t store_last_id(struct store *s)
 	return s->ops->last_id(s);
 }
 
-int store_changes(struct store *s)
-{
-	return s->ops->changes(s);
-}
-
 /* ---- transactions ---- */
 
-int store_begin(struct store *s)
-{
-	return s->ops->begin(s);
-}
+/* store_changes, store_begin, ...: each hands on to its engine's op. */
+#define STORE_OP(name)                                                         \
+	int store_##name(struct store *s)                                      \
+	{                                                                      \
+		return s->ops->name(s);                                        \
+	}
 
-int store_commit(struct store *s)
-{
-	return s->ops->commit(s);
-}
-
-int store_rollback(struct store *s)
-{
-	return s->ops->rollback(s);
-}
-
-int store_savepoint(struct store *s)
-{
-	return s->ops->savepoint(s);
-}
-
-int store_release(struct store *s)
-{
-	return s->ops->release(s);
-}
-
-int store_rollback_to(struct store *s)
-{
-	return s->ops->rollback_to(s);
-}
+STORE_OP(changes)
+STORE_OP(begin)
+STORE_OP(commit)
+STORE_OP(rollback)
+STORE_OP(savepoint)
+STORE_OP(release)
+STORE_OP(rollback_to)
 
 int store_ping(struct store *s)
 {
@@ -376,7 +356,10 @@ int store_backup(struct store *s, const char *path, char *err, size_t errlen)
 
 int store_has_table(struct store *s, const char *name)
 {
-	return s->ops->has_table(s, name);
+	int64_t n = 0;
+	int rc = store_int_query(s, &n, s->ops->has_table_sql, "t", name);
+
+	return rc < 0 ? rc : n > 0;
 }
 
 int store_wal_manual(struct store *s, bool manual)

@@ -371,6 +371,20 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 	return o;
 }
 
+/* The visibility of p and its event data, in full and as
+ * th_post_json(VIS_REDACTED) gives it: no body, hidden. */
+static void post_event(struct store *db, const struct th_post *p,
+		       struct vis_item *item, json_t **full, json_t **redacted)
+{
+	th_post_vis(db, p, item);
+	*full = th_post_json(db, p, 0, VIS_FULL);
+	/* shallow: only its own three keys change */
+	*redacted = json_copy(*full);
+	json_object_set_new(*redacted, "body", json_null());
+	json_object_set_new(*redacted, "body_html", json_null());
+	json_object_set_new(*redacted, "hidden", json_true());
+}
+
 int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 			  const struct th_post *p, int64_t me, json_t **reply)
 {
@@ -379,14 +393,7 @@ int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,
 	json_t *full, *redacted;
 	int64_t seq;
 
-	th_post_vis(db, p, &item);
-	full = th_post_json(db, p, 0, VIS_FULL);
-	/* what th_post_json(VIS_REDACTED) gives: no body, hidden */
-	redacted =
-		json_copy(full); /* shallow: only its own three keys change */
-	json_object_set_new(redacted, "body", json_null());
-	json_object_set_new(redacted, "body_html", json_null());
-	json_object_set_new(redacted, "hidden", json_true());
+	post_event(db, p, &item, &full, &redacted);
 	if (reply) {
 		*reply = json_deep_copy(full);
 		if (me)
@@ -415,13 +422,7 @@ int th_publish_post_raw(struct rpc_ctx *ctx, const char *type,
 	size_t len;
 	int64_t seq;
 
-	th_post_vis(db, p, &item);
-	full = th_post_json(db, p, 0, VIS_FULL);
-	redacted =
-		json_copy(full); /* shallow: only its own three keys change */
-	json_object_set_new(redacted, "body", json_null());
-	json_object_set_new(redacted, "body_html", json_null());
-	json_object_set_new(redacted, "hidden", json_true());
+	post_event(db, p, &item, &full, &redacted);
 	seq = rpc_publish(ctx, p->circle, type, &item, th_kind_name(p->kind),
 			  p->id, full, redacted);
 	if (seq < 0)
