@@ -453,14 +453,12 @@ int moderation_check_post(struct rpc_ctx *ctx, const struct vis_viewer *v,
 {
 	struct store *db = rpc_store(ctx);
 	int64_t account = v->account ? v->account : rpc_account(ctx);
-	int64_t until = 0, wait = 0;
+	int64_t wait = 0;
 	int rc;
 
-	rc = mod_muted(ctx, circle, account, &until);
-	if (rc < 0)
-		return rpc_fail_store(ctx, rc);
-	if (rc == 1)
-		return mod_fail_muted(ctx, until);
+	rc = moderation_check_muted(ctx, v, circle);
+	if (rc)
+		return rc;
 	{
 		bool handled;
 
