@@ -18,6 +18,9 @@ import re
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from check_module_cycles import find_cycle  # noqa: E402  (one cycle finder)
+
 IMPORT = re.compile(
     r"^\s*import\s+(?:(?P<default>[\w$]+)\s*,?\s*)?"
     r"(?:\{(?P<names>[^}]*)\}\s*)?(?:\*\s+as\s+[\w$]+\s*)?"
@@ -76,34 +79,6 @@ def check(web):
                     problems.append(
                         f"js/{f}: imports {w} from {rel}, which does not export it")
     return problems, graph
-
-
-def find_cycle(graph):
-    """A list of modules forming a cycle (first == last), or None."""
-    WHITE, GREY, BLACK = 0, 1, 2
-    colour = {m: WHITE for m in graph}
-    stack = []
-
-    def visit(m):
-        colour[m] = GREY
-        stack.append(m)
-        for d in sorted(graph.get(m, ())):
-            if colour.get(d, BLACK) == GREY:
-                return stack[stack.index(d):] + [d]
-            if colour.get(d) == WHITE:
-                c = visit(d)
-                if c:
-                    return c
-        stack.pop()
-        colour[m] = BLACK
-        return None
-
-    for m in sorted(graph):
-        if colour[m] == WHITE:
-            c = visit(m)
-            if c:
-                return c
-    return None
 
 
 def run(web, verbose=False):
