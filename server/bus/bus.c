@@ -46,7 +46,7 @@ static const char SQL_MIN_SEQ[] =
 static const char SQL_REPLAY[] =
 	"SELECT seq, type, data, redacted, author, chapter, chapter_order,"
 	" only_account, private, hidden, thread FROM events"
-	" WHERE circle = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3";
+	" WHERE circle = ?1 AND seq > ?2 AND seq <= ?4 ORDER BY seq LIMIT ?3";
 static const char SQL_MARK_HIDDEN[] =
 	"UPDATE events SET hidden = ?3 WHERE item_kind = ?1 AND item_id = ?2";
 static const char SQL_REDACT[] =
@@ -213,8 +213,12 @@ int bus_replay(struct store *db, int64_t circle, int64_t since_seq,
 		return 0;
 	}
 	list = json_array();
-	st = store_query(db, SQL_REPLAY, "iii", circle, since_seq,
-			 (int64_t)BUS_REPLAY_MAX);
+	/* up to *seq only: on a shared database another node may commit
+	 * between the two statements (each its own snapshot under READ
+	 * COMMITTED), and the events after *seq come live to this
+	 * subscriber; replayed as well they would arrive twice */
+	st = store_query(db, SQL_REPLAY, "iiii", circle, since_seq,
+			 (int64_t)BUS_REPLAY_MAX, *seq);
 	while ((rc = store_row(st)) > 0) {
 		struct vis_item item = {0};
 		enum vis_result r;
