@@ -10,40 +10,15 @@ import os
 import re
 import time
 
-import pytest
-
 import harness
-from conftest import build_world
+from conftest import build_world, node_fixtures, pg_only
 from harness import Server, SOURCE
 from wsclient import RpcError
 
-pytestmark = pytest.mark.skipif(
-    not harness.on_postgresql(),
-    reason="PostgreSQL pass only (SCHOLIA_TEST_DB=pg)")
+pytestmark = pg_only
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("node_a"))
-    srv.start()
-    yield srv
-    srv.stop()
-    srv.assert_clean_exit()
-
-
-@pytest.fixture(scope="module")
-def node_b(server, tmp_path_factory):
-    """A second node on the same database."""
-    srv = Server(tmp_path_factory.mktemp("node_b"), db=server.db)
-    srv.start()
-    yield srv
-    srv.stop()
-    srv.assert_clean_exit()
-
-
-@pytest.fixture(scope="module")
-def world(server):
-    return build_world(server, members=("bob",))
+# node A (`server`) and node B on one database; bob is a member on node A
+nodes, server, node_b, world = node_fixtures(members=("bob",))
 
 
 def dbname(url):
@@ -94,10 +69,7 @@ def test_events_cross_nodes_live_once_each_in_seq_order(server, node_b,
                                                       world):
     """A subscriber on node B gets what is posted on node A, and the other
     way round, live, exactly once each, with the circle's seq."""
-    code = world.owner.call("circle.invite", {"circle": world.circle,
-                                              "role": "member"})["code"]
-    carol = node_b.new_account("carol")          # signed in on node B
-    carol.call("circle.join", {"code": code})
+    carol = world.join("carol", node=node_b)  # signed in on node B
     for c in (world.bob, carol):
         c.call("circle.subscribe", {"circle": world.circle})
         c.drain_events(0.1)
@@ -135,10 +107,7 @@ def test_removal_and_revocation_reach_the_other_node(server, node_b,
     """A member removed on node A stops receiving on node B at once, and a
     session revoked on node A is closed with 4001 on node B (not only at
     B's next periodic session check, 30 s later)."""
-    code = world.owner.call("circle.invite", {"circle": world.circle,
-                                              "role": "member"})["code"]
-    erin = node_b.new_account("erin")
-    erin.call("circle.join", {"code": code})
+    erin = world.join("erin", node=node_b)
     erin.call("circle.subscribe", {"circle": world.circle})
     erin.drain_events(0.1)
     world.owner.call("mod.remove", {"circle": world.circle,
