@@ -1,10 +1,14 @@
-"""Two nodes on one PostgreSQL database (issue 22, item 2): seq order and
-exactly-once delivery across nodes under concurrent writers on both, and
-a listener that lost its connection catching up (net/fanout.c's delivery
-gate, bus/listen.c's catch-up).
+"""Three nodes on one PostgreSQL database (issue 22, items 2 and 5): seq
+order and exactly-once delivery across nodes under concurrent writers on
+two and on all three nodes, a client moving from node 1 to node 3 with
+since_seq, a listener that lost its connection catching up (net/fanout.c's
+delivery gate, bus/listen.c's catch-up), and kill -9 of a node losing no
+acknowledged write (its subscribers on the other nodes get every stored
+event once, and its own catch up with since_seq once it is back).
 
 Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
-CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
+CMakeLists.txt); its nodes and their database come from
+conftest.node_fixtures() (a throwaway cluster: harness.pg_cluster()).
 """
 import json
 import signal

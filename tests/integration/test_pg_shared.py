@@ -3,7 +3,8 @@
 post limit counted over every node's posts.
 
 Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
-CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
+CMakeLists.txt); its nodes and their database come from
+conftest.node_fixtures() (a throwaway cluster: harness.pg_cluster()).
 """
 from conftest import node_fixtures, pg_only
 
