@@ -386,6 +386,18 @@ def test_kill_9_of_a_node_loses_no_acknowledged_write(nodes, world):
         % (circle, min(starts_a + starts_bc)))}
     assert acked <= stored and len(stored) - len(acked) <= \
         IN_FLIGHT * len(writers)
+    # and nothing half exists: every post of the circle has its event and
+    # every such event its post
+    rows = {("annotation", int(i)) for [i] in psql(
+        node_b, "SELECT id FROM annotations WHERE circle = %d" % circle)}
+    rows |= {("reply", int(i)) for [i] in psql(
+        node_b, "SELECT r.id FROM replies r JOIN annotations a ON a.id ="
+        " r.annotation WHERE a.circle = %d" % circle)}
+    assert rows == {(t.split(".")[0], int(i)) for t, i in psql(
+        node_b, "SELECT type, item_id FROM events WHERE circle = %d AND "
+        "type IN ('annotation.created', 'reply.created')" % circle)}
+    print("kill -9: %d writes acknowledged, %d stored" % (len(acked),
+                                                         len(stored)))
     # each subscriber on B and C got all of them, once, in order
     for c, start in zip(subs_bc, starts_bc):
         assert_stream(c.handle, events_until(c, circle, last), start, last,
