@@ -43,6 +43,7 @@
 #include "util/pool.h"
 #include "util/queue.h"
 #include "util/u64map.h"
+#include "util/thread_name.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -177,6 +178,7 @@ static struct {
 	pthread_t threads[RPC_READERS_MAX];
 	struct store *dbs[RPC_READERS_MAX]; /* NULL: no read pool */
 	atomic_ullong pool_calls, exec_calls;
+	atomic_ullong batches, busy_ns, commit_ns;
 } fx = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -207,6 +209,21 @@ void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls)
 {
 	*pool_calls = atomic_load(&fx.pool_calls);
 	*exec_calls = atomic_load(&fx.exec_calls);
+}
+
+void rpc_exec_times(struct rpc_exec_times *t)
+{
+	t->batches = atomic_load(&fx.batches);
+	t->busy_ns = atomic_load(&fx.busy_ns);
+	t->commit_ns = atomic_load(&fx.commit_ns);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* fx.lock held */
@@ -1280,6 +1297,7 @@ static void run_batch(struct job *jobs, time_t now)
 	bool committed = false, in_tx = false;
 	struct job *j, *next;
 	struct pending *p, *pnext;
+	uint64_t t0 = mono_ns(), tc = 0;
 	int rc = 0;
 
 	/* BEGIN IMMEDIATE waits up to the busy timeout (5 s) for another
@@ -1356,7 +1374,9 @@ static void run_batch(struct job *jobs, time_t now)
 		store_rollback(db);
 		atomic_fetch_add(&rollbacks, 1);
 	} else if (in_tx) {
+		tc = mono_ns();
 		rc = store_commit(db);
+		tc = mono_ns() - tc;
 		if (rc) {
 			log_error("exec", "commit failed: %s (%s)",
 				  store_errmsg(db), store_last_error_kind(db));
@@ -1407,6 +1427,9 @@ static void run_batch(struct job *jobs, time_t now)
 		exec_release_done();
 	}
 	wake();
+	atomic_fetch_add(&fx.batches, 1);
+	atomic_fetch_add(&fx.commit_ns, tc);
+	atomic_fetch_add(&fx.busy_ns, mono_ns() - t0);
 }
 
 /* Per-connection count of this batch, with a flag once the connection
@@ -1463,6 +1486,7 @@ static struct job *take_jobs(void)
 static void *exec_main(void *arg)
 {
 	(void)arg;
+	thread_name("sch-exec");
 	for (;;) {
 		struct job *jobs, *j;
 		struct timespec ts;
@@ -1568,6 +1592,8 @@ static void *front_main(void *arg)
 {
 	struct store *db = arg; /* NULL: no read pool */
 
+	thread_name("sch-front");
+
 	pthread_mutex_lock(&fx.lock);
 	for (;;) {
 		struct conn_state *cs;
@@ -1632,6 +1658,7 @@ static void *front_main(void *arg)
 static void *ck_main(void *arg)
 {
 	(void)arg;
+	thread_name("sch-ckpt");
 	pthread_mutex_lock(&ck.lock);
 	for (;;) {
 		struct timespec until;
