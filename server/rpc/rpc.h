@@ -197,9 +197,10 @@ int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
  * seq, its type, the data, and the visibility facts. After COMMIT it is sent
- * to every subscriber that vis_check() lets see it: the full data, or the
- * redacted data (which the caller supplies when the item can be hidden; NULL
- * means "same as full"). item_kind/item_id name the thing the event is about
+ * to every subscriber that vis_check() lets see it: the full data, or its
+ * redacted form, for which the caller supplies, when the item can be
+ * hidden, an overlay: the keys whose values a redacted viewer gets instead
+ * (NULL: none; bus/bus.h). item_kind/item_id name the thing the event is about
  * ("annotation", "reply", "member", ... and its id) so that a later hide or
  * delete can redact its stored events (bus_mark). Takes the references
  * of data and redacted. Returns the seq (>0) or a negative SCH_E* code.
