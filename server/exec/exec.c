@@ -87,6 +87,9 @@ struct job {
 	uint64_t conn;
 	char *text;	 /* JOB_OPEN: token */
 	json_t *msg;	 /* JOB_MSG: the parsed message (NULL: perr) */
+	json_t *prep;	 /* JOB_MSG: what rpc_prepare functions made: the
+			  * value, or for a batch an array of them (null
+			  * entries for calls without one); NULL: nothing */
 	int perr;	 /* JOB_MSG: RPC_E_PARSE or RPC_E_INVALID_REQUEST */
 	unsigned ncalls; /* JOB_MSG: requests in the message (fair share) */
 	struct http_call *http;
@@ -818,6 +821,9 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 			json_t *r;
 
 			ctx_init_db(&ctx, j->conn, now, db);
+			ctx.prepared = json_array_get(j->prep, i);
+			if (json_is_null(ctx.prepared))
+				ctx.prepared = NULL;
 			r = dispatch_one(&ctx, json_array_get(msg, i), on_exec,
 					 now, &deferred);
 			if (r && ctx.raw_result)
@@ -849,6 +855,7 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 		}
 		return;
 	}
+	ctx.prepared = j->prep;
 	p->resp = dispatch_one(&ctx, msg, on_exec, now, &deferred);
 	if (ctx.raw_result) {
 		p->raw = ctx.raw_result;
@@ -1261,6 +1268,7 @@ static void job_free(struct job *j)
 		explicit_bzero(j->text, strlen(j->text));
 	free(j->text);
 	json_decref(j->msg);
+	json_decref(j->prep);
 	http_call_free(j->http);
 	cont_free(j->cont);
 	free(j);
@@ -1561,6 +1569,47 @@ static bool request_reads(json_t *req)
 	return !m || (m->flags & RPC_READ);
 }
 
+/* The prepare function's value for one request, or NULL. */
+static json_t *prepare_request(json_t *req)
+{
+	json_t *jm =
+		json_is_object(req) ? json_object_get(req, "method") : NULL;
+	rpc_prepare_fn fn;
+
+	if (!json_is_string(jm) ||
+	    !(fn = rpc_find_prepare(json_string_value(jm))))
+		return NULL;
+	return fn(json_object_get(req, "params"));
+}
+
+/* Runs the prepare functions of a message's calls (rpc.h), here on the
+ * front thread instead of on the executor. */
+static void prepare_message(struct job *j)
+{
+	size_t i;
+	json_t *v;
+
+	if (j->perr)
+		return;
+	if (!json_is_array(j->msg)) {
+		j->prep = prepare_request(j->msg);
+		return;
+	}
+	json_array_foreach(j->msg, i, v)
+	{
+		json_t *one = prepare_request(v);
+
+		if (!one)
+			continue;
+		if (!j->prep) {
+			j->prep = json_array();
+			for (size_t k = 0; k < json_array_size(j->msg); k++)
+				json_array_append_new(j->prep, json_null());
+		}
+		json_array_set_new(j->prep, i, one);
+	}
+}
+
 static bool message_reads(const struct job *j)
 {
 	size_t i;
@@ -1619,6 +1668,7 @@ static void *front_main(void *arg)
 			j->conn = cs->id;
 			pthread_mutex_unlock(&fx.lock);
 			parse_message(j, m);
+			prepare_message(j);
 			pthread_mutex_lock(&fx.lock);
 			budget -= j->ncalls < budget ? j->ncalls : budget;
 			if (!db || cs->in_exec || !message_reads(j)) {

@@ -81,6 +81,23 @@ struct rpc_method {
 
 /* Adds a NULL-terminated table (borrowed: must outlive the server). */
 void rpc_register(const struct rpc_method *table);
+
+/*
+ * Work a write can have done before it reaches the executor (issue 15: the
+ * executor runs SQL, not Markdown): fn runs on the front thread that parsed
+ * the message, with the call's params (possibly not valid: check them), and
+ * returns a JSON value (or NULL) that the handler finds with rpc_prepared().
+ * It must not touch the database or any state: it sees only params. The
+ * handler must still work without it (a call from HTTP or the command line
+ * is not prepared). Register at start-up, before serving.
+ */
+typedef json_t *(*rpc_prepare_fn)(json_t *params);
+void rpc_set_prepare(const char *method, rpc_prepare_fn fn);
+/* The prepare function of a method, or NULL. */
+rpc_prepare_fn rpc_find_prepare(const char *method);
+/* What the method's prepare function returned for this call (borrowed), or
+ * NULL. */
+json_t *rpc_prepared(const struct rpc_ctx *ctx);
 /* Looks a method up; NULL if unknown. */
 const struct rpc_method *rpc_find(const char *name);
 /* Calls fn for every registered method (`scholia methods` lists them for
