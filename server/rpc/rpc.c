@@ -54,6 +54,35 @@ const struct rpc_method *rpc_find(const char *name)
 	return NULL;
 }
 
+#define RPC_MAX_PREPARE 8
+static struct {
+	const char *method;
+	rpc_prepare_fn fn;
+} prepares[RPC_MAX_PREPARE];
+static int nprepares;
+
+void rpc_set_prepare(const char *method, rpc_prepare_fn fn)
+{
+	if (nprepares == RPC_MAX_PREPARE)
+		die("rpc: too many prepare functions");
+	prepares[nprepares].method = method;
+	prepares[nprepares].fn = fn;
+	nprepares++;
+}
+
+rpc_prepare_fn rpc_find_prepare(const char *method)
+{
+	for (int i = 0; i < nprepares; i++)
+		if (strcmp(prepares[i].method, method) == 0)
+			return prepares[i].fn;
+	return NULL;
+}
+
+json_t *rpc_prepared(const struct rpc_ctx *ctx)
+{
+	return ctx->prepared;
+}
+
 void rpc_each_method(void (*fn)(const struct rpc_method *m, void *arg),
 		     void *arg)
 {

@@ -81,6 +81,23 @@ struct rpc_method {
 
 /* Adds a NULL-terminated table (borrowed: must outlive the server). */
 void rpc_register(const struct rpc_method *table);
+
+/*
+ * Work a write can have done before it reaches the executor (issue 15: the
+ * executor runs SQL, not Markdown): fn runs on the front thread that parsed
+ * the message, with the call's params (possibly not valid: check them), and
+ * returns a JSON value (or NULL) that the handler finds with rpc_prepared().
+ * It must not touch the database or any state: it sees only params. The
+ * handler must still work without it (a call from HTTP or the command line
+ * is not prepared). Register at start-up, before serving.
+ */
+typedef json_t *(*rpc_prepare_fn)(json_t *params);
+void rpc_set_prepare(const char *method, rpc_prepare_fn fn);
+/* The prepare function of a method, or NULL. */
+rpc_prepare_fn rpc_find_prepare(const char *method);
+/* What the method's prepare function returned for this call (borrowed), or
+ * NULL. */
+json_t *rpc_prepared(const struct rpc_ctx *ctx);
 /* Looks a method up; NULL if unknown. */
 const struct rpc_method *rpc_find(const char *name);
 /* Calls fn for every registered method (`scholia methods` lists them for
@@ -197,9 +214,10 @@ int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
  * seq, its type, the data, and the visibility facts. After COMMIT it is sent
- * to every subscriber that vis_check() lets see it: the full data, or the
- * redacted data (which the caller supplies when the item can be hidden; NULL
- * means "same as full"). item_kind/item_id name the thing the event is about
+ * to every subscriber that vis_check() lets see it: the full data, or its
+ * redacted form, for which the caller supplies, when the item can be
+ * hidden, an overlay: the keys whose values a redacted viewer gets instead
+ * (NULL: none; bus/bus.h). item_kind/item_id name the thing the event is about
  * ("annotation", "reply", "member", ... and its id) so that a later hide or
  * delete can redact its stored events (bus_mark). Takes the references
  * of data and redacted. Returns the seq (>0) or a negative SCH_E* code.
