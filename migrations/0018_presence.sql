@@ -5,7 +5,8 @@
 -- server/circles/.
 
 -- One row per (node, connection, circle): node is the node's random id
--- (new at every start), last_seen unix seconds of the last presence.set.
+-- (new at every start), last_seen unix seconds of the last presence.set
+-- (what presence.changed shows as "at").
 -- A row not refreshed within the idle limit is ignored.
 CREATE TABLE presence (
 	node INTEGER NOT NULL,
@@ -15,6 +16,8 @@ CREATE TABLE presence (
 	chapter INTEGER NOT NULL,
 	block TEXT NOT NULL,  -- JSON encoding of the block; '': none
 	last_seen INTEGER NOT NULL,
+	stamp INTEGER NOT NULL,      -- unix ms of the write: orders one second's
+				-- entries, the last written first
 	PRIMARY KEY (node, conn, circle)
 );
 CREATE INDEX presence_circle ON presence(circle, account, last_seen);

@@ -5,7 +5,8 @@
 -- server/circles/.
 
 -- One row per (node, connection, circle): node is the node's random id
--- (new at every start), last_seen unix seconds of the last presence.set.
+-- (new at every start), last_seen unix seconds of the last presence.set
+-- (what presence.changed shows as "at").
 -- A row not refreshed within the idle limit is ignored. UNLOGGED:
 -- presence is ephemeral, so its writes skip the WAL (a crash of the
 -- database server empties the table, which the clients' next
@@ -18,6 +19,8 @@ CREATE UNLOGGED TABLE presence (
 	chapter bigint NOT NULL,
 	block text NOT NULL,  -- JSON encoding of the block; '': none
 	last_seen bigint NOT NULL,
+	stamp bigint NOT NULL,      -- unix ms of the write: orders one second's
+				-- entries, the last written first
 	PRIMARY KEY (node, conn, circle)
 );
 CREATE INDEX presence_circle ON presence(circle, account, last_seen);

@@ -69,19 +69,21 @@ static int64_t last_sweep; /* unix seconds of the last sweep of the rows */
 /* The rows of a shared database (store_shared). */
 static const char SQL_ROW_PUT[] =
 	"INSERT INTO presence (node, conn, circle, account, chapter, block, "
-	"last_seen) VALUES (?, ?, ?, ?, ?, ?, ?) "
+	"last_seen, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
 	"ON CONFLICT (node, conn, circle) DO UPDATE SET "
 	"account = excluded.account, chapter = excluded.chapter, "
-	"block = excluded.block, last_seen = excluded.last_seen";
+	"block = excluded.block, last_seen = excluded.last_seen, "
+	"stamp = excluded.stamp";
 static const char SQL_ROW_DEL[] =
 	"DELETE FROM presence WHERE node = ? AND conn = ? AND circle = ?";
 static const char SQL_ROWS_OF_CIRCLE[] =
 	"SELECT account, chapter, block, last_seen FROM presence "
-	"WHERE circle = ? AND last_seen >= ? ORDER BY account, last_seen DESC";
+	"WHERE circle = ? AND last_seen >= ? "
+	"ORDER BY account, last_seen DESC, stamp DESC";
 static const char SQL_ROW_ELSEWHERE[] =
 	"SELECT account, chapter, block, last_seen FROM presence "
 	"WHERE circle = ? AND account = ? AND node <> ? AND last_seen >= ? "
-	"ORDER BY last_seen DESC LIMIT 1";
+	"ORDER BY last_seen DESC, stamp DESC LIMIT 1";
 static const char SQL_ROWS_SWEEP[] =
 	"DELETE FROM presence WHERE node <> ? AND last_seen < ? "
 	"RETURNING circle, account";
@@ -95,6 +97,15 @@ static int idle_limit(void)
 	return circles_config.presence_idle_s > 0
 		       ? circles_config.presence_idle_s
 		       : PRESENCE_IDLE_DEFAULT_S;
+}
+
+/* Wall clock milliseconds: orders the rows written within one second. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int64_t node_key(void)
@@ -269,9 +280,9 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	snprintf(p->block, sizeof(p->block), "%s", block);
 	p->last_seen = rpc_now(ctx);
 	if (store_shared(rpc_store(ctx))) {
-		rc = store_run(rpc_store(ctx), SQL_ROW_PUT, "iiiiiti",
+		rc = store_run(rpc_store(ctx), SQL_ROW_PUT, "iiiiitii",
 			       node_key(), (int64_t)p->conn, circle, p->account,
-			       chapter, p->block, p->last_seen);
+			       chapter, p->block, p->last_seen, now_ms());
 		if (rc)
 			return rpc_fail_store(ctx, rc);
 	}
