@@ -205,3 +205,39 @@ def test_member_on_two_nodes_stays_online_until_the_last_tab(server, node_b,
     d = next_of_member()
     assert d["online"] is False, d
     watcher.close()
+
+
+def test_a_crashed_nodes_members_expire(tmp_path_factory):
+    """A node killed with -9 cannot delete its presence rows: a live node
+    ignores them once idle (the subscribe list) and its tick deletes them
+    after twice the idle limit, announcing the member offline. Two nodes
+    of their own with a 1-second idle limit."""
+    env = {"SCHOLIA_PRESENCE_IDLE": "1"}
+    live = Server(tmp_path_factory.mktemp("live"), env=env)
+    live.start()
+    doomed = Server(tmp_path_factory.mktemp("doomed"), db=live.db, env=env)
+    doomed.start()
+    try:
+        w = build_world(live)
+        member = w.join("crashing")
+        reader = on_node(doomed, member)
+        watcher = w.owner
+        watcher.call("circle.subscribe", {"circle": w.circle})
+        reader.call("presence.set", {"circle": w.circle,
+                                     "chapter": w.chapters[0]})
+        doomed.kill()   # well within the idle limit: its tick never ran
+        mine = member.account["id"]
+        seen = []
+        while True:
+            ev = watcher.next_event("presence.changed", timeout=15)
+            seen.append(ev["data"])
+            if ev["data"]["account"]["id"] == mine and \
+                    ev["data"]["online"] is False:
+                break
+        assert seen[0]["online"] is True, seen
+        r = watcher.call("circle.subscribe", {"circle": w.circle})
+        assert mine not in {p["account"]["id"] for p in r["presence"]}
+        watcher.close()
+    finally:
+        live.stop()
+        live.assert_clean_exit()
