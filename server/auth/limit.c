@@ -31,12 +31,15 @@
  * rolls the call's savepoint back: kept work runs after it, in the batch's
  * transaction, in a savepoint of its own. The write locks the row first
  * (an upsert with RETURNING) and then stores what entry_fail() made of it,
- * so concurrent failures on two nodes both count. A registration counts
- * its row in the handler (which defers, so its savepoint is kept). Rows
- * quiet for two hours are swept now and then by the node that writes. Only
- * the checks in flight (pending) stay per node: in memory, as on SQLite, so
- * a parallel burst is bounded per node (N nodes: N bursts). Times are wall
- * clock milliseconds: the nodes' clocks must agree (NTP).
+ * so concurrent failures on two nodes both count (should two batches
+ * deadlock on two keys' rows, PostgreSQL aborts one statement: that kept
+ * write is rolled back and logged, one failure goes uncounted). A
+ * registration counts its row in the handler (which defers, so its
+ * savepoint is kept). Rows quiet for two hours are swept now and then by
+ * the node that writes. Only the checks in flight (pending) stay per node:
+ * in memory, as on SQLite, so a parallel burst is bounded per node (N
+ * nodes: N bursts). Times are wall clock milliseconds: the nodes' clocks
+ * must agree (NTP).
  */
 #include "auth/internal.h"
 
@@ -48,7 +51,6 @@
 #include "rpc/rpc.h"
 #include "store/store.h"
 #include "util/buf.h"
-#include "util/log.h"
 
 #define LIMIT_BUCKETS 4096
 #define LIMIT_SWEEP_AT 20000   /* entries before a sweep */
