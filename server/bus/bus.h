@@ -25,6 +25,10 @@ struct refbuf;
 /* How many events one catch-up may replay before answering resync. */
 #define BUS_REPLAY_MAX 5000
 
+/* This process's node id (random, never 0, new at every start): the
+ * NOTIFY payloads name it, and circles/presence.c keys its rows by it. */
+uint64_t bus_node_id(void);
+
 /*
  * Stores an event of circle (next seq, type, data, the visibility facts of
  * item, and item_kind/item_id naming what it is about for bus_mark) at time

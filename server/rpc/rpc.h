@@ -264,6 +264,22 @@ typedef int (*rpc_cont_fn)(struct rpc_ctx *ctx, void *arg, json_t **result);
 int rpc_defer(struct rpc_ctx *ctx, rpc_work_fn work, rpc_cont_fn cont,
 	      void *arg, void (*free_arg)(void *arg));
 
+/* ---- work that outlives a failing call ---- */
+
+/*
+ * Some writes must stay even when the call answers with an error, which
+ * rolls the call's savepoint back: a login failure's count on a shared
+ * database (auth/limit.c). rpc_keep() queues fn(db, arg) to run right after
+ * the call's savepoint is released or rolled back (or the handler
+ * deferred), in the batch's transaction, in a savepoint of its own: it
+ * commits with the batch whatever the call answered (a batch that fails to
+ * commit loses it with the rest). A nonzero return from fn rolls back fn's
+ * own writes only (logged). free_arg (may be NULL) frees arg afterwards.
+ */
+typedef int (*rpc_keep_fn)(struct store *db, void *arg);
+void rpc_keep(struct rpc_ctx *ctx, rpc_keep_fn fn, void *arg,
+	      void (*free_arg)(void *arg));
+
 /* ---- hooks the executor calls ---- */
 
 /*
