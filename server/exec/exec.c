@@ -39,6 +39,7 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/intern.h"
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/queue.h"
@@ -113,7 +114,7 @@ struct conn_state {
 	bool paused;	  /* the transport stopped reading from it */
 	unsigned waiting; /* messages submitted and not yet started */
 	unsigned in_exec; /* jobs of it in the executor's hands */
-	char *peer, *user_agent;
+	const char *peer, *user_agent; /* shared copies (util/intern.h) */
 	struct msg *mq_head, *mq_tail; /* not yet fronted */
 	struct conn_state *ready_next;
 };
@@ -245,8 +246,8 @@ static void conn_free(struct conn_state *cs)
 		free(m->text);
 		free(m);
 	}
-	free(cs->peer);
-	free(cs->user_agent);
+	intern_put(cs->peer);
+	intern_put(cs->user_agent);
 	free(cs);
 }
 
@@ -353,8 +354,8 @@ void rpc_conn_open(uint64_t conn, const char *peer, const char *user_agent,
 	struct conn_state *cs = xcalloc(1, sizeof(*cs));
 
 	cs->id = conn;
-	cs->peer = xstrdup(peer ? peer : "");
-	cs->user_agent = xstrdup(user_agent ? user_agent : "");
+	cs->peer = intern_get(peer);
+	cs->user_agent = intern_get(user_agent);
 	/* the open (cookie authentication) is a job in the executor's hands:
 	 * the connection's first calls wait for it */
 	cs->in_exec = 1;
@@ -414,8 +415,8 @@ unsigned rpc_submit_message(uint64_t conn, const char *text, size_t len)
 		/* a message for a connection never opened (unit tests) */
 		cs = xcalloc(1, sizeof(*cs));
 		cs->id = conn;
-		cs->peer = xstrdup("");
-		cs->user_agent = xstrdup("");
+		cs->peer = intern_get("");
+		cs->user_agent = intern_get("");
 		u64map_put(&fx.conns, conn, cs);
 	}
 	QUEUE_APPEND(cs->mq_head, cs->mq_tail, m, m, next);
