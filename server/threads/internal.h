@@ -70,6 +70,9 @@ void th_post_vis(struct store *db, const struct th_post *p,
  * event data) at visibility r (VIS_REDACTED: body and body_html null,
  * hidden true). New reference.
  */
+/* Starts (on) or ends (off) one listing call on this thread: the authors
+ * it loads are kept for the call's later rows (posts.c). */
+void th_authors_call(bool on);
 json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 		     enum vis_result r);
 /* The kind name used in events and targets: "annotation" or "reply". */

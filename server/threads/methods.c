@@ -26,6 +26,8 @@
 #include "threads/threads.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/jsonout.h"
+#include "util/refbuf.h"
 
 #define TH_PAGE 200 /* annotations per page of annotation.list */
 /* and at most this many bytes of JSON (at least one item): one reply must
@@ -568,7 +570,8 @@ int th_annotation_insert_raw(struct rpc_ctx *ctx, int64_t circle,
 
 /* One item of annotation.list, sorted within the page. */
 struct th_list_row {
-	json_t *obj;
+	char *text; /* the item, serialised (util/jsonout) */
+	size_t len;
 	bool pinned;
 	int64_t start; /* current start offset, -1 chapter-level */
 	int64_t id;
@@ -595,7 +598,9 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int64_t circle, chapter, offset = 0, ids[TH_PAGE + 1];
 	struct th_list_row rows[TH_PAGE];
 	struct vis_viewer v;
-	json_t *items;
+	struct buf out = BUF_INIT;
+	json_t *withheld;
+	char *text;
 	int n = 0, m, i, rc;
 	size_t bytes = 0;
 	bool full = false;
@@ -618,6 +623,7 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (rc < 0)
 		return rpc_fail_store(ctx, rc);
 	m = 0;
+	th_authors_call(true);
 	for (i = 0; i < n && i < TH_PAGE && !full; i++) {
 		struct th_post p;
 		struct vis_item item;
@@ -629,34 +635,53 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		th_post_vis(db, &p, &item);
 		r = vis_check(&v, &item);
 		if (r != VIS_NONE) {
-			rows[m].obj = th_post_json(db, &p, v.account, r);
+			json_t *obj = th_post_json(db, &p, v.account, r);
+
 			rows[m].pinned = p.pinned;
 			rows[m].id = p.id;
-			start = th_target_start(
-				json_object_get(rows[m].obj, "target"));
+			start = th_target_start(json_object_get(obj, "target"));
 			rows[m].start = start;
 			/* a new edition may have moved the passage: keep the
 			 * ordering column in step for the next page */
 			if (start != p.position)
 				store_run(db, SQL_ANN_POSITION, "ii", start,
 					  p.id);
-			bytes += json_dumpb(rows[m].obj, NULL, 0, JSON_COMPACT);
+			/* serialised once: for the page's size and the reply */
+			rows[m].text = jsonout_dump(obj);
+			rows[m].len = strlen(rows[m].text);
+			json_decref(obj);
+			bytes += rows[m].len;
 			m++;
 			full = bytes >= TH_PAGE_BYTES;
 		}
 		th_post_free(&p);
 	}
+	th_authors_call(false);
 	qsort(rows, (size_t)m, sizeof(rows[0]), th_list_cmp);
-	items = json_array();
-	for (i = 0; i < m; i++)
-		json_array_append_new(items, rows[i].obj);
-	*result = json_pack(
-		"{s:o, s:o}", "items", items, "next",
-		(full && i < n) || n > TH_PAGE
-			? json_sprintf("%lld", (long long)(offset + i))
-			: json_null());
-	json_object_set_new(*result, "withheld",
-			    th_withheld_json(db, &v, circle, chapter));
+	/* the reply is written as bytes (rpc_result_raw): the rows were
+	 * serialised above, a tree of them would be serialised again */
+	buf_grow(&out, bytes + (size_t)m + 128);
+	buf_adds(&out, "{\"items\":[");
+	for (i = 0; i < m; i++) {
+		if (i)
+			buf_addch(&out, ',');
+		buf_add(&out, rows[i].text, rows[i].len);
+		free(rows[i].text);
+	}
+	if ((full && i < n) || n > TH_PAGE)
+		buf_addf(&out, "],\"next\":\"%lld\",\"withheld\":",
+			 (long long)(offset + i));
+	else
+		buf_adds(&out, "],\"next\":null,\"withheld\":");
+	withheld = th_withheld_json(db, &v, circle, chapter);
+	text = jsonout_dump(withheld);
+	json_decref(withheld);
+	buf_adds(&out, text);
+	free(text);
+	buf_addch(&out, '}');
+	rpc_result_raw(ctx, refbuf_new(out.data, out.len));
+	buf_free(&out);
+	*result = NULL;
 	return 0;
 }
 

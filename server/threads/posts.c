@@ -263,12 +263,53 @@ static void th_authors_clear(void)
 	tha.n = tha.next = 0;
 }
 
+/* The author object of an account ({id, handle: null, display_name:
+ * null} for one that is gone). */
+static json_t *author_load(struct store *db, int64_t account)
+{
+	json_t *a = auth_author_json(db, account);
+
+	return a ? a
+		 : json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
+			     "handle", "display_name");
+}
+
+/* Authors loaded during one listing call on this thread (th_authors_call):
+ * a page of 200 threads has a handful of authors. */
+#define TH_CALL_AUTHORS 32
+static _Thread_local struct {
+	bool on;
+	unsigned n;
+	int64_t account[TH_CALL_AUTHORS];
+	json_t *obj[TH_CALL_AUTHORS];
+} thc_authors;
+
+void th_authors_call(bool on)
+{
+	for (unsigned i = 0; i < thc_authors.n; i++)
+		json_decref(thc_authors.obj[i]);
+	thc_authors.n = 0;
+	thc_authors.on = on;
+}
+
 static json_t *th_author(struct store *db, int64_t account)
 {
 	static bool registered;
 	unsigned long run;
 	bool lean = exec_lean_run(&run);
 	json_t *a;
+
+	if (!lean && thc_authors.on) {
+		for (unsigned i = 0; i < thc_authors.n; i++)
+			if (thc_authors.account[i] == account)
+				return json_incref(thc_authors.obj[i]);
+		a = author_load(db, account);
+		if (thc_authors.n < TH_CALL_AUTHORS) {
+			thc_authors.account[thc_authors.n] = account;
+			thc_authors.obj[thc_authors.n++] = json_incref(a);
+		}
+		return a;
+	}
 
 	if (lean && !registered) {
 		registered = true;
@@ -281,10 +322,7 @@ static json_t *th_author(struct store *db, int64_t account)
 	for (unsigned i = 0; lean && i < tha.n; i++)
 		if (tha.account[i] == account)
 			return json_incref(tha.obj[i]);
-	a = auth_author_json(db, account);
-	if (!a)
-		a = json_pack("{s:I, s:n, s:n}", "id", (json_int_t)account,
-			      "handle", "display_name");
+	a = author_load(db, account);
 	if (lean) {
 		unsigned i = tha.next;
 
