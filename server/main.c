@@ -710,6 +710,7 @@ static int cmd_serve(void)
 	rc = books_ensure_content(db, content_dir);
 	if (rc)
 		log_warn("main", "importing %s failed (%d)", content_dir, rc);
+	circles_presence_reset(db); /* a shared database: rows left over */
 	if (auth_no_accounts(db))
 		log_info("main", "no accounts yet: create the site admin with "
 				 "`scholia admin create-account --handle NAME "
@@ -753,6 +754,10 @@ static int cmd_serve(void)
 		 SCHOLIA_VERSION, no.host, ostr("--db"), no.web_dir);
 	rc = net_serve(&no);
 	bus_listen_stop();
+	if (!store_is_file(ostr("--db")) && open_db(&db, false) == 0) {
+		circles_presence_reset(db); /* this node's presence rows */
+		store_close(db);
+	}
 	pool_stop(pool);
 	if (lock >= 0)
 		close(lock);

@@ -94,18 +94,21 @@ void auth_key_forget(void);
  * Before a password check for handle from peer: 0 when it may go ahead
  * (and counts it as in flight), or 1 with *retry_ms when the handle or the
  * address is in back-off. by_peer false limits by handle alone (password
- * confirmation of a signed-in member).
+ * confirmation of a signed-in member). ctx: the call (its database holds
+ * the counters when store_shared(); NULL: memory only, unit tests).
  */
-int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
-		     int64_t *retry_ms);
+int auth_limit_begin(struct rpc_ctx *ctx, const char *handle, const char *peer,
+		     bool by_peer, int64_t *retry_ms);
 /* (handle NULL: a known device; only the address counts, see device.c.) */
 /* After the check: a failure counts against both; a success clears the
- * handle's count. */
-void auth_limit_end(const char *handle, const char *peer, bool by_peer,
-		    bool ok);
+ * handle's count. On a shared database written through rpc_keep(ctx), so
+ * that it stays when the call fails. */
+void auth_limit_end(struct rpc_ctx *ctx, const char *handle, const char *peer,
+		    bool by_peer, bool ok);
 /* Before an auth.register from peer: 0 (counted, in flight), or 1 with
  * *retry_ms when the address registered too much lately. */
-int auth_limit_register_begin(const char *peer, int64_t *retry_ms);
+int auth_limit_register_begin(struct rpc_ctx *ctx, const char *peer,
+			      int64_t *retry_ms);
 /* After the registration's hash (success or not). */
 void auth_limit_register_end(const char *peer);
 /* Forgets every counter (unit tests). */

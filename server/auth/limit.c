@@ -17,10 +17,29 @@
  * hashing at once, so that nobody can fill the worker pool with Argon2id
  * jobs (or the database with accounts) through auth.register.
  *
- * The counters live in memory, touched by the store thread alone (handlers
- * and continuations); a restart forgets them, which only gives an attacker
- * what restarting the server costs. Idle entries are swept so the table
- * stays bounded.
+ * On SQLite (one server) the counters live in memory, touched by the store
+ * thread alone (handlers and continuations); a restart forgets them, which
+ * only gives an attacker what restarting the server costs. Idle entries are
+ * swept so the table stays bounded.
+ *
+ * With several nodes on one database (store_shared(): PostgreSQL,
+ * docs/scaling.md) the counters of each key (window start, failures,
+ * strikes, blocked_until, last) are rows of login_limits instead, so that
+ * failures on one node count on every node and a back-off set on one
+ * refuses on all. A check reads the rows; a failure or success writes them
+ * through rpc_keep(), since a failed login answers with an error and that
+ * rolls the call's savepoint back: kept work runs after it, in the batch's
+ * transaction, in a savepoint of its own. The write locks the row first
+ * (an upsert with RETURNING) and then stores what entry_fail() made of it,
+ * so concurrent failures on two nodes both count (should two batches
+ * deadlock on two keys' rows, PostgreSQL aborts one statement: that kept
+ * write is rolled back and logged, one failure goes uncounted). A
+ * registration counts its row in the handler (which defers, so its
+ * savepoint is kept). Rows quiet for two hours are swept now and then by
+ * the node that writes. Only the checks in flight (pending) stay per node:
+ * in memory, as on SQLite, so a parallel burst is bounded per node (N
+ * nodes: N bursts). Times are wall clock milliseconds: the nodes' clocks
+ * must agree (NTP).
  */
 #include "auth/internal.h"
 
@@ -30,6 +49,7 @@
 #include <time.h>
 
 #include "rpc/rpc.h"
+#include "store/store.h"
 #include "util/buf.h"
 
 #define LIMIT_BUCKETS 4096
@@ -119,6 +139,14 @@ static void sweep(int64_t now)
 	}
 }
 
+/* Fills key with prefix + name (name is truncated). */
+static void key_of(char key[160], char prefix, const char *name)
+{
+	key[0] = prefix;
+	key[1] = ':';
+	snprintf(key + 2, 158, "%s", name ? name : "");
+}
+
 /* Finds or creates the entry for prefix + name (name is truncated). */
 static struct limit_entry *entry_get(char prefix, const char *name, int64_t now)
 {
@@ -126,9 +154,7 @@ static struct limit_entry *entry_get(char prefix, const char *name, int64_t now)
 	struct limit_entry *e;
 	size_t h;
 
-	key[0] = prefix;
-	key[1] = ':';
-	snprintf(key + 2, sizeof(key) - 2, "%s", name ? name : "");
+	key_of(key, prefix, name);
 	h = key_hash(key);
 	for (e = buckets[h]; e; e = e->next)
 		if (!strcmp(e->key, key))
@@ -145,6 +171,84 @@ static struct limit_entry *entry_get(char prefix, const char *name, int64_t now)
 	return e;
 }
 
+/* ---- the shared rows (store_shared) ---- */
+
+static const char SQL_LIMIT_GET[] =
+	"SELECT window_start, failures, strikes, blocked_until, last "
+	"FROM login_limits WHERE key = ?";
+/* takes the row's lock (until commit) and returns it as it is now */
+static const char SQL_LIMIT_LOCK[] =
+	"INSERT INTO login_limits (key, window_start, failures, strikes, "
+	"blocked_until, last) VALUES (?1, ?2, 0, 0, 0, ?2) "
+	"ON CONFLICT (key) DO UPDATE SET key = excluded.key "
+	"RETURNING window_start, failures, strikes, blocked_until, last";
+static const char SQL_LIMIT_PUT[] =
+	"UPDATE login_limits SET window_start = ?, failures = ?, strikes = ?, "
+	"blocked_until = ?, last = ? WHERE key = ?";
+static const char SQL_LIMIT_CLEAR[] =
+	"UPDATE login_limits SET failures = 0, strikes = 0, last = ? "
+	"WHERE key = ?";
+static const char SQL_LIMIT_SWEEP[] =
+	"DELETE FROM login_limits WHERE last < ? AND blocked_until < ?";
+
+static bool shared(struct rpc_ctx *ctx)
+{
+	return ctx && store_shared(rpc_store(ctx));
+}
+
+static void entry_fields(struct limit_entry *e, struct store_stmt *st)
+{
+	e->window_start = store_int(st, 0);
+	e->failures = (int)store_int(st, 1);
+	e->strikes = (int)store_int(st, 2);
+	e->blocked_until = store_int(st, 3);
+	e->last = store_int(st, 4);
+}
+
+/* Replaces e's counters (not pending) by its row's; a key without a row
+ * starts afresh. 0 or SCH_E*. */
+static int row_load(struct store *db, struct limit_entry *e, int64_t now)
+{
+	struct store_stmt *st = store_query(db, SQL_LIMIT_GET, "t", e->key);
+	int rc;
+
+	if (!st)
+		return SCH_EDB;
+	rc = store_row(st);
+	if (rc > 0) {
+		entry_fields(e, st);
+	} else if (rc == 0) {
+		e->window_start = e->last = now;
+		e->failures = e->strikes = 0;
+		e->blocked_until = 0;
+	}
+	store_done(st);
+	return rc < 0 ? rc : 0;
+}
+
+/* Locks key's row (made if missing) and reads it into e. */
+static int row_lock(struct store *db, struct limit_entry *e, int64_t now)
+{
+	struct store_stmt *st =
+		store_query(db, SQL_LIMIT_LOCK, "ti", e->key, now);
+	int rc;
+
+	if (!st)
+		return SCH_EDB;
+	rc = store_row(st);
+	if (rc > 0)
+		entry_fields(e, st);
+	store_done(st);
+	return rc < 0 ? rc : rc == 0 ? SCH_EDB : 0;
+}
+
+static int row_put(struct store *db, const struct limit_entry *e)
+{
+	return store_run(db, SQL_LIMIT_PUT, "iiiiit", e->window_start,
+			 (int64_t)e->failures, (int64_t)e->strikes,
+			 e->blocked_until, e->last, e->key);
+}
+
 /* Refusal time left for e, 0 when it may try. */
 static int64_t entry_wait(struct limit_entry *e, int64_t now)
 {
@@ -155,8 +259,8 @@ static int64_t entry_wait(struct limit_entry *e, int64_t now)
 	return 0;
 }
 
-int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
-		     int64_t *retry_ms)
+int auth_limit_begin(struct rpc_ctx *ctx, const char *handle, const char *peer,
+		     bool by_peer, int64_t *retry_ms)
 {
 	int64_t now = now_ms(), wait, w;
 	struct limit_entry *eh, *ea = NULL;
@@ -164,6 +268,12 @@ int auth_limit_begin(const char *handle, const char *peer, bool by_peer,
 	eh = handle ? entry_get('h', handle, now) : NULL;
 	if (by_peer && peer && *peer)
 		ea = entry_get('a', peer, now);
+	if (shared(ctx) && ((eh && row_load(rpc_store(ctx), eh, now)) ||
+			    (ea && row_load(rpc_store(ctx), ea, now)))) {
+		/* the counts cannot be read: refuse rather than guess */
+		*retry_ms = 1000;
+		return 1;
+	}
 	wait = eh ? entry_wait(eh, now) : 0;
 	if (ea) {
 		w = entry_wait(ea, now);
@@ -218,7 +328,53 @@ static void entry_fail(struct limit_entry *e, int64_t now)
 	}
 }
 
-void auth_limit_end(const char *handle, const char *peer, bool by_peer, bool ok)
+/* A check's outcome for the shared rows (rpc_keep). */
+struct limit_outcome {
+	char hkey[160], akey[160]; /* "": none */
+	bool ok;
+	int64_t now;
+};
+
+static int64_t last_row_sweep;
+
+/* One failure on key's row, under its lock. */
+static int row_fail(struct store *db, const char *key, int64_t now)
+{
+	struct limit_entry e;
+	int rc;
+
+	memset(&e, 0, sizeof(e));
+	e.key = (char *)key;
+	rc = row_lock(db, &e, now);
+	if (rc)
+		return rc;
+	if (now - e.last > LIMIT_FORGET_MS)
+		e.strikes = 0;
+	entry_fail(&e, now);
+	return row_put(db, &e);
+}
+
+static int keep_outcome(struct store *db, void *arg)
+{
+	struct limit_outcome *o = arg;
+	int rc = 0;
+
+	if (o->hkey[0])
+		rc = o->ok ? store_run(db, SQL_LIMIT_CLEAR, "it", o->now,
+				       o->hkey)
+			   : row_fail(db, o->hkey, o->now);
+	if (!rc && o->akey[0] && !o->ok)
+		rc = row_fail(db, o->akey, o->now);
+	if (!rc && o->now - last_row_sweep > LIMIT_WINDOW_MS) {
+		last_row_sweep = o->now;
+		rc = store_run(db, SQL_LIMIT_SWEEP, "ii",
+			       o->now - LIMIT_FORGET_MS, o->now);
+	}
+	return rc;
+}
+
+void auth_limit_end(struct rpc_ctx *ctx, const char *handle, const char *peer,
+		    bool by_peer, bool ok)
 {
 	int64_t now = now_ms();
 	struct limit_entry *eh, *ea = NULL;
@@ -230,6 +386,18 @@ void auth_limit_end(const char *handle, const char *peer, bool by_peer, bool ok)
 		eh->pending--;
 	if (ea && ea->pending > 0)
 		ea->pending--;
+	if (shared(ctx)) {
+		struct limit_outcome *o = xcalloc(1, sizeof(*o));
+
+		if (eh)
+			key_of(o->hkey, 'h', handle);
+		if (ea)
+			key_of(o->akey, 'a', peer);
+		o->ok = ok;
+		o->now = now;
+		rpc_keep(ctx, keep_outcome, o, free);
+		return;
+	}
 	if (ok) {
 		if (eh) {
 			eh->failures = 0;
@@ -244,11 +412,18 @@ void auth_limit_end(const char *handle, const char *peer, bool by_peer, bool ok)
 		entry_fail(ea, now);
 }
 
-int auth_limit_register_begin(const char *peer, int64_t *retry_ms)
+int auth_limit_register_begin(struct rpc_ctx *ctx, const char *peer,
+			      int64_t *retry_ms)
 {
 	int64_t now = now_ms();
 	struct limit_entry *e = entry_get('r', peer, now);
 
+	/* shared: the row, locked; the handler defers next, which keeps the
+	 * count (a refusal rolls it back with the call: nothing counted) */
+	if (shared(ctx) && row_lock(rpc_store(ctx), e, now)) {
+		*retry_ms = 1000;
+		return 1;
+	}
 	if (now - e->window_start >= LIMIT_REGISTER_WINDOW_MS) {
 		e->window_start = now;
 		e->failures = 0;
@@ -264,6 +439,11 @@ int auth_limit_register_begin(const char *peer, int64_t *retry_ms)
 	e->failures++; /* here: registrations started in the window */
 	e->pending++;
 	e->last = now;
+	if (shared(ctx) && row_put(rpc_store(ctx), e)) {
+		e->pending--;
+		*retry_ms = 1000;
+		return 1;
+	}
 	return 0;
 }
 

@@ -621,7 +621,7 @@ static int auth_register(struct rpc_ctx *ctx, json_t *params, json_t **result)
 		return rpc_fail_store(ctx, rc);
 	if (rc > 0)
 		return rpc_fail(ctx, RPC_E_CONFLICT, "handle taken");
-	if (auth_limit_register_begin(rpc_peer(ctx), &retry))
+	if (auth_limit_register_begin(ctx, rpc_peer(ctx), &retry))
 		return rpc_fail_retry(ctx, RPC_E_RATE_LIMITED,
 				      "too many registrations from this "
 				      "address: try again later",
@@ -710,7 +710,7 @@ static int login_cont(struct rpc_ctx *ctx, void *arg, json_t **result)
 	int rc;
 
 	ok = j->verified && j->account && job_hash_current(db, j, &banned);
-	auth_limit_end(j->device_ok ? NULL : j->handle, j->peer, true, ok);
+	auth_limit_end(ctx, j->device_ok ? NULL : j->handle, j->peer, true, ok);
 	if (!ok) {
 		log_info("auth", "failed login from %s", j->peer);
 		return login_fail(ctx, RPC_E_UNAUTHENTICATED,
@@ -790,8 +790,8 @@ int auth_login_start(struct rpc_ctx *ctx, const char *handle, const char *pw,
 	j->device_ok = auth_device_valid(db, device, j->account);
 	if (j->device_ok)
 		j->device = xstrdup(device);
-	if (auth_limit_begin(j->device_ok ? NULL : lower, rpc_peer(ctx), true,
-			     &retry)) {
+	if (auth_limit_begin(ctx, j->device_ok ? NULL : lower, rpc_peer(ctx),
+			     true, &retry)) {
 		job_free(j);
 		return login_fail(ctx, RPC_E_RATE_LIMITED,
 				  "too many failed logins: try again later",
@@ -1054,7 +1054,7 @@ int auth_confirm_start(struct rpc_ctx *ctx, const char *pw, size_t pwlen,
 					"no such account");
 		return rpc_fail_store(ctx, rc);
 	}
-	if (auth_limit_begin(j->handle, NULL, false, &retry)) {
+	if (auth_limit_begin(ctx, j->handle, NULL, false, &retry)) {
 		job_free(j);
 		return rpc_fail_retry(ctx, RPC_E_RATE_LIMITED,
 				      "too many wrong passwords: try again "
@@ -1077,7 +1077,7 @@ int auth_confirm_check(struct rpc_ctx *ctx, void *arg, bool want_hash,
 	bool banned, ok;
 
 	ok = j->verified && job_hash_current(rpc_store(ctx), j, &banned);
-	auth_limit_end(j->handle, NULL, false, ok);
+	auth_limit_end(ctx, j->handle, NULL, false, ok);
 	if (!ok)
 		return rpc_fail(ctx, RPC_E_FORBIDDEN, "wrong current password");
 	if (want_hash) {

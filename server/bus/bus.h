@@ -25,19 +25,29 @@ struct refbuf;
 /* How many events one catch-up may replay before answering resync. */
 #define BUS_REPLAY_MAX 5000
 
+/* This process's node id (random, never 0, new at every start): the
+ * NOTIFY payloads name it, and circles/presence.c keys its rows by it. */
+uint64_t bus_node_id(void);
+
 /*
  * Stores an event of circle (next seq, type, data, the visibility facts of
  * item, and item_kind/item_id naming what it is about for bus_mark) at time
- * now. Sets *full and *red (NULL without redacted data) to the serialised
- * JSON-RPC notifications for live fan-out (new references). Takes the
- * references of data and redacted. Returns the seq (>0) or a negative SCH_E*
- * code (then *full and *red are NULL).
+ * now. redacted (NULL: none) is an overlay: the keys whose values viewers
+ * who see the item redacted get instead (stored as such; bus_redacted()).
+ * Sets *full to the serialised JSON-RPC notification for live fan-out, and
+ * *red to the redacted one when the item is hidden now (else NULL: nobody
+ * sees it redacted), as new references. Takes the references of data and
+ * redacted. Returns the seq (>0) or a negative SCH_E* code (then *full and
+ * *red are NULL).
  */
 int64_t bus_publish(struct store *db, int64_t now, int64_t circle,
 		    const char *type, const struct vis_item *item,
 		    const char *item_kind, int64_t item_id, json_t *data,
 		    json_t *redacted, struct refbuf **full,
 		    struct refbuf **red);
+/* The redacted form of stored event data: overlay's keys laid over data
+ * (both JSON text). A new string. */
+char *bus_redacted(const char *data, const char *overlay);
 /*
  * Updates the stored events about one item so that replay follows its
  * current state: hidden 1/0 sets the hidden fact (-1 leaves it), redact

@@ -21,7 +21,5 @@ struct refbuf *bus_event_bytes(const char *type, int64_t circle, int64_t seq,
  * hidden, thread. */
 void bus_item_from_row(struct vis_item *item, struct store_stmt *st, int col,
 		       int64_t circle);
-/* This process's node id (random, never 0). */
-uint64_t bus_node_id(void);
 
 #endif

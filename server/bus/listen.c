@@ -45,6 +45,7 @@
 #include "util/err.h"
 #include "util/log.h"
 #include "util/refbuf.h"
+#include "util/thread_name.h"
 
 static const char SQL_EVENT[] =
 	"SELECT type, data, redacted, author, chapter, chapter_order,"
@@ -84,9 +85,12 @@ static void deliver_row(struct store_stmt *st, int64_t circle, int64_t seq)
 	bus_item_from_row(&item, st, 3, circle);
 	full = bus_event_bytes(store_text(st, 0), circle, seq,
 			       store_text(st, 1) ? store_text(st, 1) : "null");
-	if (!store_is_null(st, 2))
-		red = bus_event_bytes(store_text(st, 0), circle, seq,
-				      store_text(st, 2));
+	if (item.hidden && !store_is_null(st, 2)) {
+		char *text = bus_redacted(store_text(st, 1), store_text(st, 2));
+
+		red = bus_event_bytes(store_text(st, 0), circle, seq, text);
+		free(text);
+	}
 	lx.remote++;
 	lx.r->event(circle, seq, &item, full, red);
 }
@@ -255,6 +259,7 @@ static void *listen_main(void *arg)
 {
 	char buf[2048];
 
+	thread_name("sch-listen");
 	(void)arg;
 	while (!atomic_load(&lx.stop)) {
 		int fd = store_listener_fd(lx.l), rc;

@@ -104,4 +104,12 @@ int circles_remove_member(struct rpc_ctx *ctx, int64_t circle, int64_t account,
  * so no circle is left without one. 0 or a negative SCH_E* code. */
 int circles_account_deleted(struct rpc_ctx *ctx, int64_t account);
 
+/*
+ * Presence rows of a shared database (circles/presence.c, docs/scaling.md):
+ * deletes this node's rows and those idle past twice the limit (a crashed
+ * node's). Called at start and at a clean stop; nothing on SQLite. 0 or
+ * SCH_E*.
+ */
+int circles_presence_reset(struct store *db);
+
 #endif

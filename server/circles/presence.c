@@ -14,10 +14,21 @@
  * (the latest one; the tick sends what was held back), so one client cannot
  * make the server fan out an unbounded stream to every subscriber.
  *
- * With several nodes on one database (docs/scaling.md) each node keeps its
- * own connections' entries; presence.changed reaches the other nodes'
- * subscribers too (rpc_publish_ephemeral shares it), but the list a
- * subscriber gets (presence_list) is this node's.
+ * With several nodes on one database (store_shared(): PostgreSQL,
+ * docs/scaling.md) each node still keeps its own connections' entries here
+ * (the throttle, what a closed connection drops), and presence.changed
+ * reaches the other nodes' subscribers (rpc_publish_ephemeral shares it).
+ * Each entry is also a row of the presence table, keyed by node
+ * (bus_node_id()), connection and circle: written by every presence.set,
+ * deleted when the entry goes. presence_list reads the rows (those not
+ * refreshed within the idle limit are ignored), so a subscriber on any node
+ * sees the members on every node; and before announcing a member offline
+ * a node looks for a fresh row of theirs on another node and announces
+ * that one instead. A node deletes its rows at a clean stop
+ * (circles_presence_reset); a crashed node's rows are ignored once idle,
+ * and the tick of a live node deletes them after twice the idle limit and
+ * announces those members (offline, unless present elsewhere). On SQLite
+ * (one node) nothing of this runs: no table, no extra statement.
  *
  * presence.changed data: {circle, account:{id, handle, display_name},
  * online, chapter, block, at}; online false when the member's last entry in
@@ -26,8 +37,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "books/books.h"
+#include "bus/bus.h"
 #include "circles/circles.h"
 #include "circles/internal.h"
 #include "rpc/rpc.h"
@@ -51,12 +64,67 @@ struct presence {
 
 static struct presence *table;
 static size_t count, cap;
+static int64_t last_sweep; /* unix seconds of the last sweep of the rows */
+
+/* The rows of a shared database (store_shared). */
+static const char SQL_ROW_PUT[] =
+	"INSERT INTO presence (node, conn, circle, account, chapter, block, "
+	"last_seen, stamp) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+	"ON CONFLICT (node, conn, circle) DO UPDATE SET "
+	"account = excluded.account, chapter = excluded.chapter, "
+	"block = excluded.block, last_seen = excluded.last_seen, "
+	"stamp = excluded.stamp";
+static const char SQL_ROW_DEL[] =
+	"DELETE FROM presence WHERE node = ? AND conn = ? AND circle = ?";
+static const char SQL_ROWS_OF_CIRCLE[] =
+	"SELECT account, chapter, block, last_seen FROM presence "
+	"WHERE circle = ? AND last_seen >= ? "
+	"ORDER BY account, last_seen DESC, stamp DESC";
+static const char SQL_ROW_ELSEWHERE[] =
+	"SELECT account, chapter, block, last_seen FROM presence "
+	"WHERE circle = ? AND account = ? AND node <> ? AND last_seen >= ? "
+	"ORDER BY last_seen DESC, stamp DESC LIMIT 1";
+static const char SQL_ROWS_SWEEP[] =
+	"DELETE FROM presence WHERE node <> ? AND last_seen < ? "
+	"RETURNING circle, account";
+static const char SQL_ROWS_OF_ACCOUNT_DEL[] =
+	"DELETE FROM presence WHERE circle = ? AND account = ?";
+static const char SQL_ROWS_RESET[] =
+	"DELETE FROM presence WHERE node = ? OR last_seen < ?";
 
 static int idle_limit(void)
 {
 	return circles_config.presence_idle_s > 0
 		       ? circles_config.presence_idle_s
 		       : PRESENCE_IDLE_DEFAULT_S;
+}
+
+/* Wall clock milliseconds: orders the rows written within one second. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t node_key(void)
+{
+	return (int64_t)bus_node_id();
+}
+
+/* An entry read from a row (account, chapter, block, last_seen). */
+static void entry_from_row(struct presence *p, struct store_stmt *st,
+			   int64_t circle)
+{
+	const char *block = store_text(st, 2);
+
+	memset(p, 0, sizeof(*p));
+	p->circle = circle;
+	p->account = store_int(st, 0);
+	p->chapter = store_int(st, 1);
+	snprintf(p->block, sizeof(p->block), "%s", block ? block : "");
+	p->last_seen = store_int(st, 3);
 }
 
 static json_t *entry_json(struct store *db, const struct presence *p)
@@ -101,11 +169,26 @@ static void announce_after_drop(struct rpc_ctx *ctx, int64_t circle,
 				int64_t account)
 {
 	struct store *db = rpc_store(ctx);
-	struct presence *rest = latest_of(circle, account);
+	struct presence *rest = latest_of(circle, account), other;
+	struct store_stmt *st;
 
 	if (rest) {
 		publish(ctx, circle, account, entry_json(db, rest));
 		return;
+	}
+	/* still reading on another node: say where, not that they left */
+	if (store_shared(db) &&
+	    (st = store_query(db, SQL_ROW_ELSEWHERE, "iiii", circle, account,
+			      node_key(), rpc_now(ctx) - idle_limit()))) {
+		bool found = store_row(st) > 0;
+
+		if (found)
+			entry_from_row(&other, st, circle);
+		store_done(st);
+		if (found) {
+			publish(ctx, circle, account, entry_json(db, &other));
+			return;
+		}
 	}
 	publish(ctx, circle, account,
 		json_pack("{s:I,s:o,s:b,s:n,s:n,s:o}", "circle",
@@ -135,6 +218,11 @@ static void drop_where(struct rpc_ctx *ctx,
 		}
 	}
 	count = j;
+	if (store_shared(rpc_store(ctx)))
+		for (size_t i = 0; i < ngone; i++)
+			store_run(rpc_store(ctx), SQL_ROW_DEL, "iii",
+				  node_key(), (int64_t)gone[i].conn,
+				  gone[i].circle);
 	for (size_t i = 0; i < ngone; i++) {
 		bool seen = false;
 
@@ -191,6 +279,13 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	p->chapter = chapter;
 	snprintf(p->block, sizeof(p->block), "%s", block);
 	p->last_seen = rpc_now(ctx);
+	if (store_shared(rpc_store(ctx))) {
+		rc = store_run(rpc_store(ctx), SQL_ROW_PUT, "iiiiitii",
+			       node_key(), (int64_t)p->conn, circle, p->account,
+			       chapter, p->block, p->last_seen, now_ms());
+		if (rc)
+			return rpc_fail_store(ctx, rc);
+	}
 	/* a refresh that moves nothing keeps the entry alive quietly */
 	if (changed && p->last_seen - p->last_pub >= 1) {
 		p->last_pub = p->last_seen;
@@ -205,9 +300,34 @@ static int m_presence_set(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
-json_t *presence_list(struct store *db, int64_t circle)
+/* presence_list on a shared database: every node's fresh rows. */
+static json_t *list_rows(struct store *db, int64_t circle)
 {
 	json_t *out = json_array();
+	struct store_stmt *st;
+	int64_t prev = 0;
+	struct presence p;
+
+	st = store_query(db, SQL_ROWS_OF_CIRCLE, "ii", circle,
+			 (int64_t)time(NULL) - idle_limit());
+	while (st && store_row(st) > 0) {
+		entry_from_row(&p, st, circle);
+		if (p.account == prev)
+			continue; /* one line per member: their freshest */
+		prev = p.account;
+		json_array_append_new(out, entry_json(db, &p));
+	}
+	store_done(st);
+	return out;
+}
+
+json_t *presence_list(struct store *db, int64_t circle)
+{
+	json_t *out;
+
+	if (store_shared(db))
+		return list_rows(db, circle);
+	out = json_array();
 
 	for (size_t i = 0; i < count; i++) {
 		struct presence *p = &table[i];
@@ -253,6 +373,10 @@ void presence_drop_account(struct rpc_ctx *ctx, int64_t circle, int64_t account)
 {
 	struct drop_key k = {circle, account, 0, 0};
 
+	/* their rows on every node: removed is gone everywhere */
+	if (store_shared(rpc_store(ctx)))
+		store_run(rpc_store(ctx), SQL_ROWS_OF_ACCOUNT_DEL, "ii", circle,
+			  account);
 	drop_where(ctx, match_account, &k);
 }
 
@@ -264,10 +388,54 @@ void presence_conn_closed(struct rpc_ctx *ctx)
 		drop_where(ctx, match_conn, &k);
 }
 
+/* Deletes the rows other nodes left behind (a crashed node's: twice the
+ * idle limit without a refresh) and announces those members. */
+static void sweep_rows(struct rpc_ctx *ctx)
+{
+	struct store *db = rpc_store(ctx);
+	struct store_stmt *st;
+	int64_t *pairs = NULL;
+	size_t n = 0, pcap = 0;
+
+	last_sweep = rpc_now(ctx);
+	st = store_query(db, SQL_ROWS_SWEEP, "ii", node_key(),
+			 rpc_now(ctx) - 2 * idle_limit());
+	while (st && store_row(st) > 0) {
+		pairs = vec_reserve(pairs, n, &pcap, 2 * sizeof(*pairs));
+		pairs[2 * n] = store_int(st, 0);
+		pairs[2 * n + 1] = store_int(st, 1);
+		n++;
+	}
+	store_done(st);
+	for (size_t i = 0; i < n; i++) {
+		bool seen = false;
+
+		for (size_t k = 0; k < i; k++)
+			if (pairs[2 * k] == pairs[2 * i] &&
+			    pairs[2 * k + 1] == pairs[2 * i + 1])
+				seen = true;
+		if (!seen)
+			announce_after_drop(ctx, pairs[2 * i],
+					    pairs[2 * i + 1]);
+	}
+	free(pairs);
+}
+
+int circles_presence_reset(struct store *db)
+{
+	if (!store_shared(db))
+		return 0;
+	return store_run(db, SQL_ROWS_RESET, "ii", node_key(),
+			 (int64_t)time(NULL) - 2 * idle_limit());
+}
+
 void presence_tick(struct rpc_ctx *ctx)
 {
 	struct drop_key k = {0, 0, 0, rpc_now(ctx) - idle_limit()};
 
+	if (store_shared(rpc_store(ctx)) &&
+	    rpc_now(ctx) - last_sweep >= idle_limit())
+		sweep_rows(ctx);
 	if (!count)
 		return;
 	drop_where(ctx, match_idle, &k);

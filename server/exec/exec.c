@@ -39,10 +39,12 @@
 #include "store/store.h"
 #include "util/buf.h"
 #include "util/err.h"
+#include "util/intern.h"
 #include "util/log.h"
 #include "util/pool.h"
 #include "util/queue.h"
 #include "util/u64map.h"
+#include "util/thread_name.h"
 
 #include <pthread.h>
 #include <stdatomic.h>
@@ -86,6 +88,9 @@ struct job {
 	uint64_t conn;
 	char *text;	 /* JOB_OPEN: token */
 	json_t *msg;	 /* JOB_MSG: the parsed message (NULL: perr) */
+	json_t *prep;	 /* JOB_MSG: what rpc_prepare functions made: the
+			  * value, or for a batch an array of them (null
+			  * entries for calls without one); NULL: nothing */
 	int perr;	 /* JOB_MSG: RPC_E_PARSE or RPC_E_INVALID_REQUEST */
 	unsigned ncalls; /* JOB_MSG: requests in the message (fair share) */
 	struct http_call *http;
@@ -109,7 +114,7 @@ struct conn_state {
 	bool paused;	  /* the transport stopped reading from it */
 	unsigned waiting; /* messages submitted and not yet started */
 	unsigned in_exec; /* jobs of it in the executor's hands */
-	char *peer, *user_agent;
+	const char *peer, *user_agent; /* shared copies (util/intern.h) */
 	struct msg *mq_head, *mq_tail; /* not yet fronted */
 	struct conn_state *ready_next;
 };
@@ -177,6 +182,7 @@ static struct {
 	pthread_t threads[RPC_READERS_MAX];
 	struct store *dbs[RPC_READERS_MAX]; /* NULL: no read pool */
 	atomic_ullong pool_calls, exec_calls;
+	atomic_ullong batches, busy_ns, commit_ns;
 } fx = {
 	.lock = PTHREAD_MUTEX_INITIALIZER,
 	.cond = PTHREAD_COND_INITIALIZER,
@@ -209,6 +215,21 @@ void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls)
 	*exec_calls = atomic_load(&fx.exec_calls);
 }
 
+void rpc_exec_times(struct rpc_exec_times *t)
+{
+	t->batches = atomic_load(&fx.batches);
+	t->busy_ns = atomic_load(&fx.busy_ns);
+	t->commit_ns = atomic_load(&fx.commit_ns);
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
 /* fx.lock held */
 static struct conn_state *conn_find(uint64_t conn)
 {
@@ -225,8 +246,8 @@ static void conn_free(struct conn_state *cs)
 		free(m->text);
 		free(m);
 	}
-	free(cs->peer);
-	free(cs->user_agent);
+	intern_put(cs->peer);
+	intern_put(cs->user_agent);
 	free(cs);
 }
 
@@ -333,8 +354,8 @@ void rpc_conn_open(uint64_t conn, const char *peer, const char *user_agent,
 	struct conn_state *cs = xcalloc(1, sizeof(*cs));
 
 	cs->id = conn;
-	cs->peer = xstrdup(peer ? peer : "");
-	cs->user_agent = xstrdup(user_agent ? user_agent : "");
+	cs->peer = intern_get(peer);
+	cs->user_agent = intern_get(user_agent);
 	/* the open (cookie authentication) is a job in the executor's hands:
 	 * the connection's first calls wait for it */
 	cs->in_exec = 1;
@@ -394,8 +415,8 @@ unsigned rpc_submit_message(uint64_t conn, const char *text, size_t len)
 		/* a message for a connection never opened (unit tests) */
 		cs = xcalloc(1, sizeof(*cs));
 		cs->id = conn;
-		cs->peer = xstrdup("");
-		cs->user_agent = xstrdup("");
+		cs->peer = intern_get("");
+		cs->user_agent = intern_get("");
 		u64map_put(&fx.conns, conn, cs);
 	}
 	QUEUE_APPEND(cs->mq_head, cs->mq_tail, m, m, next);
@@ -801,6 +822,9 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 			json_t *r;
 
 			ctx_init_db(&ctx, j->conn, now, db);
+			ctx.prepared = json_array_get(j->prep, i);
+			if (json_is_null(ctx.prepared))
+				ctx.prepared = NULL;
 			r = dispatch_one(&ctx, json_array_get(msg, i), on_exec,
 					 now, &deferred);
 			if (r && ctx.raw_result)
@@ -832,6 +856,7 @@ static void run_message(struct pending *p, struct job *j, struct store *db,
 		}
 		return;
 	}
+	ctx.prepared = j->prep;
 	p->resp = dispatch_one(&ctx, msg, on_exec, now, &deferred);
 	if (ctx.raw_result) {
 		p->raw = ctx.raw_result;
@@ -1244,6 +1269,7 @@ static void job_free(struct job *j)
 		explicit_bzero(j->text, strlen(j->text));
 	free(j->text);
 	json_decref(j->msg);
+	json_decref(j->prep);
 	http_call_free(j->http);
 	cont_free(j->cont);
 	free(j);
@@ -1280,6 +1306,7 @@ static void run_batch(struct job *jobs, time_t now)
 	bool committed = false, in_tx = false;
 	struct job *j, *next;
 	struct pending *p, *pnext;
+	uint64_t t0 = mono_ns(), tc = 0;
 	int rc = 0;
 
 	/* BEGIN IMMEDIATE waits up to the busy timeout (5 s) for another
@@ -1356,7 +1383,9 @@ static void run_batch(struct job *jobs, time_t now)
 		store_rollback(db);
 		atomic_fetch_add(&rollbacks, 1);
 	} else if (in_tx) {
+		tc = mono_ns();
 		rc = store_commit(db);
+		tc = mono_ns() - tc;
 		if (rc) {
 			log_error("exec", "commit failed: %s (%s)",
 				  store_errmsg(db), store_last_error_kind(db));
@@ -1407,6 +1436,9 @@ static void run_batch(struct job *jobs, time_t now)
 		exec_release_done();
 	}
 	wake();
+	atomic_fetch_add(&fx.batches, 1);
+	atomic_fetch_add(&fx.commit_ns, tc);
+	atomic_fetch_add(&fx.busy_ns, mono_ns() - t0);
 }
 
 /* Per-connection count of this batch, with a flag once the connection
@@ -1463,6 +1495,7 @@ static struct job *take_jobs(void)
 static void *exec_main(void *arg)
 {
 	(void)arg;
+	thread_name("sch-exec");
 	for (;;) {
 		struct job *jobs, *j;
 		struct timespec ts;
@@ -1537,6 +1570,47 @@ static bool request_reads(json_t *req)
 	return !m || (m->flags & RPC_READ);
 }
 
+/* The prepare function's value for one request, or NULL. */
+static json_t *prepare_request(json_t *req)
+{
+	json_t *jm =
+		json_is_object(req) ? json_object_get(req, "method") : NULL;
+	rpc_prepare_fn fn;
+
+	if (!json_is_string(jm) ||
+	    !(fn = rpc_find_prepare(json_string_value(jm))))
+		return NULL;
+	return fn(json_object_get(req, "params"));
+}
+
+/* Runs the prepare functions of a message's calls (rpc.h), here on the
+ * front thread instead of on the executor. */
+static void prepare_message(struct job *j)
+{
+	size_t i;
+	json_t *v;
+
+	if (j->perr)
+		return;
+	if (!json_is_array(j->msg)) {
+		j->prep = prepare_request(j->msg);
+		return;
+	}
+	json_array_foreach(j->msg, i, v)
+	{
+		json_t *one = prepare_request(v);
+
+		if (!one)
+			continue;
+		if (!j->prep) {
+			j->prep = json_array();
+			for (size_t k = 0; k < json_array_size(j->msg); k++)
+				json_array_append_new(j->prep, json_null());
+		}
+		json_array_set_new(j->prep, i, one);
+	}
+}
+
 static bool message_reads(const struct job *j)
 {
 	size_t i;
@@ -1568,6 +1642,8 @@ static void *front_main(void *arg)
 {
 	struct store *db = arg; /* NULL: no read pool */
 
+	thread_name("sch-front");
+
 	pthread_mutex_lock(&fx.lock);
 	for (;;) {
 		struct conn_state *cs;
@@ -1593,6 +1669,7 @@ static void *front_main(void *arg)
 			j->conn = cs->id;
 			pthread_mutex_unlock(&fx.lock);
 			parse_message(j, m);
+			prepare_message(j);
 			pthread_mutex_lock(&fx.lock);
 			budget -= j->ncalls < budget ? j->ncalls : budget;
 			if (!db || cs->in_exec || !message_reads(j)) {
@@ -1632,6 +1709,7 @@ static void *front_main(void *arg)
 static void *ck_main(void *arg)
 {
 	(void)arg;
+	thread_name("sch-ckpt");
 	pthread_mutex_lock(&ck.lock);
 	for (;;) {
 		struct timespec until;

@@ -21,7 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static uint64_t addr_key(const char *a)
+uint64_t net_addr_key(const char *a)
 {
 	uint64_t h = 1469598103934665603ull;
 
@@ -167,13 +167,12 @@ bool net_addr_full(const char *addr)
 
 	if (net.opts.max_per_address <= 0)
 		return false;
-	n = (uintptr_t)u64map_get(&net.addrs, addr_key(addr));
+	n = (uintptr_t)u64map_get(&net.addrs, net_addr_key(addr));
 	return n >= (uintptr_t)net.opts.max_per_address;
 }
 
-void net_addr_add(const char *addr, int delta)
+void net_addr_add(uint64_t k, int delta)
 {
-	uint64_t k = addr_key(addr);
 	intptr_t n = (intptr_t)(uintptr_t)u64map_get(&net.addrs, k) + delta;
 
 	if (n <= 0)

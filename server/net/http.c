@@ -194,6 +194,26 @@ static int serve_metrics(struct lws *wsi, struct http_conn *h)
 			 (unsigned long long)pool_calls,
 			 (unsigned long long)exec_calls);
 	}
+	{
+		struct rpc_exec_times t;
+
+		rpc_exec_times(&t);
+		buf_addf(&b,
+			 "# HELP scholia_exec_batches_total Transactions the "
+			 "executor ran.\n"
+			 "# TYPE scholia_exec_batches_total counter\n"
+			 "scholia_exec_batches_total %llu\n"
+			 "# HELP scholia_exec_busy_seconds_total Time the "
+			 "executor spent running batches.\n"
+			 "# TYPE scholia_exec_busy_seconds_total counter\n"
+			 "scholia_exec_busy_seconds_total %.6f\n"
+			 "# HELP scholia_exec_commit_seconds_total Time the "
+			 "executor spent in COMMIT (the sync included).\n"
+			 "# TYPE scholia_exec_commit_seconds_total counter\n"
+			 "scholia_exec_commit_seconds_total %.6f\n",
+			 (unsigned long long)t.batches, (double)t.busy_ns / 1e9,
+			 (double)t.commit_ns / 1e9);
+	}
 	rc = respond(wsi, h, 200, "text/plain; version=0.0.4; charset=utf-8",
 		     buf_str(&b), b.len);
 	buf_free(&b);

@@ -27,27 +27,30 @@ struct ws_conn {
 	uint64_t id;		  /* never reused within a process */
 	int64_t account, session; /* as told by RPC_OUT_AUTH */
 	struct sendq q;		  /* bounded queue of shared buffers */
-	/* receive: one message being assembled */
+	/* receive: a message that came in several fragments, being
+	 * assembled (empty between messages: one in a single fragment goes
+	 * to the executor straight from lws's buffer) */
 	struct buf rx;
-	bool rx_oversize; /* discarding the rest of a big message */
 	/* subscriptions */
 	struct net_sub **subs;
 	int nsubs, subs_cap;
 	/* closing */
-	int close_code;	    /* nonzero: close at next writeable */
-	char *close_reason; /* malloc'd when closing (most never do) */
+	char *close_reason;  /* malloc'd when closing (most never do) */
+	uint16_t close_code; /* nonzero: close at next writeable */
+	bool rx_oversize;    /* discarding the rest of a big message */
+	bool ping_due;	     /* write a PING at the next writeable */
+	bool ping_sent;	     /* waiting for any frame since the ping */
+	bool in_auth;	     /* on the --auth-timeout list */
+	bool dirty;	     /* on net.flush_head: frames to write */
 	/* liveness: connections in order of last activity from the peer */
 	struct ws_conn *idle_prev, *idle_next;
 	double last_seen; /* ev_now() of the last frame received */
-	bool ping_due;	  /* write a PING at the next writeable */
-	bool ping_sent;	  /* waiting for any frame since the ping */
-	/* the client address (addr.c) and the --auth-timeout list of
-	 * connections not yet signed in, oldest first */
-	char addr[64];
+	/* the client address's key in the per-address count (addr.c), and
+	 * the --auth-timeout list of connections not yet signed in, oldest
+	 * first */
+	uint64_t addr_key;
 	double opened;
 	struct ws_conn *auth_prev, *auth_next;
-	bool in_auth;
-	bool dirty; /* on net.flush_head: frames to write */
 	struct ws_conn *flush_next;
 };
 
@@ -150,7 +153,9 @@ void net_client_addr(struct lws *wsi, char *out, size_t outlen);
 /* Whether addr holds --max-connections-per-address WebSockets already. */
 bool net_addr_full(const char *addr);
 /* Counts a WebSocket of addr in (+1) or out (-1). */
-void net_addr_add(const char *addr, int delta);
+void net_addr_add(uint64_t key, int delta);
+/* The key of an address in that count (a 64-bit hash, never 0). */
+uint64_t net_addr_key(const char *addr);
 
 /* fanout.c */
 void net_apply_outputs(void);

@@ -14,13 +14,14 @@
 struct sendq {
 	struct refbuf **ring;
 	unsigned cap, head, len;
-	size_t bytes; /* unsent payload bytes */
-	size_t limit; /* bytes allowed before push refuses */
+	unsigned limit; /* bytes allowed before push refuses (< 4 GiB: one
+			 * per connection, so kept small) */
+	size_t bytes;	/* unsent payload bytes */
 };
 
 #define SENDQ_INIT(limit)                                                      \
 	{                                                                      \
-		NULL, 0, 0, 0, 0, (limit)                                      \
+		NULL, 0, 0, 0, (limit), 0                                      \
 	}
 
 /* Queues a reference to rb. Returns 0, or -1 when the queue would pass its

@@ -26,6 +26,7 @@
 #include "util/queue.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -101,7 +102,7 @@ void net_ws_close(struct ws_conn *c, int code, const char *reason)
 {
 	if (c->close_code)
 		return;
-	c->close_code = code;
+	c->close_code = (uint16_t)code;
 	free(c->close_reason);
 	c->close_reason = xstrdup(reason ? reason : "");
 	lws_callback_on_writable(c->wsi);
@@ -114,7 +115,7 @@ void net_ws_send(struct ws_conn *c, struct refbuf *rb)
 	if (sendq_push(&c->q, rb)) {
 		/* SPEC §5: a client that does not read is cut off; nobody
 		 * else waits for it */
-		log_info("net", "conn %llu: send queue over %zu bytes, closing",
+		log_info("net", "conn %llu: send queue over %u bytes, closing",
 			 (unsigned long long)c->id, c->q.limit);
 		net_ws_close(c, 1008, "send queue full");
 		return;
@@ -381,13 +382,15 @@ static void on_established(struct lws *wsi, struct ws_conn *c)
 	memset(c, 0, sizeof(*c));
 	c->wsi = wsi;
 	c->id = ++net.next_id;
-	c->q.limit = net.opts.max_queue;
+	c->q.limit = net.opts.max_queue > UINT_MAX
+			     ? UINT_MAX
+			     : (unsigned)net.opts.max_queue;
 	idle_touch(c);
 	net.nconns++;
 	u64map_put(&net.conns, c->id, c);
 	net_client_addr(wsi, peer, sizeof(peer));
-	snprintf(c->addr, sizeof(c->addr), "%s", peer);
-	net_addr_add(c->addr, 1);
+	c->addr_key = net_addr_key(peer);
+	net_addr_add(c->addr_key, 1);
 	c->opened = net.now;
 	auth_append(c);
 	if (lws_hdr_copy(wsi, ua, sizeof(ua), WSI_TOKEN_HTTP_USER_AGENT) < 0)
@@ -413,7 +416,7 @@ static void on_closed(struct ws_conn *c)
 	}
 	idle_unlink(c);
 	auth_unlink(c);
-	net_addr_add(c->addr, -1);
+	net_addr_add(c->addr_key, -1);
 	net_sub_remove_all(c);
 	net_account_unlink(c);
 	u64map_del(&net.conns, c->id);
@@ -426,13 +429,30 @@ static void on_closed(struct ws_conn *c)
 	c->id = 0;
 }
 
-static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
-		       size_t len)
+/* Hands a whole text message to the executor (which copies it) and wipes
+ * the bytes: a message may carry a password (auth.login). */
+static void submit(struct lws *wsi, struct ws_conn *c, void *msg, size_t len)
+{
+	if (rpc_submit_message(c->id, msg, len) >= RPC_PAUSE_AT)
+		lws_rx_flow_control(wsi, 0); /* until RPC_OUT_RESUME */
+	if (len)
+		explicit_bzero(msg, len);
+}
+
+static void on_receive(struct lws *wsi, struct ws_conn *c, void *in, size_t len)
 {
 	bool final = lws_is_final_fragment(wsi) &&
 		     !lws_remaining_packet_payload(wsi);
 
 	idle_touch(c);
+	if (final && !c->rx.len && !c->rx_oversize &&
+	    len <= net.opts.max_message && !lws_frame_is_binary(wsi)) {
+		/* the usual message, in one fragment: no copy of ours (a
+		 * buffer kept per connection was 128 bytes of every idle
+		 * connection's memory) */
+		submit(wsi, c, in, len);
+		return;
+	}
 	if (!c->rx_oversize) {
 		if (c->rx.len + len > net.opts.max_message) {
 			/* never buffered past the limit: drop what we have
@@ -465,16 +485,12 @@ static void on_receive(struct lws *wsi, struct ws_conn *c, const void *in,
 		buf_reset(&c->rx);
 		return;
 	}
-	if (rpc_submit_message(c->id, buf_str(&c->rx), c->rx.len) >=
-	    RPC_PAUSE_AT)
-		lws_rx_flow_control(wsi, 0); /* until RPC_OUT_RESUME */
-	/* a message may carry a password: do not leave it in the buffer */
-	if (c->rx.len)
-		explicit_bzero(c->rx.data, c->rx.len);
-	if (c->rx.cap > 16384)
-		buf_free(&c->rx); /* keep idle connections small */
-	else
-		buf_reset(&c->rx);
+	{
+		static char none[1];
+
+		submit(wsi, c, c->rx.data ? c->rx.data : none, c->rx.len);
+	}
+	buf_free(&c->rx); /* keep idle connections small */
 }
 
 static int on_writeable(struct lws *wsi, struct ws_conn *c)

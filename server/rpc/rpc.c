@@ -54,6 +54,35 @@ const struct rpc_method *rpc_find(const char *name)
 	return NULL;
 }
 
+#define RPC_MAX_PREPARE 8
+static struct {
+	const char *method;
+	rpc_prepare_fn fn;
+} prepares[RPC_MAX_PREPARE];
+static int nprepares;
+
+void rpc_set_prepare(const char *method, rpc_prepare_fn fn)
+{
+	if (nprepares == RPC_MAX_PREPARE)
+		die("rpc: too many prepare functions");
+	prepares[nprepares].method = method;
+	prepares[nprepares].fn = fn;
+	nprepares++;
+}
+
+rpc_prepare_fn rpc_find_prepare(const char *method)
+{
+	for (int i = 0; i < nprepares; i++)
+		if (strcmp(prepares[i].method, method) == 0)
+			return prepares[i].fn;
+	return NULL;
+}
+
+json_t *rpc_prepared(const struct rpc_ctx *ctx)
+{
+	return ctx->prepared;
+}
+
 void rpc_each_method(void (*fn)(const struct rpc_method *m, void *arg),
 		     void *arg)
 {
@@ -681,11 +710,59 @@ static double now_seconds(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Work queued by rpc_keep, in the order it was queued. */
+struct rpc_kept {
+	struct rpc_kept *next;
+	rpc_keep_fn fn;
+	void *arg;
+	void (*free_arg)(void *arg);
+};
+
+void rpc_keep(struct rpc_ctx *ctx, rpc_keep_fn fn, void *arg,
+	      void (*free_arg)(void *arg))
+{
+	struct rpc_kept *k = xcalloc(1, sizeof(*k)), **pp = &ctx->kept;
+
+	k->fn = fn;
+	k->arg = arg;
+	k->free_arg = free_arg;
+	while (*pp)
+		pp = &(*pp)->next;
+	*pp = k;
+}
+
+/* Runs what the call kept, each in a savepoint of its own. */
+static void run_kept(struct rpc_ctx *ctx)
+{
+	while (ctx->kept) {
+		struct rpc_kept *k = ctx->kept;
+		int rc = store_savepoint(ctx->db);
+
+		ctx->kept = k->next;
+		if (!rc) {
+			rc = k->fn(ctx->db, k->arg);
+			if (rc || store_release(ctx->db)) {
+				store_rollback_to(ctx->db);
+				rc = rc ? rc : SCH_EDB;
+			}
+		}
+		if (rc)
+			log_warn("rpc",
+				 "%s: work kept past the call failed: %s",
+				 ctx->method ? ctx->method : "?",
+				 store_errmsg(ctx->db));
+		if (k->free_arg)
+			k->free_arg(k->arg);
+		free(k);
+	}
+}
+
 /* Runs the handler (or continuation) inside a savepoint. Returns 0, an
  * error code, or RPC_DEFERRED; sets *result on success. */
-static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
-			    json_t *params, rpc_cont_fn cont, void *cont_arg,
-			    json_t **result)
+static int run_call_in_savepoint(struct rpc_ctx *ctx,
+				 const struct rpc_method *m, json_t *params,
+				 rpc_cont_fn cont, void *cont_arg,
+				 json_t **result)
 {
 	int rc, src;
 
@@ -725,6 +802,16 @@ static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
 	else if (!ctx->err_code)
 		rpc_fail(ctx, RPC_E_INTERNAL, NULL);
 	return ctx->err_code;
+}
+
+static int run_in_savepoint(struct rpc_ctx *ctx, const struct rpc_method *m,
+			    json_t *params, rpc_cont_fn cont, void *cont_arg,
+			    json_t **result)
+{
+	int rc = run_call_in_savepoint(ctx, m, params, cont, cont_arg, result);
+
+	run_kept(ctx);
+	return rc;
 }
 
 /* Whether a string holds a NUL (the parser allows them, handlers do not). */

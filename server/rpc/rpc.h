@@ -81,6 +81,23 @@ struct rpc_method {
 
 /* Adds a NULL-terminated table (borrowed: must outlive the server). */
 void rpc_register(const struct rpc_method *table);
+
+/*
+ * Work a write can have done before it reaches the executor (issue 15: the
+ * executor runs SQL, not Markdown): fn runs on the front thread that parsed
+ * the message, with the call's params (possibly not valid: check them), and
+ * returns a JSON value (or NULL) that the handler finds with rpc_prepared().
+ * It must not touch the database or any state: it sees only params. The
+ * handler must still work without it (a call from HTTP or the command line
+ * is not prepared). Register at start-up, before serving.
+ */
+typedef json_t *(*rpc_prepare_fn)(json_t *params);
+void rpc_set_prepare(const char *method, rpc_prepare_fn fn);
+/* The prepare function of a method, or NULL. */
+rpc_prepare_fn rpc_find_prepare(const char *method);
+/* What the method's prepare function returned for this call (borrowed), or
+ * NULL. */
+json_t *rpc_prepared(const struct rpc_ctx *ctx);
 /* Looks a method up; NULL if unknown. */
 const struct rpc_method *rpc_find(const char *name);
 /* Calls fn for every registered method (`scholia methods` lists them for
@@ -197,9 +214,10 @@ int rpc_param_cursor(struct rpc_ctx *ctx, json_t *params, int64_t *out);
 /*
  * Stores an event for the circle in this call's savepoint: the next per-circle
  * seq, its type, the data, and the visibility facts. After COMMIT it is sent
- * to every subscriber that vis_check() lets see it: the full data, or the
- * redacted data (which the caller supplies when the item can be hidden; NULL
- * means "same as full"). item_kind/item_id name the thing the event is about
+ * to every subscriber that vis_check() lets see it: the full data, or its
+ * redacted form, for which the caller supplies, when the item can be
+ * hidden, an overlay: the keys whose values a redacted viewer gets instead
+ * (NULL: none; bus/bus.h). item_kind/item_id name the thing the event is about
  * ("annotation", "reply", "member", ... and its id) so that a later hide or
  * delete can redact its stored events (bus_mark). Takes the references
  * of data and redacted. Returns the seq (>0) or a negative SCH_E* code.
@@ -245,6 +263,22 @@ typedef int (*rpc_cont_fn)(struct rpc_ctx *ctx, void *arg, json_t **result);
  */
 int rpc_defer(struct rpc_ctx *ctx, rpc_work_fn work, rpc_cont_fn cont,
 	      void *arg, void (*free_arg)(void *arg));
+
+/* ---- work that outlives a failing call ---- */
+
+/*
+ * Some writes must stay even when the call answers with an error, which
+ * rolls the call's savepoint back: a login failure's count on a shared
+ * database (auth/limit.c). rpc_keep() queues fn(db, arg) to run right after
+ * the call's savepoint is released or rolled back (or the handler
+ * deferred), in the batch's transaction, in a savepoint of its own: it
+ * commits with the batch whatever the call answered (a batch that fails to
+ * commit loses it with the rest). A nonzero return from fn rolls back fn's
+ * own writes only (logged). free_arg (may be NULL) frees arg afterwards.
+ */
+typedef int (*rpc_keep_fn)(struct store *db, void *arg);
+void rpc_keep(struct rpc_ctx *ctx, rpc_keep_fn fn, void *arg,
+	      void (*free_arg)(void *arg));
 
 /* ---- hooks the executor calls ---- */
 

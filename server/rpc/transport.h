@@ -117,6 +117,14 @@ void rpc_submit_http(uint64_t http_id, const struct http_req *req,
 unsigned rpc_exec_queued(void);
 /* Calls answered on the read pool and on the executor since start. */
 void rpc_exec_counts(uint64_t *pool_calls, uint64_t *exec_calls);
+/* The executor's batches since start and the nanoseconds it spent running
+ * them (busy) and in their COMMITs (the sync included): busy over wall time
+ * says whether the executor bounds the write rate, commit over busy how
+ * much of it is the sync (tests/bench/writers prints both). */
+struct rpc_exec_times {
+	uint64_t batches, busy_ns, commit_ns;
+};
+void rpc_exec_times(struct rpc_exec_times *t);
 
 /* Queues one output made outside a call (an event another node stored,
  * bus/listen.c) and wakes the loop. Any thread. */

@@ -258,6 +258,38 @@ static int th_check_chapter(struct rpc_ctx *ctx, int64_t circle,
 	return 0;
 }
 
+/* The front thread's rendering of a call's body (rpc_set_prepare): the
+ * Markdown of params.body rendered before the call reaches the executor,
+ * which then only stores it. {"body": the params' own string, "html"}. */
+static json_t *th_prepare_body(json_t *params)
+{
+	json_t *b = json_object_get(params, "body"), *out;
+	char *html;
+
+	/* a body the handler will refuse as too long is not worth it */
+	if (!json_is_string(b) || json_string_length(b) > 4 * th_max_body())
+		return NULL;
+	html = threads_render_markdown(json_string_value(b),
+				       strlen(json_string_value(b)));
+	if (!html)
+		return NULL;
+	out = json_pack("{s:O,s:s}", "body", b, "html", html);
+	free(html);
+	return out;
+}
+
+/* The HTML of body: the front thread's when body is the string it rendered
+ * (the params' own, so a pointer compare), else rendered here. */
+static char *th_body_html(struct rpc_ctx *ctx, const char *body)
+{
+	json_t *pr = rpc_prepared(ctx);
+
+	if (pr && json_string_value(json_object_get(pr, "body")) == body &&
+	    json_is_string(json_object_get(pr, "html")))
+		return xstrdup(json_string_value(json_object_get(pr, "html")));
+	return threads_render_markdown(body, strlen(body));
+}
+
 /* A body: 1..max code points (over: -32013), not only white space. */
 static int th_param_body(struct rpc_ctx *ctx, json_t *params, const char **body)
 {
@@ -447,7 +479,7 @@ static int th_annotation_write(struct rpc_ctx *ctx, int64_t circle,
 	char *html;
 	int rc;
 
-	html = threads_render_markdown(body, strlen(body));
+	html = th_body_html(ctx, body);
 	rc = store_run(db, SQL_INSERT_ANN, "iiitttii", circle, chapter, me,
 		       body, html, th_visibilities[private_ ? 1 : 0], now, now);
 	if (rc) {
@@ -779,7 +811,7 @@ static int th_update(struct rpc_ctx *ctx, json_t *params, json_t **result,
 	rc = store_run(db, SQL_ADD_VERSION, "iiti", (int64_t)kind, id,
 		       old ? old : "", now);
 	if (!rc) {
-		html = threads_render_markdown(body, strlen(body));
+		html = th_body_html(ctx, body);
 		rc = store_run(db,
 			       kind == TH_REPLY ? SQL_UPDATE_REPLY
 						: SQL_UPDATE_ANN,
@@ -990,7 +1022,7 @@ static int reply_create(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	}
 	if (th_check_write(ctx, EVENTS_POST_CHECK, &v, a.circle))
 		goto fail;
-	html = threads_render_markdown(body, strlen(body));
+	html = th_body_html(ctx, body);
 	rc = store_run(db, SQL_INSERT_REPLY, "iIittii", ann, parent, me, body,
 		       html, now, now);
 	if (rc) {
@@ -1322,6 +1354,10 @@ void threads_init(void)
 		{NULL, NULL, 0}};
 
 	rpc_register(methods);
+	rpc_set_prepare("annotation.create", th_prepare_body);
+	rpc_set_prepare("annotation.update", th_prepare_body);
+	rpc_set_prepare("reply.create", th_prepare_body);
+	rpc_set_prepare("reply.update", th_prepare_body);
 	threads_account_init();
 	events_on(EVENTS_ANCHOR_MOVED, threads_anchor_changed, NULL);
 	events_on(EVENTS_CIRCLE_CLONED, threads_on_clone, NULL);

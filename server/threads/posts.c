@@ -371,18 +371,16 @@ json_t *th_post_json(struct store *db, const struct th_post *p, int64_t me,
 	return o;
 }
 
-/* The visibility of p and its event data, in full and as
- * th_post_json(VIS_REDACTED) gives it: no body, hidden. */
+/* The visibility of p and its event data in full, and the overlay that
+ * makes it what th_post_json(VIS_REDACTED) gives: no body, hidden
+ * (rpc_publish). */
 static void post_event(struct store *db, const struct th_post *p,
 		       struct vis_item *item, json_t **full, json_t **redacted)
 {
 	th_post_vis(db, p, item);
 	*full = th_post_json(db, p, 0, VIS_FULL);
-	/* shallow: only its own three keys change */
-	*redacted = json_copy(*full);
-	json_object_set_new(*redacted, "body", json_null());
-	json_object_set_new(*redacted, "body_html", json_null());
-	json_object_set_new(*redacted, "hidden", json_true());
+	*redacted =
+		json_pack("{s:n,s:n,s:b}", "body", "body_html", "hidden", 1);
 }
 
 int th_publish_post_reply(struct rpc_ctx *ctx, const char *type,

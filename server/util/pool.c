@@ -4,6 +4,7 @@
 #include "util/pool.h"
 #include "util/buf.h"
 #include "util/log.h"
+#include "util/thread_name.h"
 
 #include <pthread.h>
 #include <stdbool.h>
@@ -29,6 +30,8 @@ struct pool {
 static void *pool_main(void *arg)
 {
 	struct pool *p = arg;
+
+	thread_name("sch-pool");
 
 	for (;;) {
 		struct pool_job *job;

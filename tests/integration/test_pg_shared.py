@@ -3,44 +3,19 @@
 post limit counted over every node's posts.
 
 Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
-CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
+CMakeLists.txt); its nodes and their database come from
+conftest.node_fixtures() (a throwaway cluster: harness.pg_cluster()).
 """
-import pytest
+from conftest import node_fixtures, pg_only
 
-import harness
-from conftest import build_world
-from harness import Server
-
-pytestmark = pytest.mark.skipif(
-    not harness.on_postgresql(),
-    reason="PostgreSQL pass only (SCHOLIA_TEST_DB=pg)")
+pytestmark = pg_only
 
 LIMIT = 6
 ENV = {"SCHOLIA_POSTS_PER_MINUTE": str(LIMIT)}
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("node_a"), env=ENV)
-    srv.start()
-    yield srv
-    srv.stop()
-    srv.assert_clean_exit()
-
-
-@pytest.fixture(scope="module")
-def node_b(server, tmp_path_factory):
-    """A second node on the same database."""
-    srv = Server(tmp_path_factory.mktemp("node_b"), db=server.db, env=ENV)
-    srv.start()
-    yield srv
-    srv.stop()
-    srv.assert_clean_exit()
-
-
-@pytest.fixture(scope="module")
-def world(server):
-    return build_world(server, members=("bob",))
+# node A (`server`) and node B on one database, both with the limit above;
+# bob is a member on node A
+nodes, server, node_b, world = node_fixtures(env=ENV, members=("bob",))
 
 
 def on_node(node, client):

@@ -730,45 +730,47 @@ static void test_backoff_grows(void **state)
 	fake_ms = 1000000000;
 	/* five failures within a minute: refused for a minute */
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(
-			auth_limit_begin("mallory", "10.0.0.1", true, &retry),
-			0);
-		auth_limit_end("mallory", "10.0.0.1", true, false);
+		assert_int_equal(auth_limit_begin(NULL, "mallory", "10.0.0.1",
+						  true, &retry),
+				 0);
+		auth_limit_end(NULL, "mallory", "10.0.0.1", true, false);
 		fake_ms += 1000;
 	}
-	assert_int_equal(auth_limit_begin("mallory", "10.0.0.2", true, &retry),
-			 1);
+	assert_int_equal(
+		auth_limit_begin(NULL, "mallory", "10.0.0.2", true, &retry), 1);
 	assert_true(retry > 50000 && retry <= 60000);
 	/* the address is limited on its own, for any handle */
-	assert_int_equal(auth_limit_begin("someone", "10.0.0.1", true, &retry),
-			 1);
-	assert_int_equal(auth_limit_begin("someone", "10.0.0.3", true, &retry),
-			 0);
-	auth_limit_end("someone", "10.0.0.3", true, true);
+	assert_int_equal(
+		auth_limit_begin(NULL, "someone", "10.0.0.1", true, &retry), 1);
+	assert_int_equal(
+		auth_limit_begin(NULL, "someone", "10.0.0.3", true, &retry), 0);
+	auth_limit_end(NULL, "someone", "10.0.0.3", true, true);
 	/* after the back-off, five more failures: two minutes */
 	fake_ms += 61000;
 	for (int i = 0; i < 5; i++) {
-		assert_int_equal(
-			auth_limit_begin("mallory", "10.0.0.4", true, &retry),
-			0);
-		auth_limit_end("mallory", "10.0.0.4", true, false);
+		assert_int_equal(auth_limit_begin(NULL, "mallory", "10.0.0.4",
+						  true, &retry),
+				 0);
+		auth_limit_end(NULL, "mallory", "10.0.0.4", true, false);
 	}
-	assert_int_equal(auth_limit_begin("mallory", "10.0.0.5", true, &retry),
-			 1);
+	assert_int_equal(
+		auth_limit_begin(NULL, "mallory", "10.0.0.5", true, &retry), 1);
 	assert_true(retry > 110000 && retry <= 120000);
 	/* four failures spread over more than a minute never trip it */
 	for (int i = 0; i < 12; i++) {
 		assert_int_equal(
-			auth_limit_begin("slowpoke", NULL, false, &retry), 0);
-		auth_limit_end("slowpoke", NULL, false, false);
+			auth_limit_begin(NULL, "slowpoke", NULL, false, &retry),
+			0);
+		auth_limit_end(NULL, "slowpoke", NULL, false, false);
 		fake_ms += 16000;
 	}
 	/* guesses in flight count: the sixth parallel one waits */
 	for (int i = 0; i < 5; i++)
-		assert_int_equal(
-			auth_limit_begin("burst", "10.0.0.9", true, &retry), 0);
-	assert_int_equal(auth_limit_begin("burst", "10.0.0.9", true, &retry),
-			 1);
+		assert_int_equal(auth_limit_begin(NULL, "burst", "10.0.0.9",
+						  true, &retry),
+				 0);
+	assert_int_equal(
+		auth_limit_begin(NULL, "burst", "10.0.0.9", true, &retry), 1);
 	auth_limit_set_clock(NULL);
 	auth_limit_reset();
 }
@@ -784,24 +786,28 @@ static void test_register_limit(void **state)
 	fake_ms = 2000000000;
 	/* four hashing at once, not five */
 	for (i = 0; i < 4; i++)
-		assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry),
-				 0);
-	assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry), 1);
+		assert_int_equal(
+			auth_limit_register_begin(NULL, "10.1.1.1", &retry), 0);
+	assert_int_equal(auth_limit_register_begin(NULL, "10.1.1.1", &retry),
+			 1);
 	assert_int_equal(retry, 1000);
 	for (i = 0; i < 4; i++)
 		auth_limit_register_end("10.1.1.1");
 	/* thirty in ten minutes, then wait for the window */
 	for (i = 4; i < 30; i++) {
-		assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry),
-				 0);
+		assert_int_equal(
+			auth_limit_register_begin(NULL, "10.1.1.1", &retry), 0);
 		auth_limit_register_end("10.1.1.1");
 		fake_ms += 1000;
 	}
-	assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry), 1);
+	assert_int_equal(auth_limit_register_begin(NULL, "10.1.1.1", &retry),
+			 1);
 	assert_true(retry > 500000 && retry <= 600000);
-	assert_int_equal(auth_limit_register_begin("10.1.1.2", &retry), 0);
+	assert_int_equal(auth_limit_register_begin(NULL, "10.1.1.2", &retry),
+			 0);
 	fake_ms += retry;
-	assert_int_equal(auth_limit_register_begin("10.1.1.1", &retry), 0);
+	assert_int_equal(auth_limit_register_begin(NULL, "10.1.1.1", &retry),
+			 0);
 	auth_limit_set_clock(NULL);
 	auth_limit_reset();
 }

@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bus/bus.h"
 #include "net/sendq.h"
 #include "rpc/rpc.h"
 #include "rpc/transport.h"
@@ -63,6 +64,15 @@ static const char SQL_T_ALL[] = "SELECT count(*) FROM t";
  * beyond it were written earlier in the same, still open, transaction. */
 static struct store *observer;
 
+/* rpc_keep's work for test.write: a row of its own; "kept-bad" writes
+ * and then fails, which must undo its own row only. */
+static int keep_insert(struct store *db, void *arg)
+{
+	int rc = store_run(db, SQL_T_INSERT, "t", (const char *)arg);
+
+	return rc ? rc : strcmp(arg, "kept-bad") == 0 ? SCH_EDB : 0;
+}
+
 static int m_write(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	const char *v;
@@ -78,7 +88,13 @@ static int m_write(struct rpc_ctx *ctx, json_t *params, json_t **result)
 			  json_pack("{s:s}", "v", v), NULL);
 	if (seq <= 0)
 		return rpc_fail_store(ctx, (int)seq);
-	if (strcmp(v, "fail-after-write") == 0)
+	if (strcmp(v, "fail-after-keep") == 0) {
+		rpc_keep(ctx, keep_insert, (void *)"kept", NULL);
+		rpc_keep(ctx, keep_insert, (void *)"kept-bad", NULL);
+		rpc_keep(ctx, keep_insert, (void *)"kept-too", NULL);
+	}
+	if (strcmp(v, "fail-after-write") == 0 ||
+	    strcmp(v, "fail-after-keep") == 0)
 		return rpc_fail(ctx, RPC_E_CONFLICT, "refused after writing");
 	*result = json_pack("{s:s,s:I}", "v", v, "seq", (json_int_t)seq);
 	if (observer) {
@@ -445,6 +461,41 @@ static void test_savepoints_isolate_calls(void **state)
 	json_decref(r);
 }
 
+/* The count of rows v in t, through test.count. */
+static json_int_t count_of(const char *v)
+{
+	char text[256];
+	json_t *r;
+	json_int_t n;
+
+	snprintf(text, sizeof(text),
+		 "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\"test.count\","
+		 "\"params\":{\"v\":\"%s\"}}",
+		 v);
+	r = call_raw(text);
+	n = json_integer_value(
+		json_object_get(json_object_get(r, "result"), "count"));
+	json_decref(r);
+	return n;
+}
+
+static void test_keep_outlives_a_failing_call(void **state)
+{
+	json_t *r;
+
+	(void)state;
+	/* the call writes, keeps three pieces of work and fails: its own
+	 * write goes, the kept work stays, but for the one that failed */
+	r = call_raw("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":"
+		     "\"test.write\",\"params\":{\"v\":\"fail-after-keep\"}}");
+	assert_int_equal(error_code(r), RPC_E_CONFLICT);
+	json_decref(r);
+	assert_int_equal(count_of("fail-after-keep"), 0);
+	assert_int_equal(count_of("kept"), 1);
+	assert_int_equal(count_of("kept-bad"), 0);
+	assert_int_equal(count_of("kept-too"), 1);
+}
+
 static void test_events_after_commit(void **state)
 {
 	struct rpc_out *o;
@@ -692,6 +743,28 @@ static void test_sendq_bound(void **state)
 	refbuf_unref(big);
 }
 
+/* The redacted form of a stored event: the overlay's keys laid over the
+ * data; a whole redacted copy (what older logs stored) gives the same. */
+static void test_bus_redacted(void **state)
+{
+	static const char data[] = "{\"id\":4,\"body\":\"secret\","
+				   "\"body_html\":\"<p>secret</p>\","
+				   "\"hidden\":false,\"circle\":2}";
+	static const char want[] = "{\"id\":4,\"body\":null,"
+				   "\"body_html\":null,\"hidden\":true,"
+				   "\"circle\":2}";
+	char *a, *b;
+
+	(void)state;
+	a = bus_redacted(data, "{\"body\":null,\"body_html\":null,"
+			       "\"hidden\":true}");
+	assert_string_equal(a, want);
+	b = bus_redacted(data, want);
+	assert_string_equal(b, want);
+	free(a);
+	free(b);
+}
+
 /* jsonout_dump gives json_dumps(JSON_COMPACT)'s text, byte for byte. */
 static void test_jsonout(void **state)
 {
@@ -761,6 +834,7 @@ int main(void)
 		cmocka_unit_test(test_depth_limit),
 		cmocka_unit_test(test_batch_and_notifications),
 		cmocka_unit_test(test_savepoints_isolate_calls),
+		cmocka_unit_test(test_keep_outlives_a_failing_call),
 		cmocka_unit_test(test_events_after_commit),
 		cmocka_unit_test(test_group_commit_many),
 		cmocka_unit_test(test_deferred),
@@ -771,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_sendq_bound),
 		cmocka_unit_test(test_utf8),
 		cmocka_unit_test(test_jsonout),
+		cmocka_unit_test(test_bus_redacted),
 		cmocka_unit_test(test_u64map),
 	};
 	int rc = cmocka_run_group_tests_name("rpc+executor", exec_tests,

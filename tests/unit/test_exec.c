@@ -99,7 +99,40 @@ static int m_sneaky(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	return 0;
 }
 
+/* x.prep: a write whose params were prepared on a front thread. */
+static pthread_t prep_thread;
+static int prep_runs;
+
+static json_t *prep_upper(json_t *params)
+{
+	const char *v = json_string_value(json_object_get(params, "v"));
+	char up[64];
+	size_t i;
+
+	if (!v || strlen(v) >= sizeof(up))
+		return NULL;
+	for (i = 0; v[i]; i++)
+		up[i] = (char)(v[i] >= 'a' && v[i] <= 'z' ? v[i] - 32 : v[i]);
+	up[i] = '\0';
+	prep_thread = pthread_self();
+	__atomic_add_fetch(&prep_runs, 1, __ATOMIC_SEQ_CST);
+	return json_pack("{s:s}", "up", up);
+}
+
+static int m_prep(struct rpc_ctx *ctx, json_t *params, json_t **result)
+{
+	json_t *p = rpc_prepared(ctx);
+
+	(void)params;
+	*result = json_pack(
+		"{s:o,s:b}", "up",
+		p ? json_incref(json_object_get(p, "up")) : json_null(),
+		"same_thread", p && pthread_equal(prep_thread, pthread_self()));
+	return 0;
+}
+
 static const struct rpc_method methods[] = {
+	{"x.prep", m_prep, RPC_PUBLIC},
 	{"x.write", m_write, RPC_PUBLIC},
 	{"x.count", m_count, RPC_PUBLIC | RPC_READ},
 	{"x.block", m_block, RPC_PUBLIC},
@@ -216,6 +249,7 @@ static int setup(void **state)
 	assert_int_equal(store_open(&so, &exec_db, err, sizeof(err)), 0);
 	assert_int_equal(store_exec(exec_db, "CREATE TABLE t(v TEXT)"), 0);
 	rpc_register(methods);
+	rpc_set_prepare("x.prep", prep_upper);
 	pool = pool_start(1);
 	eo.db = exec_db;
 	eo.pool = pool;
@@ -360,12 +394,49 @@ static void test_fair_share_counts_calls(void **state)
 	wait_reply(4, 1);
 }
 
+/* A method's prepare function runs before the executor, off its thread,
+ * and its value reaches the handler: alone and in a batch, each call its
+ * own, and a call without one gets NULL. */
+static void test_prepare_before_the_executor(void **state)
+{
+	json_t *r;
+	int i;
+
+	(void)state;
+	send_text(7, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x.prep\","
+		     "\"params\":{\"v\":\"abc\"}}");
+	r = result_of(wait_reply(7, 1));
+	assert_string_equal(json_string_value(json_object_get(r, "up")), "ABC");
+	assert_false(json_is_true(json_object_get(r, "same_thread")));
+	send_text(7, "[{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"x.prep\","
+		     "\"params\":{\"v\":\"one\"}},"
+		     "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"x.prep\","
+		     "\"params\":{}},"
+		     "{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"x.prep\","
+		     "\"params\":{\"v\":\"two\"}}]");
+	i = wait_reply(7, 2);
+	r = log_[i].reply;
+	assert_int_equal(json_array_size(r), 3);
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(r, 0), "result"), "up")),
+		"ONE");
+	assert_true(json_is_null(json_object_get(
+		json_object_get(json_array_get(r, 1), "result"), "up")));
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(json_array_get(r, 2), "result"), "up")),
+		"TWO");
+	assert_int_equal(__atomic_load_n(&prep_runs, __ATOMIC_SEQ_CST), 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_read_your_writes),
 		cmocka_unit_test(test_read_during_write_batch),
 		cmocka_unit_test(test_fair_share_counts_calls),
+		cmocka_unit_test(test_prepare_before_the_executor),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

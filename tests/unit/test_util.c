@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "util/buf.h"
+#include "util/intern.h"
 #include "util/jsonx.h"
 #include "util/mdtext.h"
 #include "util/rfc3339.h"
@@ -153,6 +154,33 @@ static void test_vec(void **state)
 	free(v);
 }
 
+/* Equal strings share one copy while held; each holder's put releases
+ * its reference only (ASan reports a copy freed too early). */
+static void test_intern(void **state)
+{
+	const char *a, *b, *c, *e;
+	char buf[8];
+
+	(void)state;
+	a = intern_get("Mozilla/5.0");
+	snprintf(buf, sizeof(buf), "%s", "Mozill");
+	b = intern_get("Mozilla/5.0");
+	c = intern_get(buf);
+	e = intern_get(NULL);
+	assert_ptr_equal(a, b);
+	assert_ptr_not_equal(a, c);
+	assert_string_equal(c, "Mozill");
+	assert_string_equal(e, "");
+	intern_put(a);
+	assert_string_equal(b, "Mozilla/5.0");
+	assert_ptr_equal(intern_get("Mozilla/5.0"), b);
+	intern_put(b);
+	intern_put(b);
+	intern_put(c);
+	intern_put(e);
+	intern_put(NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -162,6 +190,7 @@ int main(void)
 		cmocka_unit_test(test_mdtext_quote),
 		cmocka_unit_test(test_jsonx),
 		cmocka_unit_test(test_vec),
+		cmocka_unit_test(test_intern),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
