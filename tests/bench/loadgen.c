@@ -21,6 +21,13 @@
  *   loadgen run    --port P --state FILE ...  the measured phases
  *   loadgen raw    --conns N --msgs M     loopback write() baseline
  *
+ * Two nodes (tests/bench/run with BENCH_PG=2): `run --port2 P2 --pidfile2
+ * F2` sends every second connection (and every second writer) to the
+ * second node; each post's body names the node it was written on
+ * ("bench <ns> n<node>"), so fan-out latency is also kept apart for the
+ * events written on the receiver's own node and on the other one, and the
+ * server figures (CPU, RSS) are read from both processes.
+ *
  * Build: cc -O2 -o loadgen loadgen.c -lm (libc only). Traffic goes to
  * 127.0.0.0/8 only; every loop is bounded in count and in time.
  */
@@ -501,6 +508,7 @@ struct conn {
 	uint32_t src;		 /* source address (host order), 0: spread */
 	char reply[256];	 /* setup: last reply's result bits */
 	uint64_t list_due[NSUB]; /* naive client: re-fetch at this time */
+	uint8_t node;		 /* two nodes: 0 --port, 1 --port2 */
 };
 
 /* LOADGEN_CLIENT=naive: each connection behaves as the web app's reader
@@ -511,6 +519,14 @@ struct conn {
  * the client applies the event and sends nothing. */
 static int g_naive_client;
 #define CLIENT_DEBOUNCE_NS 60000000ull
+
+/* two nodes on one database: the second node's port (0: one node) */
+static int port2;
+
+static int node_port(const struct conn *c)
+{
+	return port2 && c->node ? port2 : st.port;
+}
 
 static int ep = -1;
 static struct conn *conns;
@@ -527,6 +543,9 @@ struct report {
 	uint64_t posts_circ[NCSLOT]; /* acked posts per circle slot */
 	uint64_t nev;		     /* event entries that follow */
 	struct hist ack[NOP], fan, login;
+	/* two nodes: fan-out of events written on the receiver's node and
+	 * on the other node */
+	struct hist fan_same, fan_cross;
 };
 static struct report rep;
 
@@ -1075,9 +1094,18 @@ static void handle_event(struct conn *c, const char *params, const char *e,
 
 			if (t && now > t) {
 				uint64_t us = (now - t) / 1000;
+				const char *q = b + 7;
 
 				hadd(&rep.fan, us);
 				ev_note(circle, seq, us);
+				while (q < e && *q >= '0' && *q <= '9')
+					q++;
+				if (port2 && e - q > 3 && q[0] == ' ' &&
+				    q[1] == 'n')
+					hadd(q[2] - '0' == c->node
+						     ? &rep.fan_same
+						     : &rep.fan_cross,
+					     us);
 			}
 		}
 	}
@@ -1151,9 +1179,12 @@ static void client_lists(void)
 	}
 }
 
-static void make_body(char *out, size_t cap, uint64_t t)
+static void make_body(char *out, size_t cap, uint64_t t, int node)
 {
-	int n = snprintf(out, cap, "bench %llu ", (unsigned long long)t);
+	int n = port2 ? snprintf(out, cap, "bench %llu n%d ",
+				 (unsigned long long)t, node)
+		      : snprintf(out, cap, "bench %llu ",
+				 (unsigned long long)t);
 
 	for (int i = 0; i < body_pad && (size_t)n + 2 < cap; i++)
 		out[n++] = "Aa bb cc dd, ee. "[i % 17];
@@ -1164,7 +1195,7 @@ static void send_post(struct conn *c, int op, int sub, uint64_t t)
 {
 	char body[512];
 
-	make_body(body, sizeof(body), t);
+	make_body(body, sizeof(body), t, c->node);
 	if (op == OP_REPLY && c->ann[sub] > 0)
 		rpc_send(c, OP_REPLY, sub, t, "reply.create",
 			 "{\"annotation\":%lld,\"body\":\"%s\"}",
@@ -1233,7 +1264,7 @@ static void writer_send(struct conn *c)
 	char body[512];
 	uint64_t t = now_ns();
 
-	make_body(body, sizeof(body), t);
+	make_body(body, sizeof(body), t, c->node);
 	rpc_send(c, OP_CREATE, -1, t, "annotation.create",
 		 "{\"circle\":%lld,\"chapter\":%lld,\"target\":null,"
 		 "\"body\":\"%s\",\"visibility\":\"circle\"}",
@@ -1757,6 +1788,7 @@ static void worker_setup(void)
 		c->role = R_MEMBER;
 		c->acct = a;
 		c->state = C_DOWN;
+		c->node = port2 ? (uint8_t)(i & 1) : 0;
 		c->nsub = 0;
 		c->circ[c->nsub++] =
 			st.c100[(a / 100) % (st.n100 ? st.n100 : 1)];
@@ -1822,6 +1854,7 @@ static void free_extras(void)
 		conns[i].state = C_FREE;
 		conns[i].acct = -1;
 		conns[i].nsub = 0;
+		conns[i].node = 0;
 	}
 }
 
@@ -1854,7 +1887,8 @@ static void worker_connect(const struct cmd *cm)
 		if (done + (int)rep.conn_fail >= nmem && next >= nmem)
 			break;
 		while (inflight < inflight_max && next < nmem) {
-			conn_start(&conns[next++], st.port);
+			conn_start(&conns[next], node_port(&conns[next]));
+			next++;
 			inflight++;
 		}
 		loop_once(2000000);
@@ -1974,6 +2008,9 @@ static void worker_writers(const struct cmd *cm)
 		if (!c)
 			break;
 		c->role = R_WRITER;
+		/* two nodes: every second writer on the second (not the
+		 * baseline's one writer) */
+		c->node = port2 && !cm->wtoken[0] ? (uint8_t)(i & 1) : 0;
 		/* main server: a member account each (the post limit is per
 		 * member); baseline server: its owner */
 		c->acct = cm->wtoken[0]
@@ -1982,7 +2019,7 @@ static void worker_writers(const struct cmd *cm)
 					    (st.nacct < BENCH_WRITER_ACCTS
 						     ? st.nacct
 						     : BENCH_WRITER_ACCTS);
-		conn_start(c, cm->wport);
+		conn_start(c, c->node ? port2 : cm->wport);
 	}
 	/* 1 s warm-up, then count: reset counters at t0 + 1 s */
 	while (now_ns() < t0 + 1000000000ull)
@@ -2030,7 +2067,7 @@ static void worker_killwait(const struct cmd *cm)
 				if (c->state == C_DOWN && c->t_retry &&
 				    now >= c->t_retry) {
 					c->t_retry = 0;
-					conn_start(c, st.port);
+					conn_start(c, node_port(c));
 				}
 				if (c->state == C_OPEN && c->caught)
 					caught++;
@@ -2123,8 +2160,8 @@ static void worker_main(int cfd, int rfd)
 
 static int wcmd[64], wrep[64];
 static pid_t wpid[64];
-static pid_t server_pid;
-static const char *pidfile, *restart_cmd;
+static pid_t server_pid, server_pid2;
+static const char *pidfile, *restart_cmd, *pidfile2;
 
 struct agg {
 	struct report r;
@@ -2205,6 +2242,8 @@ static void collect(void)
 		}
 		hmerge(&A.r.fan, &r->fan);
 		hmerge(&A.r.login, &r->login);
+		hmerge(&A.r.fan_same, &r->fan_same);
+		hmerge(&A.r.fan_cross, &r->fan_cross);
 		A.r.deliveries += r->deliveries;
 		A.r.replayed += r->replayed;
 		A.r.lost += r->lost;
@@ -2368,6 +2407,12 @@ static void phase_json(const char *name, double secs, const char *extra_fmt,
 	jhist("last_recipient", &A.last);
 	fputc(',', jout);
 	jhist("login", &A.r.login);
+	if (port2) {
+		fputc(',', jout);
+		jhist("fanout_same_node", &A.r.fan_same);
+		fputc(',', jout);
+		jhist("fanout_cross_node", &A.r.fan_cross);
+	}
 	va_start(ap, extra_fmt);
 	if (extra_fmt && *extra_fmt) {
 		fputc(',', jout);
@@ -2399,6 +2444,17 @@ static void phase_line(const char *name, double secs)
 		(long long)exp - (long long)A.r.deliveries,
 		(unsigned long long)(A.r.errs[OP_CREATE] + A.r.errs[OP_REPLY] +
 				     A.r.errs[OP_LIST] + A.r.errs[OP_CHGET]));
+	if (port2)
+		fprintf(stderr,
+			"  %-14s written on the same node: fan p50/p99 "
+			"%.2f/%.2f ms (%llu); on the other node: %.2f/%.2f "
+			"ms (%llu)\n",
+			"", hpct(&A.r.fan_same, 50) / 1e3,
+			hpct(&A.r.fan_same, 99) / 1e3,
+			(unsigned long long)A.r.fan_same.n,
+			hpct(&A.r.fan_cross, 50) / 1e3,
+			hpct(&A.r.fan_cross, 99) / 1e3,
+			(unsigned long long)A.r.fan_cross.n);
 }
 
 static double envd(const char *name, double dflt)
@@ -2413,6 +2469,14 @@ static void reap_pidfile(void)
 	FILE *f;
 	int p;
 
+	if (pidfile2) {
+		f = fopen(pidfile2, "r");
+		if (f) {
+			if (fscanf(f, "%d", &p) == 1)
+				server_pid2 = p;
+			fclose(f);
+		}
+	}
 	if (!pidfile)
 		return;
 	f = fopen(pidfile, "r");
@@ -2423,11 +2487,21 @@ static void reap_pidfile(void)
 	}
 }
 
+/* the servers' CPU time: both nodes' summed when there are two */
+static double servers_cpu_us(void)
+{
+	double c = proc_cpu_us(server_pid);
+
+	if (server_pid2)
+		c += proc_cpu_us(server_pid2);
+	return c;
+}
+
 static int run_load(const char *name, double rate, double dur, const int mix[4],
 		    int target, int storm, int nodrain)
 {
 	struct cmd cm;
-	double cpu0 = proc_cpu_us(server_pid), cpu1;
+	double cpu0 = servers_cpu_us(), cpu1;
 	uint64_t t0 = now_ns();
 	double secs;
 	uint64_t posts, lost;
@@ -2442,7 +2516,7 @@ static int run_load(const char *name, double rate, double dur, const int mix[4],
 	cm.nodrain = nodrain;
 	broadcast(&cm);
 	collect();
-	cpu1 = proc_cpu_us(server_pid);
+	cpu1 = servers_cpu_us();
 	secs = dur;
 	(void)t0;
 	posts = A.r.acked[OP_CREATE] + A.r.acked[OP_REPLY];
@@ -2478,7 +2552,7 @@ static int cmd_run(int argc, char **argv)
 	double rate = envd("BENCH_RATE", 500), step_s = envd("BENCH_STEP", 5);
 	int mix[4] = {50, 45, 4, 1}, wmix[4] = {50, 50, 0, 0};
 	char *ph, *save = NULL, *list;
-	long rss0 = -1;
+	long rss0 = -1, rss0b = -1;
 
 	for (int i = 2; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--port"))
@@ -2505,6 +2579,10 @@ static int cmd_run(int argc, char **argv)
 			base_port = atoi(argv[i + 1]);
 		else if (!strcmp(argv[i], "--rate"))
 			rate = atof(argv[i + 1]);
+		else if (!strcmp(argv[i], "--port2"))
+			port2 = atoi(argv[i + 1]);
+		else if (!strcmp(argv[i], "--pidfile2"))
+			pidfile2 = argv[i + 1];
 	}
 	if (!state || !json)
 		die("run needs --state and --json");
@@ -2513,7 +2591,7 @@ static int cmd_run(int argc, char **argv)
 	state_load(state);
 	if (!st.nacct || !st.n100)
 		die("state file has no members");
-	if (!server_pid)
+	if (!server_pid || pidfile2)
 		reap_pidfile();
 	jout = fopen(json, "w");
 	if (!jout)
@@ -2553,7 +2631,9 @@ static int cmd_run(int argc, char **argv)
 			double cpu0;
 
 			rss0 = proc_rss_kb(server_pid);
-			cpu0 = proc_cpu_us(server_pid);
+			if (server_pid2)
+				rss0b = proc_rss_kb(server_pid2);
+			cpu0 = servers_cpu_us();
 			cm.type = CMD_CONNECT;
 			cm.timeout = envd("BENCH_CONNECT_TIMEOUT", 120);
 			broadcast(&cm);
@@ -2572,7 +2652,7 @@ static int cmd_run(int argc, char **argv)
 					   "\"server_rss_kb_before\":%ld,"
 					   "\"server_cpu_us\":%.0f",
 					   (double)A.r.conn_ok / s, rss0,
-					   proc_cpu_us(server_pid) - cpu0);
+					   servers_cpu_us() - cpu0);
 			}
 		} else if (!strcmp(ph, "idle")) {
 			long rss1;
@@ -2586,6 +2666,39 @@ static int cmd_run(int argc, char **argv)
 				      ? (double)(rss1 - rss0) * 1024.0 /
 						nconn_total
 				      : -1;
+			if (server_pid2) {
+				/* two nodes: half the connections each */
+				long rss1b = proc_rss_kb(server_pid2);
+				int n1 = (nconn_total + 1) / 2,
+				    n2 = nconn_total / 2;
+				double p1 = rss0 > 0 && rss1 > 0
+						    ? (double)(rss1 - rss0) *
+							      1024.0 / n1
+						    : -1,
+				       p2 = rss0b > 0 && rss1b > 0 && n2
+						    ? (double)(rss1b - rss0b) *
+							      1024.0 / n2
+						    : -1;
+
+				fprintf(stderr,
+					"  idle           %.0f s: node 1 RSS "
+					"%ld -> %ld kB: %.0f B per idle "
+					"connection (%d); node 2 RSS %ld -> "
+					"%ld kB: %.0f B (%d)\n",
+					idle_s, rss0, rss1, p1, n1, rss0b,
+					rss1b, p2, n2);
+				memset(&A, 0, sizeof(A));
+				phase_json("idle", idle_s,
+					   "\"server_rss_kb_before\":%ld,"
+					   "\"server_rss_kb_after\":%ld,"
+					   "\"rss_bytes_per_idle_conn\":%.1f,"
+					   "\"node2_rss_kb_before\":%ld,"
+					   "\"node2_rss_kb_after\":%ld,"
+					   "\"node2_rss_bytes_per_idle_conn\":"
+					   "%.1f",
+					   rss0, rss1, p1, rss0b, rss1b, p2);
+				continue;
+			}
 			fprintf(stderr,
 				"  idle           %.0f s: server RSS %ld -> "
 				"%ld "
@@ -2617,7 +2730,7 @@ static int cmd_run(int argc, char **argv)
 			for (int k = 0; k < steps; k++) {
 				char nm[32];
 				int bad, behind;
-				double p99, d, c0 = proc_cpu_us(server_pid);
+				double p99, d, c0 = servers_cpu_us();
 
 				snprintf(nm, sizeof(nm), "knee_%d", k);
 				bad = run_load(nm, r, step_s, wmix, 0, 0, 0);
@@ -2635,8 +2748,7 @@ static int cmd_run(int argc, char **argv)
 					good_r = r, good_d = d, good_p99 = p99;
 					good_cpu =
 						A.r.deliveries
-							? (proc_cpu_us(
-								   server_pid) -
+							? (servers_cpu_us() -
 							   c0) / (double)A.r
 									  .deliveries
 							: 0;
@@ -2672,7 +2784,7 @@ static int cmd_run(int argc, char **argv)
 			run_load("storm", rate, 4, wmix, 0, n, 0);
 		} else if (!strcmp(ph, "writers") || !strcmp(ph, "baseline")) {
 			int base = !strcmp(ph, "baseline");
-			double cpu0 = proc_cpu_us(server_pid), secs;
+			double cpu0 = servers_cpu_us(), secs;
 
 			cm.type = CMD_WRITERS;
 			cm.dur = envd("BENCH_WRITE_SECS", 5);
@@ -2742,7 +2854,7 @@ static int cmd_run(int argc, char **argv)
 				   "\"server_cpu_us\":%.0f",
 				   base ? 1 : cm.wconns * nworkers, cm.wwin,
 				   (double)A.r.acked[OP_CREATE] / secs,
-				   base ? 0 : proc_cpu_us(server_pid) - cpu0);
+				   base ? 0 : servers_cpu_us() - cpu0);
 		} else if (!strcmp(ph, "kill")) {
 			uint64_t tk, tr = 0, tr_end = 0;
 			int mixk[4] = {50, 50, 0, 0};

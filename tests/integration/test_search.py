@@ -315,3 +315,36 @@ def test_threads_are_found_by_the_passage_they_quote(world):
     res = search(world.bob, world.circle, far)
     assert [it for it in res["items"] if it["kind"] == "annotation"
             and it["id"] == t["id"]]
+
+
+def test_diacritics_are_folded(world):
+    """Accents are folded in the index and in the query, for words,
+    prefixes and phrases, on both engines (FTS5's remove_diacritics;
+    PostgreSQL's unaccent dictionary, migrations/pg/0019): "cafe" finds
+    "café" and "café" finds "cafe"."""
+    accented = world.post(world.alice, "Au café de Zürich, près de "
+                          "l'église Saint-Étienne")
+    plain = world.post(world.alice, "Coffee at the cafe in Zurich, "
+                       "by the eglise")
+    a, p = ("annotation", accented["id"]), ("annotation", plain["id"])
+
+    def found(q):
+        return set(posts(search(world.mod, world.circle, q))) & {a, p}
+
+    assert found("cafe") == {a, p}
+    assert found("CAFÉ") == {a, p}
+    assert found("Zurich") == {a, p}
+    assert found("Zür*") == {a, p}
+    assert found("zur*") == {a, p}
+    # a phrase (words joined by punctuation), accents either side
+    assert found("l'eglise") == {a}
+    assert found("saint-etienne") == {a}
+    assert found("SAINT-ÉTIENNE") == {a}
+    assert found("église-l") == set()  # a phrase keeps its word order
+    assert found("zürichx") == set()
+    # the snippet marks the accented word a folded query found
+    res = search(world.mod, world.circle, "cafe")
+    hit = next(it for it in res["items"] if it["kind"] == "annotation"
+               and it["id"] == accented["id"])
+    marked = [hit["snippet"][s:e].lower() for s, e in hit["highlights"]]
+    assert "café" in marked
