@@ -46,6 +46,7 @@
 #include "util/u64map.h"
 #include "util/thread_name.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -278,17 +279,18 @@ static void exec_done_later(uint64_t conn)
 	ex.done[ex.ndone++] = conn;
 }
 
-static void exec_release_done(void)
+/* The jobs of these connections are done (their replies handed to the
+ * loop): their later reads may run on the pool. */
+static void release_done(const uint64_t *done, size_t n)
 {
 	pthread_mutex_lock(&fx.lock);
-	for (size_t i = 0; i < ex.ndone; i++) {
-		struct conn_state *cs = conn_find(ex.done[i]);
+	for (size_t i = 0; i < n; i++) {
+		struct conn_state *cs = conn_find(done[i]);
 
 		if (cs && cs->in_exec)
 			cs->in_exec--;
 	}
 	pthread_mutex_unlock(&fx.lock);
-	ex.ndone = 0;
 }
 
 /* Outputs of the batch being delivered (executor thread): handed to the
@@ -1300,12 +1302,140 @@ static json_t *unavailable_reply(json_t *msg)
 	return out;
 }
 
+/*
+ * ---- handing a batch over, and the syncer ----
+ *
+ * What a batch leaves once its COMMIT returned (or failed): its outputs,
+ * the connections whose jobs it finished (their later reads may then run
+ * on the pool) and its deferred jobs. With --durability full on SQLite
+ * the executor commits without the sync (store_defer_sync) and goes on
+ * with the next batch while the syncer thread syncs the log and only then
+ * hands the batch over: no reply, event or continuation leaves before its
+ * commit is on disk, and the sync no longer holds the executor. One sync
+ * covers every batch committed before it began, so batches that pile up
+ * share one. Batches are handed over in order, committed or not; at most
+ * SYNC_QUEUE_MAX wait, then the executor waits (a bounded queue). Without
+ * deferral (--durability normal, PostgreSQL, an in-memory database) the
+ * executor hands each batch over itself.
+ *
+ * A read on the pool may see a write of another connection whose batch
+ * is committed but not yet synced; its author's reply waits for the sync.
+ */
+struct tail {
+	struct tail *next;
+	bool committed; /* sync before handing it over */
+	struct out_chain chain;
+	uint64_t *done;
+	size_t ndone;
+	struct job *defer; /* deferred jobs, to the pool */
+};
+
+#define SYNC_QUEUE_MAX 4
+
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond, room;
+	pthread_t thread;
+	bool running, stopping;
+	struct tail *head, *tail;
+	unsigned n;
+} sy = {
+	.lock = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+	.room = PTHREAD_COND_INITIALIZER,
+};
+
+static void tail_finish(struct tail *t)
+{
+	struct job *dj, *dnext;
+
+	emit_chain(&t->chain);
+	/* replies are out: the connections' later reads may run on the pool */
+	release_done(t->done, t->ndone);
+	for (dj = t->defer; dj; dj = dnext) {
+		dnext = dj->next;
+		pool_submit(ex.opts.pool, pool_work, pool_done, dj->cont);
+		free(dj);
+	}
+	free(t->done);
+	free(t);
+}
+
+static void sync_push(struct tail *t)
+{
+	pthread_mutex_lock(&sy.lock);
+	while (sy.n >= SYNC_QUEUE_MAX)
+		pthread_cond_wait(&sy.room, &sy.lock);
+	QUEUE_APPEND(sy.head, sy.tail, t, t, next);
+	sy.n++;
+	pthread_cond_signal(&sy.cond);
+	pthread_mutex_unlock(&sy.lock);
+}
+
+static void *sync_main(void *arg)
+{
+	(void)arg;
+	thread_name("sch-sync");
+	for (;;) {
+		struct tail *list, *t, *next;
+		bool any = false;
+
+		pthread_mutex_lock(&sy.lock);
+		while (!sy.head && !sy.stopping)
+			pthread_cond_wait(&sy.cond, &sy.lock);
+		list = sy.head;
+		sy.head = sy.tail = NULL;
+		sy.n = 0;
+		pthread_cond_broadcast(&sy.room);
+		pthread_mutex_unlock(&sy.lock);
+		if (!list)
+			break;
+		for (t = list; t; t = t->next)
+			any |= t->committed;
+		/* the commits are visible already: a log that cannot be
+		 * synced must not acknowledge them (nor anything later) */
+		if (any && store_sync(ex.opts.db))
+			die("exec: cannot sync the database's log: %s",
+			    strerror(errno));
+		for (t = list; t; t = next) {
+			next = t->next;
+			tail_finish(t);
+		}
+		wake();
+	}
+	return NULL;
+}
+
+static void sync_start(void)
+{
+	if (store_defer_sync(ex.opts.db))
+		return; /* the engine's COMMIT syncs */
+	sy.stopping = false;
+	if (pthread_create(&sy.thread, NULL, sync_main, NULL))
+		die("exec: cannot start the syncer");
+	sy.running = true;
+}
+
+/* After the executor stopped: hands over what waits, then ends. */
+static void sync_stop(void)
+{
+	if (!sy.running)
+		return;
+	pthread_mutex_lock(&sy.lock);
+	sy.stopping = true;
+	pthread_cond_signal(&sy.cond);
+	pthread_mutex_unlock(&sy.lock);
+	pthread_join(sy.thread, NULL);
+	sy.running = false;
+}
+
 static void run_batch(struct job *jobs, time_t now)
 {
 	struct store *db = ex.opts.db;
 	bool committed = false, in_tx = false;
 	struct job *j, *next;
 	struct pending *p, *pnext;
+	struct tail *t;
 	uint64_t t0 = mono_ns(), tc = 0;
 	int rc = 0;
 
@@ -1402,21 +1532,16 @@ static void run_batch(struct job *jobs, time_t now)
 		pthread_mutex_unlock(&ck.lock);
 	}
 	lt.failed = false;
-	{
-		struct out_chain chain = {NULL, NULL};
-
-		stage = &chain;
-		for (p = ex.cur_head; p; p = pnext) {
-			pnext = p->next;
-			deliver(p, committed);
-			free(p);
-		}
-		stage = NULL;
-		ex.cur_head = ex.cur_tail = NULL;
-		emit_chain(&chain);
+	t = xcalloc(1, sizeof(*t));
+	t->committed = committed;
+	stage = &t->chain;
+	for (p = ex.cur_head; p; p = pnext) {
+		pnext = p->next;
+		deliver(p, committed);
+		free(p);
 	}
-	/* replies are out: the connections' later reads may run on the pool */
-	exec_release_done();
+	stage = NULL;
+	ex.cur_head = ex.cur_tail = NULL;
 	/* deferred work starts only after its first half is on disk */
 	{
 		struct job *dj = ex.defer_head, *dnext;
@@ -1425,17 +1550,25 @@ static void run_batch(struct job *jobs, time_t now)
 		for (; dj; dj = dnext) {
 			dnext = dj->next;
 			if (committed) {
-				pool_submit(ex.opts.pool, pool_work, pool_done,
-					    dj->cont);
-			} else {
-				exec_done_later(dj->cont->conn);
-				cont_free(dj->cont);
+				dj->next = t->defer;
+				t->defer = dj;
+				continue;
 			}
+			exec_done_later(dj->cont->conn);
+			cont_free(dj->cont);
 			free(dj);
 		}
-		exec_release_done();
 	}
-	wake();
+	t->done = ex.done;
+	t->ndone = ex.ndone;
+	ex.done = NULL;
+	ex.ndone = ex.done_cap = 0;
+	if (sy.running) {
+		sync_push(t);
+	} else {
+		tail_finish(t);
+		wake();
+	}
 	atomic_fetch_add(&fx.batches, 1);
 	atomic_fetch_add(&fx.commit_ns, tc);
 	atomic_fetch_add(&fx.busy_ns, mono_ns() - t0);
@@ -1786,8 +1919,10 @@ int rpc_exec_start(const struct rpc_exec_opts *opts)
 			fx.dbs[i] = NULL; /* in memory: everything on the
 					     executor */
 	}
-	if (readers > 0)
+	if (readers > 0) {
 		ck_start(opts->db);
+		sync_start();
+	}
 	if (pthread_create(&ex.thread, NULL, exec_main, NULL))
 		return SCH_EIO;
 	ex.running = true;
@@ -1824,6 +1959,7 @@ void rpc_exec_stop(void)
 	pthread_mutex_unlock(&ex.lock);
 	pthread_join(ex.thread, NULL);
 	ex.running = false;
+	sync_stop();
 	ck_stop();
 	for (int i = 0; i < fx.nthreads; i++) {
 		store_close(fx.dbs[i]);

@@ -75,6 +75,9 @@ struct store_ops {
 	 * and one passive checkpoint; NULL where the engine has none */
 	int (*wal_manual)(struct store *s, bool manual);
 	int (*checkpoint)(struct store *s);
+	/* store_defer_sync / store_sync; NULL where the engine has none */
+	int (*defer_sync)(struct store *s);
+	int (*sync)(struct store *s);
 	/* which spelling of a store_dialect this engine runs */
 	const char *(*dialect)(const struct store_dialect *d);
 };

@@ -21,6 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 /* A prepared statement. */
 struct sq_stmt {
@@ -31,6 +33,10 @@ struct sq_stmt {
 struct sq_store {
 	struct store head;
 	sqlite3 *db;
+	bool full;  /* durability full on a WAL file: store_defer_sync can */
+	int wal_fd; /* store_defer_sync: the WAL, for store_sync (-1: not open)
+		     */
+	char *wal_path;
 };
 
 #define SQ(s) ((struct sq_store *)(s))
@@ -374,6 +380,7 @@ static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 	*out = NULL;
 	s->ops = &store_sqlite_ops;
 	s->path = xstrdup(opts->path);
+	sq->wal_fd = -1;
 	if (!memory && !opts->readonly && make_parent_dir(opts->path)) {
 		snprintf(err, errlen, "cannot create the folder of %s",
 			 opts->path);
@@ -417,6 +424,8 @@ static int sq_open(const struct store_opts *opts, struct store **out, char *err,
 	rc = sq_exec(s, opts->durability == STORE_DURABILITY_FULL
 				? "PRAGMA synchronous=FULL"
 				: "PRAGMA synchronous=NORMAL");
+	sq->full = opts->durability == STORE_DURABILITY_FULL && !memory &&
+		   !opts->readonly && !opts->query_only;
 	if (!rc)
 		rc = sq_exec(s, "PRAGMA foreign_keys=ON;"
 				"PRAGMA temp_store=MEMORY;"
@@ -510,6 +519,9 @@ static void sq_close(struct store *s)
 			DB(s), NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
 		sqlite3_close_v2(DB(s));
 	}
+	if (SQ(s)->wal_fd >= 0)
+		close(SQ(s)->wal_fd);
+	free(SQ(s)->wal_path);
 	free(s->path);
 	free(s);
 }
@@ -641,6 +653,61 @@ static int sq_checkpoint(struct store *s)
 	return sq_exec(s, "PRAGMA wal_checkpoint(PASSIVE)");
 }
 
+/*
+ * Deferred sync (store.h): in WAL mode with synchronous=NORMAL a commit
+ * only writes its frames to the log; syncing the log file then makes every
+ * commit written so far durable (a checkpoint syncs the log itself before
+ * it copies frames into the database, and a crash before our sync can only
+ * lose commits nobody was told about). fdatasync on a descriptor of our
+ * own flushes the file's pages whoever wrote them.
+ */
+static int sq_defer_sync(struct store *s)
+{
+	const char *main = sqlite3_db_filename(DB(s), "main");
+	int rc;
+
+	if (!SQ(s)->full || !main || !main[0])
+		return SCH_EINVAL;
+	rc = sq_exec(s, "PRAGMA synchronous=NORMAL");
+	if (rc)
+		return rc;
+	SQ(s)->wal_path = xmalloc(strlen(main) + 5);
+	sprintf(SQ(s)->wal_path, "%s-wal", main);
+	return 0;
+}
+
+static int sq_sync(struct store *s)
+{
+	struct sq_store *sq = SQ(s);
+	struct stat path_st, fd_st;
+
+	if (!sq->wal_path)
+		return SCH_EINVAL;
+	if (stat(sq->wal_path, &path_st) != 0) {
+		/* no log (never in WAL mode while serving): the commits
+		 * are in the database file */
+		int fd = open(s->path, O_RDONLY | O_CLOEXEC), rc;
+
+		if (fd < 0)
+			return SCH_EIO;
+		rc = fdatasync(fd);
+		close(fd);
+		return rc ? SCH_EIO : 0;
+	}
+	/* the log file made anew (a new inode): open that one */
+	if (sq->wal_fd >= 0 &&
+	    (fstat(sq->wal_fd, &fd_st) != 0 || fd_st.st_ino != path_st.st_ino ||
+	     fd_st.st_dev != path_st.st_dev)) {
+		close(sq->wal_fd);
+		sq->wal_fd = -1;
+	}
+	if (sq->wal_fd < 0)
+		sq->wal_fd = open(sq->wal_path, O_RDONLY | O_CLOEXEC);
+	if (sq->wal_fd < 0)
+		return SCH_EIO;
+	return fdatasync(sq->wal_fd) ? SCH_EIO : 0;
+}
+
 static const char *sq_dialect(const struct store_dialect *d)
 {
 	return d->sqlite;
@@ -678,5 +745,7 @@ const struct store_ops store_sqlite_ops = {
 	.listen = sq_listen,
 	.wal_manual = sq_wal_manual,
 	.checkpoint = sq_checkpoint,
+	.defer_sync = sq_defer_sync,
+	.sync = sq_sync,
 	.dialect = sq_dialect,
 };

@@ -372,6 +372,16 @@ int store_checkpoint(struct store *s)
 	return s->ops->checkpoint ? s->ops->checkpoint(s) : 0;
 }
 
+int store_defer_sync(struct store *s)
+{
+	return s->ops->defer_sync ? s->ops->defer_sync(s) : SCH_EINVAL;
+}
+
+int store_sync(struct store *s)
+{
+	return s->ops->sync ? s->ops->sync(s) : SCH_EINVAL;
+}
+
 const char *store_migrations_sub(const struct store *s)
 {
 	return s->ops->migrations_sub;

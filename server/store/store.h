@@ -258,6 +258,20 @@ void store_listener_close(struct store_listener *l);
 int store_wal_manual(struct store *s, bool manual);
 int store_checkpoint(struct store *s);
 
+/*
+ * Durability full with the sync taken out of COMMIT, for an engine whose
+ * commits one file's sync makes durable (SQLite's WAL): after
+ * store_defer_sync(s), s's commits return once written but not yet synced,
+ * and store_sync(s) makes every commit made on s so far durable. store_sync
+ * may run on another thread while s runs its next transaction (it touches
+ * nothing else of s); whoever defers must not acknowledge a commit before a
+ * store_sync that began after it returned 0. SCH_EINVAL where the engine
+ * cannot (PostgreSQL, whose COMMIT waits for synchronous_commit; an
+ * in-memory database) or s's durability is not full.
+ */
+int store_defer_sync(struct store *s);
+int store_sync(struct store *s);
+
 /* Quick health probe: 0 when a trivial query runs. */
 int store_ping(struct store *s);
 

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "store/store.h"
 #include "util/buf.h"
@@ -113,12 +114,65 @@ static void test_copy_wants_sqlite_into_postgresql(void **state)
 	store_close(b);
 }
 
+static struct store *open_file(const char *path, enum store_durability d)
+{
+	struct store_opts so = STORE_OPTS_INIT;
+	struct store *s = NULL;
+	char err[256];
+
+	so.path = path;
+	so.durability = d;
+	so.migrations_dir = NULL;
+	so.migrate = false;
+	assert_int_equal(store_open(&so, &s, err, sizeof(err)), 0);
+	return s;
+}
+
+/* Deferred sync: only a WAL file at durability full defers; then a commit
+ * returns without syncing and store_sync syncs the log, also after the
+ * log file was made anew (another inode). */
+static void test_defer_sync(void **state)
+{
+	char dir[] = "/tmp/scholia-sync-XXXXXX", path[256], wal[280];
+	struct store *s;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	s = open_memory();
+	assert_int_equal(store_defer_sync(s), SCH_EINVAL);
+	assert_int_equal(store_sync(s), SCH_EINVAL);
+	store_close(s);
+	s = open_file(path, STORE_DURABILITY_NORMAL);
+	assert_int_equal(store_defer_sync(s), SCH_EINVAL);
+	store_close(s);
+	s = open_file(path, STORE_DURABILITY_FULL);
+	assert_int_equal(store_defer_sync(s), 0);
+	assert_int_equal(store_exec(s, "CREATE TABLE t(v)"), 0);
+	assert_int_equal(store_begin(s), 0);
+	assert_int_equal(store_exec(s, "INSERT INTO t VALUES (1)"), 0);
+	assert_int_equal(store_commit(s), 0);
+	assert_int_equal(store_sync(s), 0);
+	/* the log truncated and started again by a checkpoint */
+	assert_int_equal(store_exec(s, "PRAGMA wal_checkpoint(TRUNCATE)"), 0);
+	assert_int_equal(store_exec(s, "INSERT INTO t VALUES (2)"), 0);
+	assert_int_equal(store_sync(s), 0);
+	store_close(s);
+	unlink(wal);
+	snprintf(wal, sizeof(wal), "%s-shm", path);
+	unlink(wal);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keep_sql_is_one_copy_per_text),
 		cmocka_unit_test(test_query_texts_binds_an_array),
 		cmocka_unit_test(test_copy_wants_sqlite_into_postgresql),
+		cmocka_unit_test(test_defer_sync),
 	};
 
 	return cmocka_run_group_tests_name("store texts", tests, NULL, NULL);
