@@ -90,11 +90,21 @@ int bus_share_ephemeral(struct store *db, int64_t circle, int64_t author,
 			const void *bytes, size_t len);
 
 /*
+ * An event for every connection of one account (notification.created:
+ * RPC_OUT_ACCOUNT), for that account's connections on the other nodes, as
+ * the bytes sent. One too long for a signal (BUS_ACCOUNT_MAX) stays on
+ * this node (the inbox shows it at its next fetch). 0 or negative SCH_E*.
+ */
+#define BUS_ACCOUNT_MAX 7000
+int bus_share_account(struct store *db, int64_t account, const void *bytes,
+		      size_t len);
+
+/*
  * Cross-node fan-out (bus/listen.c; PostgreSQL only). On the listener's
  * thread, event gets each event another node stored, with its visibility
  * facts and serialised bytes (new references, as bus_publish gives them);
- * viewer, close and ephemeral get the effects and ephemeral events other
- * nodes shared.
+ * viewer, close, ephemeral and account get the effects, ephemeral and
+ * account events other nodes shared.
  */
 struct bus_remote {
 	void (*event)(int64_t circle, int64_t seq, const struct vis_item *item,
@@ -105,6 +115,7 @@ struct bus_remote {
 	void (*catchup)(void);
 	void (*ephemeral)(int64_t circle, const struct vis_item *item,
 			  struct refbuf *bytes);
+	void (*account)(int64_t account, struct refbuf *bytes);
 };
 /* Starts the listener thread on db (taken: closed by bus_listen_stop, or
  * here on failure). SCH_EINVAL on SQLite, which has one node. */

@@ -23,7 +23,8 @@
  * connections and shares (bus_share_viewer, bus_share_close): a member
  * removed or a session revoked on one node reaches the others' connections
  * in commit order with the events, and so do the ephemeral events
- * (presence.changed, progress.changed: bus_share_ephemeral), which are
+ * (presence.changed, progress.changed: bus_share_ephemeral) and account
+ * events (notification.created: bus_share_account), which are
  * never stored and go to the other nodes' subscribers as they are.
  *
  * SQLite has one node: bus_listen_start() returns SCH_EINVAL there.
@@ -224,6 +225,13 @@ static void handle_effect(const char *p)
 				c, &item,
 				refbuf_new(p + 1 + used, strlen(p + 1 + used)));
 		}
+	} else if (*p == 'A') {
+		long long a;
+		int used = 0;
+
+		if (sscanf(p + 1, "%lld %n", &a, &used) == 1 && used > 0)
+			lx.r->account(a, refbuf_new(p + 1 + used,
+						    strlen(p + 1 + used)));
 	} else if (*p == 'C') {
 		long long a, s;
 		int code;
@@ -241,7 +249,7 @@ static void handle(const char *payload)
 
 	if (sscanf(payload, "%llx:%n", &node, &used) == 1 && used > 0 &&
 	    (payload[used] == 'V' || payload[used] == 'C' ||
-	     payload[used] == 'E')) {
+	     payload[used] == 'E' || payload[used] == 'A')) {
 		if (node != bus_node_id())
 			handle_effect(payload + used);
 		return;
@@ -257,7 +265,7 @@ static void handle(const char *payload)
 
 static void *listen_main(void *arg)
 {
-	char buf[2048];
+	char buf[8192]; /* PostgreSQL's longest payload is 8,000 bytes */
 
 	thread_name("sch-listen");
 	(void)arg;
@@ -323,6 +331,21 @@ int bus_share_ephemeral(struct store *db, int64_t circle, int64_t author,
 	n = snprintf(buf, sizeof(buf), "%llx:E%lld %lld ",
 		     (unsigned long long)bus_node_id(), (long long)circle,
 		     (long long)author);
+	memcpy(buf + n, bytes, len);
+	buf[(size_t)n + len] = '\0';
+	return store_notify(db, BUS_CHANNEL, buf);
+}
+
+int bus_share_account(struct store *db, int64_t account, const void *bytes,
+		      size_t len)
+{
+	char buf[BUS_ACCOUNT_MAX + 64];
+	int n;
+
+	if (len > BUS_ACCOUNT_MAX || memchr(bytes, '\0', len))
+		return 0; /* stays on this node (docs/scaling.md) */
+	n = snprintf(buf, sizeof(buf), "%llx:A%lld ",
+		     (unsigned long long)bus_node_id(), (long long)account);
 	memcpy(buf + n, bytes, len);
 	buf[(size_t)n + len] = '\0';
 	return store_notify(db, BUS_CHANNEL, buf);

@@ -96,6 +96,16 @@ static void remote_ephemeral(int64_t circle, const struct vis_item *item,
 	rpc_emit_output(o);
 }
 
-const struct bus_remote rpc_bus_remote = {remote_event, remote_viewer,
-					  remote_close, remote_catchup,
-					  remote_ephemeral};
+static void remote_account(int64_t account, struct refbuf *bytes)
+{
+	struct rpc_out *o = xcalloc(1, sizeof(*o));
+
+	o->kind = RPC_OUT_ACCOUNT;
+	o->account = account;
+	o->bytes = bytes;
+	rpc_emit_output(o);
+}
+
+const struct bus_remote rpc_bus_remote = {remote_event,	    remote_viewer,
+					  remote_close,	    remote_catchup,
+					  remote_ephemeral, remote_account};

@@ -650,6 +650,10 @@ void rpc_publish_account(struct rpc_ctx *ctx, int64_t account, const char *type,
 	o->account = account;
 	o->bytes = rpc_dump(ev);
 	json_decref(ev);
+	/* the account's connections on other nodes too (PostgreSQL) */
+	if (bus_share_account(ctx->db, account, refbuf_bytes(o->bytes),
+			      o->bytes->len))
+		log_warn("rpc", "cannot tell other nodes of an account event");
 	rpc_ctx_push(ctx, o);
 }
 

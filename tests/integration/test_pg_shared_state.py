@@ -207,6 +207,38 @@ def test_member_on_two_nodes_stays_online_until_the_last_tab(server, node_b,
     watcher.close()
 
 
+def test_account_events_reach_the_accounts_connections_on_every_node(
+        server, node_b, world):
+    """notification.created goes to every connection of the account it is
+    for (RPC_OUT_ACCOUNT), on the writer's node and on the others: a reply
+    written on node A reaches the thread's author on node B live, once,
+    and nobody else there."""
+    author = world.join("nauthor")
+    replier = world.join("nreplier")
+    a = author.call("annotation.create", {
+        "circle": world.circle, "chapter": world.chapters[0],
+        "body": "a thread on node A", "target": None,
+        "visibility": "circle"})
+    on_a = author
+    on_b = on_node(node_b, author)
+    bystander = on_node(node_b, world.owner)
+    r = replier.call("reply.create", {"annotation": a["id"],
+                                      "body": "an answer from node A"})
+    for c in (on_a, on_b):
+        ev = c.next_event("notification.created", timeout=10)
+        n = ev["data"]
+        assert n["kind"] == "reply", n
+        assert n["data"]["annotation"] == a["id"]
+        assert n["data"]["reply"] == r["id"]
+    # once each, and not to another account's connection on node B
+    assert not [e for e in on_b.drain_events(1.0)
+                if e.get("type") == "notification.created"]
+    assert not [e for e in bystander.drain_events(0.2)
+                if e.get("type") == "notification.created"]
+    on_b.close()
+    bystander.close()
+
+
 def test_a_crashed_nodes_members_expire(tmp_path_factory):
     """A node killed with -9 cannot delete its presence rows: a live node
     ignores them once idle (the subscribe list) and its tick deletes them
