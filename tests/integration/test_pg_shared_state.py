@@ -13,16 +13,12 @@ servers see as different peers, as in test_auth_limits.py.
 import asyncio
 import json
 
-import pytest
 import websockets
 
-import harness
-from conftest import build_world
+from conftest import build_world, node_fixtures, pg_only
 from harness import Server
 
-pytestmark = pytest.mark.skipif(
-    not harness.on_postgresql(),
-    reason="PostgreSQL pass only (SCHOLIA_TEST_DB=pg)")
+pytestmark = pg_only
 
 PW = "correct horse battery"
 WRONG = "wrong guess 123"
@@ -30,29 +26,8 @@ LIMIT = 5  # --login-failures (the default, SPEC §5)
 RATE_LIMITED = -32029
 UNAUTHENTICATED = -32001
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    srv = Server(tmp_path_factory.mktemp("node_a"))
-    srv.start()
-    yield srv
-    srv.stop()
-    srv.assert_clean_exit()
-
-
-@pytest.fixture(scope="module")
-def node_b(server, tmp_path_factory):
-    """A second node on the same database."""
-    srv = Server(tmp_path_factory.mktemp("node_b"), db=server.db)
-    srv.start()
-    yield srv
-    srv.stop()
-    srv.assert_clean_exit()
-
-
-@pytest.fixture(scope="module")
-def world(server):
-    return build_world(server)
+# two nodes on one database, and a world built on the first
+nodes, server, node_b, world = node_fixtures()
 
 
 def on_node(node, client):
