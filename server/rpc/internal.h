@@ -52,7 +52,7 @@ struct rpc_ctx {
 	bool local;		   /* rpc_ctx_new_local */
 	struct refbuf *raw_result; /* rpc_result_raw, spliced after commit */
 	json_t *prepared;	   /* rpc_prepared (borrowed) */
-	struct rpc_kept *kept;	   /* rpc_keep, run after the call's savepoint */
+	struct rpc_kept *kept; /* rpc_keep, run after the call's savepoint */
 };
 
 /* Appends an output to the call's pending list. */
