@@ -9,6 +9,7 @@ conftest.node_fixtures() (a throwaway cluster: harness.pg_cluster()).
 import json
 import os
 import re
+import shutil
 import time
 
 import harness
@@ -64,6 +65,71 @@ def test_no_files_beside_a_url(server, world):
                     if f.startswith("postgres")]
     assert harness.pg_cluster().psql(
         dbname(server.db), "SELECT count(*) FROM auth_key").strip() == "1"
+
+
+def test_reimport_runs_once_and_every_node_serves_it(server, node_b, world,
+                                                    tmp_path):
+    """`scholia import` of a corrected edition, run once against the
+    shared database (a third process): both nodes serve the new text, the
+    re-anchored annotation's anchor.changed reaches the subscribers of
+    both nodes live (through the listeners), and there is still one book."""
+    book_dir = os.path.join(SOURCE, "content", "the-rochdale-pioneers")
+    files = {}
+    for name in sorted(os.listdir(book_dir)):
+        if name.endswith(".md"):
+            with open(os.path.join(book_dir, name), encoding="utf-8") as f:
+                files[name] = f.read()
+    bob_b = node_b.client()
+    bob_b.call("auth.resume", {"token": world.bob.token})
+    ch = text = home = None
+    start = 0
+    for c in world.chapters:
+        t = world.bob.call("chapter.get", {"chapter": c})["text"]
+        # a quote near the end whose line occurs once in one source file
+        for pos in range(len(t) - 200, 200, -97):
+            line = t[pos:pos + 60]
+            if "\n" in line or t.count(line) != 1:
+                continue
+            homes = [n for n, src in files.items() if src.count(line) == 1]
+            if len(homes) == 1:
+                ch, text, home, start = c, t, homes[0], pos
+                break
+        if ch:
+            break
+    assert ch, "no chapter with a quote to move"
+    quote = text[start:start + 40]
+    a = world.bob.call("annotation.create", {
+        "circle": world.circle, "chapter": ch, "body": "on the quote",
+        "visibility": "circle", "target": {"selector": [
+            {"type": "TextQuoteSelector", "exact": quote,
+             "prefix": text[start - 32:start],
+             "suffix": text[start + 40:start + 72]},
+            {"type": "TextPositionSelector", "start": start,
+             "end": start + 40}]}})
+    books = len(world.bob.call("book.list", {})["items"])
+    world.bob.call("circle.subscribe", {"circle": world.circle})
+    bob_b.call("circle.subscribe", {"circle": world.circle})
+    # the new edition: a sentence added before the quote moves it
+    added = "A sentence the second edition added, on both nodes at once. "
+    copy = str(tmp_path / "the-rochdale-pioneers")
+    shutil.copytree(book_dir, copy)
+    src = files[home]
+    line = text[start:start + 60]
+    with open(os.path.join(copy, home), "w", encoding="utf-8") as f:
+        f.write(src.replace(line, added + line, 1))
+    slug = world.bob.call("book.toc", {"book": world.book})["book"]["slug"]
+    server.cmd("import", copy, "--book", slug)
+    for client in (world.bob, bob_b):
+        ev = client.next_event("anchor.changed", timeout=20)
+        while ev["data"]["id"] != a["id"]:
+            ev = client.next_event("anchor.changed", timeout=20)
+        moved = ev["data"]["target"]["selector"]
+        assert moved[0]["exact"] == quote
+        got = client.call("chapter.get", {"chapter": ch})["text"]
+        assert added.strip() in got
+        assert got[moved[1]["start"]:moved[1]["end"]] == quote
+    assert len(bob_b.call("book.list", {})["items"]) == books
+    bob_b.close()
 
 
 def test_events_cross_nodes_live_once_each_in_seq_order(server, node_b,
