@@ -211,6 +211,33 @@ class Server:
         """A connected WebSocket JSON-RPC client (see wsclient.Client)."""
         return Client(self.ws_url, **kw)
 
+    def call_from(self, addr, method, params):
+        """One JSON-RPC call on a fresh WebSocket bound to a local address
+        (127.0.0.x: the server sees another peer); returns the response."""
+        import asyncio
+        import websockets
+
+        async def go():
+            ws = await websockets.connect(self.ws_url, local_addr=(addr, 0),
+                                          subprotocols=["scholia.v1"],
+                                          ping_interval=None)
+            try:
+                await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1,
+                                          "method": method,
+                                          "params": params}))
+                while True:
+                    msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
+                    if msg.get("id") == 1:
+                        return msg
+            finally:
+                await ws.close()
+        return asyncio.run(go())
+
+    def create_account(self, handle, password):
+        """An account made by the admin command (not signed in)."""
+        self.cmd("admin", "create-account", "--handle", handle,
+                 input=password + "\n")
+
     # ---- conveniences used by many tests ----
     _n = 0
 

@@ -5,13 +5,11 @@ Login failures are limited per handle and per peer address (SPEC §5). To
 tell the two apart the tests connect from several loopback addresses
 (127.0.0.2, 127.0.0.3, ...), which the server sees as different peers.
 """
-import asyncio
 import concurrent.futures
 import json
 import time
 
 import pytest
-import websockets
 
 from harness import Server
 
@@ -30,25 +28,11 @@ def server(tmp_path_factory):
 
 
 def call_from(server, addr, method, params):
-    """One JSON-RPC call on a fresh WebSocket bound to a local address."""
-    async def go():
-        ws = await websockets.connect(server.ws_url, local_addr=(addr, 0),
-                                      subprotocols=["scholia.v1"],
-                                      ping_interval=None)
-        try:
-            await ws.send(json.dumps({"jsonrpc": "2.0", "id": 1,
-                                      "method": method, "params": params}))
-            while True:
-                msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
-                if msg.get("id") == 1:
-                    return msg
-        finally:
-            await ws.close()
-    return asyncio.run(go())
+    return server.call_from(addr, method, params)
 
 
 def create(server, handle):
-    server.cmd("admin", "create-account", "--handle", handle, input=PW + "\n")
+    server.create_account(handle, PW)
 
 
 def test_invite_only_registration(server):

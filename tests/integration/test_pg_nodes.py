@@ -10,15 +10,13 @@ Runs in the integration_pg pass only (SCHOLIA_TEST_DB=pg, tests/
 CMakeLists.txt); its nodes and their database come from
 conftest.node_fixtures() (a throwaway cluster: harness.pg_cluster()).
 """
-import json
 import signal
 import threading
 import time
 
 import harness
 from conftest import node_fixtures, pg_only
-from websockets.exceptions import ConnectionClosed
-from wsclient import Closed
+from pipeline import PipelinedWriter
 
 pytestmark = pg_only
 
@@ -272,60 +270,22 @@ def test_three_nodes_every_subscriber_once_in_order_and_a_client_moves(
 IN_FLIGHT = 4
 
 
-class Writer(threading.Thread):
+class Writer(PipelinedWriter):
     """Posts annotations and replies to its own annotations, IN_FLIGHT
     requests at a time, until its connection goes; keeps what was
     acknowledged: acked {("annotation"|"reply", id)}, bodies {key: body},
     parents {reply id: annotation id}."""
 
     def __init__(self, client, circle, chapter):
-        super().__init__(daemon=True)
-        self.c, self.circle, self.chapter = client, circle, chapter
+        super().__init__(client, circle, chapter, IN_FLIGHT)
         self.acked, self.bodies, self.parents = set(), {}, {}
-        self.mine = []
-        self.failure = None
 
-    def _message(self, rid):
-        body = "%s %d" % (self.c.handle, rid)
-        if self.mine and rid % 2 == 0:
-            ann = self.mine[rid % len(self.mine)]
-            return ({"jsonrpc": "2.0", "id": rid, "method": "reply.create",
-                     "params": {"annotation": ann, "body": body}},
-                    ("reply", ann, body))
-        return ({"jsonrpc": "2.0", "id": rid, "method": "annotation.create",
-                 "params": {"circle": self.circle, "chapter": self.chapter,
-                            "target": None, "visibility": "circle",
-                            "body": body}},
-                ("annotation", None, body))
-
-    def run(self):
-        rid = 0
-        try:
-            while True:
-                sent = {}
-                for _ in range(IN_FLIGHT):
-                    rid += 1
-                    msg, what = self._message(rid)
-                    sent[rid] = what
-                    self.c.send_text(json.dumps(msg))
-                while sent:
-                    r = self.c.recv_json(timeout=30)
-                    what = sent.pop(r.get("id"), None)
-                    if what is None:
-                        continue
-                    assert "result" in r, r
-                    kind, ann, body = what
-                    key = (kind, r["result"]["id"])
-                    self.bodies[key] = body
-                    if kind == "reply":
-                        self.parents[key[1]] = ann
-                    else:
-                        self.mine.append(key[1])
-                    self.acked.add(key)   # last: counted once complete
-        except (Closed, ConnectionClosed, OSError, TimeoutError):
-            pass   # the node went away: unacknowledged writes may exist
-        except Exception as e:  # an error answer: reported by the test
-            self.failure = e
+    def acknowledged(self, kind, post_id, annotation, body):
+        key = (kind, post_id)
+        self.bodies[key] = body
+        if kind == "reply":
+            self.parents[post_id] = annotation
+        self.acked.add(key)   # last: counted once complete
 
 
 def test_kill_9_of_a_node_loses_no_acknowledged_write(nodes, world):

@@ -10,11 +10,6 @@ CMakeLists.txt); it starts its own cluster through harness.pg_cluster().
 Logins come from several loopback addresses (127.0.0.x), which the
 servers see as different peers, as in test_auth_limits.py.
 """
-import asyncio
-import json
-
-import websockets
-
 from conftest import build_world, node_fixtures, pg_only
 from harness import Server
 
@@ -38,27 +33,13 @@ def on_node(node, client):
 
 
 def login_from(node, addr, handle, password):
-    """auth.login on a fresh WebSocket of node bound to a local address;
-    returns the response."""
-    async def go():
-        ws = await websockets.connect(node.ws_url, local_addr=(addr, 0),
-                                      subprotocols=["scholia.v1"],
-                                      ping_interval=None)
-        try:
-            await ws.send(json.dumps({
-                "jsonrpc": "2.0", "id": 1, "method": "auth.login",
-                "params": {"handle": handle, "password": password}}))
-            while True:
-                msg = json.loads(await asyncio.wait_for(ws.recv(), 20))
-                if msg.get("id") == 1:
-                    return msg
-        finally:
-            await ws.close()
-    return asyncio.run(go())
+    """auth.login from a local address (another peer) on node."""
+    return node.call_from(addr, "auth.login",
+                          {"handle": handle, "password": password})
 
 
 def create(server, handle):
-    server.cmd("admin", "create-account", "--handle", handle, input=PW + "\n")
+    server.create_account(handle, PW)
 
 
 def code(r):

@@ -24,11 +24,10 @@ import threading
 import time
 
 import pytest
-from websockets.exceptions import ConnectionClosed
 
 import harness
 from harness import Server
-from wsclient import Closed
+from pipeline import PipelinedWriter
 
 WRITERS = 4
 IN_FLIGHT = 4
@@ -69,62 +68,34 @@ def resumed(server, token):
     return c
 
 
-class Writer(threading.Thread):
-    """Posts until its connection closes, IN_FLIGHT requests at a time."""
+class Writer(PipelinedWriter):
+    """Posts until its connection closes, IN_FLIGHT requests at a time,
+    recording what was acknowledged in the world (w.annotations,
+    w.replies)."""
 
     def __init__(self, server, w, who, tag):
-        super().__init__(daemon=True)
-        self.c = resumed(server, w.writers[who]["token"])
-        self.w, self.tag, self.n = w, "%s-%d" % (tag, who), 0
-        self.mine = []
+        super().__init__(resumed(server, w.writers[who]["token"]),
+                         w.circle, w.chapter, IN_FLIGHT)
+        self.w, self.tag = w, "%s-%d" % (tag, who)
         self.close_code = None
-        self.failure = None
         self.acked = 0
 
-    def _send(self, rid):
-        self.n += 1
-        body = "%s-%d %s" % (self.tag, self.n, "é✓ " * (self.n % 5))
-        if self.mine and self.n % 2 == 0:
-            ann = random.choice(self.mine)
-            msg = {"jsonrpc": "2.0", "id": rid, "method": "reply.create",
-                   "params": {"annotation": ann, "body": body}}
-            return msg, ("reply", ann, body)
-        msg = {"jsonrpc": "2.0", "id": rid, "method": "annotation.create",
-               "params": {"circle": self.w.circle, "chapter": self.w.chapter,
-                          "target": None, "visibility": "circle",
-                          "body": body}}
-        return msg, ("annotation", None, body)
+    def body(self, rid):
+        return "%s-%d %s" % (self.tag, self.n, "é✓ " * (self.n % 5))
+
+    def pick_thread(self, rid):
+        return random.choice(self.mine)
+
+    def acknowledged(self, kind, post_id, annotation, body):
+        with self.w.lock:
+            if kind == "annotation":
+                self.w.annotations[post_id] = body
+            else:
+                self.w.replies[post_id] = (annotation, body)
+        self.acked += 1
 
     def run(self):
-        rid = 0
-        try:
-            while True:
-                sent = {}
-                for _ in range(IN_FLIGHT):
-                    rid += 1
-                    msg, what = self._send(rid)
-                    sent[rid] = what
-                    self.c.send_text(json.dumps(msg))
-                while sent:
-                    r = self.c.recv_json(timeout=30)
-                    what = sent.pop(r.get("id"), None)
-                    if what is None:
-                        continue
-                    assert "result" in r, r
-                    kind, ann, body = what
-                    with self.w.lock:
-                        if kind == "annotation":
-                            self.w.annotations[r["result"]["id"]] = body
-                            self.mine.append(r["result"]["id"])
-                        else:
-                            self.w.replies[r["result"]["id"]] = (ann, body)
-                    self.acked += 1
-        except (Closed, OSError, TimeoutError, ConnectionClosed):
-            # the server went away mid-write: what was not acknowledged
-            # may or may not exist, but must not half-exist
-            pass
-        except Exception as e:  # an error answer: reported by the test
-            self.failure = e
+        super().run()
         self.c.closed.wait(10)
         self.close_code = self.c.close_code
 
