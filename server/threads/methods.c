@@ -27,6 +27,7 @@
 #include "util/buf.h"
 #include "util/err.h"
 #include "util/jsonout.h"
+#include "util/log.h"
 #include "util/refbuf.h"
 
 #define TH_PAGE 200 /* annotations per page of annotation.list */
@@ -598,9 +599,11 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	int64_t circle, chapter, offset = 0, ids[TH_PAGE + 1];
 	struct th_list_row rows[TH_PAGE];
 	struct vis_viewer v;
-	struct buf out = BUF_INIT;
+	static const char head[] = "{\"items\":[",
+			  mid[] = "],\"next\":", tail[] = ",\"withheld\":";
+	struct refbuf *rb;
 	json_t *withheld;
-	char *text;
+	char *text, *at, next[32];
 	int n = 0, m, i, rc;
 	size_t bytes = 0;
 	bool full = false;
@@ -659,28 +662,34 @@ static int annotation_list(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	th_authors_call(false);
 	qsort(rows, (size_t)m, sizeof(rows[0]), th_list_cmp);
 	/* the reply is written as bytes (rpc_result_raw): the rows were
-	 * serialised above, a tree of them would be serialised again */
-	buf_grow(&out, bytes + (size_t)m + 128);
-	buf_adds(&out, "{\"items\":[");
-	for (i = 0; i < m; i++) {
-		if (i)
-			buf_addch(&out, ',');
-		buf_add(&out, rows[i].text, rows[i].len);
-		free(rows[i].text);
-	}
+	 * serialised above, a tree of them would be serialised again; its
+	 * length is known first, so they are copied once, into the reply */
 	if ((full && i < n) || n > TH_PAGE)
-		buf_addf(&out, "],\"next\":\"%lld\",\"withheld\":",
+		snprintf(next, sizeof(next), "\"%lld\"",
 			 (long long)(offset + i));
 	else
-		buf_adds(&out, "],\"next\":null,\"withheld\":");
+		snprintf(next, sizeof(next), "null");
 	withheld = th_withheld_json(db, &v, circle, chapter);
 	text = jsonout_dump(withheld);
 	json_decref(withheld);
-	buf_adds(&out, text);
+	rb = refbuf_alloc(sizeof(head) - 1 + bytes + (m ? (size_t)m - 1 : 0) +
+			  sizeof(mid) - 1 + strlen(next) + sizeof(tail) - 1 +
+			  strlen(text) + 1);
+	at = (char *)refbuf_bytes(rb);
+	at = stpcpy(at, head);
+	for (i = 0; i < m; i++) {
+		if (i)
+			*at++ = ',';
+		memcpy(at, rows[i].text, rows[i].len);
+		at += rows[i].len;
+		free(rows[i].text);
+	}
+	at = stpcpy(stpcpy(stpcpy(stpcpy(at, mid), next), tail), text);
+	*at++ = '}';
 	free(text);
-	buf_addch(&out, '}');
-	rpc_result_raw(ctx, refbuf_new(out.data, out.len));
-	buf_free(&out);
+	if (at != (char *)refbuf_bytes(rb) + rb->len)
+		die("threads: a list reply of the wrong length");
+	rpc_result_raw(ctx, rb);
 	*result = NULL;
 	return 0;
 }

@@ -8,14 +8,21 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct refbuf *refbuf_new(const void *bytes, size_t len)
+struct refbuf *refbuf_alloc(size_t len)
 {
 	struct refbuf *rb = xmalloc(sizeof(*rb) + REFBUF_HEADROOM + len + 1);
 
 	atomic_init(&rb->refs, 1);
 	rb->len = len;
-	memcpy(rb->data + REFBUF_HEADROOM, bytes, len);
 	rb->data[REFBUF_HEADROOM + len] = 0;
+	return rb;
+}
+
+struct refbuf *refbuf_new(const void *bytes, size_t len)
+{
+	struct refbuf *rb = refbuf_alloc(len);
+
+	memcpy(rb->data + REFBUF_HEADROOM, bytes, len);
 	return rb;
 }
 

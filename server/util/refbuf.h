@@ -24,6 +24,9 @@ struct refbuf {
 
 /* Copies len bytes into a new refbuf holding one reference (the caller's). */
 struct refbuf *refbuf_new(const void *bytes, size_t len);
+/* A new refbuf of len payload bytes for its maker to fill (refbuf_bytes)
+ * before anyone else sees it: bytes written straight into it need no copy. */
+struct refbuf *refbuf_alloc(size_t len);
 /* Takes a further reference and returns rb. */
 struct refbuf *refbuf_ref(struct refbuf *rb);
 /* Drops a reference; frees at zero. NULL is ignored. */
