@@ -642,7 +642,8 @@ static int search_text(struct rpc_ctx *ctx, const char *match, int64_t book,
 }
 
 /* ---- the per-member rate limit (SPEC §5: 30 a minute; issue 14 R2-F3) ----
- * A fixed one-minute window per account in a small open-addressed table,
+ * A fixed one-minute window per account: on a shared database a row of
+ * search_rate (below), else in a small open-addressed table,
  * touched by the store thread only (handlers run one at a time). A full
  * table forgets the windows that have ended; if every slot is live the
  * account shares the slot it hashes to, which can only make the limit
@@ -698,6 +699,46 @@ static int64_t clock_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000 + 1;
 }
 
+/* With several nodes on one database (store_shared(): docs/scaling.md) the
+ * window is a row of search_rate, so that a member's searches on every
+ * node count against one limit. The row is counted in the call's
+ * savepoint: a refused search rolls its count back, as the table in
+ * memory does not count it. Wall-clock times: the nodes' clocks must
+ * agree. */
+static const char SQL_RATE_TAKE[] =
+	"INSERT INTO search_rate(account, window_start, count)"
+	" VALUES (?1, ?2, 1) ON CONFLICT (account) DO UPDATE SET"
+	" window_start = CASE WHEN ?2 - search_rate.window_start >= ?3"
+	" THEN ?2 ELSE search_rate.window_start END,"
+	" count = CASE WHEN ?2 - search_rate.window_start >= ?3"
+	" THEN 1 ELSE search_rate.count + 1 END"
+	" RETURNING window_start, count";
+
+/* 0 when account may search now (counted), the wait in ms, or SCH_E*. */
+static int64_t rate_take_shared(struct store *db, int64_t account)
+{
+	struct timespec ts;
+	struct store_stmt *st;
+	int64_t now, start, count, wait = 0;
+	int rc;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	st = store_query(db, SQL_RATE_TAKE, "iii", account, now,
+			 (int64_t)RATE_WINDOW_MS);
+	rc = store_row(st);
+	if (rc <= 0) {
+		store_done(st);
+		return rc < 0 ? rc : SCH_EDB;
+	}
+	start = store_int(st, 0);
+	count = store_int(st, 1);
+	store_done(st);
+	if (count > search_config.per_minute)
+		wait = start + RATE_WINDOW_MS - now;
+	return wait > 0 ? wait : (count > search_config.per_minute);
+}
+
 static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 {
 	static const char *const allowed[] = {"circle", "q", "cursor", NULL};
@@ -719,8 +760,16 @@ static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
 	if (search_fts_query(q, &match))
 		return rpc_fail_field(ctx, "q", "the query holds no word");
 	{
-		int64_t wait = rate_take(rpc_account(ctx), clock_ms());
+		int64_t wait =
+			search_config.per_minute <= 0 ? 0
+			: store_shared(db)
+				? rate_take_shared(db, rpc_account(ctx))
+				: rate_take(rpc_account(ctx), clock_ms());
 
+		if (wait < 0) {
+			free(match);
+			return rpc_fail_store(ctx, (int)wait);
+		}
 		if (wait > 0) {
 			free(match);
 			return rpc_fail_retry(ctx, RPC_E_RATE_LIMITED,

@@ -21,8 +21,11 @@ LIMIT = 5  # --login-failures (the default, SPEC §5)
 RATE_LIMITED = -32029
 UNAUTHENTICATED = -32001
 
+SEARCHES = 4  # --search-per-minute on both nodes
+
 # two nodes on one database, and a world built on the first
-nodes, server, node_b, world = node_fixtures()
+nodes, server, node_b, world = node_fixtures(
+    env={"SCHOLIA_SEARCH_PER_MINUTE": str(SEARCHES)})
 
 
 def on_node(node, client):
@@ -193,6 +196,22 @@ def test_account_events_reach_the_accounts_connections_on_every_node(
                 if e.get("type") == "notification.created"]
     on_b.close()
     bystander.close()
+
+
+def test_searches_on_two_nodes_add_up(server, node_b, world):
+    """The per-member search limit counts a member's searches on every
+    node: half on each node reach it, and then both nodes refuse (each
+    node alone has seen only half)."""
+    searcher = world.join("searcher")
+    on_b = on_node(node_b, searcher)
+    q = {"circle": world.circle, "q": "pioneers"}
+    for i in range(SEARCHES):
+        (searcher if i % 2 else on_b).call("search", q)
+    for c in (searcher, on_b):
+        e = c.error("search", q)
+        assert e["code"] == RATE_LIMITED, e
+        assert e["data"]["retry_after_ms"] > 0, e
+    on_b.close()
 
 
 def test_a_crashed_nodes_members_expire(tmp_path_factory):
