@@ -1242,6 +1242,8 @@ static void deliver(struct pending *p, bool committed)
 		if (p->raw && committed && json_object_get(p->resp, "result"))
 			o->bytes = rpc_splice_raw(
 				p->raw, json_object_get(p->resp, "id"));
+		else if (stage) /* a batch's: serialised at its hand-over */
+			o->reply = json_incref(p->resp);
 		else
 			o->bytes = rpc_dump(p->resp);
 		emit(o);
@@ -1305,18 +1307,18 @@ static json_t *unavailable_reply(json_t *msg)
 /*
  * ---- handing a batch over, and the syncer ----
  *
- * What a batch leaves once its COMMIT returned (or failed): its outputs,
- * the connections whose jobs it finished (their later reads may then run
- * on the pool) and its deferred jobs. With --durability full on SQLite
- * the executor commits without the sync (store_defer_sync) and goes on
- * with the next batch while the syncer thread syncs the log and only then
- * hands the batch over: no reply, event or continuation leaves before its
- * commit is on disk, and the sync no longer holds the executor. One sync
- * covers every batch committed before it began, so batches that pile up
- * share one. Batches are handed over in order, committed or not; at most
- * SYNC_QUEUE_MAX wait, then the executor waits (a bounded queue). Without
- * deferral (--durability normal, PostgreSQL, an in-memory database) the
- * executor hands each batch over itself.
+ * What a batch leaves once its COMMIT returned (or failed): its outputs
+ * (the replies still to serialise), the connections whose jobs it finished
+ * (their later reads may then run on the pool) and its deferred jobs. With
+ * --durability full on SQLite the executor commits without the sync
+ * (store_defer_sync) and goes on with the next batch while the syncer thread
+ * syncs the log and only then hands the batch over: no reply, event or
+ * continuation leaves before its commit is on disk, and the sync no longer
+ * holds the executor. One sync covers every batch committed before it began, so
+ * batches that pile up share one. Batches are handed over in order, committed
+ * or not; at most SYNC_QUEUE_MAX wait, then the executor waits (a bounded
+ * queue). Without deferral (--durability normal, PostgreSQL, an in-memory
+ * database) the executor hands each batch over itself.
  *
  * A read on the pool may see a write of another connection whose batch
  * is committed but not yet synced; its author's reply waits for the sync.
@@ -1348,7 +1350,15 @@ static struct {
 static void tail_finish(struct tail *t)
 {
 	struct job *dj, *dnext;
+	struct rpc_out *o;
 
+	/* the replies are serialised here: on the syncer, off the executor */
+	for (o = t->chain.head; o; o = o->next)
+		if (o->reply) {
+			o->bytes = rpc_dump(o->reply);
+			json_decref(o->reply);
+			o->reply = NULL;
+		}
 	emit_chain(&t->chain);
 	/* replies are out: the connections' later reads may run on the pool */
 	release_done(t->done, t->ndone);

@@ -534,6 +534,7 @@ void rpc_out_free(struct rpc_out *out)
 		return;
 	refbuf_unref(out->bytes);
 	refbuf_unref(out->redacted);
+	json_decref(out->reply);
 	http_resp_free(&out->resp);
 	free(out);
 }

@@ -47,7 +47,9 @@ struct rpc_out {
 	enum rpc_out_kind kind;
 	struct rpc_out *next;
 	uint64_t conn;
-	struct refbuf *bytes;	 /* reply / full event / account event */
+	struct refbuf *bytes; /* reply / full event / account event */
+	json_t *reply; /* a REPLY the hand-over of its batch serialises into
+			* bytes (exec.c), or NULL */
 	struct refbuf *redacted; /* event for VIS_REDACTED viewers, or NULL */
 	struct vis_item item;	 /* event visibility facts */
 	int64_t circle;
