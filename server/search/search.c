@@ -719,7 +719,7 @@ static int64_t rate_take_shared(struct store *db, int64_t account)
 {
 	struct timespec ts;
 	struct store_stmt *st;
-	int64_t now, start, count, wait = 0;
+	int64_t now, start, count, wait;
 	int rc;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -734,9 +734,10 @@ static int64_t rate_take_shared(struct store *db, int64_t account)
 	start = store_int(st, 0);
 	count = store_int(st, 1);
 	store_done(st);
-	if (count > search_config.per_minute)
-		wait = start + RATE_WINDOW_MS - now;
-	return wait > 0 ? wait : (count > search_config.per_minute);
+	if (count <= search_config.per_minute)
+		return 0;
+	wait = start + RATE_WINDOW_MS - now;
+	return wait > 0 ? wait : 1; /* another node's clock is ahead */
 }
 
 static int m_search(struct rpc_ctx *ctx, json_t *params, json_t **result)
